@@ -1,0 +1,98 @@
+"""Request dependencies: settings, the unit-of-work session, the blob store, who is calling."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from sqlalchemy.orm import Session
+
+from app.core.config import Settings, get_settings
+from app.core.db import session_factory
+from app.core.storage import BlobStore
+from app.models import Project, User
+from app.services import projects as project_service
+from app.services.errors import NotFound, Unauthorized
+
+
+def settings_dep(request: Request) -> Settings:
+    return getattr(request.app.state, "settings", None) or get_settings()
+
+
+SettingsDep = Annotated[Settings, Depends(settings_dep)]
+
+
+def get_session(settings: SettingsDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back when it raises."""
+    session = session_factory(settings)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_blob_store(settings: SettingsDep) -> BlobStore:
+    return BlobStore(settings.storage_dir)
+
+
+StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+
+
+@dataclass
+class Caller:
+    """Either a project API key (bound to one project) or a signed-in dashboard user."""
+
+    project: Project | None = None
+    user: User | None = None
+
+
+def get_caller(request: Request, session: SessionDep,
+               x_api_key: Annotated[str | None, Header()] = None) -> Caller:
+    if x_api_key:
+        project = project_service.project_for_api_key(session, x_api_key.strip())
+        if project is None:
+            raise Unauthorized("the API key in x-api-key is not valid (unknown or revoked)")
+        return Caller(project=project)
+    user_id = request.session.get("user_id") if "session" in request.scope else None
+    if user_id is not None:
+        user = session.get(User, user_id)
+        if user is not None:
+            return Caller(user=user)
+    raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
+
+
+CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_api_key_project(caller: CallerDep) -> Project:
+    if caller.project is None:
+        raise Unauthorized("this endpoint needs a project API key in the x-api-key header")
+    return caller.project
+
+
+ApiKeyProjectDep = Annotated[Project, Depends(get_api_key_project)]
+
+
+def get_project(project_id: Annotated[int, Path(alias="projectId", ge=1)], caller: CallerDep,
+                session: SessionDep) -> Project:
+    """The project in the path, if the caller may use it. Others' projects are 404, as if absent."""
+    if caller.project is not None:
+        if caller.project.id != project_id:
+            raise NotFound(f"project {project_id} does not exist or this API key has no access to it")
+        return caller.project
+    assert caller.user is not None
+    if not project_service.is_member(session, project_id, caller.user.id):
+        raise NotFound(f"project {project_id} does not exist or you have no access to it")
+    return project_service.get_project(session, project_id)
+
+
+ProjectDep = Annotated[Project, Depends(get_project)]

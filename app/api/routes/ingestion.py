@@ -1,0 +1,149 @@
+"""Device ingestion, compatible with Edge Impulse's Ingestion API (same paths, headers and responses)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+from urllib.parse import unquote
+
+from fastapi import APIRouter, Header, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from starlette.datastructures import UploadFile
+
+from app.api.deps import ApiKeyProjectDep, SessionDep, SettingsDep, StoreDep
+from app.services import projects as project_service
+from app.services import samples as sample_service
+from app.services.errors import BadRequest, NotFound, TooLarge
+from app.services.samples import IngestOptions, UploadedFile
+
+router = APIRouter(prefix="/api", tags=["ingestion"])
+
+CATEGORY_PATTERN = "^(training|testing|anomaly|split)$"
+
+
+def _flag(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _options(category: str, settings, session, project, *, x_label, x_no_label, x_disallow_duplicates,  # noqa: ANN001
+             x_add_date_id, x_metadata, x_interval_ms) -> IngestOptions:
+    if category not in sample_service.INGEST_CATEGORIES:
+        raise NotFound(f"unknown category '{category}': use training, testing, anomaly or split")
+    metadata: dict = {}
+    if x_metadata:
+        try:
+            metadata = json.loads(x_metadata)
+        except ValueError as exc:
+            raise BadRequest(f"x-metadata is not valid JSON: {exc}") from exc
+        if not isinstance(metadata, dict):
+            raise BadRequest("x-metadata must be a JSON object of key/value pairs")
+    interval = None
+    if x_interval_ms:
+        try:
+            interval = float(x_interval_ms)
+        except ValueError as exc:
+            raise BadRequest("x-interval-ms must be a number of milliseconds") from exc
+    return IngestOptions(
+        category=category,
+        label=unquote(x_label) if x_label is not None else None,
+        no_label=_flag(x_no_label),
+        disallow_duplicates=_flag(x_disallow_duplicates),
+        add_date_id=_flag(x_add_date_id),
+        metadata=metadata,
+        hmac_keys=project_service.hmac_keys(session, project.id),
+        require_signature=project.require_signed_data,
+        max_file_bytes=settings.max_file_bytes,
+        csv_interval_ms=interval,
+    )
+
+
+def _respond(results: list[sample_service.FileResult]) -> JSONResponse:
+    files = [r.as_json() for r in results]
+    ok = all(r.success for r in results) and bool(results)
+    if ok:
+        return JSONResponse({"success": True, "files": files})
+    failed = [r for r in results if not r.success]
+    error = "; ".join(r.error or "failed" for r in failed) if failed else "no files were uploaded"
+    status = 200 if len(failed) < len(results) else (failed[0].status if failed else 400)
+    return JSONResponse({"success": False, "error": error, "files": files}, status_code=status)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {limit} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"the request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post("/{category}/data", summary="Ingest one sample in the data acquisition format (JSON or CBOR)")
+async def ingest_data(
+    category: str, request: Request, project: ApiKeyProjectDep, session: SessionDep, store: StoreDep,
+    settings: SettingsDep,
+    x_label: Annotated[str | None, Header()] = None,
+    x_file_name: Annotated[str | None, Header()] = None,
+    x_no_label: Annotated[str | None, Header()] = None,
+    x_disallow_duplicates: Annotated[str | None, Header()] = None,
+    x_add_date_id: Annotated[str | None, Header()] = None,
+    x_metadata: Annotated[str | None, Header()] = None,
+    x_interval_ms: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    body = await _read_body(request, min(settings.max_upload_bytes, settings.max_file_bytes))
+    opts = _options(category, settings, session, project, x_label=x_label, x_no_label=x_no_label,
+                    x_disallow_duplicates=x_disallow_duplicates, x_add_date_id=x_add_date_id,
+                    x_metadata=x_metadata, x_interval_ms=x_interval_ms)
+    content_type = request.headers.get("content-type")
+    if x_file_name:
+        name = unquote(x_file_name)
+    else:
+        ext = "cbor" if content_type and "cbor" in content_type else "json"
+        name = f"{opts.label or 'sample'}.{ext}"
+    upload = UploadedFile(filename=name, data=body, content_type=content_type)
+    results = await run_in_threadpool(sample_service.ingest, session, store, project, [upload], opts)
+    return _respond(results)
+
+
+@router.post("/{category}/files", summary="Ingest files (multipart field 'data'): JSON, CBOR, WAV, CSV, JPG, PNG")
+async def ingest_files(
+    category: str, request: Request, project: ApiKeyProjectDep, session: SessionDep, store: StoreDep,
+    settings: SettingsDep,
+    x_label: Annotated[str | None, Header()] = None,
+    x_no_label: Annotated[str | None, Header()] = None,
+    x_disallow_duplicates: Annotated[str | None, Header()] = None,
+    x_add_date_id: Annotated[str | None, Header()] = None,
+    x_metadata: Annotated[str | None, Header()] = None,
+    x_interval_ms: Annotated[str | None, Header()] = None,
+) -> JSONResponse:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
+        raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes")
+    opts = _options(category, settings, session, project, x_label=x_label, x_no_label=x_no_label,
+                    x_disallow_duplicates=x_disallow_duplicates, x_add_date_id=x_add_date_id,
+                    x_metadata=x_metadata, x_interval_ms=x_interval_ms)
+    if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
+        raise BadRequest("send the files as multipart/form-data in a field named 'data'")
+    try:
+        form = await request.form(max_files=settings.max_files_per_request, max_part_size=settings.max_file_bytes)
+    except Exception as exc:  # malformed multipart, too many files, a part too large
+        raise BadRequest(f"could not read the multipart body: {exc}") from exc
+    try:
+        parts = [p for p in form.getlist("data") if isinstance(p, UploadFile)]
+        if not parts:
+            raise BadRequest("no files found: send them in the multipart field named 'data'")
+        uploads, total = [], 0
+        for part in parts:
+            data = await part.read()
+            total += len(data)
+            if total > settings.max_upload_bytes:
+                raise TooLarge(f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request")
+            uploads.append(UploadedFile(filename=part.filename, data=data, content_type=part.content_type))
+    finally:
+        await form.close()
+    results = await run_in_threadpool(sample_service.ingest, session, store, project, uploads, opts)
+    return _respond(results)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
+
+from app.api.deps import CallerDep, ProjectDep, SessionDep
+from app.models import User
+from app.schemas.ei import project_json
+from app.services import projects as project_service
+from app.services import samples as sample_service
+
+router = APIRouter(prefix="/api", tags=["projects"])
+
+
+def _owner_email(session, project) -> str:  # noqa: ANN001
+    owner = session.get(User, project.owner_id) if project.owner_id else None
+    return owner.email if owner else ""
+
+
+@router.get("/projects", summary="Projects the caller can use (for an API key: its one project)")
+def list_projects(caller: CallerDep, session: SessionDep) -> dict:
+    projects = [caller.project] if caller.project else project_service.projects_for_user(session, caller.user)
+    return {"success": True, "projects": [project_json(p, _owner_email(session, p)) for p in projects]}
+
+
+@router.get("/{projectId}", summary="Project info, with sample counts per category and label")
+def project_info(project: ProjectDep, session: SessionDep) -> dict:
+    counts = sample_service.label_counts(session, project.id)
+    return {
+        "success": True, "project": project_json(project, _owner_email(session, project)),
+        "sampleCounts": {c: sum(v.values()) for c, v in counts.items()}, "labelCounts": counts,
+    }
+
+
+class ProjectSettings(BaseModel):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    requireSignedData: bool | None = None
+
+
+@router.post("/{projectId}", summary="Update project settings")
+def update_project(body: ProjectSettings, project: ProjectDep) -> dict:
+    if body.name is not None:
+        project.name = body.name.strip()
+    if body.description is not None:
+        project.description = body.description
+    if body.requireSignedData is not None:
+        project.require_signed_data = body.requireSignedData
+    return {"success": True}

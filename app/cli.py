@@ -1,0 +1,263 @@
+"""The `tinyforge` command: run the platform, manage users and projects, upload data, run the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from app.core.config import get_settings
+
+
+def _settings():  # noqa: ANN202
+    return get_settings()
+
+
+def _migrate(quiet: bool = True) -> None:
+    from app.core.db import upgrade
+
+    settings = _settings()
+    if not quiet:
+        click.echo(f"migrating {settings.database_url} ...", err=True)
+    upgrade(settings.database_url)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """Tinyforge: self-hostable TinyML platform. Settings come from TINYFORGE_* environment variables."""
+
+
+# --- database ------------------------------------------------------------------------------------
+
+@main.group()
+def db() -> None:
+    """Database schema (Alembic)."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from app.core.db import current_revision, upgrade
+
+    settings = _settings()
+    upgrade(settings.database_url, revision)
+    click.echo(f"database at revision {current_revision(settings.database_url)}")
+
+
+# --- users and projects --------------------------------------------------------------------------
+
+@main.group()
+def user() -> None:
+    """Dashboard users."""
+
+
+@user.command("create")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="at least 8 characters")
+@click.option("--admin", is_flag=True)
+def user_create(email: str, password: str, admin: bool) -> None:
+    """Create a dashboard user."""
+    from app.core.db import session_scope
+    from app.services import users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            u = users.create_user(session, email=email, password=password, is_admin=admin)
+            click.echo(f"created user {u.email} (id {u.id})")
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
+@main.group()
+def project() -> None:
+    """Projects."""
+
+
+@project.command("create")
+@click.option("--name", required=True)
+@click.option("--owner", "owner_email", default=None, help="email of an existing user who will own it")
+@click.option("--json", "as_json", is_flag=True, help='print {"id", "api_key", "hmac_key"}')
+def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
+    """Create a project and print its id, API key (shown once) and HMAC key."""
+    from app.core.db import session_scope
+    from app.services import projects, users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            owner = None
+            if owner_email:
+                owner = users.get_by_email(session, owner_email)
+                if owner is None:
+                    raise click.ClickException(f"no user with email {owner_email}; create it with `tinyforge user create`")
+            new = projects.create_project(session, name=name, owner=owner)
+            out = {"id": new.project.id, "api_key": new.api_key, "hmac_key": new.hmac_key}
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: keep it)\n  HMAC key: {out['hmac_key']}")
+
+
+# --- serving -------------------------------------------------------------------------------------
+
+def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> list[str]:
+    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
+            "--concurrency", str(concurrency), "--pool", pool, "--loglevel", loglevel,
+            "-n", f"tinyforge-{socket.gethostname()}-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]
+
+
+@main.command()
+@click.option("--queues", "-Q", default="default,dsp,train,deploy", show_default=True)
+@click.option("--concurrency", "-c", type=int, default=None, help="default TINYFORGE_WORKER_CONCURRENCY")
+@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork", show_default=True)
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
+    """Run a Celery worker (any number of them, on any host sharing the database, broker and blobs)."""
+    argv = _worker_argv(queues, concurrency or _settings().worker_concurrency, pool, loglevel)
+    os.execv(argv[0], argv)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--workers", "web_workers", default=1, show_default=True, type=int, help="uvicorn processes")
+def serve(host: str, port: int, web_workers: int) -> None:
+    """Serve the API, ingestion and dashboard (no job worker; run `tinyforge worker` beside it)."""
+    import uvicorn
+
+    _migrate(quiet=False)
+    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
+                log_level="info", access_log=False)
+
+
+def _ensure_first_user() -> str | None:
+    from app.core.db import session_scope
+    from app.services import users
+
+    with session_scope() as session:
+        if users.count_users(session):
+            return None
+        password = secrets.token_urlsafe(12)
+        users.create_user(session, email="admin@tinyforge.local", password=password, is_admin=True)
+        return password
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option("--concurrency", "-c", type=int, default=None)
+def up(host: str, port: int, concurrency: int | None) -> None:
+    """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted."""
+    import uvicorn
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    _migrate(quiet=False)
+    password = _ensure_first_user()
+    argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
+    log_path = settings.data_dir / "worker.log"
+    worker_log = open(log_path, "ab")  # noqa: SIM115
+    proc = subprocess.Popen(argv, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://{host}:{port}"
+    click.echo(f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})")
+    if password:
+        click.echo(f"first user: admin@tinyforge.local  password: {password}  (change it or create your own with `tinyforge user create`)")
+    else:
+        click.echo("sign in with an existing user, or create one with `tinyforge user create --email E --password P`")
+    try:
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info", access_log=False)
+    finally:
+        _stop(proc)
+        worker_log.close()
+
+
+def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+# --- data upload ---------------------------------------------------------------------------------
+
+UPLOADABLE = {".json", ".cbor", ".wav", ".csv", ".jpg", ".jpeg", ".png"}
+
+
+def _collect(paths: tuple[str, ...]) -> list[Path]:
+    files: list[Path] = []
+    for p in map(Path, paths):
+        if p.is_dir():
+            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in UPLOADABLE)
+        elif p.is_file():
+            files.append(p)
+        else:
+            raise click.ClickException(f"{p} does not exist")
+    return files
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--url", default=lambda: os.environ.get("TINYFORGE_URL", "http://127.0.0.1:8000"), show_default="$TINYFORGE_URL or http://127.0.0.1:8000")
+@click.option("--api-key", envvar="TINYFORGE_API_KEY", required=True, help="project API key (or $TINYFORGE_API_KEY)")
+@click.option("--category", type=click.Choice(["training", "testing", "anomaly", "split"]), default="split", show_default=True)
+@click.option("--label", default=None, help="label for every file (default: from the file name, text before the first '.')")
+@click.option("--allow-duplicates/--no-duplicates", default=True, show_default=True)
+@click.option("--batch", default=20, show_default=True, help="files per request")
+def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label: str | None,
+           allow_duplicates: bool, batch: int) -> None:
+    """Upload files or folders to a project through the ingestion API."""
+    from app.client import upload_files
+
+    files = _collect(paths)
+    if not files:
+        raise click.ClickException("no uploadable files found (.json .cbor .wav .csv .jpg .png)")
+    failures: list[tuple[str, str]] = []
+    ok = 0
+    with click.progressbar(length=len(files), label=f"uploading {len(files)} files", file=sys.stderr) as bar:
+        for result in upload_files(url, api_key, files, category=category, label=label,
+                                   disallow_duplicates=not allow_duplicates, batch=batch):
+            if result["success"]:
+                ok += 1
+            else:
+                failures.append((result.get("fileName", "?"), result.get("error", "failed")))
+            bar.update(1)
+    click.echo(f"uploaded {ok} of {len(files)} files")
+    for name, error in failures:
+        click.echo(f"  failed: {name}: {error}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+@click.option("--keep", is_flag=True, help="leave the platform running at the end (Ctrl-C to stop)")
+@click.option("--port", default=0, type=int, help="port for the demo server (0 = a free one)")
+def demo(as_json: bool, keep: bool, port: int) -> None:
+    """The README's main job: start the platform, create a project, ingest data, run a job."""
+    from app.demo import run_demo
+
+    summary = run_demo(port=port, keep=keep, echo=(lambda m: click.echo(m, err=True)))
+    click.echo(json.dumps(summary, indent=None if as_json else 2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

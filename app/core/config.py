@@ -1,0 +1,71 @@
+"""Settings: one typed object, every knob an environment variable (prefix ``TINYFORGE_``).
+
+The embedded defaults need nothing but Python packages: a SQLite database, blobs on the local
+disk and a Celery broker kept in files, all under ``TINYFORGE_DATA_DIR``. Production sets
+``TINYFORGE_DATABASE_URL`` (PostgreSQL), ``TINYFORGE_BROKER_URL`` (Redis or RabbitMQ) and a real
+``TINYFORGE_SECRET_KEY``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "tinyforge-development-secret-do-not-use-in-production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TINYFORGE_", extra="ignore")
+
+    environment: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default=Path("tinyforge-data"), description="all embedded-mode state")
+    database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
+    broker_url: str = Field(default="", description="Celery broker; default a filesystem broker in data_dir")
+    result_backend: str = Field(default="", description="Celery result backend; default SQLite in data_dir")
+    storage_dir: Path | None = Field(default=None, description="blob store; default data_dir/blobs")
+    secret_key: str = DEV_SECRET
+    base_url: str = Field(default="", description="public URL of this server, shown in snippets")
+
+    max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="per request")
+    max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="per uploaded file")
+    max_files_per_request: int = Field(default=1000, ge=1)
+
+    job_heartbeat_timeout_s: float = Field(default=120.0, gt=0, description="running job with no heartbeat for this long is failed")
+    job_max_attempts: int = Field(default=2, ge=1, description="deliveries of one job before it is failed")
+    worker_concurrency: int = Field(default=2, ge=1)
+    db_pool_size: int = Field(default=10, ge=1)
+
+    @model_validator(mode="after")
+    def _defaults_and_safety(self) -> Settings:
+        self.data_dir = self.data_dir.expanduser().resolve()
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'tinyforge.sqlite'}"
+        if not self.broker_url:
+            self.broker_url = "filesystem://"
+        if not self.result_backend:
+            self.result_backend = f"db+sqlite:///{self.data_dir / 'celery-results.sqlite'}"
+        if self.storage_dir is None:
+            self.storage_dir = self.data_dir / "blobs"
+        self.storage_dir = self.storage_dir.expanduser().resolve()
+        if self.environment == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+            raise ValueError(
+                "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 characters in production"
+            )
+        return self
+
+    @property
+    def broker_dir(self) -> Path:
+        return self.data_dir / "broker"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

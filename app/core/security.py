@@ -1,0 +1,50 @@
+"""Passwords, project API keys and HMAC keys.
+
+API keys are 160-bit random tokens with a recognisable prefix (``tf_<env>_``) so a leaked key can
+be found by secret scanners; only their SHA-256 is stored (a fast hash is right for a
+high-entropy token, and lets a lookup be one indexed query). Passwords use Argon2id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+API_KEY_PREFIX = "tf_key_"
+_hasher = PasswordHasher()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_api_key() -> str:
+    return API_KEY_PREFIX + secrets.token_hex(20)
+
+
+def hash_api_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def display_prefix(key: str) -> str:
+    """What lists show of a key: enough to recognise it, too little to use it."""
+    return key[: len(API_KEY_PREFIX) + 6]
+
+
+def new_hmac_key() -> str:
+    return secrets.token_hex(16)
+
+
+def constant_time_equal(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

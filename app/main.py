@@ -1,0 +1,55 @@
+"""create_app(): the API, the ingestion endpoints and (later) the dashboard on one port."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from app.api.routes import ingestion, jobs, projects, raw_data
+from app.core.config import Settings, get_settings
+from app.services.errors import ServiceError
+
+API_ROUTERS = [ingestion.router, projects.router, raw_data.router, jobs.router]
+
+
+def _validation_message(exc: RequestValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
+        parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
+    return "; ".join(parts)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(title="Tinyforge", version="0.1.0",
+                  description="Self-hostable TinyML platform: ingestion, impulses, training, deployment.")
+    app.state.settings = settings
+    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
+                       same_site="lax", https_only=settings.environment == "production")
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        return JSONResponse({"success": False, "error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"success": False, "error": _validation_message(exc)}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"success": False, "error": str(exc.detail)}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    @app.get("/api/health", tags=["system"], summary="Liveness: answers without touching the database")
+    def health() -> dict:
+        return {"success": True, "status": "ok"}
+
+    for router in API_ROUTERS:
+        app.include_router(router)
+    for router in API_ROUTERS:  # the edgeimpulse SDK's API endpoint ends in /v1
+        app.include_router(router, prefix="/v1", include_in_schema=False)
+    return app

@@ -1,0 +1,133 @@
+"""Job rows: queue, progress, logs, cancellation, and recovery from dead workers.
+
+The job row is the truth about a job; Celery only carries "run job N" messages. A worker marks the
+row running, beats a heartbeat while it works, and records the outcome. A job whose worker died is
+found by its stale heartbeat and re-queued (up to `job_max_attempts` deliveries) or failed with the
+reason. Cancellation is a flag on the row that the running job polls, so it works on every broker.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.models import FINISHED, Job, JobLog
+from app.models.base import utcnow
+from app.services.errors import BadRequest, NotFound
+
+# kind -> (celery task name, queue). Tasks live in workers/tasks/; the web process only needs names.
+JOB_KINDS: dict[str, tuple[str, str]] = {
+    "summarize-data": ("data.summarize", "default"),
+    "wait": ("system.wait", "default"),
+}
+QUEUES = ("default", "dsp", "train", "deploy")
+MAX_LOG_LINE = 4000
+
+
+def register_kind(kind: str, task_name: str, queue: str) -> None:
+    JOB_KINDS[kind] = (task_name, queue)
+
+
+def create_job(session: Session, *, project_id: int, kind: str, params: dict | None = None) -> Job:
+    if kind not in JOB_KINDS:
+        raise BadRequest(f"unknown job kind '{kind}': use one of {', '.join(sorted(JOB_KINDS))}")
+    _, queue = JOB_KINDS[kind]
+    job = Job(project_id=project_id, kind=kind, params=params or {}, queue=queue, status="queued")
+    session.add(job)
+    session.flush()
+    append_log(session, job.id, f"queued {kind} job on queue '{queue}'")
+    return job
+
+
+def dispatch(job: Job, settings=None) -> str:  # noqa: ANN001
+    """Send the job's message to the broker (call after the row is committed)."""
+    from workers.celery_app import celery_for
+
+    task_name, queue = JOB_KINDS[job.kind]
+    result = celery_for(settings).send_task(task_name, args=[job.id], queue=queue)
+    return result.id
+
+
+def get_job(session: Session, project_id: int, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None or job.project_id != project_id:
+        raise NotFound(f"job {job_id} does not exist in project {project_id}")
+    return job
+
+
+def list_jobs(session: Session, project_id: int, *, limit: int = 50, offset: int = 0, kind: str | None = None) -> list[Job]:
+    stmt = select(Job).where(Job.project_id == project_id)
+    if kind:
+        stmt = stmt.where(Job.kind == kind)
+    return list(session.scalars(stmt.order_by(Job.id.desc()).offset(offset).limit(limit)))
+
+
+def append_log(session: Session, job_id: int, line: str) -> None:
+    for part in str(line).splitlines() or [""]:
+        session.add(JobLog(job_id=job_id, line=part[:MAX_LOG_LINE]))
+    session.flush()
+
+
+def log_lines(session: Session, job_id: int, *, after_id: int = 0, limit: int = 10_000) -> list[JobLog]:
+    return list(
+        session.scalars(
+            select(JobLog).where(JobLog.job_id == job_id, JobLog.id > after_id).order_by(JobLog.id).limit(limit)
+        )
+    )
+
+
+def request_cancel(session: Session, job: Job) -> Job:
+    if job.status in FINISHED:
+        raise BadRequest(f"job {job.id} has already finished ({job.status})")
+    job.cancel_requested = True
+    if job.status == "queued":
+        job.status = "cancelled"
+        job.finished_at = utcnow()
+        append_log(session, job.id, "cancelled before it started")
+    else:
+        append_log(session, job.id, "cancellation requested")
+    return job
+
+
+def stale_jobs(session: Session, *, timeout_s: float) -> list[Job]:
+    cutoff = utcnow() - timedelta(seconds=timeout_s)
+    return list(
+        session.scalars(
+            select(Job).where(Job.status == "running", Job.heartbeat_at < cutoff).with_for_update(skip_locked=True)
+        )
+    )
+
+
+def reap_stale(session: Session, *, timeout_s: float, max_attempts: int) -> list[tuple[int, str]]:
+    """Re-queue or fail running jobs whose worker stopped beating. Returns [(job_id, 'requeued'|'failed')]."""
+    out: list[tuple[int, str]] = []
+    for job in stale_jobs(session, timeout_s=timeout_s):
+        last = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
+        if job.cancel_requested:
+            job.status, job.finished_at = "cancelled", utcnow()
+            append_log(session, job.id, f"worker lost (last heartbeat {last}); job was being cancelled")
+            out.append((job.id, "cancelled"))
+        elif job.attempts < max_attempts:
+            job.status, job.progress, job.worker = "queued", 0, None
+            append_log(session, job.id, f"worker lost (last heartbeat {last}); re-queued for attempt {job.attempts + 1}")
+            out.append((job.id, "requeued"))
+        else:
+            job.status, job.finished_at = "failed", utcnow()
+            job.error = f"worker lost: no heartbeat since {last} after {job.attempts} attempt(s)"
+            append_log(session, job.id, job.error)
+            out.append((job.id, "failed"))
+    session.flush()
+    return out
+
+
+def mark(session: Session, job_id: int, **values) -> None:  # noqa: ANN003
+    session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def get_job_any(session: Session, job_id: int) -> Job:
+    job = session.get(Job, job_id)
+    if job is None:
+        raise NotFound(f"job {job_id} does not exist")
+    return job

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from app.core.db import on_commit
+from app.core.security import display_prefix, hash_api_key, new_api_key, new_hmac_key
+from app.core.storage import BlobStore
+from app.models import ApiKey, HmacKey, Project, ProjectMember, User
+from app.models.base import utcnow
+from app.services.errors import BadRequest, NotFound
+
+
+@dataclass
+class NewProject:
+    project: Project
+    api_key: str  # shown once
+    hmac_key: str
+
+
+def create_project(session: Session, *, name: str, owner: User | None = None, description: str = "") -> NewProject:
+    name = name.strip()
+    if not name or len(name) > 200:
+        raise BadRequest("a project name must be 1 to 200 characters long")
+    project = Project(name=name, description=description, owner_id=owner.id if owner else None)
+    session.add(project)
+    session.flush()
+    if owner is not None:
+        session.add(ProjectMember(project_id=project.id, user_id=owner.id, role="owner"))
+    key = create_api_key(session, project)
+    hmac = HmacKey(project_id=project.id, key=new_hmac_key())
+    session.add(hmac)
+    session.flush()
+    return NewProject(project=project, api_key=key, hmac_key=hmac.key)
+
+
+def create_api_key(session: Session, project: Project, *, name: str = "default") -> str:
+    key = new_api_key()
+    session.add(ApiKey(project_id=project.id, name=name, prefix=display_prefix(key), key_hash=hash_api_key(key)))
+    session.flush()
+    return key
+
+
+def rotate_api_keys(session: Session, project: Project) -> str:
+    """Revoke every live key of the project and return a new one."""
+    session.execute(
+        update(ApiKey).where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return create_api_key(session, project)
+
+
+def rotate_hmac_key(session: Session, project: Project) -> str:
+    session.execute(
+        update(HmacKey).where(HmacKey.project_id == project.id, HmacKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    hmac = HmacKey(project_id=project.id, key=new_hmac_key())
+    session.add(hmac)
+    session.flush()
+    return hmac.key
+
+
+def project_for_api_key(session: Session, key: str) -> Project | None:
+    row = session.execute(
+        select(Project, ApiKey.id)
+        .join(ApiKey, ApiKey.project_id == Project.id)
+        .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
+    ).first()
+    return row[0] if row else None
+
+
+def hmac_keys(session: Session, project_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(HmacKey.key).where(HmacKey.project_id == project_id, HmacKey.revoked_at.is_(None)).order_by(HmacKey.id)
+        )
+    )
+
+
+def api_keys(session: Session, project_id: int) -> list[ApiKey]:
+    return list(session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id)))
+
+
+def get_project(session: Session, project_id: int) -> Project:
+    project = session.get(Project, project_id)
+    if project is None:
+        raise NotFound(f"project {project_id} does not exist")
+    return project
+
+
+def projects_for_user(session: Session, user: User) -> list[Project]:
+    return list(
+        session.scalars(
+            select(Project)
+            .join(ProjectMember, ProjectMember.project_id == Project.id)
+            .where(ProjectMember.user_id == user.id)
+            .order_by(Project.id)
+        )
+    )
+
+
+def is_member(session: Session, project_id: int, user_id: int) -> bool:
+    return (
+        session.scalar(
+            select(ProjectMember.user_id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+        )
+        is not None
+    )
+
+
+def delete_project(session: Session, store: BlobStore, project: Project) -> None:
+    """Delete the project's rows (cascades) and, after the caller commits, its blobs."""
+    pid = project.id
+    session.delete(project)
+    session.flush()
+    on_commit(session, lambda: store.delete_prefix(f"projects/{pid}"))

@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.core.security import hash_password, verify_password
+from app.models import User
+from app.services.errors import BadRequest, Conflict
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def create_user(session: Session, *, email: str, password: str, name: str = "", is_admin: bool = False) -> User:
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise BadRequest(f"'{email}' is not a valid email address")
+    if len(password) < 8:
+        raise BadRequest("the password must be at least 8 characters long")
+    if session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict(f"a user with email {email} already exists")
+    user = User(email=email, password_hash=hash_password(password), name=name, is_admin=is_admin)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+def get_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count(User.id))) or 0

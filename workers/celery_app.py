@@ -1,0 +1,127 @@
+"""The Celery application, configured from Settings.
+
+Embedded default: a filesystem broker under the data directory (no server needed). Production:
+Redis or RabbitMQ via TINYFORGE_BROKER_URL. Queues per workload: default, dsp, train, deploy.
+TensorFlow is never imported here or in a prefork parent: training code imports it inside the
+task, in the child process.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from celery import Celery, signals
+from kombu import Queue
+
+from app.core.config import Settings, get_settings
+from app.services.jobs import QUEUES
+
+log = logging.getLogger("tinyforge.worker")
+
+TASK_MODULES = ["workers.tasks.system"]
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("tinyforge", broker=settings.broker_url, backend=settings.result_backend, include=TASK_MODULES)
+    conf: dict = {
+        "task_queues": [Queue(q) for q in QUEUES],
+        "task_default_queue": "default",
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "task_ignore_result": True,
+        "worker_prefetch_multiplier": 1,
+        "worker_hijack_root_logger": False,
+        "broker_connection_retry_on_startup": True,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "worker_send_task_events": False,
+    }
+    if settings.broker_url.startswith("filesystem"):
+        folder = settings.broker_dir / "queue"
+        folder.mkdir(parents=True, exist_ok=True)
+        (settings.broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+        conf["broker_transport_options"] = {
+            "data_folder_in": str(folder),
+            "data_folder_out": str(folder),
+            "processed_folder": str(settings.broker_dir / "processed"),
+            "store_processed": False,
+            "polling_interval": 0.2,
+        }
+        # the filesystem transport has no fanout exchange: remote control is off (jobs cancel via the DB)
+        conf["worker_enable_remote_control"] = False
+    if settings.result_backend.startswith("db+sqlite"):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    app.conf.update(conf)
+    return app
+
+
+celery_app = make_celery(get_settings())
+_clients: dict[tuple, Celery] = {}
+
+
+def celery_for(settings: Settings | None = None) -> Celery:
+    """The Celery app for `settings` (the module's app when they match the environment's)."""
+    def key_of(s: Settings) -> tuple:
+        return (s.broker_url, s.result_backend, str(s.broker_dir))
+
+    if settings is None or key_of(settings) == key_of(get_settings()):
+        return celery_app
+    key = key_of(settings)
+    if key not in _clients:
+        _clients[key] = make_celery(settings)
+    return _clients[key]
+
+
+# --- dead-worker recovery: every worker runs the reaper now and then ------------------------------
+
+_reaper_stop = threading.Event()
+
+
+def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
+    from app.core.db import session_scope
+    from app.services import jobs as job_service
+
+    settings = settings or get_settings()
+    with session_scope(settings) as session:
+        outcome = job_service.reap_stale(
+            session, timeout_s=settings.job_heartbeat_timeout_s, max_attempts=settings.job_max_attempts
+        )
+        requeue = [job_service.get_job_any(session, jid) for jid, what in outcome if what == "requeued"]
+    for job in requeue:
+        job_service.dispatch(job, settings)
+    for jid, what in outcome:
+        log.warning("job %s: worker lost, %s", jid, what)
+    return outcome
+
+
+def _reaper_loop() -> None:
+    settings = get_settings()
+    interval = max(1.0, min(30.0, settings.job_heartbeat_timeout_s / 4))
+    while not _reaper_stop.wait(interval):
+        try:
+            reap_once(settings)
+        except Exception:
+            log.exception("job reaper failed")
+
+
+@signals.worker_ready.connect
+def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
+    try:
+        reap_once()
+    except Exception:
+        log.exception("job reaper failed at start-up")
+    threading.Thread(target=_reaper_loop, name="tinyforge-reaper", daemon=True).start()
+
+
+@signals.worker_shutdown.connect
+def _stop_reaper(**_kwargs) -> None:  # noqa: ANN003
+    _reaper_stop.set()
+
+
+@signals.worker_process_init.connect
+def _fresh_db_pool_in_child(**_kwargs) -> None:  # noqa: ANN003
+    """A forked child must not reuse the parent's database connections."""
+    from app.core.db import get_engine
+
+    get_engine().dispose(close=False)

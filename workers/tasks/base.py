@@ -1,0 +1,142 @@
+"""Run a job row: status, attempts, heartbeat, progress, log lines, cancellation, outcome.
+
+Tasks are thin: `run_job(job_id, fn)` where `fn(ctx)` does the work through services and pure
+libraries and returns a JSON-able result dict.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from app.core.config import get_settings
+from app.core.db import session_scope
+from app.models import FINISHED, Job
+from app.models.base import utcnow
+from app.services import jobs as job_service
+
+log = logging.getLogger("tinyforge.jobs")
+
+
+class JobCancelled(Exception):
+    pass
+
+
+class JobContext:
+    """What a running job may do: read its params, log, report progress, notice cancellation."""
+
+    def __init__(self, job: Job):
+        self.job_id = job.id
+        self.project_id = job.project_id
+        self.kind = job.kind
+        self.params: dict[str, Any] = dict(job.params or {})
+        self.attempt = job.attempts
+        self._cancelled = threading.Event()
+        self._last_progress = -1
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def check_cancelled(self) -> None:
+        if self._cancelled.is_set():
+            raise JobCancelled()
+
+    def log(self, line: str) -> None:
+        with session_scope() as session:
+            job_service.append_log(session, self.job_id, line)
+
+    def progress(self, percent: float, line: str | None = None) -> None:
+        pct = int(max(0, min(100, percent)))
+        with session_scope() as session:
+            job_service.mark(session, self.job_id, progress=pct, heartbeat_at=utcnow())
+            if line:
+                job_service.append_log(session, self.job_id, line)
+            cancel = session.get(Job, self.job_id).cancel_requested
+        self._last_progress = pct
+        if cancel:
+            self._cancelled.set()
+        self.check_cancelled()
+
+    def _heartbeat(self) -> bool:
+        with session_scope() as session:
+            job_service.mark(session, self.job_id, heartbeat_at=utcnow())
+            cancel = session.get(Job, self.job_id).cancel_requested
+        if cancel:
+            self._cancelled.set()
+        return cancel
+
+
+def _start(job_id: int) -> JobContext | None:
+    settings = get_settings()
+    with session_scope() as session:
+        job = session.get(Job, job_id, with_for_update=True)
+        if job is None:
+            log.warning("job %s no longer exists; dropping its message", job_id)
+            return None
+        if job.status in FINISHED:
+            log.info("job %s already %s; dropping duplicate delivery", job_id, job.status)
+            return None
+        if job.cancel_requested:
+            job.status, job.finished_at = "cancelled", utcnow()
+            job_service.append_log(session, job_id, "cancelled before it started")
+            return None
+        if job.status == "running" or job.attempts >= settings.job_max_attempts:
+            # redelivered after its worker died mid-job
+            if job.attempts >= settings.job_max_attempts:
+                job.status, job.finished_at = "failed", utcnow()
+                job.error = f"worker lost during attempt {job.attempts}; giving up after {job.attempts} attempt(s)"
+                job_service.append_log(session, job_id, job.error)
+                return None
+            job_service.append_log(session, job_id, f"previous attempt {job.attempts} did not finish (worker lost); retrying")
+        job.status = "running"
+        job.attempts += 1
+        job.progress = 0
+        job.started_at = job.started_at or utcnow()
+        job.heartbeat_at = utcnow()
+        job.worker = socket.gethostname()
+        job_service.append_log(session, job_id, f"started on {job.worker} (attempt {job.attempts})")
+        return JobContext(job)
+
+
+def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> None:
+    ctx = _start(job_id)
+    if ctx is None:
+        return
+    stop = threading.Event()
+    interval = max(0.5, min(10.0, get_settings().job_heartbeat_timeout_s / 4))
+
+    def beat() -> None:
+        while not stop.wait(interval):
+            try:
+                ctx._heartbeat()
+            except Exception:
+                log.exception("heartbeat for job %s failed", job_id)
+
+    beater = threading.Thread(target=beat, name=f"heartbeat-{job_id}", daemon=True)
+    beater.start()
+    tb: str | None = None
+    try:
+        result = fn(ctx) or {}
+        outcome = {"status": "succeeded", "progress": 100, "result": result}
+        final_line = "finished successfully"
+    except JobCancelled:
+        outcome = {"status": "cancelled"}
+        final_line = "cancelled"
+    except Exception as exc:  # the job failed: record why, for the user
+        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        outcome = {"status": "failed", "error": message}
+        final_line = "failed: " + message
+        tb = traceback.format_exc()
+    finally:
+        stop.set()
+        beater.join(timeout=5)
+    with session_scope() as session:
+        if tb and outcome["status"] == "failed":
+            job_service.append_log(session, job_id, tb.rstrip())
+        job_service.append_log(session, job_id, final_line)
+        job_service.mark(session, job_id, finished_at=utcnow(), heartbeat_at=utcnow(), **outcome)
