@@ -8,6 +8,7 @@ process on that backend's broker (files for SQLite, Redis for PostgreSQL).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -221,8 +222,15 @@ class WorkerProcess:
         self.proc.wait(timeout=30)
 
     def stop(self) -> None:
+        """Warm shutdown (SIGTERM to the parent); SIGKILL the group if it takes longer than 20 s."""
         if self.proc.poll() is None:
-            self.kill(15)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.kill(9)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, 9)  # pool children left behind
         self._log.close()
 
 
