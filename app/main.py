@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -11,6 +13,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from app.api.routes import ingestion, jobs, projects, raw_data
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
+from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 
 API_ROUTERS = [ingestion.router, projects.router, raw_data.router, jobs.router]
 
@@ -25,9 +28,17 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(title="Tinyforge", version="0.1.0",
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):  # noqa: ANN202
+        yield
+        await app.state.batcher.close()
+
+    app = FastAPI(title="Tinyforge", version="0.1.0", lifespan=lifespan,
                   description="Self-hostable TinyML platform: ingestion, impulses, training, deployment.")
     app.state.settings = settings
+    app.state.key_cache = ApiKeyCache(settings)
+    app.state.batcher = IngestBatcher(settings)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
                        same_site="lax", https_only=settings.environment == "production")
 

@@ -26,13 +26,18 @@ def project_json(project: Project, owner: str = "") -> dict[str, Any]:
     }
 
 
+def cold_storage_name(sample: Sample) -> str:
+    """Edge Impulse's clients recover the original file name by dropping the last three dotted parts."""
+    return f"project{sample.project_id}/{sample.filename}.{sample.id}.{sample.content_hash[:8]}.{sample.format}"
+
+
 def sample_json(sample: Sample, device: Device | None = None) -> dict[str, Any]:
     chart = "image" if sample.kind == "image" else "chart"
     return {
         "id": sample.id, "filename": sample.filename, "signatureValidate": bool(sample.signature_verified),
         "signatureMethod": sample.signature_alg or "none", "signatureKey": "",
         "created": iso(sample.created_at), "lastModified": iso(sample.updated_at), "added": iso(sample.created_at),
-        "category": sample.category, "coldstorageFilename": sample.blob_key, "label": sample.label,
+        "category": sample.category, "coldstorageFilename": cold_storage_name(sample), "label": sample.label,
         "intervalMs": float(sample.interval_ms), "frequency": float(sample.frequency_hz),
         "originalIntervalMs": float(sample.interval_ms), "originalFrequency": float(sample.frequency_hz),
         "deviceName": device.name if device else "", "deviceType": device.device_type if device else "",

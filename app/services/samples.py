@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,6 +28,7 @@ from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
 
 INGEST_CATEGORIES = (*CATEGORIES, "split")
+QUERY_CATEGORIES = (*CATEGORIES, "validation", "post-processing")  # Edge Impulse's names; always empty here
 
 
 @dataclass
@@ -68,56 +69,51 @@ class FileResult:
         return out
 
 
-def ingest(session: Session, store: BlobStore, project: Project, files: Sequence[UploadedFile],
-           opts: IngestOptions) -> list[FileResult]:
-    """Decode and store each file. A rejected file leaves no row and no blob; the others land."""
+@dataclass
+class PendingSample:
+    """A decoded, validated file with its final name, label and category, ready to be stored."""
+
+    project_id: int
+    filename: str
+    label: str
+    category: str
+    raw: bytes
+    decoded: DecodedSample
+    metadata: dict[str, str]
+    disallow_duplicates: bool
+
+
+def prepare(project_id: int, upload: UploadedFile, opts: IngestOptions) -> PendingSample | FileResult | None:
+    """Pure part of ingesting one file: name checks, decoding, signature, label and category.
+
+    Returns a FileResult carrying the error when the file is rejected, None for a side file to skip.
+    """
     if opts.category not in INGEST_CATEGORIES:
         raise NotFound(f"unknown category '{opts.category}': use one of {', '.join(INGEST_CATEGORIES)}")
-    results: list[FileResult] = []
-    seen_hashes: set[str] = set()
-    for upload in files:
-        shown = upload.filename or "(unnamed)"
-        try:
-            name = sanitize_filename(upload.filename) if upload.filename else None
-            if name is None:
-                raise IngestionError(400, "a file name is required (x-file-name header or multipart file name)")
-            shown = name
-            if name.endswith(".labels"):
-                # Edge Impulse's clients may send a structured-labels side file; labels come from headers here.
-                continue
-            decoded = decode_upload(
-                upload.data, filename=name, content_type=upload.content_type, hmac_keys=list(opts.hmac_keys),
-                require_signature=opts.require_signature, max_bytes=opts.max_file_bytes,
-                interval_ms=opts.csv_interval_ms,
-            )
-            if opts.disallow_duplicates and (
-                decoded.content_hash in seen_hashes or _hash_exists(session, project.id, decoded.content_hash)
-            ):
-                raise IngestionError(409, f"'{name}' is a duplicate: the project already holds a sample with the same data")
-            sample = _store_sample(session, store, project, name, upload.data, decoded, opts)
-            seen_hashes.add(decoded.content_hash)
-            results.append(FileResult(file_name=sample.filename, success=True, sample_id=sample.id))
-        except IngestionError as exc:
-            results.append(FileResult(file_name=shown, success=False, error=exc.message, status=exc.status))
-    return results
-
-
-def _hash_exists(session: Session, project_id: int, content_hash: str) -> bool:
-    return session.scalar(
-        select(Sample.id).where(Sample.project_id == project_id, Sample.content_hash == content_hash).limit(1)
-    ) is not None
-
-
-def _store_sample(session: Session, store: BlobStore, project: Project, name: str, raw: bytes,
-                  decoded: DecodedSample, opts: IngestOptions) -> Sample:
-    if opts.no_label:
-        label = ""
-    elif opts.label is not None and opts.label != "":
-        label = opts.label
-    else:
-        label = infer_label(name)
-    if len(label) > 255:
-        raise IngestionError(400, "the label is longer than 255 characters")
+    shown = upload.filename or "(unnamed)"
+    try:
+        if not upload.filename:
+            raise IngestionError(400, "a file name is required (x-file-name header or multipart file name)")
+        name = sanitize_filename(upload.filename)
+        shown = name
+        if name.endswith(".labels"):
+            # Edge Impulse's clients may send a structured-labels side file; labels come from headers here.
+            return None
+        decoded = decode_upload(
+            upload.data, filename=name, content_type=upload.content_type, hmac_keys=list(opts.hmac_keys),
+            require_signature=opts.require_signature, max_bytes=opts.max_file_bytes,
+            interval_ms=opts.csv_interval_ms,
+        )
+        if opts.no_label:
+            label = ""
+        elif opts.label:
+            label = opts.label
+        else:
+            label = infer_label(name)
+        if len(label) > 255:
+            raise IngestionError(400, "the label is longer than 255 characters")
+    except IngestionError as exc:
+        return FileResult(file_name=shown, success=False, error=exc.message, status=exc.status)
     category = opts.category
     if category == "split":
         category = split_category(f"{name}:{decoded.content_hash}")
@@ -126,41 +122,97 @@ def _store_sample(session: Session, store: BlobStore, project: Project, name: st
         stem, dot, ext = name.rpartition(".")
         stamp = utcnow().strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
         filename = f"{stem}.{stamp}.{ext}" if dot else f"{name}.{stamp}"
-
-    device_id = _touch_device(session, project.id, decoded.device_name, decoded.device_type)
-    blob_key = f"projects/{project.id}/samples/{uuid.uuid4().hex}.{decoded.format}"
-    store.put(blob_key, raw)
-    on_rollback(session, lambda: store.delete(blob_key))
-
     metadata = {str(k): str(v) for k, v in {**decoded.metadata, **opts.metadata}.items()}
-    sample = Sample(
-        project_id=project.id, device_id=device_id, category=category, label=label, filename=filename,
-        kind=decoded.kind, format=decoded.format, sensors=decoded.sensors, interval_ms=decoded.interval_ms,
-        frequency_hz=decoded.frequency_hz, value_count=decoded.rows, length_ms=decoded.length_ms,
-        image_width=decoded.image_size[0] if decoded.image_size else None,
-        image_height=decoded.image_size[1] if decoded.image_size else None,
-        content_hash=decoded.content_hash, metadata_=metadata, signature_alg=decoded.signature_alg,
-        signature_verified=decoded.signature_verified, blob_key=blob_key, blob_bytes=len(raw),
-    )
-    session.add(sample)
-    session.flush()
-    return sample
+    return PendingSample(project_id=project_id, filename=filename, label=label, category=category,
+                         raw=upload.data, decoded=decoded, metadata=metadata,
+                         disallow_duplicates=opts.disallow_duplicates)
 
 
-def _touch_device(session: Session, project_id: int, name: str | None, device_type: str | None) -> int | None:
-    if not name:
-        return None
-    now = utcnow()
-    values = {"project_id": project_id, "name": name[:255], "device_type": (device_type or "")[:255],
-              "created_at": now, "last_seen_at": now, "samples_count": 1}
+def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSample]) -> list[FileResult]:
+    """Store prepared samples of one or more projects in the caller's transaction, in few round trips.
+
+    Duplicates (when disallowed) are checked against the database and within the batch; devices are
+    upserted once per distinct device; rows are inserted in one statement. Blobs written here are
+    removed again if the transaction rolls back.
+    """
+    results: list[FileResult | None] = [None] * len(items)
+    dup_check = [it for it in items if it.disallow_duplicates]
+    existing: set[tuple[int, str]] = set()
+    if dup_check:
+        for pid in {it.project_id for it in dup_check}:
+            hashes = {it.decoded.content_hash for it in dup_check if it.project_id == pid}
+            existing |= {(pid, h) for h in session.scalars(
+                select(Sample.content_hash).where(Sample.project_id == pid, Sample.content_hash.in_(hashes)))}
+    seen: set[tuple[int, str]] = set()
+    keep: list[int] = []
+    for i, it in enumerate(items):
+        key = (it.project_id, it.decoded.content_hash)
+        if it.disallow_duplicates and (key in existing or key in seen):
+            results[i] = FileResult(file_name=it.filename, success=False, status=409,
+                                    error=f"'{it.filename}' is a duplicate: the project already holds a sample with the same data")
+            continue
+        seen.add(key)
+        keep.append(i)
+    if keep:
+        devices = _touch_devices(session, [items[i] for i in keep])
+        rows = []
+        for i in keep:
+            it, d = items[i], items[i].decoded
+            blob_key = f"projects/{it.project_id}/samples/{uuid.uuid4().hex}.{d.format}"
+            store.put(blob_key, it.raw)
+            on_rollback(session, lambda k=blob_key: store.delete(k))
+            rows.append({
+                "project_id": it.project_id, "device_id": devices.get((it.project_id, d.device_name or "")),
+                "category": it.category, "label": it.label, "filename": it.filename, "kind": d.kind,
+                "format": d.format, "sensors": d.sensors, "interval_ms": d.interval_ms,
+                "frequency_hz": d.frequency_hz, "value_count": d.rows, "length_ms": d.length_ms,
+                "image_width": d.image_size[0] if d.image_size else None,
+                "image_height": d.image_size[1] if d.image_size else None,
+                "content_hash": d.content_hash, "metadata": it.metadata, "enabled": True,
+                "signature_alg": d.signature_alg, "signature_verified": d.signature_verified,
+                "blob_key": blob_key, "blob_bytes": len(it.raw),
+            })
+        now = utcnow()
+        for row in rows:
+            row["created_at"] = row["updated_at"] = now
+        ids = session.execute(
+            insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True), rows
+        ).scalars().all()
+        for i, sample_id in zip(keep, ids, strict=True):
+            results[i] = FileResult(file_name=items[i].filename, success=True, sample_id=sample_id)
+    return [r for r in results if r is not None]
+
+
+def ingest(session: Session, store: BlobStore, project: Project, files: Sequence[UploadedFile],
+           opts: IngestOptions) -> list[FileResult]:
+    """Decode and store each file. A rejected file leaves no row and no blob; the others land."""
+    prepared = [prepare(project.id, f, opts) for f in files]
+    pending = [p for p in prepared if isinstance(p, PendingSample)]
+    stored = iter(store_batch(session, store, pending))
+    return [next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None]
+
+
+def _touch_devices(session: Session, items: Sequence[PendingSample]) -> dict[tuple[int, str], int]:
+    """Upsert each distinct (project, device name) once; return their ids."""
+    counts: dict[tuple[int, str], tuple[int, str]] = {}
+    for it in items:
+        name = (it.decoded.device_name or "")[:255]
+        if name:
+            n, dtype = counts.get((it.project_id, name), (0, ""))
+            counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
+    out: dict[tuple[int, str], int] = {}
     dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device).values(**values)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["project_id", "name"],
-        set_={"last_seen_at": now, "device_type": values["device_type"] or Device.device_type,
-              "samples_count": Device.samples_count + 1},
-    ).returning(Device.id)
-    return session.execute(stmt).scalar_one()
+    now = utcnow()
+    for (pid, name), (n, dtype) in sorted(counts.items()):
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device).values(
+            project_id=pid, name=name, device_type=dtype, created_at=now, last_seen_at=now, samples_count=n)
+        stmt = ins.on_conflict_do_update(
+            index_elements=["project_id", "name"],
+            set_={"last_seen_at": now, "device_type": dtype or Device.device_type,
+                  "samples_count": Device.samples_count + n},
+        ).returning(Device.id)
+        out[(pid, name)] = session.execute(stmt).scalar_one()
+    return out
 
 
 # --- queries -------------------------------------------------------------------------------------
@@ -177,7 +229,7 @@ class SampleFilter:
 def _filtered(project_id: int, flt: SampleFilter):  # noqa: ANN202
     stmt = select(Sample).where(Sample.project_id == project_id)
     if flt.category:
-        if flt.category not in CATEGORIES:
+        if flt.category not in QUERY_CATEGORIES:
             raise BadRequest(f"unknown category '{flt.category}': use one of {', '.join(CATEGORIES)}")
         stmt = stmt.where(Sample.category == flt.category)
     if flt.labels:
@@ -221,6 +273,19 @@ def sample_values(store: BlobStore, sample: Sample):  # noqa: ANN201 -> (np.ndar
     if sample.kind == "image":
         raise BadRequest(f"sample {sample.id} is an image, not a time series")
     return read_values(store.get(sample.blob_key), format=sample.format)
+
+
+def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
+    """One axis as 16-bit PCM WAV at the sample's frequency (values clipped to the int16 range)."""
+    import numpy as np
+
+    from app.ingestion import encode_wav
+
+    values, _, _ = sample_values(store, sample)
+    if not 0 <= axis < values.shape[1]:
+        raise BadRequest(f"axis {axis} does not exist: sample {sample.id} has {values.shape[1]} axes")
+    pcm = np.clip(np.round(values[:, axis]), -32768, 32767).astype(np.int16)
+    return encode_wav(pcm, rate=max(1, int(round(sample.frequency_hz))), bits=16)
 
 
 def sample_image(store: BlobStore, sample: Sample):  # noqa: ANN201 -> np.ndarray [h, w, c]

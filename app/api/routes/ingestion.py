@@ -6,16 +6,16 @@ import json
 from typing import Annotated
 from urllib.parse import unquote
 
-from fastapi import APIRouter, Header, Request
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
 
-from app.api.deps import ApiKeyProjectDep, SessionDep, SettingsDep, StoreDep
-from app.services import projects as project_service
+from app.api.deps import SettingsDep
 from app.services import samples as sample_service
-from app.services.errors import BadRequest, NotFound, TooLarge
-from app.services.samples import IngestOptions, UploadedFile
+from app.services.errors import BadRequest, NotFound, TooLarge, Unauthorized
+from app.services.ingest_batcher import ProjectAuth
+from app.services.samples import FileResult, IngestOptions, PendingSample, UploadedFile
 
 router = APIRouter(prefix="/api", tags=["ingestion"])
 
@@ -26,7 +26,34 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _options(category: str, settings, session, project, *, x_label, x_no_label, x_disallow_duplicates,  # noqa: ANN001
+async def ingestion_auth(request: Request, x_api_key: Annotated[str | None, Header()] = None) -> ProjectAuth:
+    """The project of the x-api-key header, through the app's short-lived key cache."""
+    if not x_api_key:
+        raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
+    auth = await run_in_threadpool(request.app.state.key_cache.lookup, x_api_key.strip())
+    if auth is None:
+        raise Unauthorized("the API key in x-api-key is not valid (unknown or revoked)")
+    return auth
+
+
+IngestionAuth = Annotated[ProjectAuth, Depends(ingestion_auth)]
+INLINE_DECODE_BYTES = 64 * 1024  # smaller bodies decode on the event loop; larger ones in a thread
+
+
+async def _store(request: Request, auth: ProjectAuth, uploads: list[UploadedFile], opts: IngestOptions) -> JSONResponse:
+    def prepare_all() -> list[PendingSample | FileResult | None]:
+        return [sample_service.prepare(auth.project_id, u, opts) for u in uploads]
+
+    if sum(len(u.data) for u in uploads) <= INLINE_DECODE_BYTES:
+        prepared = prepare_all()
+    else:
+        prepared = await run_in_threadpool(prepare_all)
+    pending = [p for p in prepared if isinstance(p, PendingSample)]
+    stored = iter(await request.app.state.batcher.submit(pending))
+    return _respond([next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None])
+
+
+def _options(category: str, settings, auth: ProjectAuth, *, x_label, x_no_label, x_disallow_duplicates,  # noqa: ANN001
              x_add_date_id, x_metadata, x_interval_ms) -> IngestOptions:
     if category not in sample_service.INGEST_CATEGORIES:
         raise NotFound(f"unknown category '{category}': use training, testing, anomaly or split")
@@ -51,8 +78,8 @@ def _options(category: str, settings, session, project, *, x_label, x_no_label, 
         disallow_duplicates=_flag(x_disallow_duplicates),
         add_date_id=_flag(x_add_date_id),
         metadata=metadata,
-        hmac_keys=project_service.hmac_keys(session, project.id),
-        require_signature=project.require_signed_data,
+        hmac_keys=auth.hmac_keys,
+        require_signature=auth.require_signed_data,
         max_file_bytes=settings.max_file_bytes,
         csv_interval_ms=interval,
     )
@@ -84,8 +111,7 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 @router.post("/{category}/data", summary="Ingest one sample in the data acquisition format (JSON or CBOR)")
 async def ingest_data(
-    category: str, request: Request, project: ApiKeyProjectDep, session: SessionDep, store: StoreDep,
-    settings: SettingsDep,
+    category: str, request: Request, auth: IngestionAuth, settings: SettingsDep,
     x_label: Annotated[str | None, Header()] = None,
     x_file_name: Annotated[str | None, Header()] = None,
     x_no_label: Annotated[str | None, Header()] = None,
@@ -95,7 +121,7 @@ async def ingest_data(
     x_interval_ms: Annotated[str | None, Header()] = None,
 ) -> JSONResponse:
     body = await _read_body(request, min(settings.max_upload_bytes, settings.max_file_bytes))
-    opts = _options(category, settings, session, project, x_label=x_label, x_no_label=x_no_label,
+    opts = _options(category, settings, auth, x_label=x_label, x_no_label=x_no_label,
                     x_disallow_duplicates=x_disallow_duplicates, x_add_date_id=x_add_date_id,
                     x_metadata=x_metadata, x_interval_ms=x_interval_ms)
     content_type = request.headers.get("content-type")
@@ -104,15 +130,12 @@ async def ingest_data(
     else:
         ext = "cbor" if content_type and "cbor" in content_type else "json"
         name = f"{opts.label or 'sample'}.{ext}"
-    upload = UploadedFile(filename=name, data=body, content_type=content_type)
-    results = await run_in_threadpool(sample_service.ingest, session, store, project, [upload], opts)
-    return _respond(results)
+    return await _store(request, auth, [UploadedFile(filename=name, data=body, content_type=content_type)], opts)
 
 
 @router.post("/{category}/files", summary="Ingest files (multipart field 'data'): JSON, CBOR, WAV, CSV, JPG, PNG")
 async def ingest_files(
-    category: str, request: Request, project: ApiKeyProjectDep, session: SessionDep, store: StoreDep,
-    settings: SettingsDep,
+    category: str, request: Request, auth: IngestionAuth, settings: SettingsDep,
     x_label: Annotated[str | None, Header()] = None,
     x_no_label: Annotated[str | None, Header()] = None,
     x_disallow_duplicates: Annotated[str | None, Header()] = None,
@@ -123,7 +146,7 @@ async def ingest_files(
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes")
-    opts = _options(category, settings, session, project, x_label=x_label, x_no_label=x_no_label,
+    opts = _options(category, settings, auth, x_label=x_label, x_no_label=x_no_label,
                     x_disallow_duplicates=x_disallow_duplicates, x_add_date_id=x_add_date_id,
                     x_metadata=x_metadata, x_interval_ms=x_interval_ms)
     if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
@@ -145,5 +168,4 @@ async def ingest_files(
             uploads.append(UploadedFile(filename=part.filename, data=data, content_type=part.content_type))
     finally:
         await form.close()
-    results = await run_in_threadpool(sample_service.ingest, session, store, project, uploads, opts)
-    return _respond(results)
+    return await _store(request, auth, uploads, opts)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.api.deps import CallerDep, ProjectDep, SessionDep
@@ -39,11 +39,12 @@ class ProjectSettings(BaseModel):
 
 
 @router.post("/{projectId}", summary="Update project settings")
-def update_project(body: ProjectSettings, project: ProjectDep) -> dict:
+def update_project(body: ProjectSettings, project: ProjectDep, request: Request) -> dict:
     if body.name is not None:
         project.name = body.name.strip()
     if body.description is not None:
         project.description = body.description
     if body.requireSignedData is not None:
         project.require_signed_data = body.requireSignedData
+        request.app.state.key_cache.clear()
     return {"success": True}

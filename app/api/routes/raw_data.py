@@ -19,6 +19,8 @@ from app.services.samples import SampleFilter
 router = APIRouter(prefix="/api/{projectId}", tags=["raw-data"])
 
 Category = Literal["training", "testing", "anomaly"]
+# Edge Impulse's clients also ask for these; Tinyforge holds no such samples, so they list empty.
+QueryCategory = Literal["training", "testing", "anomaly", "validation", "post-processing"]
 MEDIA = {"wav": "audio/wav", "json": "application/json", "cbor": "application/cbor", "csv": "text/csv",
          "jpg": "image/jpeg", "png": "image/png"}
 
@@ -50,7 +52,7 @@ def _device(session, sample):  # noqa: ANN001, ANN202
 @router.get("/raw-data", summary="List samples (filter by category, labels, filename, search; paginated)")
 def list_samples(
     project: ProjectDep, session: SessionDep,
-    category: Category | None = None, labels: str | None = None, filename: str | None = None,
+    category: QueryCategory | None = None, labels: str | None = None, filename: str | None = None,
     search: str | None = None, enabled: bool | None = None,
     offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> dict:
@@ -61,7 +63,7 @@ def list_samples(
 
 
 @router.get("/raw-data/count", summary="Count samples")
-def count_samples(project: ProjectDep, session: SessionDep, category: Category | None = None,
+def count_samples(project: ProjectDep, session: SessionDep, category: QueryCategory | None = None,
                   labels: str | None = None, filename: str | None = None, search: str | None = None,
                   enabled: bool | None = None) -> dict:
     n = sample_service.count_samples(session, project.id, _filter(category, labels, filename, search, enabled))
@@ -98,6 +100,23 @@ def download_sample(sampleId: int, project: ProjectDep, session: SessionDep, sto
     data = store.get(sample.blob_key)
     return Response(data, media_type=MEDIA.get(sample.format, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{sample.id}.{sample.format}"'})
+
+
+@router.get("/raw-data/{sampleId}/image", summary="An image sample as it was ingested")
+def sample_image(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
+    sample = sample_service.get_sample(session, project.id, sampleId)
+    if sample.kind != "image":
+        raise BadRequest(f"sample {sampleId} is a time series, not an image")
+    return Response(store.get(sample.blob_key), media_type=MEDIA[sample.format])
+
+
+@router.get("/raw-data/{sampleId}/wav", summary="One axis of a time-series sample as a 16-bit WAV file")
+def sample_wav(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
+               axisIx: Annotated[int, Query(ge=0)] = 0) -> Response:  # noqa: N803
+    sample = sample_service.get_sample(session, project.id, sampleId)
+    if sample.format == "wav" and axisIx == 0 and len(sample.sensors) == 1:
+        return Response(store.get(sample.blob_key), media_type="audio/wav")
+    return Response(sample_service.sample_wav(store, sample, axis=axisIx), media_type="audio/wav")
 
 
 @router.delete("/raw-data/{sampleId}", summary="Delete a sample")

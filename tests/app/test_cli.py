@@ -1,0 +1,102 @@
+"""The `tinyforge` command as a user runs it: fresh data directories, a running platform, uploads, the demo."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.paths import FSDD_DIR, REPO_ROOT, require_shared
+
+
+def run(args: list[str], data_dir: Path, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
+    env.update(TINYFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO_ROOT))
+    proc = subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO_ROOT)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"tinyforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def test_project_create_json_on_a_fresh_data_dir(tmp_path):
+    out = json.loads(run(["project", "create", "--name", "Fresh", "--json"], tmp_path / "d").stdout)
+    assert set(out) == {"id", "api_key", "hmac_key"}
+    assert out["id"] == 1 and out["api_key"].startswith("tf_key_") and len(out["hmac_key"]) == 32
+    assert (tmp_path / "d" / "tinyforge.sqlite").exists()
+
+
+def test_users_and_owners(tmp_path):
+    d = tmp_path / "d"
+    assert "created user a@example.com" in run(["user", "create", "--email", "A@example.com", "--password", "s3cret-pass"], d).stdout
+    dup = run(["user", "create", "--email", "a@example.com", "--password", "s3cret-pass"], d, check=False)
+    assert dup.returncode == 1 and "already exists" in dup.stderr
+    short = run(["user", "create", "--email", "b@example.com", "--password", "short"], d, check=False)
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    bad = run(["project", "create", "--name", "X", "--owner", "nobody@example.com", "--json"], d, check=False)
+    assert bad.returncode == 1 and "no user with email nobody@example.com" in bad.stderr
+    ok = json.loads(run(["project", "create", "--name", "Mine", "--owner", "a@example.com", "--json"], d).stdout)
+    assert ok["id"] == 1
+    assert "database at revision" in run(["db", "upgrade"], d).stdout
+
+
+@pytest.mark.worker
+def test_up_then_project_create_and_upload_while_it_runs(tmp_path):
+    from app.demo import free_port
+
+    fsdd = require_shared(FSDD_DIR)
+    d, port = tmp_path / "d", free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
+    env.update(TINYFORGE_DATA_DIR=str(d), PYTHONPATH=str(REPO_ROOT))
+    up = subprocess.Popen([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert up.poll() is None and time.monotonic() < deadline, "tinyforge up did not come up"
+            time.sleep(0.3)
+        project = json.loads(run(["project", "create", "--name", "Digits", "--json"], d).stdout)
+        folder = tmp_path / "upload"
+        folder.mkdir()
+        for name in ["3_jackson_0.wav", "3_jackson_10.wav", "5_nicolas_1.wav", "5_nicolas_20.wav"]:
+            (folder / name).write_bytes((fsdd / name).read_bytes())
+        (folder / "broken.json").write_text("{this is not json")
+        proc = run(["upload", str(folder), "--url", url, "--api-key", project["api_key"], "--label", "digit"],
+                   d, check=False)
+        assert proc.returncode == 1
+        assert "uploaded 4 of 5 files" in proc.stdout and "failed: broken.json:" in proc.stderr
+        counts = httpx.get(f"{url}/api/{project['id']}/raw-data/label-counts",
+                           headers={"x-api-key": project["api_key"]}).json()["counts"]
+        assert counts["training"].get("digit", 0) + counts["testing"].get("digit", 0) == 4
+        missing = run(["upload", str(tmp_path / "nope"), "--url", url, "--api-key", "x"], d, check=False)
+        assert missing.returncode != 0 and "does not exist" in missing.stderr
+    finally:
+        from app.cli import _stop
+
+        _stop(up)
+    out = up.stdout.read()
+    assert f"Tinyforge is starting at http://127.0.0.1:{port}" in out
+    assert "first user: admin@tinyforge.local  password:" in out
+
+
+@pytest.mark.worker
+def test_demo_json_summary(tmp_path):
+    proc = run(["demo", "--json"], tmp_path / "d", timeout=600)
+    summary = json.loads(proc.stdout)
+    assert {"project_id", "test_accuracy", "stages"} <= set(summary)
+    assert set(summary["test_accuracy"]) == {"float32", "int8"}
+    assert summary["job"]["status"] == "succeeded" and summary["samples"] == 40
+    assert all(isinstance(v, float) for v in summary["stages"].values())
+    assert "platform up at" in proc.stderr
