@@ -45,6 +45,7 @@ def make_celery(settings: Settings) -> Celery:
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(settings.broker_dir / "processed"),
+            "control_folder": str(settings.broker_dir / "control"),
             "store_processed": False,
             "polling_interval": 0.2,
         }
