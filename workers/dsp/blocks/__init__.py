@@ -1,0 +1,1 @@
+"""The processing blocks, one module each."""
