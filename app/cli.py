@@ -127,6 +127,8 @@ def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> lis
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
     """Run a Celery worker (any number of them, on any host sharing the database, broker and blobs)."""
     argv = _worker_argv(queues, concurrency or _settings().worker_concurrency, pool, loglevel)
+    # small matrix products (filterbanks) stall waiting for BLAS threads on a busy machine; one process = one core
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.execv(argv[0], argv)
 
 
@@ -170,7 +172,8 @@ def up(host: str, port: int, concurrency: int | None) -> None:
     argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
     log_path = settings.data_dir / "worker.log"
     worker_log = open(log_path, "ab")  # noqa: SIM115
-    proc = subprocess.Popen(argv, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(argv, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
+                            env={**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")})
     url = f"http://{host}:{port}"
     click.echo(f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})")
     if password:

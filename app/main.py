@@ -10,12 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.routes import ingestion, jobs, projects, raw_data
+from app.api.routes import dsp, impulses, ingestion, jobs, projects, raw_data
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 
-API_ROUTERS = [ingestion.router, projects.router, raw_data.router, jobs.router]
+API_ROUTERS = [dsp.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router]
 
 
 def _validation_message(exc: RequestValidationError) -> str:

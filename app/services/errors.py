@@ -35,3 +35,9 @@ class TooLarge(ServiceError):
 
 class Unsupported(ServiceError):
     status = 415
+
+
+class Invalid(ServiceError):
+    """A well-formed request whose content breaks a rule (a parameter out of range, ...)."""
+
+    status = 422

@@ -21,6 +21,7 @@ from app.services.errors import BadRequest, NotFound
 JOB_KINDS: dict[str, tuple[str, str]] = {
     "summarize-data": ("data.summarize", "default"),
     "wait": ("system.wait", "default"),
+    "generate-features": ("dsp.generate_features", "dsp"),
 }
 QUEUES = ("default", "dsp", "train", "deploy")
 MAX_LOG_LINE = 4000

@@ -1,0 +1,105 @@
+"""Impulses of a project, their feature sets and the feature explorer."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body
+from fastapi.responses import Response
+
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
+from app.api.routes.jobs import submit
+from app.models import Artifact
+from app.services import features as feature_service
+from app.services import impulses as impulse_service
+from app.services.errors import NotFound
+
+router = APIRouter(prefix="/api/{projectId}", tags=["impulses"])
+
+
+@router.get("/impulses", summary="The project's impulses")
+def list_impulses(project: ProjectDep, session: SessionDep) -> dict:
+    return {"success": True, "impulses": [impulse_service.impulse_json(i)
+                                          for i in impulse_service.list_impulses(session, project.id)]}
+
+
+@router.post("/impulses", summary="Create an impulse (input block, processing blocks, learning blocks)")
+def create_impulse(project: ProjectDep, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> dict:
+    impulse = impulse_service.create_impulse(session, project.id, body)
+    return {"success": True, "id": impulse.id, "impulse": impulse_service.impulse_json(impulse)}
+
+
+@router.get("/impulses/{impulseId}", summary="One impulse")
+def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+    return {"success": True, "impulse": impulse_service.impulse_json(
+        impulse_service.get_impulse(session, project.id, impulseId))}
+
+
+@router.put("/impulses/{impulseId}", summary="Change an impulse (its revision goes up when the design changes)")
+def update_impulse(impulseId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
+                   body: Annotated[dict[str, Any], Body()]) -> dict:
+    impulse = impulse_service.update_impulse(session, impulse_service.get_impulse(session, project.id, impulseId), body)
+    return {"success": True, "impulse": impulse_service.impulse_json(impulse)}
+
+
+@router.delete("/impulses/{impulseId}", summary="Delete an impulse and its artifacts")
+def delete_impulse(impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:  # noqa: N803
+    from sqlalchemy import select
+
+    from app.core.db import on_commit
+
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    keys = [a.blob_key for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id))]
+    session.delete(impulse)
+    on_commit(session, lambda: [store.delete(k) for k in keys])
+    return {"success": True}
+
+
+@router.post("/jobs/generate-features", summary="Start a job that generates the features of an impulse")
+def generate_features(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+                      impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
+                      dspId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    if dspId is not None:
+        impulse_service.dsp_block(impulse, dspId)
+    return submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": dspId})
+
+
+@router.get("/impulses/{impulseId}/features/{dspId}", summary="What the last feature generation produced")
+def feature_summary(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    art = feature_service.feature_artifact(session, impulse, dspId)
+    return {"success": True, "artifactId": art.id, "stale": art.meta.get("revision") != impulse.revision, **art.meta}
+
+
+@router.get("/impulses/{impulseId}/features/{dspId}/explorer",
+            summary="2-D projection of the features with labels (feature explorer) and feature importance")
+def feature_explorer(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
+                     store: StoreDep) -> dict:
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    art = feature_service.feature_artifact(session, impulse, dspId, kind="feature-explorer")
+    return {"success": True, **json.loads(store.get(art.blob_key))}
+
+
+@router.get("/artifacts", summary="Files jobs produced")
+def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | None = None) -> dict:  # noqa: N803
+    from sqlalchemy import select
+
+    stmt = select(Artifact).where(Artifact.project_id == project.id)
+    if impulseId is not None:
+        stmt = stmt.where(Artifact.impulse_id == impulseId)
+    return {"success": True, "artifacts": [
+        {"id": a.id, "kind": a.kind, "name": a.name, "size": a.size_bytes, "sha256": a.sha256, "jobId": a.job_id,
+         "impulseId": a.impulse_id, "meta": a.meta, "created": a.created_at.isoformat()}
+        for a in session.scalars(stmt.order_by(Artifact.id))]}
+
+
+@router.get("/artifacts/{artifactId}/download", summary="Download a file a job produced")
+def download_artifact(artifactId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
+    art = session.get(Artifact, artifactId)
+    if art is None or art.project_id != project.id:
+        raise NotFound(f"artifact {artifactId} does not exist in project {project.id}")
+    media = "application/json" if art.name.endswith(".json") else "application/octet-stream"
+    return Response(store.get(art.blob_key), media_type=media,
+                    headers={"content-disposition": f'attachment; filename="{art.name}"'})
