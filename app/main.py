@@ -10,12 +10,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.routes import dsp, impulses, ingestion, jobs, projects, raw_data
+from app.api.routes import dsp, impulses, ingestion, jobs, learn, projects, raw_data
+from app import web
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 
-API_ROUTERS = [dsp.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router]
+API_ROUTERS = [dsp.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
+               learn.router]
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -63,4 +65,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in API_ROUTERS:  # the edgeimpulse SDK's API endpoint ends in /v1
         app.include_router(router, prefix="/v1", include_in_schema=False)
+    web.install(app)  # dashboard pages and /static
     return app

@@ -19,7 +19,7 @@ from app.services.jobs import QUEUES
 
 log = logging.getLogger("tinyforge.worker")
 
-TASK_MODULES = ["workers.tasks.system", "workers.tasks.dsp"]
+TASK_MODULES = ["workers.tasks.system", "workers.tasks.dsp", "workers.tasks.learn"]
 
 
 def make_celery(settings: Settings) -> Celery:

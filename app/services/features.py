@@ -183,9 +183,9 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     progress(92, f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})")
     explorer = explorer_data(X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix))
     progress(98, f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows")
-    features_art = _replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg['id']}.npz",
+    features_art = replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg['id']}.npz",
                                      buf.getvalue(), meta, job_id)
-    _replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg['id']}.json",
+    replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg['id']}.json",
                       json.dumps(explorer).encode(), {"dsp_id": cfg["id"], "revision": impulse.revision,
                                                       "method": explorer["method"]}, job_id)
     return {"artifact_id": features_art.id, "rows": int(X.shape[0]), "features": int(X.shape[1]),
@@ -212,11 +212,12 @@ def explorer_data(X: np.ndarray, labels: np.ndarray, categories: np.ndarray, sam
     return out
 
 
-def _replace_artifact(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,
-                      meta: dict[str, Any], job_id: int | None) -> Artifact:
+def replace_artifact(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,
+                     meta: dict[str, Any], job_id: int | None, *, match: str = "dsp_id") -> Artifact:
+    """Store a new artifact of `kind` for the impulse, replacing the one with the same `meta[match]`."""
     old = session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)).all()
     for art in old:
-        if art.meta.get("dsp_id") == meta.get("dsp_id"):
+        if art.meta.get(match) == meta.get(match):
             key = art.blob_key
             session.delete(art)
             on_commit(session, lambda k=key: store.delete(k))

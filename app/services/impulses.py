@@ -120,7 +120,13 @@ def validate_learn(blocks: Any, dsp: list[dict[str, Any]]) -> list[dict[str, Any
         settings = b.get("settings") or {}
         if not isinstance(settings, dict):
             raise Invalid(f"{where}.settings: must be an object")
-        out.append({"id": bid, "type": b["type"], "name": b.get("name") or b["type"], "dsp": refs, "settings": settings})
+        entry = {"id": bid, "type": b["type"], "name": b.get("name") or b["type"], "dsp": refs, "settings": settings}
+        from app.services.learning import (
+            validate_learn_settings,  # imports workers.learn: no TensorFlow
+        )
+
+        validate_learn_settings(entry)
+        out.append(entry)
     return out
 
 

@@ -22,6 +22,8 @@ JOB_KINDS: dict[str, tuple[str, str]] = {
     "summarize-data": ("data.summarize", "default"),
     "wait": ("system.wait", "default"),
     "generate-features": ("dsp.generate_features", "dsp"),
+    "train": ("train.run", "train"),
+    "test": ("train.test", "train"),
 }
 QUEUES = ("default", "dsp", "train", "deploy")
 MAX_LOG_LINE = 4000

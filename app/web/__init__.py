@@ -1,0 +1,16 @@
+"""The dashboard: server-rendered Jinja2 pages (templates/), forms with CSRF tokens, static files (app/static/)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+
+def install(app: FastAPI) -> None:
+    """Add the dashboard's pages and `/static` to `app` (called by `app.main.create_app`)."""
+    from app.web.routes import auth, data, impulses, jobs, pending, projects
+    from app.web.templating import STATIC_DIR
+
+    for module in (auth, projects, data, impulses, jobs, pending):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

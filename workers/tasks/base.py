@@ -50,7 +50,8 @@ class JobContext:
         with session_scope() as session:
             job_service.append_log(session, self.job_id, line)
 
-    def progress(self, percent: float, line: str | None = None) -> None:
+    def progress(self, percent: float, line: str | None = None, *, check: bool = True) -> None:
+        """Record progress (and a log line); with `check`, raise JobCancelled if cancellation was asked."""
         pct = int(max(0, min(100, percent)))
         with session_scope() as session:
             job_service.mark(session, self.job_id, progress=pct, heartbeat_at=utcnow())
@@ -60,7 +61,8 @@ class JobContext:
         self._last_progress = pct
         if cancel:
             self._cancelled.set()
-        self.check_cancelled()
+        if check:
+            self.check_cancelled()
 
     def _heartbeat(self) -> bool:
         with session_scope() as session:

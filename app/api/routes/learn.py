@@ -1,0 +1,113 @@
+"""Training, model testing, live classification and uploaded models."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import APIRouter, Body, Request
+from fastapi.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
+from app.api.routes.jobs import submit
+from app.models import Artifact
+from app.services import impulses as impulse_service
+from app.services import learning
+from app.services import samples as sample_service
+from app.services.errors import BadRequest, TooLarge
+
+router = APIRouter(prefix="/api/{projectId}", tags=["learning"])
+
+
+def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: ANN001, ANN202
+    impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+    return impulse, learning.learn_block(impulse, learn_id)
+
+
+@router.post("/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)")
+def train(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+          impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
+          learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+    impulse, block = _block(session, project, impulseId, learnId)
+    learning.validate_learn_settings(block)
+    return submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": block["id"]})
+
+
+@router.post("/jobs/test", summary="Start a model testing job on the testing data")
+def test(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+         impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
+         learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+    impulse, block = _block(session, project, impulseId, learnId)
+    learning.model_artifact(session, impulse, block["id"], "training-results")
+    return submit(session, settings, project.id, "test", {"impulse_id": impulse.id, "learn_id": block["id"]})
+
+
+def _json_artifact(session, store, impulse, block, kind: str) -> dict:  # noqa: ANN001
+    return json.loads(store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key))
+
+
+@router.get("/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)")
+def training_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
+                     store: StoreDep) -> dict:
+    impulse, block = _block(session, project, impulseId, learnId)
+    out = _json_artifact(session, store, impulse, block, "training-results")
+    arts = session.query(Artifact).filter(Artifact.impulse_id == impulse.id).all()
+    out["downloads"] = {a.kind: a.id for a in arts if a.meta.get("learn_id") == block["id"]}
+    return {"success": True, **out}
+
+
+@router.get("/impulses/{impulseId}/learn/{learnId}/test-results", summary="Model testing results")
+def test_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
+                 store: StoreDep) -> dict:
+    impulse, block = _block(session, project, impulseId, learnId)
+    return {"success": True, **_json_artifact(session, store, impulse, block, "test-results")}
+
+
+@router.post("/impulses/{impulseId}/classify/{sampleId}", summary="Live classification of a stored sample")
+def classify_sample(impulseId: int, sampleId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
+                    store: StoreDep) -> dict:
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    sample = sample_service.get_sample(session, project.id, sampleId)
+    return {"success": True, **learning.classify_sample(session, store, impulse, sample)}
+
+
+@router.post("/impulses/{impulseId}/classify", summary="Live classification of values sent in the request")
+def classify_values(impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
+                    values: Annotated[list[list[float]], Body(embed=True)],
+                    interval_ms: Annotated[float, Body(embed=True, gt=0)],
+                    sensors: Annotated[list[str] | None, Body(embed=True)] = None) -> dict:
+    from app.services.features import input_spec_object
+    from workers.dsp import DspError, ParamError, make_windows
+
+    impulse = impulse_service.get_impulse(session, project.id, impulseId)
+    if impulse.input["type"] != "time-series":
+        raise BadRequest("this impulse takes images: upload the image and classify the stored sample")
+    try:
+        arr = np.asarray(values, dtype=np.float64)
+        windows = make_windows(arr, interval_ms=interval_ms, spec=input_spec_object(impulse.input), sensor_names=sensors)
+    except (ValueError, DspError, ParamError) as exc:
+        raise BadRequest(str(exc)) from exc
+    return {"success": True, **learning.classify_windows(session, store, impulse, windows)}
+
+
+@router.post("/models/upload", summary="Bring your own model: upload a .tflite (float32 or int8)")
+async def upload_model(request: Request, project: ProjectDep, session: SessionDep, store: StoreDep,
+                       settings: SettingsDep) -> dict:
+    form = await request.form(max_files=1, max_part_size=settings.max_file_bytes)
+    part = form.get("file") or form.get("data")
+    if not isinstance(part, UploadFile):
+        raise BadRequest("send the model as multipart/form-data in a field named 'file'")
+    data = await part.read()
+    if len(data) > settings.max_file_bytes:
+        raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
+    name = part.filename or "model.tflite"
+    return await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+
+
+@router.get("/models", summary="Uploaded models")
+def list_models(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
+    rows = session.query(Artifact).filter(Artifact.project_id == project.id, Artifact.kind == "uploaded-model")
+    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta}
+                                        for a in rows.order_by(Artifact.id)]}

@@ -1,0 +1,448 @@
+"""Learning blocks on top of generated features: train + quantize, test, classify.
+
+The heavy lifting is in `workers.learn` (pure, TensorFlow imported lazily); this module finds the
+features of an impulse's learning block, calls it, and stores what comes back as artifacts.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.storage import BlobStore
+from app.models import Artifact, Impulse, Sample
+from app.services import features as feature_service
+from app.services import impulses as impulse_service
+from app.services.errors import BadRequest, Invalid, NotFound
+from workers.learn import LearnError
+
+ANOMALY_TYPES = ("anomaly-kmeans", "anomaly-gmm")
+MODEL_KINDS = ("keras-model", "tflite-float32", "tflite-int8", "model-card", "training-results", "anomaly-model")
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def learn_block(impulse: Impulse, learn_id: int | None) -> dict[str, Any]:
+    if not impulse.learn:
+        raise BadRequest(f"impulse {impulse.id} has no learning block: add one to its 'learn' list")
+    if learn_id is None:
+        return impulse.learn[0]
+    for b in impulse.learn:
+        if b["id"] == learn_id:
+            return b
+    raise NotFound(f"impulse {impulse.id} has no learning block {learn_id} (it has {[b['id'] for b in impulse.learn]})")
+
+
+def validate_learn_settings(block: dict[str, Any]) -> None:
+    """Check a learning block's settings as far as possible without features (422 naming the problem)."""
+    from workers.learn import TrainSettings
+
+    settings = block.get("settings") or {}
+    where = f"learn block {block['id']}"
+    if block["type"] in ANOMALY_TYPES:
+        unknown = set(settings) - {"n_clusters", "n_components", "features", "seed", "threshold"}
+        if unknown:
+            raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        return
+    unknown = set(settings) - {"training", "layers", "min_confidence"}
+    if unknown:
+        raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; use training, layers, min_confidence")
+    try:
+        TrainSettings.from_dict({**(settings.get("training") or {}),
+                                 "task": "regression" if block["type"] == "regression" else "classification"})
+    except LearnError as exc:
+        raise Invalid(f"{where}: {exc}") from exc
+
+
+# --- features of a learning block ----------------------------------------------------------------
+
+FEATURE_KIND = {"mfcc": "mfcc", "mfe": "mfe", "spectrogram": "spectrogram", "spectral": "spectral",
+                "flatten": "flatten", "raw": "raw", "image": "image"}
+
+
+def load_block_features(session: Session, store: BlobStore, impulse: Impulse, block: dict[str, Any]) -> dict[str, Any]:
+    """The feature rows the learning block consumes: its DSP blocks' features side by side."""
+    parts = []
+    for dsp_id in block["dsp"]:
+        cfg = impulse_service.dsp_block(impulse, dsp_id)
+        art = feature_service.feature_artifact(session, impulse, dsp_id)
+        if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
+            raise BadRequest(f"the features of processing block {dsp_id} are out of date (the impulse changed): "
+                             "run generate-features again")
+        parts.append((cfg, art, feature_service.load_features(store, art)))
+    first = parts[0][2]
+    for _cfg, _, data in parts[1:]:
+        if not (np.array_equal(data["sample_ids"], first["sample_ids"])
+                and np.array_equal(data["window_index"], first["window_index"])):
+            raise BadRequest(f"the features of processing blocks {block['dsp']} were generated from different "
+                             "samples: run generate-features again")
+    X = np.concatenate([p[2]["X"] for p in parts], axis=1).astype(np.float32)
+    if len(parts) == 1:
+        shape = tuple(int(v) for v in first["shape"])
+        kind = FEATURE_KIND[parts[0][0]["block"]]
+    else:
+        shape, kind = (X.shape[1],), "spectral"
+    if int(np.prod(shape)) != X.shape[1]:
+        shape = (X.shape[1],)
+    return {"X": X, "labels": first["labels"], "categories": first["categories"], "sample_ids": first["sample_ids"],
+            "window_index": first["window_index"], "shape": shape, "kind": kind}
+
+
+def _labels_from_db(session: Session, sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Current label and category of every row (samples may have been relabelled or moved since)."""
+    ids = sorted(set(int(i) for i in sample_ids))
+    rows = {}
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900]
+        rows.update({sid: (lab, cat, en) for sid, lab, cat, en in session.execute(
+            select(Sample.id, Sample.label, Sample.category, Sample.enabled).where(Sample.id.in_(part)))})
+    labels = np.array([rows.get(int(i), ("", "deleted", False))[0] for i in sample_ids])
+    cats = np.array([rows[int(i)][1] if int(i) in rows and rows[int(i)][2] else "excluded" for i in sample_ids])
+    return labels, cats
+
+
+# --- training --------------------------------------------------------------------------------------
+
+def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, learn_id: int | None, *,
+          job_id: int | None = None, log: Callable[[str], None] = print,
+          progress: Callable[[float], None] = lambda p: None, should_stop: Callable[[], bool] = lambda: False) -> dict:
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        block = learn_block(impulse, learn_id)
+        validate_learn_settings(block)
+        data = load_block_features(session, store, impulse, block)
+        labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
+        revision = impulse.revision
+    train_rows = cats_now == "training"
+    if not train_rows.any():
+        raise BadRequest("no training features: put samples in the training category and generate features")
+    X, y = data["X"][train_rows], labels_now[train_rows]
+    X = X.reshape((len(X),) + tuple(data["shape"]))
+    log(f"training {block['type']} block {block['id']} on {len(X)} windows of shape {list(data['shape'])} "
+        f"({data['kind']} features), labels: {', '.join(sorted(set(y.tolist())))}")
+    t0 = time.monotonic()
+    if block["type"] in ANOMALY_TYPES:
+        result, arts = _train_anomaly(block, X.reshape(len(X), -1), log)
+    else:
+        result, arts = _train_nn(block, X, y, data, log=log, progress=progress, should_stop=should_stop)
+    result.update({"impulse_id": impulse_id, "learn_id": block["id"], "revision": revision,
+                   "seconds": round(time.monotonic() - t0, 2), "input_shape": list(data["shape"]),
+                   "feature_kind": data["kind"]})
+    arts["training-results"] = json.dumps(result).encode()
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        ids = {}
+        for kind, blob in arts.items():
+            art = feature_service.replace_artifact(
+                session, store, impulse, kind, f"{kind}-impulse{impulse_id}-learn{block['id']}{_EXT[kind]}", blob,
+                {"learn_id": block["id"], "revision": revision}, job_id, match="learn_id")
+            ids[kind] = art.id
+    result["artifacts"] = ids
+    return result
+
+
+_EXT = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite", "model-card": ".json",
+        "training-results": ".json", "anomaly-model": ".json", "test-results": ".json"}
+
+
+def _train_nn(block, X, y, data, *, log, progress, should_stop) -> tuple[dict, dict]:  # noqa: ANN001
+    from workers.learn import TrainSettings, default_architecture, validate_architecture
+    from workers.learn.pipeline import train_and_quantize
+
+    task = "regression" if block["type"] == "regression" else "classification"
+    settings = block.get("settings") or {}
+    train_settings = TrainSettings.from_dict({**(settings.get("training") or {}), "task": task})
+    labels = sorted(set(y.tolist())) if task == "classification" else None
+    if task == "classification" and len(labels) < 2:
+        raise BadRequest(f"training needs at least two labels; the training data only has {labels}")
+    shape = tuple(data["shape"])
+    try:
+        layers = (validate_architecture(settings["layers"], input_shape=shape) if settings.get("layers")
+                  else default_architecture(input_shape=shape, feature_kind=data["kind"],
+                                            n_outputs=len(labels) if labels else 1, task=task))
+    except LearnError as exc:
+        raise Invalid(f"learn block {block['id']} layers: {exc}") from exc
+    try:
+        from workers.deploy import SUPPORTED_OPS
+    except ImportError:  # the deployment compiler is optional for training
+        SUPPORTED_OPS = None  # noqa: N806
+    epochs = train_settings.epochs
+
+    def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
+        shown = ", ".join(f"{k} {v:.4f}" for k, v in metrics.items() if k != "epoch")
+        log(f"epoch {epoch}/{epochs}: {shown}")
+        progress(85.0 * epoch / epochs)
+
+    y_fit = y if task == "classification" else y.astype(np.float32)
+    out = train_and_quantize(X, y_fit, labels=labels, layers=layers, settings=train_settings, on_epoch=on_epoch,
+                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None)
+    progress(95.0)
+    for name in ("float32", "int8"):
+        m = out.validation.get(name)
+        if m:
+            log(f"validation {name}: " + ", ".join(f"{k} {m[k]:.4f}" for k in ("accuracy", "mae", "rmse") if k in m))
+    buf = io.BytesIO()
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "model.keras"
+        out.result.model.save(path)
+        buf.write(path.read_bytes())
+    ops = out.card.get("operators") or []
+    result = {"type": block["type"], "labels": out.result.labels, "history": out.result.history,
+              "best_epoch": out.result.best_epoch, "validation": out.validation, "architecture": layers,
+              "settings": train_settings.as_dict(), "card": out.card, "io": out.io,
+              "ops": [{"op": op, "supported": SUPPORTED_OPS is None or op in SUPPORTED_OPS} for op in ops],
+              "stages": {k: round(v, 2) for k, v in out.stages_s.items()}}
+    arts = {"keras-model": buf.getvalue(), "tflite-float32": out.float32_tflite, "tflite-int8": out.int8_tflite,
+            "model-card": json.dumps({**out.card, "io": out.io, "labels": out.result.labels}).encode()}
+    return result, arts
+
+
+def _train_anomaly(block, X, log) -> tuple[dict, dict]:  # noqa: ANN001
+    from workers.learn import anomaly
+
+    s = block.get("settings") or {}
+    try:
+        if block["type"] == "anomaly-kmeans":
+            model = anomaly.fit_kmeans(X, n_clusters=int(s.get("n_clusters", min(32, len(X)))),
+                                       features=s.get("features"), seed=int(s.get("seed", 1)))
+            scores = anomaly.score_kmeans(model, X)
+        else:
+            model = anomaly.fit_gmm(X, n_components=int(s.get("n_components", min(8, len(X)))),
+                                    features=s.get("features"), seed=int(s.get("seed", 1)))
+            scores = anomaly.score_gmm(model, X)
+    except LearnError as exc:
+        raise BadRequest(str(exc)) from exc
+    threshold = float(s.get("threshold", float(np.percentile(scores, 99)) * 1.1))
+    model["threshold"] = threshold
+    log(f"{block['type']}: training scores median {np.median(scores):.3f}, 99th percentile "
+        f"{np.percentile(scores, 99):.3f}; threshold {threshold:.3f}")
+    result = {"type": block["type"], "threshold": threshold,
+              "training_scores": {"median": float(np.median(scores)), "p99": float(np.percentile(scores, 99)),
+                                  "max": float(scores.max())}}
+    return result, {"anomaly-model": json.dumps(model).encode()}
+
+
+# --- trained models --------------------------------------------------------------------------------
+
+def model_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str) -> Artifact:
+    for art in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)):
+        if art.meta.get("learn_id") == learn_id:
+            return art
+    raise NotFound(f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first")
+
+
+def score_features(store: BlobStore, session: Session, impulse: Impulse, block: dict[str, Any], X: np.ndarray,
+                   shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
+    if block["type"] in ANOMALY_TYPES:
+        from workers.learn import anomaly
+
+        model = json.loads(store.get(model_artifact(session, impulse, block["id"], "anomaly-model").blob_key))
+        fn = anomaly.score_kmeans if block["type"] == "anomaly-kmeans" else anomaly.score_gmm
+        return {"anomaly": fn(model, X.reshape(len(X), -1))}
+    from workers.learn.evaluate import predict_tflite
+
+    out = {}
+    for name, kind in (("float32", "tflite-float32"), ("int8", "tflite-int8")):
+        data = store.get(model_artifact(session, impulse, block["id"], kind).blob_key)
+        out[name] = predict_tflite(data, X.reshape((len(X),) + tuple(shape)), engine="tflm")
+    return out
+
+
+def _results(session: Session, store: BlobStore, impulse: Impulse, block: dict[str, Any]) -> dict[str, Any]:
+    return json.loads(store.get(model_artifact(session, impulse, block["id"], "training-results").blob_key))
+
+
+# --- model testing ---------------------------------------------------------------------------------
+
+def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, learn_id: int | None, *,
+         job_id: int | None = None, log: Callable[[str], None] = print,
+         progress: Callable[[float], None] = lambda p: None) -> dict:
+    from workers.learn.evaluate import classification_metrics, regression_metrics
+
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        block = learn_block(impulse, learn_id)
+        data = load_block_features(session, store, impulse, block)
+        labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
+        trained = _results(session, store, impulse, block)
+        categories = ("testing", "anomaly") if block["type"] in ANOMALY_TYPES else ("testing",)
+        rows = np.isin(cats_now, categories)
+        if not rows.any():
+            raise BadRequest("no testing features: put samples in the testing category and generate features")
+        X = data["X"][rows]
+        log(f"testing {block['type']} block {block['id']} on {int(rows.sum())} windows")
+        scores = score_features(store, session, impulse, block, X, tuple(data["shape"]))
+        revision = impulse.revision
+    progress(80)
+    sample_ids, y, cats = data["sample_ids"][rows], labels_now[rows], cats_now[rows]
+    result: dict[str, Any] = {"impulse_id": impulse_id, "learn_id": block["id"], "revision": revision,
+                              "type": block["type"], "windows": int(rows.sum())}
+    if block["type"] in ANOMALY_TYPES:
+        s, thr = scores["anomaly"], trained["threshold"]
+        result["threshold"] = thr
+        result["per_category"] = {c: {"windows": int((cats == c).sum()), "mean_score": float(s[cats == c].mean()),
+                                      "flagged": float((s[cats == c] > thr).mean())}
+                                  for c in categories if (cats == c).any()}
+        result["per_window"] = [{"sampleId": int(i), "category": str(c), "score": float(v)}
+                                for i, c, v in zip(sample_ids, cats, s, strict=True)]
+    elif block["type"] == "regression":
+        yt = y.astype(np.float32)
+        result["metrics"] = {k: regression_metrics(yt, v.reshape(-1)) for k, v in scores.items()}
+    else:
+        labels = trained["labels"]
+        missing = sorted(set(y.tolist()) - set(labels))
+        if missing:
+            log(f"warning: test labels the model never saw in training: {', '.join(missing)} (counted as errors)")
+        per_window = {k: classification_metrics(y, v, labels) if not missing else _metrics_with_unknown(y, v, labels)
+                      for k, v in scores.items()}
+        # per sample: mean of its windows' scores
+        uniq = np.unique(sample_ids)
+        index = {sid: np.flatnonzero(sample_ids == sid) for sid in uniq}
+        y_sample = np.array([y[index[sid][0]] for sid in uniq])
+        per_sample, samples_out = {}, []
+        for k, v in scores.items():
+            mean = np.stack([v[index[sid]].mean(axis=0) for sid in uniq])
+            per_sample[k] = (classification_metrics(y_sample, mean, labels) if not missing
+                             else _metrics_with_unknown(y_sample, mean, labels))
+            for j, sid in enumerate(uniq):
+                if k == "int8":
+                    samples_out.append({"sampleId": int(sid), "label": str(y_sample[j]),
+                                        "windows": int(len(index[sid])),
+                                        "predicted": labels[int(np.argmax(mean[j]))],
+                                        "scores": [round(float(x), 4) for x in mean[j]]})
+        result.update({"labels": labels, "per_window": per_window, "per_sample": per_sample, "samples": samples_out,
+                       "accuracy": {k: per_sample[k]["accuracy"] for k in per_sample}, "unknown_labels": missing})
+        log("test accuracy per sample: " + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items()))
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        art = feature_service.replace_artifact(
+            session, store, impulse, "test-results", f"test-results-impulse{impulse_id}-learn{block['id']}.json",
+            json.dumps(result).encode(), {"learn_id": block["id"], "revision": revision}, job_id, match="learn_id")
+        result["artifact_id"] = art.id
+    return result
+
+
+def _metrics_with_unknown(y: np.ndarray, scores: np.ndarray, labels: list[str]) -> dict[str, Any]:
+    """Accuracy and confusion when the test set holds labels the model does not know (they count as wrong)."""
+    pred = np.array([labels[i] for i in np.argmax(scores, axis=1)])
+    all_labels = sorted(set(labels) | set(y.tolist()))
+    pos = {lab: i for i, lab in enumerate(all_labels)}
+    cm = np.zeros((len(all_labels), len(all_labels)), dtype=int)
+    for t, p in zip(y, pred, strict=True):
+        cm[pos[t], pos[p]] += 1
+    return {"accuracy": float((pred == y).mean()), "confusion_matrix": cm.tolist(), "confusion_labels": all_labels}
+
+
+# --- live classification ---------------------------------------------------------------------------
+
+def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windows: np.ndarray) -> dict[str, Any]:
+    """Run the impulse (DSP + every trained learning block) on windows; per-window scores."""
+    from workers.dsp import DspError, ParamError, get_block
+
+    feats: dict[int, np.ndarray] = {}
+    shapes: dict[int, tuple] = {}
+    try:
+        for cfg in impulse.dsp:
+            out = get_block(cfg["block"]).run(windows, frequency_hz=impulse.input.get("frequency_hz", 0.0),
+                                               params=cfg["params"])
+            feats[cfg["id"]], shapes[cfg["id"]] = out.features, tuple(out.shape)
+    except (DspError, ParamError) as exc:
+        raise BadRequest(str(exc)) from exc
+    result: dict[str, Any] = {"windows": int(len(windows)), "blocks": {}}
+    for block in impulse.learn:
+        X = np.concatenate([feats[i] for i in block["dsp"]], axis=1)
+        shape = shapes[block["dsp"][0]] if len(block["dsp"]) == 1 else (X.shape[1],)
+        if int(np.prod(shape)) != X.shape[1]:
+            shape = (X.shape[1],)
+        try:
+            scores = score_features(store, session, impulse, block, X, shape)
+        except NotFound as exc:
+            result["blocks"][str(block["id"])] = {"type": block["type"], "error": exc.message}
+            continue
+        entry: dict[str, Any] = {"type": block["type"]}
+        if "anomaly" in scores:
+            thr = _results(session, store, impulse, block)["threshold"]
+            entry.update({"threshold": thr, "scores": scores["anomaly"].round(4).tolist(),
+                          "anomalous": (scores["anomaly"] > thr).tolist()})
+        else:
+            trained = _results(session, store, impulse, block)
+            labels = trained.get("labels")
+            entry["labels"] = labels
+            for k, v in scores.items():
+                entry[k] = v.round(4).tolist()
+            if labels:
+                mean = scores["int8"].mean(axis=0)
+                entry["predicted"] = labels[int(np.argmax(mean))]
+                entry["per_window_predicted"] = [labels[int(i)] for i in np.argmax(scores["int8"], axis=1)]
+        result["blocks"][str(block["id"])] = entry
+    return result
+
+
+def classify_sample(session: Session, store: BlobStore, impulse: Impulse, sample: Sample) -> dict[str, Any]:
+    from workers.dsp import DspError, ParamError
+
+    try:
+        windows = feature_service.sample_windows(store, sample, impulse.input)
+    except (DspError, ParamError) as exc:
+        raise BadRequest(f"sample {sample.id}: {exc}") from exc
+    out = classify_windows(session, store, impulse, windows)
+    out.update({"sampleId": sample.id, "label": sample.label,
+                "windowStartsMs": _window_starts(impulse.input, len(windows))})
+    return out
+
+
+def _window_starts(spec: dict[str, Any], n: int) -> list[float]:
+    if spec["type"] != "time-series":
+        return [0.0] * n
+    return [round(i * spec["window_increase_ms"], 3) for i in range(n)]
+
+
+# --- bring your own model --------------------------------------------------------------------------
+
+def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> dict:
+    """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an artifact."""
+    import hashlib
+    import uuid
+
+    from app.core.db import on_rollback
+    from app.ingestion import IngestionError, sanitize_filename
+    from workers.learn.quantize import inspect_tflite
+
+    try:
+        name = sanitize_filename(name)
+    except IngestionError as exc:
+        raise BadRequest(exc.message) from exc
+    if not name.endswith(".tflite"):
+        raise BadRequest(f"'{name}' is not a .tflite file")
+    try:
+        from workers.deploy import SUPPORTED_OPS
+    except ImportError:
+        SUPPORTED_OPS = None  # noqa: N806
+    try:
+        info = inspect_tflite(data, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None)
+    except LearnError as exc:
+        raise BadRequest(f"'{name}': {exc}") from exc
+    unsupported = info.get("unsupported_ops") or []
+    if unsupported:
+        raise BadRequest(f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}")
+    key = f"projects/{project_id}/models/{uuid.uuid4().hex}-{name}"
+    store.put(key, data)
+    on_rollback(session, lambda: store.delete(key))
+    meta = {k: v for k, v in info.items() if k in ("kind", "operators", "input", "output", "parameters", "macs",
+                                                   "file_bytes")}
+    art = Artifact(project_id=project_id, kind="uploaded-model", name=name, blob_key=key, size_bytes=len(data),
+                   sha256=hashlib.sha256(data).hexdigest(), meta=json.loads(json.dumps(meta, default=str)))
+    session.add(art)
+    session.flush()
+    return {"success": True, "id": art.id, "name": name, **art.meta}

@@ -1,0 +1,269 @@
+/* Tinyforge dashboard: progressive enhancement only. Every page works without this file; it adds
+   copy buttons, block-form switching, plots (uPlot, vendored), the DSP preview and live job logs. */
+(function () {
+  "use strict";
+  var PALETTE = ["#2563eb", "#dc2626", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d",
+    "#4b5563", "#ea580c", "#0d9488", "#9333ea"];
+  var MAX_POINTS = 6000;
+
+  function $(sel, root) { return (root || document).querySelector(sel); }
+  function $all(sel, root) { return Array.prototype.slice.call((root || document).querySelectorAll(sel)); }
+  function csrf() { var m = $('meta[name="csrf-token"]'); return m ? m.content : ""; }
+  function widthOf(el) { return Math.max(280, Math.floor(el.getBoundingClientRect().width || el.clientWidth || 600)); }
+
+  /* ---- copy buttons ---- */
+  function initCopy() {
+    $all("[data-copy]").forEach(function (btn) {
+      btn.hidden = false;
+      btn.addEventListener("click", function () {
+        var src = document.getElementById(btn.getAttribute("data-copy"));
+        var text = src ? (src.value !== undefined && src.tagName === "INPUT" ? src.value : src.textContent) : "";
+        var done = function () { var old = btn.textContent; btn.textContent = "Copied"; setTimeout(function () { btn.textContent = old; }, 1500); };
+        if (navigator.clipboard && window.isSecureContext) {
+          navigator.clipboard.writeText(text).then(done, function () { fallbackCopy(src, text); done(); });
+        } else { fallbackCopy(src, text); done(); }
+      });
+    });
+  }
+  function fallbackCopy(src, text) {
+    var ta = document.createElement("textarea");
+    ta.value = text; ta.setAttribute("readonly", ""); ta.style.position = "absolute"; ta.style.left = "-9999px";
+    document.body.appendChild(ta); ta.select();
+    try { document.execCommand("copy"); } catch (e) { /* the text stays selectable */ }
+    document.body.removeChild(ta);
+  }
+
+  /* ---- show only the chosen block's fieldset ---- */
+  function initSwitches() {
+    $all("[data-switch]").forEach(function (select) {
+      var group = select.getAttribute("data-switch");
+      var apply = function () {
+        $all('[data-switch-group="' + group + '"]').forEach(function (fs) {
+          fs.hidden = fs.getAttribute("data-switch-value") !== select.value;
+        });
+      };
+      select.addEventListener("change", apply);
+      apply();
+    });
+  }
+
+  /* ---- plots ---- */
+  function decimate(xs, ys, maxPoints) {
+    var n = xs.length;
+    if (n <= maxPoints) return [xs, ys];
+    var buckets = Math.floor(maxPoints / 2), step = n / buckets, ox = [], oy = ys.map(function () { return []; });
+    for (var b = 0; b < buckets; b++) {
+      var a = Math.floor(b * step), e = Math.min(n, Math.floor((b + 1) * step));
+      ox.push(xs[a]); ox.push(xs[Math.min(n - 1, Math.floor((a + e) / 2))]);
+      for (var s = 0; s < ys.length; s++) {
+        var lo = Infinity, hi = -Infinity, col = ys[s];
+        for (var i = a; i < e; i++) { var v = col[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+        oy[s].push(lo); oy[s].push(hi);
+      }
+    }
+    return [ox, oy];
+  }
+
+  function linePlot(el, opts) {
+    /* opts: {title, xs, series: [{label, values}], xLabel, yLabel, height} */
+    var d = decimate(opts.xs, opts.series.map(function (s) { return s.values; }), MAX_POINTS);
+    var series = [{ label: opts.xLabel || "x" }].concat(opts.series.map(function (s, i) {
+      return { label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.25, points: { show: false } };
+    }));
+    var u = new uPlot({
+      title: opts.title, width: widthOf(el), height: opts.height || 260, series: series,
+      scales: { x: { time: false } }, legend: { show: opts.series.length <= 12 },
+      axes: [{ label: opts.xLabel || "" }, { label: opts.yLabel || "" }]
+    }, [d[0]].concat(d[1]), el);
+    el.setAttribute("data-plotted", String(opts.xs.length));
+    watchResize(el, u);
+    return u;
+  }
+
+  function watchResize(el, u) {
+    if (!window.ResizeObserver) return;
+    var last = widthOf(el);
+    new ResizeObserver(function () {
+      var w = widthOf(el);
+      if (Math.abs(w - last) > 8) { last = w; u.setSize({ width: w, height: u.height }); }
+    }).observe(el);
+  }
+
+  function heatmap(el, graph) {
+    /* graph.data[row][col]: row = y (drawn bottom-up), col = x */
+    var rows = graph.data.length, cols = rows ? graph.data[0].length : 0;
+    var fig = document.createElement("figure");
+    var cap = document.createElement("figcaption");
+    cap.textContent = graph.name + " (" + cols + " " + (graph.x || "x") + " × " + rows + " " + (graph.y || "y") + ")";
+    var canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, cols); canvas.height = Math.max(1, rows);
+    canvas.className = "heatmap";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", cap.textContent);
+    var lo = Infinity, hi = -Infinity;
+    graph.data.forEach(function (r) { r.forEach(function (v) { if (v < lo) lo = v; if (v > hi) hi = v; }); });
+    var span = hi - lo || 1, ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows);
+    for (var y = 0; y < rows; y++) {
+      for (var x = 0; x < cols; x++) {
+        var t = (graph.data[y][x] - lo) / span, c = viridis(t), o = ((rows - 1 - y) * cols + x) * 4;
+        img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
+      }
+    }
+    ctx.putImageData(img, 0, 0);
+    fig.appendChild(cap); fig.appendChild(canvas);
+    var scale = document.createElement("p");
+    scale.className = "muted small";
+    scale.textContent = "colour scale: " + lo.toPrecision(3) + " (dark) … " + hi.toPrecision(3) + " (bright)";
+    fig.appendChild(scale);
+    el.appendChild(fig);
+  }
+
+  function viridis(t) {
+    var stops = [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]];
+    t = Math.max(0, Math.min(1, t)) * (stops.length - 1);
+    var i = Math.min(stops.length - 2, Math.floor(t)), f = t - i, a = stops[i], b = stops[i + 1];
+    return [a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f];
+  }
+
+  function plotGraphs(el, graphs) {
+    el.innerHTML = "";
+    (graphs || []).forEach(function (g) {
+      var box = document.createElement("div");
+      box.className = "plot";
+      el.appendChild(box);
+      if (g.type === "image") { heatmap(box, g); return; }
+      var xs, ys;
+      if (Array.isArray(g.data)) { ys = g.data; xs = ys.length ? ys[0].map(function (_, i) { return i; }) : []; }
+      else { xs = g.data.x; ys = g.data.y; }
+      linePlot(box, { title: g.name, xs: xs, xLabel: g.x || (Array.isArray(g.data) ? "index" : "frequency (Hz)"),
+        series: ys.map(function (v, i) { return { label: (g.labels && g.labels[i]) || ("#" + i), values: v }; }),
+        height: 220 });
+    });
+  }
+
+  function initSamplePlot() {
+    var el = $("[data-sample-url]");
+    if (!el) return;
+    fetch(el.getAttribute("data-sample-url"), { credentials: "same-origin" }).then(function (r) { return r.json(); })
+      .then(function (body) {
+        if (!body.success) { el.textContent = body.error || "could not load the sample"; return; }
+        var p = body.payload, rows = p.values || [];
+        if (!rows.length) { el.textContent = "This sample holds no values to plot."; return; }
+        var axes = Array.isArray(rows[0]) ? rows[0].length : 1, xs = new Array(rows.length), cols = [];
+        for (var a = 0; a < axes; a++) cols.push(new Array(rows.length));
+        for (var i = 0; i < rows.length; i++) {
+          xs[i] = i * p.intervalMs;
+          for (a = 0; a < axes; a++) cols[a][i] = axes === 1 && !Array.isArray(rows[i]) ? rows[i] : rows[i][a];
+        }
+        el.innerHTML = "";
+        linePlot(el, { title: "Signal (" + rows.length + " values at " + (1000 / p.intervalMs).toFixed(1) + " Hz)",
+          xs: xs, xLabel: "time (ms)", series: cols.map(function (c, k) {
+            var s = p.sensors[k] || {}; return { label: (s.name || ("axis " + k)) + (s.units ? " (" + s.units + ")" : ""), values: c };
+          }), height: 300 });
+      }).catch(function (e) { el.textContent = "could not load the sample: " + e; });
+  }
+
+  /* ---- feature explorer ---- */
+  function scatter(el, body) {
+    var pts = body.points || [];
+    if (!pts.length) { el.textContent = "No points to show."; return; }
+    pts = pts.slice().sort(function (a, b) { return a.x - b.x; });
+    var labels = [];
+    pts.forEach(function (p) { if (labels.indexOf(p.label) < 0) labels.push(p.label); });
+    labels.sort();
+    var xs = pts.map(function (p) { return p.x; });
+    var ys = labels.map(function (l) { return pts.map(function (p) { return p.label === l ? p.y : null; }); });
+    var series = [{ label: "x" }].concat(labels.map(function (l, i) {
+      var c = PALETTE[i % PALETTE.length];
+      return { label: l || "(no label)", stroke: c, fill: c, paths: function () { return null; },
+        points: { show: true, size: 7, stroke: c, fill: c, width: 1 } };
+    }));
+    el.innerHTML = "";
+    var u = new uPlot({ title: "Feature explorer (" + body.method + ", " + pts.length + " of " + body.total + " windows)",
+      width: widthOf(el), height: 380, series: series, scales: { x: { time: false } },
+      cursor: { points: { show: false } }, axes: [{}, {}] }, [xs].concat(ys), el);
+    el.setAttribute("data-plotted", String(pts.length));
+    watchResize(el, u);
+  }
+
+  function initExplorers() {
+    $all("[data-explorer-url]").forEach(function (el) {
+      fetch(el.getAttribute("data-explorer-url"), { credentials: "same-origin" }).then(function (r) { return r.json(); })
+        .then(function (body) { if (body.success) scatter(el, body); else el.textContent = body.error; })
+        .catch(function (e) { el.textContent = "could not load the feature explorer: " + e; });
+    });
+  }
+
+  /* ---- DSP preview ---- */
+  function initPreview() {
+    var form = $("#dsp-preview");
+    if (!form) return;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var design = $("#impulse-form"), block = $("#block", design).value, params = {};
+      $all('[name^="p.' + block + '."]', design).forEach(function (inp) {
+        var name = inp.name.slice(3 + block.length);
+        if (inp.type === "hidden" && $all('[name="' + inp.name + '"]', design).length > 1) return;
+        if (inp.type === "checkbox") { params[name] = inp.checked; return; }
+        var t = inp.getAttribute("data-type");
+        params[name] = (t === "int" || t === "float") && inp.value.trim() !== "" && !isNaN(Number(inp.value)) ? Number(inp.value) : inp.value;
+      });
+      var out = $("#dsp-preview-output"), status = $("#dsp-preview-status");
+      var body = { block: block, params: params, sample_id: Number($("#preview-sample").value),
+        window: Number($("#preview-window").value || 0) };
+      var iid = form.getAttribute("data-impulse-id");
+      if (iid) body.impulse_id = Number(iid);
+      status.textContent = "Running " + block + "…";
+      fetch(form.getAttribute("data-url"), { method: "POST", credentials: "same-origin",
+        headers: { "content-type": "application/json", "x-csrf-token": csrf() }, body: JSON.stringify(body) })
+        .then(function (r) { return r.json(); })
+        .then(function (res) {
+          if (!res.success) { status.textContent = "Error: " + res.error; status.className = "error-text"; out.innerHTML = ""; return; }
+          status.className = "";
+          status.textContent = res.features.length + " features, shape [" + res.shape.join(", ") + "]" +
+            (res.windows ? " (" + res.windows + " windows in this sample)" : "");
+          plotGraphs(out, res.graphs);
+          out.setAttribute("data-plotted", String(res.graphs.length));
+        }).catch(function (e) { status.textContent = "Error: " + e; });
+    });
+  }
+
+  /* ---- live job log ---- */
+  function initJobStreams() {
+    $all("[data-job-stream]").forEach(function (box) {
+      if (!window.EventSource) return;
+      var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
+      var seen = {};
+      $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
+      var es = new EventSource(box.getAttribute("data-job-stream"));
+      es.addEventListener("log", function (ev) {
+        if (seen[ev.lastEventId]) return;
+        seen[ev.lastEventId] = true;
+        var line = JSON.parse(ev.data).line, li = document.createElement("li");
+        li.textContent = line; log.appendChild(li);
+        log.scrollTop = log.scrollHeight;
+      });
+      es.addEventListener("status", function (ev) {
+        var s = JSON.parse(ev.data);
+        if (bar) { bar.value = s.progress; bar.textContent = s.progress + "%"; }
+        if (status) { status.textContent = s.status + " · " + s.progress + "%"; status.setAttribute("data-status", s.status); }
+      });
+      es.addEventListener("end", function (ev) {
+        var s = JSON.parse(ev.data);
+        es.close();
+        if (status) { status.textContent = s.status + (s.error ? ": " + s.error : ""); status.setAttribute("data-status", s.status); }
+        box.setAttribute("data-finished", s.status);
+        var cancel = $(".cancel-form", box);
+        if (cancel) cancel.hidden = true;
+        var next = box.getAttribute("data-reload-on-end");
+        if (next && s.status === "succeeded") setTimeout(function () { window.location.assign(next); }, 600);
+      });
+      es.onerror = function () { if (box.getAttribute("data-finished")) es.close(); };
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    document.documentElement.classList.add("js");
+    initCopy(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initJobStreams();
+  });
+})();

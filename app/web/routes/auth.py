@@ -1,0 +1,49 @@
+"""Sign in and sign out."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+
+from app.api.deps import SessionDep
+from app.models import User
+from app.services import users as user_service
+from app.web.security import CsrfDep, csrf_token, safe_next, sign_in, sign_out
+from app.web.templating import HtmlRoute, redirect, render
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep) -> Response:
+    user_id = request.session.get("user_id")
+    if user_id is not None and session.get(User, user_id) is not None:
+        return redirect("/projects")
+    return redirect("/login")
+
+
+@router.get("/login")
+def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+    csrf_token(request)
+    return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
+
+
+@router.post("/login")
+def login(request: Request, session: SessionDep, _csrf: CsrfDep,
+          email: Annotated[str, Form(max_length=320)] = "", password: Annotated[str, Form(max_length=1000)] = "",
+          next: Annotated[str | None, Form()] = None) -> Response:  # noqa: A002
+    user = user_service.authenticate(session, email=email, password=password) if email and password else None
+    if user is None:
+        error = "Enter your email and password." if not (email and password) else "Wrong email or password."
+        return render(request, "login.html", {"next": safe_next(next), "email": email, "error": error},
+                      status_code=400 if not (email and password) else 401)
+    sign_in(request, user)
+    return redirect(safe_next(next))
+
+
+@router.post("/logout")
+def logout(request: Request, _csrf: CsrfDep) -> Response:
+    sign_out(request)
+    return redirect("/login")

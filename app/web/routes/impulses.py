@@ -1,0 +1,136 @@
+"""Impulse design: the form from the blocks' declarations, DSP preview, feature generation, feature explorer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from app.api.deps import SessionDep, SettingsDep, StoreDep
+from app.api.routes.jobs import submit
+from app.models import Artifact, Impulse, Job
+from app.services import features as feature_service
+from app.services import impulses as impulse_service
+from app.services import samples as sample_service
+from app.services.errors import Invalid, NotFound
+from app.web.deps import PageProjectDep
+from app.web.impulse_form import declarations, design_from_form, field_for_error, values_from_impulse
+from app.web.security import CsrfDep, UserDep
+from app.web.templating import HtmlRoute, flash, redirect, render
+
+router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
+
+PREVIEW_SAMPLES = 500
+
+
+def _page(request: Request, session, project, user, impulse: Impulse | None, *, values=None,  # noqa: ANN001
+          errors=None, status_code: int = 200, job_id: int | None = None) -> Response:
+    decl = declarations()
+    features: dict[int, dict | None] = {}
+    jobs: list[Job] = []
+    if impulse is not None:
+        for b in impulse.dsp:
+            try:
+                art = feature_service.feature_artifact(session, impulse, b["id"])
+                features[b["id"]] = {**art.meta, "stale": art.meta.get("revision") != impulse.revision}
+            except NotFound:
+                features[b["id"]] = None
+        jobs = [j for j in session.scalars(select(Job).where(Job.project_id == project.id,
+                                                             Job.kind == "generate-features")
+                                           .order_by(Job.id.desc()).limit(20))
+                if j.params.get("impulse_id") == impulse.id][:5]
+        if job_id is None and jobs and jobs[0].status in ("queued", "running"):
+            job_id = jobs[0].id
+    samples, _ = sample_service.list_samples(session, project.id, sample_service.SampleFilter(), limit=PREVIEW_SAMPLES)
+    return render(request, "impulse.html", {
+        "user": user, "project": project, "nav": "impulse", "impulse": impulse,
+        "impulses": impulse_service.list_impulses(session, project.id), "decl": decl,
+        "values": values if values is not None else values_from_impulse(impulse, decl), "errors": errors or {},
+        "features": features, "feature_jobs": jobs, "job_id": job_id, "samples": samples,
+    }, status_code=status_code)
+
+
+@router.get("/projects/{project_id}/impulse")
+def impulse_index(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
+                  new: bool = False) -> Response:
+    impulses = impulse_service.list_impulses(session, project.id)
+    if impulses and not new:
+        return redirect(f"/projects/{project.id}/impulse/{impulses[-1].id}")
+    return _page(request, session, project, user, None)
+
+
+@router.get("/projects/{project_id}/impulse/{impulse_id}")
+def impulse_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, impulse_id: int,
+                 job: int | None = None) -> Response:
+    impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+    return _page(request, session, project, user, impulse, job_id=job)
+
+
+async def _form_lists(request: Request) -> dict[str, list[str]]:
+    form = await request.form()
+    return {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+
+
+@router.post("/projects/{project_id}/impulse")
+async def create_impulse(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
+                         _csrf: CsrfDep) -> Response:
+    body, values = design_from_form(await _form_lists(request), declarations())
+    try:
+        impulse = impulse_service.create_impulse(session, project.id, body)
+    except Invalid as exc:
+        field, text = field_for_error(exc.message, body)
+        return _page(request, session, project, user, None, values=values, errors={field: text}, status_code=422)
+    flash(request, f"Impulse '{impulse.name}' saved. Generate its features next.", "success")
+    return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
+
+
+@router.post("/projects/{project_id}/impulse/{impulse_id}")
+async def update_impulse(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
+                         impulse_id: int, _csrf: CsrfDep) -> Response:
+    impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+    body, values = design_from_form(await _form_lists(request), declarations())
+    if impulse.dsp:  # keep the ids of the blocks this form shows, and any further blocks the API added
+        body["dsp"] = [{**body["dsp"][0], "id": impulse.dsp[0]["id"]},
+                       *[{k: b[k] for k in ("id", "block", "params", "name")} for b in impulse.dsp[1:]]]
+    if impulse.learn and body["learn"]:
+        body["learn"] = [{**impulse.learn[0], "type": body["learn"][0]["type"],
+                          "dsp": [b["id"] for b in body["dsp"]]}, *impulse.learn[1:]]
+    before = impulse.revision
+    try:
+        impulse_service.update_impulse(session, impulse, body)
+    except Invalid as exc:
+        session.rollback()
+        impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+        field, text = field_for_error(exc.message, body)
+        return _page(request, session, project, user, impulse, values=values, errors={field: text}, status_code=422)
+    changed = impulse.revision != before
+    flash(request, "Impulse saved" + (": the design changed, generate features again." if changed else "."),
+          "success" if not changed else "warning")
+    return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
+
+
+@router.post("/projects/{project_id}/impulse/{impulse_id}/generate")
+def generate_features(request: Request, project: PageProjectDep, session: SessionDep, settings: SettingsDep,
+                      impulse_id: int, _csrf: CsrfDep) -> Response:
+    impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+    out = submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": None})
+    return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={out['id']}#features")
+
+
+@router.post("/projects/{project_id}/impulse/{impulse_id}/delete")
+def delete_impulse(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep,
+                   impulse_id: int, _csrf: CsrfDep, confirm: Annotated[str, Form()] = "") -> Response:
+    from app.core.db import on_commit
+
+    impulse = impulse_service.get_impulse(session, project.id, impulse_id)
+    if confirm != "delete":
+        flash(request, "Tick the box to confirm deleting the impulse.", "error")
+        return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
+    keys = [a.blob_key for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id))]
+    name = impulse.name
+    session.delete(impulse)
+    on_commit(session, lambda: [store.delete(k) for k in keys])
+    flash(request, f"Impulse '{name}' deleted.", "info")
+    return redirect(f"/projects/{project.id}/impulse?new=1")

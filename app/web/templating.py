@@ -1,0 +1,89 @@
+"""Jinja2 pages: the template environment, flash messages, and a route class that answers errors in HTML."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.routing import APIRoute
+from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
+
+from app.services.errors import ServiceError
+from app.web.security import CSRF_FIELD, csrf_token
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEMPLATES_DIR = REPO_ROOT / "templates"
+STATIC_DIR = Path(__file__).resolve().parents[1] / "static"
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+
+
+def _csrf_input(request: Request) -> Markup:
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(request))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S UTC") if value else "—"
+
+
+def _tojson_attr(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+templates.env.globals["csrf_input"] = _csrf_input
+templates.env.globals["csrf_token"] = csrf_token
+templates.env.filters["when"] = _when
+templates.env.filters["json_attr"] = _tojson_attr
+
+
+def flash(request: Request, message: str, kind: str = "info") -> None:
+    """Queue a message for the next page this browser renders."""
+    request.session.setdefault("flash", [])
+    request.session["flash"] = [*request.session["flash"], {"kind": kind, "message": message}]
+
+
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
+    ctx = {"request": request, "flashes": request.session.pop("flash", []) if "session" in request.scope else []}
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+class HtmlRoute(APIRoute):
+    """Dashboard routes: a domain error or an HTTP error becomes an HTML page, a 303 becomes a redirect."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def route(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPException as exc:
+                if exc.status_code in (301, 302, 303, 307, 308) and exc.headers and "location" in exc.headers:
+                    return RedirectResponse(exc.headers["location"], status_code=exc.status_code)
+                return _error_page(request, exc.status_code, str(exc.detail))
+            except ServiceError as exc:
+                return _error_page(request, exc.status, exc.message)
+            except RequestValidationError as exc:
+                return _error_page(request, 422, "; ".join(str(e.get("msg")) for e in exc.errors()))
+
+        return route
+
+
+TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Too large",
+          415: "Unsupported", 422: "Invalid input"}
+
+
+def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
+    return render(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+                  status_code=status)

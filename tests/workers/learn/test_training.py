@@ -1,0 +1,312 @@
+"""Training: input checks, settings validation, determinism, cancellation, early stopping,
+splits, class weighting, augmentation and regression."""
+
+import numpy as np
+import pytest
+
+from workers.learn import LearnError, TrainingCancelled, TrainSettings, label_indices, train
+from workers.learn.training import augment, split_indices
+
+LAYERS = [{"type": "dense", "units": 8}]
+
+
+def blobs(n_per_class=40, *, seed=0, n_features=6, n_classes=3, spread=1.5):
+    rng = np.random.default_rng(seed)
+    centres = np.random.default_rng(99).normal(0, 2, (n_classes, n_features))
+    X = np.concatenate([c + rng.normal(0, spread, (n_per_class, n_features)) for c in centres])
+    return X.astype(np.float32), np.repeat(np.arange(n_classes), n_per_class)
+
+
+def test_same_seed_same_metrics():
+    X, y = blobs()
+    settings = TrainSettings(
+        epochs=4, learning_rate=0.02, batch_size=16, seed=7, augmentation={"noise_std": 0.1}
+    )
+    a = train(X, y, labels=["a", "b", "c"], layers=LAYERS, settings=settings)
+    b = train(X, y, labels=["a", "b", "c"], layers=LAYERS, settings=settings)
+    assert a.history == b.history
+    assert a.validation == b.validation
+    np.testing.assert_array_equal(a.validation_indices, b.validation_indices)
+    for wa, wb in zip(a.model.get_weights(), b.model.get_weights(), strict=True):
+        np.testing.assert_array_equal(wa, wb)
+    c = train(
+        X,
+        y,
+        labels=["a", "b", "c"],
+        layers=LAYERS,
+        settings=TrainSettings(epochs=4, learning_rate=0.02, batch_size=16, seed=8),
+    )
+    assert c.history != a.history
+
+
+def test_history_and_progress_callback():
+    X, y = blobs()
+    seen = []
+    result = train(
+        X,
+        y,
+        labels=["a", "b", "c"],
+        layers=LAYERS,
+        settings=TrainSettings(epochs=3),
+        on_epoch=lambda epoch, metrics: seen.append((epoch, metrics)),
+    )
+    assert [e for e, _ in seen] == [1, 2, 3]
+    assert set(seen[0][1]) == {
+        "epoch",
+        "learning_rate",
+        "loss",
+        "accuracy",
+        "val_loss",
+        "val_accuracy",
+    }
+    assert result.history == [m for _, m in seen]
+    assert result.validation["n"] == len(result.validation_indices) == 24  # 20% of 40 per class
+    assert set(result.validation_indices).isdisjoint(result.train_indices)
+    assert len(result.validation["confusion_matrix"]) == 3
+
+
+def test_cancellation_via_should_stop():
+    X, y = blobs()
+    calls = {"n": 0}
+
+    def should_stop():
+        calls["n"] += 1
+        return calls["n"] > 10  # a few batches into the second epoch (6 batches per epoch)
+
+    with pytest.raises(TrainingCancelled) as err:
+        train(
+            X,
+            y,
+            labels=["a", "b", "c"],
+            layers=LAYERS,
+            settings=TrainSettings(epochs=50, batch_size=16),
+            should_stop=should_stop,
+        )
+    assert err.value.epochs_completed == 1
+    assert calls["n"] == 11  # stopped at the first poll that said so
+    with pytest.raises(TrainingCancelled, match="after 0 completed epoch"):
+        train(
+            X,
+            y,
+            labels=["a", "b", "c"],
+            layers=LAYERS,
+            settings=TrainSettings(epochs=5),
+            should_stop=lambda: True,
+        )
+
+
+def test_early_stopping_restores_best_weights():
+    X, y = blobs(spread=3.0)
+    result = train(
+        X,
+        y,
+        labels=["a", "b", "c"],
+        layers=[{"type": "dense", "units": 64}],
+        settings=TrainSettings(epochs=60, learning_rate=0.05, early_stopping_patience=3),
+    )
+    losses = [h["val_loss"] for h in result.history]
+    assert len(losses) < 60  # stopped early
+    assert result.best_epoch == int(np.argmin(losses)) + 1
+    assert len(losses) - result.best_epoch == 3
+    val_loss = result.model.evaluate(
+        X[result.validation_indices], y[result.validation_indices], verbose=0
+    )[0]
+    assert val_loss == pytest.approx(min(losses), rel=1e-5)
+
+
+def test_split_by_metadata_keeps_groups_apart():
+    X, y = blobs()
+    groups = np.array([f"device{i % 6}" for i in range(len(y))])
+    result = train(
+        X,
+        y,
+        labels=["a", "b", "c"],
+        layers=LAYERS,
+        groups=groups,
+        settings=TrainSettings(epochs=1, split_by_metadata="device"),
+    )
+    assert set(groups[result.train_indices]).isdisjoint(groups[result.validation_indices])
+    with pytest.raises(LearnError, match="every sample has the same value"):
+        split_indices(y, validation_split=0.2, seed=1, task="classification", groups=["d"] * len(y))
+    with pytest.raises(LearnError, match="no metadata values were given"):
+        train(
+            X,
+            y,
+            labels=["a", "b", "c"],
+            layers=LAYERS,
+            settings=TrainSettings(split_by_metadata="device"),
+        )
+
+
+def test_stratified_split_and_no_validation():
+    y = np.array([0] * 50 + [1] * 10)
+    train_idx, val_idx = split_indices(y, validation_split=0.2, seed=3, task="classification")
+    assert np.bincount(y[val_idx]).tolist() == [10, 2]
+    assert sorted(np.concatenate([train_idx, val_idx]).tolist()) == list(range(60))
+    train_idx, val_idx = split_indices(y, validation_split=0.0, seed=3, task="classification")
+    assert len(val_idx) == 0 and len(train_idx) == 60
+
+
+def test_class_weighting_helps_the_rare_class():
+    rng = np.random.default_rng(5)
+    X = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(1.2, 1, (15, 2))]).astype(np.float32)
+    y = np.array([0] * 300 + [1] * 15)
+    kw = dict(labels=["common", "rare"], layers=[{"type": "dense", "units": 8}])
+    plain = train(X, y, settings=TrainSettings(epochs=10, validation_split=0.0), **kw)
+    weighted = train(
+        X, y, settings=TrainSettings(epochs=10, validation_split=0.0, class_weighting=True), **kw
+    )
+    rare_plain = (plain.model.predict(X[y == 1], verbose=0).argmax(1) == 1).mean()
+    rare_weighted = (weighted.model.predict(X[y == 1], verbose=0).argmax(1) == 1).mean()
+    assert rare_weighted > rare_plain
+
+
+def test_regression():
+    rng = np.random.default_rng(2)
+    X = rng.uniform(-1, 1, (300, 4)).astype(np.float32)
+    y = (X @ np.array([1.0, -2.0, 0.5, 0.0]) + 0.5).astype(np.float32)
+    result = train(
+        X,
+        y,
+        labels=None,
+        layers=[{"type": "dense", "units": 16}],
+        settings=TrainSettings(epochs=25, learning_rate=0.02, task="regression"),
+    )
+    assert result.labels == ["value"]
+    assert set(result.history[0]) == {
+        "epoch",
+        "learning_rate",
+        "loss",
+        "mae",
+        "val_loss",
+        "val_mae",
+    }
+    assert result.validation["mae"] < 0.25
+    assert result.validation["rmse"] >= result.validation["mae"]
+
+
+@pytest.mark.parametrize(
+    ("X", "y", "labels", "message"),
+    [
+        (np.zeros((0, 4)), np.zeros(0, dtype=int), ["a", "b"], "no features"),
+        (None, [0, 1], ["a", "b"], "no features"),
+        (
+            np.zeros((4, 3)),
+            [0, 0, 0, 0],
+            ["a", "b"],
+            "only one class \\('a'\\) in the training data",
+        ),
+        (np.zeros((4, 3)), ["yes"] * 4, ["yes", "no"], "only one class \\('yes'\\)"),
+        (np.zeros((4, 3)), [0, 1, 0], ["a", "b"], "4 feature vectors but 3 targets"),
+        (np.zeros((4, 3)), [0, 1, 0, 1], ["a"], "at least two classes"),
+        (np.zeros((4, 3)), [0, 1, 0, 5], ["a", "b"], "class index out of range"),
+        (
+            np.zeros((4, 3)),
+            ["a", "b", "a", "c"],
+            ["a", "b"],
+            "label\\(s\\) 'c' not among the model's labels",
+        ),
+        (
+            np.array([[0.0, np.nan], [1, 1], [2, 2]]),
+            [0, 1, 0],
+            ["a", "b"],
+            "NaN or infinity \\(first: row 0\\)",
+        ),
+        (np.array([["x"], ["y"]]), [0, 1], ["a", "b"], "features must be numbers"),
+    ],
+)
+def test_bad_training_data(X, y, labels, message):
+    with pytest.raises(LearnError, match=message):
+        train(X, y, labels=labels, layers=LAYERS, settings=TrainSettings(epochs=1))
+
+
+def test_bad_architecture_for_the_features():
+    X, y = blobs()
+    with pytest.raises(LearnError, match=r"layer 0 \(conv1d\): needs a 2-D input"):
+        train(X, y, labels=["a", "b", "c"], layers=[{"type": "conv1d"}, {"type": "flatten"}])
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"epochs": 0}, "'epochs' must be an integer in \\[1, 10000\\], got 0"),
+        ({"epochs": "10"}, "'epochs' must be an integer"),
+        ({"learning_rate": 0}, "'learning_rate' must be a number in \\(0.0, 10.0\\]"),
+        ({"validation_split": 0.95}, "'validation_split' must be a number in \\[0.0, 0.9\\]"),
+        ({"batch_sz": 3}, "unknown training setting 'batch_sz'"),
+        ({"task": "ranking"}, "'task' must be one of classification, regression"),
+        ({"augmentation": {"pitch_shift": 1}}, "unknown augmentation 'pitch_shift'"),
+        ({"augmentation": {"noise_std": -1}}, "augmentation.noise_std"),
+        ({"early_stopping_patience": 0}, "early_stopping_patience"),
+    ],
+)
+def test_bad_settings(data, message):
+    with pytest.raises(LearnError, match=message):
+        TrainSettings.from_dict(data)
+
+
+def test_settings_round_trip():
+    s = TrainSettings.from_dict(
+        {"epochs": 5, "augmentation": {"time_mask_max_frames": 4}, "seed": 3}
+    )
+    assert TrainSettings.from_dict(s.as_dict()) == s
+
+
+def test_label_indices():
+    assert label_indices(["b", "a", "b"], ["a", "b"]).tolist() == [1, 0, 1]
+
+
+def test_audio_augmentation():
+    rng = np.random.default_rng(0)
+    X = rng.normal(0, 1, (8, 20, 5)).astype(np.float32)
+    same = augment(X, augmentation={}, rng=rng)
+    assert same is X
+    a = augment(
+        X,
+        augmentation={"time_mask_max_frames": 20, "freq_mask_max_bins": 5},
+        rng=np.random.default_rng(1),
+    )
+    b = augment(
+        X,
+        augmentation={"time_mask_max_frames": 20, "freq_mask_max_bins": 5},
+        rng=np.random.default_rng(1),
+    )
+    np.testing.assert_array_equal(a, b)
+    assert a.shape == X.shape and not np.array_equal(a, X)
+    changed = a != X
+    mean = X.mean(axis=0)
+    np.testing.assert_allclose(
+        a[changed], np.broadcast_to(mean, X.shape)[changed]
+    )  # masked to the mean
+    noisy = augment(X, augmentation={"noise_std": 0.5}, rng=np.random.default_rng(1))
+    assert 0.3 < float((noisy - X).std()) < 0.7
+
+
+def test_image_augmentation():
+    X = np.tile(np.arange(6, dtype=np.float32), (4, 6, 1))[..., None]  # (4, 6, 6, 1), columns 0..5
+    flipped = augment(X, augmentation={"flip_horizontal": True}, rng=np.random.default_rng(3))
+    for img in flipped:
+        row = img[0, :, 0].tolist()
+        assert row in ([0, 1, 2, 3, 4, 5], [5, 4, 3, 2, 1, 0])
+    bright = augment(X, augmentation={"brightness_delta": 0.2}, rng=np.random.default_rng(3))
+    shift = (bright - X).reshape(4, -1)
+    assert np.allclose(shift, shift[:, :1]) and np.abs(shift).max() <= 0.2 * 5 + 1e-6
+    cropped = augment(X, augmentation={"crop_fraction": 0.34}, rng=np.random.default_rng(3))
+    assert cropped.shape == X.shape
+    assert all(np.all(np.diff(img[0, :, 0]) >= 0) for img in cropped)  # still left-to-right order
+
+
+def test_cosine_learning_rate_schedule():
+    from workers.learn.training import epoch_learning_rate
+
+    s = TrainSettings(epochs=4, learning_rate=0.01)
+    assert [round(epoch_learning_rate(s, e), 6) for e in range(4)] == [
+        0.01,
+        0.008536,
+        0.005,
+        0.001464,
+    ]
+    s.learning_rate_schedule = "constant"
+    assert epoch_learning_rate(s, 3) == 0.01
+    with pytest.raises(LearnError, match="learning_rate_schedule"):
+        TrainSettings.from_dict({"learning_rate_schedule": "step"})

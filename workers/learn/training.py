@@ -1,0 +1,564 @@
+"""Training a Keras model on a feature matrix: settings, validation split, augmentation,
+class weighting, early stopping with best-weights restore, progress and cancellation.
+
+Reproducible: the same seed and the same data give the same metrics (Keras' global seed,
+TensorFlow op determinism, a NumPy generator for the split and the augmentation).
+TensorFlow is imported inside `train` only.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from workers.learn.architectures import TASKS, build_keras_model, validate_architecture
+from workers.learn.errors import LearnError, TrainingCancelled
+
+AUGMENTATIONS: dict[str, tuple[str, float, float, str]] = {
+    # name: (kind, minimum, maximum, help)
+    "noise_std": (
+        "float",
+        0.0,
+        5.0,
+        "audio: Gaussian noise added to every feature, in units of that feature's std",
+    ),
+    "time_mask_max_frames": (
+        "int",
+        0,
+        1000,
+        "audio: zero (to the mean) up to this many consecutive frames (axis 0)",
+    ),
+    "freq_mask_max_bins": (
+        "int",
+        0,
+        1000,
+        "audio: zero (to the mean) up to this many consecutive coefficients (axis 1)",
+    ),
+    "flip_horizontal": ("bool", 0, 1, "image: mirror left-right with probability 0.5"),
+    "crop_fraction": (
+        "float",
+        0.0,
+        0.5,
+        "image: random crop of up to this fraction per side, resized back (nearest)",
+    ),
+    "brightness_delta": (
+        "float",
+        0.0,
+        1.0,
+        "image: add a random offset in [-delta, delta] times the data range",
+    ),
+}
+
+
+LR_SCHEDULES = ("cosine", "constant")
+
+
+def epoch_learning_rate(settings: TrainSettings, epoch: int) -> float:
+    """Learning rate for the 0-based `epoch`: constant, or a cosine decay from
+    `learning_rate` (first epoch) towards zero (after the last)."""
+    if settings.learning_rate_schedule == "constant":
+        return settings.learning_rate
+    return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / settings.epochs))
+
+
+@dataclass
+class TrainSettings:
+    """How to train. Every field has a default that works; `from_dict` validates user input."""
+
+    epochs: int = 40
+    learning_rate: float = 0.005
+    batch_size: int = 32
+    validation_split: float = 0.2
+    split_by_metadata: str | None = None  # the metadata key whose values become `groups` in `train`
+    class_weighting: bool = False
+    early_stopping_patience: int | None = (
+        None  # epochs without val-loss improvement; best weights are restored
+    )
+    seed: int = 1
+    augmentation: dict[str, Any] = field(default_factory=dict)
+    task: str = "classification"
+    learning_rate_schedule: str = (
+        "cosine"  # "cosine": decays per epoch to ~0 at the last epoch; "constant"
+    )
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> TrainSettings:
+        data = dict(data or {})
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise LearnError(
+                f"unknown training setting '{unknown[0]}' (known: {', '.join(sorted(names))})"
+            )
+        settings = cls(**data)
+        settings.validate()
+        return settings
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def validate(self) -> None:
+        def need_int(name: str, lo: int, hi: int, value: Any) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
+                raise LearnError(
+                    f"training setting '{name}' must be an integer in [{lo}, {hi}], got {value!r}"
+                )
+
+        def need_float(
+            name: str, lo: float, hi: float, value: Any, *, open_low: bool = False
+        ) -> None:
+            ok = (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and math.isfinite(value)
+            )
+            ok = ok and (lo < value if open_low else lo <= value) and value <= hi
+            if not ok:
+                raise LearnError(
+                    f"training setting '{name}' must be a number in {'(' if open_low else '['}{lo}, {hi}], got {value!r}"
+                )
+
+        need_int("epochs", 1, 10_000, self.epochs)
+        need_float("learning_rate", 0.0, 10.0, self.learning_rate, open_low=True)
+        need_int("batch_size", 1, 65_536, self.batch_size)
+        need_float("validation_split", 0.0, 0.9, self.validation_split)
+        need_int("seed", 0, 2**31 - 1, self.seed)
+        if self.early_stopping_patience is not None:
+            need_int("early_stopping_patience", 1, 10_000, self.early_stopping_patience)
+        if not isinstance(self.class_weighting, bool):
+            raise LearnError(
+                f"training setting 'class_weighting' must be true or false, got {self.class_weighting!r}"
+            )
+        if self.split_by_metadata is not None and (
+            not isinstance(self.split_by_metadata, str) or not self.split_by_metadata
+        ):
+            raise LearnError(
+                f"training setting 'split_by_metadata' must be a metadata key, got {self.split_by_metadata!r}"
+            )
+        if self.learning_rate_schedule not in LR_SCHEDULES:
+            raise LearnError(
+                f"training setting 'learning_rate_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
+                f"got {self.learning_rate_schedule!r}"
+            )
+        if self.task not in TASKS:
+            raise LearnError(
+                f"training setting 'task' must be one of {', '.join(TASKS)}, got {self.task!r}"
+            )
+        if not isinstance(self.augmentation, dict):
+            raise LearnError(
+                f"training setting 'augmentation' must be an object, got {self.augmentation!r}"
+            )
+        for name, value in self.augmentation.items():
+            if name not in AUGMENTATIONS:
+                raise LearnError(
+                    f"unknown augmentation '{name}' (known: {', '.join(AUGMENTATIONS)})"
+                )
+            kind, lo, hi, _ = AUGMENTATIONS[name]
+            if kind == "bool":
+                if not isinstance(value, bool):
+                    raise LearnError(f"augmentation '{name}' must be true or false, got {value!r}")
+            elif kind == "int":
+                need_int(f"augmentation.{name}", int(lo), int(hi), value)
+            else:
+                need_float(f"augmentation.{name}", lo, hi, value)
+
+
+@dataclass
+class TrainResult:
+    model: Any  # keras.Model with the best (or last) weights
+    labels: list[str]
+    history: list[
+        dict[str, float]
+    ]  # one dict per completed epoch: epoch, loss, accuracy|mae, val_*
+    validation: dict[str, Any]  # float32 metrics on the validation set (empty when there is none)
+    train_indices: np.ndarray
+    validation_indices: np.ndarray
+    best_epoch: int  # 1-based epoch whose weights the model holds
+    input_shape: tuple[int, ...]
+    settings: TrainSettings
+    seconds: float
+
+
+# --------------------------------------------------------------------------- input checks
+
+
+def check_training_data(
+    X: Any, y: Any, *, labels: Sequence[str] | None, task: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Validate features and targets; return them as float32 X and int64 (or float32) y."""
+    if X is None:
+        raise LearnError("no features: generate features for the impulse before training")
+    X = np.asarray(X)
+    if X.size == 0 or X.ndim < 2 or X.shape[0] == 0:
+        raise LearnError("no features: generate features for the impulse before training")
+    if not np.issubdtype(X.dtype, np.number):
+        raise LearnError(f"features must be numbers, got dtype {X.dtype}")
+    X = X.astype(np.float32, copy=False)
+    bad = ~np.isfinite(X).reshape(len(X), -1).all(axis=1)
+    if bad.any():
+        raise LearnError(
+            f"{int(bad.sum())} feature vector(s) contain NaN or infinity (first: row {int(np.argmax(bad))})"
+        )
+    y = np.asarray(y)
+    if y.shape[0] != X.shape[0]:
+        raise LearnError(f"{X.shape[0]} feature vectors but {y.shape[0]} targets")
+    if task == "classification":
+        if not labels or len(labels) < 2:
+            raise LearnError(
+                f"classification needs at least two classes, got labels {list(labels or [])!r}"
+            )
+        if len(set(labels)) != len(labels):
+            raise LearnError(f"duplicate labels in {list(labels)!r}")
+        if y.dtype.kind in "USO":
+            y = label_indices(y, labels)
+        if y.ndim != 1 or y.dtype.kind not in "iu":
+            raise LearnError("classification targets must be class indices or label names")
+        if y.min() < 0 or y.max() >= len(labels):
+            raise LearnError(f"class index out of range 0..{len(labels) - 1}")
+        present = np.unique(y)
+        if len(present) < 2:
+            raise LearnError(
+                f"only one class ('{labels[int(present[0])]}') in the training data; classification needs "
+                "samples of at least two classes"
+            )
+        return X, y.astype(np.int64)
+    if y.dtype.kind not in "iuf":
+        raise LearnError(f"regression targets must be numbers, got dtype {y.dtype}")
+    y = y.astype(np.float32)
+    if not np.isfinite(y).all():
+        raise LearnError("regression targets contain NaN or infinity")
+    return X, y
+
+
+def label_indices(names: Any, labels: Sequence[str]) -> np.ndarray:
+    """Map label names to class indices; `LearnError` names every label the model does not know."""
+    index = {name: i for i, name in enumerate(labels)}
+    names = [str(n) for n in np.asarray(names).ravel()]
+    unknown = sorted({n for n in names if n not in index})
+    if unknown:
+        raise LearnError(
+            f"label(s) {', '.join(repr(u) for u in unknown)} not among the model's labels ({', '.join(labels)})"
+        )
+    return np.array([index[n] for n in names], dtype=np.int64)
+
+
+# --------------------------------------------------------------------------- split
+
+
+def split_indices(
+    y: np.ndarray, *, validation_split: float, seed: int, task: str, groups: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Deterministic train/validation split.
+
+    Classification without groups: stratified (every class keeps about `validation_split`
+    of its samples in validation, at least one when it has two or more). With `groups`
+    (the values of a metadata key): whole groups go to one side, chosen at random until
+    about `validation_split` of the samples are in validation.
+    """
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    if validation_split <= 0:
+        return np.arange(n), np.zeros(0, dtype=np.int64)
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape[0] != n:
+            raise LearnError(
+                f"{n} feature vectors but {groups.shape[0]} metadata values to split by"
+            )
+        keys = np.unique(groups.astype(str))
+        if len(keys) < 2:
+            raise LearnError(
+                f"cannot split by metadata: every sample has the same value ({keys[0]!r}); need at least two"
+            )
+        order = rng.permutation(len(keys))
+        group_str = groups.astype(str)
+        val_mask = np.zeros(n, dtype=bool)
+        target = validation_split * n
+        for k in order[:-1]:  # never put every group in validation
+            if val_mask.sum() >= target:
+                break
+            val_mask |= group_str == keys[k]
+        if not val_mask.any():
+            val_mask |= group_str == keys[order[0]]
+        return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+    if task == "classification":
+        val: list[np.ndarray] = []
+        for c in np.unique(y):
+            idx = np.flatnonzero(y == c)
+            idx = idx[rng.permutation(len(idx))]
+            k = int(round(validation_split * len(idx)))
+            k = min(max(k, 1 if len(idx) >= 2 else 0), len(idx) - 1)
+            val.append(idx[:k])
+        val_idx = np.sort(np.concatenate(val)) if val else np.zeros(0, dtype=np.int64)
+    else:
+        perm = rng.permutation(n)
+        k = min(max(int(round(validation_split * n)), 1), n - 1)
+        val_idx = np.sort(perm[:k])
+    train_mask = np.ones(n, dtype=bool)
+    train_mask[val_idx] = False
+    return np.flatnonzero(train_mask), val_idx
+
+
+# --------------------------------------------------------------------------- augmentation
+
+
+def augment(
+    X: np.ndarray,
+    *,
+    augmentation: dict[str, Any],
+    rng: np.random.Generator,
+    feature_std: np.ndarray | None = None,
+) -> np.ndarray:
+    """Return an augmented copy of a batch (samples on axis 0). Audio options act on
+    (frames, coefficients[, 1]) features, image options on (height, width[, channels])."""
+    if not augmentation:
+        return X
+    X = X.copy()
+    n = len(X)
+    if augmentation.get("noise_std"):
+        std = feature_std if feature_std is not None else X.std(axis=0)
+        X += rng.standard_normal(X.shape).astype(np.float32) * (
+            augmentation["noise_std"] * std
+        ).astype(np.float32)
+    mean = X.mean(axis=0)
+    t_max = augmentation.get("time_mask_max_frames") or 0
+    f_max = augmentation.get("freq_mask_max_bins") or 0
+    if (t_max or f_max) and X.ndim >= 3:
+        frames, bins = X.shape[1], X.shape[2]
+        for i in range(n):
+            if t_max:
+                w = int(rng.integers(0, min(t_max, frames) + 1))
+                s = int(rng.integers(0, frames - w + 1))
+                X[i, s : s + w] = mean[s : s + w]
+            if f_max:
+                w = int(rng.integers(0, min(f_max, bins) + 1))
+                s = int(rng.integers(0, bins - w + 1))
+                X[i, :, s : s + w] = mean[:, s : s + w]
+    if augmentation.get("flip_horizontal") and X.ndim >= 3:
+        flip = rng.random(n) < 0.5
+        X[flip] = X[flip][:, :, ::-1]
+    crop = augmentation.get("crop_fraction") or 0.0
+    if crop and X.ndim >= 3:
+        h, w = X.shape[1], X.shape[2]
+        for i in range(n):
+            top, bottom, left, right = (
+                int(rng.integers(0, int(crop * d) + 1)) for d in (h, h, w, w)
+            )
+            rows = np.linspace(top, h - 1 - bottom, h).round().astype(int)
+            cols = np.linspace(left, w - 1 - right, w).round().astype(int)
+            X[i] = X[i][rows][:, cols]
+    delta = augmentation.get("brightness_delta") or 0.0
+    if delta:
+        span = float(X.max() - X.min()) or 1.0
+        shift = (
+            rng.uniform(-delta, delta, size=(n,) + (1,) * (X.ndim - 1)).astype(np.float32) * span
+        )
+        X += shift
+    return X
+
+
+# --------------------------------------------------------------------------- training
+
+
+def set_determinism(seed: int) -> None:
+    """Seed Python, NumPy and Keras and make TensorFlow ops deterministic."""
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    tf.config.experimental.enable_op_determinism()
+
+
+def train(
+    X: Any,
+    y: Any,
+    *,
+    labels: Sequence[str] | None,
+    layers: Any,
+    settings: TrainSettings | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    groups: Any = None,
+) -> TrainResult:
+    """Train `layers` (an architecture, see `architectures`) on features X and targets y.
+
+    - classification: y holds class indices into `labels` (or label names); regression: y
+      holds numbers (one target, or one column per target) and `labels` names the targets.
+    - `groups`: the metadata values used when `settings.split_by_metadata` is set.
+    - `on_epoch(epoch, metrics)` is called after every epoch (1-based) with the loss/metric dict.
+    - `should_stop()` is polled after every batch; when it returns True training stops and
+      `TrainingCancelled` is raised.
+    """
+    settings = settings or TrainSettings()
+    settings.validate()
+    task = settings.task
+    X, y = check_training_data(X, y, labels=labels, task=task)
+    labels = list(labels or [])
+    if task == "regression":
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if not labels:
+            labels = ["value"] if n_outputs == 1 else [f"target_{i}" for i in range(n_outputs)]
+    else:
+        n_outputs = len(labels)
+    input_shape = tuple(int(d) for d in X.shape[1:])
+    layers = validate_architecture(layers, input_shape=input_shape)
+    if settings.split_by_metadata and groups is None:
+        raise LearnError(
+            f"split by metadata '{settings.split_by_metadata}' asked, but no metadata values were given"
+        )
+    train_idx, val_idx = split_indices(
+        y,
+        validation_split=settings.validation_split,
+        seed=settings.seed,
+        task=task,
+        groups=groups if settings.split_by_metadata else None,
+    )
+    if len(train_idx) == 0:
+        raise LearnError("the validation split leaves no samples to train on")
+
+    import keras
+
+    t0 = time.perf_counter()
+    keras.backend.clear_session()
+    set_determinism(settings.seed)
+    model = build_keras_model(layers, input_shape=input_shape, n_outputs=n_outputs, task=task)
+    if task == "classification":
+        loss, metric, metric_name = "sparse_categorical_crossentropy", "accuracy", "accuracy"
+    else:
+        loss, metric, metric_name = "mean_squared_error", "mean_absolute_error", "mae"
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        loss=loss,
+        metrics=[metric],
+    )
+
+    X_train, y_train = X[train_idx], y[train_idx]
+    X_val, y_val = X[val_idx], y[val_idx]
+    class_weight = None
+    if task == "classification" and settings.class_weighting:
+        counts = np.bincount(y_train, minlength=n_outputs)
+        present = counts > 0
+        weights = np.zeros(n_outputs)
+        weights[present] = len(y_train) / (present.sum() * counts[present])
+        class_weight = {i: float(w) for i, w in enumerate(weights)}
+
+    cancelled = {"flag": False}
+
+    class _Poll(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if should_stop is not None and should_stop():
+                cancelled["flag"] = True
+                self.model.stop_training = True
+
+    import tensorflow as tf
+
+    rng = np.random.default_rng(settings.seed + 1)
+    feature_std = X_train.std(axis=0)
+    history: list[dict[str, float]] = []
+    best: tuple[float, int, Any] = (math.inf, 0, None)  # (monitored value, epoch, weights)
+    monitor = "val_loss" if len(val_idx) else "loss"
+    for epoch in range(settings.epochs):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(epochs_completed=epoch)
+        # shuffling and augmentation in NumPy from one seeded generator: reproducible, and a
+        # ready tf.data pipeline per epoch is much cheaper than Keras' NumPy adapter
+        model.optimizer.learning_rate.assign(epoch_learning_rate(settings, epoch))
+        order = rng.permutation(len(X_train))
+        X_epoch = augment(
+            X_train[order], augmentation=settings.augmentation, rng=rng, feature_std=feature_std
+        )
+        dataset = tf.data.Dataset.from_tensor_slices((X_epoch, y_train[order])).batch(
+            settings.batch_size
+        )
+        h = model.fit(
+            dataset,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            class_weight=class_weight,
+            callbacks=[_Poll()] if should_stop is not None else [],
+            shuffle=False,
+            verbose=0,
+        )
+        if cancelled["flag"]:
+            raise TrainingCancelled(epochs_completed=epoch)
+        metrics: dict[str, float] = {"epoch": epoch + 1, "loss": float(h.history["loss"][-1])}
+        metrics["learning_rate"] = epoch_learning_rate(settings, epoch)
+        metrics[metric_name] = float(
+            h.history[metric if metric in h.history else "compile_metrics"][-1]
+        )
+        if len(val_idx):
+            val_loss, val_metric = _evaluate(model, X_val, y_val, task=task)
+            metrics["val_loss"] = val_loss
+            metrics[f"val_{metric_name}"] = val_metric
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, metrics)
+        value = metrics[monitor]
+        if settings.early_stopping_patience is not None:
+            if value < best[0]:
+                best = (value, epoch + 1, model.get_weights())
+            elif epoch + 1 - best[1] >= settings.early_stopping_patience:
+                break
+    best_epoch = len(history)
+    if settings.early_stopping_patience is not None and best[2] is not None:
+        model.set_weights(best[2])
+        best_epoch = best[1]
+
+    validation: dict[str, Any] = {}
+    if len(val_idx):
+        from workers.learn.evaluate import classification_metrics, regression_metrics
+
+        scores = predict_keras(model, X_val)
+        if task == "classification":
+            validation = classification_metrics(y_val, scores, labels)
+        else:
+            validation = regression_metrics(y_val, scores.reshape(y_val.shape))
+    return TrainResult(
+        model=model,
+        labels=labels,
+        history=history,
+        validation=validation,
+        train_indices=train_idx,
+        validation_indices=val_idx,
+        best_epoch=best_epoch,
+        input_shape=input_shape,
+        settings=settings,
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def predict_keras(model: Any, X: np.ndarray, *, batch_size: int = 1024) -> np.ndarray:
+    """Model outputs for X in inference mode (direct calls: much cheaper than `model.predict`)."""
+    if len(X) == 0:
+        return np.zeros((0,) + tuple(int(d) for d in model.outputs[0].shape[1:]), dtype=np.float32)
+    return np.concatenate(
+        [
+            np.asarray(model(X[i : i + batch_size], training=False))
+            for i in range(0, len(X), batch_size)
+        ]
+    )
+
+
+def _evaluate(model: Any, X: np.ndarray, y: np.ndarray, *, task: str) -> tuple[float, float]:
+    """(loss, accuracy) or (mse, mae) as Keras computes them, without Keras' per-call overhead."""
+    out = predict_keras(model, X).astype(np.float64)
+    if task == "classification":
+        p = np.clip(out[np.arange(len(y)), y], 1e-7, 1 - 1e-7)
+        return float(-np.log(p).mean()), float((out.argmax(axis=1) == y).mean())
+    err = out.reshape(y.shape) - y
+    return float((err**2).mean()), float(np.abs(err).mean())
+
+
+def representative_sample(X: np.ndarray, *, max_samples: int = 500, seed: int = 1) -> np.ndarray:
+    """Up to `max_samples` rows of X, drawn without replacement with a fixed seed (the int8
+    calibration set)."""
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) <= max_samples:
+        return X
+    idx = np.sort(np.random.default_rng(seed).choice(len(X), size=max_samples, replace=False))
+    return X[idx]
