@@ -251,14 +251,23 @@ def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label:
 
 
 @main.command()
+@click.option("--dataset", type=click.Choice(["motion", "fsdd"]), default="motion", show_default=True,
+              help="motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="folder of FSDD .wav recordings (with --dataset fsdd)")
+@click.option("--epochs", type=int, default=None, help="override the classifier's training epochs")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--keep", is_flag=True, help="leave the platform running at the end (Ctrl-C to stop)")
 @click.option("--port", default=0, type=int, help="port for the demo server (0 = a free one)")
-def demo(as_json: bool, keep: bool, port: int) -> None:
-    """The README's main job: start the platform, create a project, ingest data, run a job."""
+def demo(dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool, keep: bool, port: int) -> None:
+    """The README's main job: ingest -> impulse -> features -> train (float32 + int8) -> test, via the API."""
     from app.demo import run_demo
 
-    summary = run_demo(port=port, keep=keep, echo=(lambda m: click.echo(m, err=True)))
+    try:
+        summary = run_demo(port=port, keep=keep, echo=(lambda m: click.echo(m, err=True)), dataset=dataset,
+                           data_dir=data_dir, epochs=epochs)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, indent=None if as_json else 2))
 
 

@@ -1,12 +1,14 @@
 """`tinyforge demo`: the whole platform on the embedded defaults, driven through its own API.
 
-Today: start the platform (web server + a real Celery worker), create a project, ingest a
-synthetic motion data set through the ingestion API (signed with the project's HMAC key), and
-run a job on the worker. Later stages (impulse, features, training, deployment) join as they land.
+Starts the platform (web server + a real Celery worker), creates a project, ingests a data set
+through the ingestion API (synthetic motion, signed with the project's HMAC key; or the Free
+Spoken Digit Dataset), designs an impulse, generates features, trains float32 + int8 models and
+tests them — every step through the HTTP API, every job on the worker.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -14,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
 
@@ -55,13 +58,62 @@ def running_platform(port: int, *, echo: Callable[[str], None], env: dict[str, s
         _stop(proc)
 
 
-def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] = print,
-             n_per_label: int = 10) -> dict:
+MOTION_IMPULSE = {
+    "name": "Motion: spectral features + dense classifier + K-means anomaly",
+    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 500, "frequency_hz": 62.5},
+    "dsp": [{"id": 1, "block": "spectral", "params": {}}],
+    "learn": [{"id": 2, "type": "classification", "dsp": [1], "settings": {"training": {"epochs": 30, "seed": 1}}},
+              {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}}],
+}
+FSDD_IMPULSE = {
+    "name": "Keyword spotting: MFCC + DS-CNN",
+    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
+              "pad_short": True},
+    "dsp": [{"id": 1, "block": "mfcc", "params": {}}],
+    "learn": [{"id": 2, "type": "classification", "dsp": [1], "settings": {"training": {"epochs": 40, "seed": 1}}}],
+}
+
+
+def _motion_files(n_per_label: int):  # noqa: ANN202
+    """(category, file name, body) of a signed-later synthetic motion data set plus a few anomalies."""
+    import numpy as np
+
+    from app.synthetic import anomaly_sample, motion_dataset
+
+    out = [("training", f"{label}.{i:03d}.json", label, values) for i, (label, values)
+           in enumerate(motion_dataset(n_per_label, seed=0))]
+    out += [("testing", f"{label}.t{i:03d}.json", label, values) for i, (label, values)
+            in enumerate(motion_dataset(max(2, n_per_label // 4), seed=1))]
+    rng = np.random.default_rng(2)
+    out += [("anomaly", f"anomaly.{i:03d}.json", "anomaly", anomaly_sample(rng=rng)) for i in range(4)]
+    return out
+
+
+def _fsdd_files(data_dir: Path) -> list[tuple[str, Path]]:
+    """FSDD convention: `{digit}_{speaker}_{index}.wav`; indices 0-4 are the test set."""
+    files = sorted(data_dir.glob("*.wav"))
+    if not files:
+        raise RuntimeError(f"no .wav recordings found in {data_dir} (expected the Free Spoken Digit Dataset)")
+    out = []
+    for f in files:
+        parts = f.stem.split("_")
+        if len(parts) != 3 or not parts[2].isdigit():
+            raise RuntimeError(f"{f.name} is not named like the FSDD ({{digit}}_{{speaker}}_{{index}}.wav)")
+        out.append(("testing" if int(parts[2]) <= 4 else "training", f))
+    return out
+
+
+def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] = print, dataset: str = "motion",
+             data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None) -> dict:
+    """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own API."""
     from app.core.db import session_scope, upgrade
     from app.ingestion import sign_acquisition
     from app.services import projects
-    from app.synthetic import motion_dataset
 
+    if dataset not in ("motion", "fsdd"):
+        raise RuntimeError(f"unknown dataset '{dataset}': use motion or fsdd")
+    if dataset == "fsdd" and (data_dir is None or not Path(data_dir).is_dir()):
+        raise RuntimeError("--dataset fsdd needs --data DIR pointing at the FSDD recordings")
     stages: dict[str, float] = {}
     t0 = time.monotonic()
     upgrade()
@@ -71,39 +123,79 @@ def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] =
 
         t = time.monotonic()
         with session_scope() as session:
-            new = projects.create_project(session, name=f"Motion demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
+            new = projects.create_project(session, name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
             project_id, api_key, hmac_key = new.project.id, new.api_key, new.hmac_key
         echo(f"created project {project_id}")
         stages["create_project"] = round(time.monotonic() - t, 2)
 
-        t = time.monotonic()
-        data = motion_dataset(n_per_label, seed=0)
         with TinyforgeClient(url, api_key) as client:
-            for i, (label, values) in enumerate(data):
-                payload = {"device_name": "demo-board-01", "device_type": "TINYFORGE_DEMO", "interval_ms": 16,
-                           "sensors": [{"name": "accX", "units": "m/s2"}, {"name": "accY", "units": "m/s2"},
-                                       {"name": "accZ", "units": "m/s2"}],
-                           "values": values.round(4).tolist()}
-                body = sign_acquisition(payload, hmac_key=hmac_key)
-                client.ingest("split", body, file_name=f"{label}.{i:03d}.json", label=label)
+            t = time.monotonic()
+            if dataset == "motion":
+                files = _motion_files(n_per_label)
+                for category, name, label, values in files:
+                    payload = {"device_name": "demo-board-01", "device_type": "TINYFORGE_DEMO", "interval_ms": 16,
+                               "sensors": [{"name": f"acc{a}", "units": "m/s2"} for a in "XYZ"],
+                               "values": values.round(4).tolist()}
+                    client.ingest(category, sign_acquisition(payload, hmac_key=hmac_key), file_name=name, label=label)
+                impulse_body = MOTION_IMPULSE
+            else:
+                files = _fsdd_files(Path(data_dir))
+                for category in ("training", "testing"):
+                    chosen = [f for c, f in files if c == category]
+                    for i in range(0, len(chosen), 50):
+                        batch = chosen[i:i + 50]
+                        for digit in sorted({f.name[0] for f in batch}):
+                            part = [(f.name, f.read_bytes()) for f in batch if f.name[0] == digit]
+                            body = client.upload_files(category, part, label=digit)
+                            bad = [r for r in body.get("files", []) if not r.get("success")]
+                            if bad or not body.get("files"):
+                                raise RuntimeError(f"upload failed: {bad or body}")
+                    echo(f"  uploaded {len(chosen)} {category} recordings")
+                impulse_body = FSDD_IMPULSE
             counts = client.get(f"/api/{project_id}/raw-data/label-counts")["counts"]
-            echo(f"ingested {len(data)} signed samples: " + ", ".join(
+            echo(f"ingested {len(files)} samples: " + ", ".join(
                 f"{c} {sum(v.values())}" for c, v in counts.items() if v))
             stages["ingest"] = round(time.monotonic() - t, 2)
 
-            t = time.monotonic()
-            job_id = client.post(f"/api/{project_id}/jobs/summarize-data")["id"]
-            job = client.wait_for_job(project_id, job_id, timeout=600, on_line=lambda line: echo(f"  [job {job_id}] {line}"))
-            stages["summarize_job"] = round(time.monotonic() - t, 2)
-            if job["status"] != "succeeded":
-                raise RuntimeError(f"job {job_id} {job['status']}: {job.get('error')}")
-        summary = {
-            "project_id": project_id, "url": url, "samples": len(data), "counts": counts,
-            "job": {"id": job_id, "status": job["status"], "result": job["result"]},
-            "stages": stages,
-            # filled once training lands (issue 4): float32 and int8 accuracy on the test set
-            "test_accuracy": {"float32": None, "int8": None},
-        }
+            if epochs is not None:
+                impulse_body = json.loads(json.dumps(impulse_body))
+                for block in impulse_body["learn"]:
+                    if block["type"] == "classification":
+                        block["settings"]["training"]["epochs"] = epochs
+            impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body)["id"]
+            echo(f"designed impulse {impulse_id}: {impulse_body['name']}")
+
+            def job(stage: str, path: str, body: dict) -> dict:
+                t = time.monotonic()
+                job_id = client.post(f"/api/{project_id}/jobs/{path}", json=body)["id"]
+                result = client.wait_for_job(project_id, job_id, timeout=3600,
+                                             on_line=lambda line: echo(f"  [{stage} {job_id}] {line}"))
+                stages[stage] = round(time.monotonic() - t, 2)
+                if result["status"] != "succeeded":
+                    raise RuntimeError(f"{stage} job {job_id} {result['status']}: {result.get('error')}")
+                return result
+
+            job("features", "generate-features", {"impulseId": impulse_id})
+            summary: dict = {"project_id": project_id, "url": url, "dataset": dataset, "samples": len(files),
+                             "counts": counts, "impulse_id": impulse_id, "stages": stages}
+            for block in impulse_body["learn"]:
+                lid = block["id"]
+                trained = job(f"train_{block['type']}", "train", {"impulseId": impulse_id, "learnId": lid})
+                tested = job(f"test_{block['type']}", "test", {"impulseId": impulse_id, "learnId": lid})
+                if block["type"] == "classification":
+                    summary["validation_accuracy"] = {k: v["accuracy"] for k, v
+                                                      in trained["result"]["validation"].items()}
+                    summary["test_accuracy"] = tested["result"]["accuracy"]
+                    summary["model"] = {"parameters": trained["result"]["card"]["parameters"],
+                                        "macs": trained["result"]["card"]["macs"],
+                                        "int8_bytes": trained["result"]["card"]["file_bytes"],
+                                        "operators": trained["result"]["card"]["operators"]}
+                else:
+                    summary["anomaly"] = tested["result"]["per_category"]
+        summary.setdefault("test_accuracy", {"float32": None, "int8": None})
+        stages["total"] = round(time.monotonic() - t0, 2)
+        acc = summary["test_accuracy"]
+        echo(f"test accuracy: float32 {acc['float32']}, int8 {acc['int8']}")
         if keep:
             echo(f"platform still running at {url} (Ctrl-C to stop); API key {api_key}")
             try:

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
-from app.api.routes import dsp, impulses, ingestion, jobs, learn, projects, raw_data
 from app import web
+from app.api.routes import dsp, impulses, ingestion, jobs, learn, projects, raw_data
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher

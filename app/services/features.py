@@ -38,7 +38,10 @@ from workers.dsp import (
 )
 
 Progress = Callable[[float, str | None], None]
-EXPLORER_MAX_POINTS = 5000
+EXPLORER_MAX_POINTS = 3000
+# t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first call in a
+# process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is always included.
+TSNE_MIN_POINTS = 30
 
 
 def input_spec_object(spec: dict[str, Any]) -> TimeSeriesInput | ImageInput:
@@ -200,9 +203,12 @@ def explorer_data(X: np.ndarray, labels: np.ndarray, categories: np.ndarray, sam
     idx = np.arange(len(X))
     if len(idx) > EXPLORER_MAX_POINTS:
         idx = np.sort(np.random.default_rng(seed).choice(idx, EXPLORER_MAX_POINTS, replace=False))
-    coords, method = project_2d(X[idx], method="auto", seed=seed)
-    points = [{"x": float(coords[i, 0]), "y": float(coords[i, 1]), "label": str(labels[j]),
-               "category": str(categories[j]), "sampleId": int(sample_ids[j]), "window": int(window_ix[j])}
+    pca, _ = project_2d(X[idx], method="pca", seed=seed)
+    coords, method = (project_2d(X[idx], method="tsne", seed=seed) if len(idx) >= TSNE_MIN_POINTS
+                      else (pca, "pca"))
+    points = [{"x": float(coords[i, 0]), "y": float(coords[i, 1]), "pcaX": float(pca[i, 0]), "pcaY": float(pca[i, 1]),
+               "label": str(labels[j]), "category": str(categories[j]), "sampleId": int(sample_ids[j]),
+               "window": int(window_ix[j])}
               for i, j in enumerate(idx)]
     out: dict[str, Any] = {"method": method, "points": points, "total": int(len(X))}
     train = categories == "training"

@@ -16,7 +16,12 @@ from app.services import impulses as impulse_service
 from app.services import samples as sample_service
 from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
-from app.web.impulse_form import declarations, design_from_form, field_for_error, values_from_impulse
+from app.web.impulse_form import (
+    declarations,
+    design_from_form,
+    field_for_error,
+    values_from_impulse,
+)
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
 

@@ -8,7 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.api.deps import SessionDep, SettingsDep, StoreDep
-from app.services import dashboard, projects as project_service
+from app.services import dashboard
+from app.services import projects as project_service
 from app.services.errors import BadRequest
 from app.web.deps import PageProjectDep, server_url
 from app.web.security import CsrfDep, UserDep
