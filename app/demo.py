@@ -103,11 +103,85 @@ def _fsdd_files(data_dir: Path) -> list[tuple[str, Path]]:
     return out
 
 
+def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dataset: str = "motion",
+                 data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None,
+                 echo: Callable[[str], None] = print, stages: dict[str, float] | None = None) -> dict:
+    """Ingest a data set into an existing project and run impulse → features → train → test via the API."""
+    from app.ingestion import sign_acquisition
+
+    stages = {} if stages is None else stages
+    t = time.monotonic()
+    if dataset == "motion":
+        files = _motion_files(n_per_label)
+        for category, name, label, values in files:
+            payload = {"device_name": "demo-board-01", "device_type": "TINYFORGE_DEMO", "interval_ms": 16,
+                       "sensors": [{"name": f"acc{a}", "units": "m/s2"} for a in "XYZ"],
+                       "values": values.round(4).tolist()}
+            client.ingest(category, sign_acquisition(payload, hmac_key=hmac_key), file_name=name, label=label)
+        impulse_body = MOTION_IMPULSE
+    else:
+        files = _fsdd_files(Path(data_dir))
+        for category in ("training", "testing"):
+            chosen = [f for c, f in files if c == category]
+            for i in range(0, len(chosen), 50):
+                batch = chosen[i:i + 50]
+                for digit in sorted({f.name[0] for f in batch}):
+                    part = [(f.name, f.read_bytes()) for f in batch if f.name[0] == digit]
+                    body = client.upload_files(category, part, label=digit)
+                    bad = [r for r in body.get("files", []) if not r.get("success")]
+                    if bad or not body.get("files"):
+                        raise RuntimeError(f"upload failed: {bad or body}")
+            echo(f"  uploaded {len(chosen)} {category} recordings")
+        impulse_body = FSDD_IMPULSE
+    counts = client.get(f"/api/{project_id}/raw-data/label-counts")["counts"]
+    echo(f"ingested {len(files)} samples: " + ", ".join(
+        f"{c} {sum(v.values())}" for c, v in counts.items() if v))
+    stages["ingest"] = round(time.monotonic() - t, 2)
+
+    if epochs is not None:
+        impulse_body = json.loads(json.dumps(impulse_body))
+        for block in impulse_body["learn"]:
+            if block["type"] == "classification":
+                block["settings"]["training"]["epochs"] = epochs
+    impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body)["id"]
+    echo(f"designed impulse {impulse_id}: {impulse_body['name']}")
+
+    def job(stage: str, path: str, body: dict) -> dict:
+        t = time.monotonic()
+        job_id = client.post(f"/api/{project_id}/jobs/{path}", json=body)["id"]
+        result = client.wait_for_job(project_id, job_id, timeout=3600,
+                                     on_line=lambda line: echo(f"  [{stage} {job_id}] {line}"))
+        stages[stage] = round(time.monotonic() - t, 2)
+        if result["status"] != "succeeded":
+            raise RuntimeError(f"{stage} job {job_id} {result['status']}: {result.get('error')}")
+        return result
+
+    job("features", "generate-features", {"impulseId": impulse_id})
+    summary: dict = {"project_id": project_id, "dataset": dataset, "samples": len(files),
+                     "counts": counts, "impulse_id": impulse_id, "stages": stages}
+    for block in impulse_body["learn"]:
+        lid = block["id"]
+        trained = job(f"train_{block['type']}", "train", {"impulseId": impulse_id, "learnId": lid})
+        tested = job(f"test_{block['type']}", "test", {"impulseId": impulse_id, "learnId": lid})
+        if block["type"] == "classification":
+            summary["validation_accuracy"] = {k: v["accuracy"] for k, v
+                                              in trained["result"]["validation"].items()}
+            summary["test_accuracy"] = tested["result"]["accuracy"]
+            summary["model"] = {"parameters": trained["result"]["card"]["parameters"],
+                                "macs": trained["result"]["card"]["macs"],
+                                "int8_bytes": trained["result"]["card"]["file_bytes"],
+                                "operators": trained["result"]["card"]["operators"]}
+        else:
+            summary["anomaly"] = tested["result"]["per_category"]
+
+    summary.setdefault("test_accuracy", {"float32": None, "int8": None})
+    return summary
+
+
 def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] = print, dataset: str = "motion",
              data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None) -> dict:
     """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own API."""
     from app.core.db import session_scope, upgrade
-    from app.ingestion import sign_acquisition
     from app.services import projects
 
     if dataset not in ("motion", "fsdd"):
@@ -129,69 +203,9 @@ def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] =
         stages["create_project"] = round(time.monotonic() - t, 2)
 
         with TinyforgeClient(url, api_key) as client:
-            t = time.monotonic()
-            if dataset == "motion":
-                files = _motion_files(n_per_label)
-                for category, name, label, values in files:
-                    payload = {"device_name": "demo-board-01", "device_type": "TINYFORGE_DEMO", "interval_ms": 16,
-                               "sensors": [{"name": f"acc{a}", "units": "m/s2"} for a in "XYZ"],
-                               "values": values.round(4).tolist()}
-                    client.ingest(category, sign_acquisition(payload, hmac_key=hmac_key), file_name=name, label=label)
-                impulse_body = MOTION_IMPULSE
-            else:
-                files = _fsdd_files(Path(data_dir))
-                for category in ("training", "testing"):
-                    chosen = [f for c, f in files if c == category]
-                    for i in range(0, len(chosen), 50):
-                        batch = chosen[i:i + 50]
-                        for digit in sorted({f.name[0] for f in batch}):
-                            part = [(f.name, f.read_bytes()) for f in batch if f.name[0] == digit]
-                            body = client.upload_files(category, part, label=digit)
-                            bad = [r for r in body.get("files", []) if not r.get("success")]
-                            if bad or not body.get("files"):
-                                raise RuntimeError(f"upload failed: {bad or body}")
-                    echo(f"  uploaded {len(chosen)} {category} recordings")
-                impulse_body = FSDD_IMPULSE
-            counts = client.get(f"/api/{project_id}/raw-data/label-counts")["counts"]
-            echo(f"ingested {len(files)} samples: " + ", ".join(
-                f"{c} {sum(v.values())}" for c, v in counts.items() if v))
-            stages["ingest"] = round(time.monotonic() - t, 2)
-
-            if epochs is not None:
-                impulse_body = json.loads(json.dumps(impulse_body))
-                for block in impulse_body["learn"]:
-                    if block["type"] == "classification":
-                        block["settings"]["training"]["epochs"] = epochs
-            impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body)["id"]
-            echo(f"designed impulse {impulse_id}: {impulse_body['name']}")
-
-            def job(stage: str, path: str, body: dict) -> dict:
-                t = time.monotonic()
-                job_id = client.post(f"/api/{project_id}/jobs/{path}", json=body)["id"]
-                result = client.wait_for_job(project_id, job_id, timeout=3600,
-                                             on_line=lambda line: echo(f"  [{stage} {job_id}] {line}"))
-                stages[stage] = round(time.monotonic() - t, 2)
-                if result["status"] != "succeeded":
-                    raise RuntimeError(f"{stage} job {job_id} {result['status']}: {result.get('error')}")
-                return result
-
-            job("features", "generate-features", {"impulseId": impulse_id})
-            summary: dict = {"project_id": project_id, "url": url, "dataset": dataset, "samples": len(files),
-                             "counts": counts, "impulse_id": impulse_id, "stages": stages}
-            for block in impulse_body["learn"]:
-                lid = block["id"]
-                trained = job(f"train_{block['type']}", "train", {"impulseId": impulse_id, "learnId": lid})
-                tested = job(f"test_{block['type']}", "test", {"impulseId": impulse_id, "learnId": lid})
-                if block["type"] == "classification":
-                    summary["validation_accuracy"] = {k: v["accuracy"] for k, v
-                                                      in trained["result"]["validation"].items()}
-                    summary["test_accuracy"] = tested["result"]["accuracy"]
-                    summary["model"] = {"parameters": trained["result"]["card"]["parameters"],
-                                        "macs": trained["result"]["card"]["macs"],
-                                        "int8_bytes": trained["result"]["card"]["file_bytes"],
-                                        "operators": trained["result"]["card"]["operators"]}
-                else:
-                    summary["anomaly"] = tested["result"]["per_category"]
+            summary = run_pipeline(client, project_id, hmac_key, dataset=dataset, data_dir=data_dir,
+                                   n_per_label=n_per_label, epochs=epochs, echo=echo, stages=stages)
+        summary["url"] = url
         summary.setdefault("test_accuracy", {"float32": None, "int8": None})
         stages["total"] = round(time.monotonic() - t0, 2)
         acc = summary["test_accuracy"]

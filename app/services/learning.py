@@ -61,6 +61,22 @@ def validate_learn_settings(block: dict[str, Any]) -> None:
         raise Invalid(f"{where}: {exc}") from exc
 
 
+def check_ready_to_train(session: Session, impulse: Impulse, block: dict[str, Any]) -> None:
+    """Fail before queueing what would fail in the job: no features, or fewer than two labels to learn."""
+    for dsp_id in block["dsp"]:
+        try:
+            feature_service.feature_artifact(session, impulse, dsp_id)
+        except NotFound as exc:
+            raise BadRequest(f"no features to train on: {exc.message}") from exc
+    if block["type"] == "classification":
+        labels = session.scalars(select(Sample.label).where(
+            Sample.project_id == impulse.project_id, Sample.category == "training", Sample.enabled.is_(True))
+            .group_by(Sample.label)).all()
+        if len(labels) < 2:
+            raise BadRequest(f"a classifier needs at least two labels in the training data; it has "
+                             f"{len(labels)} ({', '.join(labels) or 'none'})")
+
+
 # --- features of a learning block ----------------------------------------------------------------
 
 FEATURE_KIND = {"mfcc": "mfcc", "mfe": "mfe", "spectrogram": "spectrogram", "spectral": "spectral",

@@ -32,6 +32,7 @@ def train(project: ProjectDep, session: SessionDep, settings: SettingsDep,
           learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
     impulse, block = _block(session, project, impulseId, learnId)
     learning.validate_learn_settings(block)
+    learning.check_ready_to_train(session, impulse, block)
     return submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": block["id"]})
 
 
