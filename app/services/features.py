@@ -38,7 +38,7 @@ from workers.dsp import (
 )
 
 Progress = Callable[[float, str | None], None]
-EXPLORER_MAX_POINTS = 3000
+EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
 # t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first call in a
 # process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is always included.
 TSNE_MIN_POINTS = 30
