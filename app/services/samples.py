@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -193,26 +193,27 @@ def ingest(session: Session, store: BlobStore, project: Project, files: Sequence
 
 
 def _touch_devices(session: Session, items: Sequence[PendingSample]) -> dict[tuple[int, str], int]:
-    """Upsert each distinct (project, device name) once; return their ids."""
+    """Upsert every distinct (project, device name) of the batch in one statement; return their ids."""
     counts: dict[tuple[int, str], tuple[int, str]] = {}
     for it in items:
         name = (it.decoded.device_name or "")[:255]
         if name:
             n, dtype = counts.get((it.project_id, name), (0, ""))
             counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
-    out: dict[tuple[int, str], int] = {}
-    dialect = session.get_bind().dialect.name
+    if not counts:
+        return {}
     now = utcnow()
-    for (pid, name), (n, dtype) in sorted(counts.items()):
-        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device).values(
-            project_id=pid, name=name, device_type=dtype, created_at=now, last_seen_at=now, samples_count=n)
-        stmt = ins.on_conflict_do_update(
-            index_elements=["project_id", "name"],
-            set_={"last_seen_at": now, "device_type": dtype or Device.device_type,
-                  "samples_count": Device.samples_count + n},
-        ).returning(Device.id)
-        out[(pid, name)] = session.execute(stmt).scalar_one()
-    return out
+    rows = [{"project_id": pid, "name": name, "device_type": dtype, "created_at": now, "last_seen_at": now,
+             "samples_count": n} for (pid, name), (n, dtype) in sorted(counts.items())]
+    dialect = session.get_bind().dialect.name
+    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device).values(rows)
+    stmt = ins.on_conflict_do_update(
+        index_elements=["project_id", "name"],
+        set_={"last_seen_at": ins.excluded.last_seen_at,
+              "device_type": case((ins.excluded.device_type != "", ins.excluded.device_type), else_=Device.device_type),
+              "samples_count": Device.samples_count + ins.excluded.samples_count},
+    ).returning(Device.id, Device.project_id, Device.name)
+    return {(pid, name): did for did, pid, name in session.execute(stmt)}
 
 
 # --- queries -------------------------------------------------------------------------------------
