@@ -251,6 +251,64 @@ def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label:
 
 
 @main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--target", "-t", default="linux-x86_64", show_default=True,
+              help="linux-x86_64, linux-aarch64, cortex-m0plus, cortex-m3, cortex-m4f, cortex-m7, cortex-m33, cortex-m55")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="folder to write the library into (created; must be empty if it exists)")
+@click.option("--engine", type=click.Choice(["compiled", "tflite-micro"]), default="compiled", show_default=True)
+@click.option("--prefix", default="tinyforge_", show_default=True, help="prefix of every generated C symbol")
+@click.option("--verify", is_flag=True, help="build on the host and compare with the TFLite Micro interpreter; "
+              "for Cortex-M targets also run under QEMU and count instructions")
+@click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
+def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, verify: bool, as_json: bool) -> None:
+    """Compile a .tflite into a self-contained C library (no server needed)."""
+    from workers.deploy import CompileError
+    from workers.deploy.package import build_library, render_docs, write_library
+    from workers.deploy.targets import TARGETS, get_target
+
+    if target not in TARGETS:
+        raise click.ClickException(f"unknown target '{target}': use one of {', '.join(TARGETS)}")
+    if out_dir.exists() and any(out_dir.iterdir()):
+        raise click.ClickException(f"{out_dir} is not empty: choose a new folder")
+    data = model.read_bytes()
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
+    try:
+        lib = build_library(data, target=target, engine=engine, prefix=prefix, title=model.stem)
+    except (CompileError, ValueError) as exc:
+        raise click.ClickException(f"{model.name}: {exc}") from exc
+    if verify:
+        if engine != "compiled":
+            raise click.ClickException("--verify checks the compiled engine; the tflite-micro export needs TFLM to build")
+        import numpy as np
+
+        from workers.deploy.package.verify import verify_library
+
+        rng = np.random.default_rng(0)
+        shape = (100, *lib.compiled.input.shape[1:])
+        inputs = (rng.integers(-128, 128, size=shape, dtype=np.int8) if lib.compiled.input.dtype == "int8"
+                  else rng.normal(size=shape).astype(np.float32))
+        report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
+        lib.manifest.update({"verification": report, "bit_exact": report["bit_exact"]})
+        for key in ("instructions", "flash_bytes", "ram_bytes"):
+            if (report.get("target") or {}).get(key) is not None:
+                lib.manifest[key] = report["target"][key]
+        render_docs(lib, title=model.stem, impulse=None, target_description=get_target(target).description,
+                    verified_target=target if lib.manifest.get("instructions") else None)
+    write_library(lib, out_dir)
+    if as_json:
+        click.echo(json.dumps(lib.manifest, indent=2, sort_keys=True))
+    else:
+        m = lib.manifest
+        click.echo(f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights {m['weights_bytes']} B, "
+                   f"ops {', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else ""))
+    if verify and not lib.manifest["bit_exact"]:
+        sys.exit(1)
+
+
+@main.command()
 @click.option("--dataset", type=click.Choice(["motion", "fsdd"]), default="motion", show_default=True,
               help="motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data")
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,

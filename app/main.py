@@ -11,12 +11,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app import web
-from app.api.routes import dsp, impulses, ingestion, jobs, learn, projects, raw_data
+from app.api.routes import deployment, dsp, impulses, ingestion, jobs, learn, projects, raw_data
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 
-API_ROUTERS = [dsp.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
+API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
                learn.router]
 
 

@@ -19,7 +19,7 @@ from app.services.jobs import QUEUES
 
 log = logging.getLogger("tinyforge.worker")
 
-TASK_MODULES = ["workers.tasks.system", "workers.tasks.dsp", "workers.tasks.learn"]
+TASK_MODULES = ["workers.tasks.system", "workers.tasks.dsp", "workers.tasks.learn", "workers.tasks.deploy"]
 
 
 def make_celery(settings: Settings) -> Celery:

@@ -24,6 +24,7 @@ JOB_KINDS: dict[str, tuple[str, str]] = {
     "generate-features": ("dsp.generate_features", "dsp"),
     "train": ("train.run", "train"),
     "test": ("train.test", "train"),
+    "build": ("deploy.build", "deploy"),
 }
 QUEUES = ("default", "dsp", "train", "deploy")
 MAX_LOG_LINE = 4000

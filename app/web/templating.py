@@ -43,14 +43,16 @@ templates.env.filters["when"] = _when
 templates.env.filters["json_attr"] = _tojson_attr
 
 
-def flash(request: Request, message: str, kind: str = "info") -> None:
-    """Queue a message for the next page this browser renders."""
-    request.session.setdefault("flash", [])
-    request.session["flash"] = [*request.session["flash"], {"kind": kind, "message": message}]
+def flash(request: Request, message: str, kind: str = "info", *, field: str | None = None) -> None:
+    """Queue a message for the next page this browser renders; with `field`, the page shows it at that field."""
+    entry = {"kind": kind, "message": message, **({"field": field} if field else {})}
+    request.session["flash"] = [*request.session.get("flash", []), entry]
 
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
-    ctx = {"request": request, "flashes": request.session.pop("flash", []) if "session" in request.scope else []}
+    queued = request.session.pop("flash", []) if "session" in request.scope else []
+    ctx = {"request": request, "flashes": [f for f in queued if not f.get("field")],
+           "field_errors": {f["field"]: f["message"] for f in queued if f.get("field")}}
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code)
 

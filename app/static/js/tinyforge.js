@@ -33,6 +33,15 @@
     document.body.removeChild(ta);
   }
 
+  /* ---- destructive buttons ask first (the server does not depend on it) ---- */
+  function initConfirm() {
+    $all("form[data-confirm]").forEach(function (form) {
+      form.addEventListener("submit", function (ev) {
+        if (!window.confirm(form.getAttribute("data-confirm"))) ev.preventDefault();
+      });
+    });
+  }
+
   /* ---- show only the chosen block's fieldset ---- */
   function initSwitches() {
     $all("[data-switch]").forEach(function (select) {
@@ -68,7 +77,8 @@
     /* opts: {title, xs, series: [{label, values}], xLabel, yLabel, height} */
     var d = decimate(opts.xs, opts.series.map(function (s) { return s.values; }), MAX_POINTS);
     var series = [{ label: opts.xLabel || "x" }].concat(opts.series.map(function (s, i) {
-      return { label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.25, points: { show: false } };
+      return { label: s.label, stroke: PALETTE[i % PALETTE.length], width: 1.25,
+        points: { show: d[0].length <= 60, size: 6, fill: PALETTE[i % PALETTE.length] } };
     }));
     var u = new uPlot({
       title: opts.title, width: widthOf(el), height: opts.height || 260, series: series,
@@ -228,12 +238,87 @@
     });
   }
 
+
+  /* ---- training curves ---- */
+  function historyPlots(el, history) {
+    el.innerHTML = "";
+    if (!history.length) return;
+    var xs = history.map(function (h) { return h.epoch; });
+    var keys = Object.keys(history[history.length - 1]).filter(function (k) { return k !== "epoch" && k !== "learning_rate"; });
+    var lossKeys = keys.filter(function (k) { return /loss/.test(k); });
+    var otherKeys = keys.filter(function (k) { return !/loss/.test(k); });
+    [[lossKeys, "Loss per epoch"], [otherKeys, "Accuracy / metric per epoch"]].forEach(function (group) {
+      if (!group[0].length) return;
+      var box = document.createElement("div");
+      box.className = "plot";
+      el.appendChild(box);
+      linePlot(box, { title: group[1], xs: xs, xLabel: "epoch", height: 220,
+        series: group[0].map(function (k) { return { label: k, values: history.map(function (h) { return h[k] === undefined ? null : h[k]; }) }; }) });
+    });
+    el.setAttribute("data-plotted", String(history.length));
+  }
+
+  function initHistory() {
+    $all("[data-history]").forEach(function (el) {
+      try { historyPlots(el, JSON.parse(el.getAttribute("data-history"))); } catch (e) { el.textContent = "bad history: " + e; }
+    });
+  }
+
+  var EPOCH_LINE = /^epoch (\d+)\/(\d+): (.*)$/;
+  function parseEpoch(line) {
+    var m = EPOCH_LINE.exec(line);
+    if (!m) return null;
+    var out = { epoch: Number(m[1]) };
+    m[3].split(", ").forEach(function (part) {
+      var kv = part.trim().split(" ");
+      if (kv.length === 2 && !isNaN(Number(kv[1]))) out[kv[0]] = Number(kv[1]);
+    });
+    return out;
+  }
+
+  /* ---- live classification ---- */
+  function initClassify() {
+    var form = $("#classify-form");
+    if (!form) return;
+    form.hidden = false;
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var status = $("#classify-status"), out = $("#classify-plot");
+      var url = "/api/" + form.getAttribute("data-project") + "/impulses/" + $("#classify-impulse").value + "/classify/" + form.getAttribute("data-sample");
+      status.textContent = "Classifying…";
+      fetch(url, { method: "POST", credentials: "same-origin", headers: { "x-csrf-token": csrf() } })
+        .then(function (r) { return r.json(); })
+        .then(function (res) {
+          if (!res.success) { status.textContent = "Error: " + res.error; return; }
+          out.innerHTML = "";
+          var parts = [];
+          Object.keys(res.blocks).forEach(function (bid) {
+            var b = res.blocks[bid];
+            if (b.error) { parts.push("block " + bid + ": " + b.error); return; }
+            if (b.labels && b.int8) {
+              parts.push("block " + bid + " predicts " + b.predicted + " (int8, mean of " + res.windows + " windows)");
+              var box = document.createElement("div"); box.className = "plot"; out.appendChild(box);
+              linePlot(box, { title: "Per-window scores (int8)", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 240,
+                series: b.labels.map(function (l, i) { return { label: l, values: b.int8.map(function (row) { return row[i]; }) }; }) });
+            } else if (b.scores) {
+              parts.push("block " + bid + ": anomaly threshold " + b.threshold);
+              var box2 = document.createElement("div"); box2.className = "plot"; out.appendChild(box2);
+              linePlot(box2, { title: "Anomaly score per window", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 220,
+                series: [{ label: "score", values: b.scores }] });
+            }
+          });
+          status.textContent = parts.join(" · ");
+          out.setAttribute("data-plotted", String(res.windows));
+        }).catch(function (e) { status.textContent = "Error: " + e; });
+    });
+  }
+
   /* ---- live job log ---- */
   function initJobStreams() {
     $all("[data-job-stream]").forEach(function (box) {
       if (!window.EventSource) return;
       var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
-      var seen = {};
+      var seen = {}, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
       $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
       var es = new EventSource(box.getAttribute("data-job-stream"));
       es.addEventListener("log", function (ev) {
@@ -242,6 +327,8 @@
         var line = JSON.parse(ev.data).line, li = document.createElement("li");
         li.textContent = line; log.appendChild(li);
         log.scrollTop = log.scrollHeight;
+        var ep = epochTarget && parseEpoch(line);
+        if (ep) { epochs.push(ep); historyPlots(document.getElementById(epochTarget), epochs); }
       });
       es.addEventListener("status", function (ev) {
         var s = JSON.parse(ev.data);
@@ -264,6 +351,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    initCopy(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initJobStreams();
+    initCopy(); initConfirm(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams();
   });
 })();

@@ -25,7 +25,10 @@ def home(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, next: str | None = None) -> Response:  # noqa: A002
+def login_page(request: Request, session: SessionDep, next: str | None = None) -> Response:  # noqa: A002
+    user_id = request.session.get("user_id")
+    if user_id is not None and session.get(User, user_id) is not None:
+        return redirect(safe_next(next))
     csrf_token(request)
     return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
 

@@ -68,17 +68,18 @@ async def upload(request: Request, project: PageProjectDep, session: SessionDep,
 
     parts = [f for f in (files or []) if f.filename]
     if category not in UPLOAD_CATEGORIES:
-        flash(request, f"Category: '{category}' is not one of {', '.join(UPLOAD_CATEGORIES)}.", "error")
+        flash(request, f"'{category}' is not one of {', '.join(UPLOAD_CATEGORIES)}.", "error", field="category")
         return redirect(f"/projects/{project.id}/data#upload")
     if not parts:
-        flash(request, "Files: choose at least one file to upload.", "error")
+        flash(request, "Choose at least one file to upload.", "error", field="files")
         return redirect(f"/projects/{project.id}/data#upload")
     uploads, total = [], 0
     for part in parts:
         data = await part.read()
         total += len(data)
         if total > settings.max_upload_bytes:
-            flash(request, f"Files: the upload exceeds {settings.max_upload_bytes} bytes; send fewer files.", "error")
+            flash(request, f"The upload exceeds {settings.max_upload_bytes} bytes; send fewer files.", "error",
+                  field="files")
             return redirect(f"/projects/{project.id}/data#upload")
         uploads.append(sample_service.UploadedFile(filename=part.filename, data=data, content_type=part.content_type))
     opts = sample_service.IngestOptions(
@@ -149,8 +150,12 @@ def delete(request: Request, project: PageProjectDep, session: SessionDep, store
 
 
 @router.get("/projects/{project_id}/data/{sample_id}")
-def sample_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, sample_id: int) -> Response:
+def sample_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, sample_id: int,
+                impulse: int | None = None) -> Response:
+    from app.services import impulses as impulse_service
+
     sample = _sample(session, project, sample_id)
+    trained = [i for i in impulse_service.list_impulses(session, project.id) if i.learn]
     device = session.get(Device, sample.device_id) if sample.device_id else None
     audio = sample.kind == "timeseries" and len(sample.sensors) == 1 and (
         sample.format == "wav" or sample.frequency_hz >= 4000)
@@ -159,4 +164,6 @@ def sample_page(request: Request, project: PageProjectDep, user: UserDep, sessio
     return render(request, "sample.html", {
         "user": user, "project": project, "nav": "data", "sample": sample, "device": device, "audio": audio,
         "audio_url": audio_url, "categories": CATEGORIES, "here": f"/projects/{project.id}/data/{sample.id}",
+        "classify_impulses": trained, "classify_selected": impulse if impulse is not None else (
+            trained[-1].id if trained else None),
     })

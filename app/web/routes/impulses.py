@@ -39,7 +39,8 @@ def _page(request: Request, session, project, user, impulse: Impulse | None, *, 
         for b in impulse.dsp:
             try:
                 art = feature_service.feature_artifact(session, impulse, b["id"])
-                features[b["id"]] = {**art.meta, "stale": art.meta.get("revision") != impulse.revision}
+                current = impulse_service.feature_config_hash(impulse.input, b)
+                features[b["id"]] = {**art.meta, "stale": art.meta.get("config_hash", current) != current}
             except NotFound:
                 features[b["id"]] = None
         jobs = [j for j in session.scalars(select(Job).where(Job.project_id == project.id,

@@ -1,4 +1,4 @@
-"""Training, testing and deployment pages: they appear as their JSON routes land (issues 4 and 5)."""
+"""The deployment page: it appears as its JSON routes land (issue 5)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,6 @@ from app.web.templating import HtmlRoute, render
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
 FEATURES = {
-    "training": ("Training", "/api/{projectId}/jobs/train", "Training settings, live log, per-epoch curves and "
-                 "float32 vs int8 results"),
-    "testing": ("Model testing", "/api/{projectId}/jobs/test", "Test-set results, confusion matrix, per-window scores"),
     "deployment": ("Deployment", "/api/{projectId}/jobs/build-ondevice-model", "Target, engine and precision; "
                    "verification result, flash/RAM figures and the zip"),
 }
@@ -30,16 +27,6 @@ def _page(request: Request, project, user, key: str) -> Response:  # noqa: ANN00
     return render(request, "pending.html", {"user": user, "project": project, "nav": key, "title": title,
                                             "api_path": path, "available": api_route_exists(request, path),
                                             "what": what}, status_code=200)
-
-
-@router.get("/projects/{project_id}/training")
-def training(request: Request, project: PageProjectDep, user: UserDep) -> Response:
-    return _page(request, project, user, "training")
-
-
-@router.get("/projects/{project_id}/testing")
-def testing(request: Request, project: PageProjectDep, user: UserDep) -> Response:
-    return _page(request, project, user, "testing")
 
 
 @router.get("/projects/{project_id}/deployment")

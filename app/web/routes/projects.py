@@ -45,13 +45,16 @@ def create_project(request: Request, user: UserDep, session: SessionDep, setting
 def _dashboard(request: Request, session, settings, user, project, *, new_api_key: str | None = None,  # noqa: ANN001
                created: bool = False, status_code: int = 200) -> Response:
     base = server_url(request, settings)
-    return render(request, "project.html", {
+    response = render(request, "project.html", {
         "user": user, "project": project, "counts": dashboard.project_counts(session, project.id),
         "labels": dashboard.label_table(session, project.id),
         "api_keys": dashboard.live_api_keys(session, project.id),
         "hmac_keys": project_service.hmac_keys(session, project.id),
         "new_api_key": new_api_key, "created": created, "base_url": base, "nav": "dashboard",
     }, status_code=status_code)
+    if new_api_key:  # the one page that shows a full API key must not be kept by caches or the back button
+        response.headers["cache-control"] = "no-store"
+    return response
 
 
 @router.get("/projects/{project_id}")

@@ -1,0 +1,233 @@
+"""Deployment builds: trained (or uploaded) model + the impulse's DSP → verified C library zip."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.core.storage import BlobStore
+from app.models import Artifact, Project
+from app.services import features as feature_service
+from app.services import impulses as impulse_service
+from app.services import learning
+from app.services.errors import BadRequest, NotFound
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+MAX_VERIFY = 100
+
+
+def validate_request(params: dict[str, Any]) -> dict[str, Any]:
+    from workers.deploy.package import ENGINES
+    from workers.deploy.targets import TARGETS
+
+    engine = params.get("engine") or "compiled"
+    if engine == "tflite":  # Edge Impulse's name for its TFLM export
+        engine = "tflite-micro"
+    if engine not in ENGINES:
+        raise BadRequest(f"engine '{engine}' is not known: use one of {', '.join(ENGINES)}")
+    model_type = params.get("modelType") or "int8"
+    if model_type not in ("int8", "float32"):
+        raise BadRequest(f"modelType '{model_type}' is not known: use int8 or float32")
+    target = params.get("target") or "linux-x86_64"
+    if target not in TARGETS:
+        raise BadRequest(f"target '{target}' is not known: use one of {', '.join(TARGETS)}")
+    out = {"engine": engine, "modelType": model_type, "target": target}
+    for key in ("impulseId", "learnId", "modelId"):
+        if params.get(key) is not None:
+            if not isinstance(params[key], int) or isinstance(params[key], bool):
+                raise BadRequest(f"{key} must be an integer")
+            out[key] = params[key]
+    if "modelId" not in out and "impulseId" not in out:
+        raise BadRequest("say what to build: impulseId (a trained impulse) or modelId (an uploaded .tflite)")
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "impulse"
+
+
+def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, Any], *, job_id: int | None = None,
+          log: Callable[[str], None] = print, progress: Callable[[float], None] = lambda p: None) -> dict[str, Any]:
+    from workers.deploy import CompileError
+    from workers.deploy.package import build_library, render_docs, zip_library
+    from workers.deploy.package.verify import verify_library
+    from workers.deploy.targets import get_target
+
+    p = validate_request(params)
+    t0 = time.monotonic()
+    spec, windows, expected, model_inputs, impulse_id = None, None, None, None, None
+    with uow() as session:
+        project = session.get(Project, project_id)
+        if "modelId" in p:
+            art = session.get(Artifact, p["modelId"])
+            if art is None or art.project_id != project_id or art.kind != "uploaded-model":
+                raise NotFound(f"uploaded model {p['modelId']} does not exist in project {project_id}")
+            tflite = store.get(art.blob_key)
+            title = art.name
+        else:
+            impulse = impulse_service.get_impulse(session, project_id, p["impulseId"])
+            impulse_id = impulse.id
+            block = learning.learn_block(impulse, p.get("learnId"))
+            if block["type"] not in ("classification", "regression"):
+                raise BadRequest(f"learning block {block['id']} is {block['type']}: build a classifier or regression block")
+            kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
+            tflite = store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key)
+            trained = json.loads(store.get(learning.model_artifact(session, impulse, block["id"], "training-results").blob_key))
+            if len(block["dsp"]) != 1:
+                raise BadRequest("the library supports learning blocks fed by one processing block; this one uses "
+                                 f"{len(block['dsp'])}")
+            dsp_cfg = impulse_service.dsp_block(impulse, block["dsp"][0])
+            if impulse.input["type"] != "time-series":
+                raise BadRequest("image impulses cannot be packaged yet: deploy the model alone (modelId)")
+            anomaly = _anomaly_model(session, store, impulse, block)
+            spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, _axes(session, impulse))
+            title = f"{project.name} / {impulse.name}"
+            data = learning.load_block_features(session, store, impulse, block)
+            windows, expected, model_inputs = _verification_data(session, store, impulse, data, tflite, trained)
+    log(f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})")
+    try:
+        lib = build_library(tflite, target=p["target"], impulse=spec, engine=p["engine"], model_type=p["modelType"],
+                            title=title)
+    except CompileError as exc:
+        raise BadRequest(f"cannot build the library: {exc}") from exc
+    log(f"compiled: {len(lib.manifest['ops'])} operators ({', '.join(lib.manifest['ops'])}), arena "
+        f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} B), weights "
+        f"{lib.manifest['weights_bytes']} B")
+    progress(30)
+    if model_inputs is None:
+        model_inputs = _random_inputs(lib, MAX_VERIFY)
+    if p["engine"] == "compiled":
+        report = verify_library(lib, tflite, target=p["target"], model_inputs=model_inputs, windows=windows,
+                                expected_scores=expected, log=log)
+        lib.manifest["verification"] = report
+        lib.manifest["bit_exact"] = report["bit_exact"]
+        tgt_report = report.get("target") or {}
+        for key in ("instructions", "flash_bytes", "ram_bytes"):
+            if tgt_report.get(key) is not None:
+                lib.manifest[key] = tgt_report[key]
+        if not report["bit_exact"]:
+            raise BadRequest("verification failed: the library's outputs differ from the TFLite Micro interpreter "
+                             f"({json.dumps(report)[:500]})")
+        if report.get("impulse") and report["impulse"]["same_class"] < 1.0:
+            raise BadRequest(f"verification failed: the C impulse classifies {100 * (1 - report['impulse']['same_class']):.1f}% "
+                             "of the test windows differently from the platform")
+    else:
+        log("tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
+            " building it needs TFLM, which is not part of this machine")
+        lib.manifest["bit_exact"] = None
+    render_docs(lib, title=title, impulse=spec, target_description=get_target(p["target"]).description,
+                verified_target=p["target"] if lib.manifest.get("instructions") else None)
+    progress(90)
+    root = f"tinyforge-{_slug(title)}-{p['target']}"
+    blob = zip_library(lib, root=root)
+    lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
+    with uow() as session:
+        import hashlib
+        import uuid
+
+        from app.core.db import on_rollback
+
+        key = f"projects/{project_id}/deployments/{uuid.uuid4().hex}-{root}.zip"
+        store.put(key, blob)
+        on_rollback(session, lambda: store.delete(key))
+        art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind="deployment",
+                       name=f"{root}.zip", blob_key=key, size_bytes=len(blob),
+                       sha256=hashlib.sha256(blob).hexdigest(),
+                       meta={**json.loads(json.dumps(lib.manifest, default=str)), "request": p})
+        session.add(art)
+        session.flush()
+        artifact_id = art.id
+    log(f"library {root}.zip: {len(blob)} bytes, {len(lib.files)} files")
+    return {"artifact_id": artifact_id, "name": f"{root}.zip", "size": len(blob), "manifest": lib.manifest}
+
+
+def _anomaly_model(session: Session, store: BlobStore, impulse, block) -> dict | None:  # noqa: ANN001
+    for other in impulse.learn:
+        if other["type"] == "anomaly-kmeans" and other["dsp"] == block["dsp"]:
+            try:
+                return json.loads(store.get(learning.model_artifact(session, impulse, other["id"], "anomaly-model").blob_key))
+            except NotFound:
+                return None
+    return None
+
+
+def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
+    """The axes the library reads: the impulse's choice, else the sensors of the project's samples."""
+    from app.models import Sample
+
+    if impulse.input.get("axes"):
+        return list(impulse.input["axes"])
+    sample = session.scalars(select(Sample).where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
+                             .order_by(Sample.id).limit(1)).first()
+    if sample is None:
+        raise BadRequest("the project has no time-series samples to take the axes from")
+    return [s["name"] for s in sample.sensors]
+
+
+def _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes):  # noqa: ANN001, ANN202
+    from workers.deploy.package import ImpulseSpec
+    from workers.dsp import TimeSeriesInput
+
+    spec = impulse.input
+    window = TimeSeriesInput.window_samples(spec["window_size_ms"], spec["frequency_hz"])
+    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec["window_increase_ms"], spec["frequency_hz"])))
+    return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"], dsp_params=dsp_cfg["params"],
+                       window_samples=window, axes=axes, frequency_hz=float(spec["frequency_hz"]),
+                       slice_samples=slice_samples, anomaly=anomaly, title=impulse.name)
+
+
+def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
+    """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model inputs."""
+    from app.models import Sample
+    from workers.learn.evaluate import predict_tflite, quantize_input
+    from workers.learn.quantize import tflite_io_details
+
+    cats = data["categories"]
+    order = np.concatenate([np.flatnonzero(cats == "testing"), np.flatnonzero(cats == "training")])[:MAX_VERIFY]
+    X = data["X"][order]
+    io = tflite_io_details(tflite)["input"]
+    shaped = X.reshape((len(X),) + tuple(io["shape"][1:]))
+    model_inputs = (quantize_input(shaped, scale=io["scale"], zero_point=io["zero_point"]) if io["dtype"] == "int8"
+                    else shaped.astype(np.float32))
+    windows, rows = [], []
+    by_sample: dict[int, np.ndarray] = {}
+    for j in order:
+        sid, w = int(data["sample_ids"][j]), int(data["window_index"][j])
+        if sid not in by_sample:
+            sample = session.get(Sample, sid)
+            if sample is None:
+                continue
+            by_sample[sid] = feature_service.sample_windows(store, sample, impulse.input)
+        windows.append(by_sample[sid][w].reshape(-1))
+        rows.append(j)
+    if not windows:
+        return None, None, model_inputs
+    Xw = data["X"][rows]
+    expected = predict_tflite(tflite, Xw.reshape((len(Xw),) + tuple(io["shape"][1:])), engine="tflm")
+    return np.stack(windows).astype(np.float32), expected, model_inputs
+
+
+def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001
+    rng = np.random.default_rng(0)
+    shape = (n, *lib.compiled.input.shape[1:])
+    if lib.compiled.input.dtype == "int8":
+        return rng.integers(-128, 128, size=shape, dtype=np.int8)
+    return rng.normal(size=shape).astype(np.float32)
+
+
+def latest_deployment(session: Session, project_id: int, artifact_id: int | None = None) -> Artifact:
+    stmt = select(Artifact).where(Artifact.project_id == project_id, Artifact.kind == "deployment")
+    if artifact_id is not None:
+        stmt = stmt.where(Artifact.id == artifact_id)
+    art = session.scalars(stmt.order_by(Artifact.id.desc()).limit(1)).first()
+    if art is None:
+        raise NotFound("no deployment has been built yet: POST /api/{projectId}/jobs/build-ondevice-model first")
+    return art

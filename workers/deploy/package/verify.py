@@ -1,0 +1,108 @@
+"""Verify a packaged library before anyone downloads it.
+
+1. host: the compiled model, byte for byte against the TFLite Micro interpreter (outputs and every
+   intermediate tensor), via `workers.deploy.host.verify_on_host`;
+2. host: the whole impulse (DSP in C + model) on real signal windows: same class as the Python
+   pipeline for every window, scores within one output step;
+3. Cortex-M targets with the Arm toolchain present: the model built for the target runs under
+   QEMU, outputs compared with the interpreter, executed instructions counted per inference.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from workers.deploy.package import Library, write_library
+
+
+def reference_outputs(tflite_bytes: bytes, inputs: np.ndarray) -> list[bytes]:
+    """Raw output tensor bytes of the TFLite Micro interpreter for each input (in the input tensor's dtype)."""
+    from tflite_micro.python.tflite_micro import runtime
+
+    interp = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
+    out = []
+    for row in inputs:
+        interp.set_input(row[None], 0)
+        interp.invoke()
+        out.append(np.ascontiguousarray(interp.get_output(0)).tobytes())
+    return out
+
+
+def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inputs: np.ndarray,
+                   windows: np.ndarray | None = None, expected_scores: np.ndarray | None = None,
+                   log: Callable[[str], None] = print, work_dir: Path | None = None,
+                   run_target: bool = True) -> dict[str, Any]:
+    """Run the checks; returns what goes into the manifest (and raises nothing for a mismatch: it reports)."""
+    from workers.deploy import verify_on_host
+
+    report: dict[str, Any] = {}
+    tmp = tempfile.TemporaryDirectory(prefix="tinyforge-verify-") if work_dir is None else None
+    wd = Path(tmp.name) if tmp else Path(work_dir)
+    try:
+        host = verify_on_host(lib.compiled, tflite_bytes, model_inputs, work_dir=wd / "model")
+        report["host"] = {"inferences": host.inferences, "bit_exact": host.bit_exact,
+                          "outputs_equal": host.outputs_equal, "intermediates_equal": host.intermediates_equal,
+                          "tensors_compared": host.tensors_compared, "mismatches": len(host.mismatches),
+                          "tflm_arena_bytes": host.tflm_arena_bytes}
+        log(f"host: {host.inferences} inferences, outputs {'equal' if host.outputs_equal else 'DIFFER'}, "
+            f"{host.tensors_compared} intermediate tensors {'equal' if host.intermediates_equal else 'DIFFER'} "
+            f"(TFLM interpreter arena {host.tflm_arena_bytes} B, ours {lib.compiled.arena_bytes} B)")
+        bit_exact = host.bit_exact
+        if windows is not None and expected_scores is not None and len(windows):
+            lib_dir = wd / "lib"
+            write_library(lib, lib_dir)
+            make = subprocess.run(["make", "-C", str(lib_dir), "classify"], capture_output=True, text=True)
+            if make.returncode != 0:
+                raise RuntimeError(f"the library does not build on the host:\n{make.stderr[-3000:]}")
+            run = subprocess.run([str(lib_dir / "classify")], input=np.asarray(windows, np.float32).tobytes(),
+                                 capture_output=True, timeout=600)
+            if run.returncode != 0:
+                raise RuntimeError(f"the impulse failed on the host: {run.stderr.decode(errors='replace')[-2000:]}")
+            n_labels = expected_scores.shape[1]
+            got = np.frombuffer(run.stdout, dtype=np.float32).reshape(len(windows), n_labels + 1)[:, :n_labels]
+            same = float((got.argmax(1) == expected_scores.argmax(1)).mean())
+            step = lib.manifest["output"]["scale"] or 0.0
+            diff = float(np.abs(got - expected_scores).max())
+            report["impulse"] = {"windows": int(len(windows)), "same_class": same, "max_score_diff": diff,
+                                 "output_step": step}
+            log(f"host impulse (DSP in C + model) on {len(windows)} windows: same class {100 * same:.1f}%, "
+                f"largest score difference {diff:.4f} (one output step = {step:.4f})")
+        from workers.deploy.targets import get_target
+
+        tgt = get_target(target)
+        if run_target and tgt.kind == "cortex-m":
+            from workers.deploy.mcu import run_model_harness, toolchain_available
+
+            if not toolchain_available():
+                log(f"{target}: Arm toolchain or QEMU not installed: skipped the on-target run "
+                    "(scripts/install-toolchain.sh installs them)")
+                report["target"] = {"skipped": "toolchain not installed"}
+            else:
+                src = wd / "target-src"
+                write_library(lib, src)
+                sources = [src / s for s in lib.model_sources]
+                rows = model_inputs[: min(len(model_inputs), 20)]
+                res = run_model_harness(target, library_sources=sources, include_dirs=[src / "src"],
+                                        inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
+                                        output_bytes=lib.compiled.output.nbytes, out_dir=wd / "target-build")
+                expected = reference_outputs(tflite_bytes, rows)
+                equal = [bytes(a) == b for a, b in zip(res.outputs, expected, strict=True)]
+                instructions = int(np.median(res.instructions)) if res.instructions else None
+                report["target"] = {"machine": res.machine, "inferences": len(rows), "bit_exact": all(equal),
+                                    "instructions": instructions, "flash_bytes": res.flash_bytes,
+                                    "ram_bytes": res.ram_bytes, "stack_used_bytes": res.stack_used_bytes}
+                bit_exact = bit_exact and all(equal)
+                log(f"{target} under QEMU ({res.machine}): {len(rows)} inferences, outputs "
+                    f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} instructions per "
+                    f"inference, flash {res.flash_bytes} B, RAM {res.ram_bytes} B")
+        report["bit_exact"] = bit_exact
+        return report
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
