@@ -1,0 +1,459 @@
+"""Compile a `.tflite` model into a self-contained C99 library (no interpreter, no heap)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+import numpy as np
+
+from workers.deploy.ir import C_TYPES, CompileError, Graph, Tensor
+from workers.deploy.lower import ALIAS_OPS, LOWERINGS, EmitContext
+from workers.deploy.planner import MemoryPlanner
+from workers.deploy.reader import read_model
+
+COMPILER_VERSION = "0.1.0"
+SUPPORTED_OPS = frozenset(LOWERINGS)
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+TEMPLATE_DIR = Path(__file__).parent / "templates"
+RUNTIME_FILES = (
+    "tinyforge_fixedpoint.h",
+    "tinyforge_kernels.h",
+    "tinyforge_kernels_s8.c",
+    "tinyforge_kernels_s8_opt.c",
+    "tinyforge_kernels_f32.c",
+    "tinyforge_kernels_common.c",
+)
+# Element-wise ops whose kernel reads element i before writing element i: the output may
+# take over the input's bytes when the input dies at this operator.
+IN_PLACE_OPS = frozenset({"ADD", "MUL", "LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE"})
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+_C_KEYWORDS = frozenset(
+    [
+        "auto",
+        "break",
+        "case",
+        "char",
+        "const",
+        "continue",
+        "default",
+        "do",
+        "double",
+        "else",
+        "enum",
+        "extern",
+        "float",
+        "for",
+        "goto",
+        "if",
+        "inline",
+        "int",
+        "long",
+        "register",
+        "restrict",
+        "return",
+        "short",
+        "signed",
+        "sizeof",
+        "static",
+        "struct",
+        "switch",
+        "typedef",
+        "union",
+        "unsigned",
+        "void",
+        "volatile",
+        "while",
+        "_Bool",
+        "_Complex",
+        "_Imaginary",
+    ]
+)
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    scale: float | None
+    zero_point: int | None
+    nbytes: int
+
+
+@dataclass
+class CompiledModel:
+    files: dict[str, str]  # relative path -> file text
+    arena_bytes: int
+    lower_bound_bytes: int
+    ops: list[str]
+    input: TensorInfo
+    output: TensorInfo
+    inputs: list[TensorInfo] = field(default_factory=list)
+    outputs: list[TensorInfo] = field(default_factory=list)
+    prefix: str = "tinyforge_"
+    model_sha256: str = ""
+    weights_bytes: int = 0
+    scratch_bytes: int = 0  # static im2col buffer of the optimised convolution (outside the arena)
+    macs: int = 0  # multiply-accumulates per inference (conv, depthwise, fully connected)
+    sources: list[str] = field(default_factory=list)  # .c files to compile, relative paths
+    tensor_offsets: dict[int, int] = field(default_factory=dict)
+    out_dir: Path | None = None
+
+
+def check_identifier(name: str) -> str:
+    """Raise CompileError unless `name` is a plain C identifier that is not a keyword."""
+    if not _IDENTIFIER.match(name) or name in _C_KEYWORDS:
+        raise CompileError(f"generated identifier {name!r} is not a valid C identifier")
+    return name
+
+
+def sanitize(text: str, *, max_len: int = 40) -> str:
+    """Turn any tensor name into a safe identifier fragment (also safe inside C comments)."""
+    out = re.sub(r"[^A-Za-z0-9_]", "_", text)[:max_len].strip("_")
+    return out or "t"
+
+
+def count_macs(graph: Graph) -> int:
+    """Multiply-accumulates of one inference in CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED."""
+    total = 0
+    for op in graph.operators:
+        if op.opcode not in ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED"):
+            continue
+        flt, out = graph.tensor(op.inputs[1]), graph.tensor(op.outputs[0])
+        if op.opcode == "CONV_2D":
+            total += out.num_elements * int(np.prod(flt.shape[1:]))
+        elif op.opcode == "DEPTHWISE_CONV_2D":
+            total += out.num_elements * int(flt.shape[1] * flt.shape[2])
+        else:
+            total += out.num_elements * int(flt.shape[-1])
+    return total
+
+
+def check_supported(tflite_bytes: bytes) -> list[str]:
+    """Names of the model's operators this compiler cannot generate code for (sorted)."""
+    graph = read_model(tflite_bytes)
+    return sorted({op.opcode for op in graph.operators} - SUPPORTED_OPS)
+
+
+def _tensor_info(t: Tensor) -> TensorInfo:
+    return TensorInfo(
+        name=t.name,
+        shape=tuple(t.shape),
+        dtype=t.dtype,
+        scale=t.scale if t.quant else None,
+        zero_point=t.zero_point if t.quant else None,
+        nbytes=t.nbytes,
+    )
+
+
+def _validate(graph: Graph, model_type: str | None) -> None:
+    unsupported = sorted({op.opcode for op in graph.operators} - SUPPORTED_OPS)
+    if unsupported:
+        raise CompileError(
+            f"unsupported operator(s): {', '.join(unsupported)} "
+            f"(supported: {', '.join(sorted(SUPPORTED_OPS))})"
+        )
+    if model_type not in (None, "int8", "float32"):
+        raise CompileError(f"model_type must be 'int8' or 'float32', got {model_type!r}")
+    if model_type == "int8" and not graph.is_quantized:
+        raise CompileError(
+            "float-only model: an int8 build needs a fully int8-quantized .tflite "
+            "(no int8 activation tensors found); quantize it or build float32"
+        )
+    if not graph.operators:
+        raise CompileError("the model has no operators")
+    for idx in graph.inputs + graph.outputs:
+        if graph.tensor(idx).dtype not in ("int8", "float32"):
+            raise CompileError(
+                f"graph input/output {graph.tensor(idx).name!r} has type "
+                f"{graph.tensor(idx).dtype}; only int8 and float32 are supported"
+            )
+
+
+@dataclass
+class _Plan:
+    offsets: dict[int, int]
+    arena_bytes: int
+    lower_bound_bytes: int
+
+
+def plan_memory(graph: Graph, *, alignment_bytes: int = 16) -> _Plan:
+    """Lifetimes, aliasing (reshape-like and in-place element-wise ops) and arena offsets."""
+    n_ops = len(graph.operators)
+    first: dict[int, int] = {}
+    last: dict[int, int] = {}
+    for idx in graph.inputs:
+        first[idx] = 0
+        last[idx] = 0
+    for op in graph.operators:
+        for idx in op.outputs:
+            first.setdefault(idx, op.index)
+            last[idx] = max(last.get(idx, op.index), op.index)
+        for idx in op.inputs:
+            if idx >= 0 and not graph.tensor(idx).is_constant:
+                if idx not in first:
+                    raise CompileError(
+                        f"tensor {graph.tensor(idx).name!r} is read by operator "
+                        f"{op.index} before anything writes it"
+                    )
+                last[idx] = max(last[idx], op.index)
+    for idx in graph.outputs:
+        last[idx] = n_ops
+
+    group = {idx: idx for idx in first}  # tensor -> representative
+
+    def root(i: int) -> int:
+        while group[i] != i:
+            i = group[i]
+        return i
+
+    def group_last(r: int) -> int:
+        return max(last[i] for i in group if root(i) == r)
+
+    outputs = set(graph.outputs)
+    for op in graph.operators:
+        out = op.outputs[0] if op.outputs else -1
+        if out < 0 or graph.tensor(out).is_constant:
+            continue
+        candidates = []
+        if op.opcode in ALIAS_OPS:
+            candidates = [op.inputs[0]]
+        elif op.opcode in IN_PLACE_OPS:
+            ins = [i for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant]
+            candidates = [
+                i
+                for i in ins
+                if graph.tensor(i).nbytes == graph.tensor(out).nbytes
+                and graph.tensor(i).dtype == graph.tensor(out).dtype
+                and tuple(graph.tensor(i).shape) == tuple(graph.tensor(out).shape)
+            ]
+        for src in candidates:
+            if src < 0 or graph.tensor(src).is_constant:
+                continue
+            r = root(src)
+            if op.opcode in ALIAS_OPS:
+                group[out] = r
+                break
+            if group_last(r) == op.index and not (set(i for i in group if root(i) == r) & outputs):
+                # in place: the input dies here, and the other input is not the same buffer
+                others = [root(i) for i in op.inputs if i >= 0 and i != src and i in group]
+                if r not in others:
+                    group[out] = r
+                    break
+
+    planner = MemoryPlanner(alignment_bytes=alignment_bytes)
+    roots = sorted({root(i) for i in group})
+    buffer_of = {}
+    for r in roots:
+        members = [i for i in group if root(i) == r]
+        size = max(graph.tensor(i).nbytes for i in members)
+        buffer_of[r] = planner.add_buffer(
+            size, min(first[i] for i in members), max(last[i] for i in members)
+        )
+    plan = planner.plan()
+    offsets = {i: plan.offsets[buffer_of[root(i)]] for i in group}
+    return _Plan(
+        offsets=offsets, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes
+    )
+
+
+def _array_body(data: np.ndarray, dtype: str) -> str:
+    flat = np.asarray(data).reshape(-1)
+    if dtype == "float32":
+        vals = []
+        for v in flat.astype(np.float32):
+            if not np.isfinite(v):
+                raise CompileError("constant tensor holds inf/nan")
+            vals.append(np.format_float_scientific(v, unique=True, precision=9) + "f")
+    else:
+        vals = [str(int(v)) for v in flat]
+    lines = []
+    for k in range(0, len(vals), 16):
+        lines.append("    " + ", ".join(vals[k : k + 16]) + ",")
+    return "\n".join(lines) if lines else "    0"
+
+
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+
+
+def compile_model(
+    tflite_bytes: bytes,
+    *,
+    prefix: str = "tinyforge_",
+    out_dir: Path | None = None,
+    model_type: str | None = None,
+    model_name: str = "model",
+    optimize: bool = True,
+) -> CompiledModel:
+    """Compile `tflite_bytes` to C sources; write them under `out_dir` when given.
+
+    `model_type` "int8" rejects float-only models; None accepts what the file holds.
+    `optimize` selects the optimised int8 kernels (SMLAD/SXTB16 on cores with the DSP
+    extension, plain C elsewhere), bit-exact with the reference kernels used otherwise.
+    """
+    check_identifier(prefix)
+    if not prefix.endswith("_"):
+        raise CompileError(f"prefix {prefix!r} must end with '_'")
+    graph = read_model(tflite_bytes)
+    _validate(graph, model_type)
+    sha = hashlib.sha256(bytes(tflite_bytes)).hexdigest()
+    upper = prefix.upper()
+    banner = (
+        f"/* Generated by the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} "
+        f"(sha256 {sha}). Do not edit. */"
+    )
+
+    plan = plan_memory(graph)
+
+    # constant tensors the kernels read become const arrays (flash); shape operands do not
+    const_symbols = {}
+    for idx in sorted(
+        {i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_constant}
+    ):
+        const_symbols[idx] = check_identifier(f"{prefix}w{idx}_{sanitize(graph.tensor(idx).name)}")
+    ctx = EmitContext(
+        graph=graph,
+        prefix=prefix,
+        offsets=plan.offsets,
+        const_symbols=const_symbols,
+        optimize=optimize,
+    )
+    ops = []
+    for op in graph.operators:
+        code = LOWERINGS[op.opcode](ctx, op)
+        outs = [dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs]
+        ops.append(
+            dict(
+                index=op.index,
+                opcode=op.opcode,
+                decls=code.decls,
+                call=code.call,
+                output=op.outputs[0] if op.outputs else -1,
+                comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64)
+                if op.outputs
+                else "",
+                outputs=outs,
+            )
+        )
+    weights, weights_bytes = [], 0
+    for idx in sorted(ctx.used_constants):
+        t = graph.tensor(idx)
+        weights.append(
+            dict(
+                symbol=const_symbols[idx],
+                index=idx,
+                comment=sanitize(t.name, max_len=64),
+                ctype=C_TYPES[t.dtype],
+                count=max(t.num_elements, 1),
+                dtype=t.dtype,
+                shape=list(t.shape),
+                body=_array_body(t.data, t.dtype),
+            )
+        )
+        weights_bytes += t.nbytes
+    weights_bytes += ctx.relaid_weight_bytes
+
+    def io_list(indices):
+        result, byte_offset = [], 0
+        for i in indices:
+            t = graph.tensor(i)
+            result.append(
+                dict(
+                    index=i,
+                    offset=plan.offsets[i],
+                    byte_offset=byte_offset,
+                    nbytes=t.nbytes,
+                    ptr=ctx.ptr(i),
+                    dtype=t.dtype,
+                    shape=list(t.shape),
+                    scale=t.scale if t.quant else None,
+                    zero_point=t.zero_point if t.quant else None,
+                )
+            )
+            byte_offset += t.nbytes
+        return result, byte_offset
+
+    inputs, input_bytes = io_list(graph.inputs)
+    outputs, output_bytes = io_list(graph.outputs)
+    common = dict(banner=banner, prefix=prefix, PREFIX=upper)
+    env = _env()
+    files: dict[str, str] = {}
+    files[f"{prefix}model.h"] = env.get_template("model.h.j2").render(
+        **common,
+        input_bytes=input_bytes,
+        output_bytes=output_bytes,
+        arena_bytes=plan.arena_bytes,
+        inputs=inputs,
+        outputs=outputs,
+    )
+    files[f"{prefix}model_data.h"] = env.get_template("model_data.h.j2").render(
+        **common, weights=weights
+    )
+    files[f"{prefix}model_data.c"] = env.get_template("model_data.c.j2").render(
+        **common, weights=weights
+    )
+    files[f"{prefix}model.c"] = env.get_template("model.c.j2").render(
+        **common,
+        arena_alloc=max(plan.arena_bytes, 16),
+        ops=ops,
+        inputs=inputs,
+        outputs=outputs,
+        scratch_bytes=ctx.scratch_bytes,
+    )
+    for name in RUNTIME_FILES:
+        text = (RUNTIME_DIR / name).read_text()
+        text = text.replace("tinyforge_", prefix).replace("TINYFORGE_", upper)
+        files[f"runtime/{name.replace('tinyforge_', prefix)}"] = (
+            banner.replace("Do not edit.", "Runtime copied verbatim, prefix applied.") + "\n" + text
+        )
+    sources = sorted(p for p in files if p.endswith(".c"))
+    files["examples/main.c"] = env.get_template("main.c.j2").render(**common)
+    files["Makefile"] = env.get_template("Makefile.j2").render(
+        banner_make="# " + banner[3:-3], sources=sources
+    )
+
+    compiled = CompiledModel(
+        files=files,
+        arena_bytes=plan.arena_bytes,
+        lower_bound_bytes=plan.lower_bound_bytes,
+        ops=graph.ops,
+        input=_tensor_info(graph.tensor(graph.inputs[0])),
+        output=_tensor_info(graph.tensor(graph.outputs[0])),
+        inputs=[_tensor_info(graph.tensor(i)) for i in graph.inputs],
+        outputs=[_tensor_info(graph.tensor(i)) for i in graph.outputs],
+        prefix=prefix,
+        model_sha256=sha,
+        weights_bytes=weights_bytes,
+        sources=sources,
+        scratch_bytes=ctx.scratch_bytes,
+        macs=count_macs(graph),
+        tensor_offsets=dict(plan.offsets),
+    )
+    if out_dir is not None:
+        write_files(compiled, Path(out_dir))
+    return compiled
+
+
+def write_files(compiled: CompiledModel, out_dir: Path) -> None:
+    """Write every generated file below `out_dir` (paths are checked to stay inside it)."""
+    root = out_dir.resolve()
+    for rel, text in compiled.files.items():
+        path = (root / rel).resolve()
+        if root not in path.parents:
+            raise CompileError(f"generated path {rel!r} escapes the output directory")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    compiled.out_dir = root

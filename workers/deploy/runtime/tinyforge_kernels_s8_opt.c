@@ -1,0 +1,418 @@
+/* Optimised int8 kernels, bit-exact with tinyforge_kernels_s8.c.
+ * Hand-written runtime of the Tinyforge compiler; copied into every generated library.
+ *
+ * Two exact rewrites make them fast, both prepared by the compiler at build time:
+ *  - the input offset is folded into the bias: sum(w * (x + off)) = sum(w * x) + off * sum(w),
+ *    so `bias_eff` = bias + off * sum(w) per output channel; padded taps are fed the input
+ *    zero point (x + off = 0), which keeps the fold exact at the borders;
+ *  - the int8 dot products then need no offset: on cores with the DSP extension two SXTB16
+ *    unpack four int8 into two int16 pairs and SMLAD does two multiply-accumulates. Both
+ *    operands are unpacked alike, so no weight reordering is needed.
+ * Build with -DTINYFORGE_EMULATE_DSP on a host to run the DSP code paths with C stand-ins. */
+#include <string.h>
+
+#include "tinyforge_fixedpoint.h"
+#include "tinyforge_kernels.h"
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#include <arm_acle.h>
+#define TINYFORGE_DSP 1
+#define tf_sxtb16(x) __sxtb16((int32_t)(x))
+static inline int32_t tf_sxtb16_ror8(uint32_t x)
+{
+    int32_t r;
+    __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
+    return r;
+}
+#define tf_smlad(a, b, acc) __smlad((a), (b), (acc))
+#define tf_smlabb(a, b, acc) __smlabb((a), (b), (acc))
+#define tf_smlatt(a, b, acc) __smlatt((a), (b), (acc))
+#elif defined(TINYFORGE_EMULATE_DSP)
+#define TINYFORGE_DSP 1
+static int32_t tf_sxtb16(uint32_t x)
+{
+    const uint32_t lo = (uint32_t)(int32_t)(int8_t)(x & 0xff) & 0xffffu;
+    const uint32_t hi = (uint32_t)(int32_t)(int8_t)((x >> 16) & 0xff) & 0xffffu;
+    return (int32_t)(lo | (hi << 16));
+}
+static int32_t tf_sxtb16_ror8(uint32_t x) { return tf_sxtb16((x >> 8) | (x << 24)); }
+static int32_t tf_lo(int32_t x) { return (int16_t)(x & 0xffff); }
+static int32_t tf_hi(int32_t x) { return (int16_t)(((uint32_t)x >> 16) & 0xffff); }
+static int32_t tf_smlad(int32_t a, int32_t b, int32_t acc)
+{
+    return (int32_t)((uint32_t)acc + (uint32_t)(tf_lo(a) * tf_lo(b)) + (uint32_t)(tf_hi(a) * tf_hi(b)));
+}
+static int32_t tf_smlabb(int32_t a, int32_t b, int32_t acc) { return acc + tf_lo(a) * tf_lo(b); }
+static int32_t tf_smlatt(int32_t a, int32_t b, int32_t acc) { return acc + tf_hi(a) * tf_hi(b); }
+#else
+#define TINYFORGE_DSP 0
+#endif
+
+#if TINYFORGE_DSP
+static inline uint32_t tf_load4(const int8_t *p)
+{
+    uint32_t w;
+    memcpy(&w, p, 4);
+    return w;
+}
+#endif
+
+/* Dot products of `a` (k bytes, k a multiple of 4) with four filter rows stored interleaved
+ * 4 bytes at a time (row0[0..3], row1[0..3], row2[0..3], row3[0..3], row0[4..7], ...). */
+static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *acc)
+{
+    int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
+    const int8_t *const end = a + k;
+#if TINYFORGE_DSP
+    for (; a != end; a += 4, f += 16) {
+        const uint32_t wa = tf_load4(a);
+        const int32_t ae = tf_sxtb16(wa), ao = tf_sxtb16_ror8(wa);
+        uint32_t w = tf_load4(f);
+        s0 = tf_smlad(ae, tf_sxtb16(w), s0);
+        s0 = tf_smlad(ao, tf_sxtb16_ror8(w), s0);
+        w = tf_load4(f + 4);
+        s1 = tf_smlad(ae, tf_sxtb16(w), s1);
+        s1 = tf_smlad(ao, tf_sxtb16_ror8(w), s1);
+        w = tf_load4(f + 8);
+        s2 = tf_smlad(ae, tf_sxtb16(w), s2);
+        s2 = tf_smlad(ao, tf_sxtb16_ror8(w), s2);
+        w = tf_load4(f + 12);
+        s3 = tf_smlad(ae, tf_sxtb16(w), s3);
+        s3 = tf_smlad(ao, tf_sxtb16_ror8(w), s3);
+    }
+#else
+    int j;
+    for (; a != end; a += 4, f += 16) {
+        for (j = 0; j < 4; ++j) {
+            s0 += (int32_t)a[j] * f[j];
+            s1 += (int32_t)a[j] * f[4 + j];
+            s2 += (int32_t)a[j] * f[8 + j];
+            s3 += (int32_t)a[j] * f[12 + j];
+        }
+    }
+#endif
+    acc[0] = s0;
+    acc[1] = s1;
+    acc[2] = s2;
+    acc[3] = s3;
+}
+
+static inline int32_t dot_s8(const int8_t *a, const int8_t *b, int n, int32_t acc)
+{
+    int i = 0;
+#if TINYFORGE_DSP
+    for (; i + 4 <= n; i += 4) {
+        const uint32_t wa = tf_load4(a + i), wb = tf_load4(b + i);
+        acc = tf_smlad(tf_sxtb16(wa), tf_sxtb16(wb), acc);
+        acc = tf_smlad(tf_sxtb16_ror8((wa)), tf_sxtb16_ror8((wb)), acc);
+    }
+#endif
+    for (; i < n; ++i) acc += (int32_t)a[i] * b[i];
+    return acc;
+}
+
+static inline int8_t requant(int32_t acc, int32_t multiplier, int32_t shift, const tinyforge_conv_s8_t *p)
+{
+    acc = tinyforge_mbqm_fast(acc, multiplier, shift) + p->output_offset;
+    return (int8_t)tinyforge_clamp_i32(acc, p->act_min, p->act_max);
+}
+
+/* Two pixels x two output channels over interleaved data: `ci` holds the two columns
+ * 4 bytes at a time (col0[0..3], col1[0..3], col0[4..7], ...), `fi` the two filter rows
+ * likewise, so one LDRD fetches each pair and four pointers are not needed. */
+static inline void dot22i_s8(const int8_t *ci, const int8_t *fi, int k, int32_t *acc)
+{
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    const int8_t *const end = ci + 2 * k;
+#if TINYFORGE_DSP
+    for (; ci != end; ci += 8, fi += 8) {
+        const uint32_t wa0 = tf_load4(ci), wa1 = tf_load4(ci + 4);
+        const uint32_t wb0 = tf_load4(fi), wb1 = tf_load4(fi + 4);
+        const int32_t a0e = tf_sxtb16(wa0), a0o = tf_sxtb16_ror8(wa0);
+        const int32_t a1e = tf_sxtb16(wa1), a1o = tf_sxtb16_ror8(wa1);
+        const int32_t b0e = tf_sxtb16(wb0), b0o = tf_sxtb16_ror8(wb0);
+        const int32_t b1e = tf_sxtb16(wb1), b1o = tf_sxtb16_ror8(wb1);
+        s00 = tf_smlad(a0e, b0e, s00);
+        s00 = tf_smlad(a0o, b0o, s00);
+        s01 = tf_smlad(a0e, b1e, s01);
+        s01 = tf_smlad(a0o, b1o, s01);
+        s10 = tf_smlad(a1e, b0e, s10);
+        s10 = tf_smlad(a1o, b0o, s10);
+        s11 = tf_smlad(a1e, b1e, s11);
+        s11 = tf_smlad(a1o, b1o, s11);
+    }
+#else
+    int j;
+    for (; ci != end; ci += 8, fi += 8) {
+        for (j = 0; j < 4; ++j) {
+            s00 += (int32_t)ci[j] * fi[j];
+            s01 += (int32_t)ci[j] * fi[4 + j];
+            s10 += (int32_t)ci[4 + j] * fi[j];
+            s11 += (int32_t)ci[4 + j] * fi[4 + j];
+        }
+    }
+#endif
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/* Output channels of two pixels from their interleaved columns `ci`. The filter holds
+ * channel pairs interleaved (2 * k bytes each), then a last plain row when out_c is odd. */
+static void conv_pixel_pair(const tinyforge_conv_s8_t *p, const int8_t *ci, int k,
+                            const int8_t *filter, const int32_t *bias_eff, int8_t *out0, int8_t *out1)
+{
+    int oc = 0, g, j;
+    for (; oc + 2 <= p->out_c; oc += 2) {
+        int32_t acc[4];
+        acc[0] = acc[2] = bias_eff[oc];
+        acc[1] = acc[3] = bias_eff[oc + 1];
+        dot22i_s8(ci, filter + oc * k, k, acc);
+        out0[oc] = requant(acc[0], p->multiplier[oc], p->shift[oc], p);
+        out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], p->shift[oc + 1], p);
+        out1[oc] = requant(acc[2], p->multiplier[oc], p->shift[oc], p);
+        out1[oc + 1] = requant(acc[3], p->multiplier[oc + 1], p->shift[oc + 1], p);
+    }
+    if (oc < p->out_c) {
+        const int8_t *row = filter + oc * k;
+        int32_t s0 = bias_eff[oc], s1 = bias_eff[oc];
+        for (g = 0; g < k; g += 4) {
+            for (j = 0; j < 4; ++j) {
+                s0 += (int32_t)ci[2 * g + j] * row[g + j];
+                s1 += (int32_t)ci[2 * g + 4 + j] * row[g + j];
+            }
+        }
+        out0[oc] = requant(s0, p->multiplier[oc], p->shift[oc], p);
+        out1[oc] = requant(s1, p->multiplier[oc], p->shift[oc], p);
+    }
+}
+
+/* Interleave two columns of k bytes (k a multiple of 4) 4 bytes at a time into `dst`. */
+static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, int8_t *dst)
+{
+    int g;
+    for (g = 0; g < k; g += 4, dst += 8) {
+        memcpy(dst, col0 + g, 4);
+        memcpy(dst + 4, col1 + g, 4);
+    }
+}
+
+/* The im2col column of output pixel `pix` (flat over batch, rows, columns): a pointer into
+ * the input for unpadded 1x1 convolutions, else gathered into `dst` with padded taps set to
+ * the input zero point. */
+static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *input, int pix, int8_t *dst)
+{
+    const int ox = pix % p->out_w, oy = (pix / p->out_w) % p->out_h, b = pix / (p->out_w * p->out_h);
+    const int in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
+    const int8_t pad_value = (int8_t)(-p->input_offset);
+    int8_t *d = dst;
+    int fy, fx, c;
+    if (p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
+        return input + (((b * p->in_h) + in_y0) * p->in_w + in_x0) * p->in_c;
+    }
+    for (c = p->f_h * p->f_w * p->in_c; c < p->col_stride; ++c) dst[c] = 0; /* zero-weight tail */
+    if (p->dil_w == 1 && in_x0 >= 0 && in_x0 + p->f_w <= p->in_w && in_y0 >= 0 &&
+        in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) {
+        const int row_bytes = p->f_w * p->in_c;
+        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes) {
+            memcpy(d, input + (((b * p->in_h) + in_y0 + p->dil_h * fy) * p->in_w + in_x0) * p->in_c,
+                   (size_t)row_bytes);
+        }
+        return dst;
+    }
+    for (fy = 0; fy < p->f_h; ++fy) {
+        const int in_y = in_y0 + p->dil_h * fy;
+        for (fx = 0; fx < p->f_w; ++fx) {
+            const int in_x = in_x0 + p->dil_w * fx;
+            if (in_y < 0 || in_y >= p->in_h || in_x < 0 || in_x >= p->in_w) {
+                for (c = 0; c < p->in_c; ++c) *d++ = pad_value;
+            } else {
+                const int8_t *src = input + (((b * p->in_h) + in_y) * p->in_w + in_x) * p->in_c;
+                c = 0;
+                if ((p->in_c & 3) == 0) {
+                    for (; c < p->in_c; c += 4, d += 4) memcpy(d, src + c, 4);
+                }
+                for (; c < p->in_c; ++c) *d++ = src[c];
+            }
+        }
+    }
+    return dst;
+}
+
+void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
+                             const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    /* A local copy: int8 output stores cannot alias it, so its fields stay in registers. */
+    const tinyforge_conv_s8_t local = *params, *p = &local;
+    const int k = p->col_stride;
+    const int pixels = p->batches * p->out_h * p->out_w;
+    int8_t *const interleaved = scratch + 2 * k;
+    int pix = 0;
+    for (; pix < pixels; pix += 2) {
+        const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
+        const int8_t *col0 = conv_column(p, input, pix, scratch);
+        const int8_t *col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
+        interleave_columns(col0, col1, k, interleaved);
+        conv_pixel_pair(p, interleaved, k, filter, bias_eff, output + pix * p->out_c,
+                        last ? output + pix * p->out_c : output + (pix + 1) * p->out_c);
+    }
+}
+
+void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias_eff, int8_t *output)
+{
+    const tinyforge_fc_s8_t local = *params, *p = &local;
+    const int k = p->accum_depth; /* a multiple of 4 */
+    int b, oc, j;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * k;
+        int8_t *out = output + b * p->out_depth;
+        for (oc = 0; oc < p->out_depth; oc += 4) {
+            int32_t acc[4];
+            const int n = p->out_depth - oc < 4 ? p->out_depth - oc : 4;
+            if (n == 4) {
+                for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
+                dot4i_s8(x, filter + oc * k, k, acc);
+            } else { /* the last out_depth % 4 rows are stored plain */
+                for (j = 0; j < n; ++j) acc[j] = dot_s8(x, filter + (oc + j) * k, k, bias_eff[oc + j]);
+            }
+            for (j = 0; j < n; ++j) {
+                const int q = p->per_channel ? oc + j : 0;
+                const int32_t v = tinyforge_mbqm_fast(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
+                out[oc + j] = (int8_t)tinyforge_clamp_i32(v, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+/* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
+ * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. */
+void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output,
+                                       int8_t *scratch)
+{
+    const tinyforge_conv_s8_t local = *params, *p = &local;
+    const int C = p->in_c;
+    const int taps = p->f_h * p->f_w;
+    const int8_t *rows[64];
+    int tap_offset[64];
+    int b, oy, ox, c, fy, fx, t;
+    memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
+    for (fy = 0, t = 0; fy < p->f_h; ++fy)
+        for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            const int in_y0 = oy * p->stride_h - p->pad_h;
+            for (ox = 0; ox < p->out_w; ++ox) {
+                const int in_x0 = ox * p->stride_w - p->pad_w;
+                int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
+                if (in_y0 >= 0 && in_y0 + (p->f_h - 1) * p->dil_h < p->in_h && in_x0 >= 0 &&
+                    in_x0 + (p->f_w - 1) * p->dil_w < p->in_w) {
+                    const int8_t *base = in_b + (in_y0 * p->in_w + in_x0) * C;
+                    for (t = 0; t < taps; ++t) rows[t] = base + tap_offset[t];
+                } else {
+                    t = 0;
+                    for (fy = 0; fy < p->f_h; ++fy) {
+                        const int in_y = in_y0 + p->dil_h * fy;
+                        for (fx = 0; fx < p->f_w; ++fx) {
+                            const int in_x = in_x0 + p->dil_w * fx;
+                            rows[t++] = (in_y < 0 || in_y >= p->in_h || in_x < 0 || in_x >= p->in_w)
+                                            ? scratch : in_b + (in_y * p->in_w + in_x) * C;
+                        }
+                    }
+                }
+                c = 0;
+#if TINYFORGE_DSP
+                for (; c + 4 <= C; c += 4) {
+                    int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
+                    const int8_t *f = filter + c;
+#define TF_DW_TAP(T, F)                                                                   \
+    do {                                                                                  \
+        const uint32_t wx = tf_load4(rows[T] + c);                                        \
+        const uint32_t wf = tf_load4(F);                                                  \
+        const int32_t x02 = tf_sxtb16(wx), x13 = tf_sxtb16_ror8(wx);                      \
+        const int32_t f02 = tf_sxtb16(wf), f13 = tf_sxtb16_ror8(wf);                      \
+        a0 = tf_smlabb(x02, f02, a0);                                                     \
+        a2 = tf_smlatt(x02, f02, a2);                                                     \
+        a1 = tf_smlabb(x13, f13, a1);                                                     \
+        a3 = tf_smlatt(x13, f13, a3);                                                     \
+    } while (0)
+                    if (taps == 9) { /* 3x3: the common case, unrolled */
+                        TF_DW_TAP(0, f);
+                        TF_DW_TAP(1, f + C);
+                        TF_DW_TAP(2, f + 2 * C);
+                        TF_DW_TAP(3, f + 3 * C);
+                        TF_DW_TAP(4, f + 4 * C);
+                        TF_DW_TAP(5, f + 5 * C);
+                        TF_DW_TAP(6, f + 6 * C);
+                        TF_DW_TAP(7, f + 7 * C);
+                        TF_DW_TAP(8, f + 8 * C);
+                    } else {
+                        for (t = 0; t < taps; ++t, f += C) TF_DW_TAP(t, f);
+                    }
+#undef TF_DW_TAP
+                    out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
+                    out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
+                    out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);
+                    out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
+                }
+#endif
+                for (; c < C; ++c) {
+                    int32_t acc = bias_eff[c];
+                    for (t = 0; t < taps; ++t) acc += (int32_t)filter[t * C + c] * rows[t][c];
+                    out[c] = requant(acc, p->multiplier[c], p->shift[c], p);
+                }
+            }
+        }
+    }
+}
+
+/* ADD of two int8 tensors of the same shape (no broadcasting): TFLM's arithmetic per element,
+ * with the fast multiply (all ADD multipliers are non-negative). */
+void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const int8_t *in1,
+                          const int8_t *in2, int8_t *output)
+{
+    const tinyforge_binary_s8_t p = *params;
+    int i;
+    for (i = 0; i < size; ++i) {
+        const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
+        const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
+        const int32_t sum = tinyforge_mbqm_fast(a, p.input1_multiplier, p.input1_shift) +
+                            tinyforge_mbqm_fast(b, p.input2_multiplier, p.input2_shift);
+        const int32_t raw = tinyforge_mbqm_fast(sum, p.output_multiplier, p.output_shift) + p.output_offset;
+        output[i] = (int8_t)tinyforge_clamp_i32(raw, p.act_min, p.act_max);
+    }
+}
+
+/* AVERAGE_POOL_2D with the reference rounding, channels innermost-contiguous walks. */
+void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *input, int8_t *output)
+{
+    const tinyforge_pool_s8_t p = *params;
+    const int C = p.channels;
+    int b, oy, ox, c, y, x;
+    for (b = 0; b < p.batches; ++b) {
+        for (oy = 0; oy < p.out_h; ++oy) {
+            const int in_y0 = oy * p.stride_h - p.pad_h;
+            const int y0 = in_y0 < 0 ? 0 : in_y0;
+            const int y1 = (in_y0 + p.f_h < p.in_h) ? in_y0 + p.f_h : p.in_h;
+            for (ox = 0; ox < p.out_w; ++ox) {
+                const int in_x0 = ox * p.stride_w - p.pad_w;
+                const int x0 = in_x0 < 0 ? 0 : in_x0;
+                const int x1 = (in_x0 + p.f_w < p.in_w) ? in_x0 + p.f_w : p.in_w;
+                const int count = (y1 - y0) * (x1 - x0);
+                int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
+                for (c = 0; c < C; ++c) {
+                    int32_t acc = 0;
+                    for (y = y0; y < y1; ++y) {
+                        const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                        for (x = x0; x < x1; ++x, row += C) acc += *row;
+                    }
+                    if (count > 0) acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
+                    out[c] = (int8_t)tinyforge_clamp_i32(acc, p.act_min, p.act_max);
+                }
+            }
+        }
+    }
+}
