@@ -105,8 +105,9 @@ def _fsdd_files(data_dir: Path) -> list[tuple[str, Path]]:
 
 def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dataset: str = "motion",
                  data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None,
-                 echo: Callable[[str], None] = print, stages: dict[str, float] | None = None) -> dict:
-    """Ingest a data set into an existing project and run impulse → features → train → test via the API."""
+                 echo: Callable[[str], None] = print, stages: dict[str, float] | None = None,
+                 build_targets: tuple[str, ...] = ()) -> dict:
+    """Ingest a data set into an existing project and run impulse → features → train → test (→ build) via the API."""
     from app.ingestion import sign_acquisition
 
     stages = {} if stages is None else stages
@@ -178,8 +179,16 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
     return summary
 
 
+def default_build_targets() -> tuple[str, ...]:
+    """The host, plus an emulated Cortex-M4F when the Arm toolchain and QEMU are installed."""
+    from workers.deploy.mcu import toolchain_available
+
+    return ("linux-x86_64", "cortex-m4f") if toolchain_available() else ("linux-x86_64",)
+
+
 def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] = print, dataset: str = "motion",
-             data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None) -> dict:
+             data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None,
+             build_targets: tuple[str, ...] | None = None) -> dict:
     """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own API."""
     from app.core.db import session_scope, upgrade
     from app.services import projects
@@ -190,6 +199,7 @@ def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] =
         raise RuntimeError("--dataset fsdd needs --data DIR pointing at the FSDD recordings")
     stages: dict[str, float] = {}
     t0 = time.monotonic()
+    build_targets = default_build_targets() if build_targets is None else build_targets
     upgrade()
     port = port or free_port()
     with running_platform(port, echo=echo) as url:
@@ -204,7 +214,8 @@ def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] =
 
         with TinyforgeClient(url, api_key) as client:
             summary = run_pipeline(client, project_id, hmac_key, dataset=dataset, data_dir=data_dir,
-                                   n_per_label=n_per_label, epochs=epochs, echo=echo, stages=stages)
+                                   n_per_label=n_per_label, epochs=epochs, echo=echo, stages=stages,
+                                   build_targets=build_targets)
         summary["url"] = url
         summary.setdefault("test_accuracy", {"float32": None, "int8": None})
         stages["total"] = round(time.monotonic() - t0, 2)

@@ -103,8 +103,56 @@ def test_demo_json_summary(tmp_path):
     assert {"ingest", "features", "train_classification", "test_classification"} <= set(summary["stages"])
     assert all(isinstance(v, float) for v in summary["stages"].values())
     assert "platform up at" in proc.stderr and "[train_classification" in proc.stderr
+    host = summary["deployments"]["linux-x86_64"]
+    assert host["bit_exact"] is True and host["same_class"] == 1.0
 
 
 def test_demo_refuses_fsdd_without_data(tmp_path):
     proc = run(["demo", "--dataset", "fsdd"], tmp_path / "d", check=False)
     assert proc.returncode == 1 and "needs --data DIR" in proc.stderr
+
+
+def test_build_cli_host_library_runs_the_stdin_contract(tmp_path):
+    import numpy as np
+
+    from tests.paths import MODELS_DIR
+    from workers.deploy.package.verify import reference_outputs
+
+    model = require_shared(MODELS_DIR) / "ad01_int8.tflite"
+    out = tmp_path / "lib"
+    proc = run(["build", str(model), "--target", "linux-x86_64", "--out", str(out), "--verify", "--json"], tmp_path / "d")
+    manifest = json.loads(proc.stdout)
+    assert manifest["bit_exact"] is True and manifest["target"] == "linux-x86_64"
+    assert {"arena_bytes", "flash_bytes", "ram_bytes", "instructions", "ops"} <= set(manifest)
+    subprocess.run(["make", "-C", str(out)], check=True, capture_output=True)
+    inputs = np.random.default_rng(3).integers(-128, 128, size=(4, 640), dtype=np.int8)
+    got = subprocess.run([str(out / "example")], input=inputs.tobytes(), capture_output=True, check=True).stdout
+    assert got == b"".join(reference_outputs(model.read_bytes(), inputs))
+
+
+@pytest.mark.toolchain
+def test_build_cli_cortex_m55_under_qemu(tmp_path):
+    from tests.paths import MODELS_DIR
+    from workers.deploy.mcu import toolchain_available
+
+    if not toolchain_available():
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed (scripts/install-toolchain.sh)")
+    model = require_shared(MODELS_DIR) / "kws_ref_model.tflite"
+    proc = run(["build", str(model), "--target", "cortex-m55", "--out", str(tmp_path / "m55"), "--verify", "--json"],
+               tmp_path / "d", timeout=600)
+    manifest = json.loads(proc.stdout)
+    assert manifest["bit_exact"] is True and manifest["instructions"] > 1_000_000
+    assert manifest["flash_bytes"] > manifest["weights_bytes"] and manifest["ram_bytes"] >= manifest["arena_bytes"]
+
+
+def test_build_cli_errors(tmp_path):
+    bad = tmp_path / "bad.tflite"
+    bad.write_bytes(b"TFL3 but not really a model" * 10)
+    proc = run(["build", str(bad), "--out", str(tmp_path / "o")], tmp_path / "d", check=False)
+    assert proc.returncode == 1 and "bad.tflite" in proc.stderr
+    proc = run(["build", str(bad), "--target", "cortex-m99", "--out", str(tmp_path / "o")], tmp_path / "d", check=False)
+    assert proc.returncode == 1 and "unknown target 'cortex-m99'" in proc.stderr
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    proc = run(["build", str(bad), "--out", str(tmp_path / "full")], tmp_path / "d", check=False)
+    assert proc.returncode == 1 and "not empty" in proc.stderr
