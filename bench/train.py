@@ -146,7 +146,10 @@ def run(
             "scale": trained.io["input"]["scale"],
             "zero_point": trained.io["input"]["zero_point"],
         },
-        "model": {k: trained.card[k] for k in ("parameters", "macs", "operators", "file_bytes")},
+        "model": {
+            k: trained.card[k]
+            for k in ("keras_parameters", "parameters", "macs", "operators", "file_bytes")
+        },
         "confusion_matrix_int8": test["int8"]["confusion_matrix"],
     }
 
@@ -168,7 +171,8 @@ def main() -> None:
         f"{summary['epochs']} epochs"
     )
     print(
-        f"model: {summary['model']['parameters']} parameters, {summary['model']['macs']} MACs, "
+        f"model: {summary['model']['keras_parameters']} Keras parameters "
+        f"({summary['model']['parameters']} after batch-norm folding), {summary['model']['macs']} MACs, "
         f"ops {', '.join(summary['model']['operators'])}, int8 .tflite {summary['model']['file_bytes']} bytes"
     )
     print(

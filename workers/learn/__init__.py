@@ -15,7 +15,13 @@ from workers.learn.architectures import (
     validate_architecture,
 )
 from workers.learn.errors import LearnError, TrainingCancelled
-from workers.learn.training import TrainResult, TrainSettings, label_indices, train
+from workers.learn.training import (
+    TrainResult,
+    TrainSettings,
+    label_indices,
+    train,
+    train_settings_schema,
+)
 
 __all__ = [
     "LAYER_TYPES",
@@ -29,5 +35,6 @@ __all__ = [
     "label_indices",
     "layer_types_schema",
     "train",
+    "train_settings_schema",
     "validate_architecture",
 ]

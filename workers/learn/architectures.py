@@ -440,8 +440,9 @@ def default_architecture(
     - spectral / flatten features: two dense layers (20, 10);
     - timeseries / raw: two 1-D conv blocks (8 and 16 filters, kernel 3, max pool, dropout);
     - mfcc / mfe / spectrogram, input (frames, coefficients): a DS-CNN in the spirit of the
-      MLPerf Tiny keyword-spotting model: a strided 2-D conv then depthwise-separable blocks,
-      global average pooling;
+      MLPerf Tiny keyword-spotting model: a 2-D conv (32 filters, 5x3, stride 2x2) with batch
+      norm, three depthwise-separable blocks of 32, dropout, global average pooling (on FSDD
+      MFCC 50x13: 99 % test accuracy float32 and int8, see bench/train.py);
     - image, input (height, width, channels): a small CNN of three conv + max-pool stages.
     """
     if feature_kind not in FEATURE_KINDS:
@@ -484,8 +485,8 @@ def default_architecture(
             {
                 "type": "conv2d",
                 "filters": 32,
-                "kernel_size": [5, 3],
-                "strides": [2, 1],
+                "kernel_size": [5, 3] if coefs >= 3 else [5, 1],
+                "strides": [2, 2] if coefs >= 4 else [2, 1],
                 "activation": "linear",
             },
             {"type": "batch_norm"},

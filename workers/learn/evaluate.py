@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from workers.learn.errors import LearnError
-from workers.learn.quantize import tflite_io_details
+from workers.learn.quantize import tflite_io_details, verify_tflite
 
 ENGINES = ("tflm", "litert")
 
@@ -73,6 +73,7 @@ def predict_tflite(tflite_bytes: bytes, X: Any, *, engine: str = "tflm") -> np.n
         raise LearnError(f"unsupported model input type {inp['dtype']}")
 
     if engine == "tflm":
+        verify_tflite(tflite_bytes)  # TFLite Micro itself does not verify the flatbuffer
         from tflite_micro.python.tflite_micro import runtime
 
         try:

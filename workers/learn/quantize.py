@@ -7,6 +7,8 @@ process can inspect an uploaded model cheaply. Conversion imports TensorFlow laz
 
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 import warnings
 from collections import Counter
@@ -67,7 +69,7 @@ def to_tflite(model: Any, *, representative: np.ndarray | None = None, int8: boo
     """
     import tensorflow as tf
 
-    # convert a batch-1 concrete function: with a dynamic batch axis a reshape becomes
+    # convert a batch-1 clone: with a dynamic batch axis a reshape becomes
     # SHAPE + STRIDED_SLICE + PACK + RESHAPE; with batch 1 it is one RESHAPE (what an MCU runs)
     converter = tf.lite.TFLiteConverter.from_keras_model(_batch_one(model))
     if int8:
@@ -96,7 +98,8 @@ def to_tflite(model: Any, *, representative: np.ndarray | None = None, int8: boo
         converter.inference_input_type = tf.int8
         converter.inference_output_type = tf.int8
     try:
-        with warnings.catch_warnings():
+        # Keras' export prints "Saved artifact at ..." to stdout: keep it out of job logs
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             # int8 I/O makes the converter ask for input statistics it then takes from calibration
             warnings.filterwarnings(
                 "ignore", message="Statistics for quantized inputs were expected"
@@ -307,11 +310,25 @@ def model_card(tflite_bytes: Any, keras_model: Any = None) -> dict[str, Any]:
     return card
 
 
+def verify_tflite(tflite_bytes: Any) -> None:
+    """Run LiteRT's flatbuffer verifier over the file (no TensorFlow import): a file that
+    passes can be handed to the C++ interpreters without risking the process."""
+    _load(tflite_bytes)
+    from ai_edge_litert.interpreter import Interpreter
+
+    try:
+        Interpreter(model_content=bytes(tflite_bytes))
+    except Exception as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LearnError(f"corrupt .tflite model: {first}") from exc
+
+
 def inspect_tflite(tflite_bytes: Any, *, supported_ops: set[str] | None = None) -> dict[str, Any]:
     """Check an uploaded .tflite (float or int8): the model card plus, when `supported_ops`
     is given, ``"unsupported_ops"`` (sorted; empty when the deployment compiler takes every
     op). Raises `LearnError` for a file that is not a readable .tflite or has more than one
     subgraph, or whose input/output is neither float32 nor int8."""
+    verify_tflite(tflite_bytes)
     card = model_card(tflite_bytes)
     if card["subgraphs"] != 1:
         raise LearnError(

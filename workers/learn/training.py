@@ -66,25 +66,69 @@ def epoch_learning_rate(settings: TrainSettings, epoch: int) -> float:
     return settings.learning_rate * 0.5 * (1.0 + math.cos(math.pi * epoch / settings.epochs))
 
 
+# Each training setting declared once: kind, minimum, maximum, choices, help. Drives
+# `TrainSettings.validate` and `train_settings_schema` (API schema, dashboard form).
+SETTINGS: dict[str, dict[str, Any]] = {
+    "epochs": {"kind": "int", "minimum": 1, "maximum": 10_000, "help": "training cycles"},
+    "learning_rate": {
+        "kind": "float",
+        "minimum": 0.0,
+        "exclusive_minimum": True,
+        "maximum": 10.0,
+        "help": "Adam learning rate (of the first epoch with the cosine schedule)",
+    },
+    "learning_rate_schedule": {
+        "kind": "choice",
+        "choices": LR_SCHEDULES,
+        "help": "cosine: decays per epoch towards zero at the end; constant: fixed",
+    },
+    "batch_size": {"kind": "int", "minimum": 1, "maximum": 65_536, "help": "samples per step"},
+    "validation_split": {
+        "kind": "float",
+        "minimum": 0.0,
+        "maximum": 0.9,
+        "help": "fraction of the training data held out for validation (stratified per class)",
+    },
+    "split_by_metadata": {
+        "kind": "str",
+        "optional": True,
+        "help": "metadata key: keep all samples with one value on the same side of the split",
+    },
+    "class_weighting": {"kind": "bool", "help": "weight the loss by inverse class frequency"},
+    "early_stopping_patience": {
+        "kind": "int",
+        "minimum": 1,
+        "maximum": 10_000,
+        "optional": True,
+        "help": "stop after this many epochs without a lower validation loss; restore the best",
+    },
+    "seed": {
+        "kind": "int",
+        "minimum": 0,
+        "maximum": 2**31 - 1,
+        "help": "same seed + same data = same model",
+    },
+    "augmentation": {"kind": "augmentation", "help": "see AUGMENTATIONS"},
+    "task": {"kind": "choice", "choices": TASKS, "help": "classification or regression"},
+}
+
+
 @dataclass
 class TrainSettings:
-    """How to train. Every field has a default that works; `from_dict` validates user input."""
+    """How to train. Every field has a default that works; `from_dict` validates user input
+    (each field is declared in `SETTINGS`)."""
 
     epochs: int = 40
     learning_rate: float = 0.005
+    learning_rate_schedule: str = "cosine"
     batch_size: int = 32
     validation_split: float = 0.2
-    split_by_metadata: str | None = None  # the metadata key whose values become `groups` in `train`
+    split_by_metadata: str | None = None  # the metadata key whose values become `groups`
     class_weighting: bool = False
-    early_stopping_patience: int | None = (
-        None  # epochs without val-loss improvement; best weights are restored
-    )
+    early_stopping_patience: int | None = None  # restores the best epoch's weights
     seed: int = 1
     augmentation: dict[str, Any] = field(default_factory=dict)
     task: str = "classification"
-    learning_rate_schedule: str = (
-        "cosine"  # "cosine": decays per epoch to ~0 at the last epoch; "constant"
-    )
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> TrainSettings:
@@ -103,69 +147,61 @@ class TrainSettings:
         return asdict(self)
 
     def validate(self) -> None:
-        def need_int(name: str, lo: int, hi: int, value: Any) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or not lo <= value <= hi:
-                raise LearnError(
-                    f"training setting '{name}' must be an integer in [{lo}, {hi}], got {value!r}"
-                )
-
-        def need_float(
-            name: str, lo: float, hi: float, value: Any, *, open_low: bool = False
-        ) -> None:
-            ok = (
-                isinstance(value, int | float)
-                and not isinstance(value, bool)
-                and math.isfinite(value)
-            )
-            ok = ok and (lo < value if open_low else lo <= value) and value <= hi
-            if not ok:
-                raise LearnError(
-                    f"training setting '{name}' must be a number in {'(' if open_low else '['}{lo}, {hi}], got {value!r}"
-                )
-
-        need_int("epochs", 1, 10_000, self.epochs)
-        need_float("learning_rate", 0.0, 10.0, self.learning_rate, open_low=True)
-        need_int("batch_size", 1, 65_536, self.batch_size)
-        need_float("validation_split", 0.0, 0.9, self.validation_split)
-        need_int("seed", 0, 2**31 - 1, self.seed)
-        if self.early_stopping_patience is not None:
-            need_int("early_stopping_patience", 1, 10_000, self.early_stopping_patience)
-        if not isinstance(self.class_weighting, bool):
-            raise LearnError(
-                f"training setting 'class_weighting' must be true or false, got {self.class_weighting!r}"
-            )
-        if self.split_by_metadata is not None and (
-            not isinstance(self.split_by_metadata, str) or not self.split_by_metadata
-        ):
-            raise LearnError(
-                f"training setting 'split_by_metadata' must be a metadata key, got {self.split_by_metadata!r}"
-            )
-        if self.learning_rate_schedule not in LR_SCHEDULES:
-            raise LearnError(
-                f"training setting 'learning_rate_schedule' must be one of {', '.join(LR_SCHEDULES)}, "
-                f"got {self.learning_rate_schedule!r}"
-            )
-        if self.task not in TASKS:
-            raise LearnError(
-                f"training setting 'task' must be one of {', '.join(TASKS)}, got {self.task!r}"
-            )
-        if not isinstance(self.augmentation, dict):
-            raise LearnError(
-                f"training setting 'augmentation' must be an object, got {self.augmentation!r}"
-            )
+        for name, spec in SETTINGS.items():
+            _check_value(f"training setting '{name}'", getattr(self, name), spec)
         for name, value in self.augmentation.items():
             if name not in AUGMENTATIONS:
                 raise LearnError(
                     f"unknown augmentation '{name}' (known: {', '.join(AUGMENTATIONS)})"
                 )
             kind, lo, hi, _ = AUGMENTATIONS[name]
-            if kind == "bool":
-                if not isinstance(value, bool):
-                    raise LearnError(f"augmentation '{name}' must be true or false, got {value!r}")
-            elif kind == "int":
-                need_int(f"augmentation.{name}", int(lo), int(hi), value)
-            else:
-                need_float(f"augmentation.{name}", lo, hi, value)
+            spec = {"kind": kind, "minimum": lo, "maximum": hi}
+            _check_value(f"augmentation '{name}'", value, spec)
+
+
+def _check_value(what: str, value: Any, spec: dict[str, Any]) -> None:
+    kind = spec["kind"]
+    if value is None:
+        if spec.get("optional"):
+            return
+        raise LearnError(f"{what} is required")
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise LearnError(f"{what} must be true or false, got {value!r}")
+    elif kind in ("int", "float"):
+        lo, hi = spec["minimum"], spec["maximum"]
+        ok = isinstance(value, int) if kind == "int" else isinstance(value, int | float)
+        ok = ok and not isinstance(value, bool) and math.isfinite(value)
+        if ok:
+            ok = (lo < value) if spec.get("exclusive_minimum") else (lo <= value)
+            ok = ok and value <= hi
+        if not ok:
+            noun = "an integer" if kind == "int" else "a number"
+            bracket = "(" if spec.get("exclusive_minimum") else "["
+            raise LearnError(f"{what} must be {noun} in {bracket}{lo}, {hi}], got {value!r}")
+    elif kind == "choice":
+        if value not in spec["choices"]:
+            raise LearnError(f"{what} must be one of {', '.join(spec['choices'])}, got {value!r}")
+    elif kind == "str":
+        if not isinstance(value, str) or not value:
+            raise LearnError(f"{what} must be a non-empty string, got {value!r}")
+    elif kind == "augmentation" and not isinstance(value, dict):
+        raise LearnError(f"{what} must be an object, got {value!r}")
+
+
+def train_settings_schema() -> dict[str, Any]:
+    """The training settings and augmentations as JSON-able data, with their defaults."""
+    defaults = TrainSettings().as_dict()
+    out: dict[str, Any] = {}
+    for name, spec in SETTINGS.items():
+        entry = {k: (list(v) if isinstance(v, tuple) else v) for k, v in spec.items()}
+        entry["default"] = defaults[name]
+        out[name] = entry
+    out["augmentation"]["options"] = {
+        name: {"kind": kind, "minimum": lo, "maximum": hi, "help": help_text}
+        for name, (kind, lo, hi, help_text) in AUGMENTATIONS.items()
+    }
+    return out
 
 
 @dataclass

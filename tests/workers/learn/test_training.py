@@ -236,13 +236,34 @@ def test_bad_architecture_for_the_features():
         ({"batch_sz": 3}, "unknown training setting 'batch_sz'"),
         ({"task": "ranking"}, "'task' must be one of classification, regression"),
         ({"augmentation": {"pitch_shift": 1}}, "unknown augmentation 'pitch_shift'"),
-        ({"augmentation": {"noise_std": -1}}, "augmentation.noise_std"),
+        (
+            {"augmentation": {"noise_std": -1}},
+            "augmentation 'noise_std' must be a number in \\[0.0, 5.0\\], got -1",
+        ),
         ({"early_stopping_patience": 0}, "early_stopping_patience"),
     ],
 )
 def test_bad_settings(data, message):
     with pytest.raises(LearnError, match=message):
         TrainSettings.from_dict(data)
+
+
+def test_settings_schema_is_plain_data():
+    import json
+
+    from workers.learn.training import train_settings_schema
+
+    schema = train_settings_schema()
+    assert set(schema) == set(TrainSettings().as_dict())
+    assert schema["epochs"] == {
+        "kind": "int",
+        "minimum": 1,
+        "maximum": 10_000,
+        "help": "training cycles",
+        "default": 40,
+    }
+    assert "time_mask_max_frames" in schema["augmentation"]["options"]
+    json.dumps(schema)
 
 
 def test_settings_round_trip():
