@@ -118,7 +118,13 @@ def _wipe(s: Settings) -> None:
     if s.storage_dir and s.storage_dir.exists():
         shutil.rmtree(s.storage_dir, ignore_errors=True)
     if s.broker_url.startswith("filesystem"):
-        shutil.rmtree(s.broker_dir, ignore_errors=True)
+        # empty the broker's folders but keep them: a cached Celery client keeps writing into them
+        for folder in ("queue", "processed", "control"):
+            path = s.broker_dir / folder
+            path.mkdir(parents=True, exist_ok=True)
+            for f in path.iterdir():
+                if f.is_file():
+                    f.unlink(missing_ok=True)
     elif s.broker_url.startswith("redis"):
         import redis
 

@@ -14,7 +14,7 @@ from app.core.db import session_factory
 from app.core.storage import BlobStore
 from app.models import Project, User
 from app.services import projects as project_service
-from app.services.errors import NotFound, Unauthorized
+from app.services.errors import Forbidden, NotFound, Unauthorized
 
 
 def settings_dep(request: Request) -> Settings:
@@ -47,6 +47,20 @@ def get_blob_store(settings: SettingsDep) -> BlobStore:
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _check_csrf_header(request: Request) -> None:
+    """A browser session may change things through the JSON API only with the page's CSRF token."""
+    import hmac
+
+    expected = request.session.get("csrf")
+    sent = request.headers.get("x-csrf-token")
+    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
+        raise Forbidden("the x-csrf-token header is missing or wrong: requests made with a browser session "
+                        "must carry the page's CSRF token")
+
+
 @dataclass
 class Caller:
     """Either a project API key (bound to one project) or a signed-in dashboard user."""
@@ -66,6 +80,8 @@ def get_caller(request: Request, session: SessionDep,
     if user_id is not None:
         user = session.get(User, user_id)
         if user is not None:
+            if request.method not in SAFE_METHODS:
+                _check_csrf_header(request)
             return Caller(user=user)
     raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
 

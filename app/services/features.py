@@ -74,6 +74,11 @@ def _shape_key(project_id: int, config: str) -> str:
     return f"projects/{project_id}/features/{config[:24]}/shape.json"
 
 
+def _cached_window_shape(store: BlobStore, project_id: int, config: str) -> tuple[int, ...] | None:
+    key = _shape_key(project_id, config).replace("shape.json", "window.json")
+    return tuple(json.loads(store.get(key))) if store.exists(key) else None
+
+
 def _npy(arr: np.ndarray) -> bytes:
     buf = io.BytesIO()
     np.save(buf, arr, allow_pickle=False)
@@ -129,6 +134,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     progress(0, f"{cfg['name']} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
                 f"{len(todo)} to compute")
     skipped: dict[int, str] = {}
+    window_shape: tuple[int, ...] | None = _cached_window_shape(store, impulse.project_id, config)
     for start in range(0, len(todo), chunk_samples):
         chunk = todo[start:start + chunk_samples]
         windows, owners = [], []
@@ -138,11 +144,19 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
             except (DspError, ParamError) as exc:
                 skipped[s.id] = str(exc)
                 continue
+            if window_shape is None:
+                window_shape = w.shape[1:]
+            elif w.shape[1:] != window_shape:
+                skipped[s.id] = (f"its windows are shaped {list(w.shape[1:])} (samples × axes) but the impulse's "
+                                 f"others are {list(window_shape)}: give the impulse's input block explicit axes")
+                continue
             windows.append(w)
             owners.append((s, len(w)))
         if windows:
             out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg["params"])
             store.put(_shape_key(impulse.project_id, config), json.dumps(list(out.shape)).encode())
+            store.put(_shape_key(impulse.project_id, config).replace("shape.json", "window.json"),
+                      json.dumps(list(window_shape)).encode())
             pos = 0
             for s, n in owners:
                 store.put(_cache_key(impulse.project_id, config, s), _npy(out.features[pos:pos + n]))

@@ -181,3 +181,50 @@ def test_features_service_on_fsdd_recordings(settings, make_project, session, st
     session.commit()
     with pytest.raises(Exception, match="too short"):
         features.generate(uow, store, p.project.id, imp2.id)
+
+
+def test_samples_with_other_axes_are_skipped_with_a_reason(settings, make_project, session, store):
+    from app.core.db import session_scope
+    from app.services import features, impulses
+    from app.services.samples import IngestOptions, UploadedFile, ingest
+    from tests.app.api.helpers import acquisition
+
+    p = make_project()
+    files = [UploadedFile(f"yes.{i}.wav", wav_bytes(seconds=0.5, seed=i)) for i in range(3)]
+    files.append(UploadedFile("odd.json", acquisition(values=[[1.0, 2.0, 3.0]] * 4000, interval_ms=0.125)))
+    assert all(r.success for r in ingest(session, store, p.project, files, IngestOptions(category="training")))
+    imp = impulses.create_impulse(session, p.project.id, {
+        "input": {"type": "time-series", "window_size_ms": 500, "window_increase_ms": 500, "frequency_hz": 8000},
+        "dsp": [{"id": 1, "block": "mfcc"}]})
+    session.commit()
+    lines = []
+    out = features.generate(lambda: session_scope(settings), store, p.project.id, imp.id,
+                            progress=lambda pct, line=None: lines.append(line or ""))
+    assert out["blocks"]["1"]["rows"] == 3 and out["blocks"]["1"]["skipped"] == 1
+    assert any("skipped sample" in ln and "[4000, 3]" in ln for ln in lines), lines
+
+
+def test_browser_sessions_need_the_csrf_header_on_the_json_api(client, make_project, settings):
+    from app.core.db import session_scope
+    from app.services import users
+
+    with session_scope(settings) as s:
+        owner = users.create_user(s, email="csrf@example.com", password="long enough password")
+    p = make_project("mine", owner=owner)
+    r = client.post("/login", data={"email": "csrf@example.com", "password": "long enough password",
+                                    "csrf_token": _csrf(client)}, follow_redirects=False)
+    assert r.status_code in (302, 303), r.text
+    ok = client.get(f"/api/{p.project.id}/raw-data")
+    assert ok.status_code == 200
+    r = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 0})
+    assert r.status_code == 403 and "x-csrf-token" in r.json()["error"]
+    r = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 0}, headers={"x-csrf-token": "wrong"})
+    assert r.status_code == 403
+
+
+def _csrf(client) -> str:  # noqa: ANN001
+    import re
+
+    html = client.get("/login").text
+    m = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    return m.group(1) if m else ""

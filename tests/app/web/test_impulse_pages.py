@@ -1,0 +1,99 @@
+"""Impulse design: the form built from the block declarations, server validation next to the field, jobs."""
+
+from __future__ import annotations
+
+import re
+
+from tests.app.api.helpers import wav_bytes
+
+MFCC_FORM = {"name": "kws", "input_type": "time-series", "in.axes": "", "in.window_size_ms": "1000",
+             "in.window_increase_ms": "500", "in.frequency_hz": "8000", "in.pad_short": ["false", "true"],
+             "block": "mfcc", "p.mfcc.num_cepstral": "13", "p.mfcc.fft_length": "256", "learn_type": "classification"}
+
+
+def test_new_impulse_form_lists_every_declared_block_and_parameter(browser, user_project, client):
+    pid = user_project.project.id
+    page = client.get(f"/projects/{pid}/impulse").text
+    decl = client.get("/api/dsp-blocks").json()
+    for block in decl["blocks"]:
+        assert f'<option value="{block["name"]}"' in page
+        for p in block["params"]:
+            assert f'name="p.{block["name"]}.{p["name"]}"' in page, (block["name"], p["name"])
+            assert f'for="p-{block["name"]}-{p["name"]}"' in page or p["type"] == "bool"
+    for p in decl["inputs"]["time-series"]["params"]:
+        assert f'name="in.{p["name"]}"' in page
+    assert '<option value="mfcc" selected>' in page
+
+
+def test_create_impulse_then_edit_with_validation_message_at_the_field(browser, user_project, client):
+    pid = user_project.project.id
+    r = browser.post(f"/projects/{pid}/impulse", MFCC_FORM)
+    assert r.status_code == 303
+    iid = int(r.headers["location"].rsplit("/", 1)[1])
+    imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
+    assert imp["input"]["frequency_hz"] == 8000 and imp["input"]["pad_short"] is True and imp["input"]["axes"] is None
+    assert imp["dsp"][0]["block"] == "mfcc" and imp["dsp"][0]["params"]["num_cepstral"] == 13
+    assert imp["learn"][0]["type"] == "classification"
+    assert client.get(f"/projects/{pid}/impulse", follow_redirects=False).headers["location"].endswith(f"/impulse/{iid}")
+
+    bad = {**MFCC_FORM, "p.mfcc.fft_length": "100"}
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", bad)
+    assert r.status_code == 422
+    err = re.search(r'<p class="field-error" id="p-mfcc-fft_length-error">([^<]+)</p>', r.text)
+    assert err and "got 100" in err.group(1) and "power of two" in err.group(1), err and err.group(1)
+    assert 'value="100"' in r.text  # the submitted value is kept
+    assert client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]["revision"] == 1
+
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM, "in.window_size_ms": "abc"})
+    assert r.status_code == 422 and 'id="in-window_size_ms-error"' in r.text
+
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM, "p.mfcc.num_cepstral": "12"})
+    assert r.status_code == 303
+    imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
+    assert imp["revision"] == 2 and imp["dsp"][0]["params"]["num_cepstral"] == 12
+    assert "generate features again" in client.get(r.headers["location"]).text
+
+
+def test_wrong_block_for_the_input_is_reported_at_the_block_field(browser, user_project):
+    pid = user_project.project.id
+    r = browser.post(f"/projects/{pid}/impulse", {**MFCC_FORM, "input_type": "image", "img.width": "32",
+                                                  "img.height": "32", "block": "mfcc"})
+    assert r.status_code == 422
+    assert re.search(r'id="block-error">[^<]*processes timeseries input', r.text)
+
+
+def test_generate_features_starts_a_job_and_the_page_follows_it(browser, user_project, client):
+    pid = user_project.project.id
+    client.post("/api/training/files", headers={"x-api-key": user_project.api_key, "x-label": "a"},
+                files={"data": ("a.1.wav", wav_bytes(1.0), "audio/wav")})
+    iid = int(browser.post(f"/projects/{pid}/impulse", MFCC_FORM).headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/projects/{pid}/impulse/{iid}").text
+    assert "No features generated yet." in page and '<option value="' in page  # preview sample list
+    r = browser.post(f"/projects/{pid}/impulse/{iid}/generate")
+    assert r.status_code == 303
+    job_id = int(re.search(r"job=(\d+)", r.headers["location"]).group(1))
+    job = client.get(f"/api/{pid}/jobs/{job_id}/status").json()["job"]
+    assert job["kind"] == "generate-features" and job["params"]["impulse_id"] == iid
+    page = client.get(r.headers["location"]).text
+    assert f'data-job-stream="/api/{pid}/jobs/{job_id}/stream"' in page
+    assert f'data-reload-on-end="/projects/{pid}/impulse/{iid}#features"' in page
+
+
+def test_jobs_list_job_page_and_cancel(browser, user_project, client, settings):
+    from app.core.db import session_scope
+    from app.services import jobs
+
+    pid = user_project.project.id
+    with session_scope(settings) as s:
+        jid = jobs.create_job(s, project_id=pid, kind="wait", params={"seconds": 1}).id
+    listing = client.get(f"/projects/{pid}/jobs").text
+    assert f'href="/projects/{pid}/jobs/{jid}"' in listing and '<span class="badge queued">queued</span>' in listing
+    page = client.get(f"/projects/{pid}/jobs/{jid}").text
+    assert "queued wait job" in page and "Cancel job" in page
+    r = browser.post(f"/projects/{pid}/jobs/{jid}/cancel")
+    assert r.status_code == 303
+    page = client.get(r.headers["location"]).text
+    assert "Cancellation of job" in page and "cancelled before it started" in page and "Cancel job" not in page
+    r = browser.post(f"/projects/{pid}/jobs/{jid}/cancel")
+    assert "has already finished" in client.get(r.headers["location"]).text
+    assert client.get(f"/projects/{pid}/jobs/999999").status_code == 404
