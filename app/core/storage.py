@@ -17,6 +17,7 @@ from pathlib import Path, PurePosixPath
 class BlobStore:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
+        self._dirs: set[Path] = set()
 
     def path(self, key: str) -> Path:
         rel = PurePosixPath(key)
@@ -34,6 +35,29 @@ class BlobStore:
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
+            raise
+        return dest
+
+    def put_new(self, key: str, data: bytes) -> Path:
+        """Write a blob under a key that is new (unique, not yet referenced by any row).
+
+        No temporary file and rename: nothing can read the key before the row naming it commits, and
+        a crash mid-write leaves an unreferenced file rather than a visible half blob.
+        """
+        dest = self.path(key)
+        parent = dest.parent
+        if parent not in self._dirs:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(parent)
+        try:
+            with open(dest, "xb") as fh:
+                fh.write(data)
+        except FileNotFoundError:  # the folder was removed meanwhile (project deleted): recreate it
+            parent.mkdir(parents=True, exist_ok=True)
+            with open(dest, "xb") as fh:
+                fh.write(data)
+        except BaseException:
+            dest.unlink(missing_ok=True)
             raise
         return dest
 

@@ -46,6 +46,13 @@ class ApiKeyCache:
         """Forget every entry (after a project's keys or signing rule change in this process)."""
         self._entries.clear()
 
+    def cached(self, api_key: str) -> tuple[bool, ProjectAuth | None]:
+        """(True, auth) when the key's entry is fresh: no database round trip needed."""
+        hit = self._entries.get(hash_api_key(api_key))
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
+
     def lookup(self, api_key: str) -> ProjectAuth | None:
         digest = hash_api_key(api_key)
         now = time.monotonic()

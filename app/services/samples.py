@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -159,7 +159,7 @@ def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSampl
         for i in keep:
             it, d = items[i], items[i].decoded
             blob_key = f"projects/{it.project_id}/samples/{uuid.uuid4().hex}.{d.format}"
-            store.put(blob_key, it.raw)
+            store.put_new(blob_key, it.raw)
             on_rollback(session, lambda k=blob_key: store.delete(k))
             rows.append({
                 "project_id": it.project_id, "device_id": devices.get((it.project_id, d.device_name or "")),
@@ -175,7 +175,7 @@ def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSampl
         now = utcnow()
         for row in rows:
             row["created_at"] = row["updated_at"] = now
-        ids = session.execute(
+        ids = session.connection().execute(
             insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True), rows
         ).scalars().all()
         for i, sample_id in zip(keep, ids, strict=True):
@@ -192,8 +192,28 @@ def ingest(session: Session, store: BlobStore, project: Project, files: Sequence
     return [next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None]
 
 
+_DEVICE_UPSERT: dict[str, Any] = {}
+
+
+def _device_upsert(dialect: str):  # noqa: ANN202
+    """One cached statement (built once per dialect, so SQLAlchemy compiles it once)."""
+    if dialect not in _DEVICE_UPSERT:
+        table = Device.__table__
+        ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
+            project_id=bindparam("pid"), name=bindparam("name"), device_type=bindparam("dtype"),
+            created_at=bindparam("now"), last_seen_at=bindparam("now"), samples_count=bindparam("n"))
+        _DEVICE_UPSERT[dialect] = ins.on_conflict_do_update(
+            index_elements=["project_id", "name"],
+            set_={"last_seen_at": ins.excluded.last_seen_at,
+                  "device_type": case((ins.excluded.device_type != "", ins.excluded.device_type),
+                                      else_=table.c.device_type),
+                  "samples_count": table.c.samples_count + ins.excluded.samples_count},
+        ).returning(table.c.id)
+    return _DEVICE_UPSERT[dialect]
+
+
 def _touch_devices(session: Session, items: Sequence[PendingSample]) -> dict[tuple[int, str], int]:
-    """Upsert every distinct (project, device name) of the batch in one statement; return their ids."""
+    """Upsert each distinct (project, device name) of the batch; return their ids."""
     counts: dict[tuple[int, str], tuple[int, str]] = {}
     for it in items:
         name = (it.decoded.device_name or "")[:255]
@@ -202,18 +222,11 @@ def _touch_devices(session: Session, items: Sequence[PendingSample]) -> dict[tup
             counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
     if not counts:
         return {}
+    conn = session.connection()  # Core on the session's connection: no ORM bookkeeping on the hot path
+    stmt = _device_upsert(conn.dialect.name)
     now = utcnow()
-    rows = [{"project_id": pid, "name": name, "device_type": dtype, "created_at": now, "last_seen_at": now,
-             "samples_count": n} for (pid, name), (n, dtype) in sorted(counts.items())]
-    dialect = session.get_bind().dialect.name
-    ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(Device).values(rows)
-    stmt = ins.on_conflict_do_update(
-        index_elements=["project_id", "name"],
-        set_={"last_seen_at": ins.excluded.last_seen_at,
-              "device_type": case((ins.excluded.device_type != "", ins.excluded.device_type), else_=Device.device_type),
-              "samples_count": Device.samples_count + ins.excluded.samples_count},
-    ).returning(Device.id, Device.project_id, Device.name)
-    return {(pid, name): did for did, pid, name in session.execute(stmt)}
+    return {(pid, name): conn.execute(stmt, {"pid": pid, "name": name, "dtype": dtype, "now": now, "n": n}).scalar_one()
+            for (pid, name), (n, dtype) in sorted(counts.items())}
 
 
 # --- queries -------------------------------------------------------------------------------------
