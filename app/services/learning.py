@@ -136,6 +136,8 @@ def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, l
         data = load_block_features(session, store, impulse, block)
         labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
         revision = impulse.revision
+        split_key = ((block.get("settings") or {}).get("training") or {}).get("split_by_metadata")
+        groups_all = _metadata_values(session, data["sample_ids"], split_key) if split_key else None
     train_rows = cats_now == "training"
     if not train_rows.any():
         raise BadRequest("no training features: put samples in the training category and generate features")
@@ -147,7 +149,11 @@ def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, l
     if block["type"] in ANOMALY_TYPES:
         result, arts = _train_anomaly(block, X.reshape(len(X), -1), log)
     else:
-        result, arts = _train_nn(block, X, y, data, log=log, progress=progress, should_stop=should_stop)
+        groups = groups_all[train_rows] if groups_all is not None else None
+        if groups is not None:
+            log(f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} distinct values")
+        result, arts = _train_nn(block, X, y, data, log=log, progress=progress, should_stop=should_stop,
+                                 groups=groups)
     result.update({"impulse_id": impulse_id, "learn_id": block["id"], "revision": revision,
                    "seconds": round(time.monotonic() - t0, 2), "input_shape": list(data["shape"]),
                    "feature_kind": data["kind"]})
@@ -168,7 +174,18 @@ _EXT = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".t
         "training-results": ".json", "anomaly-model": ".json", "test-results": ".json"}
 
 
-def _train_nn(block, X, y, data, *, log, progress, should_stop) -> tuple[dict, dict]:  # noqa: ANN001
+def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.ndarray:
+    """The value of metadata `key` for every row's sample ('' when a sample lacks it)."""
+    ids = sorted(set(int(i) for i in sample_ids))
+    meta: dict[int, str] = {}
+    for chunk in range(0, len(ids), 900):
+        part = ids[chunk:chunk + 900]
+        for sid, md in session.execute(select(Sample.id, Sample.metadata_).where(Sample.id.in_(part))):
+            meta[sid] = str((md or {}).get(key, ""))
+    return np.array([meta.get(int(i), "") for i in sample_ids])
+
+
+def _train_nn(block, X, y, data, *, log, progress, should_stop, groups=None) -> tuple[dict, dict]:  # noqa: ANN001
     from workers.learn import TrainSettings, default_architecture, validate_architecture
     from workers.learn.pipeline import train_and_quantize
 
@@ -198,7 +215,8 @@ def _train_nn(block, X, y, data, *, log, progress, should_stop) -> tuple[dict, d
 
     y_fit = y if task == "classification" else y.astype(np.float32)
     out = train_and_quantize(X, y_fit, labels=labels, layers=layers, settings=train_settings, on_epoch=on_epoch,
-                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None)
+                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None,
+                             groups=groups)
     progress(95.0)
     for name in ("float32", "int8"):
         m = out.validation.get(name)
