@@ -11,7 +11,8 @@ from app.ingestion import sign_acquisition
 from app.synthetic import anomaly_sample, motion_dataset
 from tests.app.api.helpers import key
 
-pytestmark = [pytest.mark.worker, pytest.mark.slow]
+# training is the heavy part and backend-independent: one backend suffices (the data layer is tested on both)
+pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 IMPULSE = {
     "name": "motion",
