@@ -174,6 +174,17 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
                                 "operators": trained["result"]["card"]["operators"]}
         else:
             summary["anomaly"] = tested["result"]["per_category"]
+    classifier = next(b for b in impulse_body["learn"] if b["type"] == "classification")
+    for target in build_targets:
+        built = job(f"build_{target}", "build-ondevice-model",
+                    {"impulseId": impulse_id, "learnId": classifier["id"], "engine": "compiled",
+                     "modelType": "int8", "target": target})
+        m = built["result"]["manifest"]
+        summary.setdefault("deployments", {})[target] = {
+            "bit_exact": m.get("bit_exact"), "arena_bytes": m.get("arena_bytes"),
+            "flash_bytes": m.get("flash_bytes"), "ram_bytes": m.get("ram_bytes"),
+            "instructions": m.get("instructions"), "zip": built["result"]["name"],
+            "same_class": (m.get("verification") or {}).get("impulse", {}).get("same_class")}
 
     summary.setdefault("test_accuracy", {"float32": None, "int8": None})
     return summary
