@@ -61,6 +61,6 @@ def job_json(job: Job) -> dict[str, Any]:
         "jobNotificationUids": [], "metadata": {},
         # Tinyforge extras
         "kind": job.kind, "status": job.status, "progress": job.progress, "error": job.error,
-        "attempts": job.attempts, "queue": job.queue, "params": job.params, "result": job.result,
+        "attempts": job.attempts, "worker": job.worker, "queue": job.queue, "params": job.params, "result": job.result,
         "heartbeat": iso(job.heartbeat_at), "cancelRequested": job.cancel_requested,
     }

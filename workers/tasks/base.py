@@ -7,6 +7,7 @@ libraries and returns a JSON-able result dict.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 import threading
 import traceback
@@ -100,7 +101,7 @@ def _start(job_id: int) -> JobContext | None:
         job.progress = 0
         job.started_at = job.started_at or utcnow()
         job.heartbeat_at = utcnow()
-        job.worker = socket.gethostname()
+        job.worker = f"{socket.gethostname()} pid {os.getpid()}"
         job_service.append_log(session, job_id, f"started on {job.worker} (attempt {job.attempts})")
         return JobContext(job)
 
