@@ -21,6 +21,19 @@ if [ ! -x .venv/bin/python ]; then
     fi
   fi
 fi
+# the deployment builder compiles and runs the generated C library on the host
+need_apt=()
+command -v cc >/dev/null || need_apt+=(gcc libc6-dev)
+command -v make >/dev/null || need_apt+=(make)
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "installing ${need_apt[*]} ..." >&2
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
+  else
+    echo "warning: a C compiler and make are needed to build deployments (apt-get install gcc make)" >&2
+  fi
+fi
+
 spec="."
 [ -n "$extras" ] && spec=".[${extras}]"
 want="$(cat pyproject.toml | sha256sum | cut -c1-64) ${spec}"

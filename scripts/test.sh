@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh test
 scripts/services.sh
+if ! command -v cmake >/dev/null && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake >/dev/null
+fi
 # As root these install what is missing; otherwise the toolchain/browser tests say why they skip.
 scripts/install-toolchain.sh || echo "warning: Arm toolchain/QEMU not installed: toolchain tests will skip" >&2
 scripts/install-browser.sh || echo "warning: Chromium not installed: browser tests will skip" >&2
