@@ -106,7 +106,7 @@ def main() -> int:
         with session_factory(settings)() as s:
             new = projects.create_project(s, name="bench")
             s.commit()
-            api_key, hmac_key, pid = new.api_key, new.hmac_key, new.project.id
+            api_key, hmac_key = new.api_key, new.hmac_key
 
         print(f"building {args.samples} signed samples (3 axes x 250 values) ...", flush=True)
         rng = np.random.default_rng(0)
@@ -159,8 +159,8 @@ def main() -> int:
         blobs = sum(1 for _ in (data_dir / "blobs").rglob("*.json"))
 
         triv_rate, ing_rate = ok_t / t_triv, ok_i / t_ing
-        print("\n== ingestion benchmark (PostgreSQL, uvicorn workers=%d, clients=%dx%d) ==" % (
-            args.web_workers, args.clients, args.threads))
+        print(f"\n== ingestion benchmark (PostgreSQL, uvicorn workers={args.web_workers}, "
+              f"clients={args.clients}x{args.threads}) ==")
         print(f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s   ({ok_t} ok, {bad_t} failed)")
         print(f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ok_i} ok, {bad_i} failed, statuses {statuses})")
         print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
