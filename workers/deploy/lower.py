@@ -79,6 +79,18 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
     return f"static const {ctype} {name} = {{\n" + ",\n".join(parts) + "\n};"
 
 
+def _lower_weighted_f32(ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str) -> None:  # noqa: ANN001
+    """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel call."""
+    _require_dtype(op, flt, ("float32",), "filter")
+    lo, hi = quant.activation_range_f32(act)
+    fields.update(act_min=lo, act_max=hi)
+    code.decls.append(_struct(ctx.rt(struct), ctx.sym(op), fields))
+    code.call = (
+        f"{ctx.rt(fn)}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+        f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
+    )
+
+
 def _nhwc(t: Tensor, what: str, op: Operator) -> tuple[int, int, int, int]:
     if len(t.shape) != 4:
         raise CompileError(
@@ -278,14 +290,7 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
                 f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
             )
     elif inp.dtype == "float32":
-        _require_dtype(op, flt, ("float32",), "filter")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
-        code.decls.append(_struct(ctx.rt("conv_f32_t"), ctx.sym(op), fields))
-        code.call = (
-            f"{ctx.rt(kernel + '_f32')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-            f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
-        )
+        _lower_weighted_f32(ctx, op, code, fields, flt=flt, act=act, struct="conv_f32_t", fn=kernel + "_f32", bias=bias)
     else:
         _require_dtype(op, inp, ("int8", "float32"), "input")
     return code
@@ -369,14 +374,8 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
                 f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
             )
     elif inp.dtype == "float32":
-        _require_dtype(op, flt, ("float32",), "filter")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
-        code.decls.append(_struct(ctx.rt("fc_f32_t"), ctx.sym(op), fields))
-        code.call = (
-            f"{ctx.rt('fully_connected_f32')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-            f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
-        )
+        _lower_weighted_f32(ctx, op, code, fields, flt=flt, act=act, struct="fc_f32_t", fn="fully_connected_f32",
+                            bias=bias)
     else:
         _require_dtype(op, inp, ("int8", "float32"), "input")
     return code
