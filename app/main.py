@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.batcher = IngestBatcher(settings)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
                        same_site="lax", https_only=settings.environment == "production")
+    app.add_middleware(ingestion.IngestionFastPath)  # added last: runs first, ahead of the session middleware
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -62,7 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                             headers=getattr(exc, "headers", None))
 
     @app.get("/api/health", tags=["system"], summary="Liveness: answers without touching the database")
-    def health() -> dict:
+    async def health() -> dict:
         return {"success": True, "status": "ok"}
 
     for router in API_ROUTERS:

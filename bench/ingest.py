@@ -1,10 +1,10 @@
 """Ingestion throughput: signed JSON samples posted concurrently to the real HTTP server on PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2] [--threads 8]
+    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2] [--connections 8]
 
 Starts `tinyforge serve` (uvicorn) on a fresh PostgreSQL database, pre-builds N distinct signed
-samples (3 axes × 250 values, HMAC-SHA256), posts them from several client processes over
-keep-alive connections, and prints samples/s next to the same server's trivial endpoint
+samples (3 axes × 250 values, HMAC-SHA256), posts them from several client processes (raw sockets, pre-serialised
+requests) over keep-alive connections, and prints samples/s next to the same server's trivial endpoint
 (`GET /api/health`) measured in the same run with the same clients. Then checks that every sample
 sent is stored exactly once (by content hash). Target: ≥ 1,000 samples/s on a 2-core machine.
 """
@@ -18,7 +18,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,49 +28,185 @@ sys.path.insert(0, str(REPO))
 PG_ADMIN = os.environ.get("TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-def _client_worker(port: int, requests: list[tuple[str, str, bytes | None, dict]], threads: int, out) -> None:  # noqa: ANN001
-    """Send `requests` over `threads` keep-alive connections; report (ok, failed, statuses)."""
-    chunks = [requests[i::threads] for i in range(threads)]
-    ok, bad, statuses = [0], [0], {}
-    lock = threading.Lock()
+def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:  # noqa: ANN001
+    """Send pre-serialised HTTP/1.1 `requests` over `connections` keep-alive sockets from one process.
 
-    def run(chunk) -> None:  # noqa: ANN001
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        for method, path, body, headers in chunk:
-            conn.request(method, path, body=body, headers=headers)
-            resp = conn.getresponse()
-            resp.read()
-            with lock:
-                statuses[resp.status] = statuses.get(resp.status, 0) + 1
-                if resp.status == 200:
-                    ok[0] += 1
-                else:
-                    bad[0] += 1
-        conn.close()
+    A lean client (raw sockets, one selector, no header parsing beyond status and Content-Length) so
+    that the load generator takes as little as possible of the CPU the server shares with it.
+    Reports (ok, failed, statuses, client CPU seconds).
+    """
+    import resource
+    import selectors
+    import socket
 
-    ts = [threading.Thread(target=run, args=(c,)) for c in chunks]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join()
-    out.put((ok[0], bad[0], statuses))
+    sel = selectors.DefaultSelector()
+    todo = list(reversed(requests))
+    statuses: dict[int, int] = {}
+    ok = bad = 0
+
+    def send_next(sock: socket.socket) -> bool:
+        if not todo:
+            return False
+        sock.sendall(todo.pop())
+        return True
+
+    for _ in range(min(connections, len(requests))):
+        sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sel.register(sock, selectors.EVENT_READ, bytearray())
+        send_next(sock)
+    while sel.get_map():
+        for key, _ in sel.select():
+            sock, buf = key.fileobj, key.data
+            chunk = sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("the server closed a keep-alive connection")
+            buf += chunk
+            head_end = buf.find(b"\r\n\r\n")
+            if head_end < 0:
+                continue
+            head = bytes(buf[:head_end]).lower()
+            length = 0
+            at = head.find(b"content-length:")
+            if at >= 0:
+                line_end = head.find(b"\r\n", at)
+                length = int(head[at + 15:line_end if line_end > 0 else None])
+            if len(buf) < head_end + 4 + length:
+                continue
+            status = int(head[9:12])
+            statuses[status] = statuses.get(status, 0) + 1
+            if status == 200:
+                ok += 1
+            else:
+                bad += 1
+            del buf[:head_end + 4 + length]
+            if not send_next(sock):
+                sel.unregister(sock)
+                sock.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.put((ok, bad, statuses, usage.ru_utime + usage.ru_stime))
 
 
-def blast(port: int, requests: list, clients: int, threads: int) -> tuple[float, int, int, dict]:
-    q: mp.Queue = mp.Queue()
-    procs = [mp.Process(target=_client_worker, args=(port, requests[i::clients], threads, q)) for i in range(clients)]
-    t0 = time.perf_counter()
-    for p in procs:
-        p.start()
-    results = [q.get() for _ in procs]
-    for p in procs:
-        p.join()
-    elapsed = time.perf_counter() - t0
-    statuses: dict = {}
-    for _, _, s in results:
-        for k, v in s.items():
-            statuses[k] = statuses.get(k, 0) + v
-    return elapsed, sum(r[0] for r in results), sum(r[1] for r in results), statuses
+def _http_request(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    if body is not None:
+        lines.append(f"content-length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the given processes (those that still exist)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _children(pid: int) -> list[int]:
+    out = [pid]
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                    out.append(int(d.name))
+            except (OSError, ValueError):
+                pass
+    return out
+
+
+def _postgres_pids() -> list[int]:
+    pids = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if (d / "comm").read_text().strip().startswith("postgres"):
+                    pids.append(int(d.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _machine_busy_seconds() -> float:
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def _start_profilers(server_pid: int, out_dir: Path) -> list[tuple[subprocess.Popen, Path]]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    spies = []
+    for pid in _children(server_pid)[1:]:  # the uvicorn workers, not the supervisor
+        out = out_dir / f"worker-{pid}.txt"
+        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
+                                "--output", str(out), "--nonblocking", *(["--gil"] if os.environ.get("BENCH_GIL") else [])], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+        spies.append((spy, out))
+    time.sleep(1.0)  # let py-spy attach
+    return spies
+
+
+def _stop_profilers(spies: list[tuple[subprocess.Popen, Path]]) -> None:
+    import signal
+    from collections import Counter
+
+    own: Counter = Counter()
+    total = 0
+    for spy, out in spies:
+        spy.send_signal(signal.SIGINT)
+        spy.wait(timeout=60)
+        for line in out.read_text().splitlines() if out.exists() else []:
+            stack, _, count = line.rpartition(" ")
+            if not stack:
+                continue
+            total += int(count)
+            own[stack.split(";")[-1]] += int(count)
+    if total:
+        print(f"\nserver workers, where the samples were taken (own time, top 25 of {total} samples):")
+        for frame, n in own.most_common(25):
+            print(f"  {100 * n / total:5.1f}%  {frame[:150]}")
+
+
+class Run:
+    """One load run: wall time, replies, and CPU seconds spent by server, PostgreSQL, clients and the machine."""
+
+    def __init__(self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int):
+        server_pids, pg_pids = _children(server_pid), _postgres_pids()
+        s0, p0, m0 = _cpu_seconds(server_pids), _cpu_seconds(pg_pids), _machine_busy_seconds()
+        q: mp.Queue = mp.Queue()
+        procs = [mp.Process(target=_client_worker, args=(port, requests[i::clients], connections, q))
+                 for i in range(clients)]
+        t0 = time.perf_counter()
+        for p in procs:
+            p.start()
+        results = [q.get() for _ in procs]
+        for p in procs:
+            p.join()
+        self.elapsed = time.perf_counter() - t0
+        self.server_cpu = _cpu_seconds(server_pids) - s0
+        self.pg_cpu = _cpu_seconds(_postgres_pids()) - p0  # backends that ended meanwhile are missed
+        self.machine_cpu = _machine_busy_seconds() - m0
+        self.client_cpu = sum(r[3] for r in results)
+        self.ok, self.bad = sum(r[0] for r in results), sum(r[1] for r in results)
+        self.statuses: dict = {}
+        for r in results:
+            for k, v in r[2].items():
+                self.statuses[k] = self.statuses.get(k, 0) + v
+
+    @property
+    def rate(self) -> float:
+        return self.ok / self.elapsed
+
+    def cpu_line(self) -> str:
+        n = max(self.ok + self.bad, 1)
+        ms = lambda sec: 1000 * sec / n  # noqa: E731
+        return (f"CPU ms/request: server {ms(self.server_cpu):.2f}, postgres {ms(self.pg_cpu):.2f}, "
+                f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
+                f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)")
 
 
 def main() -> int:
@@ -79,7 +214,9 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=6000)
     ap.add_argument("--web-workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=2, help="client processes")
-    ap.add_argument("--threads", type=int, default=8, help="connections per client process")
+    ap.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
+    ap.add_argument("--profile", metavar="DIR", help="record the server workers with py-spy during the ingestion "
+                    "run (collapsed stacks and a top-functions summary in DIR)")
     args = ap.parse_args()
 
     import numpy as np
@@ -140,13 +277,16 @@ def main() -> int:
                 raise SystemExit("server did not start")
             time.sleep(0.2)
 
-        trivial = [("GET", "/api/health", None, {})] * args.samples
-        blast(port, trivial[:500], args.clients, args.threads)  # warm up connections and workers
-        t_triv, ok_t, bad_t, _ = blast(port, trivial, args.clients, args.threads)
+        trivial = [_http_request("GET", "/api/health", None, {})] * args.samples
+        Run(port, trivial[:500], args.clients, args.connections, server.pid)  # warm up connections and workers
+        triv = Run(port, trivial, args.clients, args.connections, server.pid)
         headers = {"x-api-key": api_key, "content-type": "application/json", "x-label": "bench"}
-        reqs = [("POST", "/api/training/data", body, {**headers, "x-file-name": f"bench.{i}.json"})
+        reqs = [_http_request("POST", "/api/training/data", body, {**headers, "x-file-name": f"bench.{i}.json"})
                 for i, body in enumerate(bodies)]
-        t_ing, ok_i, bad_i, statuses = blast(port, reqs, args.clients, args.threads)
+        spies = _start_profilers(server.pid, Path(args.profile)) if args.profile else []
+        ing = Run(port, reqs, args.clients, args.connections, server.pid)
+        _stop_profilers(spies)
+        bad_i = ing.bad
 
         engine = make_engine(url)
         with engine.connect() as conn:
@@ -158,11 +298,14 @@ def main() -> int:
         engine.dispose()
         blobs = sum(1 for _ in (data_dir / "blobs").rglob("*.json"))
 
-        triv_rate, ing_rate = ok_t / t_triv, ok_i / t_ing
+        triv_rate, ing_rate = triv.rate, ing.rate
         print(f"\n== ingestion benchmark (PostgreSQL, uvicorn workers={args.web_workers}, "
-              f"clients={args.clients}x{args.threads}) ==")
-        print(f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s   ({ok_t} ok, {bad_t} failed)")
-        print(f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ok_i} ok, {bad_i} failed, statuses {statuses})")
+              f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) ==")
+        print(f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, {triv.bad} failed)")
+        print(f"    {triv.cpu_line()}")
+        print(f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} failed, "
+              f"statuses {ing.statuses})")
+        print(f"    {ing.cpu_line()}")
         print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
         print(f"stored rows {stored}, distinct content hashes {distinct}, blobs {blobs}, duplicated names {dup_names}, "
               f"spot-checked hashes found {spot}/{len(hashes)}")

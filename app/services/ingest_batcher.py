@@ -5,6 +5,9 @@ arriving while a batch is being written queue up and go into the next batch toge
 flush serves many samples; each request still gets its own per-file results. If a batch fails as a
 whole, its requests are retried one by one so that one bad request cannot sink the others.
 
+On PostgreSQL (psycopg) the batches are written from the event loop on asyncio connections
+(`ingest_pg`); on other databases by `samples.store_batch` in a worker thread.
+
 Project API keys are resolved through a small cache (entries live `ttl_s` seconds, so a revoked
 key stops working within that time) so that a request costs no database round trip of its own.
 """
@@ -24,6 +27,7 @@ from app.core.db import session_factory
 from app.core.security import hash_api_key
 from app.core.storage import BlobStore
 from app.services import projects as project_service
+from app.services.ingest_pg import PgBatchWriter, is_postgresql_psycopg
 from app.services.samples import FileResult, PendingSample, store_batch
 
 log = logging.getLogger("tinyforge.ingest")
@@ -75,19 +79,46 @@ class _Request:
     future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
 
+class _SessionWriter:
+    """Any SQLAlchemy backend (SQLite by default): `store_batch` in a worker thread."""
+
+    def __init__(self, settings: Settings, store: BlobStore):
+        self._factory = session_factory(settings)
+        self._store = store
+
+    async def write(self, items: Sequence[PendingSample]) -> list[FileResult]:
+        return await run_in_threadpool(self._write, items)
+
+    def _write(self, items: Sequence[PendingSample]) -> list[FileResult]:
+        with self._factory() as session:
+            results = store_batch(session, self._store, items)
+            session.commit()
+        return results
+
+    async def close(self) -> None:
+        pass
+
+
 class IngestBatcher:
     def __init__(self, settings: Settings, *, max_items: int = 256, writers: int = 2):
-        self._factory = session_factory(settings)
+        self._settings = settings
         self._store = BlobStore(settings.storage_dir)
         self._max_items = max_items
         self._writers = writers
         self._queue: asyncio.Queue[_Request] | None = None
         self._tasks: list[asyncio.Task] = []
+        self._open: list = []
+
+    def _new_writer(self):  # noqa: ANN202
+        if is_postgresql_psycopg(self._settings.database_url):
+            return PgBatchWriter(self._settings.database_url, self._store)
+        return _SessionWriter(self._settings, self._store)
 
     def _ensure_started(self) -> asyncio.Queue[_Request]:
         if self._queue is None:
             self._queue = asyncio.Queue()
-            self._tasks = [asyncio.create_task(self._run(), name=f"ingest-writer-{i}") for i in range(self._writers)]
+            self._open = [self._new_writer() for _ in range(self._writers)]
+            self._tasks = [asyncio.create_task(self._run(w), name=f"ingest-writer-{i}") for i, w in enumerate(self._open)]
         return self._queue
 
     async def submit(self, items: Sequence[PendingSample]) -> list[FileResult]:
@@ -105,9 +136,11 @@ class IngestBatcher:
                 await task
             except asyncio.CancelledError:
                 pass
-        self._tasks, self._queue = [], None
+        for writer in self._open:
+            await writer.close()
+        self._tasks, self._queue, self._open = [], None, []
 
-    async def _run(self) -> None:
+    async def _run(self, writer) -> None:  # noqa: ANN001
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
@@ -116,7 +149,7 @@ class IngestBatcher:
                 batch.append(self._queue.get_nowait())
                 count += len(batch[-1].items)
             try:
-                outcomes = await run_in_threadpool(self._write, batch)
+                outcomes = await self._write(writer, batch)
             except Exception as exc:  # never leave a request waiting
                 log.exception("ingestion batch failed")
                 outcomes = [exc] * len(batch)
@@ -128,28 +161,22 @@ class IngestBatcher:
                 else:
                     request.future.set_result(outcome)
 
-    def _write(self, batch: list[_Request]) -> list[list[FileResult] | Exception]:
-        items = [it for request in batch for it in request.items]
+    async def _write(self, writer, batch: list[_Request]) -> list[list[FileResult] | Exception]:  # noqa: ANN001
         try:
-            with self._factory() as session:
-                results = store_batch(session, self._store, items)
-                session.commit()
-        except Exception:
+            results = await writer.write([it for request in batch for it in request.items])
+        except Exception as exc:
             if len(batch) == 1:
-                raise
+                return [exc]
             log.warning("ingestion batch of %d requests failed; retrying them one by one", len(batch), exc_info=True)
-            return [self._write_one(request) for request in batch]
+            outcomes: list[list[FileResult] | Exception] = []
+            for request in batch:
+                try:
+                    outcomes.append(await writer.write(request.items))
+                except Exception as one:
+                    outcomes.append(one)
+            return outcomes
         out, pos = [], 0
         for request in batch:
             out.append(results[pos:pos + len(request.items)])
             pos += len(request.items)
         return out
-
-    def _write_one(self, request: _Request) -> list[FileResult] | Exception:
-        try:
-            with self._factory() as session:
-                results = store_batch(session, self._store, request.items)
-                session.commit()
-            return results
-        except Exception as exc:
-            return exc

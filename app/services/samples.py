@@ -132,17 +132,51 @@ def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSampl
     """Store prepared samples of one or more projects in the caller's transaction, in few round trips.
 
     Duplicates (when disallowed) are checked against the database and within the batch; devices are
-    upserted once per distinct device; rows are inserted in one statement. Blobs written here are
-    removed again if the transaction rolls back.
+    upserted in one statement; rows are inserted in one statement. Blobs written here are removed
+    again if the transaction rolls back. (`app.services.ingest_pg` is the same steps on an asyncio
+    PostgreSQL connection, for the ingestion endpoints.)
     """
-    results: list[FileResult | None] = [None] * len(items)
-    dup_check = [it for it in items if it.disallow_duplicates]
     existing: set[tuple[int, str]] = set()
-    if dup_check:
-        for pid in {it.project_id for it in dup_check}:
-            hashes = {it.decoded.content_hash for it in dup_check if it.project_id == pid}
-            existing |= {(pid, h) for h in session.scalars(
-                select(Sample.content_hash).where(Sample.project_id == pid, Sample.content_hash.in_(hashes)))}
+    for pid, hashes in duplicate_queries(items).items():
+        existing |= {(pid, h) for h in session.scalars(
+            select(Sample.content_hash).where(Sample.project_id == pid, Sample.content_hash.in_(hashes)))}
+    results, keep = reject_duplicates(items, existing)
+    if not keep:
+        return [r for r in results if r is not None]
+    kept = [items[i] for i in keep]
+    conn = session.connection()  # Core on the session's connection: no ORM bookkeeping on the hot path
+    now = utcnow()
+    params = device_params(kept, now)
+    devices = {(pid, name): device_id for pid, name, device_id in
+               (conn.execute(_device_upsert(conn.dialect.name), params) if params else ())}
+    rows = []
+    for it in kept:
+        rows.append(sample_row(it, devices, now))
+        store.put_new(rows[-1]["blob_key"], it.raw)
+        on_rollback(session, lambda k=rows[-1]["blob_key"]: store.delete(k))
+    ids = conn.execute(
+        insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True), rows
+    ).scalars().all()
+    for i, sample_id in zip(keep, ids, strict=True):
+        results[i] = FileResult(file_name=items[i].filename, success=True, sample_id=sample_id)
+    return [r for r in results if r is not None]
+
+
+# The steps of storing a batch that do not touch the database, shared by both writers.
+
+def duplicate_queries(items: Sequence[PendingSample]) -> dict[int, set[str]]:
+    """Content hashes to look up per project: those of items that disallow duplicates."""
+    out: dict[int, set[str]] = {}
+    for it in items:
+        if it.disallow_duplicates:
+            out.setdefault(it.project_id, set()).add(it.decoded.content_hash)
+    return out
+
+
+def reject_duplicates(items: Sequence[PendingSample], existing: set[tuple[int, str]],
+                      ) -> tuple[list[FileResult | None], list[int]]:
+    """(results with a 409 for each refused duplicate, indexes of the items to store)."""
+    results: list[FileResult | None] = [None] * len(items)
     seen: set[tuple[int, str]] = set()
     keep: list[int] = []
     for i, it in enumerate(items):
@@ -153,34 +187,37 @@ def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSampl
             continue
         seen.add(key)
         keep.append(i)
-    if keep:
-        devices = _touch_devices(session, [items[i] for i in keep])
-        rows = []
-        for i in keep:
-            it, d = items[i], items[i].decoded
-            blob_key = f"projects/{it.project_id}/samples/{uuid.uuid4().hex}.{d.format}"
-            store.put_new(blob_key, it.raw)
-            on_rollback(session, lambda k=blob_key: store.delete(k))
-            rows.append({
-                "project_id": it.project_id, "device_id": devices.get((it.project_id, d.device_name or "")),
-                "category": it.category, "label": it.label, "filename": it.filename, "kind": d.kind,
-                "format": d.format, "sensors": d.sensors, "interval_ms": d.interval_ms,
-                "frequency_hz": d.frequency_hz, "value_count": d.rows, "length_ms": d.length_ms,
-                "image_width": d.image_size[0] if d.image_size else None,
-                "image_height": d.image_size[1] if d.image_size else None,
-                "content_hash": d.content_hash, "metadata": it.metadata, "enabled": True,
-                "signature_alg": d.signature_alg, "signature_verified": d.signature_verified,
-                "blob_key": blob_key, "blob_bytes": len(it.raw),
-            })
-        now = utcnow()
-        for row in rows:
-            row["created_at"] = row["updated_at"] = now
-        ids = session.connection().execute(
-            insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True), rows
-        ).scalars().all()
-        for i, sample_id in zip(keep, ids, strict=True):
-            results[i] = FileResult(file_name=items[i].filename, success=True, sample_id=sample_id)
-    return [r for r in results if r is not None]
+    return results, keep
+
+
+def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]:  # noqa: ANN001
+    """One upsert row per distinct (project, device name), sorted so that concurrent batches lock
+    device rows in the same order (no deadlocks)."""
+    counts: dict[tuple[int, str], tuple[int, str]] = {}
+    for it in items:
+        name = (it.decoded.device_name or "")[:255]
+        if name:
+            n, dtype = counts.get((it.project_id, name), (0, ""))
+            counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
+    return [{"pid": pid, "name": name, "dtype": dtype, "now": now, "n": n}
+            for (pid, name), (n, dtype) in sorted(counts.items())]
+
+
+def sample_row(it: PendingSample, devices: dict[tuple[int, str], int], now) -> dict[str, Any]:  # noqa: ANN001
+    """The `samples` row of a prepared item, with a new blob key."""
+    d = it.decoded
+    return {
+        "project_id": it.project_id, "device_id": devices.get((it.project_id, (d.device_name or "")[:255])),
+        "category": it.category, "label": it.label, "filename": it.filename, "kind": d.kind,
+        "format": d.format, "sensors": d.sensors, "interval_ms": d.interval_ms,
+        "frequency_hz": d.frequency_hz, "value_count": d.rows, "length_ms": d.length_ms,
+        "image_width": d.image_size[0] if d.image_size else None,
+        "image_height": d.image_size[1] if d.image_size else None,
+        "content_hash": d.content_hash, "metadata": it.metadata, "enabled": True,
+        "signature_alg": d.signature_alg, "signature_verified": d.signature_verified,
+        "blob_key": f"projects/{it.project_id}/samples/{uuid.uuid4().hex}.{d.format}", "blob_bytes": len(it.raw),
+        "created_at": now, "updated_at": now,
+    }
 
 
 def ingest(session: Session, store: BlobStore, project: Project, files: Sequence[UploadedFile],
@@ -208,25 +245,8 @@ def _device_upsert(dialect: str):  # noqa: ANN202
                   "device_type": case((ins.excluded.device_type != "", ins.excluded.device_type),
                                       else_=table.c.device_type),
                   "samples_count": table.c.samples_count + ins.excluded.samples_count},
-        ).returning(table.c.id)
+        ).returning(table.c.project_id, table.c.name, table.c.id)
     return _DEVICE_UPSERT[dialect]
-
-
-def _touch_devices(session: Session, items: Sequence[PendingSample]) -> dict[tuple[int, str], int]:
-    """Upsert each distinct (project, device name) of the batch; return their ids."""
-    counts: dict[tuple[int, str], tuple[int, str]] = {}
-    for it in items:
-        name = (it.decoded.device_name or "")[:255]
-        if name:
-            n, dtype = counts.get((it.project_id, name), (0, ""))
-            counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
-    if not counts:
-        return {}
-    conn = session.connection()  # Core on the session's connection: no ORM bookkeeping on the hot path
-    stmt = _device_upsert(conn.dialect.name)
-    now = utcnow()
-    return {(pid, name): conn.execute(stmt, {"pid": pid, "name": name, "dtype": dtype, "now": now, "n": n}).scalar_one()
-            for (pid, name), (n, dtype) in sorted(counts.items())}
 
 
 # --- queries -------------------------------------------------------------------------------------

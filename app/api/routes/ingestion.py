@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import unquote
 
+import orjson
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from starlette.datastructures import UploadFile
+from starlette.requests import ClientDisconnect
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.services import samples as sample_service
-from app.services.errors import BadRequest, NotFound, TooLarge, Unauthorized
+from app.services.errors import BadRequest, NotFound, ServiceError, TooLarge, Unauthorized
 from app.services.ingest_batcher import ProjectAuth
 from app.services.samples import FileResult, IngestOptions, PendingSample, UploadedFile
 
@@ -24,12 +29,11 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-async def ingestion_auth(request: Request) -> ProjectAuth:
+async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:  # noqa: ANN001
     """The project of the x-api-key header, through the app's short-lived key cache."""
-    x_api_key = request.headers.get("x-api-key")
     if not x_api_key:
         raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
-    cache = request.app.state.key_cache
+    cache = state.key_cache
     fresh, auth = cache.cached(x_api_key.strip())
     if not fresh:
         auth = await run_in_threadpool(cache.lookup, x_api_key.strip())
@@ -41,7 +45,8 @@ async def ingestion_auth(request: Request) -> ProjectAuth:
 INLINE_DECODE_BYTES = 64 * 1024  # smaller bodies decode on the event loop; larger ones in a thread
 
 
-async def _store(request: Request, auth: ProjectAuth, uploads: list[UploadedFile], opts: IngestOptions) -> JSONResponse:
+async def _store(state, auth: ProjectAuth, uploads: list[UploadedFile], opts: IngestOptions,  # noqa: ANN001
+                 ) -> tuple[int, dict]:
     def prepare_all() -> list[PendingSample | FileResult | None]:
         return [sample_service.prepare(auth.project_id, u, opts) for u in uploads]
 
@@ -50,7 +55,7 @@ async def _store(request: Request, auth: ProjectAuth, uploads: list[UploadedFile
     else:
         prepared = await run_in_threadpool(prepare_all)
     pending = [p for p in prepared if isinstance(p, PendingSample)]
-    stored = iter(await request.app.state.batcher.submit(pending))
+    stored = iter(await state.batcher.submit(pending))
     return _respond([next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None])
 
 
@@ -86,28 +91,28 @@ def _options(category: str, settings, auth: ProjectAuth, *, x_label, x_no_label,
     )
 
 
-def _respond(results: list[sample_service.FileResult]) -> JSONResponse:
+def _respond(results: list[sample_service.FileResult]) -> tuple[int, dict]:
+    """(status, body) of an ingestion request: per-file results, the first error when all failed."""
     files = [r.as_json() for r in results]
     ok = all(r.success for r in results) and bool(results)
     if ok:
-        return JSONResponse({"success": True, "files": files})
+        return 200, {"success": True, "files": files}
     failed = [r for r in results if not r.success]
     error = "; ".join(r.error or "failed" for r in failed) if failed else "no files were uploaded"
     status = 200 if len(failed) < len(results) else (failed[0].status if failed else 400)
-    return JSONResponse({"success": False, "error": error, "files": files}, status_code=status)
+    return status, {"success": False, "error": error, "files": files}
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
+async def _read_body(chunks: AsyncIterator[bytes], declared: str | None, limit: int) -> bytes:
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {limit} bytes")
-    chunks, size = [], 0
-    async for chunk in request.stream():
+    parts, size = [], 0
+    async for chunk in chunks:
         size += len(chunk)
         if size > limit:
             raise TooLarge(f"the request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
+        parts.append(chunk)
+    return b"".join(parts)
 
 
 # Headers are read from the request directly rather than declared as parameters: FastAPI's dependency
@@ -124,39 +129,46 @@ _OPENAPI = {"parameters": [{"name": k, "in": "header", "required": k == "x-api-k
                             "schema": {"type": "string"}} for k, v in _HEADER_DOCS.items()]}
 
 
-def _headers(request: Request) -> dict[str, str | None]:
-    h = request.headers
+def _header_options(h: Mapping[str, str]) -> dict[str, str | None]:
     return {"x_label": h.get("x-label"), "x_no_label": h.get("x-no-label"),
             "x_disallow_duplicates": h.get("x-disallow-duplicates"), "x_add_date_id": h.get("x-add-date-id"),
             "x_metadata": h.get("x-metadata"), "x_interval_ms": h.get("x-interval-ms")}
 
 
-@router.post("/{category}/data", summary="Ingest one sample in the data acquisition format (JSON or CBOR)",
-             openapi_extra=_OPENAPI)
-async def ingest_data(category: str, request: Request) -> JSONResponse:
-    settings = request.app.state.settings
-    auth = await ingestion_auth(request)
-    body = await _read_body(request, min(settings.max_upload_bytes, settings.max_file_bytes))
-    opts = _options(category, settings, auth, **_headers(request))
-    content_type = request.headers.get("content-type")
-    x_file_name = request.headers.get("x-file-name")
+async def ingest_data_body(state, category: str, headers: Mapping[str, str],  # noqa: ANN001
+                           body: AsyncIterator[bytes]) -> tuple[int, dict]:
+    """One sample in the body: (status, response body). `headers` has lower-case names."""
+    settings = state.settings
+    auth = await ingestion_auth(state, headers.get("x-api-key"))
+    data = await _read_body(body, headers.get("content-length"), min(settings.max_upload_bytes, settings.max_file_bytes))
+    opts = _options(category, settings, auth, **_header_options(headers))
+    content_type = headers.get("content-type")
+    x_file_name = headers.get("x-file-name")
     if x_file_name:
         name = unquote(x_file_name)
     else:
         ext = "cbor" if content_type and "cbor" in content_type else "json"
         name = f"{opts.label or 'sample'}.{ext}"
-    return await _store(request, auth, [UploadedFile(filename=name, data=body, content_type=content_type)], opts)
+    return await _store(state, auth, [UploadedFile(filename=name, data=data, content_type=content_type)], opts)
+
+
+@router.post("/{category}/data", summary="Ingest one sample in the data acquisition format (JSON or CBOR)",
+             openapi_extra=_OPENAPI)
+async def ingest_data(category: str, request: Request) -> JSONResponse:
+    # Served by `IngestionFastPath` for the four categories; this route documents it and answers the rest.
+    status, content = await ingest_data_body(request.app.state, category, request.headers, request.stream())
+    return JSONResponse(content, status_code=status)
 
 
 @router.post("/{category}/files", summary="Ingest files (multipart field 'data'): JSON, CBOR, WAV, CSV, JPG, PNG",
              openapi_extra=_OPENAPI)
 async def ingest_files(category: str, request: Request) -> JSONResponse:
     settings = request.app.state.settings
-    auth = await ingestion_auth(request)
+    auth = await ingestion_auth(request.app.state, request.headers.get("x-api-key"))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes")
-    opts = _options(category, settings, auth, **_headers(request))
+    opts = _options(category, settings, auth, **_header_options(request.headers))
     if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
         raise BadRequest("send the files as multipart/form-data in a field named 'data'")
     try:
@@ -176,4 +188,46 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             uploads.append(UploadedFile(filename=part.filename, data=data, content_type=part.content_type))
     finally:
         await form.close()
-    return await _store(request, auth, uploads, opts)
+    status, content = await _store(request.app.state, auth, uploads, opts)
+    return JSONResponse(content, status_code=status)
+
+
+_DATA_PATH = re.compile(r"(?:/v1)?/api/(training|testing|anomaly|split)/data")
+_JSON_HEADERS = [(b"content-type", b"application/json")]
+
+
+class IngestionFastPath:
+    """Pure ASGI middleware serving `POST /api/{category}/data` (and `/v1/...`) ahead of the session
+    middleware, the router and FastAPI's request handling: the devices' hot path. Same code, same
+    responses as the route above; every other request passes through untouched."""
+
+    def __init__(self, app: ASGIApp):
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not (m := _DATA_PATH.fullmatch(scope["path"])):
+            await self.app(scope, receive, send)
+            return
+        headers: dict[str, str] = {}
+        for name, value in reversed(scope["headers"]):  # the first of repeated headers wins, as in Starlette
+            headers[name.decode("latin-1").lower()] = value.decode("latin-1")
+
+        async def body() -> AsyncIterator[bytes]:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientDisconnect()
+                yield message.get("body", b"")
+                if not message.get("more_body", False):
+                    return
+
+        try:
+            status, content = await ingest_data_body(scope["app"].state, m.group(1), headers, body())
+        except ServiceError as exc:
+            status, content = exc.status, {"success": False, "error": exc.message}
+        except ClientDisconnect:
+            return
+        payload = orjson.dumps(content)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]})
+        await send({"type": "http.response.body", "body": payload})

@@ -223,3 +223,44 @@ def test_files_endpoint_needs_multipart_field_data(client, make_project):
     r = client.post("/api/training/files", files=[("file", ("a.json", acquisition(), "application/json"))],
                     headers=key(p.api_key))
     assert r.status_code == 400 and "'data'" in r.json()["error"]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_fast_path_answers_exactly_as_the_route(settings, make_project):
+    """`IngestionFastPath` serves /api/{category}/data ahead of the router; with it removed, the
+    FastAPI route answers. Both must give the same status and body for good and bad requests."""
+    from fastapi.testclient import TestClient
+
+    from app.api.routes.ingestion import IngestionFastPath
+    from app.main import create_app
+
+    fast, plain = create_app(settings), create_app(settings)
+    plain.user_middleware = [m for m in plain.user_middleware if m.cls is not IngestionFastPath]
+    assert any(m.cls is IngestionFastPath for m in fast.user_middleware)
+
+    def answers(app) -> list:  # noqa: ANN001
+        p = make_project()  # each app its own project: the duplicate check starts empty for both
+        requests = [
+            ("/api/training/data", acquisition(hmac_key=p.hmac_key), {"x-file-name": "w.1.json"}),
+            ("/v1/api/testing/data", acquisition([[3.0, 1.0, 2.0]]), {"x-label": "a%20b", "x-metadata": '{"k": 1}'}),
+            ("/api/split/data", acquisition([[4.0, 1.0, 2.0]]), {"x-file-name": "s.1.json", "x-add-date-id": "1"}),
+            ("/api/training/data", acquisition([[5.0, 1.0, 2.0]]), {"x-label": "dup", "x-disallow-duplicates": "1"}),
+            ("/api/training/data", acquisition([[5.0, 1.0, 2.0]]), {"x-label": "dup", "x-disallow-duplicates": "1"}),
+            *[(f"/api/{c.get('category', 'training')}/data", c["body"],
+               {"content-type": c.get("ct", "application/json"), **c.get("headers", {})}) for _, c, _ in _bad_cases()],
+            ("/api/training/data", acquisition(), {"x-api-key": "tf_key_wrong"}),
+        ]
+        out = []
+        with TestClient(app) as client:
+            for path, body, headers in requests:
+                r = client.post(path, content=body, headers=key(p.api_key, **{"content-type": "application/json", **headers}))
+                content = r.json()
+                for f in content.get("files", []):
+                    f.pop("sampleId", None)
+                    f["fileName"] = f["fileName"].split(".2")[0]  # the date id differs
+                out.append((path, r.status_code, r.headers["content-type"], content))
+        return out
+
+    fast_answers, plain_answers = answers(fast), answers(plain)
+    assert fast_answers == plain_answers
+    assert [a[1] for a in fast_answers[:5]] == [200, 200, 200, 200, 409]
