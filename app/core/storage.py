@@ -17,7 +17,8 @@ from pathlib import Path, PurePosixPath
 class BlobStore:
     def __init__(self, root: Path):
         self.root = Path(root).resolve()
-        self._dirs: set[Path] = set()
+        self._root = str(self.root)
+        self._dirs: set[str] = set()
 
     def path(self, key: str) -> Path:
         rel = PurePosixPath(key)
@@ -44,22 +45,20 @@ class BlobStore:
         No temporary file and rename: nothing can read the key before the row naming it commits, and
         a crash mid-write leaves an unreferenced file rather than a visible half blob.
         """
-        dest = self.path(key)
-        parent = dest.parent
+        # plain string paths: this runs once per ingested sample, and pathlib costs more than the write
+        if key.startswith("/") or ".." in key.split("/") or not key:
+            raise ValueError(f"invalid blob key {key!r}")
+        dest = f"{self._root}/{key}"
+        parent = dest.rpartition("/")[0]
         if parent not in self._dirs:
-            parent.mkdir(parents=True, exist_ok=True)
+            os.makedirs(parent, exist_ok=True)
             self._dirs.add(parent)
         try:
-            with open(dest, "xb") as fh:
-                fh.write(data)
+            _write_new(dest, data)
         except FileNotFoundError:  # the folder was removed meanwhile (project deleted): recreate it
-            parent.mkdir(parents=True, exist_ok=True)
-            with open(dest, "xb") as fh:
-                fh.write(data)
-        except BaseException:
-            dest.unlink(missing_ok=True)
-            raise
-        return dest
+            os.makedirs(parent, exist_ok=True)
+            _write_new(dest, data)
+        return Path(dest)
 
     def put_file(self, key: str, src: Path) -> Path:
         dest = self.path(key)
@@ -76,6 +75,15 @@ class BlobStore:
 
     def get(self, key: str) -> bytes:
         return self.path(key).read_bytes()
+
+    def get_range(self, key: str, offset: int, length: int) -> bytes:
+        """`length` bytes from `offset` (a blob inside a pack file); a short read is an error."""
+        with open(self.path(key), "rb") as fh:
+            fh.seek(offset)
+            data = fh.read(length)
+        if len(data) != length:
+            raise OSError(f"blob {key!r} holds no {length} bytes at offset {offset} (truncated?)")
+        return data
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -102,6 +110,19 @@ class BlobStore:
                 p.unlink(missing_ok=True)
                 n += 1
         return n
+
+
+def _write_new(path: str, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
+    try:
+        view, done = memoryview(data), 0
+        while done < len(view):
+            done += os.write(fd, view[done:])
+    except BaseException:
+        os.close(fd)
+        os.unlink(path)
+        raise
+    os.close(fd)
 
 
 def get_store(settings=None) -> BlobStore:  # noqa: ANN001

@@ -97,7 +97,7 @@ def get_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: S
 @router.get("/raw-data/{sampleId}/raw", summary="Download the file as it was ingested")
 def download_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
-    data = store.get(sample.blob_key)
+    data = sample_service.read_blob(store, sample)
     return Response(data, media_type=MEDIA.get(sample.format, "application/octet-stream"),
                     headers={"content-disposition": f'attachment; filename="{sample.id}.{sample.format}"'})
 
@@ -107,7 +107,7 @@ def sample_image(sampleId: int, project: ProjectDep, session: SessionDep, store:
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.kind != "image":
         raise BadRequest(f"sample {sampleId} is a time series, not an image")
-    return Response(store.get(sample.blob_key), media_type=MEDIA[sample.format])
+    return Response(sample_service.read_blob(store, sample), media_type=MEDIA[sample.format])
 
 
 @router.get("/raw-data/{sampleId}/wav", summary="One axis of a time-series sample as a 16-bit WAV file")
@@ -115,7 +115,7 @@ def sample_wav(sampleId: int, project: ProjectDep, session: SessionDep, store: S
                axisIx: Annotated[int, Query(ge=0)] = 0) -> Response:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.format == "wav" and axisIx == 0 and len(sample.sensors) == 1:
-        return Response(store.get(sample.blob_key), media_type="audio/wav")
+        return Response(sample_service.read_blob(store, sample), media_type="audio/wav")
     return Response(sample_service.sample_wav(store, sample, axis=axisIx), media_type="audio/wav")
 
 

@@ -62,12 +62,14 @@ def test_delete_removes_row_and_blob(client, make_project, settings):
     ids = _ingest(client, p, 3, "idle")
     _ingest(client, p, 2, "idle", "testing")
     pid, h = p.project.id, key(p.api_key)
-    assert len(snapshot(settings)["files"]) == 5
+    assert len(snapshot(settings)["files"]) == 2  # the files of one request share a pack file
+    raw = client.get(f"/api/{pid}/raw-data/{ids[1]}/raw", headers=h).content
     assert client.delete(f"/api/{pid}/raw-data/{ids[0]}", headers=h).json()["success"]
     assert client.get(f"/api/{pid}/raw-data/{ids[0]}", headers=h).status_code == 404
-    assert len(snapshot(settings)["files"]) == 4
+    assert len(snapshot(settings)["files"]) == 2  # the pack still holds ids[1] and ids[2]
+    assert client.get(f"/api/{pid}/raw-data/{ids[1]}/raw", headers=h).content == raw
     assert client.post(f"/api/{pid}/raw-data/delete-all/testing", headers=h).json()["deleted"] == 2
-    assert len(snapshot(settings)["files"]) == 2
+    assert len(snapshot(settings)["files"]) == 1
     assert client.post(f"/api/{pid}/raw-data/delete-all", headers=h).json()["deleted"] == 2
     snap = snapshot(settings)
     assert snap["rows"]["samples"] == 0 and snap["files"] == []

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 
 from app.ingestion import sign_acquisition
 from app.models import Device, Sample
-from app.services.samples import IngestOptions, PendingSample, UploadedFile, prepare, store_batch
+from app.services.samples import (
+    IngestOptions,
+    PendingSample,
+    UploadedFile,
+    delete_samples,
+    prepare,
+    read_blob,
+    store_batch,
+)
 from tests.app.ingestion.factories import HMAC_KEY, accel_payload
 
 
@@ -34,15 +43,19 @@ def test_one_batch_of_two_projects_and_many_devices(session, store, make_project
         row = rows[result.sample_id]
         assert (row.project_id, row.filename, row.content_hash) == (
             item.project_id, item.filename, item.decoded.content_hash)
-        assert store.get(row.blob_key) == item.raw
+        assert read_blob(store, row) == item.raw
         assert device_of[row.device_id] == (item.project_id, item.decoded.device_name)
+    # one pack file per project for the batch: 2 files, not 9
+    assert {rows[r.sample_id].blob_key.rsplit(".", 1)[1] for r in results} == {"pack"}
+    assert len({rows[r.sample_id].blob_key for r in results}) == 2 == len(list(store.iter_keys()))
     devices = {(d.project_id, d.name): (d.device_type, d.samples_count) for d in session.scalars(select(Device))}
     assert devices == {(a.project.id, "dev-0"): ("BOARD", 3), (a.project.id, "dev-1"): ("BOARD", 2),
                        (a.project.id, "dev-2"): ("BOARD", 2), (b.project.id, "dev-0"): ("OTHER", 2)}
 
-    # a second batch counts on: the same devices, no new rows for them
-    store_batch(session, store, [_pending(a.project.id, 50, device="dev-1")])
+    # a second batch counts on: the same devices, no new rows for them; a lone sample gets its own file
+    lone = store_batch(session, store, [_pending(a.project.id, 50, device="dev-1")])
     session.commit()
+    assert session.get(Sample, lone[0].sample_id).blob_key.endswith(".json")
     assert session.scalar(select(Device.samples_count).where(
         Device.project_id == a.project.id, Device.name == "dev-1")) == 3
     assert session.scalar(select(func.count()).select_from(Device)) == 4
@@ -66,7 +79,7 @@ def test_a_rolled_back_batch_leaves_no_blob(session, store, make_project):
     p = make_project("p")
     results = store_batch(session, store, [_pending(p.project.id, i, device="d") for i in range(3)])
     assert all(r.success for r in results)
-    assert len(list(store.iter_keys())) == 3
+    assert len(list(store.iter_keys())) == 1  # the batch's pack
     session.rollback()
     assert list(store.iter_keys()) == []
     assert session.scalar(select(func.count()).select_from(Sample)) == 0
@@ -107,3 +120,21 @@ def test_concurrent_batches_on_the_same_devices_do_not_deadlock(settings, store,
     assert errors == []
     with factory() as s:
         assert sorted(s.scalars(select(Device.samples_count))) == [2 * rounds] * devices
+
+
+def test_a_pack_file_stays_until_its_last_sample_is_deleted(session, store, make_project):
+    p = make_project("p")
+    items = [_pending(p.project.id, i, device="d") for i in range(4)]
+    results = store_batch(session, store, items)
+    session.commit()
+    samples = [session.get(Sample, r.sample_id) for r in results]
+    (pack,) = {s.blob_key for s in samples}
+    assert [s.blob_offset for s in samples] == [0, *np.cumsum([len(it.raw) for it in items])[:-1]]
+
+    delete_samples(session, store, samples[1:3])
+    session.commit()
+    assert store.exists(pack)
+    assert [read_blob(store, s) for s in (samples[0], samples[3])] == [items[0].raw, items[3].raw]
+    delete_samples(session, store, [samples[0], samples[3]])
+    session.commit()
+    assert not store.exists(pack) and list(store.iter_keys()) == []
