@@ -63,7 +63,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
 
     p = validate_request(params)
     t0 = time.monotonic()
-    spec, windows, expected, model_inputs, impulse_id = None, None, None, None, None
+    spec, windows, expected, model_inputs, impulse_id, expected_anomaly = None, None, None, None, None, None
     with uow() as session:
         project = session.get(Project, project_id)
         if "modelId" in p:
@@ -91,7 +91,12 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, _axes(session, impulse))
             title = f"{project.name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
-            windows, expected, model_inputs = _verification_data(session, store, impulse, data, tflite, trained)
+            windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
+            if anomaly is not None and rows is not None:
+                from workers.learn import anomaly as anomaly_fns
+
+                score = anomaly_fns.score_gmm if anomaly.get("kind") == "gmm" else anomaly_fns.score_kmeans
+                expected_anomaly = score(anomaly, data["X"][rows].reshape(len(rows), -1))
     log(f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})")
     try:
         lib = build_library(tflite, target=p["target"], impulse=spec, engine=p["engine"], model_type=p["modelType"],
@@ -106,7 +111,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
         model_inputs = _random_inputs(lib, MAX_VERIFY)
     if p["engine"] == "compiled":
         report = verify_library(lib, tflite, target=p["target"], model_inputs=model_inputs, windows=windows,
-                                expected_scores=expected, log=log)
+                                expected_scores=expected, expected_anomaly=expected_anomaly, log=log)
         lib.manifest["verification"] = report
         lib.manifest["bit_exact"] = report["bit_exact"]
         tgt_report = report.get("target") or {}
@@ -119,6 +124,9 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
         if report.get("impulse") and report["impulse"]["same_class"] < 1.0:
             raise BadRequest(f"verification failed: the C impulse classifies {100 * (1 - report['impulse']['same_class']):.1f}% "
                              "of the test windows differently from the platform")
+        if report.get("impulse", {}).get("anomaly_agrees") is False:
+            raise BadRequest("verification failed: the C anomaly scores differ from the platform's "
+                             f"(largest relative difference {report['impulse']['anomaly_max_rel_diff']:.2%})")
     else:
         log("tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
             " building it needs TFLM, which is not part of this machine")
@@ -151,7 +159,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
 
 def _anomaly_model(session: Session, store: BlobStore, impulse, block) -> dict | None:  # noqa: ANN001
     for other in impulse.learn:
-        if other["type"] == "anomaly-kmeans" and other["dsp"] == block["dsp"]:
+        if other["type"] in learning.ANOMALY_TYPES and other["dsp"] == block["dsp"]:
             try:
                 return json.loads(store.get(learning.model_artifact(session, impulse, other["id"], "anomaly-model").blob_key))
             except NotFound:
@@ -209,10 +217,10 @@ def _verification_data(session, store, impulse, data, tflite, trained):  # noqa:
         windows.append(by_sample[sid][w].reshape(-1))
         rows.append(j)
     if not windows:
-        return None, None, model_inputs
+        return None, None, model_inputs, None
     Xw = data["X"][rows]
     expected = predict_tflite(tflite, Xw.reshape((len(Xw),) + tuple(io["shape"][1:])), engine="tflm")
-    return np.stack(windows).astype(np.float32), expected, model_inputs
+    return np.stack(windows).astype(np.float32), expected, model_inputs, rows
 
 
 def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001

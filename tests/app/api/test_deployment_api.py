@@ -45,7 +45,9 @@ def test_build_verify_download_and_run(client, make_project, worker, tmp_path):
     manifest = job["result"]["manifest"]
     assert manifest["bit_exact"] is True and manifest["verification"]["impulse"]["same_class"] == 1.0
     assert manifest["labels"] == ["circle", "idle", "shake", "wave"] and manifest["anomaly"] is True
-    assert any("same class 100.0%" in line for line in log)
+    assert manifest["verification"]["impulse"]["anomaly_agrees"] is True
+    assert manifest["verification"]["impulse"]["anomaly_max_rel_diff"] < 1e-3
+    assert any("same class 100.0%" in line for line in log) and any("anomaly scores" in line for line in log)
 
     zipped = client.get(f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h)
     assert zipped.status_code == 200 and zipped.headers["content-type"] == "application/zip"

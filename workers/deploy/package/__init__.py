@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import math
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -39,7 +40,7 @@ class ImpulseSpec:
     axes: list[str]
     frequency_hz: float
     slice_samples: int
-    anomaly: dict[str, Any] | None = None  # K-means arrays from workers.learn.anomaly
+    anomaly: dict[str, Any] | None = None  # K-means or GMM arrays from workers.learn.anomaly
     title: str = "impulse"
 
 
@@ -200,18 +201,35 @@ def _io(t) -> dict[str, Any]:  # noqa: ANN001
 
 
 def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any] | None:
+    """Template context of a K-means or Gaussian-mixture anomaly block (workers.learn.anomaly)."""
     if not model:
         return None
-    if "centres" not in model:
-        raise CompileError("only K-means anomaly blocks can be compiled to C; this impulse's anomaly block is not K-means")
+    kind = model.get("kind", "kmeans" if "centres" in model else None)
+    if kind not in ("kmeans", "gmm"):
+        raise CompileError(f"anomaly blocks of kind {kind!r} cannot be compiled to C (K-means and GMM can)")
     index = list(model.get("features") or range(n_features))
     if any(not 0 <= i < n_features for i in index):
         raise CompileError(f"the anomaly block reads feature indices outside the DSP output (0..{n_features - 1})")
-    centres = [c for row in model["centres"] for c in row]
-    return {"clusters": len(model["radii"]), "features": len(index), "index": [int(i) for i in index],
-            "mean": [_c_float(v) for v in model["mean"]], "scale": [_c_float(v) for v in model["scale"]],
-            "centres": [_c_float(v) for v in centres], "radii": [_c_float(v) for v in model["radii"]],
-            "threshold_c": _c_float(model.get("threshold", 1.0))}
+    ctx: dict[str, Any] = {"kind": kind, "features": len(index), "index": [int(i) for i in index],
+                           "mean": [_c_float(v) for v in model["mean"]], "scale": [_c_float(v) for v in model["scale"]],
+                           "threshold_c": _c_float(model.get("threshold", 1.0))}
+    if kind == "kmeans":
+        ctx.update(clusters=len(model["radii"]), centres=[_c_float(v) for row in model["centres"] for v in row],
+                   radii=[_c_float(v) for v in model["radii"]])
+        return ctx
+    # GMM: log p(z) = logsumexp_k(const_k - |(z - mean_k) U_k|^2 / 2), const_k = log w_k + log det U_k - d log(2 pi) / 2
+    d = len(index)
+    weights, means = np.asarray(model["weights"], np.float64), np.asarray(model["means"], np.float64)
+    prec = np.asarray(model["precisions_cholesky"], np.float64)
+    full = model["covariance_type"] == "full"
+    log_det = np.log(np.diagonal(prec, axis1=1, axis2=2)).sum(1) if full else np.log(prec).sum(1)
+    const = np.log(weights) + log_det - 0.5 * d * math.log(2 * math.pi)
+    # full: the upper triangle of each U, column by column (column j holds rows 0..j)
+    factors = [prec[k][i, j] for k in range(len(weights)) for j in range(d) for i in range(j + 1)] if full \
+        else prec.ravel().tolist()
+    ctx.update(clusters=len(weights), full=full, means=[_c_float(v) for v in means.ravel()],
+               const=[_c_float(v) for v in const], factors=[_c_float(v) for v in factors])
+    return ctx
 
 
 def _check_fits(tgt, compiled: CompiledModel, manifest: dict[str, Any]) -> None:  # noqa: ANN001

@@ -3,7 +3,8 @@
 1. host: the compiled model, byte for byte against the TFLite Micro interpreter (outputs and every
    intermediate tensor), via `workers.deploy.host.verify_on_host`;
 2. host: the whole impulse (DSP in C + model) on real signal windows: same class as the Python
-   pipeline for every window, scores within one output step;
+   pipeline for every window, scores within one output step, anomaly scores (K-means or GMM)
+   within 1% of the platform's;
 3. Cortex-M targets with the Arm toolchain present: the model built for the target runs under
    QEMU, outputs compared with the interpreter, executed instructions counted per inference.
 """
@@ -34,9 +35,19 @@ def reference_outputs(tflite_bytes: bytes, inputs: np.ndarray) -> list[bytes]:
     return out
 
 
+ANOMALY_RTOL = 1e-2  # float32 in C over the C DSP's features vs float64 over the Python features
+
+
+def _compare_anomaly(got: np.ndarray, expected: np.ndarray) -> dict[str, Any]:
+    """Relative difference of the anomaly scores, against the scale of the scores seen."""
+    scale = max(float(np.abs(expected).max()), 1e-6)
+    rel = float(np.abs(got - expected).max() / scale)
+    return {"anomaly_max_rel_diff": rel, "anomaly_agrees": bool(rel <= ANOMALY_RTOL)}
+
+
 def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inputs: np.ndarray,
                    windows: np.ndarray | None = None, expected_scores: np.ndarray | None = None,
-                   log: Callable[[str], None] = print, work_dir: Path | None = None,
+                   expected_anomaly: np.ndarray | None = None, log: Callable[[str], None] = print, work_dir: Path | None = None,
                    run_target: bool = True) -> dict[str, Any]:
     """Run the checks; returns what goes into the manifest (and raises nothing for a mismatch: it reports)."""
     from workers.deploy import verify_on_host
@@ -65,7 +76,8 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
             if run.returncode != 0:
                 raise RuntimeError(f"the impulse failed on the host: {run.stderr.decode(errors='replace')[-2000:]}")
             n_labels = expected_scores.shape[1]
-            got = np.frombuffer(run.stdout, dtype=np.float32).reshape(len(windows), n_labels + 1)[:, :n_labels]
+            out = np.frombuffer(run.stdout, dtype=np.float32).reshape(len(windows), n_labels + 1)
+            got = out[:, :n_labels]
             same = float((got.argmax(1) == expected_scores.argmax(1)).mean())
             step = lib.manifest["output"]["scale"] or 0.0
             diff = float(np.abs(got - expected_scores).max())
@@ -73,6 +85,11 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
                                  "output_step": step}
             log(f"host impulse (DSP in C + model) on {len(windows)} windows: same class {100 * same:.1f}%, "
                 f"largest score difference {diff:.4f} (one output step = {step:.4f})")
+            if expected_anomaly is not None:
+                report["impulse"].update(_compare_anomaly(out[:, n_labels], np.asarray(expected_anomaly, np.float64)))
+                log(f"host anomaly scores (C, float32) vs the platform's: largest relative difference "
+                    f"{report['impulse']['anomaly_max_rel_diff']:.2e} "
+                    f"({'agree' if report['impulse']['anomaly_agrees'] else 'DIFFER'})")
         from workers.deploy.targets import get_target
 
         tgt = get_target(target)

@@ -23,31 +23,75 @@ static float features[TINYFORGE_DSP_N_FEATURES];
 static TINYFORGE_MODEL_INPUT_T model_input[TINYFORGE_MODEL_FEATURES];
 static TINYFORGE_MODEL_OUTPUT_T model_output[TINYFORGE_MODEL_OUTPUTS];
 
+#if TINYFORGE_HAS_ANOMALY && !TINYFORGE_ANOMALY_GMM
+/* K-means: distance (in standardised units) to the nearest centre, divided by that centre's radius */
 static float anomaly_score(const float *x)
 {
-#if TINYFORGE_HAS_ANOMALY
-    /* K-means: distance (in standardised units) to the nearest centre, divided by its radius */
-    float best = -1.0f;
-    int k, i;
+    float z[TINYFORGE_ANOMALY_FEATURES];
+    float best_d2 = 0.0f, r;
+    int k, i, nearest = 0;
+    for (i = 0; i < TINYFORGE_ANOMALY_FEATURES; i++) {
+        z[i] = (x[tinyforge_anomaly_feature_index[i]] - tinyforge_anomaly_mean[i]) / tinyforge_anomaly_scale[i];
+    }
     for (k = 0; k < TINYFORGE_ANOMALY_CLUSTERS; k++) {
+        const float *centre = &tinyforge_anomaly_centres[k * TINYFORGE_ANOMALY_FEATURES];
         float d2 = 0.0f;
         for (i = 0; i < TINYFORGE_ANOMALY_FEATURES; i++) {
-            const float v = (x[tinyforge_anomaly_feature_index[i]] - tinyforge_anomaly_mean[i]) / tinyforge_anomaly_scale[i];
-            const float diff = v - tinyforge_anomaly_centres[k * TINYFORGE_ANOMALY_FEATURES + i];
+            const float diff = z[i] - centre[i];
             d2 += diff * diff;
         }
-        {
-            const float r = tinyforge_anomaly_radii[k] > 0.0f ? tinyforge_anomaly_radii[k] : 1e-12f;
-            const float score = sqrtf(d2) / r;
-            if (best < 0.0f || score < best) best = score;
+        if (k == 0 || d2 < best_d2) {
+            best_d2 = d2;
+            nearest = k;
         }
     }
-    return best;
+    r = tinyforge_anomaly_radii[nearest] > 0.0f ? tinyforge_anomaly_radii[nearest] : 1e-12f;
+    return sqrtf(best_d2) / r;
+}
+#elif TINYFORGE_HAS_ANOMALY
+/* Gaussian mixture: -log p(z) with log p(z) = logsumexp_k(const_k - |(z - mean_k) U_k|^2 / 2), where
+ * U_k is the Cholesky factor of component k's precision (upper triangle stored column by column, or
+ * its diagonal) and const_k = log weight_k + log det U_k - D log(2 pi) / 2, computed at build time. */
+static float anomaly_score(const float *x)
+{
+    float z[TINYFORGE_ANOMALY_FEATURES], lp[TINYFORGE_ANOMALY_CLUSTERS];
+    float top, sum = 0.0f;
+    int k, i, j;
+    for (i = 0; i < TINYFORGE_ANOMALY_FEATURES; i++) {
+        z[i] = (x[tinyforge_anomaly_feature_index[i]] - tinyforge_anomaly_mean[i]) / tinyforge_anomaly_scale[i];
+    }
+    for (k = 0; k < TINYFORGE_ANOMALY_CLUSTERS; k++) {
+        const float *mean = &tinyforge_anomaly_means[k * TINYFORGE_ANOMALY_FEATURES];
+        float q = 0.0f;
+#if TINYFORGE_ANOMALY_GMM_FULL
+        const float *u = &tinyforge_anomaly_factors[k * (TINYFORGE_ANOMALY_FEATURES * (TINYFORGE_ANOMALY_FEATURES + 1) / 2)];
+        for (j = 0; j < TINYFORGE_ANOMALY_FEATURES; j++) {
+            float y = 0.0f;
+            for (i = 0; i <= j; i++) y += (z[i] - mean[i]) * *u++;
+            q += y * y;
+        }
 #else
+        const float *u = &tinyforge_anomaly_factors[k * TINYFORGE_ANOMALY_FEATURES];
+        for (j = 0; j < TINYFORGE_ANOMALY_FEATURES; j++) {
+            const float y = (z[j] - mean[j]) * u[j];
+            q += y * y;
+        }
+        (void)i;
+#endif
+        lp[k] = tinyforge_anomaly_const[k] - 0.5f * q;
+    }
+    top = lp[0];
+    for (k = 1; k < TINYFORGE_ANOMALY_CLUSTERS; k++) if (lp[k] > top) top = lp[k];
+    for (k = 0; k < TINYFORGE_ANOMALY_CLUSTERS; k++) sum += expf(lp[k] - top);
+    return -(top + logf(sum));
+}
+#else
+static float anomaly_score(const float *x)
+{
     (void)x;
     return 0.0f;
-#endif
 }
+#endif
 
 int tinyforge_run_classifier(const float *signal, tinyforge_result_t *result)
 {
