@@ -85,10 +85,10 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
                 raise BadRequest("the library supports learning blocks fed by one processing block; this one uses "
                                  f"{len(block['dsp'])}")
             dsp_cfg = impulse_service.dsp_block(impulse, block["dsp"][0])
-            if impulse.input["type"] != "time-series":
-                raise BadRequest("image impulses cannot be packaged yet: deploy the model alone (modelId)")
             anomaly = _anomaly_model(session, store, impulse, block)
-            spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, _axes(session, impulse))
+            axes = IMAGE_CHANNELS[impulse.input["color_depth"]] if impulse.input["type"] == "image" \
+                else _axes(session, impulse)
+            spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
             title = f"{project.name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
             windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
@@ -180,11 +180,20 @@ def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
     return [s["name"] for s in sample.sensors]
 
 
+IMAGE_CHANNELS = {"rgb": ["red", "green", "blue"], "grayscale": ["gray"]}
+
+
 def _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes):  # noqa: ANN001, ANN202
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
     spec = impulse.input
+    if spec["type"] == "image":  # whole frames: width x height pixels, no sliding window
+        pixels = spec["width"] * spec["height"]
+        return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"],
+                           dsp_params=dsp_cfg["params"], window_samples=pixels, axes=axes, frequency_hz=0.0,
+                           slice_samples=pixels, anomaly=anomaly, title=impulse.name,
+                           image={k: spec[k] for k in ("width", "height", "resize_mode", "color_depth")})
     window = TimeSeriesInput.window_samples(spec["window_size_ms"], spec["frequency_hz"])
     slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec["window_increase_ms"], spec["frequency_hz"])))
     return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"], dsp_params=dsp_cfg["params"],

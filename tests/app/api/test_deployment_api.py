@@ -90,3 +90,60 @@ def test_build_request_errors(client, make_project):
     targets = client.get("/api/deployment/targets").json()
     assert {t["name"] for t in targets["targets"]} >= {"cortex-m4f", "cortex-m55", "linux-x86_64"}
     assert any(b["target"] == "cortex-m4f" for b in targets["boards"])
+
+
+def _frames(label: str, n: int, rng: np.random.Generator) -> list[tuple[str, bytes]]:
+    """PNG frames 16 x 16: a bright square of the label's colour on a noisy background."""
+    from PIL import Image
+
+    out = []
+    for i in range(n):
+        pixels = rng.integers(0, 90, size=(16, 16, 3)).astype(np.uint8)
+        x, y = rng.integers(0, 8, size=2)
+        pixels[y:y + 8, x:x + 8, {"red": 0, "blue": 2}[label]] = 230
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, format="PNG")
+        out.append((f"{label}.{i}.png", buf.getvalue()))
+    return out
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_image_impulse_builds_and_classifies_like_the_platform(client, make_project, worker, tmp_path):
+    p = make_project()
+    pid, h = p.project.id, key(p.api_key)
+    rng = np.random.default_rng(3)
+    for category, n in (("training", 10), ("testing", 3)):
+        files = [("data", (name, data, "image/png")) for label in ("red", "blue") for name, data in _frames(label, n, rng)]
+        assert client.post(f"/api/{category}/files", files=files, headers=h).json()["success"]
+    impulse = {"name": "colours", "input": {"type": "image", "width": 12, "height": 12, "resize_mode": "squash",
+                                            "color_depth": "rgb"},
+               "dsp": [{"id": 1, "block": "image", "params": {}}],
+               "learn": [{"id": 2, "type": "classification", "dsp": [1],
+                          "settings": {"training": {"epochs": 15, "seed": 1}}}]}
+    r = client.post(f"/api/{pid}/impulses", json=impulse, headers=h)
+    assert r.status_code == 200, r.text
+    iid = r.json()["id"]
+    for path, body in (("generate-features", {"impulseId": iid}), ("train", {"impulseId": iid, "learnId": 2})):
+        job, log = _run(client, p, path, body)
+        assert job["status"] == "succeeded", log[-20:]
+
+    job, log = _run(client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"})
+    assert job["status"] == "succeeded", log[-20:]
+    m = job["result"]["manifest"]
+    assert m["bit_exact"] is True and m["verification"]["impulse"]["windows"] == 26
+    assert m["verification"]["impulse"]["same_class"] == 1.0 and m["dsp"]["image"]["width"] == 12
+
+    zipped = client.get(f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h)
+    with zipfile.ZipFile(io.BytesIO(zipped.content)) as zf:
+        zf.extractall(tmp_path / "zip")
+    (root,) = list((tmp_path / "zip").iterdir())
+    header = next(root.glob("src/*impulse.h")).read_text()
+    assert "#define TINYFORGE_IMAGE_WIDTH 12" in header and "#define TINYFORGE_CONTINUOUS 0" in header
+    assert "12 × 12 pixels" in (root / "README.md").read_text()
+    subprocess.run(["make", "-C", str(root)], check=True, capture_output=True)
+    frame = np.zeros((12, 12, 3), np.float32)
+    frame[2:10, 2:10, 2] = 230.0  # a blue square
+    out = subprocess.run([str(root / "classify")], input=frame.tobytes(), capture_output=True, check=True).stdout
+    scores = np.frombuffer(out, dtype=np.float32)
+    assert m["labels"][int(np.argmax(scores[:2]))] == "blue"

@@ -42,6 +42,9 @@ class ImpulseSpec:
     slice_samples: int
     anomaly: dict[str, Any] | None = None  # K-means or GMM arrays from workers.learn.anomaly
     title: str = "impulse"
+    # image impulses: {"width", "height", "resize_mode", "color_depth"}; the window is width x height
+    # pixels of len(axes) channels, frequency 0, and there is no continuous mode
+    image: dict[str, Any] | None = None
 
 
 @dataclass
@@ -128,7 +131,7 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         if n_out != len(labels):
             raise CompileError(f"the model has {n_out} outputs but the impulse has {len(labels)} labels")
         anomaly = _anomaly_ctx(impulse.anomaly, dsp.n_features)
-        ictx = {**ctx, "window_samples": impulse.window_samples, "axes": len(impulse.axes),
+        ictx = {**ctx, "window_samples": impulse.window_samples, "axes": len(impulse.axes), "image": impulse.image,
                 "axis_names": impulse.axes, "slice_samples": impulse.slice_samples,
                 "frequency_hz": impulse.frequency_hz, "frequency_c": _c_float(impulse.frequency_hz),
                 "labels": labels, "n_features": dsp.n_features, "n_outputs": n_out, "int8": int8,
@@ -144,7 +147,7 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         manifest.update({"labels": labels, "dsp": {"block": impulse.dsp_block, "params": impulse.dsp_params,
                                                    "n_features": dsp.n_features, "scratch_bytes": dsp.scratch_bytes,
                                                    "window_samples": impulse.window_samples, "axes": impulse.axes,
-                                                   "frequency_hz": impulse.frequency_hz},
+                                                   "frequency_hz": impulse.frequency_hz, "image": impulse.image},
                          "anomaly": bool(anomaly), "ram_estimate_bytes": compiled.arena_bytes + compiled.scratch_bytes
                          + dsp.scratch_bytes + 4 * (2 * impulse.window_samples * len(impulse.axes) + dsp.n_features)})
     else:
@@ -257,7 +260,7 @@ def render_docs(lib: Library, *, title: str, impulse: ImpulseSpec | None, target
         ctx.update({"dsp_block": impulse.dsp_block, "n_features": m["dsp"]["n_features"],
                     "dsp_scratch_bytes": m["dsp"]["scratch_bytes"], "window_samples": impulse.window_samples,
                     "axes": len(impulse.axes), "axis_names": impulse.axes, "frequency_hz": impulse.frequency_hz,
-                    "labels": m["labels"]})
+                    "labels": m["labels"], "image": impulse.image})
     lib.files["README.md"] = env.get_template("README.md.j2").render(**ctx).encode()
     lib.files["manifest.json"] = (json.dumps(m, indent=2, sort_keys=True) + "\n").encode()
 

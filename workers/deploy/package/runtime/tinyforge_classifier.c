@@ -130,6 +130,7 @@ int tinyforge_run_classifier(const float *signal, tinyforge_result_t *result)
     return 0;
 }
 
+#if TINYFORGE_CONTINUOUS
 static float history[TINYFORGE_SIGNAL_FLOATS];
 static uint32_t history_samples = 0;
 
@@ -150,6 +151,18 @@ int tinyforge_run_classifier_continuous(const float *slice, tinyforge_result_t *
     *ready = history_samples >= TINYFORGE_WINDOW_SAMPLES;
     return *ready ? tinyforge_run_classifier(history, result) : 0;
 }
+#else
+/* image impulses classify whole frames: no sliding window (and no history buffer in RAM) */
+void tinyforge_reset_continuous(void) {}
+
+int tinyforge_run_classifier_continuous(const float *slice, tinyforge_result_t *result, int *ready)
+{
+    (void)slice;
+    (void)result;
+    if (ready != NULL) *ready = 0;
+    return -4;
+}
+#endif
 
 void tinyforge_model_info(tinyforge_model_info_t *info)
 {
