@@ -81,14 +81,13 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
             tflite = store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key)
             trained = json.loads(store.get(learning.model_artifact(session, impulse, block["id"], "training-results").blob_key))
-            if len(block["dsp"]) != 1:
-                raise BadRequest("the library supports learning blocks fed by one processing block; this one uses "
-                                 f"{len(block['dsp'])}")
             dsp_cfg = impulse_service.dsp_block(impulse, block["dsp"][0])
+            more_dsp = [(c["block"], c["params"]) for c in (impulse_service.dsp_block(impulse, d) for d in block["dsp"][1:])]
             anomaly = _anomaly_model(session, store, impulse, block)
             axes = IMAGE_CHANNELS[impulse.input["color_depth"]] if impulse.input["type"] == "image" \
                 else _axes(session, impulse)
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
+            spec.more_dsp = more_dsp
             title = f"{project.name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
             windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)

@@ -147,3 +147,36 @@ def test_image_impulse_builds_and_classifies_like_the_platform(client, make_proj
     out = subprocess.run([str(root / "classify")], input=frame.tobytes(), capture_output=True, check=True).stdout
     scores = np.frombuffer(out, dtype=np.float32)
     assert m["labels"][int(np.argmax(scores[:2]))] == "blue"
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_learning_block_fed_by_two_processing_blocks(client, make_project, worker, tmp_path):
+    """Spectral + flatten features side by side feed the classifier and a K-means block: both blocks
+    run in C, one after the other, into their slices of the feature vector."""
+    p = make_project()
+    pid, h = p.project.id, key(p.api_key)
+    _upload(client, p, motion_dataset(6, seed=11), "training")
+    _upload(client, p, motion_dataset(2, seed=12), "testing")
+    impulse = {**IMPULSE, "dsp": [{"id": 1, "block": "spectral", "params": {}},
+                                  {"id": 4, "block": "flatten", "params": {}}],
+               "learn": [{"id": 2, "type": "classification", "dsp": [1, 4],
+                          "settings": {"training": {"epochs": 20, "seed": 3}}},
+                         {"id": 3, "type": "anomaly-gmm", "dsp": [1, 4], "settings": {"n_components": 2}}]}
+    r = client.post(f"/api/{pid}/impulses", json=impulse, headers=h)
+    assert r.status_code == 200, r.text
+    iid = r.json()["id"]
+    for path, body in (("generate-features", {"impulseId": iid}), ("train", {"impulseId": iid, "learnId": 2}),
+                       ("train", {"impulseId": iid, "learnId": 3})):
+        job, log = _run(client, p, path, body)
+        assert job["status"] == "succeeded", log[-20:]
+    job, log = _run(client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"})
+    assert job["status"] == "succeeded", log[-20:]
+    m = job["result"]["manifest"]
+    assert m["dsp"]["block"] == "spectral+flatten" and m["dsp"]["n_features"] == 33 + 15  # 5 statistics x 3 axes
+    verified = m["verification"]["impulse"]
+    assert m["bit_exact"] is True and verified["same_class"] == 1.0 and verified["anomaly_agrees"] is True
+    zipped = client.get(f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h)
+    names = zipfile.ZipFile(io.BytesIO(zipped.content)).namelist()
+    assert {n.split("/src/")[-1] for n in names if "_dsp_config.c" in n} == {
+        "tinyforge_dsp_config.c", "tinyforge_b1_dsp_config.c", "tinyforge_b2_dsp_config.c"}

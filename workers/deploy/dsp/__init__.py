@@ -6,7 +6,8 @@
 The hand-written runtime (real FFT, framing, filterbank, DCT, CMVN, statistics, Welch,
 Butterworth, image scaling) lives in `runtime/` as .c/.h files; `emit_dsp` generates the
 constant tables and the `<prefix>dsp_run(window, features)` entry point for one
-configuration. Anything the C side cannot do raises DspBuildError naming block and parameter.
+configuration; `emit_dsp_chain` does it for several blocks on one window, their features side by
+side. Anything the C side cannot do raises DspBuildError naming block and parameter.
 """
 
 from workers.deploy.dsp.emit import (
@@ -17,6 +18,7 @@ from workers.deploy.dsp.emit import (
     DspBuildError,
     DspEmission,
     emit_dsp,
+    emit_dsp_chain,
     runtime_files,
 )
 
@@ -28,5 +30,6 @@ __all__ = [
     "DspBuildError",
     "DspEmission",
     "emit_dsp",
+    "emit_dsp_chain",
     "runtime_files",
 ]

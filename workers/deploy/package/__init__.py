@@ -45,6 +45,12 @@ class ImpulseSpec:
     # image impulses: {"width", "height", "resize_mode", "color_depth"}; the window is width x height
     # pixels of len(axes) channels, frequency 0, and there is no continuous mode
     image: dict[str, Any] | None = None
+    # further processing blocks feeding the same learning block: (block, params), features side by side
+    more_dsp: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+def dsp_name(impulse: ImpulseSpec) -> str:
+    return "+".join([impulse.dsp_block, *(name for name, _ in impulse.more_dsp)])
 
 
 @dataclass
@@ -108,13 +114,14 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         "cflags": list(tgt.gcc_flags), "flash_bytes": None, "ram_bytes": None, "instructions": None, "bit_exact": None,
     }
     if impulse is not None:
-        from workers.deploy.dsp import DspBuildError, emit_dsp, runtime_files
+        from workers.deploy.dsp import DspBuildError, emit_dsp_chain, runtime_files
 
         try:
-            dsp = emit_dsp(impulse.dsp_block, impulse.dsp_params, window_samples=impulse.window_samples,
-                           n_axes=len(impulse.axes), frequency_hz=impulse.frequency_hz, prefix=prefix)
+            dsp = emit_dsp_chain([(impulse.dsp_block, impulse.dsp_params), *impulse.more_dsp],
+                                 window_samples=impulse.window_samples, n_axes=len(impulse.axes),
+                                 frequency_hz=impulse.frequency_hz, prefix=prefix)
         except DspBuildError as exc:
-            raise CompileError(f"DSP block {impulse.dsp_block}: {exc}") from exc
+            raise CompileError(f"DSP block {dsp_name(impulse)}: {exc}") from exc
         n_in = compiled.input.nbytes // (1 if int8 else 4)
         if dsp.n_features != n_in:
             raise CompileError(f"the DSP block produces {dsp.n_features} features but the model takes {n_in} inputs")
@@ -144,7 +151,7 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         ino = f"examples/{prefix}classify/{prefix}classify.ino"
         files[ino] = env.get_template("classify.ino.j2").render(**ictx)
         impulse_sources = sorted(p for p in files if p.startswith("src/") and p.endswith(".c") and p not in model_sources)
-        manifest.update({"labels": labels, "dsp": {"block": impulse.dsp_block, "params": impulse.dsp_params,
+        manifest.update({"labels": labels, "dsp": {"block": dsp_name(impulse), "params": dsp.params,
                                                    "n_features": dsp.n_features, "scratch_bytes": dsp.scratch_bytes,
                                                    "window_samples": impulse.window_samples, "axes": impulse.axes,
                                                    "frequency_hz": impulse.frequency_hz, "image": impulse.image},
@@ -257,7 +264,7 @@ def render_docs(lib: Library, *, title: str, impulse: ImpulseSpec | None, target
            "input_bytes": m["input"]["bytes"], "prefix": m["prefix"], "PREFIX": m["prefix"].upper(),
            "impulse": impulse is not None, "verified_target": verified_target}
     if impulse is not None:
-        ctx.update({"dsp_block": impulse.dsp_block, "n_features": m["dsp"]["n_features"],
+        ctx.update({"dsp_block": dsp_name(impulse), "n_features": m["dsp"]["n_features"],
                     "dsp_scratch_bytes": m["dsp"]["scratch_bytes"], "window_samples": impulse.window_samples,
                     "axes": len(impulse.axes), "axis_names": impulse.axes, "frequency_hz": impulse.frequency_hz,
                     "labels": m["labels"], "image": impulse.image})
