@@ -321,13 +321,6 @@ def _flatten(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
 
 
 def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
-    if p["analysis_type"] != "FFT":
-        raise DspBuildError(
-            "spectral",
-            "analysis_type",
-            f"{p['analysis_type']!r} (wavelet features) is not supported by the C runtime; "
-            "use 'FFT' for a deployable impulse",
-        )
     n_fft = int(p["fft_length"])
     step = n_fft // 2 if p["do_fft_overlap"] else n_fft
     segments = 1 + (window_samples - n_fft) // step
@@ -358,17 +351,40 @@ def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
         ]
     else:
         fields += [("n_sections", "0u"), ("sos", "NULL")]
-    w = hann_periodic(n_fft)
-    psd_scale = np.float32(1.0 / (frequency_hz * float(np.sum(w.astype(np.float64) ** 2))))
-    fields += [
-        ("fft", ctx.rfft(n_fft)),
-        ("step", f"{step}u"),
-        ("n_segments", f"{segments}u"),
-        ("hann", ctx.table("hann", "float", w, f"periodic Hann window, {n_fft} points")),
-        ("psd_scale", _f32(psd_scale)),
-        ("do_log", "1" if p["do_log"] else "0"),
-    ]
-    scratch = window_samples + n_fft + 2 + n_fft // 2 + 1
+    if p["analysis_type"] == "Wavelet":
+        import pywt
+
+        wavelet = pywt.Wavelet(p["wavelet"])
+        taps, levels = int(wavelet.dec_len), int(p["wavelet_level"])
+        lengths, n = [], window_samples
+        for _ in range(levels):  # pywt.dwt_coeff_len(n, taps, "symmetric")
+            n = (n + taps - 1) // 2
+            lengths.append(n)
+        fields += [
+            ("fft", "{ 0u, NULL, NULL }"), ("step", "0u"), ("n_segments", "0u"), ("hann", "NULL"),
+            ("psd_scale", "0.0f"), ("do_log", "0"),
+            ("wavelet_levels", f"{levels}u"), ("wavelet_taps", f"{taps}u"),
+            ("wavelet_max_len", f"{max(lengths)}u"),
+            ("dec_lo", ctx.table("wavelet_lo", "double", np.asarray(wavelet.dec_lo),
+                                 f"pywt.Wavelet('{p['wavelet']}').dec_lo")),
+            ("dec_hi", ctx.table("wavelet_hi", "double", np.asarray(wavelet.dec_hi),
+                                 f"pywt.Wavelet('{p['wavelet']}').dec_hi")),
+        ]
+        scratch = window_samples + 4 * max(lengths)
+    else:
+        w = hann_periodic(n_fft)
+        psd_scale = np.float32(1.0 / (frequency_hz * float(np.sum(w.astype(np.float64) ** 2))))
+        fields += [
+            ("fft", ctx.rfft(n_fft)),
+            ("step", f"{step}u"),
+            ("n_segments", f"{segments}u"),
+            ("hann", ctx.table("hann", "float", w, f"periodic Hann window, {n_fft} points")),
+            ("psd_scale", _f32(psd_scale)),
+            ("do_log", "1" if p["do_log"] else "0"),
+            ("wavelet_levels", "0u"), ("wavelet_taps", "0u"), ("wavelet_max_len", "0u"),
+            ("dec_lo", "NULL"), ("dec_hi", "NULL"),
+        ]
+        scratch = window_samples + n_fft + 2 + n_fft // 2 + 1
     body = f"return tinyforge_dsp_spectral(&{ctx.prefix}dsp_cfg, window, features, {ctx.prefix}dsp_scratch);"
     return "tinyforge_dsp_spectral_t", fields, body, scratch
 

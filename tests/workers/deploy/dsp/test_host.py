@@ -290,6 +290,36 @@ def test_spectral(build_root, params, tol):
         assert np.all(np.abs(g[..., 3:] - r[..., 3:]) <= tol * scale)
 
 
+WAVELET_CASES = [
+    {"wavelet": "db4", "wavelet_level": 1},
+    {"wavelet": "haar", "wavelet_level": 4, "filter_type": "none"},
+    {"wavelet": "sym8", "wavelet_level": 2, "filter_type": "high", "filter_cutoff": 5},
+    {"wavelet": "coif3", "wavelet_level": 1, "scale_axes": 0.25},
+    {"wavelet": "bior2.2", "wavelet_level": 5},
+]
+
+
+@pytest.mark.parametrize("params", WAVELET_CASES, ids=lambda p: f"{p['wavelet']}-L{p['wavelet_level']}")
+def test_spectral_wavelets(build_root, params):
+    """pywt.wavedec (symmetric) and the 11 statistics per coefficient array, in C."""
+    params = {"analysis_type": "Wavelet", **params}
+    windows = accel_windows(6, n=10)
+    windows[1, :, 0] = 0.0  # an all-zero axis: every coefficient 0, entropy 0
+    got, emission = c_features(build_root, "spectral", params, windows, frequency_hz=100.0)
+    ref = reference("spectral", params, windows, 100.0)
+    per_axis = 3 + (params["wavelet_level"] + 1) * 11
+    assert emission.n_features == 3 * per_axis and got.shape == ref.shape
+    g, r = got.reshape(len(got), 3, per_axis, order="C"), ref.reshape(len(ref), 3, per_axis)
+    stats = np.concatenate([g[..., 3:].reshape(len(g), 3, -1, 11), r[..., 3:].reshape(len(r), 3, -1, 11)], axis=-1)
+    values = np.r_[0:8, 10]  # mean, std, rms, percentiles, entropy: relative to the array's scale
+    scale = np.abs(r[..., 3:].reshape(len(r), 3, -1, 11)[..., values]).max(axis=-1, keepdims=True) + 1e-12
+    diff = np.abs(stats[..., :11][..., values] - stats[..., 11:][..., values]) / scale
+    assert diff.max() < 1e-5, diff.max()
+    # crossing rates are counts / (len - 1): equal (float32 vs float64 coefficients keep their signs here)
+    np.testing.assert_array_equal(stats[..., 8:10], stats[..., 19:21])
+    np.testing.assert_allclose(g[..., :3], r[..., :3], rtol=2e-5, atol=2e-5)
+
+
 @pytest.mark.parametrize("channels", ["RGB", "Grayscale"])
 @pytest.mark.parametrize("scale", ["0..1", "int8"])
 @pytest.mark.parametrize("in_channels", [1, 3])

@@ -96,6 +96,7 @@ def test_mfcc_on_m4f_equals_host(tmp_path, params):
     [
         ("mfe", {}, 8000.0, None),
         ("spectral", {}, 100.0, (2, 250, 3)),
+        ("spectral", {"analysis_type": "Wavelet", "wavelet_level": 3}, 100.0, (2, 250, 3)),
         ("flatten", {"skewness": True, "kurtosis": True}, 100.0, (2, 250, 3)),
     ],
 )

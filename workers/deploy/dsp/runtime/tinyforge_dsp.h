@@ -145,12 +145,24 @@ typedef struct {
     const float *hann;      /* periodic Hann window, fft.n entries */
     float psd_scale;        /* 1 / (fs * sum(w^2)), rounded to float32 */
     int do_log;
+    /* Wavelet analysis instead of Welch when wavelet_levels > 0 (fft, step, n_segments, hann,
+     * psd_scale and do_log are then unused): pywt.wavedec(x, wavelet, level, mode="symmetric") */
+    uint32_t wavelet_levels;
+    uint32_t wavelet_taps;      /* filter length */
+    uint32_t wavelet_max_len;   /* longest coefficient array (level 1) */
+    const double *dec_lo;       /* pywt Wavelet.dec_lo / dec_hi, wavelet_taps entries each */
+    const double *dec_hi;
 } tinyforge_dsp_spectral_t;
 
 #define TINYFORGE_DSP_SPECTRAL_SCRATCH(n_samples, fft_length) \
     ((n_samples) + (fft_length) + 2u + (fft_length) / 2u + 1u)
+#define TINYFORGE_DSP_WAVELET_SCRATCH(n_samples, max_len) ((n_samples) + 4u * (max_len))
+#define TINYFORGE_DSP_WAVELET_STATS 11u
 
-/* features: n_axes * (3 + fft_length/2) floats: rms, skewness, kurtosis, Welch bins 1..n/2 */
+/* features: n_axes * (3 + fft_length/2) floats: rms, skewness, kurtosis, Welch bins 1..n/2;
+ * with wavelets n_axes * (3 + (levels + 1) * 11): rms, skewness, kurtosis, then for each of
+ * cA_L, cD_L, ..., cD_1 its mean, std, rms, 5/25/50/75/95th percentiles, zero- and
+ * mean-crossing rates and the entropy of its normalised energies */
 int tinyforge_dsp_spectral(const tinyforge_dsp_spectral_t *cfg, const float *window,
                            float *features, float *scratch);
 

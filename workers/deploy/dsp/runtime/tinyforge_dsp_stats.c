@@ -1,11 +1,12 @@
 /*
- * Raw, Flatten, Spectral analysis (FFT) and Image blocks (docs/dsp.md "Processing blocks").
+ * Raw, Flatten, Spectral analysis (FFT or wavelets) and Image blocks (docs/dsp.md "Processing blocks").
  *
  * Flatten, the Butterworth filter and the moments of Spectral analysis run in double, as the
  * reference does (it computes them in float64); everything else is float32. On a core
  * without a double-precision FPU these are software routines, but the blocks are O(n).
  */
 #include <math.h>
+#include <stddef.h>
 
 #include "tinyforge_dsp.h"
 
@@ -125,6 +126,134 @@ void tinyforge_dsp_sosfilt(const double *sos, uint32_t n_sections, const float *
     }
 }
 
+/* One level of pywt.dwt(x, mode="symmetric"): out[o] = sum_j f[j] * ext(2o + 1 - j), ext the
+ * half-sample symmetric extension of x (period 2n), summed in double in pywt's order. */
+static void dwt_level(const float *x, uint32_t n, const tinyforge_dsp_spectral_t *cfg, float *approx,
+                      float *detail)
+{
+    const uint32_t taps = cfg->wavelet_taps;
+    const uint32_t out_n = (n + taps - 1u) / 2u;
+    const int32_t period = 2 * (int32_t) n;
+    for (uint32_t o = 0; o < out_n; o++) {
+        const int32_t i = 2 * (int32_t) o + 1;
+        double sa = 0.0, sd = 0.0;
+        if (i >= (int32_t) taps - 1 && i < (int32_t) n) { /* inside the signal: no extension */
+            const float *xi = x + i;
+            for (uint32_t j = 0; j < taps; j++) {
+                sa += cfg->dec_lo[j] * (double) xi[-(int32_t) j];
+                sd += cfg->dec_hi[j] * (double) xi[-(int32_t) j];
+            }
+        } else {
+            for (uint32_t j = 0; j < taps; j++) {
+                int32_t m = (i - (int32_t) j) % period;
+                if (m < 0) m += period;
+                if (m >= (int32_t) n) m = period - 1 - m;
+                sa += cfg->dec_lo[j] * (double) x[m];
+                sd += cfg->dec_hi[j] * (double) x[m];
+            }
+        }
+        approx[o] = (float) sa;
+        detail[o] = (float) sd;
+    }
+}
+
+static void heapsort_f32(float *v, uint32_t n)
+{
+    for (uint32_t start = n / 2u; start-- > 0u;) {
+        for (uint32_t root = start; 2u * root + 1u < n;) {
+            uint32_t child = 2u * root + 1u;
+            if (child + 1u < n && v[child] < v[child + 1u]) child++;
+            if (!(v[root] < v[child])) break;
+            const float t = v[root]; v[root] = v[child]; v[child] = t;
+            root = child;
+        }
+    }
+    for (uint32_t end = n; end-- > 1u;) {
+        const float t = v[0]; v[0] = v[end]; v[end] = t;
+        for (uint32_t root = 0; 2u * root + 1u < end;) {
+            uint32_t child = 2u * root + 1u;
+            if (child + 1u < end && v[child] < v[child + 1u]) child++;
+            if (!(v[root] < v[child])) break;
+            const float u = v[root]; v[root] = v[child]; v[child] = u;
+            root = child;
+        }
+    }
+}
+
+/* numpy.percentile(..., method="linear") of sorted values, with numpy's two-sided lerp */
+static double percentile_sorted(const float *s, uint32_t m, double q)
+{
+    const double vi = (double) (m - 1u) * q;
+    const double below = floor(vi);
+    const uint32_t lo = (uint32_t) below;
+    const uint32_t hi = lo + 1u < m ? lo + 1u : m - 1u;
+    const double t = vi - below, a = (double) s[lo], b = (double) s[hi], diff = b - a;
+    return t >= 0.5 ? b - diff * (1.0 - t) : a + diff * t;
+}
+
+/* The 11 statistics of one coefficient array (reference: blocks/spectral.wavelet_features). */
+static void wavelet_stats(const float *c, uint32_t m, float *sorted, float *out)
+{
+    static const double quantiles[5] = {0.05, 0.25, 0.5, 0.75, 0.95};
+    double sum = 0.0, sq = 0.0;
+    for (uint32_t i = 0; i < m; i++) {
+        sum += (double) c[i];
+        sq += (double) c[i] * (double) c[i];
+    }
+    const double mean = sum / (double) m;
+    double var = 0.0;
+    uint32_t zc = 0u, mc = 0u;
+    for (uint32_t i = 0; i < m; i++) {
+        const double d = (double) c[i] - mean;
+        var += d * d;
+        if (i > 0u) {
+            zc += signbit(c[i]) != signbit(c[i - 1u]);
+            mc += signbit(d) != signbit((double) c[i - 1u] - mean);
+        }
+        sorted[i] = c[i];
+    }
+    heapsort_f32(sorted, m);
+    double entropy = 0.0;
+    if (sq > 0.0) {
+        for (uint32_t i = 0; i < m; i++) {
+            const double p = (double) c[i] * (double) c[i] / sq;
+            /* logf: a double log per coefficient is most of the block's time on a core without
+             * a double-precision FPU; its float32 rounding stays far inside the tolerance */
+            const float pf = (float) p;  /* below float's range a term is < 1e-36: skipped */
+            if (pf > 0.0f) entropy -= p * (double) logf(pf);
+        }
+    }
+    const double denom = (double) (m > 1u ? m - 1u : 1u);
+    *out++ = (float) mean;
+    *out++ = (float) sqrt(var / (double) m);
+    *out++ = (float) sqrt(sq / (double) m);
+    for (uint32_t k = 0; k < 5u; k++) *out++ = (float) percentile_sorted(sorted, m, quantiles[k]);
+    *out++ = (float) ((double) zc / denom);
+    *out++ = (float) ((double) mc / denom);
+    *out++ = (float) entropy;
+}
+
+/* wavedec to cfg->wavelet_levels: features for [cA_L, cD_L, ..., cD_1]; work: 4 * max_len floats */
+static void wavelet_features(const tinyforge_dsp_spectral_t *cfg, const float *x, uint32_t n, float *work,
+                             float *out)
+{
+    const uint32_t levels = cfg->wavelet_levels, max_len = cfg->wavelet_max_len;
+    float *approx = work, *next = work + max_len, *detail = work + 2u * max_len, *sorted = work + 3u * max_len;
+    const float *in = x;
+    uint32_t len = n;
+    for (uint32_t level = 1u; level <= levels; level++) {
+        const uint32_t out_n = (len + cfg->wavelet_taps - 1u) / 2u;
+        dwt_level(in, len, cfg, next, detail);
+        wavelet_stats(detail, out_n, sorted, out + (levels - level + 1u) * TINYFORGE_DSP_WAVELET_STATS);
+        float *t = approx;
+        approx = next;
+        next = t;
+        in = approx;
+        len = out_n;
+    }
+    wavelet_stats(in, len, sorted, out);
+}
+
 int tinyforge_dsp_spectral(const tinyforge_dsp_spectral_t *cfg, const float *window,
                            float *features, float *scratch)
 {
@@ -137,7 +266,12 @@ int tinyforge_dsp_spectral(const tinyforge_dsp_spectral_t *cfg, const float *win
     float *acc = seg + n_fft + 2u;      /* bins */
     float *out = features;
 
-    if (cfg->n_sections > 16u || n < n_fft || cfg->n_segments == 0u) {
+    if (cfg->n_sections > 16u) {
+        return TINYFORGE_DSP_EBADCONFIG;
+    }
+    if (cfg->wavelet_levels > 0u
+            ? (cfg->wavelet_taps < 2u || cfg->wavelet_max_len == 0u || cfg->dec_lo == NULL || cfg->dec_hi == NULL)
+            : (n < n_fft || cfg->n_segments == 0u)) {
         return TINYFORGE_DSP_EBADCONFIG;
     }
     for (uint32_t a = 0; a < axes; a++) {
@@ -163,6 +297,11 @@ int tinyforge_dsp_spectral(const tinyforge_dsp_spectral_t *cfg, const float *win
         *out++ = (float) sqrt(sq / (double) n);
         *out++ = (float) skew;
         *out++ = (float) kurt;
+        if (cfg->wavelet_levels > 0u) {
+            wavelet_features(cfg, x, n, scratch + n, out);
+            out += (cfg->wavelet_levels + 1u) * TINYFORGE_DSP_WAVELET_STATS;
+            continue;
+        }
 
         /* Welch: Hann-windowed segments, |X|^2 * psd_scale, inner bins doubled, mean */
         for (uint32_t k = 0; k < bins; k++) {
