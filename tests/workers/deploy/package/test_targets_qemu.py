@@ -41,3 +41,29 @@ def test_every_shared_model_on_m55(name, tmp_path):
     report = verify_library(lib, model, target="cortex-m55", model_inputs=_inputs(lib, 4), work_dir=tmp_path,
                             log=lambda m: None)
     assert report["target"]["bit_exact"], report
+
+
+@pytest.mark.parametrize("name", ["ad01_int8", "kws_ref_model"])
+def test_helium_kernels_on_m55_are_bit_exact_and_faster(name, tmp_path):
+    """The same library on the M55 with its Helium (MVE) loops and with them compiled out
+    (-DTINYFORGE_NO_MVE: the SMLAD path): identical outputs, equal to the interpreter's, and
+    fewer executed instructions with Helium (FC and conv dot products, depthwise channels)."""
+    _need_toolchain()
+    from workers.deploy.mcu import run_model_harness
+    from workers.deploy.package import write_library
+    from workers.deploy.package.verify import reference_outputs
+
+    model = (require_shared(MODELS_DIR) / f"{name}.tflite").read_bytes()
+    lib = build_library(model, target="cortex-m55")
+    write_library(lib, tmp_path / "src")
+    rows = _inputs(lib, 3)
+    runs = {}
+    for variant, defines in (("helium", None), ("dsp", {"TINYFORGE_NO_MVE": "1"})):
+        runs[variant] = run_model_harness(
+            "cortex-m55", library_sources=[tmp_path / "src" / s for s in lib.model_sources],
+            include_dirs=[tmp_path / "src" / "src"], inputs=[r.tobytes() for r in rows],
+            output_bytes=lib.compiled.output.nbytes, out_dir=tmp_path / variant, defines=defines)
+    expected = reference_outputs(model, rows)
+    assert [bytes(o) for o in runs["helium"].outputs] == [bytes(o) for o in runs["dsp"].outputs] == expected
+    helium, dsp = np.median(runs["helium"].instructions), np.median(runs["dsp"].instructions)
+    assert helium < 0.75 * dsp, (helium, dsp)
