@@ -1,7 +1,10 @@
 """The impulse design form, built from the blocks' own parameter declarations (`GET /api/dsp-blocks`).
 
 Form field names: `name`, `input_type`; `in.<param>` (time-series input), `img.<param>` (image input);
-`block` (the chosen processing block) and `p.<block>.<param>` for each block's parameters; `learn_type`.
+`block` (the first processing block) and `p.<block>.<param>` for each block's parameters; further
+processing blocks `block.<i>` with `p<i>.<block>.<param>` (i = 1, 2, ...; empty = none); `learn_type`
+(classification, regression or none) and `anomaly_type` (an anomaly block beside it, or none). The
+learning blocks of the form read every processing block's features.
 Values are converted by their declared type and handed to `app.services.impulses`, which validates them
 with the same declarations the API uses; its messages (`dsp[0].params.fft_length: got ...`) are mapped
 back to the form field they name.
@@ -16,6 +19,9 @@ from typing import Any
 from app.services.impulses import LEARN_TYPES
 
 DEFAULT_BLOCK = "mfcc"
+MAX_DSP_BLOCKS = 4
+ANOMALY_TYPES = tuple(t for t in LEARN_TYPES if t.startswith("anomaly"))
+PRIMARY_TYPES = tuple(t for t in LEARN_TYPES if not t.startswith("anomaly"))
 
 
 def declarations() -> dict[str, Any]:
@@ -66,23 +72,51 @@ def design_from_form(form: Mapping[str, Sequence[str]], decl: dict[str, Any]) ->
         converted = _convert(p, raw)
         if converted is not None or p["type"] == "list":
             input_spec[p["name"]] = converted
-    block_name = _last(form, "block") or ""
-    values["block"] = block_name
-    block = next((b for b in decl["blocks"] if b["name"] == block_name), None)
-    dsp: dict[str, Any] = {"block": block_name, "params": {}}
-    if block is not None:
-        for p in block["params"]:
-            key = f"p.{block_name}.{p['name']}"
-            raw = _last(form, key)
-            values[key] = raw
-            converted = _convert(p, raw)
-            if converted is not None:
-                dsp["params"][p["name"]] = converted
-    learn_type = _last(form, "learn_type") or ""
-    values["learn_type"] = learn_type
-    body: dict[str, Any] = {"name": values["name"] or "Impulse", "input": input_spec, "dsp": [dsp],
-                            "learn": [{"type": learn_type}] if learn_type else []}
+    dsp_blocks = []
+    for slot in range(MAX_DSP_BLOCKS):
+        block_name = _last(form, _block_field(slot)) or ""
+        if slot and not block_name:
+            continue  # an empty extra slot: no block there
+        values[_block_field(slot)] = block_name
+        block = next((b for b in decl["blocks"] if b["name"] == block_name), None)
+        dsp: dict[str, Any] = {"block": block_name, "params": {}}
+        if block is not None:
+            for p in block["params"]:
+                key = _param_field(slot, block_name, p["name"])
+                raw = _last(form, key)
+                values[key] = raw
+                converted = _convert(p, raw)
+                if converted is not None:
+                    dsp["params"][p["name"]] = converted
+        dsp["slot"] = slot
+        dsp_blocks.append(dsp)
+    values["dsp_slots"] = _slots([d["slot"] for d in dsp_blocks[1:]])
+    learn_type, anomaly_type = _last(form, "learn_type") or "", _last(form, "anomaly_type") or ""
+    values["learn_type"], values["anomaly_type"] = learn_type, anomaly_type
+    learn = [{"type": t} for t in (learn_type, anomaly_type) if t]
+    body: dict[str, Any] = {"name": values["name"] or "Impulse", "input": input_spec, "dsp": dsp_blocks,
+                            "learn": learn}
     return body, values
+
+
+def _block_field(slot: int) -> str:
+    return "block" if slot == 0 else f"block.{slot}"
+
+
+def _param_field(slot: int, block: str, param: str) -> str:
+    return f"p.{block}.{param}" if slot == 0 else f"p{slot}.{block}.{param}"
+
+
+def _slots(used: list[int]) -> list[int]:
+    """The extra processing-block slots to show: the used ones and one empty slot to add a block."""
+    shown = sorted(set(used))
+    free = next((i for i in range(1, MAX_DSP_BLOCKS) if i not in shown), None)
+    return sorted(shown + ([free] if free is not None else []))
+
+
+def service_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The body for `app.services.impulses`: the form's slot numbers removed (errors map back with them)."""
+    return {**body, "dsp": [{k: v for k, v in d.items() if k != "slot"} for d in body["dsp"]]}
 
 
 _PATH = re.compile(r"^(input|dsp\[(\d+)\](?:\.params)?|learn\[(\d+)\])(?:\.(\w+))?: (.*)$", re.S)
@@ -93,17 +127,22 @@ def field_for_error(message: str, body: Mapping[str, Any]) -> tuple[str, str]:
     m = _PATH.match(message)
     if not m:
         return "", message
-    where, _dsp_ix, _learn_ix, field, text = m.groups()
+    where, dsp_ix, learn_ix, field, text = m.groups()
     if where == "input":
         if field is None or field == "type":
             return "input_type", text
         return ("img." if body.get("input", {}).get("type") == "image" else "in.") + field, text
     if where.startswith("dsp"):
-        block = (body.get("dsp") or [{}])[0].get("block", "")
+        blocks = body.get("dsp") or [{}]
+        entry = blocks[int(dsp_ix)] if int(dsp_ix) < len(blocks) else {}
+        slot, block = entry.get("slot", int(dsp_ix)), entry.get("block", "")
         if where.endswith(".params") and field:
-            return f"p.{block}.{field}", text
-        return "block", text if field in (None, "block") else f"{field}: {text}"
-    return "learn_type", text if field in (None, "type") else f"{field}: {text}"
+            return _param_field(slot, block, field), text
+        return _block_field(slot), text if field in (None, "block") else f"{field}: {text}"
+    learn = body.get("learn") or []
+    kind = learn[int(learn_ix)].get("type", "") if int(learn_ix) < len(learn) else ""
+    name = "anomaly_type" if kind in ANOMALY_TYPES else "learn_type"
+    return name, text if field in (None, "type") else f"{field}: {text}"
 
 
 def values_from_impulse(impulse: Any | None, decl: dict[str, Any]) -> dict[str, Any]:
@@ -116,11 +155,18 @@ def values_from_impulse(impulse: Any | None, decl: dict[str, Any]) -> dict[str, 
         for p in decl["inputs"][kind]["params"]:
             v = inp.get(p["name"], p["default"]) if inp.get("type") == kind else p["default"]
             values[prefix + p["name"]] = ", ".join(v) if isinstance(v, list) else v
-    first = (impulse.dsp[0] if impulse is not None and impulse.dsp else {"block": DEFAULT_BLOCK, "params": {}})
-    values["block"] = first["block"]
-    for b in decl["blocks"]:
-        for p in b["params"]:
-            v = first["params"].get(p["name"], p["default"]) if b["name"] == first["block"] else p["default"]
-            values[f"p.{b['name']}.{p['name']}"] = v
-    values["learn_type"] = impulse.learn[0]["type"] if impulse is not None and impulse.learn else "classification"
+    blocks = list(impulse.dsp) if impulse is not None and impulse.dsp else [{"block": DEFAULT_BLOCK, "params": {}}]
+    blocks = blocks[:MAX_DSP_BLOCKS]
+    values["dsp_slots"] = _slots(list(range(1, len(blocks))))
+    for slot in range(MAX_DSP_BLOCKS):
+        current = blocks[slot] if slot < len(blocks) else {"block": "", "params": {}}
+        values[_block_field(slot)] = current["block"]
+        for b in decl["blocks"]:
+            for p in b["params"]:
+                v = current["params"].get(p["name"], p["default"]) if b["name"] == current["block"] else p["default"]
+                values[_param_field(slot, b["name"], p["name"])] = v
+    learn = impulse.learn if impulse is not None else []
+    primary = next((b["type"] for b in learn if b["type"] in PRIMARY_TYPES), None)
+    values["learn_type"] = primary if primary is not None else ("" if impulse is not None and learn else "classification")
+    values["anomaly_type"] = next((b["type"] for b in learn if b["type"] in ANOMALY_TYPES), "")
     return values

@@ -17,9 +17,11 @@ from app.services import samples as sample_service
 from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
 from app.web.impulse_form import (
+    ANOMALY_TYPES,
     declarations,
     design_from_form,
     field_for_error,
+    service_body,
     values_from_impulse,
 )
 from app.web.security import CsrfDep, UserDep
@@ -84,7 +86,7 @@ async def create_impulse(request: Request, project: PageProjectDep, user: UserDe
                          _csrf: CsrfDep) -> Response:
     body, values = design_from_form(await _form_lists(request), declarations())
     try:
-        impulse = impulse_service.create_impulse(session, project.id, body)
+        impulse = impulse_service.create_impulse(session, project.id, service_body(body))
     except Invalid as exc:
         field, text = field_for_error(exc.message, body)
         return _page(request, session, project, user, None, values=values, errors={field: text}, status_code=422)
@@ -92,20 +94,47 @@ async def create_impulse(request: Request, project: PageProjectDep, user: UserDe
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
 
 
+def _keep_ids(impulse: Impulse, body: dict) -> None:
+    """Give the form's blocks the ids of the blocks they replace, so that features and trained models
+    of unchanged blocks stay attached. Processing blocks match by position; the form's learning
+    blocks (one classifier/regressor, one anomaly block) match the impulse's first of each kind and
+    read every processing block; learning blocks the API added beside them are kept."""
+    taken = [b["id"] for b in impulse.dsp] + [b["id"] for b in impulse.learn]
+    next_id = max(taken, default=0) + 1
+    for i, block in enumerate(body["dsp"]):
+        if i < len(impulse.dsp):
+            block["id"] = impulse.dsp[i]["id"]
+        else:
+            block["id"], next_id = next_id, next_id + 1
+    dsp_ids = [b["id"] for b in body["dsp"]]
+    olds = {kind: next((b for b in impulse.learn if (b["type"] in ANOMALY_TYPES) == kind), None)
+            for kind in (False, True)}
+    learn = []
+    for new in body["learn"]:
+        old = olds[new["type"] in ANOMALY_TYPES]
+        if old is not None and old["type"] == new["type"]:
+            learn.append({**old, "dsp": dsp_ids})
+        elif old is not None:  # another type in its place: its settings do not apply
+            learn.append({"id": old["id"], "type": new["type"], "dsp": dsp_ids})
+        else:
+            learn.append({"id": next_id, "type": new["type"], "dsp": dsp_ids})
+            next_id += 1
+    shown = [b for b in olds.values() if b is not None]
+    for other in impulse.learn:
+        if other not in shown:
+            learn.append({**other, "dsp": [d for d in other["dsp"] if d in dsp_ids] or dsp_ids})
+    body["learn"] = learn
+
+
 @router.post("/projects/{project_id}/impulse/{impulse_id}")
 async def update_impulse(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
                          impulse_id: int, _csrf: CsrfDep) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     body, values = design_from_form(await _form_lists(request), declarations())
-    if impulse.dsp:  # keep the ids of the blocks this form shows, and any further blocks the API added
-        body["dsp"] = [{**body["dsp"][0], "id": impulse.dsp[0]["id"]},
-                       *[{k: b[k] for k in ("id", "block", "params", "name")} for b in impulse.dsp[1:]]]
-    if impulse.learn and body["learn"]:
-        body["learn"] = [{**impulse.learn[0], "type": body["learn"][0]["type"],
-                          "dsp": [b["id"] for b in body["dsp"]]}, *impulse.learn[1:]]
+    _keep_ids(impulse, body)
     before = impulse.revision
     try:
-        impulse_service.update_impulse(session, impulse, body)
+        impulse_service.update_impulse(session, impulse, service_body(body))
     except Invalid as exc:
         session.rollback()
         impulse = impulse_service.get_impulse(session, project.id, impulse_id)

@@ -97,3 +97,43 @@ def test_jobs_list_job_page_and_cancel(browser, user_project, client, settings):
     r = browser.post(f"/projects/{pid}/jobs/{jid}/cancel")
     assert "has already finished" in client.get(r.headers["location"]).text
     assert client.get(f"/projects/{pid}/jobs/999999").status_code == 404
+
+
+def test_second_processing_block_and_an_anomaly_block_from_the_form(browser, user_project, client):
+    """An empty extra slot adds a block; its errors come back at its own fields; ids of unchanged
+    blocks survive edits (so their features and models stay attached)."""
+    pid = user_project.project.id
+    page = client.get(f"/projects/{pid}/impulse").text
+    assert 'name="block.1"' in page and 'name="p1.mfe.num_filters"' in page and 'name="anomaly_type"' in page
+    form = {**MFCC_FORM, "block.1": "mfe", "p1.mfe.num_filters": "32", "anomaly_type": "anomaly-kmeans"}
+    r = browser.post(f"/projects/{pid}/impulse", form)
+    assert r.status_code == 303, r.text
+    iid = int(r.headers["location"].rsplit("/", 1)[1])
+    imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
+    assert [(b["id"], b["block"]) for b in imp["dsp"]] == [(1, "mfcc"), (2, "mfe")]
+    assert imp["dsp"][1]["params"]["num_filters"] == 32
+    assert [(b["type"], b["dsp"]) for b in imp["learn"]] == [("classification", [1, 2]), ("anomaly-kmeans", [1, 2])]
+    learn_ids = [b["id"] for b in imp["learn"]]
+
+    page = client.get(f"/projects/{pid}/impulse/{iid}").text  # the saved blocks and a third, empty slot
+    assert '<option value="mfe" selected>' in page and 'name="block.2"' in page
+    assert '<option value="anomaly-kmeans" selected>' in page
+
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**form, "p1.mfe.fft_length": "100"})
+    assert r.status_code == 422
+    err = re.search(r'<p class="field-error" id="p1-mfe-fft_length-error">([^<]+)</p>', r.text)
+    assert err and "got 100" in err.group(1), r.text[-2000:]
+
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**form, "p1.mfe.num_filters": "40", "anomaly_type": "anomaly-gmm",
+                                                       "block.2": "spectrogram"})
+    assert r.status_code == 303
+    imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
+    assert [(b["id"], b["block"]) for b in imp["dsp"]] == [(1, "mfcc"), (2, "mfe"), (max(learn_ids) + 1, "spectrogram")]
+    assert imp["learn"][0]["id"] == learn_ids[0] and imp["learn"][1] == {**imp["learn"][1], "id": learn_ids[1],
+                                                                          "type": "anomaly-gmm"}
+    assert all(b["dsp"] == [1, 2, max(learn_ids) + 1] for b in imp["learn"])
+
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM})  # slots emptied, no anomaly block
+    assert r.status_code == 303
+    imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
+    assert [b["block"] for b in imp["dsp"]] == ["mfcc"] and [b["id"] for b in imp["learn"]] == [learn_ids[0]]
