@@ -16,6 +16,7 @@ from app.api.routes import deployment, dsp, impulses, ingestion, jobs, learn, pr
 from app.core.config import Settings, get_settings
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
+from app.services.throttle import LoginThrottle
 
 API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
                learn.router]
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.key_cache = ApiKeyCache(settings)
     app.state.batcher = IngestBatcher(settings)
+    app.state.login_throttle = LoginThrottle()
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
                        same_site="lax", https_only=settings.environment == "production")
     app.add_middleware(ingestion.IngestionFastPath)  # added last: runs first, ahead of the session middleware

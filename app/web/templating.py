@@ -49,12 +49,13 @@ def flash(request: Request, message: str, kind: str = "info", *, field: str | No
     request.session["flash"] = [*request.session.get("flash", []), entry]
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200) -> HTMLResponse:
+def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
+           headers: dict[str, str] | None = None) -> HTMLResponse:
     queued = request.session.pop("flash", []) if "session" in request.scope else []
     ctx = {"request": request, "flashes": [f for f in queued if not f.get("field")],
            "field_errors": {f["field"]: f["message"] for f in queued if f.get("field")}}
     ctx.update(context or {})
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
 
 def redirect(url: str) -> RedirectResponse:

@@ -74,3 +74,15 @@ def test_production_cookie_is_https_only(settings, make_user):
         r = sign_in(c, email)
         assert r.status_code == 303
         assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_repeated_wrong_passwords_are_throttled_with_429(client, make_user):
+    _, email = make_user()
+    for _ in range(5):
+        token = token_from(client.get("/login").text)
+        r = client.post("/login", data={"email": email, "password": "wrong-guess", "csrf_token": token})
+        assert r.status_code == 401
+    token = token_from(client.get("/login").text)
+    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})  # right, but locked
+    assert r.status_code == 429 and "Too many failed sign-ins" in r.text and int(r.headers["retry-after"]) > 200
+    assert client.get("/projects", follow_redirects=False).headers["location"].startswith("/login")  # not signed in
