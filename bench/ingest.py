@@ -137,13 +137,18 @@ def _machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_profilers(server_pid: int, out_dir: Path) -> list[tuple[subprocess.Popen, Path]]:
+def _start_profilers(server_pid: int, out_dir: Path, *, gil_only: bool = False) -> list[tuple[subprocess.Popen, Path]]:
+    import shutil
+
+    if not shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"):
+        raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     spies = []
     for pid in _children(server_pid)[1:]:  # the uvicorn workers, not the supervisor
         out = out_dir / f"worker-{pid}.txt"
         spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
-                                "--output", str(out), "--nonblocking", *(["--gil"] if os.environ.get("BENCH_GIL") else [])], stdout=subprocess.DEVNULL,
+                                "--output", str(out), "--nonblocking", *(["--gil"] if gil_only else [])],
+                               stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
         spies.append((spy, out))
     time.sleep(1.0)  # let py-spy attach
@@ -219,6 +224,7 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
     ap.add_argument("--profile", metavar="DIR", help="record the server workers with py-spy during the ingestion "
                     "run (collapsed stacks and a top-functions summary in DIR)")
+    ap.add_argument("--gil", action="store_true", help="with --profile: sample only the thread holding the GIL")
     args = ap.parse_args()
 
     import numpy as np
@@ -285,7 +291,7 @@ def main() -> int:
         headers = {"x-api-key": api_key, "content-type": "application/json", "x-label": "bench"}
         reqs = [_http_request("POST", "/api/training/data", body, {**headers, "x-file-name": f"bench.{i}.json"})
                 for i, body in enumerate(bodies)]
-        spies = _start_profilers(server.pid, Path(args.profile)) if args.profile else []
+        spies = _start_profilers(server.pid, Path(args.profile), gil_only=args.gil) if args.profile else []
         ing = Run(port, reqs, args.clients, args.connections, server.pid)
         _stop_profilers(spies)
         bad_i = ing.bad
