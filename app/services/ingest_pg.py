@@ -148,8 +148,12 @@ class PgBatchWriter:
                 await cur.execute(_BATCH, _batch_params(kept, places))
                 ids = {(key, offset): sample_id for sample_id, key, offset in await cur.fetchall()}
         except BaseException:
-            for key in written:  # the rows never landed: neither do their blobs
-                self._store.delete(key)
+            if conn.broken:  # the connection died mid-statement: the rows may have landed, so keep the files
+                log.warning("ingestion batch of %d samples: connection lost, outcome unknown; its %d file(s) "
+                            "are kept", len(items), len(written))
+            else:  # the rows never landed: neither do their files
+                for key in written:
+                    self._store.delete(key)
             raise
         for i, place in zip(keep, places, strict=True):
             results[i] = FileResult(file_name=items[i].filename, success=True, sample_id=ids[place])

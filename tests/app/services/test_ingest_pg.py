@@ -60,3 +60,26 @@ def test_same_rows_and_devices_as_store_batch(settings, session, store, make_pro
     assert devices_a == devices_b == {("dev-0", "type-1", 4), ("dev-1", "type-0", 4), ("dev-2", "type-0", 2)}
     for s in session.scalars(select(Sample).where(Sample.project_id == b.project.id)):
         assert store.get(s.blob_key)  # every row's blob is there
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_files_are_kept_when_the_connection_dies_mid_batch(settings, store, make_project, monkeypatch):
+    """If the server goes away while the batch statement runs, the rows may or may not have landed:
+    the writer keeps the files (an unreferenced file is harmless, a row without its file is not)."""
+    import psycopg
+
+    from app.services import ingest_pg
+
+    p = make_project("p")
+    monkeypatch.setattr(ingest_pg, "_BATCH", "SELECT pg_terminate_backend(pg_backend_pid())")
+
+    async def write():  # noqa: ANN202
+        writer = PgBatchWriter(settings.database_url, store)
+        try:
+            return await writer.write([_pending(p.project.id, i, device="d") for i in range(3)])
+        finally:
+            await writer.close()
+
+    with pytest.raises(psycopg.OperationalError):
+        asyncio.run(write())
+    assert len(list(store.iter_keys())) == 1  # the batch's pack file is still there
