@@ -157,26 +157,24 @@ static void dwt_level(const float *x, uint32_t n, const tinyforge_dsp_spectral_t
     }
 }
 
+/* Move v[root] down the max-heap v[0..n) until both children are smaller. */
+static void sift_down(float *v, uint32_t root, uint32_t n)
+{
+    while (2u * root + 1u < n) {
+        uint32_t child = 2u * root + 1u;
+        if (child + 1u < n && v[child] < v[child + 1u]) child++;
+        if (!(v[root] < v[child])) return;
+        const float t = v[root]; v[root] = v[child]; v[child] = t;
+        root = child;
+    }
+}
+
 static void heapsort_f32(float *v, uint32_t n)
 {
-    for (uint32_t start = n / 2u; start-- > 0u;) {
-        for (uint32_t root = start; 2u * root + 1u < n;) {
-            uint32_t child = 2u * root + 1u;
-            if (child + 1u < n && v[child] < v[child + 1u]) child++;
-            if (!(v[root] < v[child])) break;
-            const float t = v[root]; v[root] = v[child]; v[child] = t;
-            root = child;
-        }
-    }
+    for (uint32_t start = n / 2u; start-- > 0u;) sift_down(v, start, n);
     for (uint32_t end = n; end-- > 1u;) {
         const float t = v[0]; v[0] = v[end]; v[end] = t;
-        for (uint32_t root = 0; 2u * root + 1u < end;) {
-            uint32_t child = 2u * root + 1u;
-            if (child + 1u < end && v[child] < v[child + 1u]) child++;
-            if (!(v[root] < v[child])) break;
-            const float u = v[root]; v[root] = v[child]; v[child] = u;
-            root = child;
-        }
+        sift_down(v, 0u, end);
     }
 }
 
