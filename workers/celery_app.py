@@ -41,11 +41,13 @@ def make_celery(settings: Settings) -> Celery:
         folder = settings.broker_dir / "queue"
         folder.mkdir(parents=True, exist_ok=True)
         (settings.broker_dir / "processed").mkdir(parents=True, exist_ok=True)
+        conf["broker_transport"] = "workers.broker:Transport"  # atomic puts and claims (see there)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder),
             "data_folder_out": str(folder),
             "processed_folder": str(settings.broker_dir / "processed"),
             "control_folder": str(settings.broker_dir / "control"),
+            "bad_folder": str(settings.broker_dir / "bad"),
             "store_processed": False,
             "polling_interval": 0.2,
         }
