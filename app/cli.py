@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
-import signal
 import socket
 import subprocess
 import sys
@@ -162,42 +162,47 @@ def _ensure_first_user() -> str | None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--concurrency", "-c", type=int, default=None)
 def up(host: str, port: int, concurrency: int | None) -> None:
-    """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted."""
+    """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted.
+
+    The worker stops with the server: on Ctrl-C, SIGTERM, SIGHUP, an error, and (Linux) even when
+    this process is killed.
+    """
     import uvicorn
 
+    from app.core.processes import (
+        PortInUse,
+        child_process,
+        listen,
+        serve_until_signal,
+        stop_signals_raise_keyboard_interrupt,
+    )
+
+    try:
+        sock = listen(host, port)  # before anything else: a taken port changes nothing and fails at once
+    except PortInUse as exc:
+        raise click.ClickException(str(exc)) from exc
     settings = _settings()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    _migrate(quiet=False)
-    password = _ensure_first_user()
-    argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
-    log_path = settings.data_dir / "worker.log"
-    worker_log = open(log_path, "ab")  # noqa: SIM115
-    proc = subprocess.Popen(argv, stdout=worker_log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")})
     url = f"http://{host}:{port}"
-    click.echo(f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})")
-    if password:
-        click.echo(f"first user: admin@tinyforge.local  password: {password}  (change it or create your own with `tinyforge user create`)")
-    else:
-        click.echo("sign in with an existing user, or create one with `tinyforge user create --email E --password P`")
-    try:
-        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, log_level="info", access_log=False)
-    finally:
-        _stop(proc)
-        worker_log.close()
-
-
-def _stop(proc: subprocess.Popen, timeout: float = 15) -> None:
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
+    log_path = settings.data_dir / "worker.log"
+    argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
+    with sock, stop_signals_raise_keyboard_interrupt(), contextlib.suppress(KeyboardInterrupt):
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        _migrate(quiet=False)
+        password = _ensure_first_user()
+        with open(log_path, "ab") as worker_log, \
+                child_process(argv, env=env, stdout=worker_log, stderr=subprocess.STDOUT):
+            click.echo(f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})")
+            if password:
+                click.echo(f"first user: admin@tinyforge.local  password: {password}  "
+                           "(change it or create your own with `tinyforge user create`)")
+            else:
+                click.echo("sign in with an existing user, or create one with "
+                           "`tinyforge user create --email E --password P`")
+            config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, log_level="info",
+                                    access_log=False)
+            serve_until_signal(config, sock)
+        click.echo("Tinyforge stopped (web server and worker)", err=True)
 
 
 # --- data upload ---------------------------------------------------------------------------------

@@ -32,12 +32,11 @@ def free_port() -> int:
 @contextmanager
 def running_platform(port: int, *, echo: Callable[[str], None], env: dict[str, str] | None = None):
     """Run `tinyforge up` in a child process until the block ends; yield its URL."""
-    from app.cli import _stop
+    from app.core.processes import start_child, stop_group
 
     url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([sys.executable, "-m", "app.cli", "up", "--port", str(port)],
-                            env={**os.environ, **(env or {})}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True, text=True)
+    proc = start_child([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env={**os.environ, **(env or {})},
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -55,7 +54,7 @@ def running_platform(port: int, *, echo: Callable[[str], None], env: dict[str, s
         echo(f"platform up at {url}")
         yield url
     finally:
-        _stop(proc)
+        stop_group(proc, grace_s=40)  # `up` stops its worker first (up to 15 s)
 
 
 MOTION_IMPULSE = {

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -23,6 +25,77 @@ def run(args: list[str], data_dir: Path, *, check: bool = True, timeout: float =
     if check and proc.returncode != 0:
         raise AssertionError(f"tinyforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
     return proc
+
+
+def processes_of(data_dir: Path, wait_s: float = 20) -> list[str]:
+    """Command lines of live processes started with TINYFORGE_DATA_DIR=data_dir (waits up to `wait_s` for none)."""
+    needle = f"TINYFORGE_DATA_DIR={data_dir}".encode()
+    deadline = time.monotonic() + wait_s
+    while True:
+        found = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+                if needle in environ and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
+                    found.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except (FileNotFoundError, ProcessLookupError, PermissionError):
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.5)
+
+
+def start_up(data_dir: Path, port: int) -> subprocess.Popen:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
+    env.update(TINYFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO_ROOT))
+    return subprocess.Popen([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def wait_until_worker_ready(data_dir: Path, up: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    log = data_dir / "worker.log"
+    while not (log.exists() and " ready." in log.read_text(errors="replace")):
+        assert up.poll() is None, f"tinyforge up exited {up.returncode}: {up.stdout.read() if up.stdout else ''}"
+        assert time.monotonic() < deadline, "the worker did not become ready"
+        time.sleep(0.3)
+
+
+@pytest.mark.worker
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL],
+                         ids=["SIGTERM", "SIGHUP", "SIGINT", "SIGKILL"])
+def test_up_takes_its_worker_along_on_every_signal(tmp_path, sig):
+    from app.demo import free_port
+
+    d = tmp_path / "d"
+    up = start_up(d, free_port())
+    try:
+        wait_until_worker_ready(d, up)
+        assert len(processes_of(d, wait_s=0)) >= 3, "up, the worker and its pool are running"
+        os.kill(up.pid, sig)  # only `up` itself, as a terminal or a service manager would
+        up.wait(timeout=60)
+        assert processes_of(d) == []
+        if sig != signal.SIGKILL:
+            assert up.returncode == 0 and "Tinyforge stopped" in up.stdout.read()
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(up.pid, signal.SIGKILL)
+
+
+def test_up_on_a_taken_port_fails_at_once_and_changes_nothing(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        proc = run(["up", "--port", str(port)], tmp_path / "d", check=False, timeout=60)
+        elapsed = time.monotonic() - started
+    assert proc.returncode == 1 and f"port {port} on 127.0.0.1 is already in use" in proc.stderr
+    assert "password" not in proc.stdout + proc.stderr
+    assert not (tmp_path / "d").exists(), "nothing was created"
+    assert elapsed < 15, f"took {elapsed:.1f} s to give up"
 
 
 def test_project_create_json_on_a_fresh_data_dir(tmp_path):
@@ -83,9 +156,9 @@ def test_up_then_project_create_and_upload_while_it_runs(tmp_path):
         missing = run(["upload", str(tmp_path / "nope"), "--url", url, "--api-key", "x"], d, check=False)
         assert missing.returncode != 0 and "does not exist" in missing.stderr
     finally:
-        from app.cli import _stop
+        from app.core.processes import stop_group
 
-        _stop(up)
+        stop_group(up, grace_s=40)
     out = up.stdout.read()
     assert f"Tinyforge is starting at http://127.0.0.1:{port}" in out
     assert "first user: admin@tinyforge.local  password:" in out
@@ -95,6 +168,7 @@ def test_up_then_project_create_and_upload_while_it_runs(tmp_path):
 @pytest.mark.slow
 def test_demo_json_summary(tmp_path):
     proc = run(["demo", "--json"], tmp_path / "d", timeout=600)
+    assert processes_of(tmp_path / "d") == [], "the demo left processes running"
     summary = json.loads(proc.stdout)
     assert {"project_id", "test_accuracy", "stages"} <= set(summary)
     assert set(summary["test_accuracy"]) == {"float32", "int8"}
