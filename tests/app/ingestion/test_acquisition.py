@@ -18,6 +18,7 @@ from app.ingestion import (
     ref_binary_message,
     sign_acquisition,
 )
+from app.ingestion.acquisition import parse_message, parse_protected, signature_verdict
 from tests.app.ingestion.factories import ACC_SENSORS, HMAC_KEY, OTHER_KEY, accel_payload
 
 
@@ -276,6 +277,45 @@ def test_unsigned_and_unverifiable_messages_are_accepted_but_not_verified():
     sample = decode(sign_acquisition(accel_payload(rows=5), hmac_key=HMAC_KEY), keys=())
     assert sample.signature_alg == "HS256" and not sample.signature_verified
     assert sample.metadata["signature_error"] == "no HMAC key configured"
+
+
+@pytest.mark.parametrize(
+    "signed_with, keys, require, reject_bad, expected",
+    [
+        (None, [HMAC_KEY], False, True, (False, {})),
+        (None, [HMAC_KEY], True, True, "requires signed data, but the message has alg"),
+        (HMAC_KEY, [OTHER_KEY, HMAC_KEY], True, True, (True, {"hmac_key_index": 1})),
+        (HMAC_KEY, [], False, True, (False, {"signature_error": "no HMAC key configured"})),
+        (HMAC_KEY, [], True, True, "has no HMAC key to verify it with"),
+        (OTHER_KEY, [HMAC_KEY], False, True, "does not match the message"),
+        (OTHER_KEY, [HMAC_KEY], False, False, (False, {"signature_error": "signature mismatch"})),
+        (OTHER_KEY, [HMAC_KEY], True, False, "does not match the message"),
+        ("not hex", [HMAC_KEY], False, False, "is not 64 hexadecimal characters"),
+    ],
+)
+def test_signature_verdict_policy(signed_with, keys, require, reject_bad, expected):
+    if signed_with == "not hex":
+        body = json.dumps(
+            {"protected": {"ver": "v1", "alg": "HS256"}, "signature": "z" * 64, "payload": {}}
+        ).encode()
+    else:
+        body = sign_acquisition(accel_payload(rows=3), hmac_key=signed_with)
+    parsed = parse_message(body)
+    alg, _ = parse_protected(parsed.message)
+    kwargs = dict(alg=alg, hmac_keys=keys, require_signature=require, reject_bad_signature=reject_bad)
+    if isinstance(expected, str):
+        with pytest.raises(IngestionError, match=expected) as info:
+            signature_verdict(parsed, body, **kwargs)
+        assert info.value.status == 401
+    else:
+        assert signature_verdict(parsed, body, **kwargs) == expected
+
+
+def test_parse_protected_normalises_alg_and_keeps_iat():
+    assert parse_protected({"protected": {"ver": "v1", "alg": "hs256", "iat": 5}}) == ("HS256", 5)
+    assert parse_protected({"protected": {"ver": "v1", "alg": "NONE"}}) == ("none", None)
+    with pytest.raises(IngestionError, match="protected.iat must be a number"):
+        parse_protected({"protected": {"ver": "v1", "alg": "none", "iat": float("inf")}})
 
 
 # --- encodings, sniffing, values layouts ----------------------------------------------------------
