@@ -130,6 +130,10 @@ def _parse_json(data: bytes) -> tuple[Any, int]:
         except (json.JSONDecodeError, ValueError) as error:
             raise malformed(f"Body is not valid JSON: {_json_error(error)}.") from None
         header_length = len(text[:end].encode("utf-8", errors="surrogateescape"))
+        try:  # the document itself must be UTF-8; only a Ref-BINARY block after it may be bytes
+            data[:header_length].decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise malformed(f"Body is not valid JSON: {_json_error(error)}.") from None
         if (
             _ref_binary_type(message) is None
             and not set(data[header_length:].strip()) <= _PADDING_BYTES

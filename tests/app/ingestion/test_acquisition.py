@@ -508,6 +508,22 @@ INVALID_BODIES = [
         400,
         "no samples",
     ),
+    # bytes that are not UTF-8 inside a JSON string: once a 500 (the surrogate-escaped name
+    # reached the content hash), now refused like any other body that is not UTF-8 text
+    (
+        "sensor name not UTF-8",
+        _msg({**GOOD, "sensors": ACC_SENSORS}).replace(b"accX", b"acc\xff"),
+        400,
+        "Body is not valid JSON: it is not UTF-8 text.",
+    ),
+    (
+        "device name not UTF-8, Ref-BINARY block after it",
+        _msg({**GOOD, "device_name": "dev", "sensors": ACC_SENSORS[:1], "values": ["Ref-BINARY-i16"]})
+        .replace(b'"dev"', b'"d\xe9v"')
+        + b"\x01\x00\x02\x00",
+        400,
+        "it is not UTF-8 text",
+    ),
 ]
 
 
