@@ -130,6 +130,10 @@ def _parse_json(data: bytes) -> tuple[Any, int]:
         except (json.JSONDecodeError, ValueError) as error:
             raise malformed(f"Body is not valid JSON: {_json_error(error)}.") from None
         header_length = len(text[:end].encode("utf-8", errors="surrogateescape"))
+        try:  # the document itself must be UTF-8; only a Ref-BINARY block after it may be bytes
+            data[:header_length].decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise malformed(f"Body is not valid JSON: {_json_error(error)}.") from None
         if (
             _ref_binary_type(message) is None
             and not set(data[header_length:].strip()) <= _PADDING_BYTES
@@ -232,54 +236,19 @@ def decode_acquisition(
     """Decode and validate a data acquisition message (JSON or CBOR, sniffed), verifying its signature."""
     parsed = parse_message(data)
     message = parsed.message
-    protected = message.get("protected")
-    if not isinstance(protected, dict):
-        raise malformed('Message has no \'protected\' object (expected {"ver": "v1", "alg": ...}).')
-    ver = protected.get("ver")
-    if ver != "v1":
-        raise malformed(f'protected.ver must be "v1", got {ver!r}.')
-    alg_raw = protected.get("alg")
-    if not isinstance(alg_raw, str) or alg_raw.lower() not in ("hs256", "none"):
-        raise malformed(f'protected.alg must be "HS256" or "none", got {alg_raw!r}.')
-    alg = "HS256" if alg_raw.lower() == "hs256" else "none"
-    iat = protected.get("iat")
-    if iat is not None and (
-        isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat)
-    ):
-        raise malformed(f"protected.iat must be a number of seconds since the epoch, got {iat!r}.")
-
+    alg, iat = parse_protected(message)
     metadata: dict[str, Any] = {}
     if iat is not None:
         metadata["iat"] = iat
-    verified = False
-    if alg == "none":
-        if require_signature:
-            raise unauthorized('This project requires signed data, but the message has alg "none".')
-    else:
-        signature = message.get("signature")
-        if not isinstance(signature, str) or not _HEX64.match(signature):
-            raise unauthorized(
-                "protected.alg is HS256 but 'signature' is not 64 hexadecimal characters."
-            )
-        if not hmac_keys:
-            if require_signature:
-                raise unauthorized(
-                    "This project requires signed data but has no HMAC key to verify it with."
-                )
-            metadata["signature_error"] = "no HMAC key configured"
-        else:
-            key_ix = verify_hs256(
-                data, header_length=parsed.header_length, signature=signature, hmac_keys=hmac_keys
-            )
-            if key_ix is None:
-                if reject_bad_signature or require_signature:
-                    raise unauthorized(
-                        "HMAC-SHA256 signature does not match the message for any of the project's HMAC keys."
-                    )
-                metadata["signature_error"] = "signature mismatch"
-            else:
-                verified = True
-                metadata["hmac_key_index"] = key_ix
+    verified, notes = signature_verdict(
+        parsed,
+        data,
+        alg=alg,
+        hmac_keys=hmac_keys,
+        require_signature=require_signature,
+        reject_bad_signature=reject_bad_signature,
+    )
+    metadata.update(notes)
 
     payload = message.get("payload")
     if not isinstance(payload, dict):
@@ -304,6 +273,67 @@ def decode_acquisition(
         content_hash=timeseries_hash(values=values, interval_ms=interval_ms, sensors=sensors),
         metadata=metadata,
     )
+
+
+def parse_protected(message: dict[str, Any]) -> tuple[Literal["HS256", "none"], int | float | None]:
+    """The message's `protected` header checked: (alg normalised to "HS256" or "none", iat or None)."""
+    protected = message.get("protected")
+    if not isinstance(protected, dict):
+        raise malformed('Message has no \'protected\' object (expected {"ver": "v1", "alg": ...}).')
+    ver = protected.get("ver")
+    if ver != "v1":
+        raise malformed(f'protected.ver must be "v1", got {ver!r}.')
+    alg_raw = protected.get("alg")
+    if not isinstance(alg_raw, str) or alg_raw.lower() not in ("hs256", "none"):
+        raise malformed(f'protected.alg must be "HS256" or "none", got {alg_raw!r}.')
+    alg: Literal["HS256", "none"] = "HS256" if alg_raw.lower() == "hs256" else "none"
+    iat = protected.get("iat")
+    if iat is not None and (
+        isinstance(iat, bool) or not isinstance(iat, (int, float)) or not math.isfinite(iat)
+    ):
+        raise malformed(f"protected.iat must be a number of seconds since the epoch, got {iat!r}.")
+    return alg, iat
+
+
+def signature_verdict(
+    parsed: ParsedMessage,
+    data: bytes,
+    *,
+    alg: str,
+    hmac_keys: list[str],
+    require_signature: bool,
+    reject_bad_signature: bool,
+) -> tuple[bool, dict[str, Any]]:
+    """Whether the message's signature is verified, and the metadata that says why not (or which
+    key signed it). 401 for: no signature where the project requires one, a signature that is not
+    64 hex characters, no key to verify a required signature with, and a signature that no key
+    matches (unless `reject_bad_signature` is off and no signature is required: then it is kept,
+    unverified, as Edge Impulse does)."""
+    if alg == "none":
+        if require_signature:
+            raise unauthorized('This project requires signed data, but the message has alg "none".')
+        return False, {}
+    signature = parsed.message.get("signature")
+    if not isinstance(signature, str) or not _HEX64.match(signature):
+        raise unauthorized(
+            "protected.alg is HS256 but 'signature' is not 64 hexadecimal characters."
+        )
+    if not hmac_keys:
+        if require_signature:
+            raise unauthorized(
+                "This project requires signed data but has no HMAC key to verify it with."
+            )
+        return False, {"signature_error": "no HMAC key configured"}
+    key_ix = verify_hs256(
+        data, header_length=parsed.header_length, signature=signature, hmac_keys=hmac_keys
+    )
+    if key_ix is None:
+        if reject_bad_signature or require_signature:
+            raise unauthorized(
+                "HMAC-SHA256 signature does not match the message for any of the project's HMAC keys."
+            )
+        return False, {"signature_error": "signature mismatch"}
+    return True, {"hmac_key_index": key_ix}
 
 
 def _optional_str(payload: dict, key: str) -> str | None:

@@ -14,6 +14,7 @@ import csv
 import io
 import math
 import re
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -48,10 +49,34 @@ def _timestamp_scale(name: str, units: str) -> float | None:
     return scale
 
 
+@dataclass(frozen=True)
+class _Columns:
+    """What the header row says: which column holds timestamps (and their unit), which are axes."""
+
+    timestamp: int | None  # column index
+    ms_per_tick: float  # milliseconds per timestamp unit
+    axes: list[int]  # column indices
+    sensors: list[dict[str, str]]  # one {"name", "units"} per axis
+
+
 def decode_csv(
     data: bytes, *, interval_ms: float | None = None
 ) -> tuple[np.ndarray, float, list[dict[str, str]], dict[str, Any]]:
     """Decode a CSV sample to (float32 [rows, axes], interval_ms, sensors, metadata)."""
+    header, body = _read_rows(data)
+    columns = _parse_header(header)
+    table = _parse_numbers(header, body)
+    with np.errstate(over="ignore"):
+        values = table[:, columns.axes].astype(np.float32)
+    if not np.isfinite(values).all():
+        raise malformed("CSV file holds a value beyond the float32 range.")
+    interval, metadata = _interval(table, header, columns, interval_ms=interval_ms)
+    return values, interval, columns.sensors, metadata
+
+
+def _read_rows(data: bytes) -> tuple[list[str], list[list[str]]]:
+    """The header row and the data rows: UTF-8 text (BOM allowed), trailing blank lines dropped,
+    the delimiter taken from the header (comma, else semicolon, else tab)."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -77,10 +102,13 @@ def decode_csv(
     body = rows[1:]
     if not body:
         raise malformed("CSV file has a header row but no data rows.")
+    return header, body
+
+
+def _parse_header(header: list[str]) -> _Columns:
     columns = [_split_header(cell) for cell in header]
     if any(not name for name, _ in columns):
         raise malformed("CSV header has an empty column name.")
-
     ts_col: int | None = None
     ts_scale = 1.0
     for ix, (name, units) in enumerate(columns):
@@ -99,7 +127,12 @@ def decode_csv(
     sensors = validate_sensors(
         [{"name": columns[ix][0], "units": columns[ix][1]} for ix in axis_cols]
     )
+    return _Columns(timestamp=ts_col, ms_per_tick=ts_scale, axes=axis_cols, sensors=sensors)
 
+
+def _parse_numbers(header: list[str], body: list[list[str]]) -> np.ndarray:
+    """Every cell as a finite float64, [rows, columns]; errors name the row (1-based, header = 1)
+    and the column."""
     width = len(header)
     table = np.empty((len(body), width), dtype=np.float64)
     for r, row in enumerate(body):
@@ -117,15 +150,19 @@ def decode_csv(
                     f"CSV row {r + 2}, column {header[c].strip()!r}: {cell.strip()!r} is not a finite number."
                 )
             table[r, c] = value
-    with np.errstate(over="ignore"):
-        values = table[:, axis_cols].astype(np.float32)
-    if not np.isfinite(values).all():
-        raise malformed("CSV file holds a value beyond the float32 range.")
+    return table
 
+
+def _interval(
+    table: np.ndarray, header: list[str], columns: _Columns, *, interval_ms: float | None
+) -> tuple[float, dict[str, Any]]:
+    """The interval in ms and the metadata saying where it came from: the timestamp column's
+    mean step (with its jitter), else the caller's `interval_ms`, else a single reading."""
     metadata: dict[str, Any] = {}
-    n = len(body)
+    n = len(table)
+    ts_col = columns.timestamp
     if ts_col is not None:
-        ts = table[:, ts_col] * ts_scale
+        ts = table[:, ts_col] * columns.ms_per_tick
         if n > 1:
             steps = np.diff(ts)
             if (steps <= 0).any():
@@ -152,7 +189,7 @@ def decode_csv(
             f"CSV file has {n} rows but no timestamp column ({', '.join(sorted(TIMESTAMP_COLUMNS - {'timestamp (ms)'}))}) "
             "and no interval_ms was given."
         )
-    return values, interval, sensors, metadata
+    return interval, metadata
 
 
 def encode_csv(

@@ -142,13 +142,7 @@ def decode_upload(
     behaviour) instead of being rejected with 401. When `require_signature` is set, messages with
     alg "none" and raw files (WAV, CSV, images), which cannot carry a signature, get 401.
     """
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise TypeError("data must be bytes")
-    data = bytes(data)
-    if max_bytes is not None and len(data) > max_bytes:
-        raise too_large(f"Upload is {len(data)} bytes; the limit is {max_bytes} bytes.")
-    if not data:
-        raise malformed("Upload is empty.")
+    data = _checked_body(data, max_bytes=max_bytes)
     fmt = detect_format(data, filename=filename, content_type=content_type)
 
     if fmt in ("json", "cbor"):
@@ -167,49 +161,74 @@ def decode_upload(
         raise unauthorized(
             f"This project requires signed data; a raw .{fmt} file cannot carry a signature."
         )
-
     if fmt == "wav":
-        values, info = decode_wav(data)
-        sensors = audio_sensors(info.channels)
-        interval = 1000.0 / info.rate_hz
-        return DecodedSample(
-            kind="timeseries",
-            format="wav",
-            sensors=sensors,
-            interval_ms=interval,
-            values=values,
-            image_size=None,
-            device_name=None,
-            device_type=None,
-            signature_alg=None,
-            signature_verified=False,
-            content_hash=timeseries_hash(values=values, interval_ms=interval, sensors=sensors),
-            metadata={
-                "wav_sample_rate_hz": info.rate_hz,
-                "wav_bits": info.bits,
-                "wav_channels": info.channels,
-                "wav_sample_format": info.sample_format,
-            },
-        )
-
+        return _wav_sample(data)
     if fmt == "csv":
-        values, interval, sensors, meta = decode_csv(data, interval_ms=interval_ms)
-        return DecodedSample(
-            kind="timeseries",
-            format="csv",
-            sensors=sensors,
-            interval_ms=interval,
-            values=values,
-            image_size=None,
-            device_name=None,
-            device_type=None,
-            signature_alg=None,
-            signature_verified=False,
-            content_hash=timeseries_hash(values=values, interval_ms=interval, sensors=sensors),
-            metadata=meta,
-        )
+        return _csv_sample(data, interval_ms=interval_ms)
+    return _image_sample(data, filename=filename, max_pixels=max_image_pixels)
 
-    pixels, info = decode_image(data, max_pixels=max_image_pixels)
+
+def _checked_body(data: bytes | bytearray | memoryview, *, max_bytes: int | None) -> bytes:
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise TypeError("data must be bytes")
+    data = bytes(data)
+    if max_bytes is not None and len(data) > max_bytes:
+        raise too_large(f"Upload is {len(data)} bytes; the limit is {max_bytes} bytes.")
+    if not data:
+        raise malformed("Upload is empty.")
+    return data
+
+
+def _unsigned_timeseries(
+    fmt: Format,
+    *,
+    values: np.ndarray,
+    interval_ms: float,
+    sensors: list[dict[str, str]],
+    metadata: dict,
+) -> DecodedSample:
+    """A time series from a raw file: no device, no signature."""
+    return DecodedSample(
+        kind="timeseries",
+        format=fmt,
+        sensors=sensors,
+        interval_ms=interval_ms,
+        values=values,
+        image_size=None,
+        device_name=None,
+        device_type=None,
+        signature_alg=None,
+        signature_verified=False,
+        content_hash=timeseries_hash(values=values, interval_ms=interval_ms, sensors=sensors),
+        metadata=metadata,
+    )
+
+
+def _wav_sample(data: bytes) -> DecodedSample:
+    values, info = decode_wav(data)
+    return _unsigned_timeseries(
+        "wav",
+        values=values,
+        interval_ms=1000.0 / info.rate_hz,
+        sensors=audio_sensors(info.channels),
+        metadata={
+            "wav_sample_rate_hz": info.rate_hz,
+            "wav_bits": info.bits,
+            "wav_channels": info.channels,
+            "wav_sample_format": info.sample_format,
+        },
+    )
+
+
+def _csv_sample(data: bytes, *, interval_ms: float | None) -> DecodedSample:
+    values, interval, sensors, meta = decode_csv(data, interval_ms=interval_ms)
+    return _unsigned_timeseries(
+        "csv", values=values, interval_ms=interval, sensors=sensors, metadata=meta
+    )
+
+
+def _image_sample(data: bytes, *, filename: str | None, max_pixels: int) -> DecodedSample:
+    pixels, info = decode_image(data, max_pixels=max_pixels)
     height, width, channels = pixels.shape
     return DecodedSample(
         kind="image",

@@ -51,15 +51,49 @@ def audio_sensors(channels: int) -> list[dict[str, str]]:
     ]
 
 
+@dataclass(frozen=True)
+class _Format:
+    """The fields of a 'fmt ' chunk that decoding needs (the sub-format tag for EXTENSIBLE)."""
+
+    tag: int
+    channels: int
+    rate: int
+    block_align: int
+    bits: int
+
+
 def decode_wav(data: bytes) -> tuple[np.ndarray, WavInfo]:
     """Decode a RIFF/WAVE file to float32 [frames, channels] holding the integer sample values."""
+    _check_riff_header(data)
+    fmt, pcm = _read_chunks(data)
+    _check_format(fmt)
+    frames = len(pcm) // fmt.block_align
+    if frames == 0:
+        raise malformed("WAV file has no audio frames.")
+    samples, sample_format = _decode_samples(pcm[: frames * fmt.block_align], fmt)
+    values = samples.reshape(frames, fmt.channels)
+    return values, WavInfo(
+        rate_hz=fmt.rate,
+        channels=fmt.channels,
+        bits=fmt.bits,
+        sample_format=sample_format,
+        frames=frames,
+    )
+
+
+def _check_riff_header(data: bytes) -> None:
     if len(data) < 12 or data[:4] not in (b"RIFF", b"RIFX") or data[8:12] != b"WAVE":
         raise malformed("File is not a RIFF/WAVE file (missing 'RIFF....WAVE' header).")
     if data[:4] == b"RIFX":
         raise unsupported(
             "Big-endian RIFX WAV files are not supported; send little-endian RIFF PCM."
         )
-    fmt: tuple[int, int, int, int, int] | None = None
+
+
+def _read_chunks(data: bytes) -> tuple[_Format, bytes]:
+    """Walk the chunks after the RIFF header until both 'fmt ' and 'data' are found (other chunks
+    are skipped, odd sizes padded); return the format and the data chunk's bytes."""
+    fmt: _Format | None = None
     pcm: bytes | None = None
     pos = 12
     while pos + 8 <= len(data):
@@ -80,16 +114,7 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, WavInfo]:
             if fmt is not None:
                 break
         elif chunk_id == b"fmt ":
-            if size < 16 or size > available:
-                raise malformed("WAV 'fmt ' chunk is truncated or too short.")
-            tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from(
-                "<HHIIHH", data, body_start
-            )
-            if tag == WAVE_FORMAT_EXTENSIBLE:
-                if size < 40:
-                    raise malformed("WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is shorter than 40 bytes.")
-                (tag,) = struct.unpack_from("<H", data, body_start + 24)
-            fmt = (tag, channels, rate, block_align, bits)
+            fmt = _parse_fmt_chunk(data, body_start, size=size, available=available)
             if pcm is not None:
                 break
         elif size > available:
@@ -101,8 +126,26 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, WavInfo]:
         raise malformed("WAV file has no 'fmt ' chunk.")
     if pcm is None:
         raise malformed("WAV file has no 'data' chunk.")
+    return fmt, pcm
 
-    tag, channels, rate, block_align, bits = fmt
+
+def _parse_fmt_chunk(data: bytes, body_start: int, *, size: int, available: int) -> _Format:
+    if size < 16 or size > available:
+        raise malformed("WAV 'fmt ' chunk is truncated or too short.")
+    tag, channels, rate, _byte_rate, block_align, bits = struct.unpack_from(
+        "<HHIIHH", data, body_start
+    )
+    if tag == WAVE_FORMAT_EXTENSIBLE:
+        if size < 40:
+            raise malformed("WAVE_FORMAT_EXTENSIBLE 'fmt ' chunk is shorter than 40 bytes.")
+        (tag,) = struct.unpack_from("<H", data, body_start + 24)
+    return _Format(tag=tag, channels=channels, rate=rate, block_align=block_align, bits=bits)
+
+
+def _check_format(fmt: _Format) -> None:
+    """Reject compressed formats, channel counts, rates and sample widths that are not supported,
+    and a block align that does not match them."""
+    tag, channels, rate, bits = fmt.tag, fmt.channels, fmt.rate, fmt.bits
     if tag not in (WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT):
         name = _FORMAT_NAMES.get(tag, "compressed")
         raise unsupported(
@@ -122,40 +165,29 @@ def decode_wav(data: bytes) -> tuple[np.ndarray, WavInfo]:
         raise unsupported(
             f"{bits}-bit PCM WAV is not supported; use 8, 16, 24 or 32 bits per sample."
         )
-    width = bits // 8
-    if block_align != width * channels:
+    if fmt.block_align != bits // 8 * channels:
         raise malformed(
-            f"WAV block align {block_align} does not match {channels} channel(s) of {bits} bits."
+            f"WAV block align {fmt.block_align} does not match {channels} channel(s) of {bits} bits."
         )
-    frames = len(pcm) // block_align
-    if frames == 0:
-        raise malformed("WAV file has no audio frames.")
-    pcm = pcm[: frames * block_align]
 
-    if tag == WAVE_FORMAT_IEEE_FLOAT:
+
+def _decode_samples(pcm: bytes, fmt: _Format) -> tuple[np.ndarray, str]:
+    """Whole frames of PCM bytes to float32 samples (interleaved) and "int" or "float"."""
+    if fmt.tag == WAVE_FORMAT_IEEE_FLOAT:
         samples = np.frombuffer(pcm, dtype="<f4").astype(np.float32)
         if not np.isfinite(samples).all():
             raise malformed("32-bit float WAV holds NaN or infinite samples.")
-        sample_format = "float"
-    elif bits == 8:
-        samples = np.frombuffer(pcm, dtype=np.uint8).astype(np.float32) - 128.0
-        sample_format = "int"
-    elif bits == 16:
-        samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32)
-        sample_format = "int"
-    elif bits == 24:
+        return samples, "float"
+    if fmt.bits == 8:
+        return np.frombuffer(pcm, dtype=np.uint8).astype(np.float32) - 128.0, "int"
+    if fmt.bits == 16:
+        return np.frombuffer(pcm, dtype="<i2").astype(np.float32), "int"
+    if fmt.bits == 24:
         raw = np.frombuffer(pcm, dtype=np.uint8).reshape(-1, 3).astype(np.int32)
         ints = raw[:, 0] | (raw[:, 1] << 8) | (raw[:, 2] << 16)
         ints = np.where(ints >= 1 << 23, ints - (1 << 24), ints)
-        samples = ints.astype(np.float32)
-        sample_format = "int"
-    else:
-        samples = np.frombuffer(pcm, dtype="<i4").astype(np.float32)
-        sample_format = "int"
-    values = samples.reshape(frames, channels)
-    return values, WavInfo(
-        rate_hz=rate, channels=channels, bits=bits, sample_format=sample_format, frames=frames
-    )
+        return ints.astype(np.float32), "int"
+    return np.frombuffer(pcm, dtype="<i4").astype(np.float32), "int"
 
 
 def encode_wav(

@@ -10,7 +10,8 @@ from .blocks.raw import RawBlock
 from .blocks.spectral import SpectralBlock
 from .blocks.spectrogram import SpectrogramBlock
 from .explore import feature_importance, project_2d
-from .params import Block, BlockOutput, DspError, Param, ParamError
+from .params import DspError, Param, ParamError
+from .processing_block import Block, BlockOutput
 from .windowing import ImageInput, TimeSeriesInput, make_windows, prepare_image
 
 BLOCKS: dict[str, Block] = {

@@ -57,7 +57,7 @@ def project_2d(features, *, method: str = "auto", seed: int = 0) -> tuple[np.nda
         method = "umap" if n >= UMAP_MIN_ROWS else "tsne" if n >= TSNE_MIN_ROWS else "pca"
     if method == "umap":
         try:
-            import umap  # noqa: PLC0415 (heavy import, only when used)
+            import umap  # heavy import, only when used
         except ImportError:
             method = "tsne" if n >= TSNE_MIN_ROWS else "pca"
     if method in ("umap", "tsne") and n < 5:

@@ -532,100 +532,119 @@ def build_keras_model(
     import keras  # lazy: only the worker pays for TensorFlow
     from keras import layers as kl
 
-    if task not in TASKS:
-        raise LearnError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
-    if not _is_int(n_outputs) or n_outputs < 1:
-        raise LearnError(f"the number of outputs must be a positive integer, got {n_outputs!r}")
-    if task == "classification" and n_outputs < 2:
-        raise LearnError("classification needs at least two classes")
+    _check_output_head(task, n_outputs)
     shape = _check_input_shape(input_shape)
     layers = validate_architecture(layers, input_shape=shape)
     inputs = keras.Input(shape=shape, name="features")
     x = inputs
     rank = len(shape)
     for i, layer in enumerate(layers):
-        t = layer["type"]
-        name = f"l{i}_{t}"
-        if t == "dense":
-            x = kl.Dense(
-                layer["units"], activation=_keras_activation(layer["activation"]), name=name
-            )(x)
-        elif t == "dropout":
-            x = kl.Dropout(layer["rate"], name=name)(x)
-        elif t == "activation":
-            x = kl.Activation(layer["activation"], name=name)(x)
-        elif t == "batch_norm":
-            x = kl.BatchNormalization(name=name)(x)
-        elif t == "flatten":
-            x = kl.Flatten(name=name)(x)
-        elif t == "reshape":
-            x = kl.Reshape(tuple(layer["shape"]), name=name)(x)
-        elif t == "global_avg_pool":
-            # an average pool over the whole map + flatten: converts to AVERAGE_POOL_2D + RESHAPE
-            # (what MLPerf Tiny's DS-CNN uses) instead of MEAN
-            if rank == 2:
-                x = kl.AveragePooling1D(int(x.shape[1]), name=name)(x)
-            else:
-                x = kl.AveragePooling2D((int(x.shape[1]), int(x.shape[2])), name=name)(x)
-            x = kl.Flatten(name=f"{name}_flatten")(x)
-        elif t == "conv1d":
-            x = kl.Conv1D(
-                layer["filters"],
-                layer["kernel_size"],
-                strides=layer["strides"],
-                padding=layer["padding"],
-                activation=_keras_activation(layer["activation"]),
-                name=name,
-            )(x)
-        elif t == "conv2d":
-            x = kl.Conv2D(
-                layer["filters"],
-                _pair(layer["kernel_size"], 3),
-                strides=_pair(layer["strides"], 1),
-                padding=layer["padding"],
-                activation=_keras_activation(layer["activation"]),
-                name=name,
-            )(x)
-        elif t == "depthwise_conv2d":
-            x = kl.DepthwiseConv2D(
-                _pair(layer["kernel_size"], 3),
-                strides=_pair(layer["strides"], 1),
-                padding=layer["padding"],
-                depth_multiplier=layer["depth_multiplier"],
-                activation=_keras_activation(layer["activation"]),
-                name=name,
-            )(x)
-        elif t == "ds_conv2d":
-            bn = layer["batch_norm"]
-            x = kl.DepthwiseConv2D(
-                _pair(layer["kernel_size"], 3),
-                strides=_pair(layer["strides"], 1),
-                padding=layer["padding"],
-                use_bias=not bn,
-                name=f"{name}_dw",
-            )(x)
-            if bn:
-                x = kl.BatchNormalization(name=f"{name}_dw_bn")(x)
-            x = kl.Activation(layer["activation"], name=f"{name}_dw_act")(x)
-            x = kl.Conv2D(layer["filters"], 1, use_bias=not bn, name=f"{name}_pw")(x)
-            if bn:
-                x = kl.BatchNormalization(name=f"{name}_pw_bn")(x)
-            x = kl.Activation(layer["activation"], name=f"{name}_pw_act")(x)
-        elif t in ("max_pool", "avg_pool"):
-            if rank == 2:
-                pool = kl.MaxPooling1D if t == "max_pool" else kl.AveragePooling1D
-                p = layer["pool_size"]
-                x = pool(p, strides=layer["strides"] or p, padding=layer["padding"], name=name)(x)
-            else:
-                pool = kl.MaxPooling2D if t == "max_pool" else kl.AveragePooling2D
-                p = _pair(layer["pool_size"], 2)
-                x = pool(
-                    p, strides=_pair(layer["strides"], list(p)), padding=layer["padding"], name=name
-                )(x)
-        else:  # pragma: no cover - validate_architecture rejects unknown types
-            raise AssertionError(t)
-        if t in ("flatten", "global_avg_pool", "reshape"):
+        x = _keras_layer(kl, layer, x, name=f"l{i}_{layer['type']}", rank=rank)
+        if layer["type"] in ("flatten", "global_avg_pool", "reshape"):
             rank = len(x.shape) - 1
     activation = "softmax" if task == "classification" else None
     outputs = kl.Dense(n_outputs, activation=activation, name="output")(x)
     return keras.Model(inputs, outputs, name="tinyforge_model")
+
+
+def _check_output_head(task: str, n_outputs: Any) -> None:
+    if task not in TASKS:
+        raise LearnError(f"unknown task {task!r}; known: {', '.join(TASKS)}")
+    if not _is_int(n_outputs) or n_outputs < 1:
+        raise LearnError(f"the number of outputs must be a positive integer, got {n_outputs!r}")
+    if task == "classification" and n_outputs < 2:
+        raise LearnError("classification needs at least two classes")
+
+
+def _keras_layer(kl: Any, layer: dict[str, Any], x: Any, *, name: str, rank: int) -> Any:
+    """Apply one validated layer (`kl` is `keras.layers`) to the tensor `x` of the given rank
+    (without the batch axis); return the output tensor."""
+    t = layer["type"]
+    if t == "dense":
+        return kl.Dense(
+            layer["units"], activation=_keras_activation(layer["activation"]), name=name
+        )(x)
+    if t == "dropout":
+        return kl.Dropout(layer["rate"], name=name)(x)
+    if t == "activation":
+        return kl.Activation(layer["activation"], name=name)(x)
+    if t == "batch_norm":
+        return kl.BatchNormalization(name=name)(x)
+    if t == "flatten":
+        return kl.Flatten(name=name)(x)
+    if t == "reshape":
+        return kl.Reshape(tuple(layer["shape"]), name=name)(x)
+    if t == "global_avg_pool":
+        # an average pool over the whole map + flatten: converts to AVERAGE_POOL_2D + RESHAPE
+        # (what MLPerf Tiny's DS-CNN uses) instead of MEAN
+        if rank == 2:
+            x = kl.AveragePooling1D(int(x.shape[1]), name=name)(x)
+        else:
+            x = kl.AveragePooling2D((int(x.shape[1]), int(x.shape[2])), name=name)(x)
+        return kl.Flatten(name=f"{name}_flatten")(x)
+    if t == "conv1d":
+        return kl.Conv1D(
+            layer["filters"],
+            layer["kernel_size"],
+            strides=layer["strides"],
+            padding=layer["padding"],
+            activation=_keras_activation(layer["activation"]),
+            name=name,
+        )(x)
+    if t == "conv2d":
+        return kl.Conv2D(
+            layer["filters"],
+            _pair(layer["kernel_size"], 3),
+            strides=_pair(layer["strides"], 1),
+            padding=layer["padding"],
+            activation=_keras_activation(layer["activation"]),
+            name=name,
+        )(x)
+    if t == "depthwise_conv2d":
+        return kl.DepthwiseConv2D(
+            _pair(layer["kernel_size"], 3),
+            strides=_pair(layer["strides"], 1),
+            padding=layer["padding"],
+            depth_multiplier=layer["depth_multiplier"],
+            activation=_keras_activation(layer["activation"]),
+            name=name,
+        )(x)
+    if t == "ds_conv2d":
+        return _keras_ds_conv2d(kl, layer, x, name=name)
+    if t in ("max_pool", "avg_pool"):
+        return _keras_pool(kl, layer, x, name=name, rank=rank)
+    raise AssertionError(t)  # pragma: no cover - validate_architecture rejects unknown types
+
+
+def _keras_ds_conv2d(kl: Any, layer: dict[str, Any], x: Any, *, name: str) -> Any:
+    """Depthwise conv → [batch norm] → activation → 1×1 pointwise conv → [batch norm] →
+    activation (the DS-CNN block; without batch norm the convolutions carry biases)."""
+    bn = layer["batch_norm"]
+    x = kl.DepthwiseConv2D(
+        _pair(layer["kernel_size"], 3),
+        strides=_pair(layer["strides"], 1),
+        padding=layer["padding"],
+        use_bias=not bn,
+        name=f"{name}_dw",
+    )(x)
+    if bn:
+        x = kl.BatchNormalization(name=f"{name}_dw_bn")(x)
+    x = kl.Activation(layer["activation"], name=f"{name}_dw_act")(x)
+    x = kl.Conv2D(layer["filters"], 1, use_bias=not bn, name=f"{name}_pw")(x)
+    if bn:
+        x = kl.BatchNormalization(name=f"{name}_pw_bn")(x)
+    return kl.Activation(layer["activation"], name=f"{name}_pw_act")(x)
+
+
+def _keras_pool(kl: Any, layer: dict[str, Any], x: Any, *, name: str, rank: int) -> Any:
+    """Max or average pooling, 1-D on (steps, channels) and 2-D on (height, width, channels);
+    the stride defaults to the pool size."""
+    if rank == 2:
+        pool = kl.MaxPooling1D if layer["type"] == "max_pool" else kl.AveragePooling1D
+        p = layer["pool_size"]
+        return pool(p, strides=layer["strides"] or p, padding=layer["padding"], name=name)(x)
+    pool = kl.MaxPooling2D if layer["type"] == "max_pool" else kl.AveragePooling2D
+    p = _pair(layer["pool_size"], 2)
+    return pool(
+        p, strides=_pair(layer["strides"], list(p)), padding=layer["padding"], name=name
+    )(x)

@@ -3,7 +3,7 @@ class weighting, early stopping with best-weights restore, progress and cancella
 
 Reproducible: the same seed and the same data give the same metrics (Keras' global seed,
 TensorFlow op determinism, a NumPy generator for the split and the augmentation).
-TensorFlow is imported inside `train` only.
+TensorFlow is imported inside the functions that need it.
 """
 
 from __future__ import annotations
@@ -400,6 +400,79 @@ def augment(
 
 # --------------------------------------------------------------------------- training
 
+# Per task: the Keras loss, the Keras metric and the metric's name in the history.
+TASK_METRICS: dict[str, tuple[str, str, str]] = {
+    "classification": ("sparse_categorical_crossentropy", "accuracy", "accuracy"),
+    "regression": ("mean_squared_error", "mean_absolute_error", "mae"),
+}
+
+
+@dataclass(frozen=True)
+class TrainingData:
+    """Checked features and targets, and what the model is built from."""
+
+    X: np.ndarray  # float32 [n, *input_shape]
+    y: np.ndarray  # int64 class indices, or float32 regression targets
+    labels: list[str]  # class names, or target names (defaults for regression)
+    n_outputs: int
+    input_shape: tuple[int, ...]
+    layers: list[dict[str, Any]]  # the architecture with every setting filled in
+
+
+def prepare_training_data(
+    X: Any, y: Any, *, labels: Sequence[str] | None, layers: Any, task: str
+) -> TrainingData:
+    """Check the data (`check_training_data`), name the outputs (regression targets without
+    names become `value` or `target_<i>`) and validate the architecture against the features."""
+    X, y = check_training_data(X, y, labels=labels, task=task)
+    names = list(labels or [])
+    if task == "regression":
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if not names:
+            names = ["value"] if n_outputs == 1 else [f"target_{i}" for i in range(n_outputs)]
+    else:
+        n_outputs = len(names)
+    input_shape = tuple(int(d) for d in X.shape[1:])
+    return TrainingData(
+        X=X,
+        y=y,
+        labels=names,
+        n_outputs=n_outputs,
+        input_shape=input_shape,
+        layers=validate_architecture(layers, input_shape=input_shape),
+    )
+
+
+def training_split(
+    y: np.ndarray, *, settings: TrainSettings, groups: Any = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """The train/validation indices `settings` ask for (`split_indices`; by `groups` when
+    `split_by_metadata` is set). `LearnError` when the metadata values are missing or the
+    split leaves nothing to train on."""
+    if settings.split_by_metadata and groups is None:
+        raise LearnError(
+            f"split by metadata '{settings.split_by_metadata}' asked, but no metadata values were given"
+        )
+    train_idx, val_idx = split_indices(
+        y,
+        validation_split=settings.validation_split,
+        seed=settings.seed,
+        task=settings.task,
+        groups=groups if settings.split_by_metadata else None,
+    )
+    if len(train_idx) == 0:
+        raise LearnError("the validation split leaves no samples to train on")
+    return train_idx, val_idx
+
+
+def class_weights(y: np.ndarray, *, n_classes: int) -> dict[int, float]:
+    """Balanced class weights: n / (classes present · count of the class); 0 for an absent class."""
+    counts = np.bincount(y, minlength=n_classes)
+    present = counts > 0
+    weights = np.zeros(n_classes)
+    weights[present] = len(y) / (present.sum() * counts[present])
+    return {i: float(w) for i, w in enumerate(weights)}
+
 
 def set_determinism(seed: int) -> None:
     """Seed Python, NumPy and Keras and make TensorFlow ops deterministic."""
@@ -408,6 +481,158 @@ def set_determinism(seed: int) -> None:
 
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
+
+
+def compiled_model(data: TrainingData, settings: TrainSettings) -> Any:
+    """The Keras model for `data.layers` with its output head, compiled with Adam and the task's
+    loss and metric. Its initial weights come from the global seed (`set_determinism`)."""
+    import keras
+
+    loss, metric, _ = TASK_METRICS[settings.task]
+    model = build_keras_model(
+        data.layers, input_shape=data.input_shape, n_outputs=data.n_outputs, task=settings.task
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
+        loss=loss,
+        metrics=[metric],
+    )
+    return model
+
+
+def epoch_data(
+    X: np.ndarray,
+    y: np.ndarray,
+    *,
+    augmentation: dict[str, Any],
+    rng: np.random.Generator,
+    feature_std: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """One epoch's training data, shuffled and then augmented from the seeded generator `rng`.
+
+    Shuffling and augmentation happen in NumPy from one generator: reproducible, and a ready
+    tf.data pipeline per epoch is much cheaper than Keras' NumPy adapter."""
+    order = rng.permutation(len(X))
+    X_epoch = augment(X[order], augmentation=augmentation, rng=rng, feature_std=feature_std)
+    return X_epoch, y[order]
+
+
+class BestEpoch:
+    """Early stopping's bookkeeping: the lowest monitored value, its (1-based) epoch and the
+    weights the model had then. Without a patience it records nothing and never stops."""
+
+    def __init__(self, patience: int | None) -> None:
+        self.patience = patience
+        self.value = math.inf
+        self.epoch = 0
+        self.weights: Any = None
+
+    def observe(self, epoch: int, value: float, weights: Callable[[], Any]) -> bool:
+        """Record the end of `epoch`; True when `patience` epochs went by without a lower value.
+        `weights()` is called only when the value improves."""
+        if self.patience is None:
+            return False
+        if value < self.value:
+            self.value, self.epoch, self.weights = value, epoch, weights()
+            return False
+        return epoch - self.epoch >= self.patience
+
+    def restore(self, model: Any, epochs_run: int) -> int:
+        """Give `model` the best epoch's weights; return the epoch whose weights it holds."""
+        if self.patience is None or self.weights is None:
+            return epochs_run
+        model.set_weights(self.weights)
+        return self.epoch
+
+
+def _cancel_callback(should_stop: Callable[[], bool]) -> Any:
+    """A Keras callback polling `should_stop()` after every batch; when it says so, the fit
+    stops and the callback's `cancelled` is True."""
+    import keras
+
+    class CancelPoll(keras.callbacks.Callback):
+        cancelled = False
+
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            if should_stop():
+                self.cancelled = True
+                self.model.stop_training = True
+
+    return CancelPoll()
+
+
+def fit_epochs(
+    model: Any,
+    *,
+    train: tuple[np.ndarray, np.ndarray],
+    validation: tuple[np.ndarray, np.ndarray],
+    settings: TrainSettings,
+    class_weight: dict[int, float] | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> tuple[list[dict[str, float]], int]:
+    """Fit `model` epoch by epoch: learning-rate schedule, shuffling and augmentation, metrics
+    (and validation metrics when there is a validation set), `on_epoch`, cancellation and early
+    stopping. Returns the history and the 1-based epoch whose weights the model ends with."""
+    import tensorflow as tf
+
+    X_train, y_train = train
+    X_val, y_val = validation
+    _, metric, metric_name = TASK_METRICS[settings.task]
+    poll = _cancel_callback(should_stop) if should_stop is not None else None
+    rng = np.random.default_rng(settings.seed + 1)
+    feature_std = X_train.std(axis=0)
+    history: list[dict[str, float]] = []
+    best = BestEpoch(settings.early_stopping_patience)
+    monitor = "val_loss" if len(y_val) else "loss"
+    for epoch in range(settings.epochs):
+        if should_stop is not None and should_stop():
+            raise TrainingCancelled(epochs_completed=epoch)
+        learning_rate = epoch_learning_rate(settings, epoch)
+        model.optimizer.learning_rate.assign(learning_rate)
+        X_epoch, y_epoch = epoch_data(
+            X_train, y_train, augmentation=settings.augmentation, rng=rng, feature_std=feature_std
+        )
+        dataset = tf.data.Dataset.from_tensor_slices((X_epoch, y_epoch)).batch(settings.batch_size)
+        fitted = model.fit(
+            dataset,
+            epochs=epoch + 1,
+            initial_epoch=epoch,
+            class_weight=class_weight,
+            callbacks=[poll] if poll is not None else [],
+            shuffle=False,
+            verbose=0,
+        )
+        if poll is not None and poll.cancelled:
+            raise TrainingCancelled(epochs_completed=epoch)
+        logs = fitted.history
+        metrics: dict[str, float] = {"epoch": epoch + 1, "loss": float(logs["loss"][-1])}
+        metrics["learning_rate"] = learning_rate
+        metrics[metric_name] = float(logs[metric if metric in logs else "compile_metrics"][-1])
+        if len(y_val):
+            metrics["val_loss"], metrics[f"val_{metric_name}"] = _evaluate(
+                model, X_val, y_val, task=settings.task
+            )
+        history.append(metrics)
+        if on_epoch is not None:
+            on_epoch(epoch + 1, metrics)
+        if best.observe(epoch + 1, metrics[monitor], model.get_weights):
+            break
+    return history, best.restore(model, len(history))
+
+
+def validation_metrics(
+    model: Any, X: np.ndarray, y: np.ndarray, *, labels: list[str], task: str
+) -> dict[str, Any]:
+    """Float32 metrics of `model` on the validation set; empty when there is none."""
+    if not len(y):
+        return {}
+    from workers.learn.evaluate import classification_metrics, regression_metrics
+
+    scores = predict_keras(model, X)
+    if task == "classification":
+        return classification_metrics(y, scores, labels)
+    return regression_metrics(y, scores.reshape(y.shape))
 
 
 def train(
@@ -432,137 +657,39 @@ def train(
     """
     settings = settings or TrainSettings()
     settings.validate()
-    task = settings.task
-    X, y = check_training_data(X, y, labels=labels, task=task)
-    labels = list(labels or [])
-    if task == "regression":
-        n_outputs = 1 if y.ndim == 1 else y.shape[1]
-        if not labels:
-            labels = ["value"] if n_outputs == 1 else [f"target_{i}" for i in range(n_outputs)]
-    else:
-        n_outputs = len(labels)
-    input_shape = tuple(int(d) for d in X.shape[1:])
-    layers = validate_architecture(layers, input_shape=input_shape)
-    if settings.split_by_metadata and groups is None:
-        raise LearnError(
-            f"split by metadata '{settings.split_by_metadata}' asked, but no metadata values were given"
-        )
-    train_idx, val_idx = split_indices(
-        y,
-        validation_split=settings.validation_split,
-        seed=settings.seed,
-        task=task,
-        groups=groups if settings.split_by_metadata else None,
-    )
-    if len(train_idx) == 0:
-        raise LearnError("the validation split leaves no samples to train on")
+    data = prepare_training_data(X, y, labels=labels, layers=layers, task=settings.task)
+    train_idx, val_idx = training_split(data.y, settings=settings, groups=groups)
 
-    import keras
+    import keras  # before the clock starts: `seconds` is training time, not import time
 
     t0 = time.perf_counter()
     keras.backend.clear_session()
     set_determinism(settings.seed)
-    model = build_keras_model(layers, input_shape=input_shape, n_outputs=n_outputs, task=task)
-    if task == "classification":
-        loss, metric, metric_name = "sparse_categorical_crossentropy", "accuracy", "accuracy"
-    else:
-        loss, metric, metric_name = "mean_squared_error", "mean_absolute_error", "mae"
-    model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=settings.learning_rate),
-        loss=loss,
-        metrics=[metric],
-    )
-
-    X_train, y_train = X[train_idx], y[train_idx]
-    X_val, y_val = X[val_idx], y[val_idx]
+    model = compiled_model(data, settings)
+    X_train, y_train = data.X[train_idx], data.y[train_idx]
+    X_val, y_val = data.X[val_idx], data.y[val_idx]
     class_weight = None
-    if task == "classification" and settings.class_weighting:
-        counts = np.bincount(y_train, minlength=n_outputs)
-        present = counts > 0
-        weights = np.zeros(n_outputs)
-        weights[present] = len(y_train) / (present.sum() * counts[present])
-        class_weight = {i: float(w) for i, w in enumerate(weights)}
-
-    cancelled = {"flag": False}
-
-    class _Poll(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
-            if should_stop is not None and should_stop():
-                cancelled["flag"] = True
-                self.model.stop_training = True
-
-    import tensorflow as tf
-
-    rng = np.random.default_rng(settings.seed + 1)
-    feature_std = X_train.std(axis=0)
-    history: list[dict[str, float]] = []
-    best: tuple[float, int, Any] = (math.inf, 0, None)  # (monitored value, epoch, weights)
-    monitor = "val_loss" if len(val_idx) else "loss"
-    for epoch in range(settings.epochs):
-        if should_stop is not None and should_stop():
-            raise TrainingCancelled(epochs_completed=epoch)
-        # shuffling and augmentation in NumPy from one seeded generator: reproducible, and a
-        # ready tf.data pipeline per epoch is much cheaper than Keras' NumPy adapter
-        model.optimizer.learning_rate.assign(epoch_learning_rate(settings, epoch))
-        order = rng.permutation(len(X_train))
-        X_epoch = augment(
-            X_train[order], augmentation=settings.augmentation, rng=rng, feature_std=feature_std
-        )
-        dataset = tf.data.Dataset.from_tensor_slices((X_epoch, y_train[order])).batch(
-            settings.batch_size
-        )
-        h = model.fit(
-            dataset,
-            epochs=epoch + 1,
-            initial_epoch=epoch,
-            class_weight=class_weight,
-            callbacks=[_Poll()] if should_stop is not None else [],
-            shuffle=False,
-            verbose=0,
-        )
-        if cancelled["flag"]:
-            raise TrainingCancelled(epochs_completed=epoch)
-        metrics: dict[str, float] = {"epoch": epoch + 1, "loss": float(h.history["loss"][-1])}
-        metrics["learning_rate"] = epoch_learning_rate(settings, epoch)
-        metrics[metric_name] = float(
-            h.history[metric if metric in h.history else "compile_metrics"][-1]
-        )
-        if len(val_idx):
-            val_loss, val_metric = _evaluate(model, X_val, y_val, task=task)
-            metrics["val_loss"] = val_loss
-            metrics[f"val_{metric_name}"] = val_metric
-        history.append(metrics)
-        if on_epoch is not None:
-            on_epoch(epoch + 1, metrics)
-        value = metrics[monitor]
-        if settings.early_stopping_patience is not None:
-            if value < best[0]:
-                best = (value, epoch + 1, model.get_weights())
-            elif epoch + 1 - best[1] >= settings.early_stopping_patience:
-                break
-    best_epoch = len(history)
-    if settings.early_stopping_patience is not None and best[2] is not None:
-        model.set_weights(best[2])
-        best_epoch = best[1]
-
-    validation: dict[str, Any] = {}
-    if len(val_idx):
-        from workers.learn.evaluate import classification_metrics, regression_metrics
-
-        scores = predict_keras(model, X_val)
-        if task == "classification":
-            validation = classification_metrics(y_val, scores, labels)
-        else:
-            validation = regression_metrics(y_val, scores.reshape(y_val.shape))
+    if settings.task == "classification" and settings.class_weighting:
+        class_weight = class_weights(y_train, n_classes=data.n_outputs)
+    history, best_epoch = fit_epochs(
+        model,
+        train=(X_train, y_train),
+        validation=(X_val, y_val),
+        settings=settings,
+        class_weight=class_weight,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+    )
+    validation = validation_metrics(model, X_val, y_val, labels=data.labels, task=settings.task)
     return TrainResult(
         model=model,
-        labels=labels,
+        labels=data.labels,
         history=history,
         validation=validation,
         train_indices=train_idx,
         validation_indices=val_idx,
         best_epoch=best_epoch,
-        input_shape=input_shape,
+        input_shape=data.input_shape,
         settings=settings,
         seconds=time.perf_counter() - t0,
     )

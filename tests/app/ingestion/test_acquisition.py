@@ -18,6 +18,7 @@ from app.ingestion import (
     ref_binary_message,
     sign_acquisition,
 )
+from app.ingestion.acquisition import parse_message, parse_protected, signature_verdict
 from tests.app.ingestion.factories import ACC_SENSORS, HMAC_KEY, OTHER_KEY, accel_payload
 
 
@@ -278,6 +279,45 @@ def test_unsigned_and_unverifiable_messages_are_accepted_but_not_verified():
     assert sample.metadata["signature_error"] == "no HMAC key configured"
 
 
+@pytest.mark.parametrize(
+    "signed_with, keys, require, reject_bad, expected",
+    [
+        (None, [HMAC_KEY], False, True, (False, {})),
+        (None, [HMAC_KEY], True, True, "requires signed data, but the message has alg"),
+        (HMAC_KEY, [OTHER_KEY, HMAC_KEY], True, True, (True, {"hmac_key_index": 1})),
+        (HMAC_KEY, [], False, True, (False, {"signature_error": "no HMAC key configured"})),
+        (HMAC_KEY, [], True, True, "has no HMAC key to verify it with"),
+        (OTHER_KEY, [HMAC_KEY], False, True, "does not match the message"),
+        (OTHER_KEY, [HMAC_KEY], False, False, (False, {"signature_error": "signature mismatch"})),
+        (OTHER_KEY, [HMAC_KEY], True, False, "does not match the message"),
+        ("not hex", [HMAC_KEY], False, False, "is not 64 hexadecimal characters"),
+    ],
+)
+def test_signature_verdict_policy(signed_with, keys, require, reject_bad, expected):
+    if signed_with == "not hex":
+        body = json.dumps(
+            {"protected": {"ver": "v1", "alg": "HS256"}, "signature": "z" * 64, "payload": {}}
+        ).encode()
+    else:
+        body = sign_acquisition(accel_payload(rows=3), hmac_key=signed_with)
+    parsed = parse_message(body)
+    alg, _ = parse_protected(parsed.message)
+    kwargs = dict(alg=alg, hmac_keys=keys, require_signature=require, reject_bad_signature=reject_bad)
+    if isinstance(expected, str):
+        with pytest.raises(IngestionError, match=expected) as info:
+            signature_verdict(parsed, body, **kwargs)
+        assert info.value.status == 401
+    else:
+        assert signature_verdict(parsed, body, **kwargs) == expected
+
+
+def test_parse_protected_normalises_alg_and_keeps_iat():
+    assert parse_protected({"protected": {"ver": "v1", "alg": "hs256", "iat": 5}}) == ("HS256", 5)
+    assert parse_protected({"protected": {"ver": "v1", "alg": "NONE"}}) == ("none", None)
+    with pytest.raises(IngestionError, match="protected.iat must be a number"):
+        parse_protected({"protected": {"ver": "v1", "alg": "none", "iat": float("inf")}})
+
+
 # --- encodings, sniffing, values layouts ----------------------------------------------------------
 
 
@@ -467,6 +507,22 @@ INVALID_BODIES = [
         _msg({**GOOD, "sensors": ACC_SENSORS[:1], "values": ["Ref-BINARY-i16"]}),
         400,
         "no samples",
+    ),
+    # bytes that are not UTF-8 inside a JSON string: once a 500 (the surrogate-escaped name
+    # reached the content hash), now refused like any other body that is not UTF-8 text
+    (
+        "sensor name not UTF-8",
+        _msg({**GOOD, "sensors": ACC_SENSORS}).replace(b"accX", b"acc\xff"),
+        400,
+        "Body is not valid JSON: it is not UTF-8 text.",
+    ),
+    (
+        "device name not UTF-8, Ref-BINARY block after it",
+        _msg({**GOOD, "device_name": "dev", "sensors": ACC_SENSORS[:1], "values": ["Ref-BINARY-i16"]})
+        .replace(b'"dev"', b'"d\xe9v"')
+        + b"\x01\x00\x02\x00",
+        400,
+        "it is not UTF-8 text",
     ),
 ]
 

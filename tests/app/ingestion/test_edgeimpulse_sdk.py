@@ -58,7 +58,7 @@ def _handler(recorder: Recorder):
         def log_message(self, *args):  # keep pytest output clean
             pass
 
-        def do_POST(self):  # noqa: N802
+        def do_POST(self):
             body = self.rfile.read(int(self.headers.get("content-length", 0)))
             parts = _parts(self.headers["content-type"], body)
             record = {
@@ -217,7 +217,7 @@ def test_upload_numpy_sends_json_labelled_as_cbor(sdk, ingestion_server):
 
 def test_data_acquisition_sample_is_sent_with_application_cbor_content_type(sdk, ingestion_server):
 
-    DataAcquisition, Payload, Protected, Sensor = (  # noqa: N806
+    DataAcquisition, Payload, Protected, Sensor = (
         sdk.types.DataAcquisition,
         sdk.types.Payload,
         sdk.types.Protected,

@@ -106,7 +106,10 @@ def test_gmm_plain_arrays_match_sklearn(data, covariance_type):
     model = json.loads(
         json.dumps(fit_gmm(train, n_components=3, seed=2, covariance_type=covariance_type))
     )
-    scale = lambda X: (X - np.array(model["mean"])) / np.array(model["scale"])  # noqa: E731
+
+    def scale(X):
+        return (X - np.array(model["mean"])) / np.array(model["scale"])
+
     gm = GaussianMixture(
         n_components=3, covariance_type=covariance_type, random_state=2, reg_covar=1e-4
     ).fit(scale(train))

@@ -5,7 +5,19 @@ import numpy as np
 import pytest
 
 from workers.learn import LearnError, TrainingCancelled, TrainSettings, label_indices, train
-from workers.learn.training import augment, split_indices
+from workers.learn.training import (
+    BestEpoch,
+    augment,
+    class_weights,
+    compiled_model,
+    epoch_data,
+    fit_epochs,
+    prepare_training_data,
+    set_determinism,
+    split_indices,
+    training_split,
+    validation_metrics,
+)
 
 LAYERS = [{"type": "dense", "units": 8}]
 
@@ -331,3 +343,130 @@ def test_cosine_learning_rate_schedule():
     assert epoch_learning_rate(s, 3) == 0.01
     with pytest.raises(LearnError, match="learning_rate_schedule"):
         TrainSettings.from_dict({"learning_rate_schedule": "step"})
+
+
+# ------------------------------------------------------------- the steps of `train`, one by one
+
+
+def test_prepare_training_data_names_regression_targets_and_fills_the_architecture():
+    X = np.zeros((6, 3), dtype=np.float64)
+    data = prepare_training_data(
+        X, np.zeros((6, 2)), labels=None, layers=LAYERS, task="regression"
+    )
+    assert data.labels == ["target_0", "target_1"] and data.n_outputs == 2
+    assert data.X.dtype == np.float32 and data.y.dtype == np.float32
+    assert data.input_shape == (3,)
+    assert data.layers[0]["units"] == 8 and "activation" in data.layers[0]  # defaults filled in
+    one = prepare_training_data(X, np.zeros(6), labels=None, layers=LAYERS, task="regression")
+    assert one.labels == ["value"] and one.n_outputs == 1
+    named = prepare_training_data(
+        X, ["b", "a", "b", "a", "a", "a"], labels=["a", "b"], layers=LAYERS, task="classification"
+    )
+    assert named.y.tolist() == [1, 0, 1, 0, 0, 0] and named.n_outputs == 2
+
+
+def test_training_split_follows_the_settings():
+    y = np.repeat([0, 1], 10)
+    train_idx, val_idx = training_split(y, settings=TrainSettings(validation_split=0.2, seed=4))
+    expected = split_indices(y, validation_split=0.2, seed=4, task="classification")
+    np.testing.assert_array_equal(train_idx, expected[0])
+    np.testing.assert_array_equal(val_idx, expected[1])
+    groups = np.array([f"g{i % 4}" for i in range(20)])
+    # groups are ignored unless the settings ask to split by them
+    assert np.array_equal(
+        training_split(y, settings=TrainSettings(validation_split=0.2, seed=4), groups=groups)[1],
+        val_idx,
+    )
+    by_group = training_split(
+        y, settings=TrainSettings(split_by_metadata="device", seed=4), groups=groups
+    )
+    assert set(groups[by_group[0]]).isdisjoint(groups[by_group[1]])
+    with pytest.raises(LearnError, match="no metadata values were given"):
+        training_split(y, settings=TrainSettings(split_by_metadata="device"))
+
+
+def test_class_weights_are_balanced():
+    weights = class_weights(np.array([0, 0, 0, 1]), n_classes=3)
+    # n / (classes present * count): 4 / (2 * 3) and 4 / (2 * 1); an absent class weighs 0
+    assert weights == {0: pytest.approx(2 / 3), 1: 2.0, 2: 0.0}
+    assert all(isinstance(k, int) and isinstance(v, float) for k, v in weights.items())
+
+
+def test_epoch_data_shuffles_then_augments_from_one_generator():
+    X = np.arange(24, dtype=np.float32).reshape(6, 4)
+    y = np.arange(6)
+    std = X.std(axis=0)
+    X1, y1 = epoch_data(X, y, augmentation={}, rng=np.random.default_rng(5), feature_std=std)
+    order = np.random.default_rng(5).permutation(6)
+    np.testing.assert_array_equal(y1, order)
+    np.testing.assert_array_equal(X1, X[order])  # pairs stay together
+    rng = np.random.default_rng(5)
+    X2, y2 = epoch_data(X, y, augmentation={"noise_std": 0.1}, rng=rng, feature_std=std)
+    np.testing.assert_array_equal(y2, order)
+    expected = augment(
+        X[order], augmentation={"noise_std": 0.1}, rng=_after_permutation(5, 6), feature_std=std
+    )
+    np.testing.assert_array_equal(X2, expected)
+
+
+def _after_permutation(seed, n):
+    rng = np.random.default_rng(seed)
+    rng.permutation(n)
+    return rng
+
+
+class _Model:
+    def __init__(self):
+        self.weights = None
+
+    def set_weights(self, weights):
+        self.weights = weights
+
+
+def test_best_epoch_stops_after_patience_and_restores_the_best():
+    best = BestEpoch(patience=2)
+    snapshots = iter(["w1", "w2", "w3", "w4", "w5"])
+    stops = [best.observe(e, v, lambda: next(snapshots)) for e, v in enumerate([3, 2, 2.5, 1, 4, 5], 1)]
+    assert stops == [False, False, False, False, False, True]  # epoch 6 is 2 after the best (4)
+    assert (best.value, best.epoch, best.weights) == (1, 4, "w3")  # snapshots taken on improvement only
+    model = _Model()
+    assert best.restore(model, 6) == 4 and model.weights == "w3"
+
+
+def test_best_epoch_without_patience_records_nothing():
+    best = BestEpoch(patience=None)
+    assert not any(best.observe(e, 1.0 / e, lambda: pytest.fail("no snapshot")) for e in range(1, 9))
+    model = _Model()
+    assert best.restore(model, 8) == 8 and model.weights is None
+    nan = BestEpoch(patience=1)  # a value that never improves: stop, nothing to restore
+    assert [nan.observe(e, float("nan"), list) for e in (1, 2)] == [True, True]
+    assert nan.restore(model, 1) == 1 and model.weights is None
+
+
+def test_fit_epochs_and_validation_metrics_on_a_compiled_model():
+    import keras
+
+    X, y = blobs()
+    settings = TrainSettings(epochs=3, batch_size=16, seed=2)
+    data = prepare_training_data(X, y, labels=["a", "b", "c"], layers=LAYERS, task="classification")
+    train_idx, val_idx = training_split(data.y, settings=settings)
+    keras.backend.clear_session()
+    set_determinism(settings.seed)
+    model = compiled_model(data, settings)
+    assert model.output_shape == (None, 3) and model.loss == "sparse_categorical_crossentropy"
+    seen = []
+    history, best_epoch = fit_epochs(
+        model,
+        train=(data.X[train_idx], data.y[train_idx]),
+        validation=(data.X[val_idx], data.y[val_idx]),
+        settings=settings,
+        on_epoch=lambda epoch, metrics: seen.append(epoch),
+    )
+    assert seen == [1, 2, 3] and best_epoch == 3
+    assert [round(h["learning_rate"], 6) for h in history] == [0.005, 0.00375, 0.00125]
+    metrics = validation_metrics(
+        model, data.X[val_idx], data.y[val_idx], labels=data.labels, task="classification"
+    )
+    assert metrics["accuracy"] == pytest.approx(history[-1]["val_accuracy"])
+    assert metrics["n"] == len(val_idx)
+    assert validation_metrics(model, X[:0], y[:0], labels=data.labels, task="classification") == {}

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, Param, ParamError, finish
+from ..params import Param, ParamError
+from ..processing_block import Block, BlockOutput, finish
 
 STATISTICS = ("average", "minimum", "maximum", "rms", "stdev", "skewness", "kurtosis")
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, DspError, Param, finish
+from ..params import DspError, Param
+from ..processing_block import Block, BlockOutput, finish
 
 LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, Param, ParamError, finish
+from ..params import Param, ParamError
 from ..primitives import dct_matrix, log_floor, sliding_cmvn
+from ..processing_block import Block, BlockOutput, finish
 from .common import (
     HIGH_FREQUENCY,
     INPUT_FULL_SCALE,

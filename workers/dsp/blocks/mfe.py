@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, finish
 from ..primitives import db_normalise, filterbank_energies, filterbank_frequencies, mel_filterbank
+from ..processing_block import Block, BlockOutput, finish
 from .common import (
     HIGH_FREQUENCY,
     INPUT_FULL_SCALE,

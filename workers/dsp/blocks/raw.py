@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, Param, finish
+from ..params import Param
+from ..processing_block import Block, BlockOutput, finish
 
 
 class RawBlock(Block):

@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pywt
 
-from ..params import Block, BlockOutput, Param, ParamError, finish
+from ..params import Param, ParamError
 from ..primitives import LOG_FLOOR, apply_butterworth, welch_power
+from ..processing_block import Block, BlockOutput, finish
 from .common import FFT_LENGTHS
 from .flatten import moments
 

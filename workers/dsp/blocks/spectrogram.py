@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..params import Block, BlockOutput, finish
 from ..primitives import db_normalise, frame_signal, power_spectrum, preemphasis
+from ..processing_block import Block, BlockOutput, finish
 from .common import (
     INPUT_FULL_SCALE,
     NOISE_FLOOR_DB,
