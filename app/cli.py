@@ -167,7 +167,7 @@ def serve(host: str, port: int, web_workers: int, ei_ports: bool) -> None:
         uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
                     log_level="info", access_log=False)
         return
-    socks = _listen_all(host, [port, *EI_PORTS])
+    socks = _listen_all(host, [port, *(p for p in EI_PORTS if p != port)])
     _migrate(quiet=False)
     config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
                             log_level="info", access_log=False)
@@ -212,7 +212,7 @@ def up(host: str, port: int, concurrency: int | None, ei_ports: bool) -> None:
     )
 
     # before anything else: a taken port changes nothing and fails at once
-    socks = _listen_all(host, [port, *(EI_PORTS if ei_ports else ())])
+    socks = _listen_all(host, [port, *(p for p in EI_PORTS if ei_ports and p != port)])
     settings = _settings()
     url = f"http://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
