@@ -371,5 +371,14 @@ def demo(dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool,
     click.echo(json.dumps(summary, indent=None if as_json else 2))
 
 
+def _add_device_commands() -> None:
+    from app.forwarder.cli import data_forwarder
+
+    main.add_command(data_forwarder)
+
+
+_add_device_commands()
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
