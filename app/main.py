@@ -23,6 +23,7 @@ from app.api.routes import (
     projects,
     raw_data,
     remote_management,
+    sample_edits,
 )
 from app.core.config import Settings, get_settings
 from app.devices.hub import DeviceHub
@@ -30,8 +31,9 @@ from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
 
-API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
-               learn.router, devices.router]
+# sample_edits before raw_data: its /raw-data/batch/... paths must not be read as /raw-data/{sampleId}/...
+API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, sample_edits.router, raw_data.router,
+               jobs.router, impulses.router, learn.router, devices.router]
 
 
 def _validation_message(exc: RequestValidationError) -> str:
