@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[,\t ]+")
-# rates devices commonly use; a measured rate within 3 % of one of them is taken to be it
+# rates devices commonly use; a measured rate within 8 % of one of them is taken to be it (a busy computer
+# reads late and measures low; neighbouring common rates are ≥ 25 % apart, so 8 % cannot pick the wrong one)
 COMMON_RATES_HZ = (1, 2, 4, 5, 8, 10, 12.5, 16, 20, 25, 31.25, 40, 50, 62.5, 80, 100, 125, 160, 200, 250, 400,
                    500, 800, 1000, 1600, 2000, 3200, 4000, 8000, 16000)
 MAX_AXES = 64
@@ -44,9 +45,9 @@ def parse_line(raw: bytes) -> list[float] | None:
 
 
 def snap_frequency(hz: float) -> float:
-    """A measured rate rounded to the common rate it is within 3 % of, else to a whole number of Hz."""
+    """A measured rate rounded to the common rate it is within 8 % of, else to a whole number of Hz."""
     for rate in COMMON_RATES_HZ:
-        if abs(hz - rate) <= 0.03 * rate:
+        if abs(hz - rate) <= 0.08 * rate:
             return float(rate)
     return float(round(hz)) if hz >= 1 else round(hz, 2)
 

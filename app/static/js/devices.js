@@ -115,7 +115,7 @@
     return fetch(window.location.href, { credentials: "same-origin" }).then(function (r) { return r.text(); })
       .then(function (html) {
         var doc = new DOMParser().parseFromString(html, "text/html");
-        ["#samples-card", "#count-training", "#count-testing"].forEach(function (sel) {
+        ["#samples-card", "#count-samples", "#count-training", "#count-testing"].forEach(function (sel) {
           var now = $(sel), next = $(sel, doc);
           if (now && next) now.innerHTML = next.innerHTML;
         });
