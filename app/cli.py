@@ -138,6 +138,16 @@ EI_PORTS_HELP = ("also listen on ports 4800, 4802 and 4810 of --host, where Edge
                  "ingestion when EI_HOST is set to that address")
 
 
+TLS_HELP = ("serve HTTPS with this certificate (PEM); phones give web pages their sensors only over HTTPS "
+            "(or on localhost)")
+
+
+def _tls(cert: str | None, key: str | None) -> dict[str, str]:
+    if bool(cert) != bool(key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    return {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}
+
+
 def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.socket]
     """Bind every port before anything else happens; a taken one fails the command with its reason."""
     from app.core.processes import PortInUse, listen
@@ -158,19 +168,23 @@ def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.soc
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", "web_workers", default=1, show_default=True, type=int, help="uvicorn processes")
 @click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
-def serve(host: str, port: int, web_workers: int, ei_ports: bool) -> None:
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the certificate's private key (PEM)")
+def serve(host: str, port: int, web_workers: int, ei_ports: bool, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve the API, ingestion and dashboard (no job worker; run `tinyforge worker` beside it)."""
     import uvicorn
 
+    tls = _tls(tls_cert, tls_key)
     if not ei_ports:
         _migrate(quiet=False)
         uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
-                    log_level="info", access_log=False)
+                    log_level="info", access_log=False, **tls)
         return
     socks = _listen_all(host, [port, *(p for p in EI_PORTS if p != port)])
     _migrate(quiet=False)
     config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
-                            log_level="info", access_log=False)
+                            log_level="info", access_log=False, **tls)
     click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}", err=True)
     if web_workers > 1:
         from uvicorn.supervisors import Multiprocess
@@ -197,7 +211,11 @@ def _ensure_first_user() -> str | None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--concurrency", "-c", type=int, default=None)
 @click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
-def up(host: str, port: int, concurrency: int | None, ei_ports: bool) -> None:
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the certificate's private key (PEM)")
+def up(host: str, port: int, concurrency: int | None, ei_ports: bool, tls_cert: str | None,
+       tls_key: str | None) -> None:
     """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted.
 
     The worker stops with the server: on Ctrl-C, SIGTERM, SIGHUP, an error, and (Linux) even when
@@ -211,10 +229,11 @@ def up(host: str, port: int, concurrency: int | None, ei_ports: bool) -> None:
         stop_signals_raise_keyboard_interrupt,
     )
 
+    tls = _tls(tls_cert, tls_key)
     # before anything else: a taken port changes nothing and fails at once
     socks = _listen_all(host, [port, *(p for p in EI_PORTS if ei_ports and p != port)])
     settings = _settings()
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
     argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
@@ -235,7 +254,7 @@ def up(host: str, port: int, concurrency: int | None, ei_ports: bool) -> None:
                 click.echo("sign in with an existing user, or create one with "
                            "`tinyforge user create --email E --password P`")
             config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                                    access_log=False)
+                                    access_log=False, **tls)
             if ei_ports:
                 click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}")
             serve_until_signal(config, socks)

@@ -192,6 +192,13 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
                                 timeout=30000)
         phone.screenshot(path=screenshots / "phone-02-recorded.png", full_page=True)
 
+        # a camera snapshot from Chromium's fake camera
+        phone.locator("#phone-sensor").select_option("Camera")
+        phone.locator("#phone-label").fill("cam")
+        phone.get_by_role("button", name="Record").click()
+        phone.wait_for_function("/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
+                                timeout=30000)
+
         # the dashboard asks the phone to record
         api = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=10)
         r = api.post(f"/api/{pid}/device/{device_id}/start-sampling",
@@ -209,7 +216,8 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
         phone_browser.close()
 
     samples = {s["label"]: s for s in api.get(f"/api/{pid}/raw-data", params={"limit": 100}).json()["samples"]}
-    assert set(samples) == {"beep", "still", "remote"}
+    assert set(samples) == {"beep", "still", "remote", "cam"}
+    assert (samples["cam"]["kind"], samples["cam"]["format"]) == ("image", "jpg") and samples["cam"]["imageWidth"] > 0
     beep = samples["beep"]
     assert (beep["valuesCount"], beep["intervalMs"], beep["signatureValidate"]) == (16000, 0.0625, True)
     audio = np.asarray(api.get(f"/api/{pid}/raw-data/{beep['id']}").json()["payload"]["values"]).ravel()
