@@ -150,6 +150,17 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, 
     _check(page)
     page.screenshot(path=screenshots / "devices-05-cropped.png", full_page=True)
 
+    # split the noise recording into two parts
+    page.goto(f"{base}/projects/{pid}/data")
+    page.locator("#samples a", has_text="noise").click()
+    page.locator("#find-events").click()
+    page.wait_for_selector("text=0 events found.")  # noise has none: write the parts by hand
+    page.locator("#split-segments").fill("0-1000\n1500-2500")
+    page.get_by_role("button", name="Split into these parts").click()
+    page.wait_for_selector("text=into 2 samples.")
+    names = page.locator("#samples a").all_inner_texts()
+    assert sum(n.startswith("noise.01.1") or n.startswith("noise.01.2") for n in names) == 2, names
+
 
 def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner, screenshots):  # noqa: ANN001
     base, pid, key = live_server, owner["pid"], owner["key"]

@@ -93,8 +93,8 @@
             bar.value = r.status === "finished" ? 100 : r.progress;
             if (r.status === "failed") return reject(new Error(r.error || "the device could not record"));
             if (r.status === "finished") {
-              say("Sample recorded.");
-              return refreshSamples(before).then(resolve, resolve);
+              var done = function () { say("Sample recorded."); resolve(); };
+              return refreshSamples(before).then(done, done);
             }
             say((WORDS[r.status] || r.status) + (r.progress ? " " + r.progress + "%" : ""));
             setTimeout(tick, 300);
