@@ -55,6 +55,7 @@ def ensure_device(session: Session, project_id: int, device_id: str, device_type
             assert device is not None
     if device_type and device.device_type != device_type:
         device.device_type = device_type
+    device.last_seen_at = utcnow()
     return device
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -165,7 +166,7 @@ def _positive_float(text: str, name: str) -> float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0 or value != value or value == float("inf"):
+    if not (math.isfinite(value) and value > 0):
         raise click.BadParameter(f"must be 'auto' or a positive number of Hz, not '{text}'", param_hint=name)
     return value
 
