@@ -6,11 +6,14 @@ The daemon calls `devices/create`, `device/{deviceId}` and `devkeys`; the dashbo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
+from sqlalchemy.orm import Session
 
 from app.api.deps import ProjectDep, SessionDep
 from app.devices import service
@@ -41,11 +44,18 @@ class StartSamplingBody(BaseModel):
     frequencyHz: float | None = Field(default=None, gt=0)
 
 
-async def _notify(request: Request, session, command: DeviceCommand) -> None:  # noqa: ANN001
-    """Commit the command first (the holder reads it from the database), then tell the holder."""
-    session.commit()
+async def _queue(request: Request, session: Session, make: Callable[[], DeviceCommand]) -> DeviceCommand:
+    """Write the command and commit it (the holder reads it from the database; both off the event loop),
+    then tell the holder."""
+    def write() -> DeviceCommand:
+        command = make()
+        session.commit()
+        return command
+
+    command = await run_in_threadpool(write)
     hub: DeviceHub = request.app.state.device_hub
     await hub.notify(command.process_key, command.id)
+    return command
 
 
 @router.post("/devices/create", summary="Register a device (idempotent with ifNotExists)")
@@ -75,10 +85,9 @@ def rename_device(deviceId: str, body: RenameDeviceBody, project: ProjectDep, se
 @router.post("/device/{deviceId}/start-sampling", summary="Ask a connected device to record a sample")
 async def start_sampling(deviceId: str, body: StartSamplingBody, project: ProjectDep, session: SessionDep,  # noqa: N803
                          request: Request) -> dict:
-    command = service.start_sampling(session, project.id, deviceId, label=body.label, length_ms=body.lengthMs,
-                                     category=body.category, sensor=body.sensor, interval_ms=body.intervalMs,
-                                     frequency_hz=body.frequencyHz)
-    await _notify(request, session, command)
+    command = await _queue(request, session, lambda: service.start_sampling(
+        session, project.id, deviceId, label=body.label, length_ms=body.lengthMs, category=body.category,
+        sensor=body.sensor, interval_ms=body.intervalMs, frequency_hz=body.frequencyHz))
     return {"success": True, "id": command.id}
 
 
@@ -90,15 +99,14 @@ def sampling_status(deviceId: str, requestId: int, project: ProjectDep, session:
 
 @router.post("/device/{deviceId}/debug-stream/snapshot/start", summary="Start the device's camera snapshot stream")
 async def start_snapshot(deviceId: str, project: ProjectDep, session: SessionDep, request: Request) -> dict:  # noqa: N803
-    command = service.request_snapshot(session, project.id, deviceId, start=True)
-    await _notify(request, session, command)
+    command = await _queue(request, session, lambda: service.request_snapshot(session, project.id, deviceId, start=True))
     return {"success": True, "id": command.id}
 
 
 @router.post("/device/{deviceId}/debug-stream/stop", summary="Stop the device's snapshot stream")
 async def stop_snapshot(deviceId: str, project: ProjectDep, session: SessionDep, request: Request) -> dict:  # noqa: N803
-    command = service.request_snapshot(session, project.id, deviceId, start=False)
-    await _notify(request, session, command)
+    command = await _queue(request, session,
+                           lambda: service.request_snapshot(session, project.id, deviceId, start=False))
     return {"success": True, "id": command.id}
 
 

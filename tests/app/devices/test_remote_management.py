@@ -142,8 +142,8 @@ def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_pr
             noisy.recv(timeout=5)
         assert closed.value.rcvd.code == 1008 and "invalid messages" in closed.value.rcvd.reason
         good.send(json.dumps({"sampleFinished": True}))  # still connected
-        devices = api.get(f"/api/{pid}/devices/connected").json()["devices"]
-        assert [d["deviceId"] for d in devices] == ["good"]
+        wait_for(lambda: [d["deviceId"] for d in api.get(f"/api/{pid}/devices/connected").json()["devices"]]
+                 == ["good"], timeout=10, what="only the good device to be listed")
     api.close()
 
 
