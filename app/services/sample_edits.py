@@ -22,6 +22,7 @@ from app.services import samples as sample_service
 from app.services.errors import BadRequest, NotFound
 
 MAX_BULK = 10_000
+SIGNATURE_METADATA = ("hmac_key_index", "signature_error")  # about the original's signature, not the parts'
 
 
 def samples_by_id(session: Session, project_id: int, ids: Sequence[int]) -> list[Sample]:
@@ -97,8 +98,9 @@ def split(session: Session, store: BlobStore, project: Project, sample: Sample,
     parts = [_rows(sample, values, a, b) for a, b in ranges]
     stem = _stem(sample.filename)
     files = [_file(session, sample, part, f"{stem}.{i + 1}" if suffix else stem) for i, part in enumerate(parts)]
+    kept = {k: v for k, v in (sample.metadata_ or {}).items() if k not in SIGNATURE_METADATA}
     opts = sample_service.IngestOptions(category=sample.category, label=sample.label, no_label=not sample.label,
-                                        metadata={**(sample.metadata_ or {}), "derived_from": sample.content_hash})
+                                        metadata={**kept, "derived_from": sample.content_hash})
     results = sample_service.ingest(session, store, project, files, opts)
     failed = [r for r in results if not r.success]
     if failed:  # the caller's transaction rolls back: the new files go too

@@ -52,6 +52,7 @@ def test_crop_and_split_a_time_series(client, make_project, settings):  # noqa: 
     got = client.get(f"{base}/{new}", headers=k).json()
     assert got["sample"]["label"] == "walk" and got["sample"]["category"] == "testing"
     assert got["sample"]["deviceName"] == "board" and got["sample"]["filename"] == "walk.json"
+    assert "hmac_key_index" not in got["sample"]["metadata"] and not got["sample"]["signatureValidate"]
     assert np.array_equal(np.asarray(got["payload"]["values"])[:, 0], np.arange(20, 70))
     parts = client.post(f"{base}/{new}/split", json={"segments": [{"startMs": 0, "endMs": 100},
                                                                   {"startMs": 300, "endMs": 500}]},
