@@ -132,17 +132,66 @@ def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> No
     os.execv(argv[0], argv)
 
 
+EI_PORTS = (4800, 4802, 4810)  # Edge Impulse's Studio API, remote management and ingestion, with EI_HOST=<ip>
+EI_PORTS_HELP = ("also listen on ports 4800, 4802 and 4810 of --host, where Edge Impulse's tools (the "
+                 "edge-impulse-linux daemon, the data forwarder) expect the Studio API, remote management and "
+                 "ingestion when EI_HOST is set to that address")
+
+
+TLS_HELP = ("serve HTTPS with this certificate (PEM); phones give web pages their sensors only over HTTPS "
+            "(or on localhost)")
+
+
+def _tls(cert: str | None, key: str | None) -> dict[str, str]:
+    if bool(cert) != bool(key):
+        raise click.UsageError("--tls-cert and --tls-key go together")
+    return {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}
+
+
+def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.socket]
+    """Bind every port before anything else happens; a taken one fails the command with its reason."""
+    from app.core.processes import PortInUse, listen
+
+    socks = []
+    try:
+        for p in ports:
+            socks.append(listen(host, p))
+    except PortInUse as exc:
+        for sock in socks:
+            sock.close()
+        raise click.ClickException(str(exc)) from exc
+    return socks
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", "web_workers", default=1, show_default=True, type=int, help="uvicorn processes")
-def serve(host: str, port: int, web_workers: int) -> None:
+@click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the certificate's private key (PEM)")
+def serve(host: str, port: int, web_workers: int, ei_ports: bool, tls_cert: str | None, tls_key: str | None) -> None:
     """Serve the API, ingestion and dashboard (no job worker; run `tinyforge worker` beside it)."""
     import uvicorn
 
+    tls = _tls(tls_cert, tls_key)
+    if not ei_ports:
+        _migrate(quiet=False)
+        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
+                    log_level="info", access_log=False, **tls)
+        return
+    socks = _listen_all(host, [port, *(p for p in EI_PORTS if p != port)])
     _migrate(quiet=False)
-    uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
-                log_level="info", access_log=False)
+    config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
+                            log_level="info", access_log=False, **tls)
+    click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}", err=True)
+    if web_workers > 1:
+        from uvicorn.supervisors import Multiprocess
+
+        Multiprocess(config, sockets=socks).run()
+    else:
+        uvicorn.Server(config).run(sockets=socks)
 
 
 def _ensure_first_user() -> str | None:
@@ -161,7 +210,12 @@ def _ensure_first_user() -> str | None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--concurrency", "-c", type=int, default=None)
-def up(host: str, port: int, concurrency: int | None) -> None:
+@click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
+@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
+@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the certificate's private key (PEM)")
+def up(host: str, port: int, concurrency: int | None, ei_ports: bool, tls_cert: str | None,
+       tls_key: str | None) -> None:
     """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted.
 
     The worker stops with the server: on Ctrl-C, SIGTERM, SIGHUP, an error, and (Linux) even when
@@ -170,23 +224,23 @@ def up(host: str, port: int, concurrency: int | None) -> None:
     import uvicorn
 
     from app.core.processes import (
-        PortInUse,
         child_process,
-        listen,
         serve_until_signal,
         stop_signals_raise_keyboard_interrupt,
     )
 
-    try:
-        sock = listen(host, port)  # before anything else: a taken port changes nothing and fails at once
-    except PortInUse as exc:
-        raise click.ClickException(str(exc)) from exc
+    tls = _tls(tls_cert, tls_key)
+    # before anything else: a taken port changes nothing and fails at once
+    socks = _listen_all(host, [port, *(p for p in EI_PORTS if ei_ports and p != port)])
     settings = _settings()
-    url = f"http://{host}:{port}"
+    url = f"{'https' if tls else 'http'}://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
     argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    with sock, stop_signals_raise_keyboard_interrupt(), contextlib.suppress(KeyboardInterrupt):
+    with contextlib.ExitStack() as held, stop_signals_raise_keyboard_interrupt(), \
+            contextlib.suppress(KeyboardInterrupt):
+        for sock in socks:
+            held.enter_context(sock)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _migrate(quiet=False)
         password = _ensure_first_user()
@@ -200,8 +254,10 @@ def up(host: str, port: int, concurrency: int | None) -> None:
                 click.echo("sign in with an existing user, or create one with "
                            "`tinyforge user create --email E --password P`")
             config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                                    access_log=False)
-            serve_until_signal(config, sock)
+                                    access_log=False, **tls)
+            if ei_ports:
+                click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}")
+            serve_until_signal(config, socks)
         click.echo("Tinyforge stopped (web server and worker)", err=True)
 
 
@@ -332,6 +388,15 @@ def demo(dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool,
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, indent=None if as_json else 2))
+
+
+def _add_device_commands() -> None:
+    from app.forwarder.cli import data_forwarder
+
+    main.add_command(data_forwarder)
+
+
+_add_device_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,14 +12,28 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app import web
-from app.api.routes import deployment, dsp, impulses, ingestion, jobs, learn, projects, raw_data
+from app.api.routes import (
+    deployment,
+    devices,
+    dsp,
+    impulses,
+    ingestion,
+    jobs,
+    learn,
+    projects,
+    raw_data,
+    remote_management,
+    sample_edits,
+)
 from app.core.config import Settings, get_settings
+from app.devices.hub import DeviceHub
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
 
-API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
-               learn.router]
+# sample_edits before raw_data: its /raw-data/batch/... paths must not be read as /raw-data/{sampleId}/...
+API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, sample_edits.router, raw_data.router,
+               jobs.router, impulses.router, learn.router, devices.router]
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -39,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):  # noqa: ANN202
         yield
+        await app.state.device_hub.stop()
         await app.state.batcher.close()
 
     app = FastAPI(title="Tinyforge", version="0.1.0", lifespan=lifespan,
@@ -47,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.key_cache = ApiKeyCache(settings)
     app.state.batcher = IngestBatcher(settings)
     app.state.login_throttle = LoginThrottle()
+    app.state.device_hub = DeviceHub(settings)
     app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
                        same_site="lax", https_only=settings.environment == "production")
     app.add_middleware(ingestion.IngestionFastPath)  # added last: runs first, ahead of the session middleware
@@ -72,5 +88,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in API_ROUTERS:  # the edgeimpulse SDK's API endpoint ends in /v1
         app.include_router(router, prefix="/v1", include_in_schema=False)
+    app.include_router(remote_management.router)  # the devices' WebSocket, also at "/" as Edge Impulse's
     web.install(app)  # dashboard pages and /static
     return app

@@ -11,5 +11,6 @@ fi
 # As root these install what is missing; otherwise the toolchain/browser tests say why they skip.
 scripts/install-toolchain.sh || echo "warning: Arm toolchain/QEMU not installed: toolchain tests will skip" >&2
 scripts/install-browser.sh || echo "warning: Chromium not installed: browser tests will skip" >&2
+scripts/install-ei-linux.sh || echo "warning: edge-impulse-linux not installed: its device test will skip" >&2
 mkdir -p test-output
 exec .venv/bin/python -m pytest "$@"

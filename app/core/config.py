@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="per request")
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="per uploaded file")
     max_files_per_request: int = Field(default=1000, ge=1)
+    device_max_message_bytes: int = Field(default=1024 * 1024, ge=1024,
+                                          description="largest remote management message a device may send")
 
     job_heartbeat_timeout_s: float = Field(default=120.0, gt=0, description="running job with no heartbeat for this long is failed")
     job_max_attempts: int = Field(default=2, ge=1, description="deliveries of one job before it is failed")

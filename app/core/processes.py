@@ -104,8 +104,8 @@ def stop_signals_raise_keyboard_interrupt() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def serve_until_signal(config: Any, sock: socket.socket) -> None:
-    """Run uvicorn on `sock` until SIGINT, SIGTERM or SIGHUP, then return normally."""
+def serve_until_signal(config: Any, sock: socket.socket | list[socket.socket]) -> None:
+    """Run uvicorn on `sock` (or several sockets) until SIGINT, SIGTERM or SIGHUP, then return normally."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -118,4 +118,4 @@ def serve_until_signal(config: Any, sock: socket.socket) -> None:
                 for sig, handler in original.items():
                     signal.signal(sig, handler)
 
-    Server(config).run(sockets=[sock])
+    Server(config).run(sockets=sock if isinstance(sock, list) else [sock])

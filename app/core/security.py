@@ -15,6 +15,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "tf_key_"
+# Edge Impulse's Node tools (the Linux daemon, the data forwarder) refuse API keys that do not start with
+# "ei_"; they may be given "ei_" + a Tinyforge key, which names the same key.
+EI_KEY_ALIAS = "ei_"
 _hasher = PasswordHasher()
 
 
@@ -34,6 +37,8 @@ def new_api_key() -> str:
 
 
 def hash_api_key(key: str) -> str:
+    if key.startswith(EI_KEY_ALIAS + API_KEY_PREFIX):
+        key = key[len(EI_KEY_ALIAS):]
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 

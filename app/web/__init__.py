@@ -8,9 +8,19 @@ from fastapi.staticfiles import StaticFiles
 
 def install(app: FastAPI) -> None:
     """Add the dashboard's pages and `/static` to `app` (called by `app.main.create_app`)."""
-    from app.web.routes import auth, data, deployment, impulses, jobs, learning, projects
+    from app.web.routes import (
+        auth,
+        data,
+        data_tools,
+        deployment,
+        devices,
+        impulses,
+        jobs,
+        learning,
+        projects,
+    )
     from app.web.templating import STATIC_DIR
 
-    for module in (auth, projects, data, impulses, jobs, learning, deployment):
+    for module in (auth, projects, data, data_tools, devices, impulses, jobs, learning, deployment):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

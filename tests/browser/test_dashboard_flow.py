@@ -75,16 +75,16 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
         page.get_by_label("Files (WAV, CSV, JSON, CBOR, JPG, PNG)").set_input_files([str(f) for f in files])
         page.locator("#upload-label").fill(label)
         page.locator("#upload-category").select_option("training")
-        page.get_by_role("button", name="Upload").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the page's script uploads with a progress bar, then loads the page
+            page.get_by_role("button", name="Upload").click()
         assert "Uploaded 12 files." in page.locator("main").inner_text()
     assert page.locator("#count-training").inner_text() == "24"
     for digit, label in (("0", "zero"), ("1", "one")):  # held-out speaker for model testing
         page.locator("#upload-files").set_input_files([str(fsdd / f"{digit}_nicolas_{i}.wav") for i in range(3)])
         page.locator("#upload-label").fill(label)
         page.locator("#upload-category").select_option("testing")
-        page.get_by_role("button", name="Upload").click()
-        page.wait_for_load_state()
+        with page.expect_navigation():  # the page's script uploads with a progress bar, then loads the page
+            page.get_by_role("button", name="Upload").click()
     assert page.locator("#count-testing").inner_text() == "6"
     _check_page(page)
     page.screenshot(path=screenshots / "03-data-acquisition.png", full_page=True)

@@ -151,14 +151,13 @@
     });
   }
 
-  function initSamplePlot() {
-    var el = $("[data-sample-url]");
-    if (!el) return;
-    fetch(el.getAttribute("data-sample-url"), { credentials: "same-origin" }).then(function (r) { return r.json(); })
+  function plotSample(el, url) {
+    /* the values of /api/{project}/raw-data/{id} as one line per axis; resolves with the uPlot (or null) */
+    return fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
       .then(function (body) {
-        if (!body.success) { el.textContent = body.error || "could not load the sample"; return; }
+        if (!body.success) { el.textContent = body.error || "could not load the sample"; return null; }
         var p = body.payload, rows = p.values || [];
-        if (!rows.length) { el.textContent = "This sample holds no values to plot."; return; }
+        if (!rows.length) { el.textContent = "This sample holds no values to plot."; return null; }
         var axes = Array.isArray(rows[0]) ? rows[0].length : 1, xs = new Array(rows.length), cols = [];
         for (var a = 0; a < axes; a++) cols.push(new Array(rows.length));
         for (var i = 0; i < rows.length; i++) {
@@ -166,11 +165,19 @@
           for (a = 0; a < axes; a++) cols[a][i] = axes === 1 && !Array.isArray(rows[i]) ? rows[i] : rows[i][a];
         }
         el.innerHTML = "";
-        linePlot(el, { title: "Signal (" + rows.length + " values at " + (1000 / p.intervalMs).toFixed(1) + " Hz)",
+        return linePlot(el, { title: "Signal (" + rows.length + " values at " + (1000 / p.intervalMs).toFixed(1) + " Hz)",
           xs: xs, xLabel: "time (ms)", series: cols.map(function (c, k) {
             var s = p.sensors[k] || {}; return { label: (s.name || ("axis " + k)) + (s.units ? " (" + s.units + ")" : ""), values: c };
           }), height: 300 });
-      }).catch(function (e) { el.textContent = "could not load the sample: " + e; });
+      }).catch(function (e) { el.textContent = "could not load the sample: " + e; return null; });
+  }
+
+  function initSamplePlot() {
+    var el = $("[data-sample-url]");
+    if (!el) return;
+    plotSample(el, el.getAttribute("data-sample-url")).then(function (u) {
+      if (u) el.dispatchEvent(new CustomEvent("tinyforge:plotted", { detail: u }));
+    });
   }
 
   /* ---- feature explorer ---- */
@@ -348,6 +355,9 @@
       es.onerror = function () { if (box.getAttribute("data-finished")) es.close(); };
     });
   }
+
+  /* for the page scripts (data.js, devices.js, phone.js) */
+  window.Tinyforge = { linePlot: linePlot, plotSample: plotSample, csrf: csrf };
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");

@@ -1,4 +1,4 @@
-"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone) and devices."""
+"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone). Devices: devices.py."""
 
 from __future__ import annotations
 
@@ -94,8 +94,3 @@ def delete_project(request: Request, project: PageProjectDep, user: UserDep, ses
     flash(request, f"Project {name} deleted.", "info")
     return redirect("/projects")
 
-
-@router.get("/projects/{project_id}/devices")
-def devices(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep) -> Response:
-    return render(request, "devices.html", {"user": user, "project": project, "nav": "devices",
-                                            "devices": dashboard.devices(session, project.id)})

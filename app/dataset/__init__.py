@@ -1,0 +1,1 @@
+"""Pure helpers over a data set's recordings (event detection for splitting)."""
