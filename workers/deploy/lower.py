@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.deploy import quant
+from workers.deploy.cgen import c_float, c_int, c_int_array
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
 
 # Ops that only reinterpret the shape: their output shares the input's bytes.
@@ -54,27 +55,13 @@ class EmitContext:
         return f"{self.prefix}{name}"
 
 
-def _c_int_array(name: str, values, ctype: str = "int32_t") -> str:
-    body = ", ".join(str(int(v)) for v in values)
-    return f"static const {ctype} {name}[{len(values)}] = {{{body}}};"
-
-
-def _c_float(x: float) -> str:
-    x = float(np.float32(x))
-    if x == quant.FLOAT_MAX:
-        return "3.402823466e+38f"
-    if x == -quant.FLOAT_MAX:
-        return "-3.402823466e+38f"
-    return f"{x!r}f" if "e" in repr(x) or "." in repr(x) else f"{x!r}.0f"
-
-
 def _struct(ctype: str, name: str, fields: dict) -> str:
     parts = []
     for key, value in fields.items():
         if isinstance(value, float):
-            value = _c_float(value)
+            value = c_float(value)
         elif isinstance(value, (list, tuple)):
-            value = "{" + ", ".join(str(int(v)) for v in value) + "}"
+            value = "{" + ", ".join(c_int(v) for v in value) + "}"
         parts.append(f"    .{key} = {value}")
     return f"static const {ctype} {name} = {{\n" + ",\n".join(parts) + "\n};"
 
@@ -242,8 +229,8 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
             act, scale=out.scale, zero_point=out.zero_point
         )
         code.decls += [
-            _c_int_array(ctx.sym(op, "_mult"), mults),
-            _c_int_array(ctx.sym(op, "_shift"), shifts),
+            c_int_array(ctx.sym(op, "_mult"), mults),
+            c_int_array(ctx.sym(op, "_shift"), shifts),
         ]
         fields.update(
             input_offset=-inp.zero_point,
@@ -256,7 +243,7 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
         use_opt = ctx.optimize and (not depthwise or (depth_multiplier == 1 and f_h * f_w <= 64))
         if use_opt:
             bias_eff = _folded_bias(ctx, op, flt, bias_idx, -inp.zero_point, out_c, depthwise)
-            code.decls.append(_c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
+            code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
             ctx.relaid_weight_bytes += 4 * len(bias_eff)
             filter_ref = ctx.ptr(op.inputs[1])
             if depthwise:
@@ -275,7 +262,7 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
                 filter_ref = ctx.sym(op, "_filter")
                 relaid = interleave_filter(flt.data, out_c, col_stride)
                 ctx.relaid_weight_bytes += relaid.size
-                code.decls.append(_c_int_array(filter_ref, relaid, "int8_t"))
+                code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
                 fields["col_stride"] = col_stride
                 code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), fields))
                 code.call = (
@@ -342,8 +329,8 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             act, scale=out.scale, zero_point=out.zero_point
         )
         code.decls += [
-            _c_int_array(ctx.sym(op, "_mult"), mults),
-            _c_int_array(ctx.sym(op, "_shift"), shifts),
+            c_int_array(ctx.sym(op, "_mult"), mults),
+            c_int_array(ctx.sym(op, "_shift"), shifts),
         ]
         fields.update(
             per_channel=int(per_channel),
@@ -358,12 +345,12 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
         code.decls.append(_struct(ctx.rt("fc_s8_t"), ctx.sym(op), fields))
         if ctx.optimize and flt.zero_point == 0 and accum_depth % 4 == 0:
             bias_eff = _folded_bias(ctx, op, flt, bias_idx, -inp.zero_point, out_depth, False)
-            code.decls.append(_c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
+            code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
             ctx.relaid_weight_bytes += 4 * len(bias_eff)
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
             relaid = interleave_rows(flt.data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
-            code.decls.append(_c_int_array(filter_ref, relaid, "int8_t"))
+            code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
             code.call = (
                 f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
                 f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])});"
@@ -568,7 +555,7 @@ def lower_softmax(ctx: EmitContext, op: Operator) -> OpCode:
     else:
         _require_dtype(op, inp, ("float32",), "input")
         code.call = (
-            f"{ctx.rt('softmax_f32')}({outer}, {depth}, {_c_float(beta)}, "
+            f"{ctx.rt('softmax_f32')}({outer}, {depth}, {c_float(beta)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -651,7 +638,7 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
         _require_dtype(op, inp, ("float32",), "input")
         hi = quant.FLOAT_MAX if upper is None else upper
         code.call = (
-            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {_c_float(hi)}, "
+            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -698,7 +685,7 @@ def lower_pad(ctx: EmitContext, op: Operator) -> OpCode:
         pad_value = (
             float(np.asarray(g.tensor(value_idx).data).reshape(-1)[0]) if value_idx >= 0 else 0.0
         )
-        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {_c_float(pad_value)};")
+        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_value)};")
         elem = 4
     code.decls.append(
         _struct(
@@ -741,7 +728,7 @@ def lower_concatenation(ctx: EmitContext, op: Operator) -> OpCode:
         inner_bytes.append(t.nbytes // max(outer, 1))
         ptrs.append(f"(const void *){ctx.ptr(idx, const=True)}")
     code = OpCode()
-    code.decls.append(_c_int_array(ctx.sym(op, "_inner"), inner_bytes, "int"))
+    code.decls.append(c_int_array(ctx.sym(op, "_inner"), inner_bytes, "int"))
     n = len(ptrs)
     call = (
         f"{{\n        const void *const inputs[{n}] = {{{', '.join(ptrs)}}};\n"
@@ -795,7 +782,7 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
     code = OpCode()
     if inp.dtype == "float32":
         code.call = (
-            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {_c_float(out.scale)}, {out.zero_point}, "
+            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, {out.zero_point}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     elif inp.dtype == "int8":
@@ -827,7 +814,7 @@ def lower_dequantize(ctx: EmitContext, op: Operator) -> OpCode:
     _require_dtype(op, out, ("float32",), "output")
     return OpCode(
         call=(
-            f"{ctx.rt('dequantize_s8_f32')}({inp.num_elements}, {float(inp.scale)!r}, "
+            f"{ctx.rt('dequantize_s8_f32')}({inp.num_elements}, {c_float(inp.scale)}, "
             f"{inp.zero_point}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     )
