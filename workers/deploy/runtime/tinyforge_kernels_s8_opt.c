@@ -8,7 +8,7 @@
  *  - the int8 dot products then need no offset: on cores with the DSP extension two SXTB16
  *    unpack four int8 into two int16 pairs and SMLAD does two multiply-accumulates. Both
  *    operands are unpacked alike, so no weight reordering is needed.
- * On Cortex-M55 the same dot products run 16 lanes at a time with Helium (MVE), see below.
+ * On Cortex-M55 the same loops run 16 lanes at a time with Helium (MVE), see below.
  * Build with -DTINYFORGE_EMULATE_DSP on a host to run the DSP code paths with C stand-ins. */
 #include <stdint.h>
 #include <string.h>
