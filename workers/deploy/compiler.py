@@ -11,8 +11,8 @@ import numpy as np
 from workers.deploy import cgen
 from workers.deploy.cgen import c_float, c_int, c_list, check_identifier, check_prefix, sanitize
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Tensor
-from workers.deploy.lower import ALIAS_OPS, LOWERINGS, EmitContext
-from workers.deploy.planner import MemoryPlanner
+from workers.deploy.lifetimes import plan_memory
+from workers.deploy.lower import LOWERINGS, EmitContext
 from workers.deploy.reader import read_model
 
 COMPILER_VERSION = "0.1.0"
@@ -26,9 +26,6 @@ RUNTIME_FILES = (
     "tinyforge_kernels_f32.c",
     "tinyforge_kernels_common.c",
 )
-# Element-wise ops whose kernel reads element i before writing element i: the output may
-# take over the input's bytes when the input dies at this operator.
-IN_PLACE_OPS = frozenset({"ADD", "MUL", "LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE"})
 
 @dataclass(frozen=True)
 class TensorInfo:
@@ -115,93 +112,6 @@ def _validate(graph: Graph, model_type: str | None) -> None:
                 f"graph input/output {graph.tensor(idx).name!r} has type "
                 f"{graph.tensor(idx).dtype}; only int8 and float32 are supported"
             )
-
-
-@dataclass
-class _Plan:
-    offsets: dict[int, int]
-    arena_bytes: int
-    lower_bound_bytes: int
-
-
-def plan_memory(graph: Graph, *, alignment_bytes: int = 16) -> _Plan:
-    """Lifetimes, aliasing (reshape-like and in-place element-wise ops) and arena offsets."""
-    n_ops = len(graph.operators)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for idx in graph.inputs:
-        first[idx] = 0
-        last[idx] = 0
-    for op in graph.operators:
-        for idx in op.outputs:
-            first.setdefault(idx, op.index)
-            last[idx] = max(last.get(idx, op.index), op.index)
-        for idx in op.inputs:
-            if idx >= 0 and not graph.tensor(idx).is_constant:
-                if idx not in first:
-                    raise CompileError(
-                        f"tensor {graph.tensor(idx).name!r} is read by operator "
-                        f"{op.index} before anything writes it"
-                    )
-                last[idx] = max(last[idx], op.index)
-    for idx in graph.outputs:
-        last[idx] = n_ops
-
-    group = {idx: idx for idx in first}  # tensor -> representative
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            i = group[i]
-        return i
-
-    def group_last(r: int) -> int:
-        return max(last[i] for i in group if root(i) == r)
-
-    outputs = set(graph.outputs)
-    for op in graph.operators:
-        out = op.outputs[0] if op.outputs else -1
-        if out < 0 or graph.tensor(out).is_constant:
-            continue
-        candidates = []
-        if op.opcode in ALIAS_OPS:
-            candidates = [op.inputs[0]]
-        elif op.opcode in IN_PLACE_OPS:
-            ins = [i for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant]
-            candidates = [
-                i
-                for i in ins
-                if graph.tensor(i).nbytes == graph.tensor(out).nbytes
-                and graph.tensor(i).dtype == graph.tensor(out).dtype
-                and tuple(graph.tensor(i).shape) == tuple(graph.tensor(out).shape)
-            ]
-        for src in candidates:
-            if src < 0 or graph.tensor(src).is_constant:
-                continue
-            r = root(src)
-            if op.opcode in ALIAS_OPS:
-                group[out] = r
-                break
-            if group_last(r) == op.index and not (set(i for i in group if root(i) == r) & outputs):
-                # in place: the input dies here, and the other input is not the same buffer
-                others = [root(i) for i in op.inputs if i >= 0 and i != src and i in group]
-                if r not in others:
-                    group[out] = r
-                    break
-
-    planner = MemoryPlanner(alignment_bytes=alignment_bytes)
-    roots = sorted({root(i) for i in group})
-    buffer_of = {}
-    for r in roots:
-        members = [i for i in group if root(i) == r]
-        size = max(graph.tensor(i).nbytes for i in members)
-        buffer_of[r] = planner.add_buffer(
-            size, min(first[i] for i in members), max(last[i] for i in members)
-        )
-    plan = planner.plan()
-    offsets = {i: plan.offsets[buffer_of[root(i)]] for i in group}
-    return _Plan(
-        offsets=offsets, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes
-    )
 
 
 def _array_body(t: Tensor) -> str:

@@ -17,9 +17,6 @@ from workers.deploy import quant
 from workers.deploy.cgen import c_float, c_int, c_int_array
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
 
-# Ops that only reinterpret the shape: their output shares the input's bytes.
-ALIAS_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
-
 
 @dataclass
 class OpCode:
