@@ -10,8 +10,8 @@ import numpy as np
 
 from workers.deploy import cgen
 from workers.deploy.cgen import c_float, c_int, c_list, check_identifier, check_prefix, sanitize
-from workers.deploy.ir import C_TYPES, CompileError, Graph, Tensor
-from workers.deploy.lifetimes import plan_memory
+from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
+from workers.deploy.lifetimes import ArenaPlan, plan_memory
 from workers.deploy.lower import LOWERINGS, EmitContext
 from workers.deploy.reader import read_model
 
@@ -144,49 +144,78 @@ def compile_model(
     graph = read_model(tflite_bytes)
     _validate(graph, model_type)
     sha = hashlib.sha256(bytes(tflite_bytes)).hexdigest()
-    description = (
-        f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
-    )
-    banner = cgen.banner(description)
 
     plan = plan_memory(graph)
-
-    # constant tensors the kernels read become const arrays (flash); shape operands do not
-    const_symbols = {}
-    for idx in sorted(
-        {i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_constant}
-    ):
-        const_symbols[idx] = check_identifier(f"{prefix}w{idx}_{sanitize(graph.tensor(idx).name)}")
     ctx = EmitContext(
         graph=graph,
         prefix=prefix,
         offsets=plan.offsets,
-        const_symbols=const_symbols,
+        const_symbols=_const_symbols(graph, prefix),
         optimize=optimize,
     )
-    ops = []
-    for op in graph.operators:
-        code = LOWERINGS[op.opcode](ctx, op)
-        outs = [dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs]
-        ops.append(
-            dict(
-                index=op.index,
-                opcode=op.opcode,
-                decls=code.decls,
-                call=code.call,
-                output=op.outputs[0] if op.outputs else -1,
-                comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64)
-                if op.outputs
-                else "",
-                outputs=outs,
-            )
-        )
-    weights, weights_bytes = [], 0
+    ops = [_lower(ctx, op) for op in graph.operators]  # before the weights: marks those used
+    weights = _weights(ctx)
+    description = (
+        f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
+    )
+    files = _render_library(ctx, plan, ops, weights, description=description)
+
+    compiled = CompiledModel(
+        files=files,
+        arena_bytes=plan.arena_bytes,
+        lower_bound_bytes=plan.lower_bound_bytes,
+        ops=graph.ops,
+        input=_tensor_info(graph.tensor(graph.inputs[0])),
+        output=_tensor_info(graph.tensor(graph.outputs[0])),
+        inputs=[_tensor_info(graph.tensor(i)) for i in graph.inputs],
+        outputs=[_tensor_info(graph.tensor(i)) for i in graph.outputs],
+        prefix=prefix,
+        model_sha256=sha,
+        weights_bytes=sum(w["nbytes"] for w in weights) + ctx.relaid_weight_bytes,
+        sources=sorted(p for p in files if p.endswith(".c") and not p.startswith("examples/")),
+        scratch_bytes=ctx.scratch_bytes,
+        macs=count_macs(graph),
+        tensor_offsets=dict(plan.offsets),
+    )
+    if out_dir is not None:
+        write_files(compiled, Path(out_dir))
+    return compiled
+
+
+def _const_symbols(graph: Graph, prefix: str) -> dict[int, str]:
+    """The C array name of every constant tensor an operator reads (used or not by its kernel)."""
+    constants = {
+        i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_constant
+    }
+    return {
+        idx: check_identifier(f"{prefix}w{idx}_{sanitize(graph.tensor(idx).name)}")
+        for idx in sorted(constants)
+    }
+
+
+def _lower(ctx: EmitContext, op: Operator) -> dict:
+    """One operator's template context: its parameter declarations and its kernel call."""
+    graph = ctx.graph
+    code = LOWERINGS[op.opcode](ctx, op)
+    return dict(
+        index=op.index,
+        opcode=op.opcode,
+        decls=code.decls,
+        call=code.call,
+        output=op.outputs[0] if op.outputs else -1,
+        comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64) if op.outputs else "",
+        outputs=[dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs],
+    )
+
+
+def _weights(ctx: EmitContext) -> list[dict]:
+    """The const arrays (flash) of the constant tensors the generated kernels read."""
+    weights = []
     for idx in sorted(ctx.used_constants):
-        t = graph.tensor(idx)
+        t = ctx.graph.tensor(idx)
         weights.append(
             dict(
-                symbol=const_symbols[idx],
+                symbol=ctx.const_symbols[idx],
                 index=idx,
                 comment=sanitize(t.name, max_len=64),
                 ctype=C_TYPES[t.dtype],
@@ -194,34 +223,42 @@ def compile_model(
                 dtype=t.dtype,
                 shape=list(t.shape),
                 body=_array_body(t),
+                nbytes=t.nbytes,
             )
         )
-        weights_bytes += t.nbytes
-    weights_bytes += ctx.relaid_weight_bytes
+    return weights
 
-    def io_list(indices):
-        result, byte_offset = [], 0
-        for i in indices:
-            t = graph.tensor(i)
-            result.append(
-                dict(
-                    index=i,
-                    offset=plan.offsets[i],
-                    byte_offset=byte_offset,
-                    nbytes=t.nbytes,
-                    ptr=ctx.ptr(i),
-                    dtype=t.dtype,
-                    shape=list(t.shape),
-                    scale=t.scale if t.quant else None,
-                    zero_point=t.zero_point if t.quant else None,
-                )
+
+def _io(ctx: EmitContext, indices: tuple[int, ...]) -> tuple[list[dict], int]:
+    """Template context of the graph inputs (or outputs), concatenated in order, and their bytes."""
+    result, byte_offset = [], 0
+    for i in indices:
+        t = ctx.graph.tensor(i)
+        result.append(
+            dict(
+                index=i,
+                offset=ctx.offsets[i],
+                byte_offset=byte_offset,
+                nbytes=t.nbytes,
+                ptr=ctx.ptr(i),
+                dtype=t.dtype,
+                shape=list(t.shape),
+                scale=t.scale if t.quant else None,
+                zero_point=t.zero_point if t.quant else None,
             )
-            byte_offset += t.nbytes
-        return result, byte_offset
+        )
+        byte_offset += t.nbytes
+    return result, byte_offset
 
-    inputs, input_bytes = io_list(graph.inputs)
-    outputs, output_bytes = io_list(graph.outputs)
-    common = dict(banner=banner, prefix=prefix)
+
+def _render_library(
+    ctx: EmitContext, plan: ArenaPlan, ops: list[dict], weights: list[dict], *, description: str
+) -> dict[str, str]:
+    """Every file of the library: model sources, the runtime under the prefix, example, Makefile."""
+    prefix = ctx.prefix
+    inputs, input_bytes = _io(ctx, ctx.graph.inputs)
+    outputs, output_bytes = _io(ctx, ctx.graph.outputs)
+    common = dict(banner=cgen.banner(description), prefix=prefix)
     files: dict[str, str] = {}
     files[f"{prefix}model.h"] = cgen.render(
         "model/model.h.j2",
@@ -252,27 +289,7 @@ def compile_model(
     files["Makefile"] = cgen.render(
         "model/Makefile.j2", banner_make=cgen.banner(description, comment="hash"), sources=sources
     )
-
-    compiled = CompiledModel(
-        files=files,
-        arena_bytes=plan.arena_bytes,
-        lower_bound_bytes=plan.lower_bound_bytes,
-        ops=graph.ops,
-        input=_tensor_info(graph.tensor(graph.inputs[0])),
-        output=_tensor_info(graph.tensor(graph.outputs[0])),
-        inputs=[_tensor_info(graph.tensor(i)) for i in graph.inputs],
-        outputs=[_tensor_info(graph.tensor(i)) for i in graph.outputs],
-        prefix=prefix,
-        model_sha256=sha,
-        weights_bytes=weights_bytes,
-        sources=sources,
-        scratch_bytes=ctx.scratch_bytes,
-        macs=count_macs(graph),
-        tensor_offsets=dict(plan.offsets),
-    )
-    if out_dir is not None:
-        write_files(compiled, Path(out_dir))
-    return compiled
+    return files
 
 
 def write_files(compiled: CompiledModel, out_dir: Path) -> None:
