@@ -22,8 +22,8 @@ code and data live: QEMU models no wait states.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workers.deploy import cgen
@@ -185,20 +185,54 @@ def _parse_harness_output(
     return [outputs[i] for i in range(count)], stack[0], stack[1]
 
 
+@dataclass(frozen=True)
+class HarnessLibrary:
+    """The model library a harness program links, and how to compile it.
+
+    `sources`: the library's .c files (its `tinyforge_model_invoke` and what that calls);
+    `include_dirs`: where `tinyforge_model.h` and the library's headers are; `defines`,
+    `opt` and `extra_cflags` go to every compile of the library.
+    """
+
+    sources: Sequence[Path]
+    include_dirs: Sequence[Path] = ()
+    defines: Mapping[str, str] = field(default_factory=dict)
+    opt: str = "-O2"
+    extra_cflags: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where one harness program runs and how its inputs are packed."""
+
+    target: str
+    machine: str
+    constants_in_bulk: bool
+    per_run: int  # inputs that fit one program
+    stride: int  # bytes per input vector in .tf_inputs
+    input_bytes: int
+    output_bytes: int
+
+
+@dataclass(frozen=True)
+class _Batch:
+    outputs: list[bytes]
+    instructions: list[int]
+    stack_used: int
+    stack_reserved: int
+    elf: ElfInfo
+
+
 def run_model_harness(
     target: str,
+    library: HarnessLibrary,
     *,
-    library_sources: list[Path],
-    include_dirs: list[Path],
-    inputs: list[bytes],
+    inputs: Sequence[bytes],
     output_bytes: int,
     out_dir: Path,
-    opt: str = "-O2",
-    defines: dict[str, str] | None = None,
-    extra_cflags: Sequence[str] = (),
     timeout_s: float = 120,
 ) -> HarnessResult:
-    """Run the model library once per input on `target`'s QEMU machine.
+    """Run `library` once per input on `target`'s QEMU machine.
 
     Returns the outputs (one per input, in order), the instructions executed inside each
     `tinyforge_model_invoke` call, and flash/RAM/stack figures. Raises McuRunError when the
@@ -207,7 +241,47 @@ def run_model_harness(
     fit, ToolchainMissingError when the tools are absent.
     """
     _require_toolchain()
-    t = mcu_target(target)
+    mcu_target(target)
+    vectors = _check_inputs(inputs, output_bytes)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    objects = compile_objects(
+        target,
+        sources=[*RUNTIME_SOURCES, HARNESS_MAIN, *library.sources],
+        include_dirs=list(library.include_dirs),
+        defines=library.defines,
+        out_dir=out_dir,
+        opt=library.opt,
+        extra_cflags=library.extra_cflags,
+    )
+    stride = _round_up(len(vectors[0]), INPUT_ALIGN_BYTES)
+    machine, constants_in_bulk, per_run = _choose_layout(
+        target, objects=objects, inputs=vectors, stride=stride, out_dir=out_dir
+    )
+    layout = _Layout(
+        target, machine, constants_in_bulk, per_run, stride, len(vectors[0]), output_bytes
+    )
+    batches = [
+        _run_batch(layout, objects, vectors, start, out_dir=out_dir, timeout_s=timeout_s)
+        for start in range(0, len(vectors), per_run)
+    ]
+    elf = batches[-1].elf
+    return HarnessResult(
+        outputs=[o for b in batches for o in b.outputs],
+        instructions=[n for b in batches for n in b.instructions],
+        flash_bytes=elf.text + elf.data - elf.sections.get(HARNESS_SECTION, 0),
+        ram_bytes=elf.data + elf.bss,
+        stack_used_bytes=max(b.stack_used for b in batches),
+        stack_reserved_bytes=batches[-1].stack_reserved,
+        elf=elf,
+        runs=len(batches),
+        machine=machine,
+        constants_in_bulk=constants_in_bulk,
+    )
+
+
+def _check_inputs(inputs: Sequence[bytes], output_bytes: int) -> list[bytes]:
+    """The input vectors as bytes, all of one non-zero size; ValueError/TypeError otherwise."""
     if not inputs:
         raise ValueError("inputs is empty: give at least one input vector")
     input_bytes = len(inputs[0])
@@ -220,93 +294,61 @@ def run_model_harness(
             raise ValueError(f"inputs[{i}] has {len(vector)} bytes; inputs[0] has {input_bytes}")
     if output_bytes <= 0:
         raise ValueError(f"output_bytes must be positive, got {output_bytes}")
-    inputs = [bytes(v) for v in inputs]
+    return [bytes(v) for v in inputs]
 
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    objects = compile_objects(
-        target,
-        sources=[*RUNTIME_SOURCES, HARNESS_MAIN, *library_sources],
-        include_dirs=include_dirs,
-        defines=defines,
+
+def _run_batch(
+    layout: _Layout,
+    objects: Sequence[Path],
+    inputs: Sequence[bytes],
+    start: int,
+    *,
+    out_dir: Path,
+    timeout_s: float,
+) -> _Batch:
+    """Link the inputs `start`.. (as many as fit) into the program, run it, parse what it printed."""
+    batch = inputs[start : start + layout.per_run]
+    src = _write_inputs(out_dir, inputs=batch, stride=layout.stride, tag="run")
+    batch_obj = compile_objects(layout.target, sources=[src], include_dirs=[], out_dir=out_dir)
+    elf = link_elf(
+        layout.target,
+        objects=[*objects, *batch_obj],
         out_dir=out_dir,
-        opt=opt,
-        extra_cflags=extra_cflags,
+        name="harness",
+        machine=layout.machine,
+        constants_in_bulk=layout.constants_in_bulk,
     )
-    stride = _round_up(input_bytes, INPUT_ALIGN_BYTES)
-
-    machine, constants_in_bulk, per_run = _choose_layout(
-        target, objects=objects, inputs=inputs, stride=stride, out_dir=out_dir
+    where = (
+        f"model harness on {mcu_target(layout.target).name} (QEMU {layout.machine}), "
+        f"inputs {start}..{start + len(batch) - 1}"
     )
-
-    outputs: list[bytes] = []
-    instructions: list[int] = []
-    stack_used = 0
-    stack_reserved = 0
-    elf: ElfInfo | None = None
-    runs = 0
-    for start in range(0, len(inputs), per_run):
-        batch = inputs[start : start + per_run]
-        src = _write_inputs(out_dir, inputs=batch, stride=stride, tag="run")
-        batch_obj = compile_objects(target, sources=[src], include_dirs=[], out_dir=out_dir)
-        elf = link_elf(
-            target,
-            objects=[*objects, *batch_obj],
-            out_dir=out_dir,
-            name="harness",
-            machine=machine,
-            constants_in_bulk=constants_in_bulk,
-        )
-        where = (
-            f"model harness on {t.name} (QEMU {machine}), inputs {start}..{start + len(batch) - 1}"
-        )
-        result = run_elf(
-            target, elf.path, timeout_s=timeout_s, count_instructions=True, machine=machine
-        )
-        runs += 1
-        if result.exit_code != 0:
-            tail = result.stdout[-1500:].decode(errors="replace")
-            # A failing invoke prints its return code; report that rather than the exit code.
-            _parse_fail = [m for m in map(_FAIL.match, tail.splitlines()) if m]
-            if _parse_fail:
-                m = _parse_fail[-1]
-                raise McuRunError(
-                    f"{where}: tinyforge_model_invoke returned {m.group(2)} on input "
-                    f"{start + int(m.group(1))}"
-                )
-            raise McuRunError(f"{where}: exited with code {result.exit_code}; output:\n{tail}")
-        batch_out, used, reserved = _parse_harness_output(
-            result.stdout,
-            count=len(batch),
-            input_bytes=input_bytes,
-            output_bytes=output_bytes,
-            where=where,
-        )
-        if reserved and used >= reserved - 64:
+    result = run_elf(
+        layout.target, elf.path, timeout_s=timeout_s, count_instructions=True, machine=layout.machine
+    )
+    if result.exit_code != 0:
+        tail = result.stdout[-1500:].decode(errors="replace")
+        # A failing invoke prints its return code; report that rather than the exit code.
+        failures = [m for m in map(_FAIL.match, tail.splitlines()) if m]
+        if failures:
             raise McuRunError(
-                f"{where}: the stack overflowed its {reserved}-byte reservation "
-                f"(results are unreliable); reduce stack use or the model's locals"
+                f"{where}: tinyforge_model_invoke returned {failures[-1].group(2)} on input "
+                f"{start + int(failures[-1].group(1))}"
             )
-        if len(result.instructions) != len(batch):
-            raise McuRunError(
-                f"{where}: counted {len(result.instructions)} regions for {len(batch)} inferences"
-            )
-        outputs += batch_out
-        instructions += result.instructions
-        stack_used = max(stack_used, used)
-        stack_reserved = reserved
-
-    assert elf is not None
-    inputs_size = elf.sections.get(HARNESS_SECTION, 0)
-    return HarnessResult(
-        outputs=outputs,
-        instructions=instructions,
-        flash_bytes=elf.text + elf.data - inputs_size,
-        ram_bytes=elf.data + elf.bss,
-        stack_used_bytes=stack_used,
-        stack_reserved_bytes=stack_reserved,
-        elf=elf,
-        runs=runs,
-        machine=machine,
-        constants_in_bulk=constants_in_bulk,
+        raise McuRunError(f"{where}: exited with code {result.exit_code}; output:\n{tail}")
+    outputs, used, reserved = _parse_harness_output(
+        result.stdout,
+        count=len(batch),
+        input_bytes=layout.input_bytes,
+        output_bytes=layout.output_bytes,
+        where=where,
     )
+    if reserved and used >= reserved - 64:
+        raise McuRunError(
+            f"{where}: the stack overflowed its {reserved}-byte reservation "
+            f"(results are unreliable); reduce stack use or the model's locals"
+        )
+    if len(result.instructions) != len(batch):
+        raise McuRunError(
+            f"{where}: counted {len(result.instructions)} regions for {len(batch)} inferences"
+        )
+    return _Batch(outputs, list(result.instructions), used, reserved, elf)

@@ -94,7 +94,7 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
 
         tgt = get_target(target)
         if run_target and tgt.kind == "cortex-m":
-            from workers.deploy.mcu import run_model_harness, toolchain_available
+            from workers.deploy.mcu import HarnessLibrary, run_model_harness, toolchain_available
 
             if not toolchain_available():
                 log(f"{target}: Arm toolchain or QEMU not installed: skipped the on-target run "
@@ -105,7 +105,7 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
                 write_library(lib, src)
                 sources = [src / s for s in lib.model_sources]
                 rows = model_inputs[: min(len(model_inputs), 20)]
-                res = run_model_harness(target, library_sources=sources, include_dirs=[src / "src"],
+                res = run_model_harness(target, HarnessLibrary(sources, [src / "src"]),
                                         inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
                                         output_bytes=lib.compiled.output.nbytes, out_dir=wd / "target-build")
                 expected = reference_outputs(tflite_bytes, rows)
