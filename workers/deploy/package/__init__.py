@@ -8,7 +8,6 @@ same inputs (sorted entries, fixed timestamps).
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -288,10 +287,3 @@ def zip_library(lib: Library, *, root: str = "tinyforge-impulse") -> bytes:
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, lib.files[rel], compresslevel=9)
     return buf.getvalue()
-
-
-def library_digest(lib: Library) -> str:
-    h = hashlib.sha256()
-    for rel in sorted(lib.files):
-        h.update(rel.encode() + b"\0" + lib.files[rel] + b"\0")
-    return h.hexdigest()
