@@ -6,8 +6,8 @@ The library implements `tinyforge_model.h`:
     #define TINYFORGE_OUTPUT_BYTES <m>
     int tinyforge_model_invoke(const void *input, void *output);   /* 0 = success */
 
-`run_model_harness` links it with `runtime/tf_harness_main.c` and the input vectors
-(assembled from a binary file into the `.tf_inputs` section: the machine's bulk memory
+`run_model_harness` links it with `runtime/tinyforge_harness_main.c` and the input vectors
+(assembled from a binary file into the `.tinyforge_inputs` section: the machine's bulk memory
 when it has one, flash otherwise), runs the program under QEMU with the instruction
 counter, and parses the outputs the harness prints. When the inputs do not fit at once,
 they are split into batches, one QEMU run each; the library is compiled only once.
@@ -40,14 +40,14 @@ from workers.deploy.mcu.toolchain import (
 from workers.deploy.mcu.toolchain import require_toolchain as _require_toolchain
 
 INPUT_ALIGN_BYTES = 16
-HARNESS_SECTION = ".tf_inputs"
+HARNESS_SECTION = ".tinyforge_inputs"
 # Memory kept free beside the probe build when sizing batches (alignment, veneers).
 LAYOUT_MARGIN_BYTES = 256
 
-_OUT = re.compile(r"^TFH OUT (\d+) ([0-9a-f]*)$")
-_FAIL = re.compile(r"^TFH FAIL (\d+) (-?\d+)$")
-_SIZES = re.compile(r"^TFH SIZES (\d+) (\d+)$")
-_STACK = re.compile(r"^TFH STACK (\d+) (\d+)$")
+_OUT = re.compile(r"^TINYFORGE OUT (\d+) ([0-9a-f]*)$")
+_FAIL = re.compile(r"^TINYFORGE FAIL (\d+) (-?\d+)$")
+_SIZES = re.compile(r"^TINYFORGE SIZES (\d+) (\d+)$")
+_STACK = re.compile(r"^TINYFORGE STACK (\d+) (\d+)$")
 
 
 @dataclass(frozen=True)
@@ -79,29 +79,29 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def _write_inputs(out_dir: Path, *, inputs: Sequence[bytes], stride: int, tag: str) -> Path:
-    """Assembler source placing `inputs` (each padded to `stride`) in the .tf_inputs section."""
-    blob = out_dir / f"tf_harness_inputs_{tag}.bin"
+    """Assembler source placing `inputs` (each padded to `stride`) in the .tinyforge_inputs section."""
+    blob = out_dir / f"tinyforge_harness_inputs_{tag}.bin"
     with blob.open("wb") as f:
         for vector in inputs:
             f.write(vector)
             f.write(b"\0" * (stride - len(vector)))
     if '"' in str(blob) or "\\" in str(blob) or "\n" in str(blob):
         raise ValueError(f"out_dir path {out_dir} contains characters the assembler cannot quote")
-    src = out_dir / f"tf_harness_inputs_{tag}.S"
+    src = out_dir / f"tinyforge_harness_inputs_{tag}.S"
     src.write_text(
         f"{cgen.banner('workers/deploy/mcu/harness.py: the input vectors of the model harness')}\n"
         f'    .section {HARNESS_SECTION},"a"\n'
         f"    .balign {INPUT_ALIGN_BYTES}\n"
-        "    .global tf_harness_inputs\n"
-        "tf_harness_inputs:\n"
+        "    .global tinyforge_harness_inputs\n"
+        "tinyforge_harness_inputs:\n"
         f'    .incbin "{blob}"\n'
-        '    .section .rodata.tf_harness_meta,"a"\n'
+        '    .section .rodata.tinyforge_harness_meta,"a"\n'
         "    .balign 4\n"
-        "    .global tf_harness_input_count\n"
-        "tf_harness_input_count:\n"
+        "    .global tinyforge_harness_input_count\n"
+        "tinyforge_harness_input_count:\n"
         f"    .word {len(inputs)}\n"
-        "    .global tf_harness_input_stride\n"
-        "tf_harness_input_stride:\n"
+        "    .global tinyforge_harness_input_stride\n"
+        "tinyforge_harness_input_stride:\n"
         f"    .word {stride}\n"
     )
     return src
@@ -209,7 +209,7 @@ class _Layout:
     machine: str
     constants_in_bulk: bool
     per_run: int  # inputs that fit one program
-    stride: int  # bytes per input vector in .tf_inputs
+    stride: int  # bytes per input vector in .tinyforge_inputs
     input_bytes: int
     output_bytes: int
 

@@ -27,8 +27,11 @@ from workers.deploy.mcu.errors import (
 from workers.deploy.targets import Target, get_target
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-RUNTIME_SOURCES: tuple[Path, ...] = (RUNTIME_DIR / "tf_startup.c", RUNTIME_DIR / "tf_semihost.c")
-HARNESS_MAIN = RUNTIME_DIR / "tf_harness_main.c"
+RUNTIME_SOURCES: tuple[Path, ...] = (
+    RUNTIME_DIR / "tinyforge_startup.c",
+    RUNTIME_DIR / "tinyforge_semihost.c",
+)
+HARNESS_MAIN = RUNTIME_DIR / "tinyforge_harness_main.c"
 
 CROSS_CC = "arm-none-eabi-gcc"
 CROSS_SIZE = "arm-none-eabi-size"
@@ -113,7 +116,7 @@ def render_linker_script(
 ) -> str:
     """The linker script for `target` on a QEMU machine (default: its preferred one).
 
-    `use_bulk` puts the harness inputs (`.tf_inputs`) in the machine's bulk memory when it
+    `use_bulk` puts the harness inputs (`.tinyforge_inputs`) in the machine's bulk memory when it
     has one; `constants_in_bulk` puts `.rodata` (model weights) there too, for programs whose
     constants outgrow the machine's code memory.
     """
@@ -289,7 +292,7 @@ def build_elf(
     """Compile `sources` (C files with a `main`, or objects) with the runtime and link an ELF.
 
     `main`'s return value becomes the emulator's exit code. Programs may use
-    `tf_semihost.h` (output to the host) and `tf_startup.h` (SEV markers, stack use).
+    `tinyforge_semihost.h` (output to the host) and `tinyforge_startup.h` (SEV markers, stack use).
     The ELF is laid out for `machine` (default: the target's preferred QEMU machine); pass
     the same machine to `run_elf`.
     """
