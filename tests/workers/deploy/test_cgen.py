@@ -1,4 +1,5 @@
-"""workers.deploy.cgen: C literals (checked by a real C compiler), identifiers, banners, templates, runtime."""
+"""workers.deploy.cgen: C literals (read back by a real C compiler), identifiers, banners, templates,
+the runtime's prefix."""
 
 from __future__ import annotations
 

@@ -154,7 +154,8 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
     files["Makefile"] = cgen.render("package/Makefile.j2", **mctx)
     files["CMakeLists.txt"] = cgen.render("package/CMakeLists.txt.j2", **mctx)
     files["library.properties"] = cgen.render(
-        "package/library.properties.j2", arduino_name=f"{prefix}impulse", title=title, compiler_version=COMPILER_VERSION, target=target)
+        "package/library.properties.j2", arduino_name=f"{prefix}impulse", title=title,
+        compiler_version=COMPILER_VERSION, target=target)
     lib = Library(files={k: v.encode() for k, v in files.items()}, manifest=manifest, compiled=compiled,
                   model_sources=model_sources, impulse_sources=impulse_sources)
     render_docs(lib, title=title, impulse=impulse, target_description=tgt.description)
@@ -207,7 +208,8 @@ def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any
         raise CompileError(f"the anomaly block reads feature indices outside the DSP output (0..{n_features - 1})")
 
     def floats(name: str, values: Any) -> list[str]:
-        return [c_float(v, what=f"the anomaly block's {name}") for v in np.ravel(np.asarray(values, np.float64))]
+        what = f"the anomaly block's {name}"
+        return [c_float(v, what=what) for v in np.ravel(np.asarray(values, np.float64))]
 
     ctx: dict[str, Any] = {"kind": kind, "features": len(index), "index": [int(i) for i in index],
                            "mean": floats("mean", model["mean"]), "scale": floats("scale", model["scale"]),

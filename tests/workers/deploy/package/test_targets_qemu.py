@@ -59,8 +59,8 @@ def test_helium_kernels_on_m55_are_bit_exact_and_faster(name, tmp_path):
     rows = _inputs(lib, 3)
     runs = {}
     for variant, defines in (("helium", None), ("dsp", {"TINYFORGE_NO_MVE": "1"})):
-        library = HarnessLibrary([tmp_path / "src" / s for s in lib.model_sources], [tmp_path / "src" / "src"],
-                                 defines=defines or {})
+        sources = [tmp_path / "src" / s for s in lib.model_sources]
+        library = HarnessLibrary(sources, [tmp_path / "src" / "src"], defines=defines or {})
         runs[variant] = run_model_harness("cortex-m55", library, inputs=[r.tobytes() for r in rows],
                                           output_bytes=lib.compiled.output.nbytes, out_dir=tmp_path / variant)
     expected = reference_outputs(model, rows)
