@@ -340,22 +340,21 @@ def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, ver
         lib = build_library(data, target=target, engine=engine, prefix=prefix, title=model.stem)
     except (CompileError, ValueError) as exc:
         raise click.ClickException(f"{model.name}: {exc}") from exc
+    failures: list[str] = []  # why verification fails the build (none without --verify)
     if verify:
         if engine != "compiled":
             raise click.ClickException("--verify checks the compiled engine; the tflite-micro export needs TFLM to build")
         import numpy as np
 
-        from workers.deploy.package.verify import verify_library
+        from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
 
         rng = np.random.default_rng(0)
         shape = (100, *lib.compiled.input.shape[1:])
         inputs = (rng.integers(-128, 128, size=shape, dtype=np.int8) if lib.compiled.input.dtype == "int8"
                   else rng.normal(size=shape).astype(np.float32))
         report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
-        lib.manifest.update({"verification": report, "bit_exact": report["bit_exact"]})
-        for key in ("instructions", "flash_bytes", "ram_bytes"):
-            if (report.get("target") or {}).get(key) is not None:
-                lib.manifest[key] = report["target"][key]
+        record_in_manifest(lib.manifest, report)
+        failures = verdict(report)
         render_docs(lib, title=model.stem, impulse=None, target_description=get_target(target).description,
                     verified_target=target if lib.manifest.get("instructions") else None)
     write_library(lib, out_dir)
@@ -365,7 +364,9 @@ def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, ver
         m = lib.manifest
         click.echo(f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights {m['weights_bytes']} B, "
                    f"ops {', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else ""))
-    if verify and not lib.manifest["bit_exact"]:
+    if failures:
+        for reason in failures:
+            click.echo(f"verification failed: {reason}", err=True)
         sys.exit(1)
 
 

@@ -77,13 +77,12 @@ def tflm_seconds_per_inference(model: bytes, inputs: np.ndarray) -> float:
 
 
 def qemu_m4f(model: bytes, inputs: np.ndarray, work: Path, *, optimize: bool):
-    from workers.deploy.mcu import run_model_harness
+    from workers.deploy.mcu import HarnessLibrary, run_model_harness
 
     compiled = compile_model(model, out_dir=work / "lib", optimize=optimize)
     result = run_model_harness(
         "cortex-m4f",
-        library_sources=[work / "lib" / s for s in compiled.sources],
-        include_dirs=[work / "lib"],
+        HarnessLibrary([work / "lib" / s for s in compiled.sources], [work / "lib"]),
         inputs=[x.tobytes() for x in inputs],
         output_bytes=compiled.output.nbytes,
         out_dir=work / "build",

@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
-from workers.deploy.ir import C_TYPES, CompileError, Graph, Tensor
-from workers.deploy.lower import ALIAS_OPS, LOWERINGS, EmitContext
-from workers.deploy.planner import MemoryPlanner
+from workers.deploy import cgen
+from workers.deploy.cgen import c_float, c_int, c_list, check_identifier, check_prefix, sanitize
+from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
+from workers.deploy.lifetimes import ArenaPlan, plan_memory
+from workers.deploy.lower import LOWERINGS, EmitContext
 from workers.deploy.reader import read_model
 
 COMPILER_VERSION = "0.1.0"
 SUPPORTED_OPS = frozenset(LOWERINGS)
 RUNTIME_DIR = Path(__file__).parent / "runtime"
-TEMPLATE_DIR = Path(__file__).parent / "templates"
 RUNTIME_FILES = (
     "tinyforge_fixedpoint.h",
     "tinyforge_kernels.h",
@@ -27,53 +26,6 @@ RUNTIME_FILES = (
     "tinyforge_kernels_f32.c",
     "tinyforge_kernels_common.c",
 )
-# Element-wise ops whose kernel reads element i before writing element i: the output may
-# take over the input's bytes when the input dies at this operator.
-IN_PLACE_OPS = frozenset({"ADD", "MUL", "LOGISTIC", "TANH", "RELU", "RELU6", "QUANTIZE"})
-
-_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-_C_KEYWORDS = frozenset(
-    [
-        "auto",
-        "break",
-        "case",
-        "char",
-        "const",
-        "continue",
-        "default",
-        "do",
-        "double",
-        "else",
-        "enum",
-        "extern",
-        "float",
-        "for",
-        "goto",
-        "if",
-        "inline",
-        "int",
-        "long",
-        "register",
-        "restrict",
-        "return",
-        "short",
-        "signed",
-        "sizeof",
-        "static",
-        "struct",
-        "switch",
-        "typedef",
-        "union",
-        "unsigned",
-        "void",
-        "volatile",
-        "while",
-        "_Bool",
-        "_Complex",
-        "_Imaginary",
-    ]
-)
-
 
 @dataclass(frozen=True)
 class TensorInfo:
@@ -103,19 +55,6 @@ class CompiledModel:
     sources: list[str] = field(default_factory=list)  # .c files to compile, relative paths
     tensor_offsets: dict[int, int] = field(default_factory=dict)
     out_dir: Path | None = None
-
-
-def check_identifier(name: str) -> str:
-    """Raise CompileError unless `name` is a plain C identifier that is not a keyword."""
-    if not _IDENTIFIER.match(name) or name in _C_KEYWORDS:
-        raise CompileError(f"generated identifier {name!r} is not a valid C identifier")
-    return name
-
-
-def sanitize(text: str, *, max_len: int = 40) -> str:
-    """Turn any tensor name into a safe identifier fragment (also safe inside C comments)."""
-    out = re.sub(r"[^A-Za-z0-9_]", "_", text)[:max_len].strip("_")
-    return out or "t"
 
 
 def count_macs(graph: Graph) -> int:
@@ -175,118 +114,15 @@ def _validate(graph: Graph, model_type: str | None) -> None:
             )
 
 
-@dataclass
-class _Plan:
-    offsets: dict[int, int]
-    arena_bytes: int
-    lower_bound_bytes: int
-
-
-def plan_memory(graph: Graph, *, alignment_bytes: int = 16) -> _Plan:
-    """Lifetimes, aliasing (reshape-like and in-place element-wise ops) and arena offsets."""
-    n_ops = len(graph.operators)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-    for idx in graph.inputs:
-        first[idx] = 0
-        last[idx] = 0
-    for op in graph.operators:
-        for idx in op.outputs:
-            first.setdefault(idx, op.index)
-            last[idx] = max(last.get(idx, op.index), op.index)
-        for idx in op.inputs:
-            if idx >= 0 and not graph.tensor(idx).is_constant:
-                if idx not in first:
-                    raise CompileError(
-                        f"tensor {graph.tensor(idx).name!r} is read by operator "
-                        f"{op.index} before anything writes it"
-                    )
-                last[idx] = max(last[idx], op.index)
-    for idx in graph.outputs:
-        last[idx] = n_ops
-
-    group = {idx: idx for idx in first}  # tensor -> representative
-
-    def root(i: int) -> int:
-        while group[i] != i:
-            i = group[i]
-        return i
-
-    def group_last(r: int) -> int:
-        return max(last[i] for i in group if root(i) == r)
-
-    outputs = set(graph.outputs)
-    for op in graph.operators:
-        out = op.outputs[0] if op.outputs else -1
-        if out < 0 or graph.tensor(out).is_constant:
-            continue
-        candidates = []
-        if op.opcode in ALIAS_OPS:
-            candidates = [op.inputs[0]]
-        elif op.opcode in IN_PLACE_OPS:
-            ins = [i for i in op.inputs if i >= 0 and not graph.tensor(i).is_constant]
-            candidates = [
-                i
-                for i in ins
-                if graph.tensor(i).nbytes == graph.tensor(out).nbytes
-                and graph.tensor(i).dtype == graph.tensor(out).dtype
-                and tuple(graph.tensor(i).shape) == tuple(graph.tensor(out).shape)
-            ]
-        for src in candidates:
-            if src < 0 or graph.tensor(src).is_constant:
-                continue
-            r = root(src)
-            if op.opcode in ALIAS_OPS:
-                group[out] = r
-                break
-            if group_last(r) == op.index and not (set(i for i in group if root(i) == r) & outputs):
-                # in place: the input dies here, and the other input is not the same buffer
-                others = [root(i) for i in op.inputs if i >= 0 and i != src and i in group]
-                if r not in others:
-                    group[out] = r
-                    break
-
-    planner = MemoryPlanner(alignment_bytes=alignment_bytes)
-    roots = sorted({root(i) for i in group})
-    buffer_of = {}
-    for r in roots:
-        members = [i for i in group if root(i) == r]
-        size = max(graph.tensor(i).nbytes for i in members)
-        buffer_of[r] = planner.add_buffer(
-            size, min(first[i] for i in members), max(last[i] for i in members)
-        )
-    plan = planner.plan()
-    offsets = {i: plan.offsets[buffer_of[root(i)]] for i in group}
-    return _Plan(
-        offsets=offsets, arena_bytes=plan.arena_bytes, lower_bound_bytes=plan.lower_bound_bytes
-    )
-
-
-def _array_body(data: np.ndarray, dtype: str) -> str:
-    flat = np.asarray(data).reshape(-1)
-    if dtype == "float32":
-        vals = []
-        for v in flat.astype(np.float32):
-            if not np.isfinite(v):
-                raise CompileError("constant tensor holds inf/nan")
-            vals.append(np.format_float_scientific(v, unique=True, precision=9) + "f")
+def _array_body(t: Tensor) -> str:
+    """The initializer of a constant tensor's array: 16 values a line."""
+    flat = np.asarray(t.data).reshape(-1)
+    if t.dtype == "float32":
+        what = f"a value of constant tensor {sanitize(t.name)}"
+        values = [c_float(v, what=what) for v in flat]
     else:
-        vals = [str(int(v)) for v in flat]
-    lines = []
-    for k in range(0, len(vals), 16):
-        lines.append("    " + ", ".join(vals[k : k + 16]) + ",")
-    return "\n".join(lines) if lines else "    0"
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
+        values = [c_int(v) for v in flat]
+    return c_list(values) if values else "    0"
 
 
 def compile_model(
@@ -304,126 +140,25 @@ def compile_model(
     `optimize` selects the optimised int8 kernels (SMLAD/SXTB16 on cores with the DSP
     extension, plain C elsewhere), bit-exact with the reference kernels used otherwise.
     """
-    check_identifier(prefix)
-    if not prefix.endswith("_"):
-        raise CompileError(f"prefix {prefix!r} must end with '_'")
+    check_prefix(prefix)
     graph = read_model(tflite_bytes)
     _validate(graph, model_type)
     sha = hashlib.sha256(bytes(tflite_bytes)).hexdigest()
-    upper = prefix.upper()
-    banner = (
-        f"/* Generated by the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} "
-        f"(sha256 {sha}). Do not edit. */"
-    )
 
     plan = plan_memory(graph)
-
-    # constant tensors the kernels read become const arrays (flash); shape operands do not
-    const_symbols = {}
-    for idx in sorted(
-        {i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_constant}
-    ):
-        const_symbols[idx] = check_identifier(f"{prefix}w{idx}_{sanitize(graph.tensor(idx).name)}")
     ctx = EmitContext(
         graph=graph,
         prefix=prefix,
         offsets=plan.offsets,
-        const_symbols=const_symbols,
+        const_symbols=_const_symbols(graph, prefix),
         optimize=optimize,
     )
-    ops = []
-    for op in graph.operators:
-        code = LOWERINGS[op.opcode](ctx, op)
-        outs = [dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs]
-        ops.append(
-            dict(
-                index=op.index,
-                opcode=op.opcode,
-                decls=code.decls,
-                call=code.call,
-                output=op.outputs[0] if op.outputs else -1,
-                comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64)
-                if op.outputs
-                else "",
-                outputs=outs,
-            )
-        )
-    weights, weights_bytes = [], 0
-    for idx in sorted(ctx.used_constants):
-        t = graph.tensor(idx)
-        weights.append(
-            dict(
-                symbol=const_symbols[idx],
-                index=idx,
-                comment=sanitize(t.name, max_len=64),
-                ctype=C_TYPES[t.dtype],
-                count=max(t.num_elements, 1),
-                dtype=t.dtype,
-                shape=list(t.shape),
-                body=_array_body(t.data, t.dtype),
-            )
-        )
-        weights_bytes += t.nbytes
-    weights_bytes += ctx.relaid_weight_bytes
-
-    def io_list(indices):
-        result, byte_offset = [], 0
-        for i in indices:
-            t = graph.tensor(i)
-            result.append(
-                dict(
-                    index=i,
-                    offset=plan.offsets[i],
-                    byte_offset=byte_offset,
-                    nbytes=t.nbytes,
-                    ptr=ctx.ptr(i),
-                    dtype=t.dtype,
-                    shape=list(t.shape),
-                    scale=t.scale if t.quant else None,
-                    zero_point=t.zero_point if t.quant else None,
-                )
-            )
-            byte_offset += t.nbytes
-        return result, byte_offset
-
-    inputs, input_bytes = io_list(graph.inputs)
-    outputs, output_bytes = io_list(graph.outputs)
-    common = dict(banner=banner, prefix=prefix, PREFIX=upper)
-    env = _env()
-    files: dict[str, str] = {}
-    files[f"{prefix}model.h"] = env.get_template("model.h.j2").render(
-        **common,
-        input_bytes=input_bytes,
-        output_bytes=output_bytes,
-        arena_bytes=plan.arena_bytes,
-        inputs=inputs,
-        outputs=outputs,
+    ops = [_lower(ctx, op) for op in graph.operators]  # before the weights: marks those used
+    weights = _weights(ctx)
+    description = (
+        f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
     )
-    files[f"{prefix}model_data.h"] = env.get_template("model_data.h.j2").render(
-        **common, weights=weights
-    )
-    files[f"{prefix}model_data.c"] = env.get_template("model_data.c.j2").render(
-        **common, weights=weights
-    )
-    files[f"{prefix}model.c"] = env.get_template("model.c.j2").render(
-        **common,
-        arena_alloc=max(plan.arena_bytes, 16),
-        ops=ops,
-        inputs=inputs,
-        outputs=outputs,
-        scratch_bytes=ctx.scratch_bytes,
-    )
-    for name in RUNTIME_FILES:
-        text = (RUNTIME_DIR / name).read_text()
-        text = text.replace("tinyforge_", prefix).replace("TINYFORGE_", upper)
-        files[f"runtime/{name.replace('tinyforge_', prefix)}"] = (
-            banner.replace("Do not edit.", "Runtime copied verbatim, prefix applied.") + "\n" + text
-        )
-    sources = sorted(p for p in files if p.endswith(".c"))
-    files["examples/main.c"] = env.get_template("main.c.j2").render(**common)
-    files["Makefile"] = env.get_template("Makefile.j2").render(
-        banner_make="# " + banner[3:-3], sources=sources
-    )
+    files = _render_library(ctx, plan, ops, weights, description=description)
 
     compiled = CompiledModel(
         files=files,
@@ -436,8 +171,8 @@ def compile_model(
         outputs=[_tensor_info(graph.tensor(i)) for i in graph.outputs],
         prefix=prefix,
         model_sha256=sha,
-        weights_bytes=weights_bytes,
-        sources=sources,
+        weights_bytes=sum(w["nbytes"] for w in weights) + ctx.relaid_weight_bytes,
+        sources=sorted(p for p in files if p.endswith(".c") and not p.startswith("examples/")),
         scratch_bytes=ctx.scratch_bytes,
         macs=count_macs(graph),
         tensor_offsets=dict(plan.offsets),
@@ -445,6 +180,116 @@ def compile_model(
     if out_dir is not None:
         write_files(compiled, Path(out_dir))
     return compiled
+
+
+def _const_symbols(graph: Graph, prefix: str) -> dict[int, str]:
+    """The C array name of every constant tensor an operator reads (used or not by its kernel)."""
+    constants = {
+        i for op in graph.operators for i in op.inputs if i >= 0 and graph.tensor(i).is_constant
+    }
+    return {
+        idx: check_identifier(f"{prefix}w{idx}_{sanitize(graph.tensor(idx).name)}")
+        for idx in sorted(constants)
+    }
+
+
+def _lower(ctx: EmitContext, op: Operator) -> dict:
+    """One operator's template context: its parameter declarations and its kernel call."""
+    graph = ctx.graph
+    code = LOWERINGS[op.opcode](ctx, op)
+    return dict(
+        index=op.index,
+        opcode=op.opcode,
+        decls=code.decls,
+        call=code.call,
+        output=op.outputs[0] if op.outputs else -1,
+        comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64) if op.outputs else "",
+        outputs=[dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs],
+    )
+
+
+def _weights(ctx: EmitContext) -> list[dict]:
+    """The const arrays (flash) of the constant tensors the generated kernels read."""
+    weights = []
+    for idx in sorted(ctx.used_constants):
+        t = ctx.graph.tensor(idx)
+        weights.append(
+            dict(
+                symbol=ctx.const_symbols[idx],
+                index=idx,
+                comment=sanitize(t.name, max_len=64),
+                ctype=C_TYPES[t.dtype],
+                count=max(t.num_elements, 1),
+                dtype=t.dtype,
+                shape=list(t.shape),
+                body=_array_body(t),
+                nbytes=t.nbytes,
+            )
+        )
+    return weights
+
+
+def _io(ctx: EmitContext, indices: tuple[int, ...]) -> tuple[list[dict], int]:
+    """Template context of the graph inputs (or outputs), concatenated in order, and their bytes."""
+    result, byte_offset = [], 0
+    for i in indices:
+        t = ctx.graph.tensor(i)
+        result.append(
+            dict(
+                index=i,
+                offset=ctx.offsets[i],
+                byte_offset=byte_offset,
+                nbytes=t.nbytes,
+                ptr=ctx.ptr(i),
+                dtype=t.dtype,
+                shape=list(t.shape),
+                scale=t.scale if t.quant else None,
+                zero_point=t.zero_point if t.quant else None,
+            )
+        )
+        byte_offset += t.nbytes
+    return result, byte_offset
+
+
+def _render_library(
+    ctx: EmitContext, plan: ArenaPlan, ops: list[dict], weights: list[dict], *, description: str
+) -> dict[str, str]:
+    """Every file of the library: model sources, the runtime under the prefix, example, Makefile."""
+    prefix = ctx.prefix
+    inputs, input_bytes = _io(ctx, ctx.graph.inputs)
+    outputs, output_bytes = _io(ctx, ctx.graph.outputs)
+    common = dict(banner=cgen.banner(description), prefix=prefix)
+    files: dict[str, str] = {}
+    files[f"{prefix}model.h"] = cgen.render(
+        "model/model.h.j2",
+        **common,
+        input_bytes=input_bytes,
+        output_bytes=output_bytes,
+        arena_bytes=plan.arena_bytes,
+        inputs=inputs,
+        outputs=outputs,
+    )
+    files[f"{prefix}model_data.h"] = cgen.render("model/model_data.h.j2", **common, weights=weights)
+    files[f"{prefix}model_data.c"] = cgen.render("model/model_data.c.j2", **common, weights=weights)
+    files[f"{prefix}model.c"] = cgen.render(
+        "model/model.c.j2",
+        **common,
+        arena_alloc=max(plan.arena_bytes, 16),
+        ops=ops,
+        inputs=inputs,
+        outputs=outputs,
+        scratch_bytes=ctx.scratch_bytes,
+    )
+    runtime_banner = cgen.banner(description, note=cgen.RUNTIME_COPY)
+    for name in RUNTIME_FILES:
+        relname, text = cgen.runtime_source(RUNTIME_DIR / name, prefix)
+        files[f"runtime/{relname}"] = runtime_banner + "\n" + text
+    sources = sorted(p for p in files if p.endswith(".c"))
+    files["examples/main.c"] = cgen.render("model/main.c.j2", **common)
+    files["Makefile"] = cgen.render(
+        "model/Makefile.j2", banner_make=cgen.banner(description, comment="hash"), sources=sources
+    )
+    return files
 
 
 def write_files(compiled: CompiledModel, out_dir: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import struct
 import subprocess
 import tempfile
@@ -305,7 +304,3 @@ def verify_on_host(
     finally:
         if tmp_ctx is not None:
             tmp_ctx.cleanup()
-
-
-def have_cc(cc: str = "cc") -> bool:
-    return shutil.which(cc) is not None

@@ -14,10 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from workers.deploy import quant
+from workers.deploy.cgen import c_float, c_int, c_int_array
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
-
-# Ops that only reinterpret the shape: their output shares the input's bytes.
-ALIAS_OPS = frozenset({"RESHAPE", "SQUEEZE", "EXPAND_DIMS"})
 
 
 @dataclass
@@ -54,27 +52,13 @@ class EmitContext:
         return f"{self.prefix}{name}"
 
 
-def _c_int_array(name: str, values, ctype: str = "int32_t") -> str:
-    body = ", ".join(str(int(v)) for v in values)
-    return f"static const {ctype} {name}[{len(values)}] = {{{body}}};"
-
-
-def _c_float(x: float) -> str:
-    x = float(np.float32(x))
-    if x == quant.FLOAT_MAX:
-        return "3.402823466e+38f"
-    if x == -quant.FLOAT_MAX:
-        return "-3.402823466e+38f"
-    return f"{x!r}f" if "e" in repr(x) or "." in repr(x) else f"{x!r}.0f"
-
-
 def _struct(ctype: str, name: str, fields: dict) -> str:
     parts = []
     for key, value in fields.items():
         if isinstance(value, float):
-            value = _c_float(value)
+            value = c_float(value)
         elif isinstance(value, (list, tuple)):
-            value = "{" + ", ".join(str(int(v)) for v in value) + "}"
+            value = "{" + ", ".join(c_int(v) for v in value) + "}"
         parts.append(f"    .{key} = {value}")
     return f"static const {ctype} {name} = {{\n" + ",\n".join(parts) + "\n};"
 
@@ -164,10 +148,30 @@ def _folded_bias(
     return [int(v) for v in folded]
 
 
-def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
+@dataclass
+class _Conv:
+    """A convolution's parameters, computed once whichever kernel runs it (TFLite Micro's
+    conv_common: CalculateOpDataConv): the tensors, and in `fields` the C parameter struct's
+    shapes, strides, dilations, padding and, for int8, offsets, clamps and multipliers."""
+
+    op: Operator
+    inp: Tensor
+    flt: Tensor
+    out: Tensor
+    bias_idx: int
+    depthwise: bool
+    act: str
+    fields: dict
+
+    @property
+    def kernel(self) -> str:
+        return "depthwise_conv2d" if self.depthwise else "conv2d"
+
+
+def _conv_params(ctx: EmitContext, op: Operator, depthwise: bool) -> _Conv:
+    """Check the shapes and compute the geometry of a CONV_2D or DEPTHWISE_CONV_2D."""
     g = ctx.graph
     inp, flt, out = g.tensor(op.inputs[0]), g.tensor(op.inputs[1]), g.tensor(op.outputs[0])
-    bias_idx = _opt_input(op, 2)
     n, in_h, in_w, in_c = _nhwc(inp, "input", op)
     _, out_h, out_w, out_c = _nhwc(out, "output", op)
     _, f_h, f_w, f_c = _nhwc(flt, "filter", op)
@@ -223,76 +227,97 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
         depth_multiplier=depth_multiplier,
     )
     act = o.get("fused_activation_function", "NONE")
-    kernel = "depthwise_conv2d" if depthwise else "conv2d"
-    bias = _LazyBias(ctx, bias_idx)  # referenced (and emitted) only by kernels that read it
-    code = OpCode()
-    if inp.dtype == "int8":
-        _require_dtype(op, flt, ("int8",), "filter")
-        _require_dtype(op, out, ("int8",), "output")
-        if bias_idx >= 0:
-            _require_dtype(op, g.tensor(bias_idx), ("int32",), "bias")
-        fscales = flt.quant.scale if flt.quant else (1.0,)
-        mults, shifts = [], []
-        for c in range(out_c):
-            fs = fscales[c if len(fscales) > 1 else 0]
-            m, s = quant.quantize_multiplier(float(inp.scale) * float(fs) / float(out.scale))
-            mults.append(m)
-            shifts.append(s)
-        act_min, act_max = quant.activation_range_s8(
-            act, scale=out.scale, zero_point=out.zero_point
-        )
-        code.decls += [
-            _c_int_array(ctx.sym(op, "_mult"), mults),
-            _c_int_array(ctx.sym(op, "_shift"), shifts),
-        ]
-        fields.update(
-            input_offset=-inp.zero_point,
-            output_offset=out.zero_point,
-            act_min=act_min,
-            act_max=act_max,
-            multiplier=ctx.sym(op, "_mult"),
-            shift=ctx.sym(op, "_shift"),
-        )
-        use_opt = ctx.optimize and (not depthwise or (depth_multiplier == 1 and f_h * f_w <= 64))
-        if use_opt:
-            bias_eff = _folded_bias(ctx, op, flt, bias_idx, -inp.zero_point, out_c, depthwise)
-            code.decls.append(_c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
-            ctx.relaid_weight_bytes += 4 * len(bias_eff)
-            filter_ref = ctx.ptr(op.inputs[1])
-            if depthwise:
-                ctx.scratch_bytes = max(ctx.scratch_bytes, in_c)
-                code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), fields))
-                code.call = (
-                    f"{ctx.rt('depthwise_conv2d_s8_opt')}(&{ctx.sym(op)}, "
-                    f"{ctx.ptr(op.inputs[0], const=True)}, {filter_ref}, "
-                    f"{ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])}, {ctx.prefix}scratch);"
-                )
-            else:
-                k = f_h * f_w * in_c
-                col_stride = (k + 3) // 4 * 4  # filter rows zero-padded to whole words
-                ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)
-                ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
-                filter_ref = ctx.sym(op, "_filter")
-                relaid = interleave_filter(flt.data, out_c, col_stride)
-                ctx.relaid_weight_bytes += relaid.size
-                code.decls.append(_c_int_array(filter_ref, relaid, "int8_t"))
-                fields["col_stride"] = col_stride
-                code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), fields))
-                code.call = (
-                    f"{ctx.rt('conv2d_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                    f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])}, "
-                    f"{ctx.prefix}scratch);"
-                )
-        else:
-            code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), fields))
-            code.call = (
-                f"{ctx.rt(kernel + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
-            )
-    elif inp.dtype == "float32":
-        _lower_weighted_f32(ctx, op, code, fields, flt=flt, act=act, struct="conv_f32_t", fn=kernel + "_f32", bias=bias)
+    return _Conv(op, inp, flt, out, _opt_input(op, 2), depthwise, act, fields)
+
+
+def _quantize_conv_s8(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
+    """int8: per-channel multipliers and shifts (declared as arrays), offsets and the clamp."""
+    op, inp, flt, out = conv.op, conv.inp, conv.flt, conv.out
+    _require_dtype(op, flt, ("int8",), "filter")
+    _require_dtype(op, out, ("int8",), "output")
+    if conv.bias_idx >= 0:
+        _require_dtype(op, ctx.graph.tensor(conv.bias_idx), ("int32",), "bias")
+    fscales = flt.quant.scale if flt.quant else (1.0,)
+    mults, shifts = [], []
+    for c in range(conv.fields["out_c"]):
+        fs = fscales[c if len(fscales) > 1 else 0]
+        m, s = quant.quantize_multiplier(float(inp.scale) * float(fs) / float(out.scale))
+        mults.append(m)
+        shifts.append(s)
+    act_min, act_max = quant.activation_range_s8(
+        conv.act, scale=out.scale, zero_point=out.zero_point
+    )
+    code.decls += [
+        c_int_array(ctx.sym(op, "_mult"), mults),
+        c_int_array(ctx.sym(op, "_shift"), shifts),
+    ]
+    conv.fields.update(
+        input_offset=-inp.zero_point,
+        output_offset=out.zero_point,
+        act_min=act_min,
+        act_max=act_max,
+        multiplier=ctx.sym(op, "_mult"),
+        shift=ctx.sym(op, "_shift"),
+    )
+
+
+def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
+    """The optimised int8 kernels: input offset folded into the bias; convolution filters
+    re-laid out for the SMLAD loops, depthwise reading border taps from a zero-point row."""
+    op, f = conv.op, conv.fields
+    bias_eff = _folded_bias(
+        ctx, op, conv.flt, conv.bias_idx, -conv.inp.zero_point, f["out_c"], conv.depthwise
+    )
+    code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
+    ctx.relaid_weight_bytes += 4 * len(bias_eff)
+    if conv.depthwise:
+        ctx.scratch_bytes = max(ctx.scratch_bytes, f["in_c"])
+        filter_ref = ctx.ptr(op.inputs[1])
     else:
-        _require_dtype(op, inp, ("int8", "float32"), "input")
+        col_stride = (f["f_h"] * f["f_w"] * f["in_c"] + 3) // 4 * 4  # rows padded to whole words
+        ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)
+        ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
+        filter_ref = ctx.sym(op, "_filter")
+        relaid = interleave_filter(conv.flt.data, f["out_c"], col_stride)
+        ctx.relaid_weight_bytes += relaid.size
+        code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
+        f["col_stride"] = col_stride
+    code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), f))
+    code.call = (
+        f"{ctx.rt(conv.kernel + '_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+        f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])}, {ctx.prefix}scratch);"
+    )
+
+
+def _emit_conv_s8(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
+    """The reference int8 kernels."""
+    op = conv.op
+    code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), conv.fields))
+    code.call = (
+        f"{ctx.rt(conv.kernel + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+        f"{ctx.ptr(op.inputs[1])}, {_LazyBias(ctx, conv.bias_idx)}, {ctx.ptr(op.outputs[0])});"
+    )
+
+
+def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
+    conv = _conv_params(ctx, op, depthwise)
+    code = OpCode()
+    if conv.inp.dtype == "int8":
+        _quantize_conv_s8(ctx, conv, code)
+        f = conv.fields
+        fits_opt = not depthwise or (f["depth_multiplier"] == 1 and f["f_h"] * f["f_w"] <= 64)
+        if ctx.optimize and fits_opt:
+            _emit_conv_s8_opt(ctx, conv, code)
+        else:
+            _emit_conv_s8(ctx, conv, code)
+    elif conv.inp.dtype == "float32":
+        bias = _LazyBias(ctx, conv.bias_idx)  # referenced (and emitted) only by kernels that read it
+        _lower_weighted_f32(
+            ctx, op, code, conv.fields, flt=conv.flt, act=conv.act, struct="conv_f32_t",
+            fn=conv.kernel + "_f32", bias=bias,
+        )
+    else:
+        _require_dtype(op, conv.inp, ("int8", "float32"), "input")
     return code
 
 
@@ -342,8 +367,8 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             act, scale=out.scale, zero_point=out.zero_point
         )
         code.decls += [
-            _c_int_array(ctx.sym(op, "_mult"), mults),
-            _c_int_array(ctx.sym(op, "_shift"), shifts),
+            c_int_array(ctx.sym(op, "_mult"), mults),
+            c_int_array(ctx.sym(op, "_shift"), shifts),
         ]
         fields.update(
             per_channel=int(per_channel),
@@ -358,12 +383,12 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
         code.decls.append(_struct(ctx.rt("fc_s8_t"), ctx.sym(op), fields))
         if ctx.optimize and flt.zero_point == 0 and accum_depth % 4 == 0:
             bias_eff = _folded_bias(ctx, op, flt, bias_idx, -inp.zero_point, out_depth, False)
-            code.decls.append(_c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
+            code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
             ctx.relaid_weight_bytes += 4 * len(bias_eff)
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
             relaid = interleave_rows(flt.data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
-            code.decls.append(_c_int_array(filter_ref, relaid, "int8_t"))
+            code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
             code.call = (
                 f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
                 f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])});"
@@ -568,7 +593,7 @@ def lower_softmax(ctx: EmitContext, op: Operator) -> OpCode:
     else:
         _require_dtype(op, inp, ("float32",), "input")
         code.call = (
-            f"{ctx.rt('softmax_f32')}({outer}, {depth}, {_c_float(beta)}, "
+            f"{ctx.rt('softmax_f32')}({outer}, {depth}, {c_float(beta)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -651,7 +676,7 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
         _require_dtype(op, inp, ("float32",), "input")
         hi = quant.FLOAT_MAX if upper is None else upper
         code.call = (
-            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {_c_float(hi)}, "
+            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -698,7 +723,7 @@ def lower_pad(ctx: EmitContext, op: Operator) -> OpCode:
         pad_value = (
             float(np.asarray(g.tensor(value_idx).data).reshape(-1)[0]) if value_idx >= 0 else 0.0
         )
-        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {_c_float(pad_value)};")
+        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_value)};")
         elem = 4
     code.decls.append(
         _struct(
@@ -741,7 +766,7 @@ def lower_concatenation(ctx: EmitContext, op: Operator) -> OpCode:
         inner_bytes.append(t.nbytes // max(outer, 1))
         ptrs.append(f"(const void *){ctx.ptr(idx, const=True)}")
     code = OpCode()
-    code.decls.append(_c_int_array(ctx.sym(op, "_inner"), inner_bytes, "int"))
+    code.decls.append(c_int_array(ctx.sym(op, "_inner"), inner_bytes, "int"))
     n = len(ptrs)
     call = (
         f"{{\n        const void *const inputs[{n}] = {{{', '.join(ptrs)}}};\n"
@@ -795,7 +820,7 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
     code = OpCode()
     if inp.dtype == "float32":
         code.call = (
-            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {_c_float(out.scale)}, {out.zero_point}, "
+            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, {out.zero_point}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     elif inp.dtype == "int8":
@@ -827,7 +852,7 @@ def lower_dequantize(ctx: EmitContext, op: Operator) -> OpCode:
     _require_dtype(op, out, ("float32",), "output")
     return OpCode(
         call=(
-            f"{ctx.rt('dequantize_s8_f32')}({inp.num_elements}, {float(inp.scale)!r}, "
+            f"{ctx.rt('dequantize_s8_f32')}({inp.num_elements}, {c_float(inp.scale)}, "
             f"{inp.zero_point}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     )

@@ -93,10 +93,6 @@ class Target:
     def is_mcu(self) -> bool:
         return self.kind == "cortex-m"
 
-    @property
-    def has_fpu(self) -> bool:
-        return self.fpu is not None or self.kind == "linux"
-
 
 @dataclass(frozen=True)
 class Board:

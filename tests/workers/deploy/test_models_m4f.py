@@ -23,8 +23,7 @@ def test_m4f_dsp_kernels_bit_exact(name, tmp_path):
     )
     result = mcu.run_model_harness(
         "cortex-m4f",
-        library_sources=[tmp_path / "lib" / s for s in compiled.sources],
-        include_dirs=[tmp_path / "lib"],
+        mcu.HarnessLibrary([tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]),
         inputs=[v.tobytes() for v in x],
         output_bytes=compiled.output.nbytes,
         out_dir=tmp_path / "build",

@@ -12,13 +12,22 @@ from __future__ import annotations
 import json
 import math
 import numbers
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
 import numpy as np
 
+from workers.deploy import cgen
+from workers.deploy.cgen import (
+    RUNTIME_PREFIX,
+    c_double,
+    c_float,
+    c_int,
+    c_list,
+    check_prefix,
+    runtime_source,
+)
+from workers.deploy.ir import CompileError
 from workers.dsp import get_block
 from workers.dsp.blocks.common import band_edges, frame_geometry
 from workers.dsp.params import ParamError
@@ -32,14 +41,12 @@ from workers.dsp.primitives import (
 DSP_C_VERSION = "0.1.0"
 PACKAGE_DIR = Path(__file__).resolve().parent
 RUNTIME_DIR = PACKAGE_DIR / "runtime"
-TEMPLATE_DIR = PACKAGE_DIR / "templates"
 RUNTIME_HEADER = "tinyforge_dsp.h"
 RUNTIME_SOURCES: tuple[Path, ...] = (
     RUNTIME_DIR / "tinyforge_dsp_fft.c",
     RUNTIME_DIR / "tinyforge_dsp_audio.c",
     RUNTIME_DIR / "tinyforge_dsp_stats.c",
 )
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _FLATTEN_BITS = ("average", "minimum", "maximum", "rms", "stdev", "skewness", "kurtosis")
 
 
@@ -73,51 +80,31 @@ class DspEmission:
     scratch_bytes: int
     table_bytes: int
     shape: tuple[int, ...]
-    prefix: str = "tinyforge_"
+    prefix: str = RUNTIME_PREFIX
     manifest: dict = field(default_factory=dict)
 
 
-def runtime_files(prefix: str = "tinyforge_") -> dict[str, str]:
-    """The runtime sources as text (relpath -> text) with ``tinyforge_``/``TINYFORGE_`` renamed
-    to `prefix`, for a library that must not carry the default names. Apply the same renaming to
-    the generated files (they refer to the runtime by its default names)."""
-    _check_prefix(prefix)
-    upper = prefix.upper()
-    out = {}
-    for path in (RUNTIME_DIR / RUNTIME_HEADER, *RUNTIME_SOURCES):
-        text = path.read_text()
-        if prefix != "tinyforge_":
-            text = text.replace("tinyforge_", prefix).replace("TINYFORGE_", upper)
-        out[f"runtime/{path.name.replace('tinyforge_', prefix)}"] = text
-    return out
-
-
-def _check_prefix(prefix: str) -> None:
-    if not isinstance(prefix, str) or not _IDENT.match(prefix) or not prefix.endswith("_"):
-        raise DspBuildError(
-            "-",
-            "prefix",
-            f"got {prefix!r}; must be a C identifier ending with '_' (e.g. 'tinyforge_')",
+def runtime_files(prefix: str = RUNTIME_PREFIX) -> dict[str, str]:
+    """The runtime sources as text (relpath -> text) under `prefix`, for a library that must not
+    carry the default names: emit its configuration with ``runtime_prefix=prefix`` to match."""
+    _check_prefix(prefix, field="prefix")
+    return {
+        f"runtime/{name}": text
+        for name, text in (
+            runtime_source(path, prefix) for path in (RUNTIME_DIR / RUNTIME_HEADER, *RUNTIME_SOURCES)
         )
+    }
+
+
+def _check_prefix(prefix: str, *, field: str) -> None:
+    try:
+        check_prefix(prefix)
+    except CompileError as exc:
+        raise DspBuildError("-", field, str(exc)) from None
 
 
 # ---------------------------------------------------------------------------------------------
-# C literals and tables
-
-
-def _f32(value) -> str:
-    v = np.float32(value)
-    if not np.isfinite(v):
-        raise ValueError(f"non-finite float constant {value!r}")
-    text = np.format_float_scientific(v, unique=True)
-    return text + "f"
-
-
-def _f64(value) -> str:
-    v = float(value)
-    if not math.isfinite(v):
-        raise ValueError(f"non-finite double constant {value!r}")
-    return repr(v)
+# Tables
 
 
 @dataclass
@@ -131,36 +118,45 @@ class _Table:
     def render(self) -> dict:
         vals = self.values or ["0"]
         per_line = 8 if self.ctype in ("float", "double") else 16
-        lines = [
-            "    " + ", ".join(vals[i : i + per_line]) + "," for i in range(0, len(vals), per_line)
-        ]
         return dict(
             name=self.name,
             ctype=self.ctype,
             count=len(vals),
-            body="\n".join(lines),
+            body=c_list(vals, per_line=per_line),
             comment=self.comment,
         )
 
 
 class _Ctx:
-    def __init__(self, prefix: str) -> None:
+    """Names and tables of one block's configuration: its own symbols carry `prefix`, the runtime
+    it calls is named with `runtime_prefix`."""
+
+    def __init__(self, prefix: str, runtime_prefix: str) -> None:
         self.prefix = prefix
+        self.runtime_prefix = runtime_prefix
         self.tables: list[_Table] = []
+
+    def rt(self, name: str) -> str:
+        """A runtime function or type: ``dsp_mfcc`` -> ``<runtime prefix>dsp_mfcc``."""
+        return f"{self.runtime_prefix}{name}"
+
+    def rt_macro(self, name: str) -> str:
+        """A runtime macro: ``DSP_STAT_RMS`` -> ``<RUNTIME PREFIX>DSP_STAT_RMS``."""
+        return f"{self.runtime_prefix.upper()}{name}"
 
     def table(self, stem: str, ctype: str, values, comment: str) -> str:
         name = f"{self.prefix}dsp_tab_{stem}"
         arr = np.asarray(values)
         if ctype == "float":
-            vals = [_f32(v) for v in arr.ravel()]
+            vals = [c_float(v, what=f"table {stem}") for v in arr.ravel()]
             size = 4
         elif ctype == "double":
-            vals = [_f64(v) for v in arr.ravel()]
+            vals = [c_double(v, what=f"table {stem}") for v in arr.ravel()]
             size = 8
         elif ctype == "uint16_t":
             if arr.size and (arr.min() < 0 or arr.max() > 0xFFFF):
                 raise ValueError(f"{stem}: values do not fit uint16")
-            vals = [str(int(v)) for v in arr.ravel()]
+            vals = [c_int(v) for v in arr.ravel()]
             size = 2
         else:
             raise ValueError(ctype)
@@ -168,7 +164,7 @@ class _Ctx:
         return name
 
     def rfft(self, n: int) -> str:
-        """Designated initializer of a tinyforge_dsp_rfft_t for length n (tables shared)."""
+        """Designated initializer of the runtime's dsp_rfft_t for length n (tables shared)."""
         tw_name = f"{self.prefix}dsp_tab_fft{n}_twiddle"
         if not any(t.name == tw_name for t in self.tables):
             twiddle, bitrev = rfft_tables(n)
@@ -182,7 +178,7 @@ class _Ctx:
 
 
 def rfft_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Tables of `tinyforge_dsp_rfft` for a power-of-two length n >= 4: float32 twiddles
+    """Tables of the runtime's `dsp_rfft` for a power-of-two length n >= 4: float32 twiddles
     ``[cos(2 pi k/n), sin(2 pi k/n)]`` for k < n/2 (computed in float64, rounded once) and the
     uint16 bit-reversal permutation of the n/2 complex points."""
     if n < 4 or n > 65536 or n & (n - 1):
@@ -248,9 +244,9 @@ def _audio(ctx: _Ctx, block: str, p: dict, *, window_samples, n_axes, frequency_
     if block == "spectrogram":
         scale = float(p["input_full_scale"])
         input_scale = np.float32(1.0 / scale) if scale != 1.0 else np.float32(1.0)
-        fields += [("input_scale", _f32(input_scale)), ("pre_cof", "0.0f")]
+        fields += [("input_scale", c_float(input_scale)), ("pre_cof", "0.0f")]
     else:
-        fields += [("input_scale", "1.0f"), ("pre_cof", _f32(p["pre_cof"]))]
+        fields += [("input_scale", "1.0f"), ("pre_cof", c_float(p["pre_cof"]))]
     fields.append(("fft", ctx.rfft(n_fft)))
     if block in ("mfe", "mfcc"):
         low, high = band_edges(p, frequency_hz=frequency_hz)
@@ -266,15 +262,15 @@ def _audio(ctx: _Ctx, block: str, p: dict, *, window_samples, n_axes, frequency_
         weights = (bank.astype(np.float64) * gain).astype(np.float32)
         fields.append(("num_filters", f"{int(p['num_filters'])}u"))
         fields += _sparse_bank(ctx, weights)
-        fields.append(("energy_gain", _f32(np.float32(1.0 * gain))))
+        fields.append(("energy_gain", c_float(np.float32(1.0 * gain))))
     if block in ("spectrogram", "mfe"):
         floor_db = float(p["noise_floor_db"])
         fields += [
-            ("noise_floor_db", _f32(floor_db)),
-            ("db_scale", _f32(1.0 / (12.0 - floor_db))),
+            ("noise_floor_db", c_float(floor_db)),
+            ("db_scale", c_float(1.0 / (12.0 - floor_db))),
         ]
     if block == "spectrogram":
-        fields.append(("power_scale", _f32(1.0 / n_fft)))
+        fields.append(("power_scale", c_float(1.0 / n_fft)))
     if block == "mfcc":
         nc, nf = int(p["num_cepstral"]), int(p["num_filters"])
         dct = dct_matrix(n_inputs=nf, n_outputs=nc).T  # [num_cepstral][num_filters]
@@ -304,20 +300,20 @@ def _audio(ctx: _Ctx, block: str, p: dict, *, window_samples, n_axes, frequency_
         else:
             fields += [("win_size", "0u"), ("cmvn_source", "NULL")]
     prefix = ctx.prefix
-    body = f"return tinyforge_dsp_{block}(&{prefix}dsp_cfg, window, features, {prefix}dsp_scratch);"
-    return "tinyforge_dsp_audio_t", fields, body, scratch
+    body = f"return {ctx.rt('dsp_' + block)}(&{prefix}dsp_cfg, window, features, {prefix}dsp_scratch);"
+    return ctx.rt("dsp_audio_t"), fields, body, scratch
 
 
 def _flatten(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
-    mask = " | ".join(f"TINYFORGE_DSP_STAT_{name.upper()}" for name in _FLATTEN_BITS if p[name])
+    mask = " | ".join(ctx.rt_macro(f"DSP_STAT_{name.upper()}") for name in _FLATTEN_BITS if p[name])
     fields = [
         ("n_samples", f"{window_samples}u"),
         ("n_axes", f"{n_axes}u"),
-        ("scale", _f64(p["scale_axes"])),
+        ("scale", c_double(p["scale_axes"])),
         ("stat_mask", mask),
     ]
-    body = f"return tinyforge_dsp_flatten(&{ctx.prefix}dsp_cfg, window, features);"
-    return "tinyforge_dsp_flatten_t", fields, body, 0
+    body = f"return {ctx.rt('dsp_flatten')}(&{ctx.prefix}dsp_cfg, window, features);"
+    return ctx.rt("dsp_flatten_t"), fields, body, 0
 
 
 def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
@@ -327,7 +323,7 @@ def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
     fields = [
         ("n_samples", f"{window_samples}u"),
         ("n_axes", f"{n_axes}u"),
-        ("scale", _f32(p["scale_axes"])),
+        ("scale", c_float(p["scale_axes"])),
     ]
     if p["filter_type"] != "none":
         sos = butterworth_sos(
@@ -379,19 +375,23 @@ def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
             ("step", f"{step}u"),
             ("n_segments", f"{segments}u"),
             ("hann", ctx.table("hann", "float", w, f"periodic Hann window, {n_fft} points")),
-            ("psd_scale", _f32(psd_scale)),
+            ("psd_scale", c_float(psd_scale)),
             ("do_log", "1" if p["do_log"] else "0"),
             ("wavelet_levels", "0u"), ("wavelet_taps", "0u"), ("wavelet_max_len", "0u"),
             ("dec_lo", "NULL"), ("dec_hi", "NULL"),
         ]
         scratch = window_samples + n_fft + 2 + n_fft // 2 + 1
-    body = f"return tinyforge_dsp_spectral(&{ctx.prefix}dsp_cfg, window, features, {ctx.prefix}dsp_scratch);"
-    return "tinyforge_dsp_spectral_t", fields, body, scratch
+    body = (
+        f"return {ctx.rt('dsp_spectral')}(&{ctx.prefix}dsp_cfg, window, features, "
+        f"{ctx.prefix}dsp_scratch);"
+    )
+    return ctx.rt("dsp_spectral_t"), fields, body, scratch
 
 
 def _raw(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
     body = (
-        f"tinyforge_dsp_raw(window, features, {window_samples * n_axes}u, {_f32(p['scale_axes'])});\n"
+        f"{ctx.rt('dsp_raw')}(window, features, {window_samples * n_axes}u, "
+        f"{c_float(p['scale_axes'])});\n"
         "    return 0;"
     )
     return None, [], body, 0
@@ -409,22 +409,11 @@ def _image(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
         ("out_channels", f"{out_c}u"),
         ("int8_range", "1" if p["scale"] == "int8" else "0"),
     ]
-    body = f"return tinyforge_dsp_image(&{ctx.prefix}dsp_cfg, window, features);"
-    return "tinyforge_dsp_image_t", fields, body, 0
+    body = f"return {ctx.rt('dsp_image')}(&{ctx.prefix}dsp_cfg, window, features);"
+    return ctx.rt("dsp_image_t"), fields, body, 0
 
 
 # ---------------------------------------------------------------------------------------------
-
-
-def _env() -> jinja2.Environment:
-    return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(TEMPLATE_DIR)),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-        autoescape=False,
-    )
 
 
 def emit_dsp(
@@ -434,15 +423,20 @@ def emit_dsp(
     window_samples: int,
     n_axes: int,
     frequency_hz: float,
-    prefix: str = "tinyforge_",
+    prefix: str = RUNTIME_PREFIX,
+    runtime_prefix: str = RUNTIME_PREFIX,
 ) -> DspEmission:
     """C for `block_name` with `params` on windows of `window_samples` x `n_axes` at `frequency_hz`.
 
+    The generated symbols carry `prefix`; the runtime is called by `runtime_prefix`: its own
+    names (the files in RUNTIME_DIR) by default, or a library's, whose runtime comes from
+    `runtime_files(runtime_prefix)`.
     Images: `window_samples` is the pixel count (height x width, already resized by the input
     stage) and `n_axes` the input channels (1 or 3); pixels are floats 0..255.
     Raises DspBuildError naming the block and parameter for anything invalid or unsupported.
     """
-    _check_prefix(prefix)
+    _check_prefix(prefix, field="prefix")
+    _check_prefix(runtime_prefix, field="runtime_prefix")
     try:
         block = get_block(block_name)
     except ParamError as e:
@@ -480,7 +474,7 @@ def emit_dsp(
         raise DspBuildError(name, e.field, str(e)) from None
     n_features = int(np.prod(shape))
 
-    ctx = _Ctx(prefix)
+    ctx = _Ctx(prefix, runtime_prefix)
     kw = dict(window_samples=window_samples, n_axes=n_axes, frequency_hz=float(frequency_hz or 0.0))
     if name in ("spectrogram", "mfe", "mfcc"):
         config_type, fields, body, scratch = _audio(ctx, name, p, **kw)
@@ -491,32 +485,29 @@ def emit_dsp(
             "raw": _raw,
             "image": _image,
         }[name](ctx, p, **kw)
-    if not scratch:
-        body = body.replace(f", {prefix}dsp_scratch", ", NULL")
 
-    params_json = json.dumps(p, sort_keys=True).replace("*/", "* /")
-    banner = (
-        f"/* Generated by Tinyforge DSP-to-C {DSP_C_VERSION} from processing block {name} "
-        f"v{block.implementation_version} with params {params_json}; window {window_samples} "
-        f"x {n_axes} at {float(frequency_hz or 0):g} Hz. Do not edit. */"
+    banner = cgen.banner(
+        f"Tinyforge DSP-to-C {DSP_C_VERSION} from processing block {name} "
+        f"v{block.implementation_version} with params {json.dumps(p, sort_keys=True)}; window "
+        f"{window_samples} x {n_axes} at {float(frequency_hz or 0):g} Hz"
     )
     common = dict(
         banner=banner,
         prefix=prefix,
-        PREFIX=prefix.upper(),
+        runtime_prefix=runtime_prefix,
         block=name,
         window_samples=window_samples,
         n_axes=n_axes,
-        frequency_c=_f32(frequency_hz or 0.0),
+        frequency_c=c_float(frequency_hz or 0.0),
         input_floats=window_samples * n_axes,
         n_features=n_features,
         shape=tuple(int(s) for s in shape),
         scratch_floats=int(scratch),
     )
-    env = _env()
     files = {
-        f"{prefix}dsp_config.h": env.get_template("dsp_config.h.j2").render(**common),
-        f"{prefix}dsp_config.c": env.get_template("dsp_config.c.j2").render(
+        f"{prefix}dsp_config.h": cgen.render("dsp/dsp_config.h.j2", **common),
+        f"{prefix}dsp_config.c": cgen.render(
+            "dsp/dsp_config.c.j2",
             **common,
             tables=[t.render() for t in ctx.tables],
             config_type=config_type,
@@ -557,22 +548,32 @@ def emit_dsp_chain(
     window_samples: int,
     n_axes: int,
     frequency_hz: float,
-    prefix: str = "tinyforge_",
+    prefix: str = RUNTIME_PREFIX,
+    runtime_prefix: str = RUNTIME_PREFIX,
 ) -> DspEmission:
     """C for several processing blocks on the same window, their features side by side (in the
     order given, as the platform concatenates them for a learning block fed by several blocks).
 
     One block is `emit_dsp` itself. With more, block k is emitted with the prefix `<prefix>b<k>_`
     and a `<prefix>dsp_config.h/.c` pair defines the usual `<prefix>DSP_*` macros and
-    `<prefix>dsp_run`, which runs each block into its slice of the features.
+    `<prefix>dsp_run`, which runs each block into its slice of the features. Every block calls
+    the runtime by `runtime_prefix`, as in `emit_dsp`.
     """
     if not blocks:
         raise DspBuildError("-", "blocks", "an impulse needs at least one processing block")
-    kw = dict(window_samples=window_samples, n_axes=n_axes, frequency_hz=frequency_hz)
+    kw = dict(
+        window_samples=window_samples,
+        n_axes=n_axes,
+        frequency_hz=frequency_hz,
+        runtime_prefix=runtime_prefix,
+    )
     if len(blocks) == 1:
         return emit_dsp(blocks[0][0], blocks[0][1], prefix=prefix, **kw)
-    _check_prefix(prefix)
-    parts = [emit_dsp(name, params, prefix=f"{prefix}b{k}_", **kw) for k, (name, params) in enumerate(blocks, 1)]
+    _check_prefix(prefix, field="prefix")
+    parts = [
+        emit_dsp(name, params, prefix=f"{prefix}b{k}_", **kw)
+        for k, (name, params) in enumerate(blocks, 1)
+    ]
     if any(e.block == "image" for e in parts):
         raise DspBuildError("image", "blocks", "an image block cannot be combined with other processing blocks")
     offsets = np.cumsum([0] + [e.n_features for e in parts[:-1]]).tolist()
@@ -580,16 +581,17 @@ def emit_dsp_chain(
     scratch_floats = sum(e.scratch_bytes for e in parts) // 4
     described = [{"block": e.block, "n_features": e.n_features, "offset": int(off), "prefix": e.prefix}
                  for e, off in zip(parts, offsets, strict=True)]
-    banner = (f"/* Generated by Tinyforge DSP-to-C {DSP_C_VERSION}: {len(parts)} processing blocks "
-              f"({' + '.join(e.block for e in parts)}) on one window {window_samples} x {n_axes} at "
-              f"{float(frequency_hz or 0):g} Hz. Do not edit. */")
-    ctx = dict(banner=banner, prefix=prefix, PREFIX=prefix.upper(), blocks=described, window_samples=window_samples,
-               n_axes=n_axes, frequency_c=_f32(frequency_hz or 0.0), input_floats=window_samples * n_axes,
+    banner = cgen.banner(
+        f"Tinyforge DSP-to-C {DSP_C_VERSION}: {len(parts)} processing blocks "
+        f"({' + '.join(e.block for e in parts)}) on one window {window_samples} x {n_axes} at "
+        f"{float(frequency_hz or 0):g} Hz"
+    )
+    ctx = dict(banner=banner, prefix=prefix, blocks=described, window_samples=window_samples,
+               n_axes=n_axes, frequency_c=c_float(frequency_hz or 0.0), input_floats=window_samples * n_axes,
                n_features=n_features, scratch_floats=scratch_floats)
-    env = _env()
     files = {name: text for e in parts for name, text in e.files.items()}
-    files[f"{prefix}dsp_config.h"] = env.get_template("dsp_chain.h.j2").render(**ctx)
-    files[f"{prefix}dsp_config.c"] = env.get_template("dsp_chain.c.j2").render(**ctx)
+    files[f"{prefix}dsp_config.h"] = cgen.render("dsp/dsp_chain.h.j2", **ctx)
+    files[f"{prefix}dsp_config.c"] = cgen.render("dsp/dsp_chain.c.j2", **ctx)
     table_bytes = sum(e.table_bytes for e in parts)
     return DspEmission(
         block="+".join(e.block for e in parts),

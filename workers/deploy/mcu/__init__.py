@@ -5,8 +5,8 @@ Public interface (stable; the deployment build job calls it):
     toolchain_available() -> bool
     build_elf(target, *, sources, include_dirs, defines=None, out_dir, opt="-O2") -> ElfInfo
     run_elf(target, elf, *, timeout_s=60, count_instructions=False) -> RunResult
-    run_model_harness(target, *, library_sources, include_dirs, inputs, output_bytes,
-                      out_dir) -> HarnessResult
+    run_model_harness(target, HarnessLibrary(sources, include_dirs, defines, opt, extra_cflags),
+                      *, inputs, output_bytes, out_dir, timeout_s=120) -> HarnessResult
 
 Targets are the Cortex-M presets of `workers.deploy.targets`. See docs/mcu.md.
 """
@@ -19,7 +19,7 @@ from workers.deploy.mcu.errors import (
     McuTimeoutError,
     ToolchainMissingError,
 )
-from workers.deploy.mcu.harness import HarnessResult, run_model_harness
+from workers.deploy.mcu.harness import HarnessLibrary, HarnessResult, run_model_harness
 from workers.deploy.mcu.qemu import RunResult, plugin_path, qemu_version, run_elf
 from workers.deploy.mcu.toolchain import (
     ElfInfo,
@@ -33,6 +33,7 @@ from workers.deploy.mcu.toolchain import (
 
 __all__ = [
     "ElfInfo",
+    "HarnessLibrary",
     "HarnessResult",
     "McuBuildError",
     "McuDoesNotFitError",

@@ -1,7 +1,7 @@
 """Cross-compile C sources into a bare-metal ELF for a Cortex-M target's QEMU machine.
 
 Every program is linked with the runtime in `runtime/` (vector table, reset handler,
-semihosting) and a linker script rendered from `runtime/link.ld.j2` for the target's
+semihosting) and a linker script rendered from `templates/link.ld.j2` for the target's
 QEMU memory map. Floats are built with `-ffp-contract=off` so that results compare
 bit for bit with a host build.
 """
@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import jinja2
-
+from workers.deploy import cgen
 from workers.deploy.mcu.errors import (
     INSTALL_HINT,
     McuBuildError,
@@ -28,8 +27,11 @@ from workers.deploy.mcu.errors import (
 from workers.deploy.targets import Target, get_target
 
 RUNTIME_DIR = Path(__file__).resolve().parent / "runtime"
-RUNTIME_SOURCES: tuple[Path, ...] = (RUNTIME_DIR / "tf_startup.c", RUNTIME_DIR / "tf_semihost.c")
-HARNESS_MAIN = RUNTIME_DIR / "tf_harness_main.c"
+RUNTIME_SOURCES: tuple[Path, ...] = (
+    RUNTIME_DIR / "tinyforge_startup.c",
+    RUNTIME_DIR / "tinyforge_semihost.c",
+)
+HARNESS_MAIN = RUNTIME_DIR / "tinyforge_harness_main.c"
 
 CROSS_CC = "arm-none-eabi-gcc"
 CROSS_SIZE = "arm-none-eabi-size"
@@ -46,8 +48,6 @@ COMMON_CFLAGS = (
     "-Wextra",
 )
 LINK_LIBS = ("-Wl,--start-group", "-lc", "-lm", "-lgcc", "-lnosys", "-Wl,--end-group")
-
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 @dataclass(frozen=True)
@@ -116,7 +116,7 @@ def render_linker_script(
 ) -> str:
     """The linker script for `target` on a QEMU machine (default: its preferred one).
 
-    `use_bulk` puts the harness inputs (`.tf_inputs`) in the machine's bulk memory when it
+    `use_bulk` puts the harness inputs (`.tinyforge_inputs`) in the machine's bulk memory when it
     has one; `constants_in_bulk` puts `.rodata` (model weights) there too, for programs whose
     constants outgrow the machine's code memory.
     """
@@ -125,12 +125,8 @@ def render_linker_script(
     bulk = m.bulk if use_bulk else None
     if constants_in_bulk and bulk is None:
         raise ValueError(f"QEMU machine {m.name} has no bulk memory for constants")
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(str(RUNTIME_DIR)),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-    )
-    return env.get_template("link.ld.j2").render(
+    return cgen.render(
+        "mcu/link.ld.j2",
         target=t.name,
         machine=m.name,
         flash=m.flash,
@@ -151,7 +147,7 @@ def _run(cmd: Sequence[str], *, what: str) -> subprocess.CompletedProcess[str]:
 def _define_flags(defines: Mapping[str, str] | None) -> list[str]:
     flags = []
     for key, value in (defines or {}).items():
-        if not _IDENT.match(key):
+        if not cgen.is_identifier(key):
             raise ValueError(f"define name {key!r} is not a C identifier")
         flags.append(f"-D{key}={value}")
     return flags
@@ -296,7 +292,7 @@ def build_elf(
     """Compile `sources` (C files with a `main`, or objects) with the runtime and link an ELF.
 
     `main`'s return value becomes the emulator's exit code. Programs may use
-    `tf_semihost.h` (output to the host) and `tf_startup.h` (SEV markers, stack use).
+    `tinyforge_semihost.h` (output to the host) and `tinyforge_startup.h` (SEV markers, stack use).
     The ELF is laid out for `machine` (default: the target's preferred QEMU machine); pass
     the same machine to `run_elf`.
     """

@@ -7,13 +7,17 @@
    within 1% of the platform's;
 3. Cortex-M targets with the Arm toolchain present: the model built for the target runs under
    QEMU, outputs compared with the interpreter, executed instructions counted per inference.
+
+`verify_library` runs them and reports; `verdict` decides from the report whether the library may
+be shipped, and `record_in_manifest` copies the report and the target's measurements into the
+library's manifest. The build job and `tinyforge build --verify` both use these three.
 """
 
 from __future__ import annotations
 
 import subprocess
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +98,7 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
 
         tgt = get_target(target)
         if run_target and tgt.kind == "cortex-m":
-            from workers.deploy.mcu import run_model_harness, toolchain_available
+            from workers.deploy.mcu import HarnessLibrary, run_model_harness, toolchain_available
 
             if not toolchain_available():
                 log(f"{target}: Arm toolchain or QEMU not installed: skipped the on-target run "
@@ -105,7 +109,7 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
                 write_library(lib, src)
                 sources = [src / s for s in lib.model_sources]
                 rows = model_inputs[: min(len(model_inputs), 20)]
-                res = run_model_harness(target, library_sources=sources, include_dirs=[src / "src"],
+                res = run_model_harness(target, HarnessLibrary(sources, [src / "src"]),
                                         inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
                                         output_bytes=lib.compiled.output.nbytes, out_dir=wd / "target-build")
                 expected = reference_outputs(tflite_bytes, rows)
@@ -126,3 +130,51 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
     finally:
         if tmp is not None:
             tmp.cleanup()
+
+
+TARGET_MEASUREMENTS = ("instructions", "flash_bytes", "ram_bytes")
+
+
+def verdict(report: Mapping[str, Any]) -> list[str]:
+    """Why the verification `report` (from `verify_library`) fails the build; empty when it passes.
+
+    The model's outputs and intermediate tensors must equal the TFLite Micro interpreter's (on the
+    host and, when it ran, on the target), the C impulse must classify every test window as the
+    platform does, and its anomaly scores must agree with the platform's.
+    """
+    reasons = []
+    if not report["bit_exact"]:
+        host, target = report.get("host") or {}, report.get("target") or {}
+        where = []
+        if host and not host.get("bit_exact", True):
+            where.append(
+                f"on the host: outputs {'equal' if host.get('outputs_equal') else 'differ'}, "
+                f"{host.get('mismatches', 0)} intermediate tensor mismatches"
+            )
+        if target.get("bit_exact") is False:
+            where.append(f"under QEMU ({target.get('machine', '?')}): outputs differ")
+        detail = f" ({'; '.join(where)})" if where else ""
+        reasons.append(f"the library's outputs differ from the TFLite Micro interpreter{detail}")
+    impulse = report.get("impulse") or {}
+    if impulse and impulse["same_class"] < 1.0:
+        reasons.append(
+            f"the C impulse classifies {100 * (1 - impulse['same_class']):.1f}% of the test windows "
+            "differently from the platform"
+        )
+    if impulse.get("anomaly_agrees") is False:
+        reasons.append(
+            "the C anomaly scores differ from the platform's (largest relative difference "
+            f"{impulse['anomaly_max_rel_diff']:.2%})"
+        )
+    return reasons
+
+
+def record_in_manifest(manifest: MutableMapping[str, Any], report: Mapping[str, Any]) -> None:
+    """Put the verification `report` into the library's manifest: the report itself, `bit_exact`,
+    and the instructions, flash and RAM measured on the target when it ran there."""
+    manifest["verification"] = report
+    manifest["bit_exact"] = report["bit_exact"]
+    measured = report.get("target") or {}
+    for key in TARGET_MEASUREMENTS:
+        if measured.get(key) is not None:
+            manifest[key] = measured[key]

@@ -8,7 +8,7 @@
  *  - the int8 dot products then need no offset: on cores with the DSP extension two SXTB16
  *    unpack four int8 into two int16 pairs and SMLAD does two multiply-accumulates. Both
  *    operands are unpacked alike, so no weight reordering is needed.
- * On Cortex-M55 the same dot products run 16 lanes at a time with Helium (MVE), see below.
+ * On Cortex-M55 the same loops run 16 lanes at a time with Helium (MVE), see below.
  * Build with -DTINYFORGE_EMULATE_DSP on a host to run the DSP code paths with C stand-ins. */
 #include <stdint.h>
 #include <string.h>
@@ -19,33 +19,40 @@
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
 #include <arm_acle.h>
 #define TINYFORGE_DSP 1
-#define tf_sxtb16(x) __sxtb16((int32_t)(x))
-static inline int32_t tf_sxtb16_ror8(uint32_t x)
+#define tinyforge_sxtb16(x) __sxtb16((int32_t)(x))
+static inline int32_t tinyforge_sxtb16_ror8(uint32_t x)
 {
     int32_t r;
     __asm__("sxtb16 %0, %1, ror #8" : "=r"(r) : "r"(x));
     return r;
 }
-#define tf_smlad(a, b, acc) __smlad((a), (b), (acc))
-#define tf_smlabb(a, b, acc) __smlabb((a), (b), (acc))
-#define tf_smlatt(a, b, acc) __smlatt((a), (b), (acc))
+#define tinyforge_smlad(a, b, acc) __smlad((a), (b), (acc))
+#define tinyforge_smlabb(a, b, acc) __smlabb((a), (b), (acc))
+#define tinyforge_smlatt(a, b, acc) __smlatt((a), (b), (acc))
 #elif defined(TINYFORGE_EMULATE_DSP)
 #define TINYFORGE_DSP 1
-static int32_t tf_sxtb16(uint32_t x)
+static int32_t tinyforge_sxtb16(uint32_t x)
 {
     const uint32_t lo = (uint32_t)(int32_t)(int8_t)(x & 0xff) & 0xffffu;
     const uint32_t hi = (uint32_t)(int32_t)(int8_t)((x >> 16) & 0xff) & 0xffffu;
     return (int32_t)(lo | (hi << 16));
 }
-static int32_t tf_sxtb16_ror8(uint32_t x) { return tf_sxtb16((x >> 8) | (x << 24)); }
-static int32_t tf_lo(int32_t x) { return (int16_t)(x & 0xffff); }
-static int32_t tf_hi(int32_t x) { return (int16_t)(((uint32_t)x >> 16) & 0xffff); }
-static int32_t tf_smlad(int32_t a, int32_t b, int32_t acc)
+static int32_t tinyforge_sxtb16_ror8(uint32_t x) { return tinyforge_sxtb16((x >> 8) | (x << 24)); }
+static int32_t tinyforge_lo(int32_t x) { return (int16_t)(x & 0xffff); }
+static int32_t tinyforge_hi(int32_t x) { return (int16_t)(((uint32_t)x >> 16) & 0xffff); }
+static int32_t tinyforge_smlad(int32_t a, int32_t b, int32_t acc)
 {
-    return (int32_t)((uint32_t)acc + (uint32_t)(tf_lo(a) * tf_lo(b)) + (uint32_t)(tf_hi(a) * tf_hi(b)));
+    return (int32_t)((uint32_t)acc + (uint32_t)(tinyforge_lo(a) * tinyforge_lo(b))
+                     + (uint32_t)(tinyforge_hi(a) * tinyforge_hi(b)));
 }
-static int32_t tf_smlabb(int32_t a, int32_t b, int32_t acc) { return acc + tf_lo(a) * tf_lo(b); }
-static int32_t tf_smlatt(int32_t a, int32_t b, int32_t acc) { return acc + tf_hi(a) * tf_hi(b); }
+static int32_t tinyforge_smlabb(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + tinyforge_lo(a) * tinyforge_lo(b);
+}
+static int32_t tinyforge_smlatt(int32_t a, int32_t b, int32_t acc)
+{
+    return acc + tinyforge_hi(a) * tinyforge_hi(b);
+}
 #else
 #define TINYFORGE_DSP 0
 #endif
@@ -57,13 +64,13 @@ static int32_t tf_smlatt(int32_t a, int32_t b, int32_t acc) { return acc + tf_hi
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(TINYFORGE_NO_MVE)
 #include <arm_mve.h>
 #define TINYFORGE_MVE 1
-#define tf_aligned4(p) ((((uintptr_t)(p)) & 3u) == 0u)
+#define tinyforge_aligned4(p) ((((uintptr_t)(p)) & 3u) == 0u)
 #else
 #define TINYFORGE_MVE 0
 #endif
 
 #if TINYFORGE_DSP
-static inline uint32_t tf_load4(const int8_t *p)
+static inline uint32_t tinyforge_load4(const int8_t *p)
 {
     uint32_t w;
     memcpy(&w, p, 4);
@@ -78,7 +85,7 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     const int8_t *const end = a + k;
 #if TINYFORGE_MVE
-    if (tf_aligned4(f)) {
+    if (tinyforge_aligned4(f)) {
         for (; end - a >= 16; a += 16, f += 64) { /* 16 inputs x 4 rows */
             const int8x16_t va = vld1q_s8(a);
             const int32x4x4_t w = vld4q_s32((const int32_t *)f);
@@ -91,20 +98,20 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
 #endif
 #if TINYFORGE_DSP
     for (; a != end; a += 4, f += 16) {
-        const uint32_t wa = tf_load4(a);
-        const int32_t ae = tf_sxtb16(wa), ao = tf_sxtb16_ror8(wa);
-        uint32_t w = tf_load4(f);
-        s0 = tf_smlad(ae, tf_sxtb16(w), s0);
-        s0 = tf_smlad(ao, tf_sxtb16_ror8(w), s0);
-        w = tf_load4(f + 4);
-        s1 = tf_smlad(ae, tf_sxtb16(w), s1);
-        s1 = tf_smlad(ao, tf_sxtb16_ror8(w), s1);
-        w = tf_load4(f + 8);
-        s2 = tf_smlad(ae, tf_sxtb16(w), s2);
-        s2 = tf_smlad(ao, tf_sxtb16_ror8(w), s2);
-        w = tf_load4(f + 12);
-        s3 = tf_smlad(ae, tf_sxtb16(w), s3);
-        s3 = tf_smlad(ao, tf_sxtb16_ror8(w), s3);
+        const uint32_t wa = tinyforge_load4(a);
+        const int32_t ae = tinyforge_sxtb16(wa), ao = tinyforge_sxtb16_ror8(wa);
+        uint32_t w = tinyforge_load4(f);
+        s0 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s0);
+        s0 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s0);
+        w = tinyforge_load4(f + 4);
+        s1 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s1);
+        s1 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s1);
+        w = tinyforge_load4(f + 8);
+        s2 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s2);
+        s2 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s2);
+        w = tinyforge_load4(f + 12);
+        s3 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s3);
+        s3 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s3);
     }
 #else
     int j;
@@ -131,9 +138,9 @@ static inline int32_t dot_s8(const int8_t *a, const int8_t *b, int n, int32_t ac
 #endif
 #if TINYFORGE_DSP
     for (; i + 4 <= n; i += 4) {
-        const uint32_t wa = tf_load4(a + i), wb = tf_load4(b + i);
-        acc = tf_smlad(tf_sxtb16(wa), tf_sxtb16(wb), acc);
-        acc = tf_smlad(tf_sxtb16_ror8((wa)), tf_sxtb16_ror8((wb)), acc);
+        const uint32_t wa = tinyforge_load4(a + i), wb = tinyforge_load4(b + i);
+        acc = tinyforge_smlad(tinyforge_sxtb16(wa), tinyforge_sxtb16(wb), acc);
+        acc = tinyforge_smlad(tinyforge_sxtb16_ror8((wa)), tinyforge_sxtb16_ror8((wb)), acc);
     }
 #endif
     for (; i < n; ++i) acc += (int32_t)a[i] * b[i];
@@ -154,7 +161,7 @@ static inline void dot22i_s8(const int8_t *ci, const int8_t *fi, int k, int32_t 
     int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
     const int8_t *const end = ci + 2 * k;
 #if TINYFORGE_MVE
-    if (tf_aligned4(ci) && tf_aligned4(fi)) {
+    if (tinyforge_aligned4(ci) && tinyforge_aligned4(fi)) {
         for (; end - ci >= 32; ci += 32, fi += 32) { /* 16 taps of two columns x two rows */
             const int32x4x2_t c = vld2q_s32((const int32_t *)ci);
             const int32x4x2_t f = vld2q_s32((const int32_t *)fi);
@@ -169,20 +176,20 @@ static inline void dot22i_s8(const int8_t *ci, const int8_t *fi, int k, int32_t 
 #endif
 #if TINYFORGE_DSP
     for (; ci != end; ci += 8, fi += 8) {
-        const uint32_t wa0 = tf_load4(ci), wa1 = tf_load4(ci + 4);
-        const uint32_t wb0 = tf_load4(fi), wb1 = tf_load4(fi + 4);
-        const int32_t a0e = tf_sxtb16(wa0), a0o = tf_sxtb16_ror8(wa0);
-        const int32_t a1e = tf_sxtb16(wa1), a1o = tf_sxtb16_ror8(wa1);
-        const int32_t b0e = tf_sxtb16(wb0), b0o = tf_sxtb16_ror8(wb0);
-        const int32_t b1e = tf_sxtb16(wb1), b1o = tf_sxtb16_ror8(wb1);
-        s00 = tf_smlad(a0e, b0e, s00);
-        s00 = tf_smlad(a0o, b0o, s00);
-        s01 = tf_smlad(a0e, b1e, s01);
-        s01 = tf_smlad(a0o, b1o, s01);
-        s10 = tf_smlad(a1e, b0e, s10);
-        s10 = tf_smlad(a1o, b0o, s10);
-        s11 = tf_smlad(a1e, b1e, s11);
-        s11 = tf_smlad(a1o, b1o, s11);
+        const uint32_t wa0 = tinyforge_load4(ci), wa1 = tinyforge_load4(ci + 4);
+        const uint32_t wb0 = tinyforge_load4(fi), wb1 = tinyforge_load4(fi + 4);
+        const int32_t a0e = tinyforge_sxtb16(wa0), a0o = tinyforge_sxtb16_ror8(wa0);
+        const int32_t a1e = tinyforge_sxtb16(wa1), a1o = tinyforge_sxtb16_ror8(wa1);
+        const int32_t b0e = tinyforge_sxtb16(wb0), b0o = tinyforge_sxtb16_ror8(wb0);
+        const int32_t b1e = tinyforge_sxtb16(wb1), b1o = tinyforge_sxtb16_ror8(wb1);
+        s00 = tinyforge_smlad(a0e, b0e, s00);
+        s00 = tinyforge_smlad(a0o, b0o, s00);
+        s01 = tinyforge_smlad(a0e, b1e, s01);
+        s01 = tinyforge_smlad(a0o, b1o, s01);
+        s10 = tinyforge_smlad(a1e, b0e, s10);
+        s10 = tinyforge_smlad(a1o, b0o, s10);
+        s11 = tinyforge_smlad(a1e, b1e, s11);
+        s11 = tinyforge_smlad(a1o, b1o, s11);
     }
 #else
     int j;
@@ -385,31 +392,31 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 for (; c + 4 <= C; c += 4) {
                     int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
                     const int8_t *f = filter + c;
-#define TF_DW_TAP(T, F)                                                                   \
+#define TINYFORGE_DW_TAP(T, F)                                                                   \
     do {                                                                                  \
-        const uint32_t wx = tf_load4(rows[T] + c);                                        \
-        const uint32_t wf = tf_load4(F);                                                  \
-        const int32_t x02 = tf_sxtb16(wx), x13 = tf_sxtb16_ror8(wx);                      \
-        const int32_t f02 = tf_sxtb16(wf), f13 = tf_sxtb16_ror8(wf);                      \
-        a0 = tf_smlabb(x02, f02, a0);                                                     \
-        a2 = tf_smlatt(x02, f02, a2);                                                     \
-        a1 = tf_smlabb(x13, f13, a1);                                                     \
-        a3 = tf_smlatt(x13, f13, a3);                                                     \
+        const uint32_t wx = tinyforge_load4(rows[T] + c);                                        \
+        const uint32_t wf = tinyforge_load4(F);                                                  \
+        const int32_t x02 = tinyforge_sxtb16(wx), x13 = tinyforge_sxtb16_ror8(wx);                      \
+        const int32_t f02 = tinyforge_sxtb16(wf), f13 = tinyforge_sxtb16_ror8(wf);                      \
+        a0 = tinyforge_smlabb(x02, f02, a0);                                                     \
+        a2 = tinyforge_smlatt(x02, f02, a2);                                                     \
+        a1 = tinyforge_smlabb(x13, f13, a1);                                                     \
+        a3 = tinyforge_smlatt(x13, f13, a3);                                                     \
     } while (0)
                     if (taps == 9) { /* 3x3: the common case, unrolled */
-                        TF_DW_TAP(0, f);
-                        TF_DW_TAP(1, f + C);
-                        TF_DW_TAP(2, f + 2 * C);
-                        TF_DW_TAP(3, f + 3 * C);
-                        TF_DW_TAP(4, f + 4 * C);
-                        TF_DW_TAP(5, f + 5 * C);
-                        TF_DW_TAP(6, f + 6 * C);
-                        TF_DW_TAP(7, f + 7 * C);
-                        TF_DW_TAP(8, f + 8 * C);
+                        TINYFORGE_DW_TAP(0, f);
+                        TINYFORGE_DW_TAP(1, f + C);
+                        TINYFORGE_DW_TAP(2, f + 2 * C);
+                        TINYFORGE_DW_TAP(3, f + 3 * C);
+                        TINYFORGE_DW_TAP(4, f + 4 * C);
+                        TINYFORGE_DW_TAP(5, f + 5 * C);
+                        TINYFORGE_DW_TAP(6, f + 6 * C);
+                        TINYFORGE_DW_TAP(7, f + 7 * C);
+                        TINYFORGE_DW_TAP(8, f + 8 * C);
                     } else {
-                        for (t = 0; t < taps; ++t, f += C) TF_DW_TAP(t, f);
+                        for (t = 0; t < taps; ++t, f += C) TINYFORGE_DW_TAP(t, f);
                     }
-#undef TF_DW_TAP
+#undef TINYFORGE_DW_TAP
                     out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
                     out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
                     out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);

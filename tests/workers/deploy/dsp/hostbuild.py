@@ -50,7 +50,7 @@ def runtime_objects(emission: DspEmission, extra_flags: tuple[str, ...] = ()) ->
     ).hexdigest()[:16]
     key = (digest, extra_flags)
     if key not in _RUNTIME_OBJECTS:
-        out_dir = Path(tempfile.mkdtemp(prefix="tf_dsp_runtime_"))
+        out_dir = Path(tempfile.mkdtemp(prefix="tinyforge_dsp_runtime_"))
         objects = []
         for src in emission.sources:
             obj = out_dir / (src.stem + ".o")

@@ -105,11 +105,12 @@ def test_renamed_runtime_builds_with_renamed_config(tmp_path):
         "runtime/acme_dsp_stats.c",
     }
     assert not any("tinyforge_" in t.lower() for t in files.values())
-    e = emit_dsp("mfcc", {}, prefix="acme_", **AUDIO)
+    e = emit_dsp("mfcc", {}, prefix="acme_", runtime_prefix="acme_", **AUDIO)
+    assert not any("tinyforge_" in t.lower() for t in e.files.values())  # nothing to rename afterwards
     for rel, text in {**files, **e.files}.items():
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text.replace("tinyforge_", "acme_").replace("TINYFORGE_", "ACME_"))
+        path.write_text(text)
     sources = [tmp_path / r for r in [*files, *e.files] if r.endswith(".c")]
     cmd = [
         host_cc(),
@@ -157,6 +158,7 @@ def test_build_errors_name_block_and_parameter(args, field, needle):
         (dict(prefix="1abc_"), "prefix"),
         (dict(prefix="ab-c_"), "prefix"),
         (dict(prefix="abc"), "prefix"),
+        (dict(runtime_prefix="acme"), "runtime_prefix"),
         (dict(window_samples=0), "window_samples"),
         (dict(n_axes=0), "n_axes"),
         (dict(frequency_hz=0), "frequency_hz"),

@@ -17,7 +17,7 @@ from scipy.io import wavfile
 from tests.paths import FSDD_DIR, require_shared
 from tests.workers.deploy.dsp.hostbuild import c_features
 from workers.deploy.dsp import emit_dsp
-from workers.deploy.mcu import run_model_harness, toolchain_available
+from workers.deploy.mcu import HarnessLibrary, run_model_harness, toolchain_available
 from workers.dsp import TimeSeriesInput, get_block, make_windows
 
 pytestmark = [
@@ -54,14 +54,17 @@ def run_on_m4f(tmp_path: Path, block: str, params: dict, windows: np.ndarray, fs
     gen.mkdir()
     for rel, text in emission.files.items():
         (gen / rel).write_text(text)
-    result = run_model_harness(
-        "cortex-m4f",
-        library_sources=[
+    library = HarnessLibrary(
+        [
             SHIM_DIR / "dsp_as_model.c",
             *(gen / r for r in emission.files if r.endswith(".c")),
             *emission.sources,
         ],
-        include_dirs=[SHIM_DIR, gen, *emission.include_dirs],
+        [SHIM_DIR, gen, *emission.include_dirs],
+    )
+    result = run_model_harness(
+        "cortex-m4f",
+        library,
         inputs=[w.astype("<f4").tobytes() for w in windows],
         output_bytes=emission.n_features * 4,
         out_dir=tmp_path / "m4f",

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from workers.deploy.mcu import McuRunError, run_model_harness, toolchain_available
+from workers.deploy.mcu import HarnessLibrary, McuRunError, run_model_harness, toolchain_available
 from workers.deploy.targets import MCU_TARGETS
 
 pytestmark = [
@@ -55,8 +55,7 @@ def test_toy_model_matches_numpy_on_every_core(target, tmp_path):
     inputs.append(inputs[0])  # same input twice: same instruction count
     result = run_model_harness(
         target,
-        library_sources=TOY,
-        include_dirs=[C_DIR],
+        HarnessLibrary(TOY, [C_DIR]),
         inputs=inputs,
         output_bytes=OUTPUT_BYTES,
         out_dir=tmp_path,
@@ -77,12 +76,10 @@ def test_instruction_counts_repeat_and_grow_linearly_with_work(tmp_path):
     for run, repeat in enumerate((4, 8, 16, 16)):
         result = run_model_harness(
             "cortex-m4f",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR], defines={"TOY_REPEAT": str(repeat)}),
             inputs=inputs,
             output_bytes=OUTPUT_BYTES,
             out_dir=tmp_path / f"run{run}",
-            defines={"TOY_REPEAT": str(repeat)},
         )
         assert result.outputs == [toy_reference(v, repeat=repeat) for v in inputs]
         counts.setdefault(repeat, []).append(np.array(result.instructions))
@@ -100,8 +97,7 @@ def test_failing_invoke_reports_its_return_code(tmp_path):
     with pytest.raises(McuRunError, match="returned 7 on input 1"):
         run_model_harness(
             "cortex-m3",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR]),
             inputs=inputs,
             output_bytes=OUTPUT_BYTES,
             out_dir=tmp_path,
@@ -112,8 +108,7 @@ def test_header_and_caller_sizes_must_agree(tmp_path):
     with pytest.raises(ValueError, match="declares 64 input and 44 output bytes"):
         run_model_harness(
             "cortex-m4f",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR]),
             inputs=make_inputs(1, seed=3),
             output_bytes=40,
             out_dir=tmp_path,
@@ -126,12 +121,10 @@ def test_inputs_that_do_not_fit_run_in_batches(tmp_path):
     inputs = make_inputs(69, seed=4, pad=pad)
     result = run_model_harness(
         "cortex-m0plus",
-        library_sources=TOY,
-        include_dirs=[C_DIR],
+        HarnessLibrary(TOY, [C_DIR], defines={"TOY_PAD": str(pad)}),
         inputs=inputs,
         output_bytes=OUTPUT_BYTES,
         out_dir=tmp_path,
-        defines={"TOY_PAD": str(pad)},
     )
     assert result.runs == 2
     assert result.outputs == [toy_reference(v) for v in inputs]
@@ -142,12 +135,11 @@ def test_program_too_big_for_the_microbit_moves_to_the_an385(tmp_path):
     inputs = make_inputs(3, seed=6)
     result = run_model_harness(
         "cortex-m0plus",
-        library_sources=TOY,
-        include_dirs=[C_DIR],
+        # the micro:bit has 16 KB of RAM
+        HarnessLibrary(TOY, [C_DIR], defines={"TOY_SCRATCH_BYTES": str(32 * 1024)}),
         inputs=inputs,
         output_bytes=OUTPUT_BYTES,
         out_dir=tmp_path,
-        defines={"TOY_SCRATCH_BYTES": str(32 * 1024)},  # the micro:bit has 16 KB of RAM
     )
     assert result.machine == "mps2-an385" and not result.constants_in_bulk
     assert result.outputs == [toy_reference(v) for v in inputs]
@@ -158,20 +150,18 @@ def test_constants_too_big_for_the_m55_itcm_move_to_bulk_memory(tmp_path):
     inputs = make_inputs(3, seed=7)
     small = run_model_harness(
         "cortex-m55",
-        library_sources=TOY,
-        include_dirs=[C_DIR],
+        HarnessLibrary(TOY, [C_DIR]),
         inputs=inputs,
         output_bytes=OUTPUT_BYTES,
         out_dir=tmp_path / "small",
     )
     big = run_model_harness(
         "cortex-m55",
-        library_sources=TOY,
-        include_dirs=[C_DIR],
+        # the ITCM holds 512 KB
+        HarnessLibrary(TOY, [C_DIR], defines={"TOY_TABLE_BYTES": str(600 * 1024)}),
         inputs=inputs,
         output_bytes=OUTPUT_BYTES,
         out_dir=tmp_path / "big",
-        defines={"TOY_TABLE_BYTES": str(600 * 1024)},  # the ITCM holds 512 KB
     )
     assert (small.machine, small.constants_in_bulk) == ("mps3-an547", False)
     assert (big.machine, big.constants_in_bulk) == ("mps3-an547", True)
@@ -184,8 +174,7 @@ def test_bad_arguments_are_refused_before_building(tmp_path):
     with pytest.raises(ValueError, match="inputs is empty"):
         run_model_harness(
             "cortex-m4f",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR]),
             inputs=[],
             output_bytes=4,
             out_dir=tmp_path,
@@ -193,8 +182,7 @@ def test_bad_arguments_are_refused_before_building(tmp_path):
     with pytest.raises(ValueError, match=r"inputs\[1\] has 3 bytes"):
         run_model_harness(
             "cortex-m4f",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR]),
             inputs=[b"abcd", b"abc"],
             output_bytes=4,
             out_dir=tmp_path,
@@ -202,8 +190,7 @@ def test_bad_arguments_are_refused_before_building(tmp_path):
     with pytest.raises(ValueError, match="unknown target"):
         run_model_harness(
             "cortex-m85",
-            library_sources=TOY,
-            include_dirs=[C_DIR],
+            HarnessLibrary(TOY, [C_DIR]),
             inputs=[b"abcd"],
             output_bytes=4,
             out_dir=tmp_path,

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from workers.deploy.mcu import (
+    HarnessLibrary,
     McuBuildError,
     McuTimeoutError,
     ToolchainMissingError,
@@ -97,8 +98,7 @@ def test_block_counting_matches_per_instruction_counting_on_a_real_program(tmp_p
     for target in ("cortex-m0plus", "cortex-m4f"):
         result = run_model_harness(
             target,
-            library_sources=[C_DIR / "toy_model.c"],
-            include_dirs=[C_DIR],
+            HarnessLibrary([C_DIR / "toy_model.c"], [C_DIR]),
             inputs=inputs,
             output_bytes=44,
             out_dir=tmp_path / target,

@@ -71,3 +71,13 @@ def test_unknown_anomaly_kind_is_a_clear_error(data):
                        anomaly={"kind": "isolation-forest", "features": [0]})
     with pytest.raises(CompileError, match="isolation-forest"):
         build_library(data["model"], target="linux-x86_64", impulse=spec)
+
+
+def test_anomaly_values_without_a_c_literal_are_a_clear_error(data):
+    """An infinite threshold used to be written as `inff`, which no C compiler accepts."""
+    model = anomaly.fit_kmeans(data["features"][: data["n_normal"]], n_clusters=2)
+    spec = ImpulseSpec(labels=["a", "b", "c", "d"], dsp_block="spectral", dsp_params=data["params"],
+                       window_samples=WINDOW, axes=AXES, frequency_hz=FREQ, slice_samples=31,
+                       anomaly={**model, "threshold": float("inf")})
+    with pytest.raises(CompileError, match="anomaly block's threshold is inf"):
+        build_library(data["model"], target="linux-x86_64", impulse=spec)

@@ -49,7 +49,7 @@ def test_helium_kernels_on_m55_are_bit_exact_and_faster(name, tmp_path):
     (-DTINYFORGE_NO_MVE: the SMLAD path): identical outputs, equal to the interpreter's, and
     fewer executed instructions with Helium (FC and conv dot products, depthwise channels)."""
     _need_toolchain()
-    from workers.deploy.mcu import run_model_harness
+    from workers.deploy.mcu import HarnessLibrary, run_model_harness
     from workers.deploy.package import write_library
     from workers.deploy.package.verify import reference_outputs
 
@@ -59,10 +59,10 @@ def test_helium_kernels_on_m55_are_bit_exact_and_faster(name, tmp_path):
     rows = _inputs(lib, 3)
     runs = {}
     for variant, defines in (("helium", None), ("dsp", {"TINYFORGE_NO_MVE": "1"})):
-        runs[variant] = run_model_harness(
-            "cortex-m55", library_sources=[tmp_path / "src" / s for s in lib.model_sources],
-            include_dirs=[tmp_path / "src" / "src"], inputs=[r.tobytes() for r in rows],
-            output_bytes=lib.compiled.output.nbytes, out_dir=tmp_path / variant, defines=defines)
+        sources = [tmp_path / "src" / s for s in lib.model_sources]
+        library = HarnessLibrary(sources, [tmp_path / "src" / "src"], defines=defines or {})
+        runs[variant] = run_model_harness("cortex-m55", library, inputs=[r.tobytes() for r in rows],
+                                          output_bytes=lib.compiled.output.nbytes, out_dir=tmp_path / variant)
     expected = reference_outputs(model, rows)
     assert [bytes(o) for o in runs["helium"].outputs] == [bytes(o) for o in runs["dsp"].outputs] == expected
     helium, dsp = np.median(runs["helium"].instructions), np.median(runs["dsp"].instructions)

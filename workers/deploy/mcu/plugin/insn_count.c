@@ -21,7 +21,7 @@
 
 #include "qemu_plugin_min.h"
 
-QEMU_PLUGIN_EXPORT int qemu_plugin_version = TF_QEMU_PLUGIN_API_VERSION;
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = TINYFORGE_QEMU_PLUGIN_API_VERSION;
 
 static uint64_t executed;    /* instructions executed so far (tb mode: whole blocks) */
 static uint64_t region_start; /* count at the opening SEV, inclusive */

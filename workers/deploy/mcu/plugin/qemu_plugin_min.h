@@ -4,15 +4,15 @@
  * qemu-plugin.h. Matches plugin API version 1 (QEMU 6.0 - 8.x: the QEMU 7.2 of Debian 12
  * accepts versions 0 to 1). Only stable, unchanged entry points are declared.
  */
-#ifndef TF_QEMU_PLUGIN_MIN_H
-#define TF_QEMU_PLUGIN_MIN_H
+#ifndef TINYFORGE_QEMU_PLUGIN_MIN_H
+#define TINYFORGE_QEMU_PLUGIN_MIN_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define QEMU_PLUGIN_EXPORT __attribute__((visibility("default")))
-#define TF_QEMU_PLUGIN_API_VERSION 1
+#define TINYFORGE_QEMU_PLUGIN_API_VERSION 1
 
 typedef uint64_t qemu_plugin_id_t;
 
@@ -61,4 +61,4 @@ size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
 void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
 void qemu_plugin_outs(const char *string);
 
-#endif /* TF_QEMU_PLUGIN_MIN_H */
+#endif /* TINYFORGE_QEMU_PLUGIN_MIN_H */

@@ -1,9 +1,9 @@
 /* Never finishes: the runner's timeout must stop it. */
-#include "tf_semihost.h"
+#include "tinyforge_semihost.h"
 
 int main(void)
 {
-    tf_sh_puts("hanging\n");
+    tinyforge_semihost_puts("hanging\n");
     for (;;) {
         __asm__ volatile("nop");
     }

@@ -4,8 +4,8 @@
  */
 #include <stdint.h>
 
-#include "tf_semihost.h"
-#include "tf_startup.h"
+#include "tinyforge_semihost.h"
+#include "tinyforge_startup.h"
 
 volatile uint32_t sink;
 
@@ -18,14 +18,14 @@ __attribute__((noinline)) static void work(uint32_t n)
 
 int main(void)
 {
-    TF_MARK();
+    TINYFORGE_MARK();
     work(LOOPS);
-    TF_MARK();
-    TF_MARK();
+    TINYFORGE_MARK();
+    TINYFORGE_MARK();
     work(2 * LOOPS);
-    TF_MARK();
-    TF_MARK();
-    TF_MARK();
-    tf_sh_puts("done\n");
+    TINYFORGE_MARK();
+    TINYFORGE_MARK();
+    TINYFORGE_MARK();
+    tinyforge_semihost_puts("done\n");
     return 0;
 }

@@ -1,8 +1,8 @@
 /* Executes an undefined instruction: the start-up code's fault handler must report it. */
-#include "tf_semihost.h"
+#include "tinyforge_semihost.h"
 
 int main(void)
 {
-    tf_sh_puts("about to trap\n");
+    tinyforge_semihost_puts("about to trap\n");
     __builtin_trap();
 }

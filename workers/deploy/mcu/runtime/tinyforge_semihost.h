@@ -3,25 +3,25 @@
  *
  * Only what the harness needs: write bytes to the host's stdout and leave with an exit code.
  */
-#ifndef TF_SEMIHOST_H
-#define TF_SEMIHOST_H
+#ifndef TINYFORGE_SEMIHOST_H
+#define TINYFORGE_SEMIHOST_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 /* Write `len` bytes to the host's stdout (the console ":tt"). */
-void tf_sh_write(const void *data, size_t len);
+void tinyforge_semihost_write(const void *data, size_t len);
 /* Write a NUL-terminated string. */
-void tf_sh_puts(const char *text);
+void tinyforge_semihost_puts(const char *text);
 /* Write an unsigned decimal number. */
-void tf_sh_put_u32(uint32_t value);
+void tinyforge_semihost_put_u32(uint32_t value);
 /* Write a signed decimal number. */
-void tf_sh_put_i32(int32_t value);
+void tinyforge_semihost_put_i32(int32_t value);
 /* Write `value` as 8 hexadecimal digits. */
-void tf_sh_put_hex32(uint32_t value);
+void tinyforge_semihost_put_hex32(uint32_t value);
 /* Write `len` bytes as lowercase hexadecimal, two digits per byte, no separators. */
-void tf_sh_put_hex_bytes(const void *data, size_t len);
+void tinyforge_semihost_put_hex_bytes(const void *data, size_t len);
 /* Stop the machine; the emulator exits with `code` (0-255 on a POSIX host). */
-void tf_sh_exit(int code) __attribute__((noreturn));
+void tinyforge_semihost_exit(int code) __attribute__((noreturn));
 
-#endif /* TF_SEMIHOST_H */
+#endif /* TINYFORGE_SEMIHOST_H */
