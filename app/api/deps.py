@@ -15,6 +15,7 @@ from app.core.storage import BlobStore
 from app.models import Project, User
 from app.services import projects as project_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.services.jobs import TaskSender
 
 
 def settings_dep(request: Request) -> Settings:
@@ -45,6 +46,16 @@ def get_blob_store(settings: SettingsDep) -> BlobStore:
 
 
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
+
+
+def get_task_sender(settings: SettingsDep) -> TaskSender:
+    """The Celery client that sends job messages (see `app.services.jobs.queue_job`)."""
+    from workers.celery_app import celery_for  # builds the Celery app for the environment on import
+
+    return celery_for(settings)
+
+
+TaskSenderDep = Annotated[TaskSender, Depends(get_task_sender)]
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

@@ -15,12 +15,18 @@ from sqlalchemy.orm import Session
 
 from app.models import Impulse
 from app.services.errors import Invalid, NotFound
-from workers.dsp import ParamError, TimeSeriesInput, get_block
+from workers.dsp import BLOCKS, ImageInput, ParamError, TimeSeriesInput, get_block
 
 INPUT_TYPES = ("time-series", "image")
 LEARN_TYPES = ("classification", "regression", "anomaly-kmeans", "anomaly-gmm")
 IMAGE_RESIZE = ("squash", "fit-short", "fit-long")
 IMAGE_DEPTH = ("rgb", "grayscale")
+
+
+def block_declarations() -> dict[str, Any]:
+    """Every processing block and input block with its parameters (`GET /api/dsp-blocks`, the design form)."""
+    return {"blocks": [b.schema() for b in BLOCKS.values()],
+            "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()}}
 
 
 def _invalid(where: str, exc: ParamError) -> Invalid:

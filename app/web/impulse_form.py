@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from app.services.impulses import LEARN_TYPES
+from app.services.impulses import LEARN_TYPES, block_declarations
 
 DEFAULT_BLOCK = "mfcc"
 MAX_DSP_BLOCKS = 4
@@ -25,11 +25,8 @@ PRIMARY_TYPES = tuple(t for t in LEARN_TYPES if not t.startswith("anomaly"))
 
 
 def declarations() -> dict[str, Any]:
-    """Exactly what `GET /api/dsp-blocks` answers."""
-    from app.api.routes.dsp import dsp_blocks
-
-    out = dsp_blocks()
-    return {"blocks": out["blocks"], "inputs": out["inputs"], "learn_types": list(LEARN_TYPES)}
+    """What `GET /api/dsp-blocks` answers, and the learning block types."""
+    return {**block_declarations(), "learn_types": list(LEARN_TYPES)}
 
 
 def _convert(param: Mapping[str, Any], raw: str | None) -> Any:

@@ -7,9 +7,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
+from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
+from app.schemas.jobs import JobStarted
 from app.services import deployment
+from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api", tags=["deployment"])
 
@@ -29,9 +30,9 @@ def targets() -> dict:
 
 
 @router.post("/{projectId}/jobs/build-ondevice-model", summary="Start a job that builds and verifies a C library")
-def build(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
           body: Annotated[dict[str, Any], Body()] = None,  # noqa: RUF013
-          type: str | None = None) -> dict:  # noqa: A002 - Edge Impulse's query parameter
+          type: str | None = None) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
     params = deployment.validate_request({**(body or {})})
     if params.get("impulseId") is not None:
         from app.services import impulses, learning
@@ -39,7 +40,8 @@ def build(project: ProjectDep, session: SessionDep, settings: SettingsDep,
         impulse = impulses.get_impulse(session, project.id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
         learning.model_artifact(session, impulse, block["id"], "tflite-int8")
-    return submit(session, settings, project.id, "build", {**params, "type": type or "zip"})
+    job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": type or "zip"})
+    return JobStarted.of(job)
 
 
 @router.get("/{projectId}/deployment/download", summary="Download the latest (or a given) library zip")

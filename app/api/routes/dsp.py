@@ -14,15 +14,13 @@ from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import samples as sample_service
 from app.services.errors import BadRequest
-from workers.dsp import BLOCKS, ImageInput, TimeSeriesInput
 
 router = APIRouter(tags=["dsp"])
 
 
 @router.get("/api/dsp-blocks", summary="Every processing block with its parameters (the JSON the forms are built from)")
 def dsp_blocks() -> dict:
-    return {"success": True, "blocks": [b.schema() for b in BLOCKS.values()],
-            "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()}}
+    return {"success": True, **impulse_service.block_declarations()}
 
 
 class DspRunBody(BaseModel):

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
+from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact
+from app.schemas.jobs import JobStarted
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services.errors import NotFound
 
 router = APIRouter(prefix="/api/{projectId}", tags=["impulses"])
@@ -57,13 +58,14 @@ def delete_impulse(impulseId: int, project: ProjectDep, session: SessionDep, sto
 
 
 @router.post("/jobs/generate-features", summary="Start a job that generates the features of an impulse")
-def generate_features(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+def generate_features(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
                       impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-                      dspId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+                      dspId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     if dspId is not None:
         impulse_service.dsp_block(impulse, dspId)
-    return submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": dspId})
+    params = {"impulse_id": impulse.id, "dsp_id": dspId}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "generate-features", params))
 
 
 @router.get("/impulses/{impulseId}/features/{dspId}", summary="What the last feature generation produced")

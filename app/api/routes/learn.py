@@ -10,10 +10,11 @@ from fastapi import APIRouter, Body, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
 from app.models import Artifact
+from app.schemas.jobs import JobStarted
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services import learning
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, TooLarge
@@ -27,22 +28,24 @@ def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: AN
 
 
 @router.post("/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)")
-def train(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+def train(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
           impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-          learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+          learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
     impulse, block = _block(session, project, impulseId, learnId)
     learning.validate_learn_settings(block)
     learning.check_ready_to_train(session, impulse, block)
-    return submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": block["id"]})
+    params = {"impulse_id": impulse.id, "learn_id": block["id"]}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "train", params))
 
 
 @router.post("/jobs/test", summary="Start a model testing job on the testing data")
-def test(project: ProjectDep, session: SessionDep, settings: SettingsDep,
+def test(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
          impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-         learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
+         learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
     impulse, block = _block(session, project, impulseId, learnId)
     learning.model_artifact(session, impulse, block["id"], "training-results")
-    return submit(session, settings, project.id, "test", {"impulse_id": impulse.id, "learn_id": block["id"]})
+    params = {"impulse_id": impulse.id, "learn_id": block["id"]}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
 
 
 def _json_artifact(session, store, impulse, block, kind: str) -> dict:  # noqa: ANN001

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from app.api.deps import CallerDep, ProjectDep, SessionDep
+from app.core.db import on_commit
 from app.models import User
 from app.schemas.ei import project_json
 from app.services import projects as project_service
@@ -39,12 +40,12 @@ class ProjectSettings(BaseModel):
 
 
 @router.post("/{projectId}", summary="Update project settings")
-def update_project(body: ProjectSettings, project: ProjectDep, request: Request) -> dict:
+def update_project(body: ProjectSettings, project: ProjectDep, session: SessionDep, request: Request) -> dict:
     if body.name is not None:
         project.name = body.name.strip()
     if body.description is not None:
         project.description = body.description
     if body.requireSignedData is not None:
         project.require_signed_data = body.requireSignedData
-        request.app.state.key_cache.clear()
+        on_commit(session, request.app.state.key_cache.clear)
     return {"success": True}

@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep
-from app.api.routes.jobs import submit
+from app.api.deps import SessionDep, TaskSenderDep
 from app.models import Artifact, Job
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services.errors import BadRequest, NotFound, ServiceError
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
@@ -95,7 +95,7 @@ def deployment_page(request: Request, project: PageProjectDep, user: UserDep, se
 
 @router.post("/projects/{project_id}/deployment/{impulse_id}/{learn_id}")
 async def build(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                settings: SettingsDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
+                sender: TaskSenderDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
     services = _services()
     if services is None:
         raise ServiceError("deployment is not available on this server yet", status=503)
@@ -120,7 +120,7 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
                      values=values, errors=errors, status_code=exc.status)
     if chosen["group"] == "Boards":
         params["board"] = chosen["name"]
-    out = submit(session, settings, project.id, "build", {**params, "type": "zip"})
-    flash(request, f"Build job {out['id']} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
+    job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": "zip"})
+    flash(request, f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
           "info")
-    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block['id']}&job={out['id']}")
+    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block['id']}&job={job.id}")

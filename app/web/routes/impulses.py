@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
+from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact, Impulse, Job
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services import samples as sample_service
 from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
@@ -147,11 +147,12 @@ async def update_impulse(request: Request, project: PageProjectDep, user: UserDe
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/generate")
-def generate_features(request: Request, project: PageProjectDep, session: SessionDep, settings: SettingsDep,
+def generate_features(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
                       impulse_id: int, _csrf: CsrfDep) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
-    out = submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": None})
-    return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={out['id']}#features")
+    params = {"impulse_id": impulse.id, "dsp_id": None}
+    job = job_service.queue_job(session, sender, project.id, "generate-features", params)
+    return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={job.id}#features")
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/delete")

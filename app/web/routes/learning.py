@@ -9,10 +9,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
+from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact, Impulse, Job
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services.errors import Invalid, NotFound, ServiceError
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
@@ -122,7 +122,7 @@ def _number(kind: str, raw: str) -> Any:
 
 @router.post("/projects/{project_id}/training/{impulse_id}/{learn_id}")
 async def start_training(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                         store: StoreDep, settings: SettingsDep, impulse_id: int, learn_id: int,
+                         store: StoreDep, sender: TaskSenderDep, impulse_id: int, learn_id: int,
                          _csrf: CsrfDep) -> Response:
     learning = _learning()
     if learning is None:
@@ -143,9 +143,10 @@ async def start_training(request: Request, project: PageProjectDep, user: UserDe
         field = next((name for name, *_ in TRAIN_FIELDS if name in exc.message), "")
         ctx.update({"fields": TRAIN_FIELDS, "values": values, "errors": {field: exc.message}})
         return render(request, "training.html", ctx, status_code=422)
-    out = submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": learn_id})
-    flash(request, f"Training job {out['id']} started.", "info")
-    return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={out['id']}")
+    params = {"impulse_id": impulse.id, "learn_id": learn_id}
+    job = job_service.queue_job(session, sender, project.id, "train", params)
+    flash(request, f"Training job {job.id} started.", "info")
+    return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={job.id}")
 
 
 @router.get("/projects/{project_id}/testing")
@@ -156,7 +157,7 @@ def testing_page(request: Request, project: PageProjectDep, user: UserDep, sessi
 
 
 @router.post("/projects/{project_id}/testing/{impulse_id}/{learn_id}")
-def start_testing(request: Request, project: PageProjectDep, session: SessionDep, settings: SettingsDep,
+def start_testing(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
                   impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
     learning = _learning()
     if learning is None:
@@ -168,6 +169,7 @@ def start_testing(request: Request, project: PageProjectDep, session: SessionDep
     except NotFound as exc:
         flash(request, exc.message, "error")
         return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}")
-    out = submit(session, settings, project.id, "test", {"impulse_id": impulse.id, "learn_id": learn_id})
-    flash(request, f"Model testing job {out['id']} started.", "info")
-    return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={out['id']}")
+    params = {"impulse_id": impulse.id, "learn_id": learn_id}
+    job = job_service.queue_job(session, sender, project.id, "test", params)
+    flash(request, f"Model testing job {job.id} started.", "info")
+    return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={job.id}")
