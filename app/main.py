@@ -14,20 +14,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from app import web
 from app.api.routes import deployment, dsp, impulses, ingestion, jobs, learn, projects, raw_data
 from app.core.config import Settings, get_settings
+from app.schemas.errors import describe
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
 
 API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, raw_data.router, jobs.router, impulses.router,
                learn.router]
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
-        parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -57,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": _validation_message(exc)}, status_code=422)
+        return JSONResponse({"success": False, "error": describe(exc.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -14,7 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.storage import BlobStore
-from app.models import Artifact, Project
+from app.models import Artifact, Impulse, Project
+from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import learning
@@ -76,26 +77,24 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             impulse = impulse_service.get_impulse(session, project_id, p["impulseId"])
             impulse_id = impulse.id
             block = learning.learn_block(impulse, p.get("learnId"))
-            if block["type"] not in ("classification", "regression"):
-                raise BadRequest(f"learning block {block['id']} is {block['type']}: build a classifier or regression block")
+            if block.is_anomaly:
+                raise BadRequest(f"learning block {block.id} is {block.type}: build a classifier or regression block")
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
-            tflite = store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key)
-            trained = json.loads(store.get(learning.model_artifact(session, impulse, block["id"], "training-results").blob_key))
-            dsp_cfg = impulse_service.dsp_block(impulse, block["dsp"][0])
-            more_dsp = [(c["block"], c["params"]) for c in (impulse_service.dsp_block(impulse, d) for d in block["dsp"][1:])]
+            tflite = store.get(learning.model_artifact(session, impulse, block.id, kind).blob_key)
+            trained = json.loads(store.get(learning.model_artifact(session, impulse, block.id,
+                                                                   "training-results").blob_key))
+            dsp_cfg = impulse_service.dsp_block(impulse, block.dsp[0])
+            more_dsp = [(c.block, c.params) for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])]
             anomaly = _anomaly_model(session, store, impulse, block)
-            axes = IMAGE_CHANNELS[impulse.input["color_depth"]] if impulse.input["type"] == "image" \
-                else _axes(session, impulse)
+            axes = impulse.input.channels if isinstance(impulse.input, ImageInputBlock) else _axes(session, impulse)
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
             spec.more_dsp = more_dsp
             title = f"{project.name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
             windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
             if anomaly is not None and rows is not None:
-                from workers.learn import anomaly as anomaly_fns
-
-                score = anomaly_fns.score_gmm if anomaly.get("kind") == "gmm" else anomaly_fns.score_kmeans
-                expected_anomaly = score(anomaly, data["X"][rows].reshape(len(rows), -1))
+                expected_anomaly = learning.score_anomaly(anomaly["kind"], anomaly,
+                                                          data["X"][rows].reshape(len(rows), -1))
     log(f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})")
     try:
         lib = build_library(tflite, target=p["target"], impulse=spec, engine=p["engine"], model_type=p["modelType"],
@@ -156,22 +155,24 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     return {"artifact_id": artifact_id, "name": f"{root}.zip", "size": len(blob), "manifest": lib.manifest}
 
 
-def _anomaly_model(session: Session, store: BlobStore, impulse, block) -> dict | None:  # noqa: ANN001
+def _anomaly_model(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict | None:
+    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the impulse."""
     for other in impulse.learn:
-        if other["type"] in learning.ANOMALY_TYPES and other["dsp"] == block["dsp"]:
+        if other.anomaly_kind is not None and other.dsp == block.dsp:
             try:
-                return json.loads(store.get(learning.model_artifact(session, impulse, other["id"], "anomaly-model").blob_key))
+                art = learning.model_artifact(session, impulse, other.id, "anomaly-model")
             except NotFound:
                 return None
+            return {**json.loads(store.get(art.blob_key)), "kind": other.anomaly_kind}
     return None
 
 
-def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
+def _axes(session: Session, impulse: Impulse) -> list[str]:
     """The axes the library reads: the impulse's choice, else the sensors of the project's samples."""
     from app.models import Sample
 
-    if impulse.input.get("axes"):
-        return list(impulse.input["axes"])
+    if isinstance(impulse.input, TimeSeriesInputBlock) and impulse.input.axes:
+        return list(impulse.input.axes)
     sample = session.scalars(select(Sample).where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
                              .order_by(Sample.id).limit(1)).first()
     if sample is None:
@@ -179,25 +180,23 @@ def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
     return [s["name"] for s in sample.sensors]
 
 
-IMAGE_CHANNELS = {"rgb": ["red", "green", "blue"], "grayscale": ["gray"]}
-
-
-def _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes):  # noqa: ANN001, ANN202
+def _impulse_spec(impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None,
+                  axes: list[str]):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
     spec = impulse.input
-    if spec["type"] == "image":  # whole frames: width x height pixels, no sliding window
-        pixels = spec["width"] * spec["height"]
-        return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"],
-                           dsp_params=dsp_cfg["params"], window_samples=pixels, axes=axes, frequency_hz=0.0,
-                           slice_samples=pixels, anomaly=anomaly, title=impulse.name,
-                           image={k: spec[k] for k in ("width", "height", "resize_mode", "color_depth")})
-    window = TimeSeriesInput.window_samples(spec["window_size_ms"], spec["frequency_hz"])
-    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec["window_increase_ms"], spec["frequency_hz"])))
-    return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"], dsp_params=dsp_cfg["params"],
-                       window_samples=window, axes=axes, frequency_hz=float(spec["frequency_hz"]),
-                       slice_samples=slice_samples, anomaly=anomaly, title=impulse.name)
+    labels = trained.get("labels") or ["value"]
+    if isinstance(spec, ImageInputBlock):  # whole frames: width x height pixels, no sliding window
+        pixels = spec.width * spec.height
+        return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=pixels,
+                           axes=axes, frequency_hz=0.0, slice_samples=pixels, anomaly=anomaly, title=impulse.name,
+                           image=spec.model_dump(exclude={"type"}))
+    window = TimeSeriesInput.window_samples(spec.window_size_ms, spec.frequency_hz)
+    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec.window_increase_ms, spec.frequency_hz)))
+    return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=window,
+                       axes=axes, frequency_hz=float(spec.frequency_hz), slice_samples=slice_samples,
+                       anomaly=anomaly, title=impulse.name)
 
 
 def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202

@@ -24,18 +24,11 @@ from sqlalchemy.orm import Session
 from app.core.db import on_commit, on_rollback
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
+from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeriesInputBlock
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
 from app.services.samples import SampleFilter, all_samples, sample_image, sample_values
-from workers.dsp import (
-    DspError,
-    ImageInput,
-    ParamError,
-    TimeSeriesInput,
-    get_block,
-    make_windows,
-    prepare_image,
-)
+from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
 EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
@@ -44,26 +37,17 @@ EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast
 TSNE_MIN_POINTS = 30
 
 
-def input_spec_object(spec: dict[str, Any]) -> TimeSeriesInput | ImageInput:
-    if spec["type"] == "image":
-        return ImageInput(width=spec["width"], height=spec["height"], resize_mode=spec["resize_mode"],
-                          color_depth=spec["color_depth"])
-    return TimeSeriesInput(axes=spec["axes"], window_size_ms=spec["window_size_ms"],
-                           window_increase_ms=spec["window_increase_ms"], frequency_hz=spec["frequency_hz"],
-                           pad_short=spec["pad_short"])
-
-
-def sample_windows(store: BlobStore, sample: Sample, spec: dict[str, Any]) -> np.ndarray:
+def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.ndarray:
     """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c]."""
-    obj = input_spec_object(spec)
-    if isinstance(obj, ImageInput):
+    if isinstance(spec, ImageInputBlock):
         if sample.kind != "image":
             raise DspError(f"sample {sample.id} is a time series but the impulse's input is an image")
-        return prepare_image(sample_image(store, sample), spec=obj)[None]
+        return prepare_image(sample_image(store, sample), spec=spec.to_dsp())[None]
     if sample.kind != "timeseries":
         raise DspError(f"sample {sample.id} is an image but the impulse's input is a time series")
     values, interval_ms, sensors = sample_values(store, sample)
-    return make_windows(values, interval_ms=interval_ms, spec=obj, sensor_names=[s["name"] for s in sensors])
+    return make_windows(values, interval_ms=interval_ms, spec=spec.to_dsp(),
+                        sensor_names=[s["name"] for s in sensors])
 
 
 def _cache_key(project_id: int, config: str, sample: Sample) -> str:
@@ -100,7 +84,7 @@ def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store:
     say = progress or (lambda _p, _l=None: None)
     with unit_of_work() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        block_ids = list(dsp_ids) if dsp_ids else [b["id"] for b in impulse.dsp]
+        block_ids = list(dsp_ids) if dsp_ids else [b.id for b in impulse.dsp]
         for i in block_ids:
             impulse_service.dsp_block(impulse, i)
         revision = impulse.revision
@@ -122,16 +106,16 @@ def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store:
     return summary
 
 
-def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: dict[str, Any],
+def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: DspBlock,
                     samples: list[Sample], *, job_id: int | None, progress: Progress,
                     chunk_samples: int) -> dict[str, Any]:
-    block = get_block(cfg["block"])
+    block = get_block(cfg.block)
     spec = impulse.input
     config = impulse_service.feature_config_hash(spec, cfg)
-    freq = spec.get("frequency_hz", 0.0)
+    freq = spec.frequency_hz
     t0 = time.monotonic()
     todo = [s for s in samples if not store.exists(_cache_key(impulse.project_id, config, s))]
-    progress(0, f"{cfg['name']} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
+    progress(0, f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
                 f"{len(todo)} to compute")
     skipped: dict[int, str] = {}
     window_shape: tuple[int, ...] | None = _cached_window_shape(store, impulse.project_id, config)
@@ -153,7 +137,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
             windows.append(w)
             owners.append((s, len(w)))
         if windows:
-            out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg["params"])
+            out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg.params)
             store.put(_shape_key(impulse.project_id, config), json.dumps(list(out.shape)).encode())
             store.put(_shape_key(impulse.project_id, config).replace("shape.json", "window.json"),
                       json.dumps(list(window_shape)).encode())
@@ -183,7 +167,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
         labels += [s.label] * len(feats)
         categories += [s.category] * len(feats)
     if not rows:
-        raise BadRequest(f"no sample could be processed by {cfg['name']}: " + "; ".join(list(skipped.values())[:3]))
+        raise BadRequest(f"no sample could be processed by {cfg.name}: " + "; ".join(list(skipped.values())[:3]))
     X = np.concatenate(rows).astype(np.float32)
     shape_key = _shape_key(impulse.project_id, config)
     shape = tuple(json.loads(store.get(shape_key))) if store.exists(shape_key) else (X.shape[1],)
@@ -192,7 +176,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     np.savez_compressed(buf, X=X, labels=np.array(labels), sample_ids=np.array(sample_ids, np.int64),
                         window_index=np.array(window_ix, np.int32), categories=np.array(categories),
                         shape=np.array(shape, np.int64))
-    meta = {"dsp_id": cfg["id"], "block": block.name, "revision": impulse.revision, "config_hash": config,
+    meta = {"dsp_id": cfg.id, "block": block.name, "revision": impulse.revision, "config_hash": config,
             "rows": int(X.shape[0]), "features": int(X.shape[1]), "shape": list(shape), "labels": label_list,
             "samples": len(set(sample_ids)), "skipped": len(skipped),
             "per_label": {lab: labels.count(lab) for lab in label_list},
@@ -200,10 +184,10 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     progress(92, f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})")
     explorer = explorer_data(X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix))
     progress(98, f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows")
-    features_art = replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg['id']}.npz",
+    features_art = replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg.id}.npz",
                                      buf.getvalue(), meta, job_id)
-    replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg['id']}.json",
-                      json.dumps(explorer).encode(), {"dsp_id": cfg["id"], "revision": impulse.revision,
+    replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg.id}.json",
+                      json.dumps(explorer).encode(), {"dsp_id": cfg.id, "revision": impulse.revision,
                                                       "method": explorer["method"]}, job_id)
     return {"artifact_id": features_art.id, "rows": int(X.shape[0]), "features": int(X.shape[1]),
             "shape": list(shape), "computed": len(todo) - len([s for s in todo if s.id in skipped]),
@@ -272,7 +256,7 @@ PREVIEW_MAX_VALUES = 2_000_000
 
 def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray | None = None,
                 interval_ms: float | None = None, image: np.ndarray | None = None,
-                input_spec: dict[str, Any] | None = None, window: int = 0,
+                input_spec: InputBlock | None = None, window: int = 0,
                 sensor_names: list[str] | None = None) -> dict[str, Any]:
     """Run one block on one window of a signal (or image) and return features, shape and graphs."""
     try:
@@ -284,19 +268,19 @@ def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray |
         if block.input_kind == "image":
             if image is None:
                 raise BadRequest(f"block '{block.name}' needs an image sample")
-            spec = input_spec or {"type": "image", "width": image.shape[1], "height": image.shape[0],
-                                  "resize_mode": "squash", "color_depth": "rgb"}
-            windows = prepare_image(image, spec=input_spec_object(spec))[None]
+            fit = (input_spec.to_dsp() if isinstance(input_spec, ImageInputBlock)
+                   else ImageInput(width=image.shape[1], height=image.shape[0]))
+            windows = prepare_image(image, spec=fit)[None]
             freq = 0.0
         else:
             if values is None or interval_ms is None:
                 raise BadRequest(f"block '{block.name}' needs 'values' (rows × axes) and 'interval_ms'")
             if values.size > PREVIEW_MAX_VALUES:
                 raise BadRequest(f"too many values for a preview ({values.size} > {PREVIEW_MAX_VALUES})")
-            if input_spec is not None:
-                windows = make_windows(values, interval_ms=interval_ms, spec=input_spec_object(input_spec),
+            if isinstance(input_spec, TimeSeriesInputBlock):
+                windows = make_windows(values, interval_ms=interval_ms, spec=input_spec.to_dsp(),
                                        sensor_names=sensor_names)
-                freq = input_spec["frequency_hz"]
+                freq = input_spec.frequency_hz
             else:
                 arr = values if values.ndim == 2 else values[:, None]
                 if not np.isfinite(arr).all():

@@ -39,7 +39,7 @@ def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
 
         impulse = impulses.get_impulse(session, project.id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
-        learning.model_artifact(session, impulse, block["id"], "tflite-int8")
+        learning.model_artifact(session, impulse, block.id, "tflite-int8")
     job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": type or "zip"})
     return JobStarted.of(job)
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Body
 from fastapi.responses import Response
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact
+from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
 from app.schemas.jobs import JobStarted
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
@@ -26,7 +27,7 @@ def list_impulses(project: ProjectDep, session: SessionDep) -> dict:
 
 
 @router.post("/impulses", summary="Create an impulse (input block, processing blocks, learning blocks)")
-def create_impulse(project: ProjectDep, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> dict:
+def create_impulse(project: ProjectDep, session: SessionDep, body: ImpulseCreate) -> dict:
     impulse = impulse_service.create_impulse(session, project.id, body)
     return {"success": True, "id": impulse.id, "impulse": impulse_service.impulse_json(impulse)}
 
@@ -39,7 +40,7 @@ def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dic
 
 @router.put("/impulses/{impulseId}", summary="Change an impulse (its revision goes up when the design changes)")
 def update_impulse(impulseId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-                   body: Annotated[dict[str, Any], Body()]) -> dict:
+                   body: ImpulseUpdate) -> dict:
     impulse = impulse_service.update_impulse(session, impulse_service.get_impulse(session, project.id, impulseId), body)
     return {"success": True, "impulse": impulse_service.impulse_json(impulse)}
 

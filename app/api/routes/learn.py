@@ -12,6 +12,7 @@ from starlette.datastructures import UploadFile
 
 from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
 from app.models import Artifact
+from app.schemas.impulses import TimeSeriesInputBlock
 from app.schemas.jobs import JobStarted
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
@@ -32,9 +33,9 @@ def train(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
           impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
           learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
     impulse, block = _block(session, project, impulseId, learnId)
-    learning.validate_learn_settings(block)
+    impulse_service.validate_learn_settings(block)
     learning.check_ready_to_train(session, impulse, block)
-    params = {"impulse_id": impulse.id, "learn_id": block["id"]}
+    params = {"impulse_id": impulse.id, "learn_id": block.id}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "train", params))
 
 
@@ -43,13 +44,13 @@ def test(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
          impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
          learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
     impulse, block = _block(session, project, impulseId, learnId)
-    learning.model_artifact(session, impulse, block["id"], "training-results")
-    params = {"impulse_id": impulse.id, "learn_id": block["id"]}
+    learning.model_artifact(session, impulse, block.id, "training-results")
+    params = {"impulse_id": impulse.id, "learn_id": block.id}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
 
 
 def _json_artifact(session, store, impulse, block, kind: str) -> dict:  # noqa: ANN001
-    return json.loads(store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key))
+    return json.loads(store.get(learning.model_artifact(session, impulse, block.id, kind).blob_key))
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)")
@@ -58,7 +59,7 @@ def training_results(impulseId: int, learnId: int, project: ProjectDep, session:
     impulse, block = _block(session, project, impulseId, learnId)
     out = _json_artifact(session, store, impulse, block, "training-results")
     arts = session.query(Artifact).filter(Artifact.impulse_id == impulse.id).all()
-    out["downloads"] = {a.kind: a.id for a in arts if a.meta.get("learn_id") == block["id"]}
+    out["downloads"] = {a.kind: a.id for a in arts if a.meta.get("learn_id") == block.id}
     return {"success": True, **out}
 
 
@@ -82,15 +83,14 @@ def classify_values(impulseId: int, project: ProjectDep, session: SessionDep, st
                     values: Annotated[list[list[float]], Body(embed=True)],
                     interval_ms: Annotated[float, Body(embed=True, gt=0)],
                     sensors: Annotated[list[str] | None, Body(embed=True)] = None) -> dict:
-    from app.services.features import input_spec_object
     from workers.dsp import DspError, ParamError, make_windows
 
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    if impulse.input["type"] != "time-series":
+    if not isinstance(impulse.input, TimeSeriesInputBlock):
         raise BadRequest("this impulse takes images: upload the image and classify the stored sample")
     try:
         arr = np.asarray(values, dtype=np.float64)
-        windows = make_windows(arr, interval_ms=interval_ms, spec=input_spec_object(impulse.input), sensor_names=sensors)
+        windows = make_windows(arr, interval_ms=interval_ms, spec=impulse.input.to_dsp(), sensor_names=sensors)
     except (ValueError, DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
     return {"success": True, **learning.classify_windows(session, store, impulse, windows)}

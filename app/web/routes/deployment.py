@@ -70,7 +70,7 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
     trained = False
     if block is not None:
         try:
-            learning.model_artifact(session, impulse, block["id"], "tflite-int8")
+            learning.model_artifact(session, impulse, block.id, "tflite-int8")
             trained = True
         except NotFound:
             trained = False
@@ -112,15 +112,15 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
             raise BadRequest(errors["preset"])
         params = deployment.validate_request({"engine": values["engine"], "modelType": values["model_type"],
                                               "target": chosen["target"], "impulseId": impulse.id,
-                                              "learnId": block["id"]})
-        learning.model_artifact(session, impulse, block["id"], "tflite-int8")
+                                              "learnId": block.id})
+        learning.model_artifact(session, impulse, block.id, "tflite-int8")
     except (BadRequest, NotFound) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
-        return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block["id"], job_id=None,
+        return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block.id, job_id=None,
                      values=values, errors=errors, status_code=exc.status)
     if chosen["group"] == "Boards":
         params["board"] = chosen["name"]
     job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": "zip"})
     flash(request, f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
           "info")
-    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block['id']}&job={job.id}")
+    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block.id}&job={job.id}")

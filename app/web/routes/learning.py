@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact, Impulse, Job
+from app.schemas.impulses import LearnBlock
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services.errors import Invalid, NotFound, ServiceError
@@ -58,18 +59,18 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
         impulse = impulses[-1]
     block = None
     if impulse is not None and impulse.learn:
-        block = next((b for b in impulse.learn if b["id"] == learn_id), impulse.learn[0])
-        if learn_id is not None and block["id"] != learn_id:
+        block = next((b for b in impulse.learn if b.id == learn_id), impulse.learn[0])
+        if learn_id is not None and block.id != learn_id:
             raise NotFound(f"impulse {impulse.id} has no learning block {learn_id}")
     return impulses, impulse, block
 
 
-def _artifact_json(session, store, impulse: Impulse, block: dict, kind: str) -> dict | None:  # noqa: ANN001
+def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:  # noqa: ANN001
     learning = _learning()
     if learning is None:
         return None
     try:
-        art = learning.model_artifact(session, impulse, block["id"], kind)
+        art = learning.model_artifact(session, impulse, block.id, kind)
     except NotFound:
         return None
     return json.loads(store.get(art.blob_key))
@@ -99,7 +100,7 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
         ctx["downloads"] = [a for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id)
                                                        .order_by(Artifact.id))
-                            if a.meta.get("learn_id") == block["id"]]
+                            if a.meta.get("learn_id") == block.id]
     return ctx
 
 
@@ -107,7 +108,7 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
 def training_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, store: StoreDep,
                   impulse: int | None = None, learn: int | None = None, job: int | None = None) -> Response:
     ctx = _context(request, session, store, project, user, "training", impulse, learn, job)
-    settings = ((ctx["block"] or {}).get("settings") or {}).get("training") or {}
+    settings = ctx["block"].training if ctx["block"] is not None else {}
     ctx.update({"fields": TRAIN_FIELDS, "values": {**_defaults(), **settings}, "errors": {}})
     return render(request, "training.html", ctx)
 
@@ -132,12 +133,11 @@ async def start_training(request: Request, project: PageProjectDep, user: UserDe
     block = learning.learn_block(impulse, learn_id)
     values = {name: str(form.get(name) or "") for name, *_ in TRAIN_FIELDS}
     training = {name: _number(kind, values[name]) for name, kind, *_ in TRAIN_FIELDS if values[name].strip()}
-    new_block = {**block, "settings": {**(block.get("settings") or {}), "training": training}}
+    new_block = block.model_copy(update={"settings": {**block.settings, "training": training}})
     try:
-        learning.validate_learn_settings(new_block)
+        impulse_service.validate_learn_settings(new_block)
         if new_block != block:
-            impulse_service.update_impulse(session, impulse, {
-                "learn": [new_block if b["id"] == learn_id else b for b in impulse.learn]})
+            impulse_service.replace_learn_block(session, impulse, new_block)
     except Invalid as exc:
         ctx = _context(request, session, store, project, user, "training", impulse_id, learn_id, None)
         field = next((name for name, *_ in TRAIN_FIELDS if name in exc.message), "")
@@ -165,7 +165,7 @@ def start_testing(request: Request, project: PageProjectDep, session: SessionDep
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     try:
-        learning.model_artifact(session, impulse, block["id"], "training-results")
+        learning.model_artifact(session, impulse, block.id, "training-results")
     except NotFound as exc:
         flash(request, exc.message, "error")
         return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}")
