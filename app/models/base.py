@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import TypeAdapter
-from sqlalchemy import JSON, DateTime, MetaData
+from sqlalchemy import JSON, DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -54,12 +54,12 @@ class TypedJSON(TypeDecorator):
         self.schema = schema
         self._adapter: TypeAdapter[Any] = TypeAdapter(schema)
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
             return None
         return self._adapter.dump_python(self._adapter.validate_python(value), mode="json")
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         return None if value is None else self._adapter.validate_python(value)
 
 

@@ -14,7 +14,7 @@ as JSON; `app.models.Impulse` converts at its columns, so code reads `impulse.in
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, get_args
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -26,6 +26,9 @@ from pydantic import (
 )
 
 from app.schemas.errors import field_error
+
+if TYPE_CHECKING:  # workers.dsp (NumPy, SciPy) is imported when a window is cut, not with the models
+    from workers.dsp import ImageInput, TimeSeriesInput
 
 LearnType = Literal["classification", "regression", "anomaly-kmeans", "anomaly-gmm"]
 AnomalyKind = Literal["kmeans", "gmm"]
@@ -60,7 +63,7 @@ class TimeSeriesInputBlock(BaseModel):
             return {**data, "window_increase_ms": size}
         return data
 
-    def to_dsp(self):  # noqa: ANN201 - workers.dsp.TimeSeriesInput, imported lazily
+    def to_dsp(self) -> TimeSeriesInput:
         from workers.dsp import TimeSeriesInput
 
         return TimeSeriesInput(axes=self.axes, window_size_ms=self.window_size_ms,
@@ -88,7 +91,7 @@ class ImageInputBlock(BaseModel):
     def channels(self) -> list[str]:
         return ["red", "green", "blue"] if self.color_depth == "rgb" else ["gray"]
 
-    def to_dsp(self):  # noqa: ANN201 - workers.dsp.ImageInput, imported lazily
+    def to_dsp(self) -> ImageInput:
         from workers.dsp import ImageInput
 
         return ImageInput(width=self.width, height=self.height, resize_mode=self.resize_mode,

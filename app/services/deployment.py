@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Project
 from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
+from app.schemas.jobs import BuildRequest
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import learning
@@ -25,27 +26,25 @@ UnitOfWork = Callable[[], AbstractContextManager[Session]]
 MAX_VERIFY = 100
 
 
-def validate_request(params: dict[str, Any]) -> dict[str, Any]:
+def validate_request(request: BuildRequest) -> dict[str, Any]:
+    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every choice
+    checked (400 naming the unknown one and the known ones)."""
     from workers.deploy.package import ENGINES
     from workers.deploy.targets import TARGETS
 
-    engine = params.get("engine") or "compiled"
+    engine = request.engine or "compiled"
     if engine == "tflite":  # Edge Impulse's name for its TFLM export
         engine = "tflite-micro"
     if engine not in ENGINES:
         raise BadRequest(f"engine '{engine}' is not known: use one of {', '.join(ENGINES)}")
-    model_type = params.get("modelType") or "int8"
+    model_type = request.modelType or "int8"
     if model_type not in ("int8", "float32"):
         raise BadRequest(f"modelType '{model_type}' is not known: use int8 or float32")
-    target = params.get("target") or "linux-x86_64"
+    target = request.target or "linux-x86_64"
     if target not in TARGETS:
         raise BadRequest(f"target '{target}' is not known: use one of {', '.join(TARGETS)}")
-    out = {"engine": engine, "modelType": model_type, "target": target}
-    for key in ("impulseId", "learnId", "modelId"):
-        if params.get(key) is not None:
-            if not isinstance(params[key], int) or isinstance(params[key], bool):
-                raise BadRequest(f"{key} must be an integer")
-            out[key] = params[key]
+    out = {"engine": engine, "modelType": model_type, "target": target,
+           **request.model_dump(include={"impulseId", "learnId", "modelId"}, exclude_none=True)}
     if "modelId" not in out and "impulseId" not in out:
         raise BadRequest("say what to build: impulseId (a trained impulse) or modelId (an uploaded .tflite)")
     return out
@@ -62,7 +61,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     from workers.deploy.package.verify import verify_library
     from workers.deploy.targets import get_target
 
-    p = validate_request(params)
+    p = validate_request(BuildRequest.model_validate(params))
     t0 = time.monotonic()
     spec, windows, expected, model_inputs, impulse_id, expected_anomaly = None, None, None, None, None, None
     with uow() as session:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
-from app.schemas.jobs import JobStarted
+from app.schemas.jobs import BuildRequest, JobStarted
 from app.services import deployment
 from app.services import jobs as job_service
 
@@ -30,10 +30,9 @@ def targets() -> dict:
 
 
 @router.post("/{projectId}/jobs/build-ondevice-model", summary="Start a job that builds and verifies a C library")
-def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-          body: Annotated[dict[str, Any], Body()] = None,  # noqa: RUF013
+def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep, body: BuildRequest | None = None,
           type: str | None = None) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
-    params = deployment.validate_request({**(body or {})})
+    params = deployment.validate_request(body or BuildRequest())
     if params.get("impulseId") is not None:
         from app.services import impulses, learning
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 from fastapi.responses import Response
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
 from app.models import Artifact
 from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
-from app.schemas.jobs import JobStarted
+from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
@@ -59,13 +58,12 @@ def delete_impulse(impulseId: int, project: ProjectDep, session: SessionDep, sto
 
 
 @router.post("/jobs/generate-features", summary="Start a job that generates the features of an impulse")
-def generate_features(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-                      impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-                      dspId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
-    impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    if dspId is not None:
-        impulse_service.dsp_block(impulse, dspId)
-    params = {"impulse_id": impulse.id, "dsp_id": dspId}
+def generate_features(body: GenerateFeaturesRequest, project: ProjectDep, session: SessionDep,
+                      sender: TaskSenderDep) -> JobStarted:
+    impulse = impulse_service.get_impulse(session, project.id, body.impulseId)
+    if body.dspId is not None:
+        impulse_service.dsp_block(impulse, body.dspId)
+    params = {"impulse_id": impulse.id, "dsp_id": body.dspId}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "generate-features", params))
 
 

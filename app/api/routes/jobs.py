@@ -4,14 +4,14 @@ import asyncio
 import json
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from app.api.deps import ProjectDep, SessionDep, SettingsDep, TaskSenderDep
 from app.core.db import session_factory
 from app.schemas.ei import iso, job_json
-from app.schemas.jobs import JobStarted
+from app.schemas.jobs import JobStarted, WaitRequest
 from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api/{projectId}/jobs", tags=["jobs"])
@@ -31,8 +31,9 @@ def summarize_data(project: ProjectDep, session: SessionDep, sender: TaskSenderD
 
 @router.post("/wait", summary="Diagnostic job: waits `seconds`, reporting progress (checks the worker pipeline)")
 def wait_job(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-             seconds: Annotated[float, Body(embed=True, ge=0, le=600)] = 1.0) -> JobStarted:
-    return JobStarted.of(job_service.queue_job(session, sender, project.id, "wait", {"seconds": seconds}))
+             body: WaitRequest | None = None) -> JobStarted:
+    params = {"seconds": (body or WaitRequest()).seconds}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "wait", params))
 
 
 @router.get("/{jobId}/status", summary="A job's status and progress")

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
 from app.models import Artifact
 from app.schemas.impulses import TimeSeriesInputBlock
-from app.schemas.jobs import JobStarted
+from app.schemas.jobs import JobStarted, LearnJobRequest
+from app.schemas.learning import ClassifyRequest
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import learning
@@ -29,10 +30,8 @@ def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: AN
 
 
 @router.post("/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)")
-def train(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-          impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-          learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
-    impulse, block = _block(session, project, impulseId, learnId)
+def train(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+    impulse, block = _block(session, project, body.impulseId, body.learnId)
     impulse_service.validate_learn_settings(block)
     learning.check_ready_to_train(session, impulse, block)
     params = {"impulse_id": impulse.id, "learn_id": block.id}
@@ -40,10 +39,8 @@ def train(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
 
 
 @router.post("/jobs/test", summary="Start a model testing job on the testing data")
-def test(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-         impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-         learnId: Annotated[int | None, Body(embed=True)] = None) -> JobStarted:  # noqa: N803
-    impulse, block = _block(session, project, impulseId, learnId)
+def test(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+    impulse, block = _block(session, project, body.impulseId, body.learnId)
     learning.model_artifact(session, impulse, block.id, "training-results")
     params = {"impulse_id": impulse.id, "learn_id": block.id}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
@@ -79,18 +76,17 @@ def classify_sample(impulseId: int, sampleId: int, project: ProjectDep, session:
 
 
 @router.post("/impulses/{impulseId}/classify", summary="Live classification of values sent in the request")
-def classify_values(impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
-                    values: Annotated[list[list[float]], Body(embed=True)],
-                    interval_ms: Annotated[float, Body(embed=True, gt=0)],
-                    sensors: Annotated[list[str] | None, Body(embed=True)] = None) -> dict:
+def classify_values(impulseId: int, body: ClassifyRequest, project: ProjectDep, session: SessionDep,  # noqa: N803
+                    store: StoreDep) -> dict:
     from workers.dsp import DspError, ParamError, make_windows
 
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     if not isinstance(impulse.input, TimeSeriesInputBlock):
         raise BadRequest("this impulse takes images: upload the image and classify the stored sample")
     try:
-        arr = np.asarray(values, dtype=np.float64)
-        windows = make_windows(arr, interval_ms=interval_ms, spec=impulse.input.to_dsp(), sensor_names=sensors)
+        arr = np.asarray(body.values, dtype=np.float64)
+        windows = make_windows(arr, interval_ms=body.interval_ms, spec=impulse.input.to_dsp(),
+                               sensor_names=body.sensors)
     except (ValueError, DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
     return {"success": True, **learning.classify_windows(session, store, impulse, windows)}

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from app.api.deps import CallerDep, ProjectDep, SessionDep
 from app.core.db import on_commit
 from app.models import User
 from app.schemas.ei import project_json
+from app.schemas.projects import ProjectSettings
 from app.services import projects as project_service
 from app.services import samples as sample_service
 
@@ -31,12 +31,6 @@ def project_info(project: ProjectDep, session: SessionDep) -> dict:
         "success": True, "project": project_json(project, _owner_email(session, project)),
         "sampleCounts": {c: sum(v.values()) for c, v in counts.items()}, "labelCounts": counts,
     }
-
-
-class ProjectSettings(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    requireSignedData: bool | None = None
 
 
 @router.post("/{projectId}", summary="Update project settings")

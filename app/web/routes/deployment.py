@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.api.deps import SessionDep, TaskSenderDep
 from app.models import Artifact, Job
+from app.schemas.jobs import BuildRequest
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services.errors import BadRequest, NotFound, ServiceError
@@ -110,9 +111,9 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
         if chosen is None:
             errors["preset"] = f"choose a board or a target (got '{values['preset']}')"
             raise BadRequest(errors["preset"])
-        params = deployment.validate_request({"engine": values["engine"], "modelType": values["model_type"],
-                                              "target": chosen["target"], "impulseId": impulse.id,
-                                              "learnId": block.id})
+        params = deployment.validate_request(BuildRequest(
+            engine=values["engine"], modelType=values["model_type"], target=chosen["target"], impulseId=impulse.id,
+            learnId=block.id))
         learning.model_artifact(session, impulse, block.id, "tflite-int8")
     except (BadRequest, NotFound) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
