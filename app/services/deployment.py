@@ -14,12 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.core.storage import BlobStore
-from app.models import Artifact, Impulse, Project
+from app.models import Impulse, Project
 from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
 from app.schemas.jobs import BuildRequest
+from app.services import artifacts, learning
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
-from app.services import learning
 from app.services.errors import BadRequest, NotFound
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
@@ -50,6 +50,14 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
     return out
 
 
+def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
+    """Fail before queueing what would fail in the job: an impulse whose model is not trained yet."""
+    if params.get("impulseId") is not None:
+        impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
+        block = learning.learn_block(impulse, params.get("learnId"))
+        artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "impulse"
 
@@ -67,10 +75,8 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     with uow() as session:
         project = session.get(Project, project_id)
         if "modelId" in p:
-            art = session.get(Artifact, p["modelId"])
-            if art is None or art.project_id != project_id or art.kind != "uploaded-model":
-                raise NotFound(f"uploaded model {p['modelId']} does not exist in project {project_id}")
-            tflite = store.get(art.blob_key)
+            art = artifacts.uploaded_model(session, project_id, p["modelId"])
+            tflite = artifacts.read(store, art)
             title = art.name
         else:
             impulse = impulse_service.get_impulse(session, project_id, p["impulseId"])
@@ -79,9 +85,9 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             if block.is_anomaly:
                 raise BadRequest(f"learning block {block.id} is {block.type}: build a classifier or regression block")
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
-            tflite = store.get(learning.model_artifact(session, impulse, block.id, kind).blob_key)
-            trained = json.loads(store.get(learning.model_artifact(session, impulse, block.id,
-                                                                   "training-results").blob_key))
+            tflite = artifacts.read(store, artifacts.learn_artifact(session, impulse, block.id, kind))
+            trained = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id,
+                                                                          "training-results"))
             dsp_cfg = impulse_service.dsp_block(impulse, block.dsp[0])
             more_dsp = [(c.block, c.params) for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])]
             anomaly = _anomaly_model(session, store, impulse, block)
@@ -135,21 +141,9 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     blob = zip_library(lib, root=root)
     lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
     with uow() as session:
-        import hashlib
-        import uuid
-
-        from app.core.db import on_rollback
-
-        key = f"projects/{project_id}/deployments/{uuid.uuid4().hex}-{root}.zip"
-        store.put(key, blob)
-        on_rollback(session, lambda: store.delete(key))
-        art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind="deployment",
-                       name=f"{root}.zip", blob_key=key, size_bytes=len(blob),
-                       sha256=hashlib.sha256(blob).hexdigest(),
-                       meta={**json.loads(json.dumps(lib.manifest, default=str)), "request": p})
-        session.add(art)
-        session.flush()
-        artifact_id = art.id
+        artifact_id = artifacts.save_deployment(session, store, project_id=project_id, impulse_id=impulse_id,
+                                                job_id=job_id, name=f"{root}.zip", data=blob,
+                                                meta={**lib.manifest, "request": p}).id
     log(f"library {root}.zip: {len(blob)} bytes, {len(lib.files)} files")
     return {"artifact_id": artifact_id, "name": f"{root}.zip", "size": len(blob), "manifest": lib.manifest}
 
@@ -159,10 +153,10 @@ def _anomaly_model(session: Session, store: BlobStore, impulse: Impulse, block: 
     for other in impulse.learn:
         if other.anomaly_kind is not None and other.dsp == block.dsp:
             try:
-                art = learning.model_artifact(session, impulse, other.id, "anomaly-model")
+                art = artifacts.learn_artifact(session, impulse, other.id, "anomaly-model")
             except NotFound:
                 return None
-            return {**json.loads(store.get(art.blob_key)), "kind": other.anomaly_kind}
+            return {**artifacts.read_json(store, art), "kind": other.anomaly_kind}
     return None
 
 
@@ -235,13 +229,3 @@ def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001
     if lib.compiled.input.dtype == "int8":
         return rng.integers(-128, 128, size=shape, dtype=np.int8)
     return rng.normal(size=shape).astype(np.float32)
-
-
-def latest_deployment(session: Session, project_id: int, artifact_id: int | None = None) -> Artifact:
-    stmt = select(Artifact).where(Artifact.project_id == project_id, Artifact.kind == "deployment")
-    if artifact_id is not None:
-        stmt = stmt.where(Artifact.id == artifact_id)
-    art = session.scalars(stmt.order_by(Artifact.id.desc()).limit(1)).first()
-    if art is None:
-        raise NotFound("no deployment has been built yet: POST /api/{projectId}/jobs/build-ondevice-model first")
-    return art

@@ -8,25 +8,22 @@ from) and a 2-D projection for the feature explorer are stored as artifacts.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.db import on_commit, on_rollback
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
 from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeriesInputBlock
+from app.services import artifacts
 from app.services import impulses as impulse_service
-from app.services.errors import BadRequest, Invalid, NotFound
+from app.services.errors import BadRequest, Invalid
 from app.services.samples import SampleFilter, all_samples, sample_image, sample_values
 from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
@@ -50,16 +47,7 @@ def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.nda
                         sensor_names=[s["name"] for s in sensors])
 
 
-def _cache_key(project_id: int, config: str, sample: Sample) -> str:
-    return f"projects/{project_id}/features/{config[:24]}/samples/{sample.id}-{sample.content_hash[:16]}.npy"
-
-
-def _shape_key(project_id: int, config: str) -> str:
-    return f"projects/{project_id}/features/{config[:24]}/shape.json"
-
-
-def _cached_window_shape(store: BlobStore, project_id: int, config: str) -> tuple[int, ...] | None:
-    key = _shape_key(project_id, config).replace("shape.json", "window.json")
+def _cached_shape(store: BlobStore, key: str) -> tuple[int, ...] | None:
     return tuple(json.loads(store.get(key))) if store.exists(key) else None
 
 
@@ -114,11 +102,12 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
     config = impulse_service.feature_config_hash(spec, cfg)
     freq = spec.frequency_hz
     t0 = time.monotonic()
-    todo = [s for s in samples if not store.exists(_cache_key(impulse.project_id, config, s))]
+    pid = impulse.project_id
+    todo = [s for s in samples if not store.exists(artifacts.feature_cache_key(pid, config, s))]
     progress(0, f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
                 f"{len(todo)} to compute")
     skipped: dict[int, str] = {}
-    window_shape: tuple[int, ...] | None = _cached_window_shape(store, impulse.project_id, config)
+    window_shape = _cached_shape(store, artifacts.window_shape_key(pid, config))
     for start in range(0, len(todo), chunk_samples):
         chunk = todo[start:start + chunk_samples]
         windows, owners = [], []
@@ -138,12 +127,11 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
             owners.append((s, len(w)))
         if windows:
             out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg.params)
-            store.put(_shape_key(impulse.project_id, config), json.dumps(list(out.shape)).encode())
-            store.put(_shape_key(impulse.project_id, config).replace("shape.json", "window.json"),
-                      json.dumps(list(window_shape)).encode())
+            store.put(artifacts.feature_shape_key(pid, config), json.dumps(list(out.shape)).encode())
+            store.put(artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode())
             pos = 0
             for s, n in owners:
-                store.put(_cache_key(impulse.project_id, config, s), _npy(out.features[pos:pos + n]))
+                store.put(artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos:pos + n]))
                 pos += n
         done = min(len(todo), start + chunk_samples)
         progress(90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples")
@@ -156,7 +144,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
     for s in samples:
         if s.id in skipped:
             continue
-        key = _cache_key(impulse.project_id, config, s)
+        key = artifacts.feature_cache_key(pid, config, s)
         if not store.exists(key):
             skipped[s.id] = "features missing from cache"
             continue
@@ -169,14 +157,13 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
     if not rows:
         raise BadRequest(f"no sample could be processed by {cfg.name}: " + "; ".join(list(skipped.values())[:3]))
     X = np.concatenate(rows).astype(np.float32)
-    shape_key = _shape_key(impulse.project_id, config)
-    shape = tuple(json.loads(store.get(shape_key))) if store.exists(shape_key) else (X.shape[1],)
+    shape = _cached_shape(store, artifacts.feature_shape_key(pid, config)) or (X.shape[1],)
     label_list = sorted(set(labels))
     buf = io.BytesIO()
     np.savez_compressed(buf, X=X, labels=np.array(labels), sample_ids=np.array(sample_ids, np.int64),
                         window_index=np.array(window_ix, np.int32), categories=np.array(categories),
                         shape=np.array(shape, np.int64))
-    meta = {"dsp_id": cfg.id, "block": block.name, "revision": impulse.revision, "config_hash": config,
+    meta = {"block": block.name, "revision": impulse.revision, "config_hash": config,
             "rows": int(X.shape[0]), "features": int(X.shape[1]), "shape": list(shape), "labels": label_list,
             "samples": len(set(sample_ids)), "skipped": len(skipped),
             "per_label": {lab: labels.count(lab) for lab in label_list},
@@ -184,11 +171,9 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
     progress(92, f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})")
     explorer = explorer_data(X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix))
     progress(98, f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows")
-    features_art = replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg.id}.npz",
-                                     buf.getvalue(), meta, job_id)
-    replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg.id}.json",
-                      json.dumps(explorer).encode(), {"dsp_id": cfg.id, "revision": impulse.revision,
-                                                      "method": explorer["method"]}, job_id)
+    features_art = artifacts.save_features(session, store, impulse, cfg.id, buf.getvalue(), meta, job_id)
+    artifacts.save_feature_explorer(session, store, impulse, cfg.id, explorer,
+                                    {"revision": impulse.revision, "method": explorer["method"]}, job_id)
     return {"artifact_id": features_art.id, "rows": int(X.shape[0]), "features": int(X.shape[1]),
             "shape": list(shape), "computed": len(todo) - len([s for s in todo if s.id in skipped]),
             "reused": len(samples) - len(todo), "skipped": len(skipped), "seconds": round(time.monotonic() - t0, 2)}
@@ -216,36 +201,8 @@ def explorer_data(X: np.ndarray, labels: np.ndarray, categories: np.ndarray, sam
     return out
 
 
-def replace_artifact(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,
-                     meta: dict[str, Any], job_id: int | None, *, match: str = "dsp_id") -> Artifact:
-    """Store a new artifact of `kind` for the impulse, replacing the one with the same `meta[match]`."""
-    old = session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)).all()
-    for art in old:
-        if art.meta.get(match) == meta.get(match):
-            key = art.blob_key
-            session.delete(art)
-            on_commit(session, lambda k=key: store.delete(k))
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"projects/{impulse.project_id}/artifacts/{kind}/{uuid.uuid4().hex}-{name}"
-    store.put(key, data)
-    on_rollback(session, lambda: store.delete(key))
-    art = Artifact(project_id=impulse.project_id, job_id=job_id, impulse_id=impulse.id, kind=kind, name=name,
-                   blob_key=key, size_bytes=len(data), sha256=digest, meta=meta)
-    session.add(art)
-    session.flush()
-    return art
-
-
-def feature_artifact(session: Session, impulse: Impulse, dsp_id: int, kind: str = "features") -> Artifact:
-    impulse_service.dsp_block(impulse, dsp_id)
-    for art in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)):
-        if art.meta.get("dsp_id") == dsp_id:
-            return art
-    raise NotFound(f"no features generated yet for impulse {impulse.id}, block {dsp_id}: run generate-features")
-
-
 def load_features(store: BlobStore, artifact: Artifact) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(store.get(artifact.blob_key)), allow_pickle=False) as z:
+    with np.load(io.BytesIO(artifacts.read(store, artifact)), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 

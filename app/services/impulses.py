@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.storage import BlobStore
 from app.models import Impulse
 from app.schemas.impulses import (
     DspBlock,
@@ -30,6 +31,7 @@ from app.schemas.impulses import (
     LearnBlockSpec,
     TimeSeriesInputBlock,
 )
+from app.services import artifacts
 from app.services.errors import Invalid, NotFound
 from workers.dsp import BLOCKS, ImageInput, ParamError, TimeSeriesInput, get_block
 
@@ -170,6 +172,12 @@ def _save_design(session: Session, impulse: Impulse, design: ImpulseDesign) -> I
         impulse.revision += 1
     session.flush()
     return impulse
+
+
+def delete_impulse(session: Session, store: BlobStore, impulse: Impulse) -> None:
+    """Delete the impulse; its artifacts' rows go with it, their blobs once that commits."""
+    artifacts.delete_blobs_on_commit(session, store, artifacts.impulse_artifacts(session, impulse))
+    session.delete(impulse)
 
 
 def get_impulse(session: Session, project_id: int, impulse_id: int) -> Impulse:

@@ -20,12 +20,12 @@ from sqlalchemy.orm import Session
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
 from app.schemas.impulses import AnomalyKind, InputBlock, LearnBlock, TimeSeriesInputBlock
+from app.services import artifacts
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
 from workers.learn import LearnError
 
-MODEL_KINDS = ("keras-model", "tflite-float32", "tflite-int8", "model-card", "training-results", "anomaly-model")
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
@@ -44,7 +44,7 @@ def check_ready_to_train(session: Session, impulse: Impulse, block: LearnBlock) 
     """Fail before queueing what would fail in the job: no features, or fewer than two labels to learn."""
     for dsp_id in block.dsp:
         try:
-            feature_service.feature_artifact(session, impulse, dsp_id)
+            artifacts.feature_artifact(session, impulse, dsp_id)
         except NotFound as exc:
             raise BadRequest(f"no features to train on: {exc.message}") from exc
     if block.type == "classification":
@@ -67,7 +67,7 @@ def load_block_features(session: Session, store: BlobStore, impulse: Impulse, bl
     parts = []
     for dsp_id in block.dsp:
         cfg = impulse_service.dsp_block(impulse, dsp_id)
-        art = feature_service.feature_artifact(session, impulse, dsp_id)
+        art = artifacts.feature_artifact(session, impulse, dsp_id)
         if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
             raise BadRequest(f"the features of processing block {dsp_id} are out of date (the impulse changed): "
                              "run generate-features again")
@@ -139,18 +139,11 @@ def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, l
     arts["training-results"] = json.dumps(result).encode()
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        ids = {}
-        for kind, blob in arts.items():
-            art = feature_service.replace_artifact(
-                session, store, impulse, kind, f"{kind}-impulse{impulse_id}-learn{block.id}{_EXT[kind]}", blob,
-                {"learn_id": block.id, "revision": revision}, job_id, match="learn_id")
-            ids[kind] = art.id
+        ids = {kind: artifacts.save_learn_artifact(session, store, impulse, block.id, kind, blob,
+                                                   revision=revision, job_id=job_id).id
+               for kind, blob in arts.items()}
     result["artifacts"] = ids
     return result
-
-
-_EXT = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite", "model-card": ".json",
-        "training-results": ".json", "anomaly-model": ".json", "test-results": ".json"}
 
 
 def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.ndarray:
@@ -248,13 +241,6 @@ def _train_anomaly(block: LearnBlock, kind: AnomalyKind, X: np.ndarray,
 
 # --- trained models --------------------------------------------------------------------------------
 
-def model_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str) -> Artifact:
-    for art in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)):
-        if art.meta.get("learn_id") == learn_id:
-            return art
-    raise NotFound(f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first")
-
-
 def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np.ndarray:
     """Anomaly scores of feature rows [n, features] under a trained K-means or Gaussian-mixture model."""
     from workers.learn import anomaly
@@ -267,19 +253,19 @@ def score_features(store: BlobStore, session: Session, impulse: Impulse, block: 
                    shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
     if block.anomaly_kind is not None:
-        model = json.loads(store.get(model_artifact(session, impulse, block.id, "anomaly-model").blob_key))
+        model = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "anomaly-model"))
         return {"anomaly": score_anomaly(block.anomaly_kind, model, X.reshape(len(X), -1))}
     from workers.learn.evaluate import predict_tflite
 
     out = {}
     for name, kind in (("float32", "tflite-float32"), ("int8", "tflite-int8")):
-        data = store.get(model_artifact(session, impulse, block.id, kind).blob_key)
+        data = artifacts.read(store, artifacts.learn_artifact(session, impulse, block.id, kind))
         out[name] = predict_tflite(data, X.reshape((len(X),) + tuple(shape)), engine="tflm")
     return out
 
 
 def _results(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict[str, Any]:
-    return json.loads(store.get(model_artifact(session, impulse, block.id, "training-results").blob_key))
+    return artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
 
 
 # --- model testing ---------------------------------------------------------------------------------
@@ -345,9 +331,8 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         log("test accuracy per sample: " + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items()))
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        art = feature_service.replace_artifact(
-            session, store, impulse, "test-results", f"test-results-impulse{impulse_id}-learn{block.id}.json",
-            json.dumps(result).encode(), {"learn_id": block.id, "revision": revision}, job_id, match="learn_id")
+        art = artifacts.save_learn_artifact(session, store, impulse, block.id, "test-results",
+                                            json.dumps(result).encode(), revision=revision, job_id=job_id)
         result["artifact_id"] = art.id
     return result
 
@@ -428,12 +413,8 @@ def _window_starts(spec: InputBlock, n: int) -> list[float]:
 
 # --- bring your own model --------------------------------------------------------------------------
 
-def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> dict:
+def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> Artifact:
     """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an artifact."""
-    import hashlib
-    import uuid
-
-    from app.core.db import on_rollback
     from app.ingestion import IngestionError, sanitize_filename
     from workers.learn.quantize import inspect_tflite
 
@@ -454,13 +435,6 @@ def store_uploaded_model(session: Session, store: BlobStore, project_id: int, na
     unsupported = info.get("unsupported_ops") or []
     if unsupported:
         raise BadRequest(f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}")
-    key = f"projects/{project_id}/models/{uuid.uuid4().hex}-{name}"
-    store.put(key, data)
-    on_rollback(session, lambda: store.delete(key))
-    meta = {k: v for k, v in info.items() if k in ("kind", "operators", "input", "output", "parameters", "macs",
-                                                   "file_bytes")}
-    art = Artifact(project_id=project_id, kind="uploaded-model", name=name, blob_key=key, size_bytes=len(data),
-                   sha256=hashlib.sha256(data).hexdigest(), meta=json.loads(json.dumps(meta, default=str)))
-    session.add(art)
-    session.flush()
-    return {"success": True, "id": art.id, "name": name, **art.meta}
+    meta = {k: v for k, v in info.items()
+            if k in ("kind", "operators", "input", "output", "parameters", "macs", "file_bytes")}
+    return artifacts.save_uploaded_model(session, store, project_id, name, data, meta)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
@@ -11,13 +10,12 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
 from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
-from app.models import Artifact
 from app.schemas.impulses import TimeSeriesInputBlock
 from app.schemas.jobs import JobStarted, LearnJobRequest
 from app.schemas.learning import ClassifyRequest
+from app.services import artifacts, learning
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services import learning
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, TooLarge
 
@@ -41,22 +39,17 @@ def train(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sende
 @router.post("/jobs/test", summary="Start a model testing job on the testing data")
 def test(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
     impulse, block = _block(session, project, body.impulseId, body.learnId)
-    learning.model_artifact(session, impulse, block.id, "training-results")
+    artifacts.learn_artifact(session, impulse, block.id, "training-results")
     params = {"impulse_id": impulse.id, "learn_id": block.id}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
-
-
-def _json_artifact(session, store, impulse, block, kind: str) -> dict:  # noqa: ANN001
-    return json.loads(store.get(learning.model_artifact(session, impulse, block.id, kind).blob_key))
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)")
 def training_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
                      store: StoreDep) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    out = _json_artifact(session, store, impulse, block, "training-results")
-    arts = session.query(Artifact).filter(Artifact.impulse_id == impulse.id).all()
-    out["downloads"] = {a.kind: a.id for a in arts if a.meta.get("learn_id") == block.id}
+    out = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
+    out["downloads"] = {a.kind: a.id for a in artifacts.learn_artifacts(session, impulse, block.id)}
     return {"success": True, **out}
 
 
@@ -64,7 +57,8 @@ def training_results(impulseId: int, learnId: int, project: ProjectDep, session:
 def test_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
                  store: StoreDep) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    return {"success": True, **_json_artifact(session, store, impulse, block, "test-results")}
+    return {"success": True,
+            **artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "test-results"))}
 
 
 @router.post("/impulses/{impulseId}/classify/{sampleId}", summary="Live classification of a stored sample")
@@ -103,11 +97,11 @@ async def upload_model(request: Request, project: ProjectDep, session: SessionDe
     if len(data) > settings.max_file_bytes:
         raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
     name = part.filename or "model.tflite"
-    return await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+    art = await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+    return {"success": True, "id": art.id, "name": art.name, **art.meta}
 
 
 @router.get("/models", summary="Uploaded models")
 def list_models(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
-    rows = session.query(Artifact).filter(Artifact.project_id == project.id, Artifact.kind == "uploaded-model")
-    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta}
-                                        for a in rows.order_by(Artifact.id)]}
+    models = artifacts.project_artifacts(session, project.id, kind=artifacts.UPLOADED_MODEL)
+    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta} for a in models]}

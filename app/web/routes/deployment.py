@@ -10,8 +10,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.api.deps import SessionDep, TaskSenderDep
-from app.models import Artifact, Job
+from app.models import Job
 from app.schemas.jobs import BuildRequest
+from app.services import artifacts
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services.errors import BadRequest, NotFound, ServiceError
@@ -71,7 +72,7 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
     trained = False
     if block is not None:
         try:
-            learning.model_artifact(session, impulse, block.id, "tflite-int8")
+            artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
             trained = True
         except NotFound:
             trained = False
@@ -79,8 +80,7 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
                                 .order_by(Job.id.desc()).limit(5)))
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
-    builds = list(session.scalars(select(Artifact).where(Artifact.project_id == project.id,
-                                                         Artifact.kind == "deployment").order_by(Artifact.id.desc())))
+    builds = artifacts.deployments(session, project.id)
     ctx.update({"impulses": impulses, "impulse": impulse, "block": block, "trained": trained,
                 "presets": presets(targets), "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
                 "jobs": jobs, "live_job": next((j for j in jobs if j.id == job_id), None), "builds": builds,
@@ -114,7 +114,7 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
         params = deployment.validate_request(BuildRequest(
             engine=values["engine"], modelType=values["model_type"], target=chosen["target"], impulseId=impulse.id,
             learnId=block.id))
-        learning.model_artifact(session, impulse, block.id, "tflite-int8")
+        deployment.check_ready_to_build(session, project.id, params)
     except (BadRequest, NotFound) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
         return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block.id, job_id=None,

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
-from app.models import Artifact, Impulse, Job
+from app.models import Impulse, Job
 from app.schemas.impulses import ANOMALY_TYPES, ImpulseCreate, ImpulseUpdate, LearnBlockSpec
-from app.services import features as feature_service
+from app.services import artifacts
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import samples as sample_service
@@ -40,7 +40,7 @@ def _page(request: Request, session, project, user, impulse: Impulse | None, *, 
     if impulse is not None:
         for b in impulse.dsp:
             try:
-                art = feature_service.feature_artifact(session, impulse, b.id)
+                art = artifacts.feature_artifact(session, impulse, b.id)
                 current = impulse_service.feature_config_hash(impulse.input, b)
                 features[b.id] = {**art.meta, "stale": art.meta.get("config_hash", current) != current}
             except NotFound:
@@ -157,15 +157,11 @@ def generate_features(request: Request, project: PageProjectDep, session: Sessio
 @router.post("/projects/{project_id}/impulse/{impulse_id}/delete")
 def delete_impulse(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep,
                    impulse_id: int, _csrf: CsrfDep, confirm: Annotated[str, Form()] = "") -> Response:
-    from app.core.db import on_commit
-
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     if confirm != "delete":
         flash(request, "Tick the box to confirm deleting the impulse.", "error")
         return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
-    keys = [a.blob_key for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id))]
     name = impulse.name
-    session.delete(impulse)
-    on_commit(session, lambda: [store.delete(k) for k in keys])
+    impulse_service.delete_impulse(session, store, impulse)
     flash(request, f"Impulse '{name}' deleted.", "info")
     return redirect(f"/projects/{project.id}/impulse?new=1")

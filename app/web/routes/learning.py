@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,8 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
-from app.models import Artifact, Impulse, Job
+from app.models import Impulse, Job
 from app.schemas.impulses import LearnBlock
+from app.services import artifacts
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services.errors import Invalid, NotFound, ServiceError
@@ -70,10 +70,10 @@ def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: st
     if learning is None:
         return None
     try:
-        art = learning.model_artifact(session, impulse, block.id, kind)
+        art = artifacts.learn_artifact(session, impulse, block.id, kind)
     except NotFound:
         return None
-    return json.loads(store.get(art.blob_key))
+    return artifacts.read_json(store, art)
 
 
 def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:  # noqa: ANN001
@@ -98,9 +98,7 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
     if impulse is not None and block is not None:
         ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
-        ctx["downloads"] = [a for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id)
-                                                       .order_by(Artifact.id))
-                            if a.meta.get("learn_id") == block.id]
+        ctx["downloads"] = artifacts.learn_artifacts(session, impulse, block.id)
     return ctx
 
 
@@ -165,7 +163,7 @@ def start_testing(request: Request, project: PageProjectDep, session: SessionDep
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     try:
-        learning.model_artifact(session, impulse, block.id, "training-results")
+        artifacts.learn_artifact(session, impulse, block.id, "training-results")
     except NotFound as exc:
         flash(request, exc.message, "error")
         return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}")
