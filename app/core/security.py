@@ -1,4 +1,4 @@
-"""Passwords, project API keys and HMAC keys.
+"""Passwords, project API keys, HMAC keys and the dashboard's CSRF tokens.
 
 API keys are 160-bit random tokens with a recognisable prefix (``tf_<env>_``) so a leaked key can
 be found by secret scanners; only their SHA-256 is stored (a fast hash is right for a
@@ -15,6 +15,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "tf_key_"
+CSRF_SESSION_KEY = "csrf"  # where the dashboard session keeps its token
 _hasher = PasswordHasher()
 
 
@@ -46,5 +47,10 @@ def new_hmac_key() -> str:
     return secrets.token_hex(16)
 
 
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(expected: object, sent: object) -> bool:
+    """The synchroniser-token check: the session holds a token and the request sent that same token."""
+    return bool(expected) and bool(sent) and hmac.compare_digest(str(expected), str(sent))

@@ -24,6 +24,7 @@ from app.services import artifacts
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
+from workers.deploy import SUPPORTED_OPS
 from workers.learn import LearnError
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
@@ -175,10 +176,6 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
                                             n_outputs=len(labels) if labels else 1, task=task))
     except LearnError as exc:
         raise Invalid(f"learn block {block.id} layers: {exc}") from exc
-    try:
-        from workers.deploy import SUPPORTED_OPS
-    except ImportError:  # the deployment compiler is optional for training
-        SUPPORTED_OPS = None  # noqa: N806
     epochs = train_settings.epochs
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
@@ -188,7 +185,7 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
 
     y_fit = y if task == "classification" else y.astype(np.float32)
     out = train_and_quantize(X, y_fit, labels=labels, layers=layers, settings=train_settings, on_epoch=on_epoch,
-                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None,
+                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS),
                              groups=groups)
     progress(95.0)
     for name in ("float32", "int8"):
@@ -207,7 +204,7 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
     result = {"type": block.type, "labels": out.result.labels, "history": out.result.history,
               "best_epoch": out.result.best_epoch, "validation": out.validation, "architecture": layers,
               "settings": train_settings.as_dict(), "card": out.card, "io": out.io,
-              "ops": [{"op": op, "supported": SUPPORTED_OPS is None or op in SUPPORTED_OPS} for op in ops],
+              "ops": [{"op": op, "supported": op in SUPPORTED_OPS} for op in ops],
               "stages": {k: round(v, 2) for k, v in out.stages_s.items()}}
     arts = {"keras-model": buf.getvalue(), "tflite-float32": out.float32_tflite, "tflite-int8": out.int8_tflite,
             "model-card": json.dumps({**out.card, "io": out.io, "labels": out.result.labels}).encode()}
@@ -425,11 +422,7 @@ def store_uploaded_model(session: Session, store: BlobStore, project_id: int, na
     if not name.endswith(".tflite"):
         raise BadRequest(f"'{name}' is not a .tflite file")
     try:
-        from workers.deploy import SUPPORTED_OPS
-    except ImportError:
-        SUPPORTED_OPS = None  # noqa: N806
-    try:
-        info = inspect_tflite(data, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None)
+        info = inspect_tflite(data, supported_ops=set(SUPPORTED_OPS))
     except LearnError as exc:
         raise BadRequest(f"'{name}': {exc}") from exc
     unsupported = info.get("unsupported_ops") or []

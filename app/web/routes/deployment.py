@@ -1,5 +1,5 @@
 """Deployment page: choose a board preset (or a target), engine and precision; build; see the verification
-result and the flash/RAM/instruction figures; download the zip (JSON routes of issue 5)."""
+result and the flash/RAM/instruction figures; download the zip."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, TaskSenderDep
 from app.models import Job
 from app.schemas.jobs import BuildRequest
-from app.services import artifacts
+from app.services import artifacts, deployment, learning
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services.errors import BadRequest, NotFound, ServiceError
+from app.services.errors import BadRequest, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
@@ -25,24 +25,16 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 DEFAULT_PRESET = "target:linux-x86_64"
 
 
-def _services():  # noqa: ANN202
-    """(deployment service, learning service, targets module), or None while issue 5 is not installed."""
-    try:
-        from app.services import deployment, learning
-        from workers.deploy import targets
-    except ImportError:
-        return None
-    return deployment, learning, targets
-
-
-def presets(targets) -> list[dict[str, Any]]:  # noqa: ANN001
+def presets() -> list[dict[str, Any]]:
     """Board presets first (each names its target), then the bare targets."""
+    from workers.deploy.targets import BOARDS, TARGETS
+
     out = [{"value": f"board:{i}", "label": f"{b.name} ({b.mcu}, {b.target})", "target": b.target,
             "group": "Boards", "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes, "name": b.name}
-           for i, b in enumerate(targets.BOARDS)]
+           for i, b in enumerate(BOARDS)]
     out += [{"value": f"target:{t.name}", "label": f"{t.name}: {t.description}", "target": t.name,
              "group": "Targets", "flash_bytes": None, "ram_bytes": None, "name": t.name}
-            for t in targets.TARGETS.values()]
+            for t in TARGETS.values()]
     return out
 
 
@@ -56,13 +48,8 @@ def _field_for(message: str) -> str:
 def _page(request: Request, session, project, user, *, impulse_id: int | None, learn_id: int | None,  # noqa: ANN001
           job_id: int | None, values: dict | None = None, errors: dict | None = None,
           status_code: int = 200) -> Response:
-    services = _services()
-    ctx: dict[str, Any] = {"user": user, "project": project, "nav": "deployment", "available": services is not None,
-                           "errors": errors or {}, "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled",
-                                                                        "model_type": "int8"}}
-    if services is None:
-        return render(request, "deployment.html", ctx, status_code=status_code)
-    _deployment, learning, targets = services
+    ctx: dict[str, Any] = {"user": user, "project": project, "nav": "deployment", "errors": errors or {},
+                           "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled", "model_type": "int8"}}
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (impulse_service.get_impulse(session, project.id, impulse_id) if impulse_id is not None
                else (impulses[-1] if impulses else None))
@@ -81,10 +68,11 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
     builds = artifacts.deployments(session, project.id)
+    choices = presets()
     ctx.update({"impulses": impulses, "impulse": impulse, "block": block, "trained": trained,
-                "presets": presets(targets), "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
+                "presets": choices, "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
                 "jobs": jobs, "live_job": next((j for j in jobs if j.id == job_id), None), "builds": builds,
-                "boards": {p["target"]: p for p in presets(targets)}})
+                "boards": {p["target"]: p for p in choices}})
     return render(request, "deployment.html", ctx, status_code=status_code)
 
 
@@ -97,13 +85,9 @@ def deployment_page(request: Request, project: PageProjectDep, user: UserDep, se
 @router.post("/projects/{project_id}/deployment/{impulse_id}/{learn_id}")
 async def build(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
                 sender: TaskSenderDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
-    services = _services()
-    if services is None:
-        raise ServiceError("deployment is not available on this server yet", status=503)
-    deployment, learning, targets = services
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type")}
-    chosen = next((p for p in presets(targets) if p["value"] == values["preset"]), None)
+    chosen = next((p for p in presets() if p["value"] == values["preset"]), None)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     errors: dict[str, str] = {}

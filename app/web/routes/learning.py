@@ -1,4 +1,4 @@
-"""Training and model testing pages (JSON routes of issue 4: /api/{projectId}/jobs/train, /jobs/test)."""
+"""Training and model testing pages (the JSON routes: /api/{projectId}/jobs/train, /jobs/test)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Impulse, Job
 from app.schemas.impulses import LearnBlock
-from app.services import artifacts
+from app.services import artifacts, learning
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
+from workers.learn import TrainSettings
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
@@ -31,23 +32,9 @@ TRAIN_FIELDS = (
 )
 
 
-def _learning():  # noqa: ANN202
-    """The learning service (issue 4), or None while it is not installed on this server."""
-    try:
-        from app.services import learning
-    except ImportError:
-        return None
-    return learning
-
-
 def _defaults() -> dict[str, Any]:
-    try:
-        from workers.learn import TrainSettings
-
-        d = TrainSettings()
-        return {name: getattr(d, name) for name, *_ in TRAIN_FIELDS}
-    except ImportError:
-        return {}
+    defaults = TrainSettings()
+    return {name: getattr(defaults, name) for name, *_ in TRAIN_FIELDS}
 
 
 def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # noqa: ANN001, ANN202
@@ -57,18 +44,11 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
         impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     elif impulses:
         impulse = impulses[-1]
-    block = None
-    if impulse is not None and impulse.learn:
-        block = next((b for b in impulse.learn if b.id == learn_id), impulse.learn[0])
-        if learn_id is not None and block.id != learn_id:
-            raise NotFound(f"impulse {impulse.id} has no learning block {learn_id}")
+    block = learning.learn_block(impulse, learn_id) if impulse is not None and impulse.learn else None
     return impulses, impulse, block
 
 
 def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:  # noqa: ANN001
-    learning = _learning()
-    if learning is None:
-        return None
     try:
         art = artifacts.learn_artifact(session, impulse, block.id, kind)
     except NotFound:
@@ -93,8 +73,7 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
         job_id = jobs[0].id
     live = next((j for j in jobs if j.id == job_id), None)
     ctx: dict[str, Any] = {"user": user, "project": project, "nav": nav, "impulses": impulses, "impulse": impulse,
-                           "block": block, "jobs": jobs, "live_job": live, "available": _learning() is not None,
-                           "results": None, "test_results": None, "downloads": []}
+                           "block": block, "jobs": jobs, "live_job": live, "results": None, "test_results": None, "downloads": []}
     if impulse is not None and block is not None:
         ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
@@ -123,9 +102,6 @@ def _number(kind: str, raw: str) -> Any:
 async def start_training(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
                          store: StoreDep, sender: TaskSenderDep, impulse_id: int, learn_id: int,
                          _csrf: CsrfDep) -> Response:
-    learning = _learning()
-    if learning is None:
-        raise ServiceError("training is not available on this server yet", status=503)
     form = await request.form()
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
@@ -157,9 +133,6 @@ def testing_page(request: Request, project: PageProjectDep, user: UserDep, sessi
 @router.post("/projects/{project_id}/testing/{impulse_id}/{learn_id}")
 def start_testing(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
                   impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
-    learning = _learning()
-    if learning is None:
-        raise ServiceError("model testing is not available on this server yet", status=503)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     try:
