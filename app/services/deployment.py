@@ -6,13 +6,13 @@ import json
 import re
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
 from app.models import Impulse, Project
 from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
@@ -22,7 +22,6 @@ from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, NotFound
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 MAX_VERIFY = 100
 
 

@@ -12,12 +12,12 @@ import io
 import json
 import time
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy.orm import Session
 
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
 from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeriesInputBlock
@@ -61,16 +61,16 @@ def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
-def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store: BlobStore, project_id: int,
-             impulse_id: int, *, dsp_ids: Sequence[int] | None = None, job_id: int | None = None,
-             progress: Progress | None = None, chunk_samples: int = 64) -> dict[str, Any]:
+def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, *,
+             dsp_ids: Sequence[int] | None = None, job_id: int | None = None, progress: Progress | None = None,
+             chunk_samples: int = 64) -> dict[str, Any]:
     """Generate (or refresh) the feature sets of an impulse; returns a summary per processing block.
 
-    Each block's artifacts are written in a unit of work of their own (`unit_of_work()` opens and
+    Each block's artifacts are written in a unit of work of their own (`uow()` opens and
     commits one), so no write transaction stays open while features are computed.
     """
     say = progress or (lambda _p, _l=None: None)
-    with unit_of_work() as session:
+    with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
         block_ids = list(dsp_ids) if dsp_ids else [b.id for b in impulse.dsp]
         for i in block_ids:
@@ -83,7 +83,7 @@ def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store:
         def sub(p: float, line: str | None = None, span=span) -> None:  # noqa: ANN001
             say(span[0] + (span[1] - span[0]) * p / 100.0, line)
 
-        with unit_of_work() as session:
+        with uow() as session:
             impulse = impulse_service.get_impulse(session, project_id, impulse_id)
             samples = all_samples(session, project_id, SampleFilter(enabled=True))
             if not samples:

@@ -32,7 +32,7 @@ class TaskSender(Protocol):
     def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
 
 
-def create_job(session: Session, *, project_id: int, kind: str, params: dict | None = None) -> Job:
+def create_job(session: Session, project_id: int, kind: str, params: dict[str, Any] | None = None) -> Job:
     """Add a queued job row (no message is sent: see `queue_job`)."""
     if kind not in JOB_KINDS:
         raise BadRequest(f"unknown job kind '{kind}': use one of {', '.join(sorted(JOB_KINDS))}")
@@ -52,7 +52,7 @@ def queue_job(session: Session, sender: TaskSender, project_id: int, kind: str,
     message always finds the row. If the broker refuses the message after the commit, the row is
     marked failed with the reason (a job must not sit "queued" forever).
     """
-    job = create_job(session, project_id=project_id, kind=kind, params=params)
+    job = create_job(session, project_id, kind, params)
     job.celery_task_id = uuid.uuid4().hex
     job_id, task_id, bind = job.id, job.celery_task_id, session.get_bind()
 

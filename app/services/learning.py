@@ -10,13 +10,13 @@ import io
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
 from app.schemas.impulses import AnomalyKind, InputBlock, LearnBlock, TimeSeriesInputBlock
@@ -26,8 +26,6 @@ from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
 from workers.deploy import SUPPORTED_OPS
 from workers.learn import LearnError
-
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 def learn_block(impulse: Impulse, learn_id: int | None) -> LearnBlock:
@@ -246,7 +244,7 @@ def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np
     return score(model, X)
 
 
-def score_features(store: BlobStore, session: Session, impulse: Impulse, block: LearnBlock, X: np.ndarray,
+def score_features(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock, X: np.ndarray,
                    shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
     if block.anomaly_kind is not None:
@@ -284,7 +282,7 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
             raise BadRequest("no testing features: put samples in the testing category and generate features")
         X = data["X"][rows]
         log(f"testing {block.type} block {block.id} on {int(rows.sum())} windows")
-        scores = score_features(store, session, impulse, block, X, tuple(data["shape"]))
+        scores = score_features(session, store, impulse, block, X, tuple(data["shape"]))
         revision = impulse.revision
     progress(80)
     sample_ids, y, cats = data["sample_ids"][rows], labels_now[rows], cats_now[rows]
@@ -366,7 +364,7 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
         if int(np.prod(shape)) != X.shape[1]:
             shape = (X.shape[1],)
         try:
-            scores = score_features(store, session, impulse, block, X, shape)
+            scores = score_features(session, store, impulse, block, X, shape)
         except NotFound as exc:
             result["blocks"][str(block.id)] = {"type": block.type, "error": exc.message}
             continue
