@@ -240,7 +240,7 @@ class ImpulseCreate(BaseModel):
 
 
 class ImpulseUpdate(BaseModel):
-    """A change to an impulse: parts left out (or null) stay as they are; `learn: []` removes the
+    """A change to an impulse: parts left out stay as they are; `learn: []` (or null) removes the
     learning blocks. The impulse's revision goes up when its design changes."""
 
     model_config = ConfigDict(json_schema_extra={"examples": [

@@ -151,10 +151,18 @@ def create_impulse(session: Session, project_id: int, body: ImpulseCreate) -> Im
 
 
 def update_impulse(session: Session, impulse: Impulse, body: ImpulseUpdate) -> Impulse:
-    """Apply a change; the revision goes up when the design changes (so artifacts can tell they are stale)."""
-    design = validate_design(body.input if body.input is not None else impulse.input,
-                             body.dsp if body.dsp is not None else impulse.dsp,
-                             body.learn if body.learn is not None else impulse.learn)
+    """Apply a change; the revision goes up when the design changes (so artifacts can tell they are stale).
+
+    Parts the body leaves out stay as they are; `learn: null` removes the learning blocks, a null
+    input or dsp is refused (as a missing one is when an impulse is created).
+    """
+    sent = body.model_fields_set
+    if "input" in sent and body.input is None:
+        raise Invalid("input: must be an object with a 'type' of time-series or image")
+    if "dsp" in sent and body.dsp is None:
+        raise Invalid("dsp: must be a non-empty list of processing blocks")
+    design = validate_design(body.input or impulse.input, body.dsp or impulse.dsp,
+                             (body.learn or []) if "learn" in sent else impulse.learn)
     if body.name:
         impulse.name = body.name.strip()[:200]
     return _save_design(session, impulse, design)

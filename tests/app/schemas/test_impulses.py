@@ -77,3 +77,18 @@ def test_the_design_is_stored_as_the_same_json(client, make_project, session):
     assert stored[0] == {"type": "time-series", "axes": ["audio"], "window_size_ms": 1000.0,
                          "window_increase_ms": 1000.0, "frequency_hz": 8000.0, "pad_short": True}
     assert stored[2] == [{"id": 100, "type": "anomaly-gmm", "name": "anomaly-gmm", "dsp": [1], "settings": {}}]
+
+
+def test_an_update_changes_only_what_it_sends(client, make_project):
+    p = make_project()
+    h = key(p.api_key)
+    body = {"input": {"type": "time-series"}, "dsp": [{"block": "flatten"}], "learn": [{"type": "classification"}]}
+    iid = client.post(f"/api/{p.project.id}/impulses", json=body, headers=h).json()["id"]
+    url = f"/api/{p.project.id}/impulses/{iid}"
+    kept = client.put(url, json={"name": "renamed"}, headers=h).json()["impulse"]
+    assert kept["learn"] and kept["revision"] == 1
+    for part in ("input", "dsp"):
+        r = client.put(url, json={part: None}, headers=h)
+        assert r.status_code == 422 and r.json()["error"].startswith(f"{part}: must be"), r.text
+    cleared = client.put(url, json={"learn": None}, headers=h).json()["impulse"]
+    assert cleared["learn"] == [] and cleared["revision"] == 2
