@@ -47,11 +47,11 @@ class TimeSeriesInputBlock(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Time-series input")
 
     type: Literal["time-series"] = "time-series"
-    axes: list[str] | None = Field(None, description="sensor names to use, in this order; null: every axis")
-    window_size_ms: float = Field(1000.0, description="length of a window (ms)")
-    window_increase_ms: float = Field(1000.0, description="step between windows (ms); default: window size")
-    frequency_hz: float = Field(100.0, description="sampling frequency of the windows (Hz)")
-    pad_short: bool = Field(True, description="zero-pad a sample shorter than a window (else it is skipped)")
+    axes: list[str] | None = Field(default=None, description="sensor names to use, in this order; null: every axis")
+    window_size_ms: float = Field(default=1000.0, description="length of a window (ms)")
+    window_increase_ms: float = Field(default=1000.0, description="step between windows (ms); default: window size")
+    frequency_hz: float = Field(default=100.0, description="sampling frequency of the windows (Hz)")
+    pad_short: bool = Field(default=True, description="zero-pad a sample shorter than a window (else it is skipped)")
 
     @model_validator(mode="before")
     @classmethod
@@ -77,8 +77,8 @@ class ImageInputBlock(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Image input")
 
     type: Literal["image"] = "image"
-    width: int = Field(96, ge=1, le=1024, description="width the images are resized to (pixels)")
-    height: int = Field(96, ge=1, le=1024, description="height the images are resized to (pixels)")
+    width: int = Field(default=96, ge=1, le=1024, description="width the images are resized to (pixels)")
+    height: int = Field(default=96, ge=1, le=1024, description="height the images are resized to (pixels)")
     resize_mode: Literal["squash", "fit-short", "fit-long"] = "squash"
     color_depth: Literal["rgb", "grayscale"] = "rgb"
 
@@ -180,11 +180,11 @@ class DspBlockSpec(BaseModel):
 
     model_config = _BLOCK
 
-    id: int | None = Field(None, description="unique among the impulse's blocks; default: position + 1")
+    id: int | None = Field(default=None, description="unique among the impulse's blocks; default: position + 1")
     block: str = Field(description="a processing block (`GET /api/dsp-blocks` lists them)", examples=["mfcc"])
-    name: str | None = Field(None, description="default: the block's title")
-    params: dict[str, Any] | None = Field(None, description="parameters by name; left out: their defaults")
-    implementation_version: int | None = Field(None, description="ignored: the current version is used")
+    name: str | None = Field(default=None, description="default: the block's title")
+    params: dict[str, Any] | None = Field(default=None, description="parameters by name; left out: their defaults")
+    implementation_version: int | None = Field(default=None, description="ignored: the current version is used")
 
 
 class LearnBlockSpec(BaseModel):
@@ -192,18 +192,18 @@ class LearnBlockSpec(BaseModel):
 
     model_config = _BLOCK
 
-    id: int | None = Field(None, description="unique among the impulse's blocks; default: 100 + position")
+    id: int | None = Field(default=None, description="unique among the impulse's blocks; default: 100 + position")
     type: LearnType
-    dsp: list[int] | None = Field(None, description="ids of the processing blocks it reads; default: all")
-    settings: dict[str, Any] | None = Field(None, description=(
+    dsp: list[int] | None = Field(default=None, description="ids of the processing blocks it reads; default: all")
+    settings: dict[str, Any] | None = Field(default=None, description=(
         "classification/regression: {training: {epochs, learning_rate, batch_size, validation_split, seed, "
         "...}, layers: [...], min_confidence}; "
         "anomaly: {n_clusters | n_components, features, seed, threshold}"))
-    name: str | None = Field(None, description="default: the type")
+    name: str | None = Field(default=None, description="default: the type")
 
 
 # the demo's impulses (app/demo.py), shown in /docs as examples
-MOTION_EXAMPLE = {
+MOTION_EXAMPLE: dict[str, Any] = {
     "name": "Motion: spectral features + dense classifier + K-means anomaly",
     "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 500, "frequency_hz": 62.5},
     "dsp": [{"id": 1, "block": "spectral", "params": {}}],
@@ -211,7 +211,7 @@ MOTION_EXAMPLE = {
                "settings": {"training": {"epochs": 30, "seed": 1}}},
               {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}}],
 }
-KEYWORDS_EXAMPLE = {
+KEYWORDS_EXAMPLE: dict[str, Any] = {
     "name": "Keyword spotting: MFCC + DS-CNN",
     "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
               "pad_short": True},
@@ -219,7 +219,7 @@ KEYWORDS_EXAMPLE = {
     "learn": [{"id": 2, "type": "classification", "dsp": [1],
                "settings": {"training": {"epochs": 40, "seed": 1}}}],
 }
-IMAGE_EXAMPLE = {
+IMAGE_EXAMPLE: dict[str, Any] = {
     "name": "Colours",
     "input": {"type": "image", "width": 32, "height": 32, "resize_mode": "squash", "color_depth": "rgb"},
     "dsp": [{"block": "image"}],
@@ -233,7 +233,7 @@ class ImpulseCreate(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={"examples": [MOTION_EXAMPLE, KEYWORDS_EXAMPLE, IMAGE_EXAMPLE]})
 
-    name: str | None = Field(None, description="default: Impulse")
+    name: str | None = Field(default=None, description="default: Impulse")
     input: InputBlock
     dsp: list[DspBlockSpec] = Field(min_length=1)
     learn: list[LearnBlockSpec] | None = None
@@ -250,5 +250,5 @@ class ImpulseUpdate(BaseModel):
 
     name: str | None = None
     input: InputBlock | None = None
-    dsp: list[DspBlockSpec] | None = Field(None, min_length=1)
+    dsp: list[DspBlockSpec] | None = Field(default=None, min_length=1)
     learn: list[LearnBlockSpec] | None = None

@@ -27,7 +27,7 @@ class WaitRequest(BaseModel):
 
     model_config = ConfigDict(json_schema_extra={"examples": [{"seconds": 2}]})
 
-    seconds: float = Field(1.0, ge=0, le=600)
+    seconds: float = Field(default=1.0, ge=0, le=600)
 
 
 class GenerateFeaturesRequest(BaseModel):
@@ -36,7 +36,7 @@ class GenerateFeaturesRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1}, {"impulseId": 1, "dspId": 2}]})
 
     impulseId: int
-    dspId: int | None = Field(None, description="one processing block; default: every block")
+    dspId: int | None = Field(default=None, description="one processing block; default: every block")
 
 
 class LearnJobRequest(BaseModel):
@@ -45,7 +45,7 @@ class LearnJobRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1, "learnId": 2}]})
 
     impulseId: int
-    learnId: int | None = Field(None, description="default: the impulse's first learning block")
+    learnId: int | None = Field(default=None, description="default: the impulse's first learning block")
 
 
 class BuildRequest(BaseModel):
@@ -58,8 +58,8 @@ class BuildRequest(BaseModel):
     ]})
 
     impulseId: int | None = None
-    learnId: int | None = Field(None, description="default: the impulse's first learning block")
-    modelId: int | None = Field(None, description="an uploaded model (POST /api/{projectId}/models/upload)")
-    engine: str | None = Field(None, description="compiled (default) or tflite-micro ('tflite' is taken as it)")
-    modelType: str | None = Field(None, description="int8 (default) or float32")
-    target: str | None = Field(None, description="default linux-x86_64; GET /api/deployment/targets lists them")
+    learnId: int | None = Field(default=None, description="default: the impulse's first learning block")
+    modelId: int | None = Field(default=None, description="an uploaded model (POST /api/{projectId}/models/upload)")
+    engine: str | None = Field(default=None, description="compiled (default) or tflite-micro ('tflite' is taken as it)")
+    modelType: str | None = Field(default=None, description="int8 (default) or float32")
+    target: str | None = Field(default=None, description="default linux-x86_64; GET /api/deployment/targets lists them")

@@ -85,7 +85,12 @@ def _add(session: Session, store: BlobStore, *, project_id: int, kind: str, name
 def delete_blobs_on_commit(session: Session, store: BlobStore, arts: list[Artifact]) -> None:
     """Remove the artifacts' blobs once the transaction that deletes their rows commits."""
     keys = [a.blob_key for a in arts]
-    on_commit(session, lambda: [store.delete(k) for k in keys])
+
+    def delete() -> None:
+        for key in keys:
+            store.delete(key)
+
+    on_commit(session, delete)
 
 
 def _replace(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,

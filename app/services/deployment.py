@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 
 from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
-from app.models import Impulse, Project
+from app.models import Impulse
 from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
 from app.schemas.jobs import BuildRequest
 from app.services import artifacts, learning
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, NotFound
+from app.services.projects import get_project
 
 MAX_VERIFY = 100
 
@@ -72,7 +73,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     t0 = time.monotonic()
     spec, windows, expected, model_inputs, impulse_id, expected_anomaly = None, None, None, None, None, None
     with uow() as session:
-        project = session.get(Project, project_id)
+        project_name = get_project(session, project_id).name
         if "modelId" in p:
             art = artifacts.uploaded_model(session, project_id, p["modelId"])
             tflite = artifacts.read(store, art)
@@ -93,7 +94,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             axes = impulse.input.channels if isinstance(impulse.input, ImageInputBlock) else _axes(session, impulse)
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
             spec.more_dsp = more_dsp
-            title = f"{project.name} / {impulse.name}"
+            title = f"{project_name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
             windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
             if anomaly is not None and rows is not None:

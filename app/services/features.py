@@ -61,6 +61,10 @@ def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
+def _no_progress(_percent: float, _line: str | None = None) -> None:
+    pass
+
+
 def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, *,
              dsp_ids: Sequence[int] | None = None, job_id: int | None = None, progress: Progress | None = None,
              chunk_samples: int = 64) -> dict[str, Any]:
@@ -69,7 +73,7 @@ def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int
     Each block's artifacts are written in a unit of work of their own (`uow()` opens and
     commits one), so no write transaction stays open while features are computed.
     """
-    say = progress or (lambda _p, _l=None: None)
+    say: Progress = progress or _no_progress
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
         block_ids = list(dsp_ids) if dsp_ids else [b.id for b in impulse.dsp]
@@ -125,7 +129,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
                 continue
             windows.append(w)
             owners.append((s, len(w)))
-        if windows:
+        if windows and window_shape is not None:
             out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg.params)
             store.put(artifacts.feature_shape_key(pid, config), json.dumps(list(out.shape)).encode())
             store.put(artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode())

@@ -50,15 +50,15 @@ def block_declarations() -> dict[str, Any]:
 def validate_input(spec: InputBlock) -> InputBlock:
     """The input block with its values checked and coerced by the declarations (workers.dsp)."""
     try:
-        checked = spec.to_dsp().validate()
+        if isinstance(spec, ImageInputBlock):
+            image = spec.to_dsp().validate()
+            return spec.model_copy(update={"width": image.width, "height": image.height})
+        series = spec.to_dsp().validate()
     except ParamError as exc:
         raise Invalid(f"input.{exc.field}: {exc.message}") from exc
-    if isinstance(spec, ImageInputBlock):
-        return ImageInputBlock(width=checked.width, height=checked.height, resize_mode=checked.resize_mode,
-                               color_depth=checked.color_depth)
-    return TimeSeriesInputBlock(axes=checked.axes, window_size_ms=checked.window_size_ms,
-                                window_increase_ms=checked.window_increase_ms,
-                                frequency_hz=checked.frequency_hz, pad_short=checked.pad_short)
+    return TimeSeriesInputBlock(axes=series.axes, window_size_ms=series.window_size_ms,
+                                window_increase_ms=series.window_increase_ms, frequency_hz=series.frequency_hz,
+                                pad_short=series.pad_short)
 
 
 def _check_id(where: str, block_id: int, taken: set[int]) -> None:

@@ -165,7 +165,7 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
     settings = block.settings
     train_settings = TrainSettings.from_dict({**block.training, "task": task})
     labels = sorted(set(y.tolist())) if task == "classification" else None
-    if task == "classification" and len(labels) < 2:
+    if labels is not None and len(labels) < 2:
         raise BadRequest(f"training needs at least two labels; the training data only has {labels}")
     shape = tuple(data["shape"])
     try:

@@ -57,7 +57,7 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
     if impulse is not None and impulse.learn:
         block = learning.learn_block(impulse, learn_id)
     trained = False
-    if block is not None:
+    if impulse is not None and block is not None:
         try:
             artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
             trained = True
