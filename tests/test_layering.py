@@ -1,4 +1,4 @@
-"""The rooms of the code base stay apart (DESIGN.md): checked on the source, imports inside functions included.
+"""The rooms of the code base stay apart (DESIGN.md), checked on the source (imports in functions too).
 
 - the compute libraries (workers/dsp, workers/learn, workers/deploy) never import the service (`app`);
 - services, models and schemas never import the HTTP layer (app.api, app.web);
@@ -99,9 +99,10 @@ def test_route_modules_are_imported_only_where_the_routers_are_installed():
     ("app/web/routes", "from app.api.routes import dsp\n", imports_another_route, True),
     ("app/api/routes", "from . import dsp\n", imports_another_route, True),
     ("app/api/routes", "from app.api.deps import SessionDep\n", imports_another_route, False),
-    ("app/web", "def declarations():\n    from app.api.routes.dsp import dsp_blocks\n", imports_another_route, True),
+    ("app/web", "def declarations():\n    from app.api.routes.dsp import dsp_blocks\n",
+     imports_another_route, True),
 ])
-def test_the_checks_catch_what_they_are_for(tmp_path, monkeypatch, folder, source, rule, caught):  # noqa: ANN001
+def test_the_checks_catch_what_they_are_for(tmp_path, monkeypatch, folder, source, rule, caught):
     """Each rule on a planted file, so that a check that could never fail would be noticed."""
     import tests.test_layering as layering
 

@@ -18,7 +18,8 @@ class DspRunRequest(BaseModel):
 
     block: str = Field(description="a processing block (GET /api/dsp-blocks)")
     params: dict[str, Any] = Field(default_factory=dict, description="left out: the defaults")
-    values: list[list[float]] | list[float] | None = Field(default=None, description="rows × axes, or one axis")
+    values: list[list[float]] | list[float] | None = Field(default=None,
+                                                           description="rows × axes, or one axis")
     interval_ms: float | None = Field(default=None, gt=0)
     sensors: list[str] | None = None
     sample_id: int | None = None

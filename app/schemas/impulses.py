@@ -47,11 +47,14 @@ class TimeSeriesInputBlock(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Time-series input")
 
     type: Literal["time-series"] = "time-series"
-    axes: list[str] | None = Field(default=None, description="sensor names to use, in this order; null: every axis")
+    axes: list[str] | None = Field(default=None,
+                                   description="sensor names to use, in this order; null: every axis")
     window_size_ms: float = Field(default=1000.0, description="length of a window (ms)")
-    window_increase_ms: float = Field(default=1000.0, description="step between windows (ms); default: window size")
+    window_increase_ms: float = Field(default=1000.0,
+                                      description="step between windows (ms); default: window size")
     frequency_hz: float = Field(default=100.0, description="sampling frequency of the windows (Hz)")
-    pad_short: bool = Field(default=True, description="zero-pad a sample shorter than a window (else it is skipped)")
+    pad_short: bool = Field(default=True,
+                            description="zero-pad a sample shorter than a window (else it is skipped)")
 
     @model_validator(mode="before")
     @classmethod
@@ -180,11 +183,14 @@ class DspBlockSpec(BaseModel):
 
     model_config = _BLOCK
 
-    id: int | None = Field(default=None, description="unique among the impulse's blocks; default: position + 1")
+    id: int | None = Field(default=None,
+                           description="unique among the impulse's blocks; default: position + 1")
     block: str = Field(description="a processing block (`GET /api/dsp-blocks` lists them)", examples=["mfcc"])
     name: str | None = Field(default=None, description="default: the block's title")
-    params: dict[str, Any] | None = Field(default=None, description="parameters by name; left out: their defaults")
-    implementation_version: int | None = Field(default=None, description="ignored: the current version is used")
+    params: dict[str, Any] | None = Field(default=None,
+                                          description="parameters by name; left out: their defaults")
+    implementation_version: int | None = Field(default=None,
+                                               description="ignored: the current version is used")
 
 
 class LearnBlockSpec(BaseModel):
@@ -192,9 +198,11 @@ class LearnBlockSpec(BaseModel):
 
     model_config = _BLOCK
 
-    id: int | None = Field(default=None, description="unique among the impulse's blocks; default: 100 + position")
+    id: int | None = Field(default=None,
+                           description="unique among the impulse's blocks; default: 100 + position")
     type: LearnType
-    dsp: list[int] | None = Field(default=None, description="ids of the processing blocks it reads; default: all")
+    dsp: list[int] | None = Field(default=None,
+                                  description="ids of the processing blocks it reads; default: all")
     settings: dict[str, Any] | None = Field(default=None, description=(
         "classification/regression: {training: {epochs, learning_rate, batch_size, validation_split, seed, "
         "...}, layers: [...], min_confidence}; "

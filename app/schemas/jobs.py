@@ -33,7 +33,8 @@ class WaitRequest(BaseModel):
 class GenerateFeaturesRequest(BaseModel):
     """Generate the features of an impulse's processing blocks (all of them, or one)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1}, {"impulseId": 1, "dspId": 2}]})
+    model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1},
+                                                              {"impulseId": 1, "dspId": 2}]})
 
     impulseId: int
     dspId: int | None = Field(default=None, description="one processing block; default: every block")
@@ -59,7 +60,10 @@ class BuildRequest(BaseModel):
 
     impulseId: int | None = None
     learnId: int | None = Field(default=None, description="default: the impulse's first learning block")
-    modelId: int | None = Field(default=None, description="an uploaded model (POST /api/{projectId}/models/upload)")
-    engine: str | None = Field(default=None, description="compiled (default) or tflite-micro ('tflite' is taken as it)")
+    modelId: int | None = Field(default=None,
+                                description="an uploaded model (POST /api/{projectId}/models/upload)")
+    engine: str | None = Field(default=None,
+                               description="compiled (default) or tflite-micro ('tflite' is taken as it)")
     modelType: str | None = Field(default=None, description="int8 (default) or float32")
-    target: str | None = Field(default=None, description="default linux-x86_64; GET /api/deployment/targets lists them")
+    target: str | None = Field(default=None,
+                               description="default linux-x86_64; GET /api/deployment/targets lists them")

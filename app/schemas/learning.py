@@ -15,4 +15,5 @@ class ClassifyRequest(BaseModel):
 
     values: list[list[float]]
     interval_ms: float = Field(gt=0)
-    sensors: list[str] | None = Field(default=None, description="names of the columns (to pick the impulse's axes)")
+    sensors: list[str] | None = Field(default=None,
+                                      description="names of the columns (to pick the impulse's axes)")

@@ -4,13 +4,11 @@ Every artifact is a blob plus an `artifacts` row (kind, name, size, sha256, meta
 them (blob keys and download names), stores them (the blob is removed again if the row's transaction
 rolls back; a replaced artifact's blob goes once the replacement commits) and finds them:
 
-| kind | one per | made by |
-| --- | --- | --- |
-| features, feature-explorer | impulse and processing block (`meta.dsp_id`) | generate-features |
-| keras-model, tflite-float32, tflite-int8, model-card, training-results, anomaly-model | learning block (`meta.learn_id`) | train |
-| test-results | learning block | test |
-| deployment | build | build-ondevice-model |
-| uploaded-model | upload | POST /models/upload |
+- features, feature-explorer: one per processing block of an impulse (`meta.dsp_id`), by
+  generate-features;
+- keras-model, tflite-float32, tflite-int8, model-card, training-results, anomaly-model: one per
+  learning block (`meta.learn_id`), by train; test-results: one per learning block, by test;
+- deployment: every build; uploaded-model: every upload (POST /models/upload).
 
 The feature cache is blobs without rows (features per sample, and the shapes of a configuration's
 windows and features); its keys are named here too. Everything lives under `projects/{id}/`, which
@@ -37,8 +35,9 @@ FEATURE_EXPLORER = "feature-explorer"
 DEPLOYMENT = "deployment"
 UPLOADED_MODEL = "uploaded-model"
 # what training and testing store per learning block, with the file extension of each
-LEARN_FILES = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite", "model-card": ".json",
-               "training-results": ".json", "anomaly-model": ".json", "test-results": ".json"}
+LEARN_FILES = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite",
+               "model-card": ".json", "training-results": ".json", "anomaly-model": ".json",
+               "test-results": ".json"}
 
 
 def project_prefix(project_id: int) -> str:
@@ -69,13 +68,14 @@ def window_shape_key(project_id: int, config_hash: str) -> str:
 
 # --- storing -------------------------------------------------------------------------------------
 
-def _add(session: Session, store: BlobStore, *, project_id: int, kind: str, name: str, folder: str, data: bytes,
-         meta: dict[str, Any], impulse_id: int | None = None, job_id: int | None = None) -> Artifact:
+def _add(session: Session, store: BlobStore, *, project_id: int, kind: str, name: str, folder: str,
+         data: bytes, meta: dict[str, Any], impulse_id: int | None = None,
+         job_id: int | None = None) -> Artifact:
     key = f"{project_prefix(project_id)}/{folder}/{uuid.uuid4().hex}-{name}"
     store.put(key, data)
     on_rollback(session, lambda: store.delete(key))
-    art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind=kind, name=name, blob_key=key,
-                   size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
+    art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind=kind, name=name,
+                   blob_key=key, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
                    meta=json.loads(json.dumps(meta, default=str)))
     session.add(art)
     session.flush()
@@ -100,8 +100,8 @@ def _replace(session: Session, store: BlobStore, impulse: Impulse, kind: str, na
     for art in old:
         session.delete(art)
     delete_blobs_on_commit(session, store, old)
-    return _add(session, store, project_id=impulse.project_id, kind=kind, name=name, folder=f"artifacts/{kind}",
-                data=data, meta=meta, impulse_id=impulse.id, job_id=job_id)
+    return _add(session, store, project_id=impulse.project_id, kind=kind, name=name,
+                folder=f"artifacts/{kind}", data=data, meta=meta, impulse_id=impulse.id, job_id=job_id)
 
 
 def save_features(session: Session, store: BlobStore, impulse: Impulse, dsp_id: int, data: bytes,
@@ -114,8 +114,9 @@ def save_features(session: Session, store: BlobStore, impulse: Impulse, dsp_id: 
 def save_feature_explorer(session: Session, store: BlobStore, impulse: Impulse, dsp_id: int,
                           explorer: dict[str, Any], meta: dict[str, Any], job_id: int | None) -> Artifact:
     """The 2-D projection of one processing block's features (JSON), replacing the previous one."""
-    return _replace(session, store, impulse, FEATURE_EXPLORER, f"explorer-impulse{impulse.id}-dsp{dsp_id}.json",
-                    json.dumps(explorer).encode(), {**meta, "dsp_id": dsp_id}, job_id, match="dsp_id")
+    name = f"explorer-impulse{impulse.id}-dsp{dsp_id}.json"
+    return _replace(session, store, impulse, FEATURE_EXPLORER, name, json.dumps(explorer).encode(),
+                    {**meta, "dsp_id": dsp_id}, job_id, match="dsp_id")
 
 
 def save_learn_artifact(session: Session, store: BlobStore, impulse: Impulse, learn_id: int, kind: str,
@@ -129,15 +130,15 @@ def save_learn_artifact(session: Session, store: BlobStore, impulse: Impulse, le
 def save_deployment(session: Session, store: BlobStore, *, project_id: int, impulse_id: int | None,
                     job_id: int | None, name: str, data: bytes, meta: dict[str, Any]) -> Artifact:
     """A built library (zip); every build is kept."""
-    return _add(session, store, project_id=project_id, kind=DEPLOYMENT, name=name, folder="deployments", data=data,
-                meta=meta, impulse_id=impulse_id, job_id=job_id)
+    return _add(session, store, project_id=project_id, kind=DEPLOYMENT, name=name, folder="deployments",
+                data=data, meta=meta, impulse_id=impulse_id, job_id=job_id)
 
 
 def save_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes,
                         meta: dict[str, Any]) -> Artifact:
     """A model a user brought (.tflite)."""
-    return _add(session, store, project_id=project_id, kind=UPLOADED_MODEL, name=name, folder="models", data=data,
-                meta=meta)
+    return _add(session, store, project_id=project_id, kind=UPLOADED_MODEL, name=name, folder="models",
+                data=data, meta=meta)
 
 
 # --- finding -------------------------------------------------------------------------------------
@@ -158,7 +159,8 @@ def feature_artifact(session: Session, impulse: Impulse, dsp_id: int, kind: str 
     for art in _of_impulse(session, impulse, kind):
         if art.meta.get("dsp_id") == dsp_id:
             return art
-    raise NotFound(f"no features generated yet for impulse {impulse.id}, block {dsp_id}: run generate-features")
+    raise NotFound(f"no features generated yet for impulse {impulse.id}, block {dsp_id}: "
+                   "run generate-features")
 
 
 def learn_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str) -> Artifact:
@@ -210,7 +212,8 @@ def latest_deployment(session: Session, project_id: int, artifact_id: int | None
         stmt = stmt.where(Artifact.id == artifact_id)
     art = session.scalars(stmt.order_by(Artifact.id.desc()).limit(1)).first()
     if art is None:
-        raise NotFound("no deployment has been built yet: POST /api/{projectId}/jobs/build-ondevice-model first")
+        raise NotFound("no deployment has been built yet: "
+                       "POST /api/{projectId}/jobs/build-ondevice-model first")
     return art
 
 

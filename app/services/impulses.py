@@ -29,7 +29,6 @@ from app.schemas.impulses import (
     InputBlock,
     LearnBlock,
     LearnBlockSpec,
-    TimeSeriesInputBlock,
 )
 from app.services import artifacts
 from app.services.errors import Invalid, NotFound
@@ -56,9 +55,9 @@ def validate_input(spec: InputBlock) -> InputBlock:
         series = spec.to_dsp().validate()
     except ParamError as exc:
         raise Invalid(f"input.{exc.field}: {exc.message}") from exc
-    return TimeSeriesInputBlock(axes=series.axes, window_size_ms=series.window_size_ms,
-                                window_increase_ms=series.window_increase_ms, frequency_hz=series.frequency_hz,
-                                pad_short=series.pad_short)
+    return spec.model_copy(update={"axes": series.axes, "window_size_ms": series.window_size_ms,
+                                   "window_increase_ms": series.window_increase_ms,
+                                   "frequency_hz": series.frequency_hz, "pad_short": series.pad_short})
 
 
 def _check_id(where: str, block_id: int, taken: set[int]) -> None:

@@ -175,6 +175,7 @@ def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[s
                 values[_param_field(slot, b["name"], p["name"])] = v
     learn = impulse.learn if impulse is not None else []
     primary = next((b.type for b in learn if not b.is_anomaly), None)
-    values["learn_type"] = primary if primary is not None else ("" if impulse is not None and learn else "classification")
+    values["learn_type"] = (primary if primary is not None
+                            else "" if impulse is not None and learn else "classification")
     values["anomaly_type"] = next((b.type for b in learn if b.is_anomaly), "")
     return values

@@ -61,7 +61,8 @@ def test_the_impulse_schema_documents_its_blocks(spec):
     assert impulse["examples"][0]["dsp"] and set(impulse["required"]) == {"input", "dsp"}
     inputs = [ref["$ref"].rsplit("/", 1)[1] for ref in impulse["properties"]["input"]["anyOf"]]
     assert [schemas[name]["title"] for name in inputs] == ["Time-series input", "Image input"]
-    assert schemas["ImageInputBlock"]["properties"]["resize_mode"]["enum"] == ["squash", "fit-short", "fit-long"]
+    resize = schemas["ImageInputBlock"]["properties"]["resize_mode"]
+    assert resize["enum"] == ["squash", "fit-short", "fit-long"]
     learn = schemas["LearnBlockSpec"]["properties"]["type"]
     assert learn["enum"] == ["classification", "regression", "anomaly-kmeans", "anomaly-gmm"]
 

@@ -1,4 +1,4 @@
-"""The typed impulse: its choices match the blocks' declarations, errors name the field, the JSON is as stored."""
+"""The typed impulse: choices as the blocks declare them, errors naming the field, JSON as stored."""
 
 from __future__ import annotations
 
@@ -30,7 +30,8 @@ def test_choices_are_the_declarations_choices():
 @pytest.mark.parametrize(("body", "message"), [
     ({"input": {"type": "audio"}, "dsp": [{"block": "mfcc"}]},
      "input.type: got 'audio'; must be one of time-series, image"),
-    ({"input": 3, "dsp": [{"block": "mfcc"}]}, "input: must be an object with a 'type' of time-series or image"),
+    ({"input": 3, "dsp": [{"block": "mfcc"}]},
+     "input: must be an object with a 'type' of time-series or image"),
     ({"input": {"type": "time-series", "window_size_ms": "long"}, "dsp": [{"block": "mfcc"}]},
      "input.window_size_ms: Input should be a valid number, unable to parse string as a number"),
     ({"input": {"type": "image", "width": 2000}, "dsp": [{"block": "image"}]},
@@ -39,7 +40,8 @@ def test_choices_are_the_declarations_choices():
      "dsp[0].param: Extra inputs are not permitted"),
     ({"input": {"type": "time-series"}, "dsp": [{"block": "mfcc"}], "learn": [{"type": "svm"}]},
      "learn[0].type: Input should be 'classification', 'regression', 'anomaly-kmeans' or 'anomaly-gmm'"),
-    ({"input": {"type": "time-series"}, "dsp": []}, "dsp: List should have at least 1 item after validation, not 0"),
+    ({"input": {"type": "time-series"}, "dsp": []},
+     "dsp: List should have at least 1 item after validation, not 0"),
 ])
 def test_shape_errors_name_the_field(body, message):
     with pytest.raises(ValidationError) as caught:
@@ -60,7 +62,8 @@ def test_the_window_step_defaults_to_the_window():
 def test_the_anomaly_kind_follows_the_type():
     kinds = {t: LearnBlock(id=1, type=t, name=t, dsp=[1]).anomaly_kind
              for t in ("classification", "regression", "anomaly-kmeans", "anomaly-gmm")}
-    assert kinds == {"classification": None, "regression": None, "anomaly-kmeans": "kmeans", "anomaly-gmm": "gmm"}
+    assert kinds == {"classification": None, "regression": None, "anomaly-kmeans": "kmeans",
+                     "anomaly-gmm": "gmm"}
 
 
 def test_the_design_is_stored_as_the_same_json(client, make_project, session):
@@ -70,19 +73,23 @@ def test_the_design_is_stored_as_the_same_json(client, make_project, session):
     p = make_project()
     body = {"input": {"type": "time-series", "frequency_hz": 8000, "axes": ["audio"]},
             "dsp": [{"block": "mfe"}], "learn": [{"type": "anomaly-gmm"}]}
-    impulse = client.post(f"/api/{p.project.id}/impulses", json=body, headers=key(p.api_key)).json()["impulse"]
-    row = session.execute(text("SELECT input, dsp, learn FROM impulses WHERE id = :id"), {"id": impulse["id"]}).one()
+    impulse = client.post(f"/api/{p.project.id}/impulses", json=body, headers=key(p.api_key)).json()
+    impulse = impulse["impulse"]
+    row = session.execute(text("SELECT input, dsp, learn FROM impulses WHERE id = :id"),
+                          {"id": impulse["id"]}).one()
     stored = [json.loads(v) if isinstance(v, str) else v for v in row]
     assert stored == [impulse["input"], impulse["dsp"], impulse["learn"]]
     assert stored[0] == {"type": "time-series", "axes": ["audio"], "window_size_ms": 1000.0,
                          "window_increase_ms": 1000.0, "frequency_hz": 8000.0, "pad_short": True}
-    assert stored[2] == [{"id": 100, "type": "anomaly-gmm", "name": "anomaly-gmm", "dsp": [1], "settings": {}}]
+    assert stored[2] == [{"id": 100, "type": "anomaly-gmm", "name": "anomaly-gmm", "dsp": [1],
+                          "settings": {}}]
 
 
 def test_an_update_changes_only_what_it_sends(client, make_project):
     p = make_project()
     h = key(p.api_key)
-    body = {"input": {"type": "time-series"}, "dsp": [{"block": "flatten"}], "learn": [{"type": "classification"}]}
+    body = {"input": {"type": "time-series"}, "dsp": [{"block": "flatten"}],
+            "learn": [{"type": "classification"}]}
     iid = client.post(f"/api/{p.project.id}/impulses", json=body, headers=h).json()["id"]
     url = f"/api/{p.project.id}/impulses/{iid}"
     kept = client.put(url, json={"name": "renamed"}, headers=h).json()["impulse"]

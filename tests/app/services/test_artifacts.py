@@ -41,7 +41,8 @@ def test_a_new_feature_set_replaces_the_old_one_and_its_blob_goes_on_commit(sett
     with session_scope(settings) as s:
         impulse = _impulse(s, impulse_id)
         found = artifacts.feature_artifact(s, impulse, 1)
-        assert (found.name, found.meta) == (f"features-impulse{impulse_id}-dsp1.npz", {"rows": 2, "dsp_id": 1})
+        assert found.name == f"features-impulse{impulse_id}-dsp1.npz"
+        assert found.meta == {"rows": 2, "dsp_id": 1}
         assert found.blob_key.startswith(f"projects/{impulse.project_id}/artifacts/features/")
         with pytest.raises(NotFound, match="run generate-features"):
             artifacts.feature_artifact(s, impulse, 1, kind=artifacts.FEATURE_EXPLORER)
@@ -55,7 +56,7 @@ def test_a_rolled_back_artifact_leaves_no_blob(settings, store, impulse_id):
         assert store.exists(key)
         raise RuntimeError("the job failed after storing")
     assert not store.exists(key)
-    with session_scope(settings) as s, pytest.raises(NotFound, match="has no tflite-int8 yet: train it first"):
+    with session_scope(settings) as s, pytest.raises(NotFound, match="no tflite-int8 yet: train it first"):
         artifacts.learn_artifact(s, _impulse(s, impulse_id), 7, "tflite-int8")
 
 
@@ -70,7 +71,8 @@ def test_a_learning_blocks_artifacts_are_named_and_found_by_block(settings, stor
         names = sorted(a.name for a in artifacts.learn_artifacts(s, impulse, 7))
         assert names == [f"tflite-int8-impulse{impulse_id}-learn7.tflite",
                          f"training-results-impulse{impulse_id}-learn7.json"]
-        assert artifacts.learn_artifact(s, impulse, 7, "training-results").meta == {"learn_id": 7, "revision": 3}
+        results = artifacts.learn_artifact(s, impulse, 7, "training-results")
+        assert results.meta == {"learn_id": 7, "revision": 3}
         assert len(artifacts.impulse_artifacts(s, impulse)) == 3
 
 
@@ -87,8 +89,9 @@ def test_uploaded_models_and_deployments_belong_to_their_project(settings, store
     a, b = make_project("a").project.id, make_project("b").project.id
     with session_scope(settings) as s:
         model = artifacts.save_uploaded_model(s, store, a, "kws.tflite", b"tfl3", {"kind": "int8"})
-        built = [artifacts.save_deployment(s, store, project_id=a, impulse_id=None, job_id=None, name=f"lib{i}.zip",
-                                           data=b"zip", meta={"target": "linux-x86_64"}) for i in range(2)]
+        built = [artifacts.save_deployment(s, store, project_id=a, impulse_id=None, job_id=None,
+                                           name=f"lib{i}.zip", data=b"zip", meta={"target": "linux-x86_64"})
+                 for i in range(2)]
         model_id, newest = model.id, built[-1].id
         assert model.blob_key.startswith(f"projects/{a}/models/") and built[0].blob_key.startswith(
             f"projects/{a}/deployments/")
@@ -107,5 +110,5 @@ def test_feature_cache_keys_of_one_configuration_share_a_folder():
     config = "c" * 64
     keys = [artifacts.feature_cache_key(3, config, sample), artifacts.feature_shape_key(3, config),
             artifacts.window_shape_key(3, config)]
-    assert keys == [f"projects/3/features/{'c' * 24}/samples/5-{'ab' * 8}.npy",
-                    f"projects/3/features/{'c' * 24}/shape.json", f"projects/3/features/{'c' * 24}/window.json"]
+    folder = f"projects/3/features/{'c' * 24}"
+    assert keys == [f"{folder}/samples/5-{'ab' * 8}.npy", f"{folder}/shape.json", f"{folder}/window.json"]

@@ -34,7 +34,8 @@ def jobs_in_db(settings) -> list[Job]:  # noqa: ANN001
         return list(s.scalars(select(Job)))
 
 
-def test_a_request_that_fails_after_queueing_leaves_no_job_and_no_message(app, client, make_project, settings):
+def test_a_request_that_fails_after_queueing_leaves_no_job_and_no_message(app, client, make_project,
+                                                                           settings):
     router = APIRouter()
 
     @router.post("/test-only/{project_id}/queue-then-fail")
@@ -65,8 +66,8 @@ def test_a_queued_message_names_a_committed_row(client, make_project, settings):
 @pytest.mark.worker
 def test_the_worker_finds_the_row_of_every_job_queued_by_a_request(client, make_project, worker, settings):
     p = make_project()
-    ids = [client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 0}, headers=key(p.api_key)).json()["id"]
-           for _ in range(3)]
+    url = f"/api/{p.project.id}/jobs/wait"
+    ids = [client.post(url, json={"seconds": 0}, headers=key(p.api_key)).json()["id"] for _ in range(3)]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = {j.id: j.status for j in jobs_in_db(settings)}
@@ -86,7 +87,8 @@ def test_a_broker_that_refuses_the_message_fails_the_committed_job_with_the_reas
     with TestClient(create_app(unreachable)) as client:
         r = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 0}, headers=key(p.api_key))
         assert r.status_code == 200, r.text
-        job = client.get(f"/api/{p.project.id}/jobs/{r.json()['id']}/status", headers=key(p.api_key)).json()["job"]
+        status = client.get(f"/api/{p.project.id}/jobs/{r.json()['id']}/status", headers=key(p.api_key))
+        job = status.json()["job"]
     assert job["status"] == "failed" and job["error"].startswith("could not queue the job: ")
     assert job["finished"] is not None
     with session_factory(settings)() as s:
