@@ -8,7 +8,6 @@ tests them — every step through the HTTP API, every job on the worker.
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -21,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from app.client import TinyforgeClient
+from app.schemas.impulses import KEYWORDS_EXAMPLE, MOTION_EXAMPLE, ImpulseCreate, LearnBlockSpec
 
 
 def free_port() -> int:
@@ -57,20 +57,8 @@ def running_platform(port: int, *, echo: Callable[[str], None], env: dict[str, s
         stop_group(proc, grace_s=40)  # `up` stops its worker first (up to 15 s)
 
 
-MOTION_IMPULSE = {
-    "name": "Motion: spectral features + dense classifier + K-means anomaly",
-    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 500, "frequency_hz": 62.5},
-    "dsp": [{"id": 1, "block": "spectral", "params": {}}],
-    "learn": [{"id": 2, "type": "classification", "dsp": [1], "settings": {"training": {"epochs": 30, "seed": 1}}},
-              {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}}],
-}
-FSDD_IMPULSE = {
-    "name": "Keyword spotting: MFCC + DS-CNN",
-    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
-              "pad_short": True},
-    "dsp": [{"id": 1, "block": "mfcc", "params": {}}],
-    "learn": [{"id": 2, "type": "classification", "dsp": [1], "settings": {"training": {"epochs": 40, "seed": 1}}}],
-}
+MOTION_IMPULSE = ImpulseCreate.model_validate(MOTION_EXAMPLE)
+FSDD_IMPULSE = ImpulseCreate.model_validate(KEYWORDS_EXAMPLE)
 
 
 def _motion_files(n_per_label: int):  # noqa: ANN202
@@ -100,6 +88,17 @@ def _fsdd_files(data_dir: Path) -> list[tuple[str, Path]]:
             raise RuntimeError(f"{f.name} is not named like the FSDD ({{digit}}_{{speaker}}_{{index}}.wav)")
         out.append(("testing" if int(parts[2]) <= 4 else "training", f))
     return out
+
+
+def _with_epochs(body: ImpulseCreate, epochs: int) -> ImpulseCreate:
+    """The impulse with its classifier trained for `epochs`."""
+    def set_epochs(block: LearnBlockSpec) -> LearnBlockSpec:
+        settings = block.settings or {}
+        training = {**settings.get("training", {}), "epochs": epochs}
+        return block.model_copy(update={"settings": {**settings, "training": training}})
+
+    learn = [set_epochs(b) if b.type == "classification" else b for b in body.learn or []]
+    return body.model_copy(update={"learn": learn})
 
 
 def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dataset: str = "motion",
@@ -139,12 +138,11 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
     stages["ingest"] = round(time.monotonic() - t, 2)
 
     if epochs is not None:
-        impulse_body = json.loads(json.dumps(impulse_body))
-        for block in impulse_body["learn"]:
-            if block["type"] == "classification":
-                block["settings"]["training"]["epochs"] = epochs
-    impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body)["id"]
-    echo(f"designed impulse {impulse_id}: {impulse_body['name']}")
+        impulse_body = _with_epochs(impulse_body, epochs)
+    learn = impulse_body.learn or []
+    impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body.model_dump(mode="json",
+                                                                                        exclude_none=True))["id"]
+    echo(f"designed impulse {impulse_id}: {impulse_body.name}")
 
     def job(stage: str, path: str, body: dict) -> dict:
         t = time.monotonic()
@@ -159,11 +157,10 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
     job("features", "generate-features", {"impulseId": impulse_id})
     summary: dict = {"project_id": project_id, "dataset": dataset, "samples": len(files),
                      "counts": counts, "impulse_id": impulse_id, "stages": stages}
-    for block in impulse_body["learn"]:
-        lid = block["id"]
-        trained = job(f"train_{block['type']}", "train", {"impulseId": impulse_id, "learnId": lid})
-        tested = job(f"test_{block['type']}", "test", {"impulseId": impulse_id, "learnId": lid})
-        if block["type"] == "classification":
+    for block in learn:
+        trained = job(f"train_{block.type}", "train", {"impulseId": impulse_id, "learnId": block.id})
+        tested = job(f"test_{block.type}", "test", {"impulseId": impulse_id, "learnId": block.id})
+        if block.type == "classification":
             summary["validation_accuracy"] = {k: v["accuracy"] for k, v
                                               in trained["result"]["validation"].items()}
             summary["test_accuracy"] = tested["result"]["accuracy"]
@@ -173,10 +170,10 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
                                 "operators": trained["result"]["card"]["operators"]}
         else:
             summary["anomaly"] = tested["result"]["per_category"]
-    classifier = next(b for b in impulse_body["learn"] if b["type"] == "classification")
+    classifier = next(b for b in learn if b.type == "classification")
     for target in build_targets:
         built = job(f"build_{target}", "build-ondevice-model",
-                    {"impulseId": impulse_id, "learnId": classifier["id"], "engine": "compiled",
+                    {"impulseId": impulse_id, "learnId": classifier.id, "engine": "compiled",
                      "modelType": "int8", "target": target})
         m = built["result"]["manifest"]
         summary.setdefault("deployments", {})[target] = {

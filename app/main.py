@@ -27,6 +27,7 @@ from app.api.routes import (
 )
 from app.core.config import Settings, get_settings
 from app.devices.hub import DeviceHub
+from app.schemas.errors import describe
 from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
@@ -34,14 +35,6 @@ from app.services.throttle import LoginThrottle
 # sample_edits before raw_data: its /raw-data/batch/... paths must not be read as /raw-data/{sampleId}/...
 API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, sample_edits.router, raw_data.router,
                jobs.router, impulses.router, learn.router, devices.router]
-
-
-def _validation_message(exc: RequestValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body", "query", "path", "header"))
-        parts.append(f"{loc or 'request'}: {err.get('msg', 'invalid')}")
-    return "; ".join(parts)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": _validation_message(exc)}, status_code=422)
+        return JSONResponse({"success": False, "error": describe(exc.errors())}, status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:

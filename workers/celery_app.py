@@ -15,7 +15,9 @@ from celery import Celery, signals
 from kombu import Queue
 
 from app.core.config import Settings, get_settings
-from app.services.jobs import QUEUES
+from app.core.db import get_engine, session_scope
+from app.services import jobs as job_service
+from workers.queues import QUEUES
 
 log = logging.getLogger("tinyforge.worker")
 
@@ -85,9 +87,6 @@ _reaper_stop = threading.Event()
 
 
 def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
-    from app.core.db import session_scope
-    from app.services import jobs as job_service
-
     settings = settings or get_settings()
     with session_scope(settings) as session:
         outcome = job_service.reap_stale(
@@ -95,7 +94,7 @@ def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
         )
         requeue = [job_service.get_job_any(session, jid) for jid, what in outcome if what == "requeued"]
     for job in requeue:
-        job_service.dispatch(job, settings)
+        job_service.dispatch(celery_for(settings), job.id, job.kind)
     for jid, what in outcome:
         log.warning("job %s: worker lost, %s", jid, what)
     return outcome
@@ -128,6 +127,4 @@ def _stop_reaper(**_kwargs) -> None:  # noqa: ANN003
 @signals.worker_process_init.connect
 def _fresh_db_pool_in_child(**_kwargs) -> None:  # noqa: ANN003
     """A forked child must not reuse the parent's database connections."""
-    from app.core.db import get_engine
-
     get_engine().dispose(close=False)

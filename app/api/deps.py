@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
+from app.core.security import CSRF_SESSION_KEY, csrf_matches
 from app.core.storage import BlobStore
 from app.models import Project, User
 from app.services import projects as project_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
+from app.services.jobs import TaskSender
 
 
 def settings_dep(request: Request) -> Settings:
@@ -47,18 +49,24 @@ def get_blob_store(settings: SettingsDep) -> BlobStore:
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
+def get_task_sender(settings: SettingsDep) -> TaskSender:
+    """The Celery client that sends job messages (see `app.services.jobs.queue_job`)."""
+    from workers.celery_app import celery_for  # builds the Celery app for the environment on import
+
+    return celery_for(settings)
+
+
+TaskSenderDep = Annotated[TaskSender, Depends(get_task_sender)]
+
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _check_csrf_header(request: Request) -> None:
-    """A browser session may change things through the JSON API only with the page's CSRF token."""
-    import hmac
-
-    expected = request.session.get("csrf")
-    sent = request.headers.get("x-csrf-token")
-    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise Forbidden("the x-csrf-token header is missing or wrong: requests made with a browser session "
-                        "must carry the page's CSRF token")
+def require_csrf(request: Request, sent: str | None) -> None:
+    """A signed-in browser may change things (a form, or the JSON API) only with its session's CSRF token."""
+    if not csrf_matches(request.session.get(CSRF_SESSION_KEY), sent):
+        raise Forbidden("the CSRF token (form field csrf_token or header x-csrf-token) is missing or wrong: "
+                        "reload the page and retry")
 
 
 @dataclass
@@ -81,21 +89,12 @@ def get_caller(request: Request, session: SessionDep,
         user = session.get(User, user_id)
         if user is not None:
             if request.method not in SAFE_METHODS:
-                _check_csrf_header(request)
+                require_csrf(request, request.headers.get("x-csrf-token"))
             return Caller(user=user)
     raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
-
-
-def get_api_key_project(caller: CallerDep) -> Project:
-    if caller.project is None:
-        raise Unauthorized("this endpoint needs a project API key in the x-api-key header")
-    return caller.project
-
-
-ApiKeyProjectDep = Annotated[Project, Depends(get_api_key_project)]
 
 
 def get_project(project_id: Annotated[int, Path(alias="projectId", ge=1)], caller: CallerDep,

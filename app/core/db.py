@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -13,6 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from app.core.config import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
+
+# What a job's service is given to open its transactions: each `with uow() as session:` block commits
+# when it ends (session_scope in a worker; a test may pass its own).
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:

@@ -1,4 +1,4 @@
-"""Passwords, project API keys and HMAC keys.
+"""Passwords, project API keys, HMAC keys and the dashboard's CSRF tokens.
 
 API keys are 160-bit random tokens with a recognisable prefix (``tf_<env>_``) so a leaked key can
 be found by secret scanners; only their SHA-256 is stored (a fast hash is right for a
@@ -18,6 +18,7 @@ API_KEY_PREFIX = "tf_key_"
 # Edge Impulse's Node tools (the Linux daemon, the data forwarder) refuse API keys that do not start with
 # "ei_"; they may be given "ei_" + a Tinyforge key, which names the same key.
 EI_KEY_ALIAS = "ei_"
+CSRF_SESSION_KEY = "csrf"  # where the dashboard session keeps its token
 _hasher = PasswordHasher()
 
 
@@ -51,5 +52,10 @@ def new_hmac_key() -> str:
     return secrets.token_hex(16)
 
 
-def constant_time_equal(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
+def new_csrf_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def csrf_matches(expected: object, sent: object) -> bool:
+    """The synchroniser-token check: the session holds a token and the request sent that same token."""
+    return bool(expected) and bool(sent) and hmac.compare_digest(str(expected), str(sent))

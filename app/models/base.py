@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import DateTime, MetaData
+from pydantic import TypeAdapter
+from sqlalchemy import JSON, DateTime, Dialect, MetaData
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -36,6 +38,29 @@ class UTCDateTime(TypeDecorator):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
+
+
+class TypedJSON(TypeDecorator):
+    """A JSON column that holds a typed value: validated by pydantic when read, dumped to JSON when written.
+
+    `schema` is any type pydantic can validate (a model, `list[Model]`, an annotated union).
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def __init__(self, schema: Any) -> None:
+        super().__init__()
+        self.schema = schema
+        self._adapter: TypeAdapter[Any] = TypeAdapter(schema)
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        return self._adapter.dump_python(self._adapter.validate_python(value), mode="json")
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else self._adapter.validate_python(value)
 
 
 class Base(DeclarativeBase):

@@ -6,48 +6,56 @@ import json
 import re
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
-from app.models import Artifact, Project
+from app.models import Impulse
+from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
+from app.schemas.jobs import BuildRequest
+from app.services import artifacts, learning
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
-from app.services import learning
 from app.services.errors import BadRequest, NotFound
+from app.services.projects import get_project
 
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 MAX_VERIFY = 100
 
 
-def validate_request(params: dict[str, Any]) -> dict[str, Any]:
+def validate_request(request: BuildRequest) -> dict[str, Any]:
+    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every choice
+    checked (400 naming the unknown one and the known ones)."""
     from workers.deploy.package import ENGINES
     from workers.deploy.targets import TARGETS
 
-    engine = params.get("engine") or "compiled"
+    engine = request.engine or "compiled"
     if engine == "tflite":  # Edge Impulse's name for its TFLM export
         engine = "tflite-micro"
     if engine not in ENGINES:
         raise BadRequest(f"engine '{engine}' is not known: use one of {', '.join(ENGINES)}")
-    model_type = params.get("modelType") or "int8"
+    model_type = request.modelType or "int8"
     if model_type not in ("int8", "float32"):
         raise BadRequest(f"modelType '{model_type}' is not known: use int8 or float32")
-    target = params.get("target") or "linux-x86_64"
+    target = request.target or "linux-x86_64"
     if target not in TARGETS:
         raise BadRequest(f"target '{target}' is not known: use one of {', '.join(TARGETS)}")
-    out = {"engine": engine, "modelType": model_type, "target": target}
-    for key in ("impulseId", "learnId", "modelId"):
-        if params.get(key) is not None:
-            if not isinstance(params[key], int) or isinstance(params[key], bool):
-                raise BadRequest(f"{key} must be an integer")
-            out[key] = params[key]
+    out = {"engine": engine, "modelType": model_type, "target": target,
+           **request.model_dump(include={"impulseId", "learnId", "modelId"}, exclude_none=True)}
     if "modelId" not in out and "impulseId" not in out:
         raise BadRequest("say what to build: impulseId (a trained impulse) or modelId (an uploaded .tflite)")
     return out
+
+
+def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
+    """Fail before queueing what would fail in the job: an impulse whose model is not trained yet."""
+    if params.get("impulseId") is not None:
+        impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
+        block = learning.learn_block(impulse, params.get("learnId"))
+        artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
 
 
 def _slug(text: str) -> str:
@@ -61,41 +69,37 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     from workers.deploy.package.verify import verify_library
     from workers.deploy.targets import get_target
 
-    p = validate_request(params)
+    p = validate_request(BuildRequest.model_validate(params))
     t0 = time.monotonic()
     spec, windows, expected, model_inputs, impulse_id, expected_anomaly = None, None, None, None, None, None
     with uow() as session:
-        project = session.get(Project, project_id)
+        project_name = get_project(session, project_id).name
         if "modelId" in p:
-            art = session.get(Artifact, p["modelId"])
-            if art is None or art.project_id != project_id or art.kind != "uploaded-model":
-                raise NotFound(f"uploaded model {p['modelId']} does not exist in project {project_id}")
-            tflite = store.get(art.blob_key)
+            art = artifacts.uploaded_model(session, project_id, p["modelId"])
+            tflite = artifacts.read(store, art)
             title = art.name
         else:
             impulse = impulse_service.get_impulse(session, project_id, p["impulseId"])
             impulse_id = impulse.id
             block = learning.learn_block(impulse, p.get("learnId"))
-            if block["type"] not in ("classification", "regression"):
-                raise BadRequest(f"learning block {block['id']} is {block['type']}: build a classifier or regression block")
+            if block.is_anomaly:
+                raise BadRequest(f"learning block {block.id} is {block.type}: build a classifier or regression block")
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
-            tflite = store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key)
-            trained = json.loads(store.get(learning.model_artifact(session, impulse, block["id"], "training-results").blob_key))
-            dsp_cfg = impulse_service.dsp_block(impulse, block["dsp"][0])
-            more_dsp = [(c["block"], c["params"]) for c in (impulse_service.dsp_block(impulse, d) for d in block["dsp"][1:])]
+            tflite = artifacts.read(store, artifacts.learn_artifact(session, impulse, block.id, kind))
+            trained = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id,
+                                                                          "training-results"))
+            dsp_cfg = impulse_service.dsp_block(impulse, block.dsp[0])
+            more_dsp = [(c.block, c.params) for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])]
             anomaly = _anomaly_model(session, store, impulse, block)
-            axes = IMAGE_CHANNELS[impulse.input["color_depth"]] if impulse.input["type"] == "image" \
-                else _axes(session, impulse)
+            axes = impulse.input.channels if isinstance(impulse.input, ImageInputBlock) else _axes(session, impulse)
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
             spec.more_dsp = more_dsp
-            title = f"{project.name} / {impulse.name}"
+            title = f"{project_name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
             windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
             if anomaly is not None and rows is not None:
-                from workers.learn import anomaly as anomaly_fns
-
-                score = anomaly_fns.score_gmm if anomaly.get("kind") == "gmm" else anomaly_fns.score_kmeans
-                expected_anomaly = score(anomaly, data["X"][rows].reshape(len(rows), -1))
+                expected_anomaly = learning.score_anomaly(anomaly["kind"], anomaly,
+                                                          data["X"][rows].reshape(len(rows), -1))
     log(f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})")
     try:
         lib = build_library(tflite, target=p["target"], impulse=spec, engine=p["engine"], model_type=p["modelType"],
@@ -137,41 +141,31 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     blob = zip_library(lib, root=root)
     lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
     with uow() as session:
-        import hashlib
-        import uuid
-
-        from app.core.db import on_rollback
-
-        key = f"projects/{project_id}/deployments/{uuid.uuid4().hex}-{root}.zip"
-        store.put(key, blob)
-        on_rollback(session, lambda: store.delete(key))
-        art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind="deployment",
-                       name=f"{root}.zip", blob_key=key, size_bytes=len(blob),
-                       sha256=hashlib.sha256(blob).hexdigest(),
-                       meta={**json.loads(json.dumps(lib.manifest, default=str)), "request": p})
-        session.add(art)
-        session.flush()
-        artifact_id = art.id
+        artifact_id = artifacts.save_deployment(session, store, project_id=project_id, impulse_id=impulse_id,
+                                                job_id=job_id, name=f"{root}.zip", data=blob,
+                                                meta={**lib.manifest, "request": p}).id
     log(f"library {root}.zip: {len(blob)} bytes, {len(lib.files)} files")
     return {"artifact_id": artifact_id, "name": f"{root}.zip", "size": len(blob), "manifest": lib.manifest}
 
 
-def _anomaly_model(session: Session, store: BlobStore, impulse, block) -> dict | None:  # noqa: ANN001
+def _anomaly_model(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict | None:
+    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the impulse."""
     for other in impulse.learn:
-        if other["type"] in learning.ANOMALY_TYPES and other["dsp"] == block["dsp"]:
+        if other.anomaly_kind is not None and other.dsp == block.dsp:
             try:
-                return json.loads(store.get(learning.model_artifact(session, impulse, other["id"], "anomaly-model").blob_key))
+                art = artifacts.learn_artifact(session, impulse, other.id, "anomaly-model")
             except NotFound:
                 return None
+            return {**artifacts.read_json(store, art), "kind": other.anomaly_kind}
     return None
 
 
-def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
+def _axes(session: Session, impulse: Impulse) -> list[str]:
     """The axes the library reads: the impulse's choice, else the sensors of the project's samples."""
     from app.models import Sample
 
-    if impulse.input.get("axes"):
-        return list(impulse.input["axes"])
+    if isinstance(impulse.input, TimeSeriesInputBlock) and impulse.input.axes:
+        return list(impulse.input.axes)
     sample = session.scalars(select(Sample).where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
                              .order_by(Sample.id).limit(1)).first()
     if sample is None:
@@ -179,25 +173,23 @@ def _axes(session: Session, impulse) -> list[str]:  # noqa: ANN001
     return [s["name"] for s in sample.sensors]
 
 
-IMAGE_CHANNELS = {"rgb": ["red", "green", "blue"], "grayscale": ["gray"]}
-
-
-def _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes):  # noqa: ANN001, ANN202
+def _impulse_spec(impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None,
+                  axes: list[str]):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
     spec = impulse.input
-    if spec["type"] == "image":  # whole frames: width x height pixels, no sliding window
-        pixels = spec["width"] * spec["height"]
-        return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"],
-                           dsp_params=dsp_cfg["params"], window_samples=pixels, axes=axes, frequency_hz=0.0,
-                           slice_samples=pixels, anomaly=anomaly, title=impulse.name,
-                           image={k: spec[k] for k in ("width", "height", "resize_mode", "color_depth")})
-    window = TimeSeriesInput.window_samples(spec["window_size_ms"], spec["frequency_hz"])
-    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec["window_increase_ms"], spec["frequency_hz"])))
-    return ImpulseSpec(labels=trained.get("labels") or ["value"], dsp_block=dsp_cfg["block"], dsp_params=dsp_cfg["params"],
-                       window_samples=window, axes=axes, frequency_hz=float(spec["frequency_hz"]),
-                       slice_samples=slice_samples, anomaly=anomaly, title=impulse.name)
+    labels = trained.get("labels") or ["value"]
+    if isinstance(spec, ImageInputBlock):  # whole frames: width x height pixels, no sliding window
+        pixels = spec.width * spec.height
+        return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=pixels,
+                           axes=axes, frequency_hz=0.0, slice_samples=pixels, anomaly=anomaly, title=impulse.name,
+                           image=spec.model_dump(exclude={"type"}))
+    window = TimeSeriesInput.window_samples(spec.window_size_ms, spec.frequency_hz)
+    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec.window_increase_ms, spec.frequency_hz)))
+    return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=window,
+                       axes=axes, frequency_hz=float(spec.frequency_hz), slice_samples=slice_samples,
+                       anomaly=anomaly, title=impulse.name)
 
 
 def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
@@ -237,13 +229,3 @@ def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001
     if lib.compiled.input.dtype == "int8":
         return rng.integers(-128, 128, size=shape, dtype=np.int8)
     return rng.normal(size=shape).astype(np.float32)
-
-
-def latest_deployment(session: Session, project_id: int, artifact_id: int | None = None) -> Artifact:
-    stmt = select(Artifact).where(Artifact.project_id == project_id, Artifact.kind == "deployment")
-    if artifact_id is not None:
-        stmt = stmt.where(Artifact.id == artifact_id)
-    art = session.scalars(stmt.order_by(Artifact.id.desc()).limit(1)).first()
-    if art is None:
-        raise NotFound("no deployment has been built yet: POST /api/{projectId}/jobs/build-ondevice-model first")
-    return art

@@ -8,34 +8,24 @@ from) and a 2-D projection for the feature explorer are stored as artifacts.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import time
-import uuid
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.core.db import on_commit, on_rollback
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
+from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeriesInputBlock
+from app.services import artifacts
 from app.services import impulses as impulse_service
-from app.services.errors import BadRequest, Invalid, NotFound
+from app.services.errors import BadRequest, Invalid
 from app.services.samples import SampleFilter, all_samples, sample_image, sample_values
-from workers.dsp import (
-    DspError,
-    ImageInput,
-    ParamError,
-    TimeSeriesInput,
-    get_block,
-    make_windows,
-    prepare_image,
-)
+from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
 EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
@@ -44,38 +34,20 @@ EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast
 TSNE_MIN_POINTS = 30
 
 
-def input_spec_object(spec: dict[str, Any]) -> TimeSeriesInput | ImageInput:
-    if spec["type"] == "image":
-        return ImageInput(width=spec["width"], height=spec["height"], resize_mode=spec["resize_mode"],
-                          color_depth=spec["color_depth"])
-    return TimeSeriesInput(axes=spec["axes"], window_size_ms=spec["window_size_ms"],
-                           window_increase_ms=spec["window_increase_ms"], frequency_hz=spec["frequency_hz"],
-                           pad_short=spec["pad_short"])
-
-
-def sample_windows(store: BlobStore, sample: Sample, spec: dict[str, Any]) -> np.ndarray:
+def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.ndarray:
     """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c]."""
-    obj = input_spec_object(spec)
-    if isinstance(obj, ImageInput):
+    if isinstance(spec, ImageInputBlock):
         if sample.kind != "image":
             raise DspError(f"sample {sample.id} is a time series but the impulse's input is an image")
-        return prepare_image(sample_image(store, sample), spec=obj)[None]
+        return prepare_image(sample_image(store, sample), spec=spec.to_dsp())[None]
     if sample.kind != "timeseries":
         raise DspError(f"sample {sample.id} is an image but the impulse's input is a time series")
     values, interval_ms, sensors = sample_values(store, sample)
-    return make_windows(values, interval_ms=interval_ms, spec=obj, sensor_names=[s["name"] for s in sensors])
+    return make_windows(values, interval_ms=interval_ms, spec=spec.to_dsp(),
+                        sensor_names=[s["name"] for s in sensors])
 
 
-def _cache_key(project_id: int, config: str, sample: Sample) -> str:
-    return f"projects/{project_id}/features/{config[:24]}/samples/{sample.id}-{sample.content_hash[:16]}.npy"
-
-
-def _shape_key(project_id: int, config: str) -> str:
-    return f"projects/{project_id}/features/{config[:24]}/shape.json"
-
-
-def _cached_window_shape(store: BlobStore, project_id: int, config: str) -> tuple[int, ...] | None:
-    key = _shape_key(project_id, config).replace("shape.json", "window.json")
+def _cached_shape(store: BlobStore, key: str) -> tuple[int, ...] | None:
     return tuple(json.loads(store.get(key))) if store.exists(key) else None
 
 
@@ -89,18 +61,22 @@ def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
-def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store: BlobStore, project_id: int,
-             impulse_id: int, *, dsp_ids: Sequence[int] | None = None, job_id: int | None = None,
-             progress: Progress | None = None, chunk_samples: int = 64) -> dict[str, Any]:
+def _no_progress(_percent: float, _line: str | None = None) -> None:
+    pass
+
+
+def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, *,
+             dsp_ids: Sequence[int] | None = None, job_id: int | None = None, progress: Progress | None = None,
+             chunk_samples: int = 64) -> dict[str, Any]:
     """Generate (or refresh) the feature sets of an impulse; returns a summary per processing block.
 
-    Each block's artifacts are written in a unit of work of their own (`unit_of_work()` opens and
+    Each block's artifacts are written in a unit of work of their own (`uow()` opens and
     commits one), so no write transaction stays open while features are computed.
     """
-    say = progress or (lambda _p, _l=None: None)
-    with unit_of_work() as session:
+    say: Progress = progress or _no_progress
+    with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        block_ids = list(dsp_ids) if dsp_ids else [b["id"] for b in impulse.dsp]
+        block_ids = list(dsp_ids) if dsp_ids else [b.id for b in impulse.dsp]
         for i in block_ids:
             impulse_service.dsp_block(impulse, i)
         revision = impulse.revision
@@ -111,7 +87,7 @@ def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store:
         def sub(p: float, line: str | None = None, span=span) -> None:  # noqa: ANN001
             say(span[0] + (span[1] - span[0]) * p / 100.0, line)
 
-        with unit_of_work() as session:
+        with uow() as session:
             impulse = impulse_service.get_impulse(session, project_id, impulse_id)
             samples = all_samples(session, project_id, SampleFilter(enabled=True))
             if not samples:
@@ -122,19 +98,20 @@ def generate(unit_of_work: Callable[[], AbstractContextManager[Session]], store:
     return summary
 
 
-def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: dict[str, Any],
+def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: DspBlock,
                     samples: list[Sample], *, job_id: int | None, progress: Progress,
                     chunk_samples: int) -> dict[str, Any]:
-    block = get_block(cfg["block"])
+    block = get_block(cfg.block)
     spec = impulse.input
     config = impulse_service.feature_config_hash(spec, cfg)
-    freq = spec.get("frequency_hz", 0.0)
+    freq = spec.frequency_hz
     t0 = time.monotonic()
-    todo = [s for s in samples if not store.exists(_cache_key(impulse.project_id, config, s))]
-    progress(0, f"{cfg['name']} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
+    pid = impulse.project_id
+    todo = [s for s in samples if not store.exists(artifacts.feature_cache_key(pid, config, s))]
+    progress(0, f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
                 f"{len(todo)} to compute")
     skipped: dict[int, str] = {}
-    window_shape: tuple[int, ...] | None = _cached_window_shape(store, impulse.project_id, config)
+    window_shape = _cached_shape(store, artifacts.window_shape_key(pid, config))
     for start in range(0, len(todo), chunk_samples):
         chunk = todo[start:start + chunk_samples]
         windows, owners = [], []
@@ -152,14 +129,13 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
                 continue
             windows.append(w)
             owners.append((s, len(w)))
-        if windows:
-            out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg["params"])
-            store.put(_shape_key(impulse.project_id, config), json.dumps(list(out.shape)).encode())
-            store.put(_shape_key(impulse.project_id, config).replace("shape.json", "window.json"),
-                      json.dumps(list(window_shape)).encode())
+        if windows and window_shape is not None:
+            out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg.params)
+            store.put(artifacts.feature_shape_key(pid, config), json.dumps(list(out.shape)).encode())
+            store.put(artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode())
             pos = 0
             for s, n in owners:
-                store.put(_cache_key(impulse.project_id, config, s), _npy(out.features[pos:pos + n]))
+                store.put(artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos:pos + n]))
                 pos += n
         done = min(len(todo), start + chunk_samples)
         progress(90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples")
@@ -172,7 +148,7 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     for s in samples:
         if s.id in skipped:
             continue
-        key = _cache_key(impulse.project_id, config, s)
+        key = artifacts.feature_cache_key(pid, config, s)
         if not store.exists(key):
             skipped[s.id] = "features missing from cache"
             continue
@@ -183,16 +159,15 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
         labels += [s.label] * len(feats)
         categories += [s.category] * len(feats)
     if not rows:
-        raise BadRequest(f"no sample could be processed by {cfg['name']}: " + "; ".join(list(skipped.values())[:3]))
+        raise BadRequest(f"no sample could be processed by {cfg.name}: " + "; ".join(list(skipped.values())[:3]))
     X = np.concatenate(rows).astype(np.float32)
-    shape_key = _shape_key(impulse.project_id, config)
-    shape = tuple(json.loads(store.get(shape_key))) if store.exists(shape_key) else (X.shape[1],)
+    shape = _cached_shape(store, artifacts.feature_shape_key(pid, config)) or (X.shape[1],)
     label_list = sorted(set(labels))
     buf = io.BytesIO()
     np.savez_compressed(buf, X=X, labels=np.array(labels), sample_ids=np.array(sample_ids, np.int64),
                         window_index=np.array(window_ix, np.int32), categories=np.array(categories),
                         shape=np.array(shape, np.int64))
-    meta = {"dsp_id": cfg["id"], "block": block.name, "revision": impulse.revision, "config_hash": config,
+    meta = {"block": block.name, "revision": impulse.revision, "config_hash": config,
             "rows": int(X.shape[0]), "features": int(X.shape[1]), "shape": list(shape), "labels": label_list,
             "samples": len(set(sample_ids)), "skipped": len(skipped),
             "per_label": {lab: labels.count(lab) for lab in label_list},
@@ -200,11 +175,9 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: d
     progress(92, f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})")
     explorer = explorer_data(X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix))
     progress(98, f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows")
-    features_art = replace_artifact(session, store, impulse, "features", f"features-impulse{impulse.id}-dsp{cfg['id']}.npz",
-                                     buf.getvalue(), meta, job_id)
-    replace_artifact(session, store, impulse, "feature-explorer", f"explorer-impulse{impulse.id}-dsp{cfg['id']}.json",
-                      json.dumps(explorer).encode(), {"dsp_id": cfg["id"], "revision": impulse.revision,
-                                                      "method": explorer["method"]}, job_id)
+    features_art = artifacts.save_features(session, store, impulse, cfg.id, buf.getvalue(), meta, job_id)
+    artifacts.save_feature_explorer(session, store, impulse, cfg.id, explorer,
+                                    {"revision": impulse.revision, "method": explorer["method"]}, job_id)
     return {"artifact_id": features_art.id, "rows": int(X.shape[0]), "features": int(X.shape[1]),
             "shape": list(shape), "computed": len(todo) - len([s for s in todo if s.id in skipped]),
             "reused": len(samples) - len(todo), "skipped": len(skipped), "seconds": round(time.monotonic() - t0, 2)}
@@ -232,36 +205,8 @@ def explorer_data(X: np.ndarray, labels: np.ndarray, categories: np.ndarray, sam
     return out
 
 
-def replace_artifact(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,
-                     meta: dict[str, Any], job_id: int | None, *, match: str = "dsp_id") -> Artifact:
-    """Store a new artifact of `kind` for the impulse, replacing the one with the same `meta[match]`."""
-    old = session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)).all()
-    for art in old:
-        if art.meta.get(match) == meta.get(match):
-            key = art.blob_key
-            session.delete(art)
-            on_commit(session, lambda k=key: store.delete(k))
-    digest = hashlib.sha256(data).hexdigest()
-    key = f"projects/{impulse.project_id}/artifacts/{kind}/{uuid.uuid4().hex}-{name}"
-    store.put(key, data)
-    on_rollback(session, lambda: store.delete(key))
-    art = Artifact(project_id=impulse.project_id, job_id=job_id, impulse_id=impulse.id, kind=kind, name=name,
-                   blob_key=key, size_bytes=len(data), sha256=digest, meta=meta)
-    session.add(art)
-    session.flush()
-    return art
-
-
-def feature_artifact(session: Session, impulse: Impulse, dsp_id: int, kind: str = "features") -> Artifact:
-    impulse_service.dsp_block(impulse, dsp_id)
-    for art in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)):
-        if art.meta.get("dsp_id") == dsp_id:
-            return art
-    raise NotFound(f"no features generated yet for impulse {impulse.id}, block {dsp_id}: run generate-features")
-
-
 def load_features(store: BlobStore, artifact: Artifact) -> dict[str, np.ndarray]:
-    with np.load(io.BytesIO(store.get(artifact.blob_key)), allow_pickle=False) as z:
+    with np.load(io.BytesIO(artifacts.read(store, artifact)), allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
 
 
@@ -272,7 +217,7 @@ PREVIEW_MAX_VALUES = 2_000_000
 
 def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray | None = None,
                 interval_ms: float | None = None, image: np.ndarray | None = None,
-                input_spec: dict[str, Any] | None = None, window: int = 0,
+                input_spec: InputBlock | None = None, window: int = 0,
                 sensor_names: list[str] | None = None) -> dict[str, Any]:
     """Run one block on one window of a signal (or image) and return features, shape and graphs."""
     try:
@@ -284,19 +229,19 @@ def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray |
         if block.input_kind == "image":
             if image is None:
                 raise BadRequest(f"block '{block.name}' needs an image sample")
-            spec = input_spec or {"type": "image", "width": image.shape[1], "height": image.shape[0],
-                                  "resize_mode": "squash", "color_depth": "rgb"}
-            windows = prepare_image(image, spec=input_spec_object(spec))[None]
+            fit = (input_spec.to_dsp() if isinstance(input_spec, ImageInputBlock)
+                   else ImageInput(width=image.shape[1], height=image.shape[0]))
+            windows = prepare_image(image, spec=fit)[None]
             freq = 0.0
         else:
             if values is None or interval_ms is None:
                 raise BadRequest(f"block '{block.name}' needs 'values' (rows × axes) and 'interval_ms'")
             if values.size > PREVIEW_MAX_VALUES:
                 raise BadRequest(f"too many values for a preview ({values.size} > {PREVIEW_MAX_VALUES})")
-            if input_spec is not None:
-                windows = make_windows(values, interval_ms=interval_ms, spec=input_spec_object(input_spec),
+            if isinstance(input_spec, TimeSeriesInputBlock):
+                windows = make_windows(values, interval_ms=interval_ms, spec=input_spec.to_dsp(),
                                        sensor_names=sensor_names)
-                freq = input_spec["frequency_hz"]
+                freq = input_spec.frequency_hz
             else:
                 arr = values if values.ndim == 2 else values[:, None]
                 if not np.isfinite(arr).all():

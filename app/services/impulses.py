@@ -1,163 +1,190 @@
-"""Impulses: validation of the input/DSP/learn design, storage with a revision counter.
+"""Impulses: the rules of a design (checked with the blocks' own declarations), storage with a revision.
 
-Validation uses the processing blocks' own parameter declarations (workers.dsp), so the API, the
-job and the dashboard form agree on names, defaults and ranges.
+A request is parsed into `app.schemas.impulses` models where it enters (the API body, the design
+form); `validate_design` turns the client's description into a complete `ImpulseDesign`, checking
+values with the processing blocks' parameter declarations (workers.dsp) and the learning blocks'
+training settings (workers.learn), so the API, the form and the jobs agree on names, defaults and
+ranges. Its messages name the field: `dsp[0].params.fft_length: got 100; must be a power of two`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.storage import BlobStore
 from app.models import Impulse
+from app.schemas.impulses import (
+    DspBlock,
+    DspBlockSpec,
+    ImageInputBlock,
+    ImpulseCreate,
+    ImpulseDesign,
+    ImpulseUpdate,
+    InputBlock,
+    LearnBlock,
+    LearnBlockSpec,
+)
+from app.services import artifacts
 from app.services.errors import Invalid, NotFound
-from workers.dsp import ParamError, TimeSeriesInput, get_block
+from workers.dsp import BLOCKS, ImageInput, ParamError, TimeSeriesInput, get_block
 
-INPUT_TYPES = ("time-series", "image")
-LEARN_TYPES = ("classification", "regression", "anomaly-kmeans", "anomaly-gmm")
-IMAGE_RESIZE = ("squash", "fit-short", "fit-long")
-IMAGE_DEPTH = ("rgb", "grayscale")
+CLASSIFIER_SETTINGS = ("training", "layers", "min_confidence")
+ANOMALY_SETTINGS = ("n_clusters", "n_components", "features", "seed", "threshold")
 
 
-def _invalid(where: str, exc: ParamError) -> Invalid:
-    return Invalid(f"{where}.{exc.field}: {exc.message}")
+def block_declarations() -> dict[str, Any]:
+    """Every processing block and input block with its parameters (`GET /api/dsp-blocks`, the design form)."""
+    return {"blocks": [b.schema() for b in BLOCKS.values()],
+            "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()}}
 
 
-def validate_input(spec: Any) -> dict[str, Any]:
-    if not isinstance(spec, dict):
-        raise Invalid("input: must be an object with a 'type' of time-series or image")
-    kind = spec.get("type")
-    if kind == "time-series":
-        allowed = {"type", "axes", "window_size_ms", "window_increase_ms", "frequency_hz", "pad_short"}
-        _no_unknown("input", spec, allowed)
-        try:
-            ts = TimeSeriesInput(
-                axes=spec.get("axes"), window_size_ms=spec.get("window_size_ms", 1000),
-                window_increase_ms=spec.get("window_increase_ms", spec.get("window_size_ms", 1000)),
-                frequency_hz=spec.get("frequency_hz", 100), pad_short=spec.get("pad_short", True),
-            ).validate()
-        except ParamError as exc:
-            raise _invalid("input", exc) from exc
-        return {"type": kind, "axes": ts.axes, "window_size_ms": ts.window_size_ms,
-                "window_increase_ms": ts.window_increase_ms, "frequency_hz": ts.frequency_hz,
-                "pad_short": ts.pad_short}
-    if kind == "image":
-        _no_unknown("input", spec, {"type", "width", "height", "resize_mode", "color_depth"})
-        out = {"type": kind}
-        for name in ("width", "height"):
-            v = spec.get(name, 96)
-            if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 1024:
-                raise Invalid(f"input.{name}: got {v!r}; must be an integer between 1 and 1024")
-            out[name] = v
-        for name, choices, default in (("resize_mode", IMAGE_RESIZE, "squash"), ("color_depth", IMAGE_DEPTH, "rgb")):
-            v = spec.get(name, default)
-            if v not in choices:
-                raise Invalid(f"input.{name}: got {v!r}; must be one of {', '.join(choices)}")
-            out[name] = v
-        return out
-    raise Invalid(f"input.type: got {kind!r}; must be one of {', '.join(INPUT_TYPES)}")
+# --- the rules of a design ----------------------------------------------------------------------
+
+def validate_input(spec: InputBlock) -> InputBlock:
+    """The input block with its values checked and coerced by the declarations (workers.dsp)."""
+    try:
+        if isinstance(spec, ImageInputBlock):
+            image = spec.to_dsp().validate()
+            return spec.model_copy(update={"width": image.width, "height": image.height})
+        series = spec.to_dsp().validate()
+    except ParamError as exc:
+        raise Invalid(f"input.{exc.field}: {exc.message}") from exc
+    return spec.model_copy(update={"axes": series.axes, "window_size_ms": series.window_size_ms,
+                                   "window_increase_ms": series.window_increase_ms,
+                                   "frequency_hz": series.frequency_hz, "pad_short": series.pad_short})
 
 
-def _no_unknown(where: str, spec: dict, allowed: set[str]) -> None:
-    unknown = sorted(set(spec) - allowed)
-    if unknown:
-        raise Invalid(f"{where}: unknown field(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+def _check_id(where: str, block_id: int, taken: set[int]) -> None:
+    if block_id < 1 or block_id in taken:
+        raise Invalid(f"{where}.id: got {block_id!r}; must be a positive integer, unique in the impulse")
+    taken.add(block_id)
 
 
-def validate_dsp(blocks: Any, input_spec: dict[str, Any]) -> list[dict[str, Any]]:
-    if not isinstance(blocks, list) or not blocks:
+def validate_dsp(specs: Sequence[DspBlockSpec | DspBlock], input_spec: InputBlock) -> list[DspBlock]:
+    if not specs:
         raise Invalid("dsp: must be a non-empty list of processing blocks")
-    out, ids = [], set()
-    want = "image" if input_spec["type"] == "image" else "timeseries"
-    for i, b in enumerate(blocks):
+    want = "image" if isinstance(input_spec, ImageInputBlock) else "timeseries"
+    out: list[DspBlock] = []
+    ids: set[int] = set()
+    for i, spec in enumerate(specs):
         where = f"dsp[{i}]"
-        if not isinstance(b, dict):
-            raise Invalid(f"{where}: must be an object with 'block' and 'params'")
-        _no_unknown(where, b, {"id", "block", "params", "name", "implementation_version"})
-        bid = b.get("id", i + 1)
-        if not isinstance(bid, int) or isinstance(bid, bool) or bid < 1 or bid in ids:
-            raise Invalid(f"{where}.id: got {bid!r}; must be a positive integer, unique in the impulse")
-        ids.add(bid)
+        block_id = spec.id if spec.id is not None else i + 1
+        _check_id(where, block_id, ids)
         try:
-            block = get_block(b.get("block"))
-            params = block.validate(b.get("params") or {})
+            block = get_block(spec.block)
+            params = block.validate(spec.params or {})
         except ParamError as exc:
-            raise _invalid(where if exc.field == "block" else f"{where}.params", exc) from exc
+            raise Invalid(f"{where}.{exc.field}: {exc.message}" if exc.field == "block"
+                          else f"{where}.params.{exc.field}: {exc.message}") from exc
         if block.input_kind != want:
             raise Invalid(f"{where}.block: '{block.name}' processes {block.input_kind} input, "
-                          f"but the impulse's input is {input_spec['type']}")
-        out.append({"id": bid, "block": block.name, "name": b.get("name") or block.title,
-                    "params": params, "implementation_version": block.implementation_version})
+                          f"but the impulse's input is {input_spec.type}")
+        out.append(DspBlock(id=block_id, block=block.name, name=spec.name or block.title, params=params,
+                            implementation_version=block.implementation_version))
     return out
 
 
-def validate_learn(blocks: Any, dsp: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    if blocks is None:
-        return []
-    if not isinstance(blocks, list):
-        raise Invalid("learn: must be a list of learning blocks")
-    dsp_ids = {b["id"] for b in dsp}
-    used = dsp_ids | set()
-    out = []
-    for i, b in enumerate(blocks):
+def validate_learn(specs: Sequence[LearnBlockSpec | LearnBlock], dsp: Sequence[DspBlock]) -> list[LearnBlock]:
+    dsp_ids = sorted(b.id for b in dsp)
+    taken = set(dsp_ids)
+    out: list[LearnBlock] = []
+    for i, spec in enumerate(specs):
         where = f"learn[{i}]"
-        if not isinstance(b, dict):
-            raise Invalid(f"{where}: must be an object with 'type' and 'dsp'")
-        _no_unknown(where, b, {"id", "type", "dsp", "settings", "name"})
-        bid = b.get("id", 100 + i)
-        if not isinstance(bid, int) or isinstance(bid, bool) or bid < 1 or bid in used:
-            raise Invalid(f"{where}.id: got {bid!r}; must be a positive integer, unique in the impulse")
-        used.add(bid)
-        if b.get("type") not in LEARN_TYPES:
-            raise Invalid(f"{where}.type: got {b.get('type')!r}; must be one of {', '.join(LEARN_TYPES)}")
-        refs = b.get("dsp", sorted(dsp_ids))
-        if not isinstance(refs, list) or not refs or any(r not in dsp_ids for r in refs):
-            raise Invalid(f"{where}.dsp: got {refs!r}; must list ids of this impulse's processing blocks {sorted(dsp_ids)}")
-        settings = b.get("settings") or {}
-        if not isinstance(settings, dict):
-            raise Invalid(f"{where}.settings: must be an object")
-        entry = {"id": bid, "type": b["type"], "name": b.get("name") or b["type"], "dsp": refs, "settings": settings}
-        from app.services.learning import (
-            validate_learn_settings,  # imports workers.learn: no TensorFlow
-        )
-
-        validate_learn_settings(entry)
-        out.append(entry)
+        block_id = spec.id if spec.id is not None else 100 + i
+        _check_id(where, block_id, taken)
+        refs = list(spec.dsp) if spec.dsp is not None else dsp_ids
+        if not refs or any(r not in dsp_ids for r in refs):
+            raise Invalid(f"{where}.dsp: got {refs!r}; must list ids of this impulse's processing blocks "
+                          f"{dsp_ids}")
+        block = LearnBlock(id=block_id, type=spec.type, name=spec.name or spec.type, dsp=refs,
+                           settings=dict(spec.settings or {}))
+        validate_learn_settings(block)
+        out.append(block)
     return out
 
 
-def validate_design(body: dict[str, Any]) -> dict[str, Any]:
-    input_spec = validate_input(body.get("input"))
-    dsp = validate_dsp(body.get("dsp"), input_spec)
-    learn = validate_learn(body.get("learn"), dsp)
-    return {"input": input_spec, "dsp": dsp, "learn": learn}
+def validate_learn_settings(block: LearnBlock) -> None:
+    """Check a learning block's settings as far as possible without features (422 naming the problem)."""
+    from workers.learn import LearnError, TrainSettings  # no TensorFlow
+
+    where = f"learn block {block.id}"
+    if block.is_anomaly:
+        unknown = set(block.settings) - set(ANOMALY_SETTINGS)
+        if unknown:
+            raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
+        return
+    unknown = set(block.settings) - set(CLASSIFIER_SETTINGS)
+    if unknown:
+        raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
+                      f"use {', '.join(CLASSIFIER_SETTINGS)}")
+    try:
+        TrainSettings.from_dict({**block.training, "task": block.task})
+    except LearnError as exc:
+        raise Invalid(f"{where}: {exc}") from exc
 
 
-def create_impulse(session: Session, project_id: int, body: dict[str, Any]) -> Impulse:
-    name = str(body.get("name") or "Impulse").strip()[:200] or "Impulse"
-    design = validate_design(body)
-    impulse = Impulse(project_id=project_id, name=name, revision=1, **design)
+def validate_design(input_spec: InputBlock, dsp: Sequence[DspBlockSpec | DspBlock],
+                    learn: Sequence[LearnBlockSpec | LearnBlock]) -> ImpulseDesign:
+    """A complete, checked design from a client's description (Invalid names the first bad field)."""
+    checked_input = validate_input(input_spec)
+    checked_dsp = validate_dsp(dsp, checked_input)
+    return ImpulseDesign(input=checked_input, dsp=checked_dsp, learn=validate_learn(learn, checked_dsp))
+
+
+# --- storage ------------------------------------------------------------------------------------
+
+def create_impulse(session: Session, project_id: int, body: ImpulseCreate) -> Impulse:
+    name = (body.name or "").strip()[:200] or "Impulse"
+    design = validate_design(body.input, body.dsp, body.learn or [])
+    impulse = Impulse(project_id=project_id, name=name, revision=1, input=design.input, dsp=design.dsp,
+                      learn=design.learn)
     session.add(impulse)
     session.flush()
     return impulse
 
 
-def update_impulse(session: Session, impulse: Impulse, body: dict[str, Any]) -> Impulse:
-    merged = {"input": impulse.input, "dsp": impulse.dsp, "learn": impulse.learn, **body}
-    design = validate_design(merged)
-    if body.get("name"):
-        impulse.name = str(body["name"]).strip()[:200]
-    changed = any(getattr(impulse, k) != v for k, v in design.items())
-    for k, v in design.items():
-        setattr(impulse, k, v)
-    if changed:
+def update_impulse(session: Session, impulse: Impulse, body: ImpulseUpdate) -> Impulse:
+    """Apply a change; the revision goes up when the design changes (so artifacts can tell they are stale).
+
+    Parts the body leaves out stay as they are; `learn: null` removes the learning blocks, a null
+    input or dsp is refused (as a missing one is when an impulse is created).
+    """
+    sent = body.model_fields_set
+    if "input" in sent and body.input is None:
+        raise Invalid("input: must be an object with a 'type' of time-series or image")
+    if "dsp" in sent and body.dsp is None:
+        raise Invalid("dsp: must be a non-empty list of processing blocks")
+    design = validate_design(body.input or impulse.input, body.dsp or impulse.dsp,
+                             (body.learn or []) if "learn" in sent else impulse.learn)
+    if body.name:
+        impulse.name = body.name.strip()[:200]
+    return _save_design(session, impulse, design)
+
+
+def replace_learn_block(session: Session, impulse: Impulse, block: LearnBlock) -> Impulse:
+    """Put `block` in the place of the impulse's learning block with its id (e.g. new training settings)."""
+    learn = [block if b.id == block.id else b for b in impulse.learn]
+    return _save_design(session, impulse, validate_design(impulse.input, impulse.dsp, learn))
+
+
+def _save_design(session: Session, impulse: Impulse, design: ImpulseDesign) -> Impulse:
+    if design != impulse.design:
+        impulse.design = design
         impulse.revision += 1
     session.flush()
     return impulse
+
+
+def delete_impulse(session: Session, store: BlobStore, impulse: Impulse) -> None:
+    """Delete the impulse; its artifacts' rows go with it, their blobs once that commits."""
+    artifacts.delete_blobs_on_commit(session, store, artifacts.impulse_artifacts(session, impulse))
+    session.delete(impulse)
 
 
 def get_impulse(session: Session, project_id: int, impulse_id: int) -> Impulse:
@@ -171,21 +198,22 @@ def list_impulses(session: Session, project_id: int) -> list[Impulse]:
     return list(session.scalars(select(Impulse).where(Impulse.project_id == project_id).order_by(Impulse.id)))
 
 
-def dsp_block(impulse: Impulse, dsp_id: int) -> dict[str, Any]:
+def dsp_block(impulse: Impulse, dsp_id: int) -> DspBlock:
     for b in impulse.dsp:
-        if b["id"] == dsp_id:
+        if b.id == dsp_id:
             return b
-    raise NotFound(f"impulse {impulse.id} has no processing block {dsp_id} (it has {[b['id'] for b in impulse.dsp]})")
+    raise NotFound(f"impulse {impulse.id} has no processing block {dsp_id} "
+                   f"(it has {[b.id for b in impulse.dsp]})")
 
 
-def feature_config_hash(input_spec: dict[str, Any], block: dict[str, Any]) -> str:
+def feature_config_hash(input_spec: InputBlock, block: DspBlock) -> str:
     """Identifies a feature set: same input block + same DSP block settings ⇒ same features per sample."""
-    doc = {"input": input_spec, "block": block["block"], "params": block["params"],
-           "implementation_version": block["implementation_version"]}
+    doc = {"input": input_spec.model_dump(mode="json"), "block": block.block, "params": block.params,
+           "implementation_version": block.implementation_version}
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def impulse_json(impulse: Impulse) -> dict[str, Any]:
-    return {"id": impulse.id, "projectId": impulse.project_id, "name": impulse.name, "revision": impulse.revision,
-            "input": impulse.input, "dsp": impulse.dsp, "learn": impulse.learn,
+    return {"id": impulse.id, "projectId": impulse.project_id, "name": impulse.name,
+            "revision": impulse.revision, **impulse.design.model_dump(mode="json"),
             "created": impulse.created_at.isoformat(), "updated": impulse.updated_at.isoformat()}

@@ -8,33 +8,32 @@ reason. Cancellation is a flag on the row that the running job polls, so it work
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.core.db import on_commit
 from app.models import FINISHED, Job, JobLog
 from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
+from workers.queues import JOB_KINDS
 
-# kind -> (celery task name, queue). Tasks live in workers/tasks/; the web process only needs names.
-JOB_KINDS: dict[str, tuple[str, str]] = {
-    "summarize-data": ("data.summarize", "default"),
-    "wait": ("system.wait", "default"),
-    "generate-features": ("dsp.generate_features", "dsp"),
-    "train": ("train.run", "train"),
-    "test": ("train.test", "train"),
-    "build": ("deploy.build", "deploy"),
-}
-QUEUES = ("default", "dsp", "train", "deploy")
 MAX_LOG_LINE = 4000
+log = logging.getLogger("tinyforge.jobs")
 
 
-def register_kind(kind: str, task_name: str, queue: str) -> None:
-    JOB_KINDS[kind] = (task_name, queue)
+class TaskSender(Protocol):
+    """What sends a "run job N" message: a Celery app (`workers.celery_app.celery_for(settings)`)."""
+
+    def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
 
 
-def create_job(session: Session, *, project_id: int, kind: str, params: dict | None = None) -> Job:
+def create_job(session: Session, project_id: int, kind: str, params: dict[str, Any] | None = None) -> Job:
+    """Add a queued job row (no message is sent: see `queue_job`)."""
     if kind not in JOB_KINDS:
         raise BadRequest(f"unknown job kind '{kind}': use one of {', '.join(sorted(JOB_KINDS))}")
     _, queue = JOB_KINDS[kind]
@@ -45,13 +44,39 @@ def create_job(session: Session, *, project_id: int, kind: str, params: dict | N
     return job
 
 
-def dispatch(job: Job, settings=None) -> str:  # noqa: ANN001
-    """Send the job's message to the broker (call after the row is committed)."""
-    from workers.celery_app import celery_for
+def queue_job(session: Session, sender: TaskSender, project_id: int, kind: str,
+              params: dict[str, Any] | None = None) -> Job:
+    """Add the job row in the caller's transaction; its message goes to the broker once that commits.
 
-    task_name, queue = JOB_KINDS[job.kind]
-    result = celery_for(settings).send_task(task_name, args=[job.id], queue=queue)
-    return result.id
+    A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
+    message always finds the row. If the broker refuses the message after the commit, the row is
+    marked failed with the reason (a job must not sit "queued" forever).
+    """
+    job = create_job(session, project_id, kind, params)
+    job.celery_task_id = uuid.uuid4().hex
+    job_id, task_id, bind = job.id, job.celery_task_id, session.get_bind()
+
+    def send() -> None:
+        try:
+            dispatch(sender, job_id, kind, task_id=task_id)
+        except Exception as exc:  # broker unreachable
+            log.exception("job %s: could not send its message to the broker", job_id)
+            with Session(bind) as s:
+                error = f"could not queue the job: {exc}"
+                mark(s, job_id, status="failed", error=error, finished_at=utcnow())
+                append_log(s, job_id, error)
+                s.commit()
+
+    on_commit(session, send)
+    return job
+
+
+def dispatch(sender: TaskSender, job_id: int, kind: str, *, task_id: str | None = None) -> str:
+    """Send job `job_id`'s message now (its row must already be committed); returns the task id."""
+    task_name, queue = JOB_KINDS[kind]
+    task_id = task_id or uuid.uuid4().hex
+    sender.send_task(task_name, args=[job_id], queue=queue, task_id=task_id)
+    return task_id
 
 
 def get_job(session: Session, project_id: int, job_id: int) -> Job:

@@ -10,65 +10,43 @@ import io
 import json
 import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from typing import Any
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from app.core.db import UnitOfWork
 from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Sample
+from app.schemas.impulses import AnomalyKind, InputBlock, LearnBlock, TimeSeriesInputBlock
+from app.services import artifacts
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
+from workers.deploy import SUPPORTED_OPS
 from workers.learn import LearnError
 
-ANOMALY_TYPES = ("anomaly-kmeans", "anomaly-gmm")
-MODEL_KINDS = ("keras-model", "tflite-float32", "tflite-int8", "model-card", "training-results", "anomaly-model")
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
-
-def learn_block(impulse: Impulse, learn_id: int | None) -> dict[str, Any]:
+def learn_block(impulse: Impulse, learn_id: int | None) -> LearnBlock:
     if not impulse.learn:
         raise BadRequest(f"impulse {impulse.id} has no learning block: add one to its 'learn' list")
     if learn_id is None:
         return impulse.learn[0]
     for b in impulse.learn:
-        if b["id"] == learn_id:
+        if b.id == learn_id:
             return b
-    raise NotFound(f"impulse {impulse.id} has no learning block {learn_id} (it has {[b['id'] for b in impulse.learn]})")
+    raise NotFound(f"impulse {impulse.id} has no learning block {learn_id} (it has {[b.id for b in impulse.learn]})")
 
 
-def validate_learn_settings(block: dict[str, Any]) -> None:
-    """Check a learning block's settings as far as possible without features (422 naming the problem)."""
-    from workers.learn import TrainSettings
-
-    settings = block.get("settings") or {}
-    where = f"learn block {block['id']}"
-    if block["type"] in ANOMALY_TYPES:
-        unknown = set(settings) - {"n_clusters", "n_components", "features", "seed", "threshold"}
-        if unknown:
-            raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}")
-        return
-    unknown = set(settings) - {"training", "layers", "min_confidence"}
-    if unknown:
-        raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; use training, layers, min_confidence")
-    try:
-        TrainSettings.from_dict({**(settings.get("training") or {}),
-                                 "task": "regression" if block["type"] == "regression" else "classification"})
-    except LearnError as exc:
-        raise Invalid(f"{where}: {exc}") from exc
-
-
-def check_ready_to_train(session: Session, impulse: Impulse, block: dict[str, Any]) -> None:
+def check_ready_to_train(session: Session, impulse: Impulse, block: LearnBlock) -> None:
     """Fail before queueing what would fail in the job: no features, or fewer than two labels to learn."""
-    for dsp_id in block["dsp"]:
+    for dsp_id in block.dsp:
         try:
-            feature_service.feature_artifact(session, impulse, dsp_id)
+            artifacts.feature_artifact(session, impulse, dsp_id)
         except NotFound as exc:
             raise BadRequest(f"no features to train on: {exc.message}") from exc
-    if block["type"] == "classification":
+    if block.type == "classification":
         labels = session.scalars(select(Sample.label).where(
             Sample.project_id == impulse.project_id, Sample.category == "training", Sample.enabled.is_(True))
             .group_by(Sample.label)).all()
@@ -83,12 +61,12 @@ FEATURE_KIND = {"mfcc": "mfcc", "mfe": "mfe", "spectrogram": "spectrogram", "spe
                 "flatten": "flatten", "raw": "raw", "image": "image"}
 
 
-def load_block_features(session: Session, store: BlobStore, impulse: Impulse, block: dict[str, Any]) -> dict[str, Any]:
+def load_block_features(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict[str, Any]:
     """The feature rows the learning block consumes: its DSP blocks' features side by side."""
     parts = []
-    for dsp_id in block["dsp"]:
+    for dsp_id in block.dsp:
         cfg = impulse_service.dsp_block(impulse, dsp_id)
-        art = feature_service.feature_artifact(session, impulse, dsp_id)
+        art = artifacts.feature_artifact(session, impulse, dsp_id)
         if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
             raise BadRequest(f"the features of processing block {dsp_id} are out of date (the impulse changed): "
                              "run generate-features again")
@@ -97,12 +75,12 @@ def load_block_features(session: Session, store: BlobStore, impulse: Impulse, bl
     for _cfg, _, data in parts[1:]:
         if not (np.array_equal(data["sample_ids"], first["sample_ids"])
                 and np.array_equal(data["window_index"], first["window_index"])):
-            raise BadRequest(f"the features of processing blocks {block['dsp']} were generated from different "
+            raise BadRequest(f"the features of processing blocks {block.dsp} were generated from different "
                              "samples: run generate-features again")
     X = np.concatenate([p[2]["X"] for p in parts], axis=1).astype(np.float32)
     if len(parts) == 1:
         shape = tuple(int(v) for v in first["shape"])
-        kind = FEATURE_KIND[parts[0][0]["block"]]
+        kind = FEATURE_KIND[parts[0][0].block]
     else:
         shape, kind = (X.shape[1],), "spectral"
     if int(np.prod(shape)) != X.shape[1]:
@@ -132,46 +110,39 @@ def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, l
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
         block = learn_block(impulse, learn_id)
-        validate_learn_settings(block)
+        impulse_service.validate_learn_settings(block)
         data = load_block_features(session, store, impulse, block)
         labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
         revision = impulse.revision
-        split_key = ((block.get("settings") or {}).get("training") or {}).get("split_by_metadata")
+        split_key = block.training.get("split_by_metadata")
         groups_all = _metadata_values(session, data["sample_ids"], split_key) if split_key else None
     train_rows = cats_now == "training"
     if not train_rows.any():
         raise BadRequest("no training features: put samples in the training category and generate features")
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
-    log(f"training {block['type']} block {block['id']} on {len(X)} windows of shape {list(data['shape'])} "
+    log(f"training {block.type} block {block.id} on {len(X)} windows of shape {list(data['shape'])} "
         f"({data['kind']} features), labels: {', '.join(sorted(set(y.tolist())))}")
     t0 = time.monotonic()
-    if block["type"] in ANOMALY_TYPES:
-        result, arts = _train_anomaly(block, X.reshape(len(X), -1), log)
+    if block.anomaly_kind is not None:
+        result, arts = _train_anomaly(block, block.anomaly_kind, X.reshape(len(X), -1), log)
     else:
         groups = groups_all[train_rows] if groups_all is not None else None
         if groups is not None:
             log(f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} distinct values")
         result, arts = _train_nn(block, X, y, data, log=log, progress=progress, should_stop=should_stop,
                                  groups=groups)
-    result.update({"impulse_id": impulse_id, "learn_id": block["id"], "revision": revision,
+    result.update({"impulse_id": impulse_id, "learn_id": block.id, "revision": revision,
                    "seconds": round(time.monotonic() - t0, 2), "input_shape": list(data["shape"]),
                    "feature_kind": data["kind"]})
     arts["training-results"] = json.dumps(result).encode()
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        ids = {}
-        for kind, blob in arts.items():
-            art = feature_service.replace_artifact(
-                session, store, impulse, kind, f"{kind}-impulse{impulse_id}-learn{block['id']}{_EXT[kind]}", blob,
-                {"learn_id": block["id"], "revision": revision}, job_id, match="learn_id")
-            ids[kind] = art.id
+        ids = {kind: artifacts.save_learn_artifact(session, store, impulse, block.id, kind, blob,
+                                                   revision=revision, job_id=job_id).id
+               for kind, blob in arts.items()}
     result["artifacts"] = ids
     return result
-
-
-_EXT = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite", "model-card": ".json",
-        "training-results": ".json", "anomaly-model": ".json", "test-results": ".json"}
 
 
 def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.ndarray:
@@ -185,15 +156,16 @@ def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.n
     return np.array([meta.get(int(i), "") for i in sample_ids])
 
 
-def _train_nn(block, X, y, data, *, log, progress, should_stop, groups=None) -> tuple[dict, dict]:  # noqa: ANN001
+def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # noqa: ANN001
+              groups=None) -> tuple[dict, dict]:  # noqa: ANN001
     from workers.learn import TrainSettings, default_architecture, validate_architecture
     from workers.learn.pipeline import train_and_quantize
 
-    task = "regression" if block["type"] == "regression" else "classification"
-    settings = block.get("settings") or {}
-    train_settings = TrainSettings.from_dict({**(settings.get("training") or {}), "task": task})
+    task = block.task
+    settings = block.settings
+    train_settings = TrainSettings.from_dict({**block.training, "task": task})
     labels = sorted(set(y.tolist())) if task == "classification" else None
-    if task == "classification" and len(labels) < 2:
+    if labels is not None and len(labels) < 2:
         raise BadRequest(f"training needs at least two labels; the training data only has {labels}")
     shape = tuple(data["shape"])
     try:
@@ -201,11 +173,7 @@ def _train_nn(block, X, y, data, *, log, progress, should_stop, groups=None) -> 
                   else default_architecture(input_shape=shape, feature_kind=data["kind"],
                                             n_outputs=len(labels) if labels else 1, task=task))
     except LearnError as exc:
-        raise Invalid(f"learn block {block['id']} layers: {exc}") from exc
-    try:
-        from workers.deploy import SUPPORTED_OPS
-    except ImportError:  # the deployment compiler is optional for training
-        SUPPORTED_OPS = None  # noqa: N806
+        raise Invalid(f"learn block {block.id} layers: {exc}") from exc
     epochs = train_settings.epochs
 
     def on_epoch(epoch: int, metrics: dict[str, float]) -> None:
@@ -215,7 +183,7 @@ def _train_nn(block, X, y, data, *, log, progress, should_stop, groups=None) -> 
 
     y_fit = y if task == "classification" else y.astype(np.float32)
     out = train_and_quantize(X, y_fit, labels=labels, layers=layers, settings=train_settings, on_epoch=on_epoch,
-                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None,
+                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS),
                              groups=groups)
     progress(95.0)
     for name in ("float32", "int8"):
@@ -231,36 +199,36 @@ def _train_nn(block, X, y, data, *, log, progress, should_stop, groups=None) -> 
         out.result.model.save(path)
         buf.write(path.read_bytes())
     ops = out.card.get("operators") or []
-    result = {"type": block["type"], "labels": out.result.labels, "history": out.result.history,
+    result = {"type": block.type, "labels": out.result.labels, "history": out.result.history,
               "best_epoch": out.result.best_epoch, "validation": out.validation, "architecture": layers,
               "settings": train_settings.as_dict(), "card": out.card, "io": out.io,
-              "ops": [{"op": op, "supported": SUPPORTED_OPS is None or op in SUPPORTED_OPS} for op in ops],
+              "ops": [{"op": op, "supported": op in SUPPORTED_OPS} for op in ops],
               "stages": {k: round(v, 2) for k, v in out.stages_s.items()}}
     arts = {"keras-model": buf.getvalue(), "tflite-float32": out.float32_tflite, "tflite-int8": out.int8_tflite,
             "model-card": json.dumps({**out.card, "io": out.io, "labels": out.result.labels}).encode()}
     return result, arts
 
 
-def _train_anomaly(block, X, log) -> tuple[dict, dict]:  # noqa: ANN001
+def _train_anomaly(block: LearnBlock, kind: AnomalyKind, X: np.ndarray,
+                   log: Callable[[str], None]) -> tuple[dict, dict]:
     from workers.learn import anomaly
 
-    s = block.get("settings") or {}
+    s = block.settings
     try:
-        if block["type"] == "anomaly-kmeans":
+        if kind == "kmeans":
             model = anomaly.fit_kmeans(X, n_clusters=int(s.get("n_clusters", min(32, len(X)))),
                                        features=s.get("features"), seed=int(s.get("seed", 1)))
-            scores = anomaly.score_kmeans(model, X)
         else:
             model = anomaly.fit_gmm(X, n_components=int(s.get("n_components", min(8, len(X)))),
                                     features=s.get("features"), seed=int(s.get("seed", 1)))
-            scores = anomaly.score_gmm(model, X)
+        scores = score_anomaly(kind, model, X)
     except LearnError as exc:
         raise BadRequest(str(exc)) from exc
     threshold = float(s.get("threshold", float(np.percentile(scores, 99)) * 1.1))
     model["threshold"] = threshold
-    log(f"{block['type']}: training scores median {np.median(scores):.3f}, 99th percentile "
+    log(f"{block.type}: training scores median {np.median(scores):.3f}, 99th percentile "
         f"{np.percentile(scores, 99):.3f}; threshold {threshold:.3f}")
-    result = {"type": block["type"], "threshold": threshold,
+    result = {"type": block.type, "threshold": threshold,
               "training_scores": {"median": float(np.median(scores)), "p99": float(np.percentile(scores, 99)),
                                   "max": float(scores.max())}}
     return result, {"anomaly-model": json.dumps(model).encode()}
@@ -268,33 +236,31 @@ def _train_anomaly(block, X, log) -> tuple[dict, dict]:  # noqa: ANN001
 
 # --- trained models --------------------------------------------------------------------------------
 
-def model_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str) -> Artifact:
-    for art in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id, Artifact.kind == kind)):
-        if art.meta.get("learn_id") == learn_id:
-            return art
-    raise NotFound(f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first")
+def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np.ndarray:
+    """Anomaly scores of feature rows [n, features] under a trained K-means or Gaussian-mixture model."""
+    from workers.learn import anomaly
+
+    score = anomaly.score_kmeans if kind == "kmeans" else anomaly.score_gmm
+    return score(model, X)
 
 
-def score_features(store: BlobStore, session: Session, impulse: Impulse, block: dict[str, Any], X: np.ndarray,
+def score_features(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock, X: np.ndarray,
                    shape: tuple[int, ...]) -> dict[str, np.ndarray]:
     """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
-    if block["type"] in ANOMALY_TYPES:
-        from workers.learn import anomaly
-
-        model = json.loads(store.get(model_artifact(session, impulse, block["id"], "anomaly-model").blob_key))
-        fn = anomaly.score_kmeans if block["type"] == "anomaly-kmeans" else anomaly.score_gmm
-        return {"anomaly": fn(model, X.reshape(len(X), -1))}
+    if block.anomaly_kind is not None:
+        model = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "anomaly-model"))
+        return {"anomaly": score_anomaly(block.anomaly_kind, model, X.reshape(len(X), -1))}
     from workers.learn.evaluate import predict_tflite
 
     out = {}
     for name, kind in (("float32", "tflite-float32"), ("int8", "tflite-int8")):
-        data = store.get(model_artifact(session, impulse, block["id"], kind).blob_key)
+        data = artifacts.read(store, artifacts.learn_artifact(session, impulse, block.id, kind))
         out[name] = predict_tflite(data, X.reshape((len(X),) + tuple(shape)), engine="tflm")
     return out
 
 
-def _results(session: Session, store: BlobStore, impulse: Impulse, block: dict[str, Any]) -> dict[str, Any]:
-    return json.loads(store.get(model_artifact(session, impulse, block["id"], "training-results").blob_key))
+def _results(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict[str, Any]:
+    return artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
 
 
 # --- model testing ---------------------------------------------------------------------------------
@@ -310,19 +276,19 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         data = load_block_features(session, store, impulse, block)
         labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
         trained = _results(session, store, impulse, block)
-        categories = ("testing", "anomaly") if block["type"] in ANOMALY_TYPES else ("testing",)
+        categories = ("testing", "anomaly") if block.is_anomaly else ("testing",)
         rows = np.isin(cats_now, categories)
         if not rows.any():
             raise BadRequest("no testing features: put samples in the testing category and generate features")
         X = data["X"][rows]
-        log(f"testing {block['type']} block {block['id']} on {int(rows.sum())} windows")
-        scores = score_features(store, session, impulse, block, X, tuple(data["shape"]))
+        log(f"testing {block.type} block {block.id} on {int(rows.sum())} windows")
+        scores = score_features(session, store, impulse, block, X, tuple(data["shape"]))
         revision = impulse.revision
     progress(80)
     sample_ids, y, cats = data["sample_ids"][rows], labels_now[rows], cats_now[rows]
-    result: dict[str, Any] = {"impulse_id": impulse_id, "learn_id": block["id"], "revision": revision,
-                              "type": block["type"], "windows": int(rows.sum())}
-    if block["type"] in ANOMALY_TYPES:
+    result: dict[str, Any] = {"impulse_id": impulse_id, "learn_id": block.id, "revision": revision,
+                              "type": block.type, "windows": int(rows.sum())}
+    if block.is_anomaly:
         s, thr = scores["anomaly"], trained["threshold"]
         result["threshold"] = thr
         result["per_category"] = {c: {"windows": int((cats == c).sum()), "mean_score": float(s[cats == c].mean()),
@@ -330,7 +296,7 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
                                   for c in categories if (cats == c).any()}
         result["per_window"] = [{"sampleId": int(i), "category": str(c), "score": float(v)}
                                 for i, c, v in zip(sample_ids, cats, s, strict=True)]
-    elif block["type"] == "regression":
+    elif block.type == "regression":
         yt = y.astype(np.float32)
         result["metrics"] = {k: regression_metrics(yt, v.reshape(-1)) for k, v in scores.items()}
     else:
@@ -360,9 +326,8 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         log("test accuracy per sample: " + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items()))
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        art = feature_service.replace_artifact(
-            session, store, impulse, "test-results", f"test-results-impulse{impulse_id}-learn{block['id']}.json",
-            json.dumps(result).encode(), {"learn_id": block["id"], "revision": revision}, job_id, match="learn_id")
+        art = artifacts.save_learn_artifact(session, store, impulse, block.id, "test-results",
+                                            json.dumps(result).encode(), revision=revision, job_id=job_id)
         result["artifact_id"] = art.id
     return result
 
@@ -388,23 +353,22 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
     shapes: dict[int, tuple] = {}
     try:
         for cfg in impulse.dsp:
-            out = get_block(cfg["block"]).run(windows, frequency_hz=impulse.input.get("frequency_hz", 0.0),
-                                               params=cfg["params"])
-            feats[cfg["id"]], shapes[cfg["id"]] = out.features, tuple(out.shape)
+            out = get_block(cfg.block).run(windows, frequency_hz=impulse.input.frequency_hz, params=cfg.params)
+            feats[cfg.id], shapes[cfg.id] = out.features, tuple(out.shape)
     except (DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
     result: dict[str, Any] = {"windows": int(len(windows)), "blocks": {}}
     for block in impulse.learn:
-        X = np.concatenate([feats[i] for i in block["dsp"]], axis=1)
-        shape = shapes[block["dsp"][0]] if len(block["dsp"]) == 1 else (X.shape[1],)
+        X = np.concatenate([feats[i] for i in block.dsp], axis=1)
+        shape = shapes[block.dsp[0]] if len(block.dsp) == 1 else (X.shape[1],)
         if int(np.prod(shape)) != X.shape[1]:
             shape = (X.shape[1],)
         try:
-            scores = score_features(store, session, impulse, block, X, shape)
+            scores = score_features(session, store, impulse, block, X, shape)
         except NotFound as exc:
-            result["blocks"][str(block["id"])] = {"type": block["type"], "error": exc.message}
+            result["blocks"][str(block.id)] = {"type": block.type, "error": exc.message}
             continue
-        entry: dict[str, Any] = {"type": block["type"]}
+        entry: dict[str, Any] = {"type": block.type}
         if "anomaly" in scores:
             thr = _results(session, store, impulse, block)["threshold"]
             entry.update({"threshold": thr, "scores": scores["anomaly"].round(4).tolist(),
@@ -419,7 +383,7 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
                 mean = scores["int8"].mean(axis=0)
                 entry["predicted"] = labels[int(np.argmax(mean))]
                 entry["per_window_predicted"] = [labels[int(i)] for i in np.argmax(scores["int8"], axis=1)]
-        result["blocks"][str(block["id"])] = entry
+        result["blocks"][str(block.id)] = entry
     return result
 
 
@@ -436,20 +400,16 @@ def classify_sample(session: Session, store: BlobStore, impulse: Impulse, sample
     return out
 
 
-def _window_starts(spec: dict[str, Any], n: int) -> list[float]:
-    if spec["type"] != "time-series":
+def _window_starts(spec: InputBlock, n: int) -> list[float]:
+    if not isinstance(spec, TimeSeriesInputBlock):
         return [0.0] * n
-    return [round(i * spec["window_increase_ms"], 3) for i in range(n)]
+    return [round(i * spec.window_increase_ms, 3) for i in range(n)]
 
 
 # --- bring your own model --------------------------------------------------------------------------
 
-def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> dict:
+def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> Artifact:
     """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an artifact."""
-    import hashlib
-    import uuid
-
-    from app.core.db import on_rollback
     from app.ingestion import IngestionError, sanitize_filename
     from workers.learn.quantize import inspect_tflite
 
@@ -460,23 +420,12 @@ def store_uploaded_model(session: Session, store: BlobStore, project_id: int, na
     if not name.endswith(".tflite"):
         raise BadRequest(f"'{name}' is not a .tflite file")
     try:
-        from workers.deploy import SUPPORTED_OPS
-    except ImportError:
-        SUPPORTED_OPS = None  # noqa: N806
-    try:
-        info = inspect_tflite(data, supported_ops=set(SUPPORTED_OPS) if SUPPORTED_OPS else None)
+        info = inspect_tflite(data, supported_ops=set(SUPPORTED_OPS))
     except LearnError as exc:
         raise BadRequest(f"'{name}': {exc}") from exc
     unsupported = info.get("unsupported_ops") or []
     if unsupported:
         raise BadRequest(f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}")
-    key = f"projects/{project_id}/models/{uuid.uuid4().hex}-{name}"
-    store.put(key, data)
-    on_rollback(session, lambda: store.delete(key))
-    meta = {k: v for k, v in info.items() if k in ("kind", "operators", "input", "output", "parameters", "macs",
-                                                   "file_bytes")}
-    art = Artifact(project_id=project_id, kind="uploaded-model", name=name, blob_key=key, size_bytes=len(data),
-                   sha256=hashlib.sha256(data).hexdigest(), meta=json.loads(json.dumps(meta, default=str)))
-    session.add(art)
-    session.flush()
-    return {"success": True, "id": art.id, "name": name, **art.meta}
+    meta = {k: v for k, v in info.items()
+            if k in ("kind", "operators", "input", "output", "parameters", "macs", "file_bytes")}
+    return artifacts.save_uploaded_model(session, store, project_id, name, data, meta)

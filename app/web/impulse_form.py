@@ -5,31 +5,34 @@ Form field names: `name`, `input_type`; `in.<param>` (time-series input), `img.<
 processing blocks `block.<i>` with `p<i>.<block>.<param>` (i = 1, 2, ...; empty = none); `learn_type`
 (classification, regression or none) and `anomaly_type` (an anomaly block beside it, or none). The
 learning blocks of the form read every processing block's features.
-Values are converted by their declared type and handed to `app.services.impulses`, which validates them
-with the same declarations the API uses; its messages (`dsp[0].params.fft_length: got ...`) are mapped
-back to the form field they name.
+Values are converted by their declared type, parsed into `app.schemas.impulses.ImpulseCreate` (or
+`ImpulseUpdate`) and handed to `app.services.impulses`, which validates them with the same
+declarations the API uses; the messages of both (`dsp[0].params.fft_length: got ...`) are mapped back
+to the form field they name.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
-from app.services.impulses import LEARN_TYPES
+from pydantic import BaseModel, ValidationError
+
+from app.models import Impulse
+from app.schemas.errors import describe
+from app.schemas.impulses import ANOMALY_TYPES, LEARN_TYPES
+from app.services.errors import Invalid
+from app.services.impulses import block_declarations
 
 DEFAULT_BLOCK = "mfcc"
 MAX_DSP_BLOCKS = 4
-ANOMALY_TYPES = tuple(t for t in LEARN_TYPES if t.startswith("anomaly"))
-PRIMARY_TYPES = tuple(t for t in LEARN_TYPES if not t.startswith("anomaly"))
+Body = TypeVar("Body", bound=BaseModel)
 
 
 def declarations() -> dict[str, Any]:
-    """Exactly what `GET /api/dsp-blocks` answers."""
-    from app.api.routes.dsp import dsp_blocks
-
-    out = dsp_blocks()
-    return {"blocks": out["blocks"], "inputs": out["inputs"], "learn_types": list(LEARN_TYPES)}
+    """What `GET /api/dsp-blocks` answers, and the learning block types."""
+    return {**block_declarations(), "learn_types": list(LEARN_TYPES)}
 
 
 def _convert(param: Mapping[str, Any], raw: str | None) -> Any:
@@ -114,9 +117,14 @@ def _slots(used: list[int]) -> list[int]:
     return sorted(shown + ([free] if free is not None else []))
 
 
-def service_body(body: dict[str, Any]) -> dict[str, Any]:
-    """The body for `app.services.impulses`: the form's slot numbers removed (errors map back with them)."""
-    return {**body, "dsp": [{k: v for k, v in d.items() if k != "slot"} for d in body["dsp"]]}
+def parse(model: type[Body], body: dict[str, Any]) -> Body:
+    """The form's impulse as `model` (its slot numbers removed: errors map back with them); a value of the
+    wrong type is reported as the service reports a value out of range (Invalid naming the field)."""
+    try:
+        return model.model_validate({**body, "dsp": [{k: v for k, v in d.items() if k != "slot"}
+                                                     for d in body["dsp"]]})
+    except ValidationError as exc:
+        raise Invalid(describe(exc.errors())) from exc
 
 
 _PATH = re.compile(r"^(input|dsp\[(\d+)\](?:\.params)?|learn\[(\d+)\])(?:\.(\w+))?: (.*)$", re.S)
@@ -145,28 +153,29 @@ def field_for_error(message: str, body: Mapping[str, Any]) -> tuple[str, str]:
     return name, text if field in (None, "type") else f"{field}: {text}"
 
 
-def values_from_impulse(impulse: Any | None, decl: dict[str, Any]) -> dict[str, Any]:
+def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[str, Any]:
     """Form values showing an existing impulse (or the defaults for a new one)."""
     values: dict[str, Any] = {}
-    inp = impulse.input if impulse is not None else {"type": "time-series"}
+    inp = impulse.input if impulse is not None else None
     values["name"] = impulse.name if impulse is not None else "Impulse"
-    values["input_type"] = inp.get("type", "time-series")
+    values["input_type"] = inp.type if inp is not None else "time-series"
     for prefix, kind in (("in.", "time-series"), ("img.", "image")):
         for p in decl["inputs"][kind]["params"]:
-            v = inp.get(p["name"], p["default"]) if inp.get("type") == kind else p["default"]
+            v = getattr(inp, p["name"]) if inp is not None and inp.type == kind else p["default"]
             values[prefix + p["name"]] = ", ".join(v) if isinstance(v, list) else v
-    blocks = list(impulse.dsp) if impulse is not None and impulse.dsp else [{"block": DEFAULT_BLOCK, "params": {}}]
-    blocks = blocks[:MAX_DSP_BLOCKS]
+    blocks = ([(b.block, b.params) for b in impulse.dsp] if impulse is not None and impulse.dsp
+              else [(DEFAULT_BLOCK, {})])[:MAX_DSP_BLOCKS]
     values["dsp_slots"] = _slots(list(range(1, len(blocks))))
     for slot in range(MAX_DSP_BLOCKS):
-        current = blocks[slot] if slot < len(blocks) else {"block": "", "params": {}}
-        values[_block_field(slot)] = current["block"]
+        name, params = blocks[slot] if slot < len(blocks) else ("", {})
+        values[_block_field(slot)] = name
         for b in decl["blocks"]:
             for p in b["params"]:
-                v = current["params"].get(p["name"], p["default"]) if b["name"] == current["block"] else p["default"]
+                v = params.get(p["name"], p["default"]) if b["name"] == name else p["default"]
                 values[_param_field(slot, b["name"], p["name"])] = v
     learn = impulse.learn if impulse is not None else []
-    primary = next((b["type"] for b in learn if b["type"] in PRIMARY_TYPES), None)
-    values["learn_type"] = primary if primary is not None else ("" if impulse is not None and learn else "classification")
-    values["anomaly_type"] = next((b["type"] for b in learn if b["type"] in ANOMALY_TYPES), "")
+    primary = next((b.type for b in learn if not b.is_anomaly), None)
+    values["learn_type"] = (primary if primary is not None
+                            else "" if impulse is not None and learn else "classification")
+    values["anomaly_type"] = next((b.type for b in learn if b.is_anomaly), "")
     return values

@@ -7,36 +7,31 @@ token pattern); a POST without the right token is refused with 403 before anythi
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, Form, Header, HTTPException, Request
 
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, require_csrf
+from app.core.security import CSRF_SESSION_KEY, new_csrf_token
 from app.models import User
 
 CSRF_FIELD = "csrf_token"
-CSRF_HEADER = "x-csrf-token"
 
 
 def csrf_token(request: Request) -> str:
     """The session's CSRF token, created on first use."""
-    token = request.session.get("csrf")
+    token = request.session.get(CSRF_SESSION_KEY)
     if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
+        token = new_csrf_token()
+        request.session[CSRF_SESSION_KEY] = token
     return token
 
 
 def check_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = None,
                x_csrf_token: Annotated[str | None, Header()] = None) -> None:
     """Dependency for every state-changing dashboard route: 403 unless the token matches the session's."""
-    expected = request.session.get("csrf")
-    sent = csrf_token or x_csrf_token
-    if not expected or not sent or not hmac.compare_digest(str(expected), str(sent)):
-        raise HTTPException(403, "the form's security token (CSRF) is missing or wrong: reload the page and retry")
+    require_csrf(request, csrf_token or x_csrf_token)
 
 
 CsrfDep = Annotated[None, Depends(check_csrf)]

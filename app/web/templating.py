@@ -15,6 +15,7 @@ from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
+from app.schemas.errors import describe
 from app.services.errors import ServiceError
 from app.web.security import CSRF_FIELD, csrf_token
 
@@ -78,7 +79,7 @@ class HtmlRoute(APIRoute):
             except ServiceError as exc:
                 return _error_page(request, exc.status, exc.message)
             except RequestValidationError as exc:
-                return _error_page(request, 422, "; ".join(str(e.get("msg")) for e in exc.errors()))
+                return _error_page(request, 422, describe(exc.errors()))
 
         return route
 

@@ -129,11 +129,11 @@ def test_each_folder_keeps_its_own_bindings_and_survives_a_lost_table(tmp_path):
 def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
     from app.core.db import session_scope
     from app.services import jobs as job_service
+    from workers.celery_app import celery_for
 
     for _ in range(count):
         with session_scope(settings) as session:
-            job = job_service.create_job(session, project_id=project_id, kind="wait", params={"seconds": 0})
-        job_service.dispatch(job, settings)
+            job_service.queue_job(session, celery_for(settings), project_id, "wait", {"seconds": 0})
 
 
 @pytest.mark.worker

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
-from app.services import deployment
+from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
+from app.schemas.jobs import BuildRequest, JobStarted
+from app.services import artifacts, deployment
+from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api", tags=["deployment"])
 
@@ -29,35 +30,25 @@ def targets() -> dict:
 
 
 @router.post("/{projectId}/jobs/build-ondevice-model", summary="Start a job that builds and verifies a C library")
-def build(project: ProjectDep, session: SessionDep, settings: SettingsDep,
-          body: Annotated[dict[str, Any], Body()] = None,  # noqa: RUF013
-          type: str | None = None) -> dict:  # noqa: A002 - Edge Impulse's query parameter
-    params = deployment.validate_request({**(body or {})})
-    if params.get("impulseId") is not None:
-        from app.services import impulses, learning
-
-        impulse = impulses.get_impulse(session, project.id, params["impulseId"])
-        block = learning.learn_block(impulse, params.get("learnId"))
-        learning.model_artifact(session, impulse, block["id"], "tflite-int8")
-    return submit(session, settings, project.id, "build", {**params, "type": type or "zip"})
+def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep, body: BuildRequest | None = None,
+          type: str | None = None) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
+    params = deployment.validate_request(body or BuildRequest())
+    deployment.check_ready_to_build(session, project.id, params)
+    job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": type or "zip"})
+    return JobStarted.of(job)
 
 
 @router.get("/{projectId}/deployment/download", summary="Download the latest (or a given) library zip")
 def download(project: ProjectDep, session: SessionDep, store: StoreDep,
              type: str | None = None,  # noqa: A002
              artifactId: Annotated[int | None, Query()] = None) -> Response:  # noqa: N803
-    art = deployment.latest_deployment(session, project.id, artifactId)
-    return Response(store.get(art.blob_key), media_type="application/zip",
+    art = artifacts.latest_deployment(session, project.id, artifactId)
+    return Response(artifacts.read(store, art), media_type="application/zip",
                     headers={"content-disposition": f'attachment; filename="{art.name}"'})
 
 
 @router.get("/{projectId}/deployment", summary="Deployments built for the project, with their manifests")
 def deployments(project: ProjectDep, session: SessionDep) -> dict:
-    from sqlalchemy import select
-
-    from app.models import Artifact
-
-    rows = session.scalars(select(Artifact).where(Artifact.project_id == project.id, Artifact.kind == "deployment")
-                           .order_by(Artifact.id.desc()))
     return {"success": True, "deployments": [{"id": a.id, "name": a.name, "size": a.size_bytes, "jobId": a.job_id,
-                                              "created": a.created_at.isoformat(), "manifest": a.meta} for a in rows]}
+                                              "created": a.created_at.isoformat(), "manifest": a.meta}
+                                             for a in artifacts.deployments(session, project.id)]}

@@ -2,42 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from fastapi import APIRouter
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep
+from app.schemas.dsp import DspRunRequest
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import samples as sample_service
 from app.services.errors import BadRequest
-from workers.dsp import BLOCKS, ImageInput, TimeSeriesInput
 
 router = APIRouter(tags=["dsp"])
 
 
 @router.get("/api/dsp-blocks", summary="Every processing block with its parameters (the JSON the forms are built from)")
 def dsp_blocks() -> dict:
-    return {"success": True, "blocks": [b.schema() for b in BLOCKS.values()],
-            "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()}}
-
-
-class DspRunBody(BaseModel):
-    block: str
-    params: dict[str, Any] = Field(default_factory=dict)
-    values: list[list[float]] | list[float] | None = None
-    interval_ms: float | None = Field(default=None, gt=0)
-    sensors: list[str] | None = None
-    sample_id: int | None = None
-    impulse_id: int | None = None
-    window: int = Field(default=0, ge=0)
+    return {"success": True, **impulse_service.block_declarations()}
 
 
 @router.post("/api/{projectId}/dsp/run", summary="Run a processing block on one window and return features and graphs")
-async def dsp_run(body: DspRunBody, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:
+async def dsp_run(body: DspRunRequest, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:
     input_spec = None
     if body.impulse_id is not None:
         input_spec = impulse_service.get_impulse(session, project.id, body.impulse_id).input

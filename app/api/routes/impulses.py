@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
-
-from fastapi import APIRouter, Body
+from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
-from app.models import Artifact
-from app.services import features as feature_service
+from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
+from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
+from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
+from app.services import artifacts
 from app.services import impulses as impulse_service
-from app.services.errors import NotFound
+from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api/{projectId}", tags=["impulses"])
 
@@ -25,7 +22,7 @@ def list_impulses(project: ProjectDep, session: SessionDep) -> dict:
 
 
 @router.post("/impulses", summary="Create an impulse (input block, processing blocks, learning blocks)")
-def create_impulse(project: ProjectDep, session: SessionDep, body: Annotated[dict[str, Any], Body()]) -> dict:
+def create_impulse(project: ProjectDep, session: SessionDep, body: ImpulseCreate) -> dict:
     impulse = impulse_service.create_impulse(session, project.id, body)
     return {"success": True, "id": impulse.id, "impulse": impulse_service.impulse_json(impulse)}
 
@@ -38,38 +35,31 @@ def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dic
 
 @router.put("/impulses/{impulseId}", summary="Change an impulse (its revision goes up when the design changes)")
 def update_impulse(impulseId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-                   body: Annotated[dict[str, Any], Body()]) -> dict:
+                   body: ImpulseUpdate) -> dict:
     impulse = impulse_service.update_impulse(session, impulse_service.get_impulse(session, project.id, impulseId), body)
     return {"success": True, "impulse": impulse_service.impulse_json(impulse)}
 
 
 @router.delete("/impulses/{impulseId}", summary="Delete an impulse and its artifacts")
 def delete_impulse(impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:  # noqa: N803
-    from sqlalchemy import select
-
-    from app.core.db import on_commit
-
-    impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    keys = [a.blob_key for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id))]
-    session.delete(impulse)
-    on_commit(session, lambda: [store.delete(k) for k in keys])
+    impulse_service.delete_impulse(session, store, impulse_service.get_impulse(session, project.id, impulseId))
     return {"success": True}
 
 
 @router.post("/jobs/generate-features", summary="Start a job that generates the features of an impulse")
-def generate_features(project: ProjectDep, session: SessionDep, settings: SettingsDep,
-                      impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-                      dspId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
-    impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    if dspId is not None:
-        impulse_service.dsp_block(impulse, dspId)
-    return submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": dspId})
+def generate_features(body: GenerateFeaturesRequest, project: ProjectDep, session: SessionDep,
+                      sender: TaskSenderDep) -> JobStarted:
+    impulse = impulse_service.get_impulse(session, project.id, body.impulseId)
+    if body.dspId is not None:
+        impulse_service.dsp_block(impulse, body.dspId)
+    params = {"impulse_id": impulse.id, "dsp_id": body.dspId}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "generate-features", params))
 
 
 @router.get("/impulses/{impulseId}/features/{dspId}", summary="What the last feature generation produced")
 def feature_summary(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    art = feature_service.feature_artifact(session, impulse, dspId)
+    art = artifacts.feature_artifact(session, impulse, impulse_service.dsp_block(impulse, dspId).id)
     return {"success": True, "artifactId": art.id, "stale": art.meta.get("revision") != impulse.revision, **art.meta}
 
 
@@ -78,28 +68,21 @@ def feature_summary(impulseId: int, dspId: int, project: ProjectDep, session: Se
 def feature_explorer(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
                      store: StoreDep) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    art = feature_service.feature_artifact(session, impulse, dspId, kind="feature-explorer")
-    return {"success": True, **json.loads(store.get(art.blob_key))}
+    dsp_id = impulse_service.dsp_block(impulse, dspId).id
+    art = artifacts.feature_artifact(session, impulse, dsp_id, kind=artifacts.FEATURE_EXPLORER)
+    return {"success": True, **artifacts.read_json(store, art)}
 
 
 @router.get("/artifacts", summary="Files jobs produced")
 def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | None = None) -> dict:  # noqa: N803
-    from sqlalchemy import select
-
-    stmt = select(Artifact).where(Artifact.project_id == project.id)
-    if impulseId is not None:
-        stmt = stmt.where(Artifact.impulse_id == impulseId)
     return {"success": True, "artifacts": [
         {"id": a.id, "kind": a.kind, "name": a.name, "size": a.size_bytes, "sha256": a.sha256, "jobId": a.job_id,
          "impulseId": a.impulse_id, "meta": a.meta, "created": a.created_at.isoformat()}
-        for a in session.scalars(stmt.order_by(Artifact.id))]}
+        for a in artifacts.project_artifacts(session, project.id, impulse_id=impulseId)]}
 
 
 @router.get("/artifacts/{artifactId}/download", summary="Download a file a job produced")
 def download_artifact(artifactId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
-    art = session.get(Artifact, artifactId)
-    if art is None or art.project_id != project.id:
-        raise NotFound(f"artifact {artifactId} does not exist in project {project.id}")
-    media = "application/json" if art.name.endswith(".json") else "application/octet-stream"
-    return Response(store.get(art.blob_key), media_type=media,
+    art = artifacts.project_artifact(session, project.id, artifactId)
+    return Response(artifacts.read(store, art), media_type=artifacts.media_type(art),
                     headers={"content-disposition": f'attachment; filename="{art.name}"'})

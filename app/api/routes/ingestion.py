@@ -22,7 +22,6 @@ from app.services.samples import FileResult, IngestOptions, PendingSample, Uploa
 
 router = APIRouter(prefix="/api", tags=["ingestion"])
 
-CATEGORY_PATTERN = "^(training|testing|anomaly|split)$"
 
 
 def _flag(value: str | None) -> bool:

@@ -2,33 +2,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, TaskSenderDep
 from app.core.db import session_factory
 from app.schemas.ei import iso, job_json
+from app.schemas.jobs import JobStarted, WaitRequest
 from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api/{projectId}/jobs", tags=["jobs"])
-
-
-def submit(session, settings, project_id: int, kind: str, params: dict[str, Any] | None = None) -> dict:  # noqa: ANN001
-    """Create the job row, commit it, then hand the job to the broker. Used by every job-starting route."""
-    job = job_service.create_job(session, project_id=project_id, kind=kind, params=params)
-    session.commit()
-    try:
-        job.celery_task_id = job_service.dispatch(job, settings)
-    except Exception as exc:  # broker unreachable: the job must not sit "queued" forever
-        job.status, job.error = "failed", f"could not queue the job: {exc}"
-        job_service.append_log(session, job.id, job.error)
-        session.commit()
-        raise
-    session.commit()
-    return {"success": True, "id": job.id, "jobId": job.id}
 
 
 @router.get("", summary="Jobs of the project, newest first")
@@ -39,14 +25,15 @@ def list_jobs(project: ProjectDep, session: SessionDep, kind: str | None = None,
 
 
 @router.post("/summarize-data", summary="Start a job that reads every sample back and summarises the data set")
-def summarize_data(project: ProjectDep, session: SessionDep, settings: SettingsDep) -> dict:
-    return submit(session, settings, project.id, "summarize-data")
+def summarize_data(project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "summarize-data"))
 
 
 @router.post("/wait", summary="Diagnostic job: waits `seconds`, reporting progress (checks the worker pipeline)")
-def wait_job(project: ProjectDep, session: SessionDep, settings: SettingsDep,
-             seconds: Annotated[float, Body(embed=True, ge=0, le=600)] = 1.0) -> dict:
-    return submit(session, settings, project.id, "wait", {"seconds": seconds})
+def wait_job(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
+             body: WaitRequest | None = None) -> JobStarted:
+    params = {"seconds": (body or WaitRequest()).seconds}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "wait", params))
 
 
 @router.get("/{jobId}/status", summary="A job's status and progress")

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Any
 
 import numpy as np
-from fastapi import APIRouter, Body, Request
+from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
-from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
-from app.models import Artifact
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
+from app.schemas.impulses import TimeSeriesInputBlock
+from app.schemas.jobs import JobStarted, LearnJobRequest
+from app.schemas.learning import ClassifyRequest
+from app.services import artifacts, learning
 from app.services import impulses as impulse_service
-from app.services import learning
+from app.services import jobs as job_service
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, TooLarge
 
@@ -27,35 +28,28 @@ def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: AN
 
 
 @router.post("/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)")
-def train(project: ProjectDep, session: SessionDep, settings: SettingsDep,
-          impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-          learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
-    impulse, block = _block(session, project, impulseId, learnId)
-    learning.validate_learn_settings(block)
+def train(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+    impulse, block = _block(session, project, body.impulseId, body.learnId)
+    impulse_service.validate_learn_settings(block)
     learning.check_ready_to_train(session, impulse, block)
-    return submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": block["id"]})
+    params = {"impulse_id": impulse.id, "learn_id": block.id}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "train", params))
 
 
 @router.post("/jobs/test", summary="Start a model testing job on the testing data")
-def test(project: ProjectDep, session: SessionDep, settings: SettingsDep,
-         impulseId: Annotated[int, Body(embed=True)],  # noqa: N803
-         learnId: Annotated[int | None, Body(embed=True)] = None) -> dict:  # noqa: N803
-    impulse, block = _block(session, project, impulseId, learnId)
-    learning.model_artifact(session, impulse, block["id"], "training-results")
-    return submit(session, settings, project.id, "test", {"impulse_id": impulse.id, "learn_id": block["id"]})
-
-
-def _json_artifact(session, store, impulse, block, kind: str) -> dict:  # noqa: ANN001
-    return json.loads(store.get(learning.model_artifact(session, impulse, block["id"], kind).blob_key))
+def test(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+    impulse, block = _block(session, project, body.impulseId, body.learnId)
+    artifacts.learn_artifact(session, impulse, block.id, "training-results")
+    params = {"impulse_id": impulse.id, "learn_id": block.id}
+    return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)")
 def training_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
                      store: StoreDep) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    out = _json_artifact(session, store, impulse, block, "training-results")
-    arts = session.query(Artifact).filter(Artifact.impulse_id == impulse.id).all()
-    out["downloads"] = {a.kind: a.id for a in arts if a.meta.get("learn_id") == block["id"]}
+    out = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
+    out["downloads"] = {a.kind: a.id for a in artifacts.learn_artifacts(session, impulse, block.id)}
     return {"success": True, **out}
 
 
@@ -63,7 +57,8 @@ def training_results(impulseId: int, learnId: int, project: ProjectDep, session:
 def test_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
                  store: StoreDep) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    return {"success": True, **_json_artifact(session, store, impulse, block, "test-results")}
+    return {"success": True,
+            **artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "test-results"))}
 
 
 @router.post("/impulses/{impulseId}/classify/{sampleId}", summary="Live classification of a stored sample")
@@ -75,19 +70,17 @@ def classify_sample(impulseId: int, sampleId: int, project: ProjectDep, session:
 
 
 @router.post("/impulses/{impulseId}/classify", summary="Live classification of values sent in the request")
-def classify_values(impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
-                    values: Annotated[list[list[float]], Body(embed=True)],
-                    interval_ms: Annotated[float, Body(embed=True, gt=0)],
-                    sensors: Annotated[list[str] | None, Body(embed=True)] = None) -> dict:
-    from app.services.features import input_spec_object
+def classify_values(impulseId: int, body: ClassifyRequest, project: ProjectDep, session: SessionDep,  # noqa: N803
+                    store: StoreDep) -> dict:
     from workers.dsp import DspError, ParamError, make_windows
 
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
-    if impulse.input["type"] != "time-series":
+    if not isinstance(impulse.input, TimeSeriesInputBlock):
         raise BadRequest("this impulse takes images: upload the image and classify the stored sample")
     try:
-        arr = np.asarray(values, dtype=np.float64)
-        windows = make_windows(arr, interval_ms=interval_ms, spec=input_spec_object(impulse.input), sensor_names=sensors)
+        arr = np.asarray(body.values, dtype=np.float64)
+        windows = make_windows(arr, interval_ms=body.interval_ms, spec=impulse.input.to_dsp(),
+                               sensor_names=body.sensors)
     except (ValueError, DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
     return {"success": True, **learning.classify_windows(session, store, impulse, windows)}
@@ -104,11 +97,11 @@ async def upload_model(request: Request, project: ProjectDep, session: SessionDe
     if len(data) > settings.max_file_bytes:
         raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
     name = part.filename or "model.tflite"
-    return await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+    art = await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+    return {"success": True, "id": art.id, "name": art.name, **art.meta}
 
 
 @router.get("/models", summary="Uploaded models")
 def list_models(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
-    rows = session.query(Artifact).filter(Artifact.project_id == project.id, Artifact.kind == "uploaded-model")
-    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta}
-                                        for a in rows.order_by(Artifact.id)]}
+    models = artifacts.project_artifacts(session, project.id, kind=artifacts.UPLOADED_MODEL)
+    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta} for a in models]}

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
 
 from app.api.deps import CallerDep, ProjectDep, SessionDep
+from app.core.db import on_commit
 from app.models import User
 from app.schemas.ei import project_json
+from app.schemas.projects import ProjectSettings
 from app.services import projects as project_service
 from app.services import samples as sample_service
 
@@ -32,19 +33,13 @@ def project_info(project: ProjectDep, session: SessionDep) -> dict:
     }
 
 
-class ProjectSettings(BaseModel):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=2000)
-    requireSignedData: bool | None = None
-
-
 @router.post("/{projectId}", summary="Update project settings")
-def update_project(body: ProjectSettings, project: ProjectDep, request: Request) -> dict:
+def update_project(body: ProjectSettings, project: ProjectDep, session: SessionDep, request: Request) -> dict:
     if body.name is not None:
         project.name = body.name.strip()
     if body.description is not None:
         project.description = body.description
     if body.requireSignedData is not None:
         project.require_signed_data = body.requireSignedData
-        request.app.state.key_cache.clear()
+        on_commit(session, request.app.state.key_cache.clear)
     return {"success": True}

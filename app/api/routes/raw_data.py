@@ -7,18 +7,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep
 from app.models import Device
 from app.schemas.ei import sample_json
+from app.schemas.samples import Category, LabelBody, MoveBody, RenameBody
 from app.services import samples as sample_service
 from app.services.errors import BadRequest
 from app.services.samples import SampleFilter
 
 router = APIRouter(prefix="/api/{projectId}", tags=["raw-data"])
 
-Category = Literal["training", "testing", "anomaly"]
 # Edge Impulse's clients also ask for these; Tinyforge holds no such samples, so they list empty.
 QueryCategory = Literal["training", "testing", "anomaly", "validation", "post-processing"]
 MEDIA = {"wav": "audio/wav", "json": "application/json", "cbor": "application/cbor", "csv": "text/csv",
@@ -124,18 +123,6 @@ def delete_sample(sampleId: int, project: ProjectDep, session: SessionDep, store
     sample = sample_service.get_sample(session, project.id, sampleId)
     sample_service.delete_samples(session, store, [sample])
     return {"success": True}
-
-
-class LabelBody(BaseModel):
-    label: str = Field(max_length=255)
-
-
-class MoveBody(BaseModel):
-    newCategory: Category
-
-
-class RenameBody(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
 
 
 @router.post("/raw-data/{sampleId}/edit-label", summary="Change a sample's label")

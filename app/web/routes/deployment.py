@@ -1,5 +1,5 @@
 """Deployment page: choose a board preset (or a target), engine and precision; build; see the verification
-result and the flash/RAM/instruction figures; download the zip (JSON routes of issue 5)."""
+result and the flash/RAM/instruction figures; download the zip."""
 
 from __future__ import annotations
 
@@ -9,11 +9,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep
-from app.api.routes.jobs import submit
-from app.models import Artifact, Job
+from app.api.deps import SessionDep, TaskSenderDep
+from app.models import Job
+from app.schemas.jobs import BuildRequest
+from app.services import artifacts, deployment, learning
 from app.services import impulses as impulse_service
-from app.services.errors import BadRequest, NotFound, ServiceError
+from app.services import jobs as job_service
+from app.services.errors import BadRequest, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
@@ -23,24 +25,16 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 DEFAULT_PRESET = "target:linux-x86_64"
 
 
-def _services():  # noqa: ANN202
-    """(deployment service, learning service, targets module), or None while issue 5 is not installed."""
-    try:
-        from app.services import deployment, learning
-        from workers.deploy import targets
-    except ImportError:
-        return None
-    return deployment, learning, targets
-
-
-def presets(targets) -> list[dict[str, Any]]:  # noqa: ANN001
+def presets() -> list[dict[str, Any]]:
     """Board presets first (each names its target), then the bare targets."""
+    from workers.deploy.targets import BOARDS, TARGETS
+
     out = [{"value": f"board:{i}", "label": f"{b.name} ({b.mcu}, {b.target})", "target": b.target,
             "group": "Boards", "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes, "name": b.name}
-           for i, b in enumerate(targets.BOARDS)]
+           for i, b in enumerate(BOARDS)]
     out += [{"value": f"target:{t.name}", "label": f"{t.name}: {t.description}", "target": t.name,
              "group": "Targets", "flash_bytes": None, "ram_bytes": None, "name": t.name}
-            for t in targets.TARGETS.values()]
+            for t in TARGETS.values()]
     return out
 
 
@@ -54,13 +48,8 @@ def _field_for(message: str) -> str:
 def _page(request: Request, session, project, user, *, impulse_id: int | None, learn_id: int | None,  # noqa: ANN001
           job_id: int | None, values: dict | None = None, errors: dict | None = None,
           status_code: int = 200) -> Response:
-    services = _services()
-    ctx: dict[str, Any] = {"user": user, "project": project, "nav": "deployment", "available": services is not None,
-                           "errors": errors or {}, "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled",
-                                                                        "model_type": "int8"}}
-    if services is None:
-        return render(request, "deployment.html", ctx, status_code=status_code)
-    _deployment, learning, targets = services
+    ctx: dict[str, Any] = {"user": user, "project": project, "nav": "deployment", "errors": errors or {},
+                           "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled", "model_type": "int8"}}
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (impulse_service.get_impulse(session, project.id, impulse_id) if impulse_id is not None
                else (impulses[-1] if impulses else None))
@@ -68,9 +57,9 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
     if impulse is not None and impulse.learn:
         block = learning.learn_block(impulse, learn_id)
     trained = False
-    if block is not None:
+    if impulse is not None and block is not None:
         try:
-            learning.model_artifact(session, impulse, block["id"], "tflite-int8")
+            artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
             trained = True
         except NotFound:
             trained = False
@@ -78,12 +67,12 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
                                 .order_by(Job.id.desc()).limit(5)))
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
-    builds = list(session.scalars(select(Artifact).where(Artifact.project_id == project.id,
-                                                         Artifact.kind == "deployment").order_by(Artifact.id.desc())))
+    builds = artifacts.deployments(session, project.id)
+    choices = presets()
     ctx.update({"impulses": impulses, "impulse": impulse, "block": block, "trained": trained,
-                "presets": presets(targets), "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
+                "presets": choices, "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
                 "jobs": jobs, "live_job": next((j for j in jobs if j.id == job_id), None), "builds": builds,
-                "boards": {p["target"]: p for p in presets(targets)}})
+                "boards": {p["target"]: p for p in choices}})
     return render(request, "deployment.html", ctx, status_code=status_code)
 
 
@@ -95,14 +84,10 @@ def deployment_page(request: Request, project: PageProjectDep, user: UserDep, se
 
 @router.post("/projects/{project_id}/deployment/{impulse_id}/{learn_id}")
 async def build(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                settings: SettingsDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
-    services = _services()
-    if services is None:
-        raise ServiceError("deployment is not available on this server yet", status=503)
-    deployment, learning, targets = services
+                sender: TaskSenderDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type")}
-    chosen = next((p for p in presets(targets) if p["value"] == values["preset"]), None)
+    chosen = next((p for p in presets() if p["value"] == values["preset"]), None)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     errors: dict[str, str] = {}
@@ -110,17 +95,17 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
         if chosen is None:
             errors["preset"] = f"choose a board or a target (got '{values['preset']}')"
             raise BadRequest(errors["preset"])
-        params = deployment.validate_request({"engine": values["engine"], "modelType": values["model_type"],
-                                              "target": chosen["target"], "impulseId": impulse.id,
-                                              "learnId": block["id"]})
-        learning.model_artifact(session, impulse, block["id"], "tflite-int8")
+        params = deployment.validate_request(BuildRequest(
+            engine=values["engine"], modelType=values["model_type"], target=chosen["target"], impulseId=impulse.id,
+            learnId=block.id))
+        deployment.check_ready_to_build(session, project.id, params)
     except (BadRequest, NotFound) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
-        return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block["id"], job_id=None,
+        return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block.id, job_id=None,
                      values=values, errors=errors, status_code=exc.status)
     if chosen["group"] == "Boards":
         params["board"] = chosen["name"]
-    out = submit(session, settings, project.id, "build", {**params, "type": "zip"})
-    flash(request, f"Build job {out['id']} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
+    job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": "zip"})
+    flash(request, f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
           "info")
-    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block['id']}&job={out['id']}")
+    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block.id}&job={job.id}")

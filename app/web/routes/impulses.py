@@ -8,20 +8,20 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
-from app.models import Artifact, Impulse, Job
-from app.services import features as feature_service
+from app.api.deps import SessionDep, StoreDep, TaskSenderDep
+from app.models import Impulse, Job
+from app.schemas.impulses import ANOMALY_TYPES, ImpulseCreate, ImpulseUpdate, LearnBlockSpec
+from app.services import artifacts
 from app.services import impulses as impulse_service
+from app.services import jobs as job_service
 from app.services import samples as sample_service
 from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
 from app.web.impulse_form import (
-    ANOMALY_TYPES,
     declarations,
     design_from_form,
     field_for_error,
-    service_body,
+    parse,
     values_from_impulse,
 )
 from app.web.security import CsrfDep, UserDep
@@ -40,11 +40,11 @@ def _page(request: Request, session, project, user, impulse: Impulse | None, *, 
     if impulse is not None:
         for b in impulse.dsp:
             try:
-                art = feature_service.feature_artifact(session, impulse, b["id"])
+                art = artifacts.feature_artifact(session, impulse, b.id)
                 current = impulse_service.feature_config_hash(impulse.input, b)
-                features[b["id"]] = {**art.meta, "stale": art.meta.get("config_hash", current) != current}
+                features[b.id] = {**art.meta, "stale": art.meta.get("config_hash", current) != current}
             except NotFound:
-                features[b["id"]] = None
+                features[b.id] = None
         jobs = [j for j in session.scalars(select(Job).where(Job.project_id == project.id,
                                                              Job.kind == "generate-features")
                                            .order_by(Job.id.desc()).limit(20))
@@ -86,7 +86,7 @@ async def create_impulse(request: Request, project: PageProjectDep, user: UserDe
                          _csrf: CsrfDep) -> Response:
     body, values = design_from_form(await _form_lists(request), declarations())
     try:
-        impulse = impulse_service.create_impulse(session, project.id, service_body(body))
+        impulse = impulse_service.create_impulse(session, project.id, parse(ImpulseCreate, body))
     except Invalid as exc:
         field, text = field_for_error(exc.message, body)
         return _page(request, session, project, user, None, values=values, errors={field: text}, status_code=422)
@@ -94,36 +94,36 @@ async def create_impulse(request: Request, project: PageProjectDep, user: UserDe
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
 
 
-def _keep_ids(impulse: Impulse, body: dict) -> None:
+def _keep_ids(impulse: Impulse, update: ImpulseUpdate) -> None:
     """Give the form's blocks the ids of the blocks they replace, so that features and trained models
     of unchanged blocks stay attached. Processing blocks match by position; the form's learning
     blocks (one classifier/regressor, one anomaly block) match the impulse's first of each kind and
     read every processing block; learning blocks the API added beside them are kept."""
-    taken = [b["id"] for b in impulse.dsp] + [b["id"] for b in impulse.learn]
-    next_id = max(taken, default=0) + 1
-    for i, block in enumerate(body["dsp"]):
+    next_id = max([b.id for b in impulse.dsp] + [b.id for b in impulse.learn], default=0) + 1
+    dsp_ids = []
+    for i, block in enumerate(update.dsp or []):
         if i < len(impulse.dsp):
-            block["id"] = impulse.dsp[i]["id"]
+            block.id = impulse.dsp[i].id
         else:
-            block["id"], next_id = next_id, next_id + 1
-    dsp_ids = [b["id"] for b in body["dsp"]]
-    olds = {kind: next((b for b in impulse.learn if (b["type"] in ANOMALY_TYPES) == kind), None)
-            for kind in (False, True)}
+            block.id, next_id = next_id, next_id + 1
+        dsp_ids.append(block.id)
+    olds = {kind: next((b for b in impulse.learn if b.is_anomaly == kind), None) for kind in (False, True)}
     learn = []
-    for new in body["learn"]:
-        old = olds[new["type"] in ANOMALY_TYPES]
-        if old is not None and old["type"] == new["type"]:
-            learn.append({**old, "dsp": dsp_ids})
+    for new in update.learn or []:
+        old = olds[new.type in ANOMALY_TYPES]
+        if old is not None and old.type == new.type:
+            learn.append(LearnBlockSpec(**{**old.model_dump(), "dsp": dsp_ids}))
         elif old is not None:  # another type in its place: its settings do not apply
-            learn.append({"id": old["id"], "type": new["type"], "dsp": dsp_ids})
+            learn.append(LearnBlockSpec(id=old.id, type=new.type, dsp=dsp_ids))
         else:
-            learn.append({"id": next_id, "type": new["type"], "dsp": dsp_ids})
+            learn.append(LearnBlockSpec(id=next_id, type=new.type, dsp=dsp_ids))
             next_id += 1
     shown = [b for b in olds.values() if b is not None]
     for other in impulse.learn:
         if other not in shown:
-            learn.append({**other, "dsp": [d for d in other["dsp"] if d in dsp_ids] or dsp_ids})
-    body["learn"] = learn
+            refs = [d for d in other.dsp if d in dsp_ids] or dsp_ids
+            learn.append(LearnBlockSpec(**{**other.model_dump(), "dsp": refs}))
+    update.learn = learn
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}")
@@ -131,13 +131,12 @@ async def update_impulse(request: Request, project: PageProjectDep, user: UserDe
                          impulse_id: int, _csrf: CsrfDep) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     body, values = design_from_form(await _form_lists(request), declarations())
-    _keep_ids(impulse, body)
     before = impulse.revision
     try:
-        impulse_service.update_impulse(session, impulse, service_body(body))
+        update = parse(ImpulseUpdate, body)
+        _keep_ids(impulse, update)
+        impulse_service.update_impulse(session, impulse, update)
     except Invalid as exc:
-        session.rollback()
-        impulse = impulse_service.get_impulse(session, project.id, impulse_id)
         field, text = field_for_error(exc.message, body)
         return _page(request, session, project, user, impulse, values=values, errors={field: text}, status_code=422)
     changed = impulse.revision != before
@@ -147,25 +146,22 @@ async def update_impulse(request: Request, project: PageProjectDep, user: UserDe
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/generate")
-def generate_features(request: Request, project: PageProjectDep, session: SessionDep, settings: SettingsDep,
+def generate_features(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
                       impulse_id: int, _csrf: CsrfDep) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
-    out = submit(session, settings, project.id, "generate-features", {"impulse_id": impulse.id, "dsp_id": None})
-    return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={out['id']}#features")
+    params = {"impulse_id": impulse.id, "dsp_id": None}
+    job = job_service.queue_job(session, sender, project.id, "generate-features", params)
+    return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={job.id}#features")
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/delete")
 def delete_impulse(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep,
                    impulse_id: int, _csrf: CsrfDep, confirm: Annotated[str, Form()] = "") -> Response:
-    from app.core.db import on_commit
-
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     if confirm != "delete":
         flash(request, "Tick the box to confirm deleting the impulse.", "error")
         return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
-    keys = [a.blob_key for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id))]
     name = impulse.name
-    session.delete(impulse)
-    on_commit(session, lambda: [store.delete(k) for k in keys])
+    impulse_service.delete_impulse(session, store, impulse)
     flash(request, f"Impulse '{name}' deleted.", "info")
     return redirect(f"/projects/{project.id}/impulse?new=1")

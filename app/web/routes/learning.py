@@ -1,22 +1,24 @@
-"""Training and model testing pages (JSON routes of issue 4: /api/{projectId}/jobs/train, /jobs/test)."""
+"""Training and model testing pages (the JSON routes: /api/{projectId}/jobs/train, /jobs/test)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from app.api.deps import SessionDep, SettingsDep, StoreDep
-from app.api.routes.jobs import submit
-from app.models import Artifact, Impulse, Job
+from app.api.deps import SessionDep, StoreDep, TaskSenderDep
+from app.models import Impulse, Job
+from app.schemas.impulses import LearnBlock
+from app.services import artifacts, learning
 from app.services import impulses as impulse_service
-from app.services.errors import Invalid, NotFound, ServiceError
+from app.services import jobs as job_service
+from app.services.errors import Invalid, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
+from workers.learn import TrainSettings
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
@@ -30,23 +32,9 @@ TRAIN_FIELDS = (
 )
 
 
-def _learning():  # noqa: ANN202
-    """The learning service (issue 4), or None while it is not installed on this server."""
-    try:
-        from app.services import learning
-    except ImportError:
-        return None
-    return learning
-
-
 def _defaults() -> dict[str, Any]:
-    try:
-        from workers.learn import TrainSettings
-
-        d = TrainSettings()
-        return {name: getattr(d, name) for name, *_ in TRAIN_FIELDS}
-    except ImportError:
-        return {}
+    defaults = TrainSettings()
+    return {name: getattr(defaults, name) for name, *_ in TRAIN_FIELDS}
 
 
 def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # noqa: ANN001, ANN202
@@ -56,23 +44,16 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
         impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     elif impulses:
         impulse = impulses[-1]
-    block = None
-    if impulse is not None and impulse.learn:
-        block = next((b for b in impulse.learn if b["id"] == learn_id), impulse.learn[0])
-        if learn_id is not None and block["id"] != learn_id:
-            raise NotFound(f"impulse {impulse.id} has no learning block {learn_id}")
+    block = learning.learn_block(impulse, learn_id) if impulse is not None and impulse.learn else None
     return impulses, impulse, block
 
 
-def _artifact_json(session, store, impulse: Impulse, block: dict, kind: str) -> dict | None:  # noqa: ANN001
-    learning = _learning()
-    if learning is None:
-        return None
+def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:  # noqa: ANN001
     try:
-        art = learning.model_artifact(session, impulse, block["id"], kind)
+        art = artifacts.learn_artifact(session, impulse, block.id, kind)
     except NotFound:
         return None
-    return json.loads(store.get(art.blob_key))
+    return artifacts.read_json(store, art)
 
 
 def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:  # noqa: ANN001
@@ -92,14 +73,11 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
         job_id = jobs[0].id
     live = next((j for j in jobs if j.id == job_id), None)
     ctx: dict[str, Any] = {"user": user, "project": project, "nav": nav, "impulses": impulses, "impulse": impulse,
-                           "block": block, "jobs": jobs, "live_job": live, "available": _learning() is not None,
-                           "results": None, "test_results": None, "downloads": []}
+                           "block": block, "jobs": jobs, "live_job": live, "results": None, "test_results": None, "downloads": []}
     if impulse is not None and block is not None:
         ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
-        ctx["downloads"] = [a for a in session.scalars(select(Artifact).where(Artifact.impulse_id == impulse.id)
-                                                       .order_by(Artifact.id))
-                            if a.meta.get("learn_id") == block["id"]]
+        ctx["downloads"] = artifacts.learn_artifacts(session, impulse, block.id)
     return ctx
 
 
@@ -107,7 +85,7 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
 def training_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, store: StoreDep,
                   impulse: int | None = None, learn: int | None = None, job: int | None = None) -> Response:
     ctx = _context(request, session, store, project, user, "training", impulse, learn, job)
-    settings = ((ctx["block"] or {}).get("settings") or {}).get("training") or {}
+    settings = ctx["block"].training if ctx["block"] is not None else {}
     ctx.update({"fields": TRAIN_FIELDS, "values": {**_defaults(), **settings}, "errors": {}})
     return render(request, "training.html", ctx)
 
@@ -122,30 +100,27 @@ def _number(kind: str, raw: str) -> Any:
 
 @router.post("/projects/{project_id}/training/{impulse_id}/{learn_id}")
 async def start_training(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                         store: StoreDep, settings: SettingsDep, impulse_id: int, learn_id: int,
+                         store: StoreDep, sender: TaskSenderDep, impulse_id: int, learn_id: int,
                          _csrf: CsrfDep) -> Response:
-    learning = _learning()
-    if learning is None:
-        raise ServiceError("training is not available on this server yet", status=503)
     form = await request.form()
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     values = {name: str(form.get(name) or "") for name, *_ in TRAIN_FIELDS}
     training = {name: _number(kind, values[name]) for name, kind, *_ in TRAIN_FIELDS if values[name].strip()}
-    new_block = {**block, "settings": {**(block.get("settings") or {}), "training": training}}
+    new_block = block.model_copy(update={"settings": {**block.settings, "training": training}})
     try:
-        learning.validate_learn_settings(new_block)
+        impulse_service.validate_learn_settings(new_block)
         if new_block != block:
-            impulse_service.update_impulse(session, impulse, {
-                "learn": [new_block if b["id"] == learn_id else b for b in impulse.learn]})
+            impulse_service.replace_learn_block(session, impulse, new_block)
     except Invalid as exc:
         ctx = _context(request, session, store, project, user, "training", impulse_id, learn_id, None)
         field = next((name for name, *_ in TRAIN_FIELDS if name in exc.message), "")
         ctx.update({"fields": TRAIN_FIELDS, "values": values, "errors": {field: exc.message}})
         return render(request, "training.html", ctx, status_code=422)
-    out = submit(session, settings, project.id, "train", {"impulse_id": impulse.id, "learn_id": learn_id})
-    flash(request, f"Training job {out['id']} started.", "info")
-    return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={out['id']}")
+    params = {"impulse_id": impulse.id, "learn_id": learn_id}
+    job = job_service.queue_job(session, sender, project.id, "train", params)
+    flash(request, f"Training job {job.id} started.", "info")
+    return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={job.id}")
 
 
 @router.get("/projects/{project_id}/testing")
@@ -156,18 +131,16 @@ def testing_page(request: Request, project: PageProjectDep, user: UserDep, sessi
 
 
 @router.post("/projects/{project_id}/testing/{impulse_id}/{learn_id}")
-def start_testing(request: Request, project: PageProjectDep, session: SessionDep, settings: SettingsDep,
+def start_testing(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
                   impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
-    learning = _learning()
-    if learning is None:
-        raise ServiceError("model testing is not available on this server yet", status=503)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     try:
-        learning.model_artifact(session, impulse, block["id"], "training-results")
+        artifacts.learn_artifact(session, impulse, block.id, "training-results")
     except NotFound as exc:
         flash(request, exc.message, "error")
         return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}")
-    out = submit(session, settings, project.id, "test", {"impulse_id": impulse.id, "learn_id": learn_id})
-    flash(request, f"Model testing job {out['id']} started.", "info")
-    return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={out['id']}")
+    params = {"impulse_id": impulse.id, "learn_id": learn_id}
+    job = job_service.queue_job(session, sender, project.id, "test", params)
+    flash(request, f"Model testing job {job.id} started.", "info")
+    return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={job.id}")

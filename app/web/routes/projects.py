@@ -8,6 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.api.deps import SessionDep, SettingsDep, StoreDep
+from app.core.db import on_commit
 from app.services import dashboard
 from app.services import projects as project_service
 from app.services.errors import BadRequest
@@ -38,7 +39,6 @@ def create_project(request: Request, user: UserDep, session: SessionDep, setting
         return render(request, "projects.html", {"user": user, "projects": projects, "counts": counts,
                                                  "errors": {"name": exc.message},
                                                  "form": {"name": name, "description": description}}, status_code=400)
-    session.commit()
     return _dashboard(request, session, settings, user, new.project, new_api_key=new.api_key, created=True)
 
 
@@ -67,8 +67,7 @@ def project_dashboard(request: Request, project: PageProjectDep, user: UserDep, 
 def rotate_api_key(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
                    settings: SettingsDep, _csrf: CsrfDep) -> Response:
     key = project_service.rotate_api_keys(session, project)
-    session.commit()
-    request.app.state.key_cache.clear()
+    on_commit(session, request.app.state.key_cache.clear)
     flash(request, "Every previous API key is revoked. Copy the new key now: it is shown only once.", "warning")
     return _dashboard(request, session, settings, user, project, new_api_key=key)
 
@@ -76,7 +75,7 @@ def rotate_api_key(request: Request, project: PageProjectDep, user: UserDep, ses
 @router.post("/projects/{project_id}/rotate-hmac-key")
 def rotate_hmac_key(request: Request, project: PageProjectDep, session: SessionDep, _csrf: CsrfDep) -> Response:
     project_service.rotate_hmac_key(session, project)
-    request.app.state.key_cache.clear()
+    on_commit(session, request.app.state.key_cache.clear)
     flash(request, "New HMAC key created; data signed with the old key is now refused.", "warning")
     return redirect(f"/projects/{project.id}#keys")
 
@@ -90,7 +89,7 @@ def delete_project(request: Request, project: PageProjectDep, user: UserDep, ses
         return _dashboard(request, session, settings, user, project, status_code=400)
     name = project.name
     project_service.delete_project(session, store, project)
-    request.app.state.key_cache.clear()
+    on_commit(session, request.app.state.key_cache.clear)
     flash(request, f"Project {name} deleted.", "info")
     return redirect("/projects")
 

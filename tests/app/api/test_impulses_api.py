@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from app.ingestion import sign_acquisition
+from app.schemas.impulses import ImpulseCreate
 from app.synthetic import motion_dataset
 from tests.app.api.helpers import key, snapshot, wav_bytes
 from tests.paths import FSDD_DIR, require_shared
@@ -164,20 +165,20 @@ def test_features_service_on_fsdd_recordings(settings, make_project, session, st
         files = [UploadedFile(f.name, f.read_bytes()) for f in sorted(fsdd.glob(f"{digit}_jackson_[0-4].wav"))]
         results = ingest(session, store, p.project, files, IngestOptions(category="training", label=digit))
         assert all(r.success for r in results)
-    imp = impulses.create_impulse(session, p.project.id, {
+    imp = impulses.create_impulse(session, p.project.id, ImpulseCreate.model_validate({
         "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
                   "pad_short": True},
-        "dsp": [{"id": 1, "block": "mfcc", "params": {}}]})
+        "dsp": [{"id": 1, "block": "mfcc", "params": {}}]}))
     lines = []
     session.commit()
     uow = lambda: session_scope(settings)  # noqa: E731
     out = features.generate(uow, store, p.project.id, imp.id, progress=lambda pct, line=None: lines.append((pct, line)))
     assert out["blocks"]["1"]["rows"] == 10 and out["blocks"]["1"]["shape"] == [50, 13]
     assert lines[-1][0] >= 98 and all(0 <= pct <= 100 for pct, _ in lines)
-    imp2 = impulses.create_impulse(session, p.project.id, {
+    imp2 = impulses.create_impulse(session, p.project.id, ImpulseCreate.model_validate({
         "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
                   "pad_short": False},
-        "dsp": [{"id": 1, "block": "mfcc", "params": {}}]})
+        "dsp": [{"id": 1, "block": "mfcc", "params": {}}]}))
     session.commit()
     with pytest.raises(Exception, match="too short"):
         features.generate(uow, store, p.project.id, imp2.id)
@@ -193,9 +194,9 @@ def test_samples_with_other_axes_are_skipped_with_a_reason(settings, make_projec
     files = [UploadedFile(f"yes.{i}.wav", wav_bytes(seconds=0.5, seed=i)) for i in range(3)]
     files.append(UploadedFile("odd.json", acquisition(values=[[1.0, 2.0, 3.0]] * 4000, interval_ms=0.125)))
     assert all(r.success for r in ingest(session, store, p.project, files, IngestOptions(category="training")))
-    imp = impulses.create_impulse(session, p.project.id, {
+    imp = impulses.create_impulse(session, p.project.id, ImpulseCreate.model_validate({
         "input": {"type": "time-series", "window_size_ms": 500, "window_increase_ms": 500, "frequency_hz": 8000},
-        "dsp": [{"id": 1, "block": "mfcc"}]})
+        "dsp": [{"id": 1, "block": "mfcc"}]}))
     session.commit()
     lines = []
     out = features.generate(lambda: session_scope(settings), store, p.project.id, imp.id,

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from app.schemas.impulses import ImpulseCreate
 from tests.app.api.helpers import snapshot, wav_bytes
 from tests.app.web.conftest import sign_in
 
@@ -43,9 +44,9 @@ def other_project(settings, make_user, make_project, client):  # noqa: ANN001, A
     uid, _ = make_user("bob@example.com")
     with session_scope(settings) as s:
         new = projects.create_project(s, name="B", owner=s.get(User, uid))
-        imp = impulses.create_impulse(s, new.project.id, {"input": {"type": "time-series", "frequency_hz": 8000},
-                                                          "dsp": [{"block": "mfcc"}],
-                                                          "learn": [{"id": 100, "type": "classification"}]})
+        imp = impulses.create_impulse(s, new.project.id, ImpulseCreate.model_validate({
+            "input": {"type": "time-series", "frequency_hz": 8000}, "dsp": [{"block": "mfcc"}],
+            "learn": [{"id": 100, "type": "classification"}]}))
         job = jobs.create_job(s, project_id=new.project.id, kind="wait")
         ids = {"project_id": new.project.id, "impulse_id": imp.id, "job_id": job.id, "learn_id": 100}
     r = client.post("/api/training/files", headers={"x-api-key": new.api_key, "x-label": "yes"},
@@ -101,8 +102,9 @@ def test_every_form_post_without_the_csrf_token_is_403(browser, user_project, se
     from app.services import impulses, jobs
 
     with session_scope(settings) as s:
-        iid = impulses.create_impulse(s, pid, {"input": {"type": "time-series"}, "dsp": [{"block": "mfcc"}],
-                                               "learn": [{"id": 100, "type": "classification"}]}).id
+        iid = impulses.create_impulse(s, pid, ImpulseCreate.model_validate({
+            "input": {"type": "time-series"}, "dsp": [{"block": "mfcc"}],
+            "learn": [{"id": 100, "type": "classification"}]})).id
         jid = jobs.create_job(s, project_id=pid, kind="wait").id
     ids = {"project_id": pid, "sample_id": sid, "impulse_id": iid, "job_id": jid, "learn_id": 100}
     before = snapshot(settings)

@@ -10,12 +10,13 @@ import pytest
 @pytest.fixture
 def impulse_id(settings, user_project):  # noqa: ANN001, ANN201
     from app.core.db import session_scope
+    from app.schemas.impulses import ImpulseCreate
     from app.services import impulses
 
     with session_scope(settings) as s:
-        return impulses.create_impulse(s, user_project.project.id, {
+        return impulses.create_impulse(s, user_project.project.id, ImpulseCreate.model_validate({
             "input": {"type": "time-series", "frequency_hz": 8000}, "dsp": [{"block": "mfcc"}],
-            "learn": [{"id": 100, "type": "classification"}]}).id
+            "learn": [{"id": 100, "type": "classification"}]})).id
 
 
 def test_pages_before_any_impulse_point_to_impulse_design(browser, user_project):

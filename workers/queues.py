@@ -1,0 +1,21 @@
+"""Job kinds and the Celery queues they run on: one table for the web process and the workers.
+
+The web process needs only names (it sends "run job N" messages by task name); the workers
+declare the queues and implement the tasks (workers/tasks/). Nothing here imports either side.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+QUEUES = ("default", "dsp", "train", "deploy")
+
+# job kind -> (Celery task name, queue)
+JOB_KINDS = MappingProxyType({
+    "summarize-data": ("data.summarize", "default"),
+    "wait": ("system.wait", "default"),
+    "generate-features": ("dsp.generate_features", "dsp"),
+    "train": ("train.run", "train"),
+    "test": ("train.test", "train"),
+    "build": ("deploy.build", "deploy"),
+})
