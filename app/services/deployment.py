@@ -66,7 +66,7 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
           log: Callable[[str], None] = print, progress: Callable[[float], None] = lambda p: None) -> dict[str, Any]:
     from workers.deploy import CompileError
     from workers.deploy.package import build_library, render_docs, zip_library
-    from workers.deploy.package.verify import verify_library
+    from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
     from workers.deploy.targets import get_target
 
     p = validate_request(BuildRequest.model_validate(params))
@@ -115,21 +115,10 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
     if p["engine"] == "compiled":
         report = verify_library(lib, tflite, target=p["target"], model_inputs=model_inputs, windows=windows,
                                 expected_scores=expected, expected_anomaly=expected_anomaly, log=log)
-        lib.manifest["verification"] = report
-        lib.manifest["bit_exact"] = report["bit_exact"]
-        tgt_report = report.get("target") or {}
-        for key in ("instructions", "flash_bytes", "ram_bytes"):
-            if tgt_report.get(key) is not None:
-                lib.manifest[key] = tgt_report[key]
-        if not report["bit_exact"]:
-            raise BadRequest("verification failed: the library's outputs differ from the TFLite Micro interpreter "
-                             f"({json.dumps(report)[:500]})")
-        if report.get("impulse") and report["impulse"]["same_class"] < 1.0:
-            raise BadRequest(f"verification failed: the C impulse classifies {100 * (1 - report['impulse']['same_class']):.1f}% "
-                             "of the test windows differently from the platform")
-        if report.get("impulse", {}).get("anomaly_agrees") is False:
-            raise BadRequest("verification failed: the C anomaly scores differ from the platform's "
-                             f"(largest relative difference {report['impulse']['anomaly_max_rel_diff']:.2%})")
+        record_in_manifest(lib.manifest, report)
+        failures = verdict(report)
+        if failures:
+            raise BadRequest("verification failed: " + "; ".join(failures))
     else:
         log("tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
             " building it needs TFLM, which is not part of this machine")

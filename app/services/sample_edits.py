@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from app.core.storage import BlobStore
 from app.ingestion import encode_wav, sign_acquisition
 from app.models import Device, Project, Sample
+from app.schemas.samples import MAX_BULK
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, NotFound
 
-MAX_BULK = 10_000
 SIGNATURE_METADATA = ("hmac_key_index", "signature_error")  # about the original's signature, not the parts'
 
 

@@ -44,6 +44,12 @@ templates.env.filters["when"] = _when
 templates.env.filters["json_attr"] = _tojson_attr
 
 
+def data_back_target(project_id: int, back: str | None) -> str:
+    """Where a data edit returns (the table with its filters, or the sample page); never off this project's data."""
+    prefix = f"/projects/{project_id}/data"
+    return back if back and back.startswith(prefix) and "//" not in back else prefix
+
+
 def flash(request: Request, message: str, kind: str = "info", *, field: str | None = None) -> None:
     """Queue a message for the next page this browser renders; with `field`, the page shows it at that field."""
     entry = {"kind": kind, "message": message, **({"field": field} if field else {})}

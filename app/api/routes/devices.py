@@ -6,55 +6,31 @@ The daemon calls `devices/create`, `device/{deviceId}` and `devkeys`; the dashbo
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from app.api.deps import ProjectDep, SessionDep
+from app.core.db import on_commit
 from app.devices import service
 from app.devices.hub import DeviceHub
 from app.models import DeviceCommand
+from app.schemas.devices import CreateDeviceBody, RenameDeviceBody, StartSamplingBody
 
 router = APIRouter(prefix="/api/{projectId}", tags=["devices"])
 
-DeviceId = Annotated[str, Field(min_length=1, max_length=255)]
-
-
-class CreateDeviceBody(BaseModel):
-    deviceId: DeviceId
-    deviceType: str = Field(default="", max_length=255)
-    ifNotExists: bool = True
-
-
-class RenameDeviceBody(BaseModel):
-    name: str = Field(min_length=1, max_length=255)
-
-
-class StartSamplingBody(BaseModel):
-    label: str = Field(min_length=1, max_length=255)
-    lengthMs: float = Field(gt=0, le=24 * 3600 * 1000)
-    category: Literal["training", "testing", "anomaly", "split"] = "training"
-    sensor: str = Field(min_length=1, max_length=255)
-    intervalMs: float | None = Field(default=None, ge=0)
-    frequencyHz: float | None = Field(default=None, gt=0)
-
-
 async def _queue(request: Request, session: Session, make: Callable[[], DeviceCommand]) -> DeviceCommand:
-    """Write the command and commit it (the holder reads it from the database; both off the event loop),
-    then tell the holder."""
-    def write() -> DeviceCommand:
-        command = make()
-        session.commit()
-        return command
-
-    command = await run_in_threadpool(write)
+    """Write the command in the request's transaction (off the event loop); once it commits, tell the process
+    holding the device (it reads the command from the database)."""
+    command = await run_in_threadpool(make)
     hub: DeviceHub = request.app.state.device_hub
-    await hub.notify(command.process_key, command.id)
+    loop = asyncio.get_running_loop()
+    key, command_id = command.process_key, command.id
+    on_commit(session, lambda: asyncio.run_coroutine_threadsafe(hub.notify(key, command_id), loop))
     return command
 
 

@@ -3,42 +3,18 @@ router so that `/raw-data/batch/...` is not taken for a sample id."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep
 from app.dataset.segments import find_segments
+from app.schemas.samples import BatchIds, BatchLabel, BatchMove, Range, SplitBody
 from app.services import sample_edits
 from app.services import samples as sample_service
 from app.services.errors import BadRequest
 
 router = APIRouter(prefix="/api/{projectId}", tags=["raw-data"])
-
-Ids = Annotated[list[int], Field(min_length=1, max_length=sample_edits.MAX_BULK)]
-
-
-class BatchIds(BaseModel):
-    ids: Ids
-
-
-class BatchLabel(BatchIds):
-    label: str = Field(max_length=255)
-
-
-class BatchMove(BatchIds):
-    category: Literal["training", "testing", "anomaly"]
-
-
-class Range(BaseModel):
-    startMs: float = Field(ge=0)
-    endMs: float = Field(gt=0)
-
-
-class SplitBody(BaseModel):
-    segments: list[Range] = Field(min_length=1, max_length=1000)
-
 
 @router.post("/raw-data/batch/edit-label", summary="Give several samples one label")
 def batch_label(body: BatchLabel, project: ProjectDep, session: SessionDep) -> dict:

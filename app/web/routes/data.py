@@ -17,18 +17,12 @@ from app.services import samples as sample_service
 from app.services.errors import BadRequest
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
-from app.web.templating import HtmlRoute, flash, redirect, render
+from app.web.templating import HtmlRoute, data_back_target, flash, redirect, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
 PAGE_SIZES = (20, 50, 100)
 UPLOAD_CATEGORIES = ("training", "testing", "split", "anomaly")
-
-
-def _safe_back(project_id: int, back: str | None) -> str:
-    """Where an edit returns (the table with its filters, or the sample page); never off this project's data."""
-    prefix = f"/projects/{project_id}/data"
-    return back if back and back.startswith(prefix) and "//" not in back else prefix
 
 
 @router.get("/projects/{project_id}/data")
@@ -109,9 +103,9 @@ def relabel(request: Request, project: PageProjectDep, session: SessionDep, samp
         sample_service.relabel(session, sample, label)
     except BadRequest as exc:
         flash(request, f"Label of {sample.filename}: {exc.message}", "error")
-        return redirect(_safe_back(project.id, back))
+        return redirect(data_back_target(project.id, back))
     flash(request, f"{sample.filename} is now labelled '{sample.label}'.", "success")
-    return redirect(_safe_back(project.id, back))
+    return redirect(data_back_target(project.id, back))
 
 
 @router.post("/projects/{project_id}/data/{sample_id}/move")
@@ -122,9 +116,9 @@ def move(request: Request, project: PageProjectDep, session: SessionDep, sample_
         sample_service.move(session, sample, category)
     except BadRequest as exc:
         flash(request, f"Category of {sample.filename}: {exc.message}", "error")
-        return redirect(_safe_back(project.id, back))
+        return redirect(data_back_target(project.id, back))
     flash(request, f"{sample.filename} moved to {category}.", "success")
-    return redirect(_safe_back(project.id, back))
+    return redirect(data_back_target(project.id, back))
 
 
 @router.post("/projects/{project_id}/data/{sample_id}/enable")
@@ -135,7 +129,7 @@ def enable(request: Request, project: PageProjectDep, session: SessionDep, sampl
     sample = _sample(session, project, sample_id)
     sample_service.set_enabled(session, sample, enabled == "true")
     flash(request, f"{sample.filename} {'enabled' if sample.enabled else 'disabled'}.", "success")
-    return redirect(_safe_back(project.id, back))
+    return redirect(data_back_target(project.id, back))
 
 
 @router.post("/projects/{project_id}/data/{sample_id}/delete")
@@ -145,7 +139,7 @@ def delete(request: Request, project: PageProjectDep, session: SessionDep, store
     name = sample.filename
     sample_service.delete_samples(session, store, [sample])
     flash(request, f"{name} deleted.", "success")
-    target = _safe_back(project.id, back)
+    target = data_back_target(project.id, back)
     return redirect(f"/projects/{project.id}/data" if target.startswith(f"/projects/{project.id}/data/") else target)
 
 

@@ -13,9 +13,8 @@ from app.services import sample_edits
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, NotFound
 from app.web.deps import PageProjectDep
-from app.web.routes.data import _safe_back
 from app.web.security import CsrfDep
-from app.web.templating import HtmlRoute, flash, redirect
+from app.web.templating import HtmlRoute, data_back_target, flash, redirect
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
@@ -25,7 +24,7 @@ def bulk(request: Request, project: PageProjectDep, session: SessionDep, store: 
          action: Annotated[str, Form()] = "", ids: Annotated[list[int] | None, Form()] = None,
          label: Annotated[str, Form(max_length=255)] = "", category: Annotated[str, Form()] = "",
          back: Annotated[str | None, Form()] = None) -> Response:
-    target = _safe_back(project.id, back)
+    target = data_back_target(project.id, back)
     try:
         if action == "label":
             n = sample_edits.bulk_relabel(session, project.id, ids or [], label)
