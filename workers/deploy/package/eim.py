@@ -202,10 +202,10 @@ def build_eim(lib_dir: Path, *, target: str, static: bool = True) -> Path:
     """Compile ``model.eim`` in a written library folder for `target`; its path. EimError naming the
     reason (no runner in this library, no compiler, a compile error)."""
     lib_dir = Path(lib_dir)
+    cc = compiler_for(target)
     if not any((lib_dir / EIM_DIR).glob("*eim.c")):
         raise EimError(f"{lib_dir} has no Linux runner: it is built into linux-x86_64 and linux-aarch64 "
                        "deployments of an impulse")
-    cc = compiler_for(target)
     args = ["make", "-C", str(lib_dir), EIM_NAME, f"CC={cc}"] + (["EIM_LDFLAGS=-static -s"] if static else [])
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
@@ -261,7 +261,15 @@ class EimRunner:
             time.sleep(0.02)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.settimeout(self.timeout_s)
-        self._sock.connect(sock_path)
+        while True:
+            try:
+                self._sock.connect(sock_path)
+                break
+            except ConnectionRefusedError:  # bound but not listening yet
+                if time.monotonic() > deadline:
+                    self.close()
+                    raise
+                time.sleep(0.02)
         self.hello = self.send({"hello": 1})
         return self.hello
 

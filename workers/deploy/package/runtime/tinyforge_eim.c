@@ -199,7 +199,7 @@ static int to_window(const float *values, char *error, size_t error_size)
         const float v = values[i];
         uint32_t rgb, r, g, b;
         if (!(v >= 0.0f && v <= 16777215.0f) || v != floorf(v)) {
-            snprintf(error, error_size, "pixel %d is %g: each pixel is one number 0xRRGGBB (0 to 16777215)",
+            snprintf(error, error_size, "pixel %d is %.9g: each pixel is one number 0xRRGGBB (0 to 16777215)",
                      i, (double)v);
             return -1;
         }
