@@ -83,12 +83,14 @@ def input_features(impulse: Any) -> int:
 
 
 def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
-    """The hello answer's ``model_parameters``, as Edge Impulse's runner reports them."""
+    """The hello answer's ``model_parameters``, as Edge Impulse's runner reports them, plus the names of
+    the axes (image channels) in the order the impulse reads them."""
     sensor = sensor_code(impulse)
     image = impulse.image or {}
     kind = (impulse.anomaly or {}).get("kind", "kmeans" if impulse.anomaly else None)
     return {
         "axis_count": 1 if image else len(impulse.axes),
+        "axis_names": list(impulse.axes),  # Tinyforge's addition (the SDKs pass it through): the order it reads
         "frequency": 0 if image else impulse.frequency_hz,
         "has_anomaly": ANOMALY_CODES.get(kind, 0),
         "has_object_tracking": False,

@@ -1,9 +1,8 @@
 """The Linux runner (model.eim): Edge Impulse's own SDK clients run a Tinyforge impulse unchanged and
 classify the test windows as the platform does; bad requests and bad starts get clear errors.
 
-The impulse is a real one, trained here: spectral features of the synthetic motion data set, a dense
-int8 classifier and a K-means anomaly block. "The platform" is the Python pipeline the platform
-classifies with (workers.dsp features, the TFLite Micro interpreter, workers.learn.anomaly).
+The impulse is a real one, trained here (motion_impulse.py); "the platform" is the Python pipeline the
+platform classifies with.
 """
 
 from __future__ import annotations
@@ -23,8 +22,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.synthetic import MOTION_LABELS, motion_dataset
+from app.synthetic import motion_dataset
 from tests.ei_linux import node_classify, python_impulse_runner
+from tests.workers.deploy.package.motion_impulse import (
+    LABELS,
+    SLICE,
+    WINDOW,
+    MotionImpulse,
+    motion_impulse,
+)
 from tests.workers.deploy.tflite_builders import convert, layer
 from workers.deploy.package import ImpulseSpec, build_library, write_library, zip_library
 from workers.deploy.package.eim import (
@@ -40,56 +46,22 @@ from workers.deploy.package.eim import (
     verify_eim,
 )
 from workers.deploy.package.verify import verdict, verify_library
-from workers.dsp import TimeSeriesInput, get_block, make_windows
+from workers.dsp import get_block
 
 pytestmark = [pytest.mark.slow]
 
-FREQ, WINDOW, SLICE = 62.5, 63, 31  # 1 s windows every 0.5 s of 16 ms readings
-AXES = ["accX", "accY", "accZ"]
-LABELS = list(MOTION_LABELS)
-
-
-def _windows(samples):  # noqa: ANN001, ANN202
-    spec = TimeSeriesInput(axes=None, window_size_ms=1000, window_increase_ms=500, frequency_hz=FREQ)
-    out, labels = [], []
-    for label, values in samples:
-        w = make_windows(values, interval_ms=16.0, spec=spec)
-        out.append(w)
-        labels += [LABELS.index(label)] * len(w)
-    return np.concatenate(out).astype(np.float32), np.array(labels)
-
-
 @pytest.fixture(scope="module")
-def motion():
-    from workers.learn import TrainSettings, anomaly
-    from workers.learn.evaluate import predict_tflite, quantize_input
-    from workers.learn.pipeline import train_and_quantize
-
-    block, params = get_block("spectral"), get_block("spectral").validate({})
-    train_w, train_y = _windows(motion_dataset(6, seed=5))
-    test_w, _ = _windows(motion_dataset(2, seed=6))
-    x_train = block.run(train_w, frequency_hz=FREQ, params=params).features
-    x_test = block.run(test_w, frequency_hz=FREQ, params=params).features
-    trained = train_and_quantize(x_train, train_y, labels=LABELS, layers=[{"type": "dense", "units": 16}],
-                                 settings=TrainSettings(epochs=30, seed=3))
-    kmeans = anomaly.fit_kmeans(x_train, n_clusters=4)
-    tflite = trained.int8_tflite
-    expected = predict_tflite(tflite, x_test, engine="tflm")
-    io_ = trained.io["input"]
-    spec = ImpulseSpec(labels=LABELS, dsp_block="spectral", dsp_params=params, window_samples=WINDOW, axes=AXES,
-                       frequency_hz=FREQ, slice_samples=SLICE, anomaly=kmeans, title="motion")
-    return {"tflite": tflite, "spec": spec, "windows": test_w, "expected": expected,
-            "anomaly": anomaly.score_kmeans(kmeans, x_test),
-            "model_inputs": quantize_input(x_test, scale=io_["scale"], zero_point=io_["zero_point"])}
+def motion() -> MotionImpulse:
+    return motion_impulse()
 
 
 @pytest.fixture(scope="module")
 def verified(motion, tmp_path_factory):
-    lib = build_library(motion["tflite"], target="linux-x86_64", impulse=motion["spec"], title="Motion {demo}")
+    lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec, title="Motion {demo}")
     logs: list[str] = []
-    report = verify_library(lib, motion["tflite"], target="linux-x86_64", model_inputs=motion["model_inputs"],
-                            windows=motion["windows"], expected_scores=motion["expected"],
-                            expected_anomaly=motion["anomaly"], log=logs.append)
+    report = verify_library(lib, motion.tflite, target="linux-x86_64", model_inputs=motion.model_inputs,
+                            windows=motion.windows, expected_scores=motion.expected,
+                            expected_anomaly=motion.anomaly, log=logs.append)
     out = tmp_path_factory.mktemp("motion-lib")
     write_library(lib, out)
     return {"lib": lib, "report": report, "dir": out, "logs": logs}
@@ -97,7 +69,7 @@ def verified(motion, tmp_path_factory):
 
 def test_verification_builds_checks_and_ships_the_runner(verified, motion):
     report, lib = verified["report"], verified["lib"]
-    assert report["eim"]["same_class"] == 1.0 and report["eim"]["windows"] == len(motion["windows"])
+    assert report["eim"]["same_class"] == 1.0 and report["eim"]["windows"] == len(motion.windows)
     assert report["eim"]["ran"] == "on the host" and verdict(report) == []
     assert any("Linux runner (model.eim, linux-x86_64) on the host" in line for line in verified["logs"])
     exe = verified["dir"] / "model.eim"
@@ -115,11 +87,11 @@ def test_verification_builds_checks_and_ships_the_runner(verified, motion):
 
 
 def test_a_runner_that_classifies_differently_is_not_shipped(motion, tmp_path):
-    lib = build_library(motion["tflite"], target="linux-x86_64", impulse=motion["spec"])
+    lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec)
     write_library(lib, tmp_path)
-    wrong = np.roll(motion["expected"], 1, axis=1)  # a "platform" that disagrees on every window
+    wrong = np.roll(motion.expected, 1, axis=1)  # a "platform" that disagrees on every window
     logs: list[str] = []
-    part = verify_eim(lib, tmp_path, target="linux-x86_64", windows=motion["windows"], expected_scores=wrong,
+    part = verify_eim(lib, tmp_path, target="linux-x86_64", windows=motion.windows, expected_scores=wrong,
                       log=logs.append)
     assert part["same_class"] < 1.0 and "model.eim" not in lib.files and not lib.executables
     assert "model.eim is not shipped: it classifies windows differently from the platform" in logs
@@ -149,18 +121,18 @@ def test_edge_impulse_python_sdk_classifies_like_the_platform(verified, motion, 
         assert info["project"]["name"] == "Motion {demo}" and info["project"]["impulse_name"] == "motion"
         assert "features_shm" in info  # offered always; the SDK uses it unless told not to
         assert (runner._input_shm is not None) == allow_shm
-        results = [runner.classify(w.ravel().tolist()) for w in motion["windows"]]
+        results = [runner.classify(w.ravel().tolist()) for w in motion.windows]
         pid = runner._runner.pid
     finally:
         runner.stop()
     got = np.stack([scores(r["result"], LABELS) for r in results])
     anomaly = np.array([r["result"]["anomaly"] for r in results])
-    assert (got.argmax(1) == motion["expected"].argmax(1)).all()  # the platform's classes, every window
+    assert (got.argmax(1) == motion.expected.argmax(1)).all()  # the platform's classes, every window
     step = verified["lib"].manifest["output"]["scale"]
-    assert np.abs(got - motion["expected"]).max() <= step + 1e-6
-    np.testing.assert_allclose(anomaly, motion["anomaly"], rtol=1e-2, atol=1e-2 * np.abs(motion["anomaly"]).max())
+    assert np.abs(got - motion.expected).max() <= step + 1e-6
+    np.testing.assert_allclose(anomaly, motion.anomaly, rtol=1e-2, atol=1e-2 * np.abs(motion.anomaly).max())
     # the runner is the C impulse: the same float32 scores as the library's own example program
-    example = _classify_example(verified["dir"], motion["windows"])
+    example = _classify_example(verified["dir"], motion.windows)
     np.testing.assert_array_equal(got.astype(np.float32), example[:, :4])
     np.testing.assert_array_equal(anomaly.astype(np.float32), example[:, 4])
     assert all(set(r["timing"]) >= {"dsp", "classification", "anomaly"} for r in results)
@@ -190,7 +162,7 @@ def test_continuous_mode_classifies_the_latest_window(verified):
 
 
 def test_edge_impulse_node_sdk_classifies_like_the_platform(verified, motion, tmp_path):
-    windows = motion["windows"][:8]
+    windows = motion.windows[:8]
     slices = [w[-SLICE:].ravel().tolist() for w in windows[:3]]
     answers = node_classify(verified["dir"] / "model.eim",
                             [{"classify": w.ravel().tolist()} for w in windows]
@@ -198,7 +170,7 @@ def test_edge_impulse_node_sdk_classifies_like_the_platform(verified, motion, tm
     info, results, continuous, refused = answers[0], answers[1:9], answers[9:12], answers[12]
     assert info["modelParameters"]["labels"] == LABELS and info["modelParameters"]["sensorType"] == "accelerometer"
     got = np.stack([scores(r["result"], LABELS) for r in results])
-    assert (got.argmax(1) == motion["expected"][:8].argmax(1)).all()
+    assert (got.argmax(1) == motion.expected[:8].argmax(1)).all()
     assert all("classification" in r["result"] for r in continuous)
     assert refused == {"error": "classify: expected 189 values (one window: input_features_count) but got 2"}
 
@@ -313,7 +285,7 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
 
 
 def test_runners_exist_only_for_linux_builds(motion, tmp_path):
-    lib = build_library(motion["tflite"], target="cortex-m4f", impulse=motion["spec"])
+    lib = build_library(motion.tflite, target="cortex-m4f", impulse=motion.spec)
     assert not [f for f in lib.files if f.startswith("eim/")] and "model.eim" not in lib.files["Makefile"].decode()
     write_library(lib, tmp_path / "m4f")
     with pytest.raises(EimError, match="exists for linux-x86_64 and linux-aarch64 builds, not for cortex-m4f"):
@@ -331,7 +303,7 @@ def test_runners_exist_only_for_linux_builds(motion, tmp_path):
 
 
 def test_another_prefix_builds_with_cmake_too(motion, tmp_path):
-    lib = build_library(motion["tflite"], target="linux-x86_64", impulse=motion["spec"], prefix="motion_")
+    lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec, prefix="motion_")
     write_library(lib, tmp_path / "lib")
     assert (tmp_path / "lib" / "eim" / "motion_eim_info.h").exists()
     exe = build_eim(tmp_path / "lib", target="linux-x86_64")
@@ -342,15 +314,15 @@ def test_another_prefix_builds_with_cmake_too(motion, tmp_path):
         subprocess.run(["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True)
         subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
         with EimRunner(build / "model.eim") as runner:
-            assert runner.classify(motion["windows"][0])["classification"].keys() == set(LABELS)
+            assert runner.classify(motion.windows[0])["classification"].keys() == set(LABELS)
 
 
 def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_path):
     if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
         pytest.skip("gcc-aarch64-linux-gnu or qemu-user missing: scripts/install-toolchain.sh installs them")
-    lib = build_library(motion["tflite"], target="linux-aarch64", impulse=motion["spec"])
-    windows, expected = motion["windows"][:12], motion["expected"][:12]
-    report = verify_library(lib, motion["tflite"], target="linux-aarch64", model_inputs=motion["model_inputs"][:12],
+    lib = build_library(motion.tflite, target="linux-aarch64", impulse=motion.spec)
+    windows, expected = motion.windows[:12], motion.expected[:12]
+    report = verify_library(lib, motion.tflite, target="linux-aarch64", model_inputs=motion.model_inputs[:12],
                             windows=windows, expected_scores=expected, log=lambda m: None)
     assert report["eim"] == {**report["eim"], "ran": "under qemu-aarch64", "same_class": 1.0, "windows": 12}
     write_library(lib, tmp_path)
