@@ -7,8 +7,8 @@
 # Needs root (or sudo) only when something has to be installed.
 set -euo pipefail
 
-PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm gcc-aarch64-linux-gnu libc6-dev-arm64-cross
-          qemu-user)
+PACKAGES=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm
+          gcc-aarch64-linux-gnu libc6-dev-arm64-cross qemu-user)
 
 is_installed() {
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"

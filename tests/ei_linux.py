@@ -21,9 +21,18 @@ from typing import Any
 
 import pytest
 
-EI_LINUX_DIR = Path(os.environ.get("TINYFORGE_EI_LINUX_DIR", Path.home() / ".cache" / "tinyforge" / "ei-linux"))
-NODE_RUNNER = EI_LINUX_DIR / "node_modules" / "edge-impulse-linux" / "build" / "library" / "classifier" / \
-    "linux-impulse-runner.js"
+EI_LINUX_DIR = Path(
+    os.environ.get("TINYFORGE_EI_LINUX_DIR", Path.home() / ".cache" / "tinyforge" / "ei-linux")
+)
+NODE_RUNNER = (
+    EI_LINUX_DIR
+    / "node_modules"
+    / "edge-impulse-linux"
+    / "build"
+    / "library"
+    / "classifier"
+    / "linux-impulse-runner.js"
+)
 NODE_SCRIPT = Path(__file__).parent / "ei_linux_runner.js"
 
 
@@ -42,13 +51,20 @@ def python_impulse_runner() -> type:
 
 
 def node_classify(eim: Path, requests: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
-    """Run `requests` ({"classify": [...]} or {"classify_continuous": [...]}) through the npm package's LinuxImpulseRunner; its hello answer first, then one answer per request
-    ({"error": message} when the runner refused it). Skips without node or the package."""
+    """Run `requests` ({"classify": [...]} or {"classify_continuous": [...]}) through the npm package's
+    LinuxImpulseRunner: its model information first, then one answer per request ({"error": message}
+    when the runner refused it). Skips without node or the package."""
     if shutil.which("node") is None or not NODE_RUNNER.exists():
-        pytest.skip(f"edge-impulse-linux (npm) is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh")
+        pytest.skip(
+            f"edge-impulse-linux (npm) is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh"
+        )
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(requests))
-    done = subprocess.run(["node", str(NODE_SCRIPT), str(NODE_RUNNER), str(eim), str(path)], capture_output=True,
-                          text=True, timeout=120)
+    done = subprocess.run(
+        ["node", str(NODE_SCRIPT), str(NODE_RUNNER), str(eim), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]

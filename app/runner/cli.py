@@ -24,8 +24,13 @@ def _format(source: str, start_s: float, end_s: float, result: dict[str, Any], l
 
 def _record(source: str, start_s: float, end_s: float, result: dict[str, Any], labels: list[str]) -> str:
     scores = result["classification"]
-    out = {"source": source, "start_s": round(start_s, 6), "end_s": round(end_s, 6),
-           "label": max(labels, key=lambda lab: scores[lab]), "classification": scores}
+    out = {
+        "source": source,
+        "start_s": round(start_s, 6),
+        "end_s": round(end_s, 6),
+        "label": max(labels, key=lambda lab: scores[lab]),
+        "classification": scores,
+    }
     if result.get("anomaly") is not None:
         out["anomaly"] = result["anomaly"]
     return json.dumps(out)
@@ -33,18 +38,43 @@ def _record(source: str, start_s: float, end_s: float, result: dict[str, Any], l
 
 @click.command("run-impulse")
 @click.argument("library", type=click.Path(path_type=Path))
-@click.option("--file", "files", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="a recording to classify: .wav, .csv, .json or .cbor (.jpg/.png for image impulses); repeatable")
+@click.option(
+    "--file",
+    "files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="a recording to classify: .wav, .csv, .json or .cbor (.jpg/.png for image impulses); repeatable",
+)
 @click.option("--port", "port_path", default=None, help="classify a serial device live, e.g. /dev/ttyACM0")
-@click.option("--baud", default="auto", show_default=True,
-              help=f"the device's baud rate, or auto (tries {', '.join(map(str, BAUD_RATES))})")
-@click.option("--count", type=click.IntRange(min=1), default=None,
-              help="with --port: stop after this many classifications (default: until Ctrl-C)")
-@click.option("--detect-seconds", type=float, default=1.5, show_default=True,
-              help="with --port: how long to listen per baud rate")
+@click.option(
+    "--baud",
+    default="auto",
+    show_default=True,
+    help=f"the device's baud rate, or auto (tries {', '.join(map(str, BAUD_RATES))})",
+)
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    default=None,
+    help="with --port: stop after this many classifications (default: until Ctrl-C)",
+)
+@click.option(
+    "--detect-seconds",
+    type=float,
+    default=1.5,
+    show_default=True,
+    help="with --port: how long to listen per baud rate",
+)
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per classification")
-def run_impulse(library: Path, files: tuple[Path, ...], port_path: str | None, baud: str, count: int | None,
-                detect_seconds: float, as_json: bool) -> None:
+def run_impulse(
+    library: Path,
+    files: tuple[Path, ...],
+    port_path: str | None,
+    baud: str,
+    count: int | None,
+    detect_seconds: float,
+    as_json: bool,
+) -> None:
     """Run a deployed impulse (LIBRARY: a linux-x86_64 / linux-aarch64 library folder, its zip, or its
     model.eim) on recordings (--file) or on a serial device (--port), printing each classification.
 
@@ -97,7 +127,9 @@ def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo
     from app.runner.inputs import InputError, serial_slices
 
     if impulse.image:
-        raise InputError("the impulse classifies images: a serial device prints numbers, give image files with --file")
+        raise InputError(
+            "the impulse classifies images: a serial device prints numbers, give image files with --file"
+        )
     rates = BAUD_RATES if baud == "auto" else (_baud(baud),)
     port = Serial(port_path, rates[0])
     try:
@@ -106,13 +138,20 @@ def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo
         found = find_baud(port, rates, seconds=detect_seconds, echo=echo)
         if found.axes != impulse.axes:
             names = f" ({', '.join(impulse.axis_names)})" if impulse.axis_names else ""
-            raise InputError(f"the device sends {found.axes} values per line but the impulse takes {impulse.axes} "
-                             f"axes{names}")
+            raise InputError(
+                f"the device sends {found.axes} values per line but the impulse takes {impulse.axes} "
+                f"axes{names}"
+            )
         if not math.isclose(found.frequency_hz, impulse.frequency_hz, rel_tol=0.08):
-            raise InputError(f"the device sends about {found.frequency_hz:g} readings per second but the impulse was "
-                             f"trained at {impulse.frequency_hz:g} Hz: set the device to that rate")
-        echo(f"{port_path}: {found.axes} axes at {found.frequency_hz:g} Hz, {port.baud} baud; classifying every "
-             f"{impulse.slice_samples} readings (Ctrl-C to stop)")
+            raise InputError(
+                f"the device sends about {found.frequency_hz:g} readings per second but the impulse was "
+                f"trained at {impulse.frequency_hz:g} Hz: set the device to that rate"
+            )
+        echo(
+            f"{port_path}: {found.axes} axes at {found.frequency_hz:g} Hz, {port.baud} baud; "
+            "classifying every "
+            f"{impulse.slice_samples} readings (Ctrl-C to stop)"
+        )
         done, seen = 0, 0
         try:
             for chunk in serial_slices(port, impulse, warn=echo):
@@ -121,8 +160,15 @@ def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo
                 if seen < impulse.slices_per_window:
                     continue  # the first window is not full yet
                 end_s = seen * impulse.slice_samples / impulse.frequency_hz
-                click.echo(emit(port_path, end_s - impulse.window_samples / impulse.frequency_hz, end_s, result,
-                                impulse.labels))
+                click.echo(
+                    emit(
+                        port_path,
+                        end_s - impulse.window_samples / impulse.frequency_hz,
+                        end_s,
+                        result,
+                        impulse.labels,
+                    )
+                )
                 done += 1
                 if count is not None and done >= count:
                     return
@@ -136,5 +182,7 @@ def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo
 
 def _baud(text: str) -> int:
     if not text.isdigit() or int(text) <= 0:
-        raise click.BadParameter(f"must be 'auto' or a positive whole number, not '{text}'", param_hint="--baud")
+        raise click.BadParameter(
+            f"must be 'auto' or a positive whole number, not '{text}'", param_hint="--baud"
+        )
     return int(text)

@@ -40,23 +40,36 @@ class Impulse:
         if params.get("image_input_width"):
             modes = {ei: ours for ours, ei in RESIZE_MODES.items()}
             image = dsp.get("image") or {
-                "width": params["image_input_width"], "height": params["image_input_height"],
+                "width": params["image_input_width"],
+                "height": params["image_input_height"],
                 "resize_mode": modes.get(params.get("image_resize_mode"), "squash"),
-                "color_depth": "grayscale" if params.get("image_channel_count") == 1 else "rgb"}
+                "color_depth": "grayscale" if params.get("image_channel_count") == 1 else "rgb",
+            }
             pixels = int(params["input_features_count"])
             return cls(list(params["labels"]), 1, None, 0.0, pixels, pixels, image)
         axes = int(params["axis_count"])
-        return cls(labels=list(params["labels"]), axes=axes, axis_names=dsp.get("axes") or params.get("axis_names"),
-                   frequency_hz=float(params["frequency"]), window_samples=int(params["input_features_count"]) // axes,
-                   slice_samples=max(1, int(params["slice_size"]) // axes), image=None)
+        return cls(
+            labels=list(params["labels"]),
+            axes=axes,
+            axis_names=dsp.get("axes") or params.get("axis_names"),
+            frequency_hz=float(params["frequency"]),
+            window_samples=int(params["input_features_count"]) // axes,
+            slice_samples=max(1, int(params["slice_size"]) // axes),
+            image=None,
+        )
 
     def describe(self) -> str:
         if self.image:
-            return (f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} images; labels "
-                    f"{', '.join(self.labels)}")
+            return (
+                f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} images; labels "
+                f"{', '.join(self.labels)}"
+            )
         names = f" ({', '.join(self.axis_names)})" if self.axis_names else ""
-        return (f"windows of {self.window_samples} samples x {self.axes} axes{names} at {self.frequency_hz:g} Hz, "
-                f"every {self.slice_samples} samples; labels {', '.join(self.labels)}")
+        return (
+            f"windows of {self.window_samples} samples x {self.axes} axes{names} "
+            f"at {self.frequency_hz:g} Hz, "
+            f"every {self.slice_samples} samples; labels {', '.join(self.labels)}"
+        )
 
     @property
     def slices_per_window(self) -> int:
@@ -71,7 +84,8 @@ class Window:
 
 
 def file_windows(path: Path, impulse: Impulse, *, note: Callable[[str], None] = print) -> list[Window]:
-    """The windows of a .wav, .csv, .json or .cbor recording (or the frame of a .jpg/.png for image impulses)."""
+    """The windows of a .wav, .csv, .json or .cbor recording (the frame of a .jpg/.png for image
+    impulses)."""
     from app.ingestion.errors import IngestionError
 
     data = Path(path).read_bytes()
@@ -79,19 +93,30 @@ def file_windows(path: Path, impulse: Impulse, *, note: Callable[[str], None] = 
         if impulse.image:
             return [_image_window(path, data, impulse)]
         if path.suffix.lower() in IMAGE_SUFFIXES:
-            raise InputError(f"{path.name} is an image but the impulse classifies time series: "
-                             "give a .wav, .csv or .json recording")
+            raise InputError(
+                f"{path.name} is an image but the impulse classifies time series: "
+                "give a .wav, .csv or .json recording"
+            )
         from app.ingestion import decode_upload
 
-        sample = decode_upload(data, filename=path.name, content_type=None, hmac_keys=[], reject_bad_signature=False)
+        sample = decode_upload(
+            data, filename=path.name, content_type=None, hmac_keys=[], reject_bad_signature=False
+        )
     except IngestionError as exc:
         raise InputError(f"{path.name}: {exc}") from exc
-    return _timeseries_windows(path, sample.values, sample.interval_ms, [s["name"] for s in sample.sensors],
-                               impulse, note)
+    return _timeseries_windows(
+        path, sample.values, sample.interval_ms, [s["name"] for s in sample.sensors], impulse, note
+    )
 
 
-def _timeseries_windows(path: Path, values: np.ndarray, interval_ms: float, names: list[str], impulse: Impulse,
-                        note: Callable[[str], None]) -> list[Window]:
+def _timeseries_windows(
+    path: Path,
+    values: np.ndarray,
+    interval_ms: float,
+    names: list[str],
+    impulse: Impulse,
+    note: Callable[[str], None],
+) -> list[Window]:
     from workers.dsp import TimeSeriesInput, make_windows
     from workers.dsp.params import DspError
 
@@ -102,16 +127,25 @@ def _timeseries_windows(path: Path, values: np.ndarray, interval_ms: float, name
         axes = None  # in the file's order
     else:
         expected = f" ({', '.join(wanted)})" if wanted else ""
-        raise InputError(f"{path.name} has {_axes(len(names))} ({', '.join(names)}) but the impulse takes "
-                         f"{_axes(impulse.axes)}{expected}")
+        raise InputError(
+            f"{path.name} has {_axes(len(names))} ({', '.join(names)}) but the impulse takes "
+            f"{_axes(impulse.axes)}{expected}"
+        )
     if interval_ms <= 0:
         raise InputError(f"{path.name} is a single reading, not a recording over time")
     source_hz = 1000.0 / interval_ms
     if not math.isclose(source_hz, impulse.frequency_hz, rel_tol=1e-6):
-        note(f"{path.name} is sampled at {source_hz:g} Hz: resampled to the impulse's {impulse.frequency_hz:g} Hz")
+        note(
+            f"{path.name} is sampled at {source_hz:g} Hz: "
+            f"resampled to the impulse's {impulse.frequency_hz:g} Hz"
+        )
     f = impulse.frequency_hz
-    spec = TimeSeriesInput(axes=axes, window_size_ms=impulse.window_samples * 1000.0 / f,
-                           window_increase_ms=impulse.slice_samples * 1000.0 / f, frequency_hz=f)
+    spec = TimeSeriesInput(
+        axes=axes,
+        window_size_ms=impulse.window_samples * 1000.0 / f,
+        window_increase_ms=impulse.slice_samples * 1000.0 / f,
+        frequency_hz=f,
+    )
     try:
         windows = make_windows(values, interval_ms=interval_ms, spec=spec, sensor_names=names)
     except DspError as exc:
@@ -133,13 +167,19 @@ def _image_window(path: Path, data: bytes, impulse: Impulse) -> Window:
         raise InputError(f"the impulse classifies images: give a .jpg or .png, not {path.name}")
     pixels, _ = decode_image(data)
     image = impulse.image or {}
-    spec = ImageInput(width=image["width"], height=image["height"], resize_mode=image["resize_mode"],
-                      color_depth=image["color_depth"])
+    spec = ImageInput(
+        width=image["width"],
+        height=image["height"],
+        resize_mode=image["resize_mode"],
+        color_depth=image["color_depth"],
+    )
     frame = prepare_image(pixels, spec=spec)
     return Window(0.0, 0.0, pack_pixels(frame.ravel(), frame.shape[2]))
 
 
-def serial_slices(port: Serial, impulse: Impulse, *, warn: Callable[[str], None] = print) -> Iterator[np.ndarray]:
+def serial_slices(
+    port: Serial, impulse: Impulse, *, warn: Callable[[str], None] = print
+) -> Iterator[np.ndarray]:
     """Consecutive slices (`impulse.slice_samples` readings x axes) of what the device prints, forever.
     A line that is not numbers is skipped with a warning; another number of values per line, silence or
     a disconnect raise DeviceLost."""

@@ -55,8 +55,10 @@ def find_runner(path: Path, scratch: Path) -> Runner:
 def _from_executable(path: Path, manifest: dict[str, Any] | None = None) -> Runner:
     built_for = elf_target(path)
     if built_for is None:
-        raise RunnerNotFound(f"{path} is not a Linux runner (not a 64-bit x86-64 or aarch64 executable): give a "
-                             "library folder, its zip, or its model.eim")
+        raise RunnerNotFound(
+            f"{path} is not a Linux runner (not a 64-bit x86-64 or aarch64 executable): give a "
+            "library folder, its zip, or its model.eim"
+        )
     if built_for == host_target():
         return Runner(path, manifest=manifest)
     try:
@@ -76,12 +78,16 @@ def _from_folder(folder: Path, scratch: Path) -> Runner:
         raise RunnerNotFound(f"{manifest_path} is not valid JSON: {exc}") from exc
     target = manifest.get("target")
     if target not in LINUX_TARGETS:
-        raise RunnerNotFound(f"{folder} was built for {target}: run-impulse runs Linux builds "
-                             f"({', '.join(LINUX_TARGETS)}); build the impulse for linux-x86_64 (or linux-aarch64 "
-                             "on a Raspberry Pi) and run that")
+        raise RunnerNotFound(
+            f"{folder} was built for {target}: run-impulse runs Linux builds "
+            f"({', '.join(LINUX_TARGETS)}); build the impulse for linux-x86_64 (or linux-aarch64 "
+            "on a Raspberry Pi) and run that"
+        )
     if not manifest.get("labels") or not (folder / EIM_DIR).is_dir():
-        raise RunnerNotFound(f"{folder} holds a model without an impulse (no DSP, no labels): run-impulse runs "
-                             "libraries built from a trained impulse")
+        raise RunnerNotFound(
+            f"{folder} holds a model without an impulse (no DSP, no labels): run-impulse runs "
+            "libraries built from a trained impulse"
+        )
     shipped = folder / EIM_NAME
     if shipped.is_file() and elf_target(shipped) in (host_target(), target):
         try:
@@ -92,8 +98,10 @@ def _from_folder(folder: Path, scratch: Path) -> Runner:
             pass  # another architecture and no emulator: build one for this machine below
     here = host_target()
     if here is None:
-        raise RunnerNotFound("this machine is neither x86-64 nor aarch64 Linux: copy the library to one and "
-                             "run `make model.eim` there")
+        raise RunnerNotFound(
+            "this machine is neither x86-64 nor aarch64 Linux: copy the library to one and "
+            "run `make model.eim` there"
+        )
     build_dir = scratch / "build"
     shutil.copytree(folder, build_dir, ignore=shutil.ignore_patterns(EIM_NAME, "example", "classify"))
     try:
@@ -111,12 +119,15 @@ def _copy_executable(src: Path, dest: Path) -> Path:
 
 
 def _unzip(path: Path, dest: Path) -> Path:
-    """Extract a library zip (entries only inside `dest`, mode bits kept); the folder holding manifest.json."""
+    """Extract a library zip (entries only inside `dest`, mode bits kept); the folder holding
+    manifest.json."""
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             rel = PurePosixPath(info.filename)
             if rel.is_absolute() or ".." in rel.parts:
-                raise RunnerNotFound(f"{path} has an entry outside its folder ({info.filename}): not extracting it")
+                raise RunnerNotFound(
+                    f"{path} has an entry outside its folder ({info.filename}): not extracting it"
+                )
             target = dest.joinpath(*rel.parts)
             if info.is_dir():
                 target.mkdir(parents=True, exist_ok=True)

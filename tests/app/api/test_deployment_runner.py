@@ -38,18 +38,25 @@ def _unzip(blob: bytes, dest: Path) -> Path:
 
 @pytest.mark.worker
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
-def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(client, make_project, worker, tmp_path):
+def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(
+    client, make_project, worker, tmp_path
+):
     p = make_project()
     pid, h = p.project.id, key(p.api_key)
     _upload(client, p, motion_dataset(8, seed=5), "training")
     _upload(client, p, motion_dataset(2, seed=16), "testing")
     iid = client.post(f"/api/{pid}/impulses", json=IMPULSE, headers=h).json()["id"]
-    for path, body in (("generate-features", {"impulseId": iid}), ("train", {"impulseId": iid, "learnId": 2}),
-                       ("train", {"impulseId": iid, "learnId": 3})):
+    for path, body in (
+        ("generate-features", {"impulseId": iid}),
+        ("train", {"impulseId": iid, "learnId": 2}),
+        ("train", {"impulseId": iid, "learnId": 3}),
+    ):
         job, log = _run(client, p, path, body)
         assert job["status"] == "succeeded", log[-20:]
 
-    job, log = _run(client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"})
+    job, log = _run(
+        client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"}
+    )
     assert job["status"] == "succeeded", log[-20:]
     eim = job["result"]["manifest"]["verification"]["eim"]
     assert eim["same_class"] == 1.0 and eim["ran"] == "on the host" and eim["windows"] > 0
@@ -68,7 +75,9 @@ def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(clien
         labels = runner.init()["model_parameters"]["labels"]
         for sample in samples:
             payload = client.get(f"/api/{pid}/raw-data/{sample['id']}", headers=h).json()["payload"]
-            windows = make_windows(np.asarray(payload["values"]), interval_ms=payload["intervalMs"], spec=spec)
+            windows = make_windows(
+                np.asarray(payload["values"]), interval_ms=payload["intervalMs"], spec=spec
+            )
             platform = client.post(f"/api/{pid}/impulses/{iid}/classify/{sample['id']}", headers=h).json()
             expected = platform["blocks"]["2"]["per_window_predicted"]
             got = []
@@ -82,7 +91,9 @@ def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(clien
     assert compared == 8 * 3  # 2 recordings of each of the 4 labels, 3 windows each
 
     if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
-        job, log = _run(client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-aarch64"})
+        job, log = _run(
+            client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-aarch64"}
+        )
         assert job["status"] == "succeeded", log[-20:]
         eim = job["result"]["manifest"]["verification"]["eim"]
         assert eim["same_class"] == 1.0 and eim["ran"] == "under qemu-aarch64"

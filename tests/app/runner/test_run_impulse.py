@@ -47,8 +47,15 @@ def library(tmp_path_factory) -> Path:
     """A verified linux-x86_64 library of the motion impulse, its model.eim shipped."""
     motion = motion_impulse()
     lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec, title="motion")
-    report = verify_library(lib, motion.tflite, target="linux-x86_64", model_inputs=motion.model_inputs[:10],
-                            windows=motion.windows[:10], expected_scores=motion.expected[:10], log=lambda m: None)
+    report = verify_library(
+        lib,
+        motion.tflite,
+        target="linux-x86_64",
+        model_inputs=motion.model_inputs[:10],
+        windows=motion.windows[:10],
+        expected_scores=motion.expected[:10],
+        log=lambda m: None,
+    )
     assert report["eim"]["same_class"] == 1.0 and "model.eim" in lib.files
     out = tmp_path_factory.mktemp("lib") / "motion-linux-x86_64"
     write_library(lib, out)
@@ -58,8 +65,14 @@ def library(tmp_path_factory) -> Path:
 
 def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
-    return subprocess.run([sys.executable, "-m", "app.cli", "run-impulse", *args], capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO_ROOT, env={**env, "PYTHONPATH": str(REPO_ROOT)})
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", "run-impulse", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env={**env, "PYTHONPATH": str(REPO_ROOT)},
+    )
 
 
 def _recordings(tmp_path: Path) -> tuple[dict[str, Path], np.ndarray]:
@@ -69,10 +82,18 @@ def _recordings(tmp_path: Path) -> tuple[dict[str, Path], np.ndarray]:
     csv = tmp_path / "wave-shake.csv"
     csv.write_bytes(encode_csv(values, sensor_names=AXES, interval_ms=INTERVAL_MS))
     acquisition = tmp_path / "wave-shake.json"
-    acquisition.write_bytes(sign_acquisition(
-        {"device_name": "sim", "device_type": "TEST", "interval_ms": INTERVAL_MS,
-         "sensors": [{"name": n, "units": "m/s2"} for n in AXES[::-1]], "values": values[:, ::-1].tolist()},
-        hmac_key="0123456789abcdef"))
+    acquisition.write_bytes(
+        sign_acquisition(
+            {
+                "device_name": "sim",
+                "device_type": "TEST",
+                "interval_ms": INTERVAL_MS,
+                "sensors": [{"name": n, "units": "m/s2"} for n in AXES[::-1]],
+                "values": values[:, ::-1].tolist(),
+            },
+            hmac_key="0123456789abcdef",
+        )
+    )
     windows, _ = windows_of([("wave", values)])
     classes = motion_impulse().platform_scores(windows).argmax(1)
     return {"csv": csv, "json": acquisition}, np.array(LABELS)[classes]
@@ -88,8 +109,10 @@ def test_recordings_are_classified_as_the_platform_does(library, tmp_path):
         done = run(str(source), "--file", str(files["csv"]), "--file", str(files["json"]), "--json")
         assert done.returncode == 0, done.stderr
         lines = [json.loads(line) for line in done.stdout.splitlines()]
-        by_file = {name: [r["label"] for r in lines if r["source"] == name] for name in ("wave-shake.csv",
-                                                                                         "wave-shake.json")}
+        by_file = {
+            name: [r["label"] for r in lines if r["source"] == name]
+            for name in ("wave-shake.csv", "wave-shake.json")
+        }
         assert by_file["wave-shake.csv"] == list(expected) and by_file["wave-shake.json"] == list(expected)
         assert [r["start_s"] for r in lines[:3]] == [0.0, SLICE / FREQ, 2 * SLICE / FREQ]
         assert set(lines[0]["classification"]) == set(LABELS) and "anomaly" in lines[0]
@@ -137,10 +160,16 @@ def test_what_cannot_run_or_be_read_is_a_clear_error(library, tmp_path):
         ((str(tmp_path / "nowhere"), "--file", csv), "does not exist"),
         ((csv, "--file", csv), "is not a Linux runner (not a 64-bit x86-64 or aarch64 executable)"),
         ((str(evil), "--file", csv), "has an entry outside its folder (../manifest.json)"),
-        ((str(library), "--file", str(wav)), "hum.wav has 1 axis (audio) but the impulse takes 3 axes (accX, accY, accZ)"),
+        (
+            (str(library), "--file", str(wav)),
+            "hum.wav has 1 axis (audio) but the impulse takes 3 axes (accX, accY, accZ)",
+        ),
         ((str(library), "--file", str(png)), "frame.png is an image but the impulse classifies time series"),
         ((str(library),), "give recordings with --file or a device with --port"),
-        ((str(library), "--file", csv, "--port", "/dev/null"), "give recordings with --file or a device with --port"),
+        (
+            (str(library), "--file", csv, "--port", "/dev/null"),
+            "give recordings with --file or a device with --port",
+        ),
         ((str(library), "--file", csv, "--count", "2"), "--count goes with --port"),
     ]
     for args, reason in cases:
@@ -162,8 +191,11 @@ def test_an_other_architecture_without_its_emulator_is_refused(library, tmp_path
     aarch64.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little") + bytes(44))
     aarch64.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # a machine without qemu-aarch64
-    with pytest.raises(RunnerNotFound, match="is a linux-aarch64 executable: cannot run a linux-aarch64 executable "
-                                             "on this x86_64 machine: qemu-aarch64 is not installed"):
+    with pytest.raises(
+        RunnerNotFound,
+        match="is a linux-aarch64 executable: cannot run a linux-aarch64 executable "
+        "on this x86_64 machine: qemu-aarch64 is not installed",
+    ):
         find_runner(aarch64, tmp_path / "scratch")
 
 
@@ -172,8 +204,15 @@ def test_serial_slices_are_consecutive_readings(device):  # noqa: F811
     port = Serial(sim.path, 115200)
     port.open()
     try:
-        impulse = Impulse(labels=LABELS, axes=3, axis_names=AXES, frequency_hz=FREQ, window_samples=WINDOW,
-                          slice_samples=SLICE, image=None)
+        impulse = Impulse(
+            labels=LABELS,
+            axes=3,
+            axis_names=AXES,
+            frequency_hz=FREQ,
+            window_samples=WINDOW,
+            slice_samples=SLICE,
+            image=None,
+        )
         stream = serial_slices(port, impulse)
         rows = np.concatenate([next(stream).reshape(SLICE, 3) for _ in range(4)])
     finally:
@@ -183,8 +222,18 @@ def test_serial_slices_are_consecutive_readings(device):  # noqa: F811
 
 def test_a_serial_device_is_classified_live(library, device):  # noqa: F811
     sim = device("--baud", "115200", "--hz", "62.5", "--axes", "3")
-    done = run(str(library), "--port", sim.path, "--baud", "115200", "--count", "3", "--json",
-               "--detect-seconds", "1")
+    done = run(
+        str(library),
+        "--port",
+        sim.path,
+        "--baud",
+        "115200",
+        "--count",
+        "3",
+        "--json",
+        "--detect-seconds",
+        "1",
+    )
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
     assert len(results) == 3 and all(r["source"] == sim.path and r["label"] in LABELS for r in results)
@@ -194,10 +243,19 @@ def test_a_serial_device_is_classified_live(library, device):  # noqa: F811
     assert f"{sim.path}: 3 axes at 62.5 Hz, 115200 baud" in done.stderr
 
 
-@pytest.mark.parametrize(("args", "reason"), [
-    (("--axes", "4"), "the device sends 4 values per line but the impulse takes 3 axes (accX, accY, accZ)"),
-    (("--hz", "125"), "the device sends about 125 readings per second but the impulse was trained at 62.5 Hz"),
-])
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (
+            ("--axes", "4"),
+            "the device sends 4 values per line but the impulse takes 3 axes (accX, accY, accZ)",
+        ),
+        (
+            ("--hz", "125"),
+            "the device sends about 125 readings per second but the impulse was trained at 62.5 Hz",
+        ),
+    ],
+)
 def test_a_device_that_does_not_fit_the_impulse_is_refused(library, device, args, reason):  # noqa: F811
     sim = device("--baud", "115200", *(("--hz", "62.5") if "--hz" not in args else ()), *args)
     done = run(str(library), "--port", sim.path, "--baud", "115200", "--count", "1", "--detect-seconds", "1")

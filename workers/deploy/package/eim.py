@@ -90,7 +90,9 @@ def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
     kind = (impulse.anomaly or {}).get("kind", "kmeans" if impulse.anomaly else None)
     return {
         "axis_count": 1 if image else len(impulse.axes),
-        "axis_names": list(impulse.axes),  # Tinyforge's addition (the SDKs pass it through): the order it reads
+        "axis_names": list(
+            impulse.axes
+        ),  # Tinyforge's addition (the SDKs pass it through): the order it reads
         "frequency": 0 if image else impulse.frequency_hz,
         "has_anomaly": ANOMALY_CODES.get(kind, 0),
         "has_object_tracking": False,
@@ -113,8 +115,14 @@ def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
 
 
 def project_info(title: str, impulse: Any) -> dict[str, Any]:
-    return {"deploy_version": 1, "id": 0, "impulse_id": 0, "impulse_name": impulse.title, "name": title,
-            "owner": "Tinyforge"}
+    return {
+        "deploy_version": 1,
+        "id": 0,
+        "impulse_id": 0,
+        "impulse_name": impulse.title,
+        "name": title,
+        "owner": "Tinyforge",
+    }
 
 
 def json_text(value: Any) -> str:
@@ -131,28 +139,34 @@ def json_text(value: Any) -> str:
 
 def c_string_literal(text: str, *, width: int = 96) -> str:
     """ASCII `text` as adjacent C string literals of at most `width` source characters each."""
+
     def escape(chunk: str) -> str:
         # '?' too: -std=c99 reads trigraphs ("??=" would become '#')
         return chunk.replace("\\", "\\\\").replace('"', '\\"').replace("?", "\\?")
 
     if not text.isascii() or any(ord(c) < 32 for c in text):
         raise CompileError("the runner's JSON must be printable ASCII")
-    chunks = [text[i:i + width] for i in range(0, len(text), width)] or [""]
+    chunks = [text[i : i + width] for i in range(0, len(text), width)] or [""]
     return "\\\n    ".join(f'"{escape(c)}"' for c in chunks) if len(chunks) > 1 else f'"{escape(chunks[0])}"'
 
 
-def eim_files(impulse: Any, *, labels: Sequence[str], title: str, prefix: str, banner: str,
-              runtime_banner: str) -> dict[str, str]:
+def eim_files(
+    impulse: Any, *, labels: Sequence[str], title: str, prefix: str, banner: str, runtime_banner: str
+) -> dict[str, str]:
     """The runner's files in a library: ``eim/<prefix>eim*.c/.h`` and ``eim/<prefix>eim_info.h``."""
     files = {}
     for name in RUNTIME_FILES:
         relname, text = cgen.runtime_source(RUNTIME_DIR / name, prefix)
         files[f"{EIM_DIR}/{relname}"] = runtime_banner + "\n" + text
     files[f"{EIM_DIR}/{prefix}eim_info.h"] = cgen.render(
-        "package/eim_info.h.j2", prefix=prefix, banner=banner, image=bool(impulse.image),
+        "package/eim_info.h.j2",
+        prefix=prefix,
+        banner=banner,
+        image=bool(impulse.image),
         input_features=input_features(impulse),
         project_json=c_string_literal(json_text(project_info(title, impulse))),
-        model_parameters_json=c_string_literal(json_text(model_parameters(impulse, labels))))
+        model_parameters_json=c_string_literal(json_text(model_parameters(impulse, labels))),
+    )
     return files
 
 
@@ -167,14 +181,17 @@ def eim_sources(files: dict[str, Any]) -> list[str]:
 def host_target() -> str | None:
     """The linux target this machine runs natively, None elsewhere."""
     machine = platform.machine().lower()
-    return next((t for t, names in MACHINES.items() if machine in names), None) if os.name == "posix" else None
+    return (
+        next((t for t, names in MACHINES.items() if machine in names), None) if os.name == "posix" else None
+    )
 
 
 def compiler_for(target: str) -> str:
     """The C compiler that makes executables for `target` here; EimError when none is installed."""
     if target not in MACHINES:
-        raise EimError(f"the Linux runner (model.eim) exists for linux-x86_64 and linux-aarch64 builds, "
-                       f"not for {target}")
+        raise EimError(
+            f"the Linux runner (model.eim) exists for linux-x86_64 and linux-aarch64 builds, not for {target}"
+        )
     cc = os.environ.get("CC", "cc") if host_target() == target else CROSS_COMPILERS[target]
     if shutil.which(cc) is None:
         raise EimError(f"no C compiler for {target}: {cc} is not installed ({INSTALL_HINT})")
@@ -187,8 +204,10 @@ def launcher_for(target: str) -> list[str]:
         return []
     qemu = QEMU_USER[target]
     if shutil.which(qemu) is None:
-        raise EimError(f"cannot run a {target} executable on this {platform.machine()} machine: {qemu} is not "
-                       f"installed ({INSTALL_HINT})")
+        raise EimError(
+            f"cannot run a {target} executable on this {platform.machine()} machine: {qemu} is not "
+            f"installed ({INSTALL_HINT})"
+        )
     return [qemu]
 
 
@@ -206,8 +225,10 @@ def build_eim(lib_dir: Path, *, target: str, static: bool = True) -> Path:
     lib_dir = Path(lib_dir)
     cc = compiler_for(target)
     if not any((lib_dir / EIM_DIR).glob("*eim.c")):
-        raise EimError(f"{lib_dir} has no Linux runner: it is built into linux-x86_64 and linux-aarch64 "
-                       "deployments of an impulse")
+        raise EimError(
+            f"{lib_dir} has no Linux runner: it is built into linux-x86_64 and linux-aarch64 "
+            "deployments of an impulse"
+        )
     args = ["make", "-C", str(lib_dir), EIM_NAME, f"CC={cc}"] + (["EIM_LDFLAGS=-static -s"] if static else [])
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
@@ -245,8 +266,9 @@ class EimRunner:
         self._dir = tempfile.TemporaryDirectory(prefix="tinyforge-eim-")
         sock_path = os.path.join(self._dir.name, "runner.sock")
         try:
-            self._proc = subprocess.Popen([*self.launcher, str(self.path), sock_path], stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT)
+            self._proc = subprocess.Popen(
+                [*self.launcher, str(self.path), sock_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+            )
         except OSError as exc:
             self.close()
             raise EimError(f"cannot start {self.path}: {exc}") from exc
@@ -346,8 +368,15 @@ def scores(result: dict[str, Any], labels: Sequence[str]) -> np.ndarray:
 # Verification
 
 
-def verify_eim(lib: Any, lib_dir: Path, *, target: str, windows: np.ndarray, expected_scores: np.ndarray,
-               log: Callable[[str], None] = print) -> dict[str, Any]:
+def verify_eim(
+    lib: Any,
+    lib_dir: Path,
+    *,
+    target: str,
+    windows: np.ndarray,
+    expected_scores: np.ndarray,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
     """Build the runner for `target` in the written library `lib_dir`, run it on the windows through
     the protocol (under QEMU for the other architecture) and compare its classes with the platform's.
     When it agrees on every window it goes into `lib` as ``model.eim`` (executable). Returns the
@@ -366,10 +395,17 @@ def verify_eim(lib: Any, lib_dir: Path, *, target: str, windows: np.ndarray, exp
         got = np.stack([scores(runner.classify(request_values(lib.manifest, row)), labels) for row in rows])
     same = float((got.argmax(1) == np.asarray(expected_scores).argmax(1)).mean())
     where = f"under {launcher[0]}" if launcher else "on the host"
-    part = {"windows": int(len(rows)), "same_class": same, "ran": where, "static": True,
-            "bytes": exe.stat().st_size}
-    log(f"Linux runner (model.eim, {target}) {where} through Edge Impulse's runner protocol on {len(rows)} "
-        f"windows: same class {100 * same:.1f}%")
+    part = {
+        "windows": int(len(rows)),
+        "same_class": same,
+        "ran": where,
+        "static": True,
+        "bytes": exe.stat().st_size,
+    }
+    log(
+        f"Linux runner (model.eim, {target}) {where} through Edge Impulse's runner protocol on {len(rows)} "
+        f"windows: same class {100 * same:.1f}%"
+    )
     if same == 1.0:
         lib.files[EIM_NAME] = exe.read_bytes()
         lib.executables.add(EIM_NAME)

@@ -60,14 +60,32 @@ def motion_impulse() -> MotionImpulse:
     train_w, train_y = windows_of(motion_dataset(6, seed=5))
     test_w, _ = windows_of(motion_dataset(2, seed=6))
     x_train, x_test = _features(train_w), _features(test_w)
-    trained = train_and_quantize(x_train, train_y, labels=LABELS, layers=[{"type": "dense", "units": 16}],
-                                 settings=TrainSettings(epochs=30, seed=3))
+    trained = train_and_quantize(
+        x_train,
+        train_y,
+        labels=LABELS,
+        layers=[{"type": "dense", "units": 16}],
+        settings=TrainSettings(epochs=30, seed=3),
+    )
     kmeans = anomaly.fit_kmeans(x_train, n_clusters=4)
     io_ = trained.io["input"]
-    spec = ImpulseSpec(labels=LABELS, dsp_block="spectral", dsp_params=get_block("spectral").validate({}),
-                       window_samples=WINDOW, axes=AXES, frequency_hz=FREQ, slice_samples=SLICE, anomaly=kmeans,
-                       title="motion")
-    return MotionImpulse(tflite=trained.int8_tflite, spec=spec, kmeans=kmeans, windows=test_w,
-                         expected=predict_tflite(trained.int8_tflite, x_test, engine="tflm"),
-                         anomaly=anomaly.score_kmeans(kmeans, x_test),
-                         model_inputs=quantize_input(x_test, scale=io_["scale"], zero_point=io_["zero_point"]))
+    spec = ImpulseSpec(
+        labels=LABELS,
+        dsp_block="spectral",
+        dsp_params=get_block("spectral").validate({}),
+        window_samples=WINDOW,
+        axes=AXES,
+        frequency_hz=FREQ,
+        slice_samples=SLICE,
+        anomaly=kmeans,
+        title="motion",
+    )
+    return MotionImpulse(
+        tflite=trained.int8_tflite,
+        spec=spec,
+        kmeans=kmeans,
+        windows=test_w,
+        expected=predict_tflite(trained.int8_tflite, x_test, engine="tflm"),
+        anomaly=anomaly.score_kmeans(kmeans, x_test),
+        model_inputs=quantize_input(x_test, scale=io_["scale"], zero_point=io_["zero_point"]),
+    )

@@ -50,6 +50,7 @@ from workers.dsp import get_block
 
 pytestmark = [pytest.mark.slow]
 
+
 @pytest.fixture(scope="module")
 def motion() -> MotionImpulse:
     return motion_impulse()
@@ -59,9 +60,16 @@ def motion() -> MotionImpulse:
 def verified(motion, tmp_path_factory):
     lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec, title="Motion {demo}")
     logs: list[str] = []
-    report = verify_library(lib, motion.tflite, target="linux-x86_64", model_inputs=motion.model_inputs,
-                            windows=motion.windows, expected_scores=motion.expected,
-                            expected_anomaly=motion.anomaly, log=logs.append)
+    report = verify_library(
+        lib,
+        motion.tflite,
+        target="linux-x86_64",
+        model_inputs=motion.model_inputs,
+        windows=motion.windows,
+        expected_scores=motion.expected,
+        expected_anomaly=motion.anomaly,
+        log=logs.append,
+    )
     out = tmp_path_factory.mktemp("motion-lib")
     write_library(lib, out)
     return {"lib": lib, "report": report, "dir": out, "logs": logs}
@@ -82,7 +90,9 @@ def test_verification_builds_checks_and_ships_the_runner(verified, motion):
     if shutil.which("unzip"):
         (verified["dir"].parent / "motion.zip").write_bytes(blob)
         dest = verified["dir"].parent / "unzipped"
-        subprocess.run(["unzip", "-q", str(verified["dir"].parent / "motion.zip"), "-d", str(dest)], check=True)
+        subprocess.run(
+            ["unzip", "-q", str(verified["dir"].parent / "motion.zip"), "-d", str(dest)], check=True
+        )
         assert os.access(dest / "motion" / "model.eim", os.X_OK)
 
 
@@ -91,19 +101,26 @@ def test_a_runner_that_classifies_differently_is_not_shipped(motion, tmp_path):
     write_library(lib, tmp_path)
     wrong = np.roll(motion.expected, 1, axis=1)  # a "platform" that disagrees on every window
     logs: list[str] = []
-    part = verify_eim(lib, tmp_path, target="linux-x86_64", windows=motion.windows, expected_scores=wrong,
-                      log=logs.append)
+    part = verify_eim(
+        lib, tmp_path, target="linux-x86_64", windows=motion.windows, expected_scores=wrong, log=logs.append
+    )
     assert part["same_class"] < 1.0 and "model.eim" not in lib.files and not lib.executables
     assert "model.eim is not shipped: it classifies windows differently from the platform" in logs
     report = {"host": {"bit_exact": True}, "bit_exact": True, "eim": part}
-    assert verdict(report) == [f"the Linux runner (model.eim) classifies {100 * (1 - part['same_class']):.1f}% "
-                               "of the test windows differently from the platform (on the host)"]
+    assert verdict(report) == [
+        f"the Linux runner (model.eim) classifies {100 * (1 - part['same_class']):.1f}% "
+        "of the test windows differently from the platform (on the host)"
+    ]
 
 
 def _classify_example(lib_dir: Path, windows: np.ndarray) -> np.ndarray:
     subprocess.run(["make", "-C", str(lib_dir), "classify"], check=True, capture_output=True)
-    out = subprocess.run([str(lib_dir / "classify")], input=windows.astype(np.float32).tobytes(), capture_output=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(lib_dir / "classify")],
+        input=windows.astype(np.float32).tobytes(),
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(out, np.float32).reshape(len(windows), len(LABELS) + 1)
 
 
@@ -155,20 +172,30 @@ def _wait_gone(pid: int) -> None:
 def test_continuous_mode_classifies_the_latest_window(verified):
     signal_ = np.concatenate([v for _, v in motion_dataset(1, seed=9)]).astype(np.float32)  # 4 x 125 readings
     with EimRunner(verified["dir"] / "model.eim") as runner:
-        slices = [runner.classify_continuous(signal_[i:i + SLICE]) for i in range(0, 12 * SLICE, SLICE)]
+        slices = [runner.classify_continuous(signal_[i : i + SLICE]) for i in range(0, 12 * SLICE, SLICE)]
         for k in range(2, 12):  # from the third slice on, the window is full: the last 63 readings
-            window = runner.classify(signal_[SLICE * (k + 1) - WINDOW: SLICE * (k + 1)])
-            assert (slices[k]["classification"], slices[k]["anomaly"]) == (window["classification"], window["anomaly"])
+            window = runner.classify(signal_[SLICE * (k + 1) - WINDOW : SLICE * (k + 1)])
+            assert (slices[k]["classification"], slices[k]["anomaly"]) == (
+                window["classification"],
+                window["anomaly"],
+            )
 
 
 def test_edge_impulse_node_sdk_classifies_like_the_platform(verified, motion, tmp_path):
     windows = motion.windows[:8]
     slices = [w[-SLICE:].ravel().tolist() for w in windows[:3]]
-    answers = node_classify(verified["dir"] / "model.eim",
-                            [{"classify": w.ravel().tolist()} for w in windows]
-                            + [{"classify_continuous": s} for s in slices] + [{"classify": [1.0, 2.0]}], tmp_path)
+    answers = node_classify(
+        verified["dir"] / "model.eim",
+        [{"classify": w.ravel().tolist()} for w in windows]
+        + [{"classify_continuous": s} for s in slices]
+        + [{"classify": [1.0, 2.0]}],
+        tmp_path,
+    )
     info, results, continuous, refused = answers[0], answers[1:9], answers[9:12], answers[12]
-    assert info["modelParameters"]["labels"] == LABELS and info["modelParameters"]["sensorType"] == "accelerometer"
+    assert (
+        info["modelParameters"]["labels"] == LABELS
+        and info["modelParameters"]["sensorType"] == "accelerometer"
+    )
     got = np.stack([scores(r["result"], LABELS) for r in results])
     assert (got.argmax(1) == motion.expected[:8].argmax(1)).all()
     assert all("classification" in r["result"] for r in continuous)
@@ -179,7 +206,9 @@ class RawClient:
     """Bytes in, NUL-terminated answers out: requests the SDKs would never send."""
 
     def __init__(self, exe: Path, sock_path: Path) -> None:
-        self.proc = subprocess.Popen([str(exe), str(sock_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [str(exe), str(sock_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
         self.output = b""
         while b"waiting for a connection" not in self.output:  # listening (a stale socket may exist before)
             line = self.proc.stdout.readline()
@@ -208,30 +237,68 @@ def test_bad_requests_are_answered_with_the_reason(verified, tmp_path):
     try:
         assert client.ask(b'{"id": 1, "classify": []}')["error"] == "send hello first"
         assert client.ask(b'{"id": 2, "hello": 2}')["error"] == "hello: only version 1 is supported"
-        assert client.ask(b'\n{"id": 3, "hello": 1}\n')["success"] is True  # bytes between messages are skipped
+        assert (
+            client.ask(b'\n{"id": 3, "hello": 1}\n')["success"] is True
+        )  # bytes between messages are skipped
         window = ",".join(["0.5"] * 189).encode()
         cases = [  # (message, the id the answer carries, the reason it gives)
             (b'{"id": 4, "hello": 1}', 4, "hello: already initialized"),
-            (b'{"id": 5, "classify": [1, 2, 3]}', 5,
-             "classify: expected 189 values (one window: input_features_count) but got 3"),
-            (b'{"id": 6, "classify_continuous": [' + window + b"]}", 6,
-             "classify_continuous: expected 93 values (one slice: slice_size) but got 189"),
-            (b'{"id": 7, "classify": [' + window[:-3] + b"NaN]}", 7, "classify: value 188 is not a finite number"),
-            (b'{"id": 8, "classify": [' + window[:-3] + b'"x"]}', 8, "classify: value 188 is not a finite number"),
-            (b'{"id": 9, "classify": [1e999' + window[3:] + b"]}", 9, "classify: value 0 is not a finite number"),
-            (b'{"id": 10, "classify_shm": {"elements": 190}}', 10,
-             "classify_shm: \"elements\" must be 0 to 189 (the shared memory's size), got 190"),
+            (
+                b'{"id": 5, "classify": [1, 2, 3]}',
+                5,
+                "classify: expected 189 values (one window: input_features_count) but got 3",
+            ),
+            (
+                b'{"id": 6, "classify_continuous": [' + window + b"]}",
+                6,
+                "classify_continuous: expected 93 values (one slice: slice_size) but got 189",
+            ),
+            (
+                b'{"id": 7, "classify": [' + window[:-3] + b"NaN]}",
+                7,
+                "classify: value 188 is not a finite number",
+            ),
+            (
+                b'{"id": 8, "classify": [' + window[:-3] + b'"x"]}',
+                8,
+                "classify: value 188 is not a finite number",
+            ),
+            (
+                b'{"id": 9, "classify": [1e999' + window[3:] + b"]}",
+                9,
+                "classify: value 0 is not a finite number",
+            ),
+            (
+                b'{"id": 10, "classify_shm": {"elements": 190}}',
+                10,
+                'classify_shm: "elements" must be 0 to 189 (the shared memory\'s size), got 190',
+            ),
             (b'{"id": 11, "classify": "abc"}', 11, '"classify" must be an array of numbers'),
             (b'{"id": 12, "classify": [1,]}', 12, "not a valid request: expected a number at byte"),
             (b'{"id": 13, "hello": 1, "classify": []}', 13, "more than one command in one message"),
-            (b'{"id": 14, "start": true}', 14, "unknown message 'start': this runner answers hello, classify"),
-            (b'{"id": 15, "set_threshold": {"id": 3, "min_score": 0.5}}', 15,
-             "set_threshold: this impulse has no thresholds"),
-            (b'{"id": 16, "set_parameter": {"x": 1}}', 16, "set_parameter: this impulse has no parameters to set"),
+            (
+                b'{"id": 14, "start": true}',
+                14,
+                "unknown message 'start': this runner answers hello, classify",
+            ),
+            (
+                b'{"id": 15, "set_threshold": {"id": 3, "min_score": 0.5}}',
+                15,
+                "set_threshold: this impulse has no thresholds",
+            ),
+            (
+                b'{"id": 16, "set_parameter": {"x": 1}}',
+                16,
+                "set_parameter: this impulse has no parameters to set",
+            ),
             (b'{"classify": []}', None, 'every message needs an integer "id"'),
             (b'{"id": 1.5, "classify": []}', None, '"id" must be an integer'),
             (b'{"id": 17, "classify": [01]}', 17, "not a valid request"),
-            (b'{"id": 18, "classify": [1, {"}": "{"}]}', 18, "classify: expected 189 values"),  # braces in strings
+            (
+                b'{"id": 18, "classify": [1, {"}": "{"}]}',
+                18,
+                "classify: expected 189 values",
+            ),  # braces in strings
         ]
         for data, id_, reason in cases:
             answer = client.ask(data)
@@ -268,7 +335,9 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
     done = start(tmp_path / ("x" * 120) / "r.sock")
     assert done.returncode == 1 and "the socket path must be 1 to 107 bytes long" in done.stderr
     done = start(tmp_path / "missing-dir" / "r.sock")
-    assert done.returncode == 1 and "cannot bind" in done.stderr and "No such file or directory" in done.stderr
+    assert (
+        done.returncode == 1 and "cannot bind" in done.stderr and "No such file or directory" in done.stderr
+    )
     usage = subprocess.run([str(exe)], capture_output=True, text=True)
     assert usage.returncode == 1 and "usage:" in usage.stderr
     # a socket left behind by a runner that was killed (nobody listens) is replaced, as Edge Impulse's does
@@ -286,9 +355,14 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
 
 def test_runners_exist_only_for_linux_builds(motion, tmp_path):
     lib = build_library(motion.tflite, target="cortex-m4f", impulse=motion.spec)
-    assert not [f for f in lib.files if f.startswith("eim/")] and "model.eim" not in lib.files["Makefile"].decode()
+    assert (
+        not [f for f in lib.files if f.startswith("eim/")]
+        and "model.eim" not in lib.files["Makefile"].decode()
+    )
     write_library(lib, tmp_path / "m4f")
-    with pytest.raises(EimError, match="exists for linux-x86_64 and linux-aarch64 builds, not for cortex-m4f"):
+    with pytest.raises(
+        EimError, match="exists for linux-x86_64 and linux-aarch64 builds, not for cortex-m4f"
+    ):
         build_eim(tmp_path / "m4f", target="cortex-m4f")
     with pytest.raises(EimError, match="has no Linux runner"):
         build_eim(tmp_path / "m4f", target="linux-x86_64")
@@ -311,7 +385,9 @@ def test_another_prefix_builds_with_cmake_too(motion, tmp_path):
         assert runner.hello["model_parameters"]["labels"] == LABELS
     if shutil.which("cmake"):
         build = tmp_path / "build"
-        subprocess.run(["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True)
+        subprocess.run(
+            ["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True
+        )
         subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
         with EimRunner(build / "model.eim") as runner:
             assert runner.classify(motion.windows[0])["classification"].keys() == set(LABELS)
@@ -322,11 +398,20 @@ def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_pat
         pytest.skip("gcc-aarch64-linux-gnu or qemu-user missing: scripts/install-toolchain.sh installs them")
     lib = build_library(motion.tflite, target="linux-aarch64", impulse=motion.spec)
     windows, expected = motion.windows[:12], motion.expected[:12]
-    report = verify_library(lib, motion.tflite, target="linux-aarch64", model_inputs=motion.model_inputs[:12],
-                            windows=windows, expected_scores=expected, log=lambda m: None)
+    report = verify_library(
+        lib,
+        motion.tflite,
+        target="linux-aarch64",
+        model_inputs=motion.model_inputs[:12],
+        windows=windows,
+        expected_scores=expected,
+        log=lambda m: None,
+    )
     assert report["eim"] == {**report["eim"], "ran": "under qemu-aarch64", "same_class": 1.0, "windows": 12}
     write_library(lib, tmp_path)
-    assert elf_target(tmp_path / "model.eim") == "linux-aarch64" and os.access(tmp_path / "model.eim", os.X_OK)
+    assert elf_target(tmp_path / "model.eim") == "linux-aarch64" and os.access(
+        tmp_path / "model.eim", os.X_OK
+    )
     if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():  # the kernel does not hand it to QEMU
         with pytest.raises(EimError, match="Exec format error"):
             EimRunner(tmp_path / "model.eim").start()
@@ -337,9 +422,17 @@ def _image_library(tmp_path: Path, color_depth: str):  # noqa: ANN202
     axes = ["red", "green", "blue"] if channels == 3 else ["gray"]
     model = convert(layer(lambda L: L.Dense(2, activation="softmax")), [(1, 8 * 6 * channels)])
     params = get_block("image").validate({"channels": "RGB" if channels == 3 else "Grayscale"})
-    spec = ImpulseSpec(labels=["red", "blue"], dsp_block="image", dsp_params=params, window_samples=48, axes=axes,
-                       frequency_hz=0.0, slice_samples=48, title="colours",
-                       image={"width": 8, "height": 6, "resize_mode": "fit-short", "color_depth": color_depth})
+    spec = ImpulseSpec(
+        labels=["red", "blue"],
+        dsp_block="image",
+        dsp_params=params,
+        window_samples=48,
+        axes=axes,
+        frequency_hz=0.0,
+        slice_samples=48,
+        title="colours",
+        image={"width": 8, "height": 6, "resize_mode": "fit-short", "color_depth": color_depth},
+    )
     lib = build_library(model, target="linux-x86_64", impulse=spec)
     write_library(lib, tmp_path)
     return lib, build_eim(tmp_path, target="linux-x86_64")
@@ -351,14 +444,23 @@ def test_image_runners_take_one_packed_number_per_pixel(tmp_path, color_depth):
 
     lib, exe = _image_library(tmp_path, color_depth)
     frames = np.random.default_rng(4).integers(0, 256, size=(5, 6, 8, 3), dtype=np.uint8)
-    packed = [(f[..., 0].astype(np.int64) << 16) + (f[..., 1].astype(np.int64) << 8) + f[..., 2] for f in frames]
+    packed = [
+        (f[..., 0].astype(np.int64) << 16) + (f[..., 1].astype(np.int64) << 8) + f[..., 2] for f in frames
+    ]
     if color_depth == "rgb":
         channels = frames.reshape(5, -1).astype(np.float32)
     else:  # what the platform makes of a colour frame: Pillow's "L"
         channels = np.stack([np.asarray(Image.fromarray(f).convert("L")) for f in frames]).reshape(5, -1)
     subprocess.run(["make", "-C", str(tmp_path), "classify"], check=True, capture_output=True)
-    expected = np.frombuffer(subprocess.run([str(tmp_path / "classify")], input=channels.astype(np.float32).tobytes(),
-                                            capture_output=True, check=True).stdout, np.float32).reshape(5, 3)
+    expected = np.frombuffer(
+        subprocess.run(
+            [str(tmp_path / "classify")],
+            input=channels.astype(np.float32).tobytes(),
+            capture_output=True,
+            check=True,
+        ).stdout,
+        np.float32,
+    ).reshape(5, 3)
     with EimRunner(exe) as runner:
         params = runner.hello["model_parameters"]
         assert (params["image_input_width"], params["image_input_height"]) == (8, 6)
@@ -379,19 +481,37 @@ def test_image_runners_take_one_packed_number_per_pixel(tmp_path, color_depth):
 
 
 def test_model_parameters_for_audio_say_continuous_mode():
-    spec = ImpulseSpec(labels=["yes", "no"], dsp_block="mfcc", dsp_params={}, window_samples=16000, axes=["audio"],
-                       frequency_hz=16000.0, slice_samples=4000)
+    spec = ImpulseSpec(
+        labels=["yes", "no"],
+        dsp_block="mfcc",
+        dsp_params={},
+        window_samples=16000,
+        axes=["audio"],
+        frequency_hz=16000.0,
+        slice_samples=4000,
+    )
     params = model_parameters(spec, spec.labels)
     assert params["sensor"] == 1 and params["use_continuous_mode"] is True and params["slice_size"] == 4000
     assert params["interval_ms"] == 0.0625 and params["has_anomaly"] == 0
-    gmm = ImpulseSpec(labels=["a"], dsp_block="flatten", dsp_params={}, window_samples=10, axes=["temp", "hum"],
-                      frequency_hz=1.0, slice_samples=5, anomaly={"kind": "gmm"})
+    gmm = ImpulseSpec(
+        labels=["a"],
+        dsp_block="flatten",
+        dsp_params={},
+        window_samples=10,
+        axes=["temp", "hum"],
+        frequency_hz=1.0,
+        slice_samples=5,
+        anomaly={"kind": "gmm"},
+    )
     assert model_parameters(gmm, ["a"])["sensor"] == -1 and model_parameters(gmm, ["a"])["has_anomaly"] == 2
 
 
 def test_json_and_c_literals_survive_hostile_text():
     text = json_text({"name": 'a "q" \\ {x} ??= é\n', "n": [1, 2.5, True, None]})
-    assert "{x}" not in text and json.loads(text) == {"name": 'a "q" \\ {x} ??= é\n', "n": [1, 2.5, True, None]}
+    assert "{x}" not in text and json.loads(text) == {
+        "name": 'a "q" \\ {x} ??= é\n',
+        "n": [1, 2.5, True, None],
+    }
     assert text.count("{") == 1 and text.count("}") == 1  # braces only where the object is
     literal = c_string_literal(text, width=10)
     assert "??" not in literal and literal.count('"') >= 2 * math.ceil(len(text) / 10)

@@ -153,8 +153,9 @@ static void answer_hello(tinyforge_out_t *out, const tinyforge_request_t *req, i
     tinyforge_out_raw(out, ",\"model_parameters\":" TINYFORGE_EIM_MODEL_PARAMETERS_JSON);
     tinyforge_out_raw(out, ",\"inferencing_engine\":{\"engine_type\":255,\"properties\":[]}");
     if (offer_shm && shm_values != NULL) {
-        tinyforge_out_printf(out, ",\"features_shm\":{\"name\":\"%s\",\"size_bytes\":%lu,\"type\":\"float32\","
-                             "\"elements\":%d}", shm_name, (unsigned long)(sizeof(float) * INPUT_FLOATS), INPUT_FLOATS);
+        tinyforge_out_printf(out, ",\"features_shm\":{\"name\":\"%s\",\"size_bytes\":%lu,"
+                             "\"type\":\"float32\",\"elements\":%d}",
+                             shm_name, (unsigned long)(sizeof(float) * INPUT_FLOATS), INPUT_FLOATS);
     } else if (offer_shm) {
         tinyforge_out_raw(out, ",\"features_shm_error\":");
         tinyforge_out_string(out, shm_error);
@@ -162,8 +163,8 @@ static void answer_hello(tinyforge_out_t *out, const tinyforge_request_t *req, i
     tinyforge_out_raw(out, "}");
 }
 
-static void answer_result(tinyforge_out_t *out, const tinyforge_request_t *req, const tinyforge_result_t *result,
-                          uint32_t parse_us)
+static void answer_result(tinyforge_out_t *out, const tinyforge_request_t *req,
+                          const tinyforge_result_t *result, uint32_t parse_us)
 {
     int i;
     begin_answer(out, req, 1);
@@ -182,7 +183,8 @@ static void answer_result(tinyforge_out_t *out, const tinyforge_request_t *req, 
     /* whole milliseconds as Edge Impulse's runner reports them, and microseconds */
     tinyforge_out_printf(out, "},\"timing\":{\"dsp\":%lu,\"classification\":%lu,\"anomaly\":%lu,\"json\":%lu,"
                          "\"dsp_us\":%lu,\"classification_us\":%lu,\"anomaly_us\":%lu}}",
-                         (unsigned long)(result->dsp_us / 1000u), (unsigned long)(result->classification_us / 1000u),
+                         (unsigned long)(result->dsp_us / 1000u),
+                         (unsigned long)(result->classification_us / 1000u),
                          (unsigned long)(result->anomaly_us / 1000u), (unsigned long)(parse_us / 1000u),
                          (unsigned long)result->dsp_us, (unsigned long)result->classification_us,
                          (unsigned long)result->anomaly_us);
@@ -237,9 +239,10 @@ static void classify(tinyforge_out_t *out, const tinyforge_request_t *req, const
         return;
     }
     if (count != expected) {
-        snprintf(error, sizeof error, "%s: expected %lu values (%s) but got %lu", name, (unsigned long)expected,
-                 continuous ? "one slice: slice_size" : (IMAGE ? "one per pixel" : "one window: input_features_count"),
-                 (unsigned long)count);
+        const char *what = continuous ? "one slice: slice_size"
+                                      : (IMAGE ? "one per pixel" : "one window: input_features_count");
+        snprintf(error, sizeof error, "%s: expected %lu values (%s) but got %lu", name,
+                 (unsigned long)expected, what, (unsigned long)count);
         answer_error(out, req, error);
         return;
     }
@@ -271,11 +274,13 @@ static void classify(tinyforge_out_t *out, const tinyforge_request_t *req, const
     answer_result(out, req, &result, parse_us);
 }
 
-static void classify_from_shm(tinyforge_out_t *out, tinyforge_request_t *req, int continuous, uint32_t parse_us)
+static void classify_from_shm(tinyforge_out_t *out, tinyforge_request_t *req, int continuous,
+                              uint32_t parse_us)
 {
     long i;
     if (shm_values == NULL) {
-        answer_error(out, req, "no shared memory was offered: send the numbers in classify / classify_continuous");
+        answer_error(out, req, "no shared memory was offered: send the numbers in classify / "
+                               "classify_continuous");
         return;
     }
     if (req->elements < 0 || req->elements > INPUT_FLOATS) {
@@ -339,15 +344,16 @@ static void handle(const char *text, size_t len, tinyforge_out_t *out, int offer
     switch (req.kind) {
     case TINYFORGE_REQ_CLASSIFY:
     case TINYFORGE_REQ_CLASSIFY_CONTINUOUS:
-        classify(out, &req, request_values, req.count, req.kind == TINYFORGE_REQ_CLASSIFY_CONTINUOUS, parse_us);
+        classify(out, &req, request_values, req.count, req.kind == TINYFORGE_REQ_CLASSIFY_CONTINUOUS,
+                 parse_us);
         return;
     case TINYFORGE_REQ_CLASSIFY_SHM:
     case TINYFORGE_REQ_CLASSIFY_CONTINUOUS_SHM:
         classify_from_shm(out, &req, req.kind == TINYFORGE_REQ_CLASSIFY_CONTINUOUS_SHM, parse_us);
         return;
     case TINYFORGE_REQ_SET_THRESHOLD:
-        answer_error(out, &req, "set_threshold: this impulse has no thresholds to set (the hello answer lists "
-                                "none: scores and the anomaly score are reported as computed)");
+        answer_error(out, &req, "set_threshold: this impulse has no thresholds to set (the hello answer "
+                                "lists none: scores and the anomaly score are reported as computed)");
         return;
     default:
         answer_error(out, &req, "set_parameter: this impulse has no parameters to set");

@@ -49,7 +49,8 @@ typedef struct {
 static int fail(reader_t *r, const char *what)
 {
     if (!r->failed) {
-        snprintf(r->error, r->error_size, "not a valid request: %s at byte %ld", what, (long)(r->p - r->begin));
+        snprintf(r->error, r->error_size, "not a valid request: %s at byte %ld", what,
+                 (long)(r->p - r->begin));
         r->failed = 1;
     }
     return -1;
@@ -268,48 +269,60 @@ static int read_shm(reader_t *r, tinyforge_request_t *req)
     }
 }
 
-static int set_kind(reader_t *r, tinyforge_request_t *req, tinyforge_request_kind_t kind)
+static const struct {
+    const char *key;
+    tinyforge_request_kind_t kind;
+} COMMANDS[] = {
+    {"hello", TINYFORGE_REQ_HELLO},
+    {"classify", TINYFORGE_REQ_CLASSIFY},
+    {"classify_continuous", TINYFORGE_REQ_CLASSIFY_CONTINUOUS},
+    {"classify_shm", TINYFORGE_REQ_CLASSIFY_SHM},
+    {"classify_continuous_shm", TINYFORGE_REQ_CLASSIFY_CONTINUOUS_SHM},
+    {"set_threshold", TINYFORGE_REQ_SET_THRESHOLD},
+    {"set_parameter", TINYFORGE_REQ_SET_PARAMETER},
+};
+
+static tinyforge_request_kind_t command_kind(const char *key)
 {
-    if (req->kind != TINYFORGE_REQ_NONE) return fail(r, "more than one command in one message");
-    req->kind = kind;
-    return 0;
+    size_t i;
+    for (i = 0; i < sizeof COMMANDS / sizeof COMMANDS[0]; i++) {
+        if (strcmp(key, COMMANDS[i].key) == 0) return COMMANDS[i].kind;
+    }
+    return TINYFORGE_REQ_NONE;
 }
 
 static int read_member(reader_t *r, tinyforge_request_t *req, const char *key)
 {
+    const tinyforge_request_kind_t kind = command_kind(key);
+    int c;
     if (strcmp(key, "id") == 0) {
         if (read_integer(r, &req->id, "\"id\" must be an integer") != 0) return -1;
         req->has_id = 1;
         return 0;
     }
-    if (strcmp(key, "hello") == 0) {
-        const int c = peek(r);
-        if (set_kind(r, req, TINYFORGE_REQ_HELLO) != 0) return -1;
+    if (kind == TINYFORGE_REQ_NONE) {
+        if (strcmp(key, "debug") != 0 && req->unknown_key[0] == '\0') {
+            snprintf(req->unknown_key, sizeof req->unknown_key, "%s", key);
+        }
+        return skip_value(r, 1);
+    }
+    if (req->kind != TINYFORGE_REQ_NONE) return fail(r, "more than one command in one message");
+    req->kind = kind;
+    switch (kind) {
+    case TINYFORGE_REQ_HELLO:
+        c = peek(r);
         if (c == '-' || (c >= '0' && c <= '9')) return read_number(r, &req->hello);
         req->hello = -1.0;
         return skip_value(r, 1);
-    }
-    if (strcmp(key, "classify") == 0 || strcmp(key, "classify_continuous") == 0) {
-        const int continuous = strcmp(key, "classify_continuous") == 0;
-        if (set_kind(r, req, continuous ? TINYFORGE_REQ_CLASSIFY_CONTINUOUS : TINYFORGE_REQ_CLASSIFY) != 0) return -1;
+    case TINYFORGE_REQ_CLASSIFY:
+    case TINYFORGE_REQ_CLASSIFY_CONTINUOUS:
         return read_values(r, req, key);
-    }
-    if (strcmp(key, "classify_shm") == 0 || strcmp(key, "classify_continuous_shm") == 0) {
-        if (set_kind(r, req, strcmp(key, "classify_shm") == 0 ? TINYFORGE_REQ_CLASSIFY_SHM
-                                                            : TINYFORGE_REQ_CLASSIFY_CONTINUOUS_SHM) != 0) {
-            return -1;
-        }
+    case TINYFORGE_REQ_CLASSIFY_SHM:
+    case TINYFORGE_REQ_CLASSIFY_CONTINUOUS_SHM:
         return read_shm(r, req);
-    }
-    if (strcmp(key, "set_threshold") == 0 || strcmp(key, "set_parameter") == 0) {
-        const int threshold = strcmp(key, "set_threshold") == 0;
-        if (set_kind(r, req, threshold ? TINYFORGE_REQ_SET_THRESHOLD : TINYFORGE_REQ_SET_PARAMETER) != 0) return -1;
+    default: /* set_threshold, set_parameter: answered without reading what they set */
         return skip_value(r, 1);
     }
-    if (strcmp(key, "debug") != 0 && req->unknown_key[0] == '\0') {
-        snprintf(req->unknown_key, sizeof req->unknown_key, "%s", key);
-    }
-    return skip_value(r, 1);
 }
 
 int tinyforge_json_read_request(const char *text, size_t len, tinyforge_request_t *req, char *error,
