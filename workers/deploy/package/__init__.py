@@ -261,7 +261,8 @@ def render_docs(lib: Library, *, title: str, impulse: ImpulseSpec | None, target
            "arena_bytes": m["arena_bytes"], "lower_bound_bytes": m["arena_lower_bound_bytes"],
            "weights_bytes": m["weights_bytes"], "ops": m["ops"], "cflags": " ".join(m["cflags"]) or "(host defaults)",
            "input_bytes": m["input"]["bytes"], "prefix": m["prefix"],
-           "impulse": impulse is not None, "verified_target": verified_target}
+           "impulse": impulse is not None, "verified_target": verified_target,
+           "eim": bool(lib.eim_sources), "eim_shipped": "model.eim" in lib.files}
     if impulse is not None:
         ctx.update({"dsp_block": dsp_name(impulse), "n_features": m["dsp"]["n_features"],
                     "dsp_scratch_bytes": m["dsp"]["scratch_bytes"], "window_samples": impulse.window_samples,

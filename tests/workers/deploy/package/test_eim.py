@@ -32,7 +32,13 @@ from tests.workers.deploy.package.motion_impulse import (
     motion_impulse,
 )
 from tests.workers.deploy.tflite_builders import convert, layer
-from workers.deploy.package import ImpulseSpec, build_library, write_library, zip_library
+from workers.deploy.package import (
+    ImpulseSpec,
+    build_library,
+    render_docs,
+    write_library,
+    zip_library,
+)
 from workers.deploy.package.eim import (
     EimError,
     EimRunner,
@@ -82,6 +88,8 @@ def test_verification_builds_checks_and_ships_the_runner(verified, motion):
     assert any("Linux runner (model.eim, linux-x86_64) on the host" in line for line in verified["logs"])
     exe = verified["dir"] / "model.eim"
     assert elf_target(exe) == "linux-x86_64" and os.access(exe, os.X_OK)
+    render_docs(lib, title="Motion", impulse=motion.spec, target_description="x86-64 Linux")
+    assert "`model.eim` here is statically linked and was checked" in lib.files["README.md"].decode()
     blob = zip_library(lib, root="motion")
     with zipfile.ZipFile(io.BytesIO(blob)) as zf:
         modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
