@@ -393,8 +393,10 @@ def demo(dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool,
 
 def _add_device_commands() -> None:
     from app.forwarder.cli import data_forwarder
+    from app.runner.cli import run_impulse
 
     main.add_command(data_forwarder)
+    main.add_command(run_impulse)
 
 
 _add_device_commands()

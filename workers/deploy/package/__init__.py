@@ -2,8 +2,9 @@
 
 `build_library` gathers the compiler's model files, the DSP block in C and the hand-written
 classifier runtime under `src/`, adds a Makefile, a CMakeLists.txt, an Arduino library layout,
-example programs, a README and a JSON manifest. `zip_library` packs it byte-identically for the
-same inputs (sorted entries, fixed timestamps).
+example programs, a README and a JSON manifest; linux-* builds of an impulse also get the Linux
+runner's sources under `eim/` (`package.eim`). `zip_library` packs it byte-identically for the
+same inputs (sorted entries, fixed timestamps, executables such as `model.eim` kept executable).
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class Library:
     include_dirs: list[str] = field(default_factory=lambda: ["src"])
     model_sources: list[str] = field(default_factory=list)
     impulse_sources: list[str] = field(default_factory=list)
+    eim_sources: list[str] = field(default_factory=list)  # the Linux runner (linux-* impulses)
+    executables: set[str] = field(default_factory=set)  # files written and zipped with mode 755
 
 
 def _check_label(label: str) -> str:
@@ -137,6 +140,11 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         ino = f"examples/{prefix}classify/{prefix}classify.ino"
         files[ino] = cgen.render("package/classify.ino.j2", **ictx)
         impulse_sources = sorted(p for p in files if p.startswith("src/") and p.endswith(".c") and p not in model_sources)
+        if tgt.kind == "linux":
+            from workers.deploy.package.eim import eim_files
+
+            files.update(eim_files(impulse, labels=labels, title=title, prefix=prefix, banner=banner,
+                                   runtime_banner=runtime_banner))
         manifest.update({"labels": labels, "dsp": {"block": dsp_name(impulse), "params": dsp.params,
                                                    "n_features": dsp.n_features, "scratch_bytes": dsp.scratch_bytes,
                                                    "window_samples": impulse.window_samples, "axes": impulse.axes,
@@ -149,15 +157,16 @@ def build_library(tflite_bytes: bytes, *, target: str, impulse: ImpulseSpec | No
         manifest.update({"arena_bytes": tflm["arena_bytes"], "tflm_arena_measured_bytes": tflm["measured_bytes"],
                          "tflm_arena_margin_percent": TFLM_MARGIN_PERCENT, "tflm_op_resolver": tflm["ops"]})
     _check_fits(tgt, compiled, manifest)
+    eim_sources = sorted(p for p in files if p.startswith("eim/") and p.endswith(".c"))
     mctx = {**ctx, "banner_make": cgen.banner(description, comment="hash"), "include_dirs": ["src"],
-            "model_sources": model_sources, "impulse_sources": impulse_sources}
+            "model_sources": model_sources, "impulse_sources": impulse_sources, "eim_sources": eim_sources}
     files["Makefile"] = cgen.render("package/Makefile.j2", **mctx)
     files["CMakeLists.txt"] = cgen.render("package/CMakeLists.txt.j2", **mctx)
     files["library.properties"] = cgen.render(
         "package/library.properties.j2", arduino_name=f"{prefix}impulse", title=title,
         compiler_version=COMPILER_VERSION, target=target)
     lib = Library(files={k: v.encode() for k, v in files.items()}, manifest=manifest, compiled=compiled,
-                  model_sources=model_sources, impulse_sources=impulse_sources)
+                  model_sources=model_sources, impulse_sources=impulse_sources, eim_sources=eim_sources)
     render_docs(lib, title=title, impulse=impulse, target_description=tgt.description)
     return lib
 
@@ -252,7 +261,8 @@ def render_docs(lib: Library, *, title: str, impulse: ImpulseSpec | None, target
            "arena_bytes": m["arena_bytes"], "lower_bound_bytes": m["arena_lower_bound_bytes"],
            "weights_bytes": m["weights_bytes"], "ops": m["ops"], "cflags": " ".join(m["cflags"]) or "(host defaults)",
            "input_bytes": m["input"]["bytes"], "prefix": m["prefix"],
-           "impulse": impulse is not None, "verified_target": verified_target}
+           "impulse": impulse is not None, "verified_target": verified_target,
+           "eim": bool(lib.eim_sources), "eim_shipped": "model.eim" in lib.files}
     if impulse is not None:
         ctx.update({"dsp_block": dsp_name(impulse), "n_features": m["dsp"]["n_features"],
                     "dsp_scratch_bytes": m["dsp"]["scratch_bytes"], "window_samples": impulse.window_samples,
@@ -268,6 +278,8 @@ def write_library(lib: Library, out_dir: Path) -> None:
         path = out_dir / _safe_rel(rel)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+        if rel in lib.executables:
+            path.chmod(0o755)
 
 
 def _safe_rel(rel: str) -> PurePosixPath:
@@ -285,7 +297,7 @@ def zip_library(lib: Library, *, root: str = "tinyforge-impulse") -> bytes:
         for rel in sorted(lib.files):
             name = f"{root}/{_safe_rel(rel)}"
             info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
-            info.external_attr = 0o644 << 16
+            info.external_attr = (0o755 if rel in lib.executables else 0o644) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, lib.files[rel], compresslevel=9)
     return buf.getvalue()

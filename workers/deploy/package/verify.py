@@ -6,7 +6,11 @@
    pipeline for every window, scores within one output step, anomaly scores (K-means or GMM)
    within 1% of the platform's;
 3. Cortex-M targets with the Arm toolchain present: the model built for the target runs under
-   QEMU, outputs compared with the interpreter, executed instructions counted per inference.
+   QEMU, outputs compared with the interpreter, executed instructions counted per inference;
+4. Linux targets: the Linux runner (`model.eim`, `package.eim`) built for the target runs the same
+   windows through Edge Impulse's runner protocol (linux-aarch64 under qemu-aarch64 when the cross
+   compiler and QEMU are installed) and is shipped in the library when it classifies them all as
+   the platform does.
 
 `verify_library` runs them and reports; `verdict` decides from the report whether the library may
 be shipped, and `record_in_manifest` copies the report and the target's measurements into the
@@ -94,6 +98,11 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
                 log(f"host anomaly scores (C, float32) vs the platform's: largest relative difference "
                     f"{report['impulse']['anomaly_max_rel_diff']:.2e} "
                     f"({'agree' if report['impulse']['anomaly_agrees'] else 'DIFFER'})")
+            if lib.eim_sources:
+                from workers.deploy.package.eim import verify_eim
+
+                report["eim"] = verify_eim(lib, lib_dir, target=target, windows=windows,
+                                           expected_scores=expected_scores, log=log)
         from workers.deploy.targets import get_target
 
         tgt = get_target(target)
@@ -140,7 +149,8 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
 
     The model's outputs and intermediate tensors must equal the TFLite Micro interpreter's (on the
     host and, when it ran, on the target), the C impulse must classify every test window as the
-    platform does, and its anomaly scores must agree with the platform's.
+    platform does, and its anomaly scores must agree with the platform's; so must the Linux runner
+    (model.eim) when it was built.
     """
     reasons = []
     if not report["bit_exact"]:
@@ -165,6 +175,12 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
         reasons.append(
             "the C anomaly scores differ from the platform's (largest relative difference "
             f"{impulse['anomaly_max_rel_diff']:.2%})"
+        )
+    eim = report.get("eim") or {}
+    if eim.get("same_class", 1.0) < 1.0:
+        reasons.append(
+            f"the Linux runner (model.eim) classifies {100 * (1 - eim['same_class']):.1f}% of the test "
+            f"windows differently from the platform ({eim['ran']})"
         )
     return reasons
 
