@@ -209,7 +209,7 @@ def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any
     """Template context of a K-means or Gaussian-mixture anomaly block (workers.learn.anomaly)."""
     if not model:
         return None
-    kind = model.get("kind", "kmeans" if "centres" in model else None)
+    kind = model.get("kind")  # set by the learning block that trained it (workers.learn.anomaly)
     if kind not in ("kmeans", "gmm"):
         raise CompileError(f"anomaly blocks of kind {kind!r} cannot be compiled to C (K-means and GMM can)")
     index = list(model.get("features") or range(n_features))
