@@ -36,6 +36,7 @@ def main() -> None:
 
 # --- database ------------------------------------------------------------------------------------
 
+
 @main.group()
 def db() -> None:
     """Database schema (Alembic)."""
@@ -53,6 +54,7 @@ def db_upgrade(revision: str) -> None:
 
 
 # --- users and projects --------------------------------------------------------------------------
+
 
 @main.group()
 def user() -> None:
@@ -85,7 +87,9 @@ def project() -> None:
 
 @project.command("create")
 @click.option("--name", required=True)
-@click.option("--owner", "owner_email", default=None, help="email of an existing user who will own it")
+@click.option(
+    "--owner", "owner_email", default=None, help="email of an existing user who will own it"
+)
 @click.option("--json", "as_json", is_flag=True, help='print {"id", "api_key", "hmac_key"}')
 def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
     """Create a project and print its id, API key (shown once) and HMAC key."""
@@ -100,7 +104,9 @@ def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
             if owner_email:
                 owner = users.get_by_email(session, owner_email)
                 if owner is None:
-                    raise click.ClickException(f"no user with email {owner_email}; create it with `tinyforge user create`")
+                    raise click.ClickException(
+                        f"no user with email {owner_email}; create it with `tinyforge user create`"
+                    )
             new = projects.create_project(session, name=name, owner=owner)
             out = {"id": new.project.id, "api_key": new.api_key, "hmac_key": new.hmac_key}
     except ServiceError as exc:
@@ -108,21 +114,48 @@ def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(out))
     else:
-        click.echo(f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: keep it)\n  HMAC key: {out['hmac_key']}")
+        click.echo(
+            f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: keep it)\n  HMAC key: {out['hmac_key']}"
+        )
 
 
 # --- serving -------------------------------------------------------------------------------------
 
+
 def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> list[str]:
-    return [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", "-Q", queues,
-            "--concurrency", str(concurrency), "--pool", pool, "--loglevel", loglevel,
-            "-n", f"tinyforge-{socket.gethostname()}-{os.getpid()}@%h", "--without-mingle", "--without-gossip"]
+    return [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers.celery_app",
+        "worker",
+        "-Q",
+        queues,
+        "--concurrency",
+        str(concurrency),
+        "--pool",
+        pool,
+        "--loglevel",
+        loglevel,
+        "-n",
+        f"tinyforge-{socket.gethostname()}-{os.getpid()}@%h",
+        "--without-mingle",
+        "--without-gossip",
+    ]
 
 
 @main.command()
 @click.option("--queues", "-Q", default="default,dsp,train,deploy", show_default=True)
-@click.option("--concurrency", "-c", type=int, default=None, help="default TINYFORGE_WORKER_CONCURRENCY")
-@click.option("--pool", type=click.Choice(["prefork", "threads", "solo"]), default="prefork", show_default=True)
+@click.option(
+    "--concurrency", "-c", type=int, default=None, help="default TINYFORGE_WORKER_CONCURRENCY"
+)
+@click.option(
+    "--pool",
+    type=click.Choice(["prefork", "threads", "solo"]),
+    default="prefork",
+    show_default=True,
+)
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
     """Run a Celery worker (any number of them, on any host sharing the database, broker and blobs)."""
@@ -132,14 +165,22 @@ def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> No
     os.execv(argv[0], argv)
 
 
-EI_PORTS = (4800, 4802, 4810)  # Edge Impulse's Studio API, remote management and ingestion, with EI_HOST=<ip>
-EI_PORTS_HELP = ("also listen on ports 4800, 4802 and 4810 of --host, where Edge Impulse's tools (the "
-                 "edge-impulse-linux daemon, the data forwarder) expect the Studio API, remote management and "
-                 "ingestion when EI_HOST is set to that address")
+EI_PORTS = (
+    4800,
+    4802,
+    4810,
+)  # Edge Impulse's Studio API, remote management and ingestion, with EI_HOST=<ip>
+EI_PORTS_HELP = (
+    "also listen on ports 4800, 4802 and 4810 of --host, where Edge Impulse's tools (the "
+    "edge-impulse-linux daemon, the data forwarder) expect the Studio API, remote management and "
+    "ingestion when EI_HOST is set to that address"
+)
 
 
-TLS_HELP = ("serve HTTPS with this certificate (PEM); phones give web pages their sensors only over HTTPS "
-            "(or on localhost)")
+TLS_HELP = (
+    "serve HTTPS with this certificate (PEM); phones give web pages their sensors only over HTTPS "
+    "(or on localhost)"
+)
 
 
 def _tls(cert: str | None, key: str | None) -> dict[str, str]:
@@ -166,26 +207,59 @@ def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.soc
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", "web_workers", default=1, show_default=True, type=int, help="uvicorn processes")
+@click.option(
+    "--workers", "web_workers", default=1, show_default=True, type=int, help="uvicorn processes"
+)
 @click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="the certificate's private key (PEM)")
-def serve(host: str, port: int, web_workers: int, ei_ports: bool, tls_cert: str | None, tls_key: str | None) -> None:
+@click.option(
+    "--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="the certificate's private key (PEM)",
+)
+def serve(
+    host: str,
+    port: int,
+    web_workers: int,
+    ei_ports: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Serve the API, ingestion and dashboard (no job worker; run `tinyforge worker` beside it)."""
     import uvicorn
 
     tls = _tls(tls_cert, tls_key)
     if not ei_ports:
         _migrate(quiet=False)
-        uvicorn.run("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
-                    log_level="info", access_log=False, **tls)
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=web_workers,
+            log_level="info",
+            access_log=False,
+            **tls,
+        )
         return
     socks = _listen_all(host, [port, *(p for p in EI_PORTS if p != port)])
     _migrate(quiet=False)
-    config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, workers=web_workers,
-                            log_level="info", access_log=False, **tls)
-    click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}", err=True)
+    config = uvicorn.Config(
+        "app.main:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=web_workers,
+        log_level="info",
+        access_log=False,
+        **tls,
+    )
+    click.echo(
+        f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}", err=True
+    )
     if web_workers > 1:
         from uvicorn.supervisors import Multiprocess
 
@@ -211,11 +285,23 @@ def _ensure_first_user() -> str | None:
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--concurrency", "-c", type=int, default=None)
 @click.option("--ei-ports", is_flag=True, help=EI_PORTS_HELP)
-@click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP)
-@click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), default=None,
-              help="the certificate's private key (PEM)")
-def up(host: str, port: int, concurrency: int | None, ei_ports: bool, tls_cert: str | None,
-       tls_key: str | None) -> None:
+@click.option(
+    "--tls-cert", type=click.Path(exists=True, dir_okay=False), default=None, help=TLS_HELP
+)
+@click.option(
+    "--tls-key",
+    type=click.Path(exists=True, dir_okay=False),
+    default=None,
+    help="the certificate's private key (PEM)",
+)
+def up(
+    host: str,
+    port: int,
+    concurrency: int | None,
+    ei_ports: bool,
+    tls_cert: str | None,
+    tls_key: str | None,
+) -> None:
     """Embedded mode: migrate, start a Celery worker beside the web server, serve until interrupted.
 
     The worker stops with the server: on Ctrl-C, SIGTERM, SIGHUP, an error, and (Linux) even when
@@ -235,28 +321,50 @@ def up(host: str, port: int, concurrency: int | None, ei_ports: bool, tls_cert: 
     settings = _settings()
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
-    argv = _worker_argv("default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO")
+    argv = _worker_argv(
+        "default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO"
+    )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
-    with contextlib.ExitStack() as held, stop_signals_raise_keyboard_interrupt(), \
-            contextlib.suppress(KeyboardInterrupt):
+    with (
+        contextlib.ExitStack() as held,
+        stop_signals_raise_keyboard_interrupt(),
+        contextlib.suppress(KeyboardInterrupt),
+    ):
         for sock in socks:
             held.enter_context(sock)
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         _migrate(quiet=False)
         password = _ensure_first_user()
-        with open(log_path, "ab") as worker_log, \
-                child_process(argv, env=env, stdout=worker_log, stderr=subprocess.STDOUT):
-            click.echo(f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})")
+        with (
+            open(log_path, "ab") as worker_log,
+            child_process(argv, env=env, stdout=worker_log, stderr=subprocess.STDOUT),
+        ):
+            click.echo(
+                f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})"
+            )
             if password:
-                click.echo(f"first user: admin@tinyforge.local  password: {password}  "
-                           "(change it or create your own with `tinyforge user create`)")
+                click.echo(
+                    f"first user: admin@tinyforge.local  password: {password}  "
+                    "(change it or create your own with `tinyforge user create`)"
+                )
             else:
-                click.echo("sign in with an existing user, or create one with "
-                           "`tinyforge user create --email E --password P`")
-            config = uvicorn.Config("app.main:create_app", factory=True, host=host, port=port, log_level="info",
-                                    access_log=False, **tls)
+                click.echo(
+                    "sign in with an existing user, or create one with "
+                    "`tinyforge user create --email E --password P`"
+                )
+            config = uvicorn.Config(
+                "app.main:create_app",
+                factory=True,
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=False,
+                **tls,
+            )
             if ei_ports:
-                click.echo(f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}")
+                click.echo(
+                    f"also serving Edge Impulse's ports {', '.join(map(str, EI_PORTS))} on {host}"
+                )
             serve_until_signal(config, socks)
         click.echo("Tinyforge stopped (web server and worker)", err=True)
 
@@ -270,7 +378,9 @@ def _collect(paths: tuple[str, ...]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):
         if p.is_dir():
-            files += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in UPLOADABLE)
+            files += sorted(
+                f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in UPLOADABLE
+            )
         elif p.is_file():
             files.append(p)
         else:
@@ -280,14 +390,39 @@ def _collect(paths: tuple[str, ...]) -> list[Path]:
 
 @main.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--url", default=lambda: os.environ.get("TINYFORGE_URL", "http://127.0.0.1:8000"), show_default="$TINYFORGE_URL or http://127.0.0.1:8000")
-@click.option("--api-key", envvar="TINYFORGE_API_KEY", required=True, help="project API key (or $TINYFORGE_API_KEY)")
-@click.option("--category", type=click.Choice(["training", "testing", "anomaly", "split"]), default="split", show_default=True)
-@click.option("--label", default=None, help="label for every file (default: from the file name, text before the first '.')")
+@click.option(
+    "--url",
+    default=lambda: os.environ.get("TINYFORGE_URL", "http://127.0.0.1:8000"),
+    show_default="$TINYFORGE_URL or http://127.0.0.1:8000",
+)
+@click.option(
+    "--api-key",
+    envvar="TINYFORGE_API_KEY",
+    required=True,
+    help="project API key (or $TINYFORGE_API_KEY)",
+)
+@click.option(
+    "--category",
+    type=click.Choice(["training", "testing", "anomaly", "split"]),
+    default="split",
+    show_default=True,
+)
+@click.option(
+    "--label",
+    default=None,
+    help="label for every file (default: from the file name, text before the first '.')",
+)
 @click.option("--allow-duplicates/--no-duplicates", default=True, show_default=True)
 @click.option("--batch", default=20, show_default=True, help="files per request")
-def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label: str | None,
-           allow_duplicates: bool, batch: int) -> None:
+def upload(
+    paths: tuple[str, ...],
+    url: str,
+    api_key: str,
+    category: str,
+    label: str | None,
+    allow_duplicates: bool,
+    batch: int,
+) -> None:
     """Upload files or folders to a project through the ingestion API."""
     from app.client import upload_files
 
@@ -296,9 +431,18 @@ def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label:
         raise click.ClickException("no uploadable files found (.json .cbor .wav .csv .jpg .png)")
     failures: list[tuple[str, str]] = []
     ok = 0
-    with click.progressbar(length=len(files), label=f"uploading {len(files)} files", file=sys.stderr) as bar:
-        for result in upload_files(url, api_key, files, category=category, label=label,
-                                   disallow_duplicates=not allow_duplicates, batch=batch):
+    with click.progressbar(
+        length=len(files), label=f"uploading {len(files)} files", file=sys.stderr
+    ) as bar:
+        for result in upload_files(
+            url,
+            api_key,
+            files,
+            category=category,
+            label=label,
+            disallow_duplicates=not allow_duplicates,
+            batch=batch,
+        ):
             if result["success"]:
                 ok += 1
             else:
@@ -313,16 +457,39 @@ def upload(paths: tuple[str, ...], url: str, api_key: str, category: str, label:
 
 @main.command()
 @click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--target", "-t", default="linux-x86_64", show_default=True,
-              help="linux-x86_64, linux-aarch64, cortex-m0plus, cortex-m3, cortex-m4f, cortex-m7, cortex-m33, cortex-m55")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="folder to write the library into (created; must be empty if it exists)")
-@click.option("--engine", type=click.Choice(["compiled", "tflite-micro"]), default="compiled", show_default=True)
-@click.option("--prefix", default="tinyforge_", show_default=True, help="prefix of every generated C symbol")
-@click.option("--verify", is_flag=True, help="build on the host and compare with the TFLite Micro interpreter; "
-              "for Cortex-M targets also run under QEMU and count instructions")
+@click.option(
+    "--target",
+    "-t",
+    default="linux-x86_64",
+    show_default=True,
+    help="linux-x86_64, linux-aarch64, cortex-m0plus, cortex-m3, cortex-m4f, cortex-m7, cortex-m33, cortex-m55",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="folder to write the library into (created; must be empty if it exists)",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["compiled", "tflite-micro"]),
+    default="compiled",
+    show_default=True,
+)
+@click.option(
+    "--prefix", default="tinyforge_", show_default=True, help="prefix of every generated C symbol"
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="build on the host and compare with the TFLite Micro interpreter; "
+    "for Cortex-M targets also run under QEMU and count instructions",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
-def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, verify: bool, as_json: bool) -> None:
+def build(
+    model: Path, target: str, out_dir: Path, engine: str, prefix: str, verify: bool, as_json: bool
+) -> None:
     """Compile a .tflite into a self-contained C library (no server needed)."""
     from workers.deploy import CompileError
     from workers.deploy.package import build_library, render_docs, write_library
@@ -333,6 +500,7 @@ def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, ver
     if out_dir.exists() and any(out_dir.iterdir()):
         raise click.ClickException(f"{out_dir} is not empty: choose a new folder")
     data = model.read_bytes()
+
     def log(message: str) -> None:
         click.echo(message, err=True)
 
@@ -343,27 +511,39 @@ def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, ver
     failures: list[str] = []  # why verification fails the build (none without --verify)
     if verify:
         if engine != "compiled":
-            raise click.ClickException("--verify checks the compiled engine; the tflite-micro export needs TFLM to build")
+            raise click.ClickException(
+                "--verify checks the compiled engine; the tflite-micro export needs TFLM to build"
+            )
         import numpy as np
 
         from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
 
         rng = np.random.default_rng(0)
         shape = (100, *lib.compiled.input.shape[1:])
-        inputs = (rng.integers(-128, 128, size=shape, dtype=np.int8) if lib.compiled.input.dtype == "int8"
-                  else rng.normal(size=shape).astype(np.float32))
+        inputs = (
+            rng.integers(-128, 128, size=shape, dtype=np.int8)
+            if lib.compiled.input.dtype == "int8"
+            else rng.normal(size=shape).astype(np.float32)
+        )
         report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
         record_in_manifest(lib.manifest, report)
         failures = verdict(report)
-        render_docs(lib, title=model.stem, impulse=None, target_description=get_target(target).description,
-                    verified_target=target if lib.manifest.get("instructions") else None)
+        render_docs(
+            lib,
+            title=model.stem,
+            impulse=None,
+            target_description=get_target(target).description,
+            verified_target=target if lib.manifest.get("instructions") else None,
+        )
     write_library(lib, out_dir)
     if as_json:
         click.echo(json.dumps(lib.manifest, indent=2, sort_keys=True))
     else:
         m = lib.manifest
-        click.echo(f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights {m['weights_bytes']} B, "
-                   f"ops {', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else ""))
+        click.echo(
+            f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights {m['weights_bytes']} B, "
+            f"ops {', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else "")
+        )
     if failures:
         for reason in failures:
             click.echo(f"verification failed: {reason}", err=True)
@@ -371,21 +551,39 @@ def build(model: Path, target: str, out_dir: Path, engine: str, prefix: str, ver
 
 
 @main.command()
-@click.option("--dataset", type=click.Choice(["motion", "fsdd"]), default="motion", show_default=True,
-              help="motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data")
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="folder of FSDD .wav recordings (with --dataset fsdd)")
+@click.option(
+    "--dataset",
+    type=click.Choice(["motion", "fsdd"]),
+    default="motion",
+    show_default=True,
+    help="motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data",
+)
+@click.option(
+    "--data",
+    "data_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="folder of FSDD .wav recordings (with --dataset fsdd)",
+)
 @click.option("--epochs", type=int, default=None, help="override the classifier's training epochs")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--keep", is_flag=True, help="leave the platform running at the end (Ctrl-C to stop)")
 @click.option("--port", default=0, type=int, help="port for the demo server (0 = a free one)")
-def demo(dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool, keep: bool, port: int) -> None:
+def demo(
+    dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool, keep: bool, port: int
+) -> None:
     """The README's main job: ingest -> impulse -> features -> train (float32 + int8) -> test, via the API."""
     from app.demo import run_demo
 
     try:
-        summary = run_demo(port=port, keep=keep, echo=(lambda m: click.echo(m, err=True)), dataset=dataset,
-                           data_dir=data_dir, epochs=epochs)
+        summary = run_demo(
+            port=port,
+            keep=keep,
+            echo=(lambda m: click.echo(m, err=True)),
+            dataset=dataset,
+            data_dir=data_dir,
+            epochs=epochs,
+        )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, indent=None if as_json else 2))

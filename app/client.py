@@ -10,8 +10,15 @@ from urllib.parse import quote
 
 import httpx
 
-MEDIA = {".json": "application/json", ".cbor": "application/cbor", ".wav": "audio/wav", ".csv": "text/csv",
-         ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png"}
+MEDIA = {
+    ".json": "application/json",
+    ".cbor": "application/cbor",
+    ".wav": "audio/wav",
+    ".csv": "text/csv",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+}
 
 
 class ApiError(RuntimeError):
@@ -53,27 +60,45 @@ class TinyforgeClient:
     def project_id(self) -> int:
         return int(self.get("/api/projects")["projects"][0]["id"])
 
-    def ingest(self, category: str, body: bytes, *, file_name: str, label: str | None = None,
-               content_type: str = "application/json", headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def ingest(
+        self,
+        category: str,
+        body: bytes,
+        *,
+        file_name: str,
+        label: str | None = None,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         h = {"x-file-name": quote(file_name), "content-type": content_type, **(headers or {})}
         if label is not None:
             h["x-label"] = quote(label)
         return self._json(self.http.post(f"/api/{category}/data", content=body, headers=h))
 
-    def upload_files(self, category: str, files: list[tuple[str, bytes]], *, label: str | None = None,
-                     headers: dict[str, str] | None = None) -> dict[str, Any]:
+    def upload_files(
+        self,
+        category: str,
+        files: list[tuple[str, bytes]],
+        *,
+        label: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
         h = dict(headers or {})
         if label is not None:
             h["x-label"] = quote(label)
-        parts = [("data", (name, data, MEDIA.get(Path(name).suffix.lower(), "application/octet-stream")))
-                 for name, data in files]
+        parts = [
+            ("data", (name, data, MEDIA.get(Path(name).suffix.lower(), "application/octet-stream")))
+            for name, data in files
+        ]
         response = self.http.post(f"/api/{category}/files", files=parts, headers=h)
         try:
             return response.json()
         except ValueError as exc:
             raise ApiError(response.status_code, response.text[:500]) from exc
 
-    def wait_for_job(self, project_id: int, job_id: int, *, timeout: float = 3600, on_line=None) -> dict[str, Any]:  # noqa: ANN001
+    def wait_for_job(
+        self, project_id: int, job_id: int, *, timeout: float = 3600, on_line=None
+    ) -> dict[str, Any]:  # noqa: ANN001
         """Poll a job until it finishes, passing each new log line to `on_line`."""
         deadline, after = time.monotonic() + timeout, 0
         while True:
@@ -83,25 +108,41 @@ class TinyforgeClient:
                     on_line(line["data"])
             job = self.get(f"/api/{project_id}/jobs/{job_id}/status")["job"]
             if job["status"] in ("succeeded", "failed", "cancelled"):
-                for line in self.get(f"/api/{project_id}/jobs/{job_id}/stdout", after=after)["stdout"]:
+                for line in self.get(f"/api/{project_id}/jobs/{job_id}/stdout", after=after)[
+                    "stdout"
+                ]:
                     if on_line:
                         on_line(line["data"])
                 return job
             if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} did not finish within {timeout:.0f} s (status {job['status']})")
+                raise TimeoutError(
+                    f"job {job_id} did not finish within {timeout:.0f} s (status {job['status']})"
+                )
             time.sleep(0.3)
 
 
-def upload_files(url: str, api_key: str, files: list[Path], *, category: str, label: str | None,
-                 disallow_duplicates: bool, batch: int = 20) -> Iterator[dict[str, Any]]:
+def upload_files(
+    url: str,
+    api_key: str,
+    files: list[Path],
+    *,
+    category: str,
+    label: str | None,
+    disallow_duplicates: bool,
+    batch: int = 20,
+) -> Iterator[dict[str, Any]]:
     """Upload files in batches; yield one result per file ({success, fileName, error?, sampleId?})."""
     headers = {"x-disallow-duplicates": "1"} if disallow_duplicates else {}
     with TinyforgeClient(url, api_key) as client:
         for i in range(0, len(files), max(1, batch)):
-            chunk = files[i:i + batch]
+            chunk = files[i : i + batch]
             try:
-                body = client.upload_files(category, [(f.name, f.read_bytes()) for f in chunk],
-                                           label=label, headers=headers)
+                body = client.upload_files(
+                    category,
+                    [(f.name, f.read_bytes()) for f in chunk],
+                    label=label,
+                    headers=headers,
+                )
             except (httpx.HTTPError, ApiError) as exc:
                 for f in chunk:
                     yield {"success": False, "fileName": f.name, "error": str(exc)}
@@ -109,5 +150,9 @@ def upload_files(url: str, api_key: str, files: list[Path], *, category: str, la
             results = body.get("files") or []
             if not results:
                 for f in chunk:
-                    yield {"success": False, "fileName": f.name, "error": body.get("error", "no result")}
+                    yield {
+                        "success": False,
+                        "fileName": f.name,
+                        "error": body.get("error", "no result"),
+                    }
             yield from results

@@ -35,14 +35,21 @@ def running_platform(port: int, *, echo: Callable[[str], None], env: dict[str, s
     from app.core.processes import start_child, stop_group
 
     url = f"http://127.0.0.1:{port}"
-    proc = start_child([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env={**os.environ, **(env or {})},
-                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = start_child(
+        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while True:
             if proc.poll() is not None:
                 out = proc.stdout.read() if proc.stdout else ""
-                raise RuntimeError(f"the platform exited with code {proc.returncode}:\n{out[-3000:]}")
+                raise RuntimeError(
+                    f"the platform exited with code {proc.returncode}:\n{out[-3000:]}"
+                )
             try:
                 if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
                     break
@@ -67,12 +74,18 @@ def _motion_files(n_per_label: int):  # noqa: ANN202
 
     from app.synthetic import anomaly_sample, motion_dataset
 
-    out = [("training", f"{label}.{i:03d}.json", label, values) for i, (label, values)
-           in enumerate(motion_dataset(n_per_label, seed=0))]
-    out += [("testing", f"{label}.t{i:03d}.json", label, values) for i, (label, values)
-            in enumerate(motion_dataset(max(2, n_per_label // 4), seed=1))]
+    out = [
+        ("training", f"{label}.{i:03d}.json", label, values)
+        for i, (label, values) in enumerate(motion_dataset(n_per_label, seed=0))
+    ]
+    out += [
+        ("testing", f"{label}.t{i:03d}.json", label, values)
+        for i, (label, values) in enumerate(motion_dataset(max(2, n_per_label // 4), seed=1))
+    ]
     rng = np.random.default_rng(2)
-    out += [("anomaly", f"anomaly.{i:03d}.json", "anomaly", anomaly_sample(rng=rng)) for i in range(4)]
+    out += [
+        ("anomaly", f"anomaly.{i:03d}.json", "anomaly", anomaly_sample(rng=rng)) for i in range(4)
+    ]
     return out
 
 
@@ -80,18 +93,23 @@ def _fsdd_files(data_dir: Path) -> list[tuple[str, Path]]:
     """FSDD convention: `{digit}_{speaker}_{index}.wav`; indices 0-4 are the test set."""
     files = sorted(data_dir.glob("*.wav"))
     if not files:
-        raise RuntimeError(f"no .wav recordings found in {data_dir} (expected the Free Spoken Digit Dataset)")
+        raise RuntimeError(
+            f"no .wav recordings found in {data_dir} (expected the Free Spoken Digit Dataset)"
+        )
     out = []
     for f in files:
         parts = f.stem.split("_")
         if len(parts) != 3 or not parts[2].isdigit():
-            raise RuntimeError(f"{f.name} is not named like the FSDD ({{digit}}_{{speaker}}_{{index}}.wav)")
+            raise RuntimeError(
+                f"{f.name} is not named like the FSDD ({{digit}}_{{speaker}}_{{index}}.wav)"
+            )
         out.append(("testing" if int(parts[2]) <= 4 else "training", f))
     return out
 
 
 def _with_epochs(body: ImpulseCreate, epochs: int) -> ImpulseCreate:
     """The impulse with its classifier trained for `epochs`."""
+
     def set_epochs(block: LearnBlockSpec) -> LearnBlockSpec:
         settings = block.settings or {}
         training = {**settings.get("training", {}), "epochs": epochs}
@@ -101,10 +119,19 @@ def _with_epochs(body: ImpulseCreate, epochs: int) -> ImpulseCreate:
     return body.model_copy(update={"learn": learn})
 
 
-def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dataset: str = "motion",
-                 data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None,
-                 echo: Callable[[str], None] = print, stages: dict[str, float] | None = None,
-                 build_targets: tuple[str, ...] = ()) -> dict:
+def run_pipeline(
+    client: TinyforgeClient,
+    project_id: int,
+    hmac_key: str,
+    *,
+    dataset: str = "motion",
+    data_dir: Path | None = None,
+    n_per_label: int = 20,
+    epochs: int | None = None,
+    echo: Callable[[str], None] = print,
+    stages: dict[str, float] | None = None,
+    build_targets: tuple[str, ...] = (),
+) -> dict:
     """Ingest a data set into an existing project and run impulse → features → train → test (→ build) via the API."""
     from app.ingestion import sign_acquisition
 
@@ -113,17 +140,23 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
     if dataset == "motion":
         files = _motion_files(n_per_label)
         for category, name, label, values in files:
-            payload = {"device_name": "demo-board-01", "device_type": "TINYFORGE_DEMO", "interval_ms": 16,
-                       "sensors": [{"name": f"acc{a}", "units": "m/s2"} for a in "XYZ"],
-                       "values": values.round(4).tolist()}
-            client.ingest(category, sign_acquisition(payload, hmac_key=hmac_key), file_name=name, label=label)
+            payload = {
+                "device_name": "demo-board-01",
+                "device_type": "TINYFORGE_DEMO",
+                "interval_ms": 16,
+                "sensors": [{"name": f"acc{a}", "units": "m/s2"} for a in "XYZ"],
+                "values": values.round(4).tolist(),
+            }
+            client.ingest(
+                category, sign_acquisition(payload, hmac_key=hmac_key), file_name=name, label=label
+            )
         impulse_body = MOTION_IMPULSE
     else:
         files = _fsdd_files(Path(data_dir))
         for category in ("training", "testing"):
             chosen = [f for c, f in files if c == category]
             for i in range(0, len(chosen), 50):
-                batch = chosen[i:i + 50]
+                batch = chosen[i : i + 50]
                 for digit in sorted({f.name[0] for f in batch}):
                     part = [(f.name, f.read_bytes()) for f in batch if f.name[0] == digit]
                     body = client.upload_files(category, part, label=digit)
@@ -133,54 +166,84 @@ def run_pipeline(client: TinyforgeClient, project_id: int, hmac_key: str, *, dat
             echo(f"  uploaded {len(chosen)} {category} recordings")
         impulse_body = FSDD_IMPULSE
     counts = client.get(f"/api/{project_id}/raw-data/label-counts")["counts"]
-    echo(f"ingested {len(files)} samples: " + ", ".join(
-        f"{c} {sum(v.values())}" for c, v in counts.items() if v))
+    echo(
+        f"ingested {len(files)} samples: "
+        + ", ".join(f"{c} {sum(v.values())}" for c, v in counts.items() if v)
+    )
     stages["ingest"] = round(time.monotonic() - t, 2)
 
     if epochs is not None:
         impulse_body = _with_epochs(impulse_body, epochs)
     learn = impulse_body.learn or []
-    impulse_id = client.post(f"/api/{project_id}/impulses", json=impulse_body.model_dump(mode="json",
-                                                                                        exclude_none=True))["id"]
+    impulse_id = client.post(
+        f"/api/{project_id}/impulses", json=impulse_body.model_dump(mode="json", exclude_none=True)
+    )["id"]
     echo(f"designed impulse {impulse_id}: {impulse_body.name}")
 
     def job(stage: str, path: str, body: dict) -> dict:
         t = time.monotonic()
         job_id = client.post(f"/api/{project_id}/jobs/{path}", json=body)["id"]
-        result = client.wait_for_job(project_id, job_id, timeout=3600,
-                                     on_line=lambda line: echo(f"  [{stage} {job_id}] {line}"))
+        result = client.wait_for_job(
+            project_id,
+            job_id,
+            timeout=3600,
+            on_line=lambda line: echo(f"  [{stage} {job_id}] {line}"),
+        )
         stages[stage] = round(time.monotonic() - t, 2)
         if result["status"] != "succeeded":
             raise RuntimeError(f"{stage} job {job_id} {result['status']}: {result.get('error')}")
         return result
 
     job("features", "generate-features", {"impulseId": impulse_id})
-    summary: dict = {"project_id": project_id, "dataset": dataset, "samples": len(files),
-                     "counts": counts, "impulse_id": impulse_id, "stages": stages}
+    summary: dict = {
+        "project_id": project_id,
+        "dataset": dataset,
+        "samples": len(files),
+        "counts": counts,
+        "impulse_id": impulse_id,
+        "stages": stages,
+    }
     for block in learn:
-        trained = job(f"train_{block.type}", "train", {"impulseId": impulse_id, "learnId": block.id})
+        trained = job(
+            f"train_{block.type}", "train", {"impulseId": impulse_id, "learnId": block.id}
+        )
         tested = job(f"test_{block.type}", "test", {"impulseId": impulse_id, "learnId": block.id})
         if block.type == "classification":
-            summary["validation_accuracy"] = {k: v["accuracy"] for k, v
-                                              in trained["result"]["validation"].items()}
+            summary["validation_accuracy"] = {
+                k: v["accuracy"] for k, v in trained["result"]["validation"].items()
+            }
             summary["test_accuracy"] = tested["result"]["accuracy"]
-            summary["model"] = {"parameters": trained["result"]["card"]["parameters"],
-                                "macs": trained["result"]["card"]["macs"],
-                                "int8_bytes": trained["result"]["card"]["file_bytes"],
-                                "operators": trained["result"]["card"]["operators"]}
+            summary["model"] = {
+                "parameters": trained["result"]["card"]["parameters"],
+                "macs": trained["result"]["card"]["macs"],
+                "int8_bytes": trained["result"]["card"]["file_bytes"],
+                "operators": trained["result"]["card"]["operators"],
+            }
         else:
             summary["anomaly"] = tested["result"]["per_category"]
     classifier = next(b for b in learn if b.type == "classification")
     for target in build_targets:
-        built = job(f"build_{target}", "build-ondevice-model",
-                    {"impulseId": impulse_id, "learnId": classifier.id, "engine": "compiled",
-                     "modelType": "int8", "target": target})
+        built = job(
+            f"build_{target}",
+            "build-ondevice-model",
+            {
+                "impulseId": impulse_id,
+                "learnId": classifier.id,
+                "engine": "compiled",
+                "modelType": "int8",
+                "target": target,
+            },
+        )
         m = built["result"]["manifest"]
         summary.setdefault("deployments", {})[target] = {
-            "bit_exact": m.get("bit_exact"), "arena_bytes": m.get("arena_bytes"),
-            "flash_bytes": m.get("flash_bytes"), "ram_bytes": m.get("ram_bytes"),
-            "instructions": m.get("instructions"), "zip": built["result"]["name"],
-            "same_class": (m.get("verification") or {}).get("impulse", {}).get("same_class")}
+            "bit_exact": m.get("bit_exact"),
+            "arena_bytes": m.get("arena_bytes"),
+            "flash_bytes": m.get("flash_bytes"),
+            "ram_bytes": m.get("ram_bytes"),
+            "instructions": m.get("instructions"),
+            "zip": built["result"]["name"],
+            "same_class": (m.get("verification") or {}).get("impulse", {}).get("same_class"),
+        }
 
     summary.setdefault("test_accuracy", {"float32": None, "int8": None})
     return summary
@@ -193,9 +256,17 @@ def default_build_targets() -> tuple[str, ...]:
     return ("linux-x86_64", "cortex-m4f") if toolchain_available() else ("linux-x86_64",)
 
 
-def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] = print, dataset: str = "motion",
-             data_dir: Path | None = None, n_per_label: int = 20, epochs: int | None = None,
-             build_targets: tuple[str, ...] | None = None) -> dict:
+def run_demo(
+    *,
+    port: int = 0,
+    keep: bool = False,
+    echo: Callable[[str], None] = print,
+    dataset: str = "motion",
+    data_dir: Path | None = None,
+    n_per_label: int = 20,
+    epochs: int | None = None,
+    build_targets: tuple[str, ...] | None = None,
+) -> dict:
     """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own API."""
     from app.core.db import session_scope, upgrade
     from app.services import projects
@@ -214,15 +285,26 @@ def run_demo(*, port: int = 0, keep: bool = False, echo: Callable[[str], None] =
 
         t = time.monotonic()
         with session_scope() as session:
-            new = projects.create_project(session, name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}")
+            new = projects.create_project(
+                session, name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}"
+            )
             project_id, api_key, hmac_key = new.project.id, new.api_key, new.hmac_key
         echo(f"created project {project_id}")
         stages["create_project"] = round(time.monotonic() - t, 2)
 
         with TinyforgeClient(url, api_key) as client:
-            summary = run_pipeline(client, project_id, hmac_key, dataset=dataset, data_dir=data_dir,
-                                   n_per_label=n_per_label, epochs=epochs, echo=echo, stages=stages,
-                                   build_targets=build_targets)
+            summary = run_pipeline(
+                client,
+                project_id,
+                hmac_key,
+                dataset=dataset,
+                data_dir=data_dir,
+                n_per_label=n_per_label,
+                epochs=epochs,
+                echo=echo,
+                stages=stages,
+                build_targets=build_targets,
+            )
         summary["url"] = url
         summary.setdefault("test_accuracy", {"float32": None, "int8": None})
         stages["total"] = round(time.monotonic() - t0, 2)

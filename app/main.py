@@ -33,8 +33,18 @@ from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
 
 # sample_edits before raw_data: its /raw-data/batch/... paths must not be read as /raw-data/{sampleId}/...
-API_ROUTERS = [dsp.router, deployment.router, ingestion.router, projects.router, sample_edits.router, raw_data.router,
-               jobs.router, impulses.router, learn.router, devices.router]
+API_ROUTERS = [
+    dsp.router,
+    deployment.router,
+    ingestion.router,
+    projects.router,
+    sample_edits.router,
+    raw_data.router,
+    jobs.router,
+    impulses.router,
+    learn.router,
+    devices.router,
+]
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,16 +59,27 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.device_hub.stop()
         await app.state.batcher.close()
 
-    app = FastAPI(title="Tinyforge", version="0.1.0", lifespan=lifespan,
-                  description="Self-hostable TinyML platform: ingestion, impulses, training, deployment.")
+    app = FastAPI(
+        title="Tinyforge",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Self-hostable TinyML platform: ingestion, impulses, training, deployment.",
+    )
     app.state.settings = settings
     app.state.key_cache = ApiKeyCache(settings)
     app.state.batcher = IngestBatcher(settings)
     app.state.login_throttle = LoginThrottle()
     app.state.device_hub = DeviceHub(settings)
-    app.add_middleware(SessionMiddleware, secret_key=settings.secret_key, session_cookie="tinyforge_session",
-                       same_site="lax", https_only=settings.environment == "production")
-    app.add_middleware(ingestion.IngestionFastPath)  # added last: runs first, ahead of the session middleware
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key,
+        session_cookie="tinyforge_session",
+        same_site="lax",
+        https_only=settings.environment == "production",
+    )
+    app.add_middleware(
+        ingestion.IngestionFastPath
+    )  # added last: runs first, ahead of the session middleware
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
@@ -70,10 +91,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse({"success": False, "error": str(exc.detail)}, status_code=exc.status_code,
-                            headers=getattr(exc, "headers", None))
+        return JSONResponse(
+            {"success": False, "error": str(exc.detail)},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
 
-    @app.get("/api/health", tags=["system"], summary="Liveness: answers without touching the database")
+    @app.get(
+        "/api/health", tags=["system"], summary="Liveness: answers without touching the database"
+    )
     async def health() -> dict:
         return {"success": True, "status": "ok"}
 
@@ -81,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     for router in API_ROUTERS:  # the edgeimpulse SDK's API endpoint ends in /v1
         app.include_router(router, prefix="/v1", include_in_schema=False)
-    app.include_router(remote_management.router)  # the devices' WebSocket, also at "/" as Edge Impulse's
+    app.include_router(
+        remote_management.router
+    )  # the devices' WebSocket, also at "/" as Edge Impulse's
     web.install(app)  # dashboard pages and /static
     return app

@@ -25,7 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-PG_ADMIN = os.environ.get("TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:  # noqa: ANN001
@@ -70,7 +72,7 @@ def _client_worker(port: int, requests: list[bytes], connections: int, out) -> N
             at = head.find(b"content-length:")
             if at >= 0:
                 line_end = head.find(b"\r\n", at)
-                length = int(head[at + 15:line_end if line_end > 0 else None])
+                length = int(head[at + 15 : line_end if line_end > 0 else None])
             if len(buf) < head_end + 4 + length:
                 continue
             status = int(head[9:12])
@@ -79,7 +81,7 @@ def _client_worker(port: int, requests: list[bytes], connections: int, out) -> N
                 ok += 1
             else:
                 bad += 1
-            del buf[:head_end + 4 + length]
+            del buf[: head_end + 4 + length]
             if not send_next(sock):
                 sel.unregister(sock)
                 sock.close()
@@ -88,7 +90,11 @@ def _client_worker(port: int, requests: list[bytes], connections: int, out) -> N
 
 
 def _http_request(method: str, path: str, body: bytes | None, headers: dict[str, str]) -> bytes:
-    lines = [f"{method} {path} HTTP/1.1", "host: 127.0.0.1", *(f"{k}: {v}" for k, v in headers.items())]
+    lines = [
+        f"{method} {path} HTTP/1.1",
+        "host: 127.0.0.1",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
     if body is not None:
         lines.append(f"content-length: {len(body)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (body or b"")
@@ -137,19 +143,38 @@ def _machine_busy_seconds() -> float:
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_profilers(server_pid: int, out_dir: Path, *, gil_only: bool = False) -> list[tuple[subprocess.Popen, Path]]:
+def _start_profilers(
+    server_pid: int, out_dir: Path, *, gil_only: bool = False
+) -> list[tuple[subprocess.Popen, Path]]:
     import shutil
 
-    if not shutil.which("py-spy", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"):
+    if not shutil.which(
+        "py-spy", path=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}"
+    ):
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     out_dir.mkdir(parents=True, exist_ok=True)
     spies = []
     for pid in _children(server_pid)[1:]:  # the uvicorn workers, not the supervisor
         out = out_dir / f"worker-{pid}.txt"
-        spy = subprocess.Popen(["py-spy", "record", "--pid", str(pid), "--format", "raw", "--rate", "200",
-                                "--output", str(out), "--nonblocking", *(["--gil"] if gil_only else [])],
-                               stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"})
+        spy = subprocess.Popen(
+            [
+                "py-spy",
+                "record",
+                "--pid",
+                str(pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+                "--output",
+                str(out),
+                "--nonblocking",
+                *(["--gil"] if gil_only else []),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env={**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"},
+        )
         spies.append((spy, out))
     time.sleep(1.0)  # let py-spy attach
     return spies
@@ -171,7 +196,9 @@ def _stop_profilers(spies: list[tuple[subprocess.Popen, Path]]) -> None:
             total += int(count)
             own[stack.split(";")[-1]] += int(count)
     if total:
-        print(f"\nserver workers, where the samples were taken (own time, top 25 of {total} samples):")
+        print(
+            f"\nserver workers, where the samples were taken (own time, top 25 of {total} samples):"
+        )
         for frame, n in own.most_common(25):
             print(f"  {100 * n / total:5.1f}%  {frame[:150]}")
 
@@ -179,13 +206,17 @@ def _stop_profilers(spies: list[tuple[subprocess.Popen, Path]]) -> None:
 class Run:
     """One load run: wall time, replies, and CPU seconds spent by server, PostgreSQL, clients and the machine."""
 
-    def __init__(self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int):
+    def __init__(
+        self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int
+    ):
         server_pids, pg_pids = _children(server_pid), _postgres_pids()
         s0, p0, m0 = _cpu_seconds(server_pids), _cpu_seconds(pg_pids), _machine_busy_seconds()
         k0 = _cpu_seconds(server_pids, kernel_only=True)
         q: mp.Queue = mp.Queue()
-        procs = [mp.Process(target=_client_worker, args=(port, requests[i::clients], connections, q))
-                 for i in range(clients)]
+        procs = [
+            mp.Process(target=_client_worker, args=(port, requests[i::clients], connections, q))
+            for i in range(clients)
+        ]
         t0 = time.perf_counter()
         for p in procs:
             p.start()
@@ -195,7 +226,9 @@ class Run:
         self.elapsed = time.perf_counter() - t0
         self.server_cpu = _cpu_seconds(server_pids) - s0
         self.server_kernel = _cpu_seconds(server_pids, kernel_only=True) - k0
-        self.pg_cpu = _cpu_seconds(_postgres_pids()) - p0  # backends that ended meanwhile are missed
+        self.pg_cpu = (
+            _cpu_seconds(_postgres_pids()) - p0
+        )  # backends that ended meanwhile are missed
         self.machine_cpu = _machine_busy_seconds() - m0
         self.client_cpu = sum(r[3] for r in results)
         self.ok, self.bad = sum(r[0] for r in results), sum(r[1] for r in results)
@@ -211,9 +244,11 @@ class Run:
     def cpu_line(self) -> str:
         n = max(self.ok + self.bad, 1)
         ms = lambda sec: 1000 * sec / n  # noqa: E731
-        return (f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in the kernel), postgres {ms(self.pg_cpu):.2f}, "
-                f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
-                f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)")
+        return (
+            f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in the kernel), postgres {ms(self.pg_cpu):.2f}, "
+            f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
+            f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
+        )
 
 
 def main() -> int:
@@ -221,10 +256,18 @@ def main() -> int:
     ap.add_argument("--samples", type=int, default=6000)
     ap.add_argument("--web-workers", type=int, default=2)
     ap.add_argument("--clients", type=int, default=2, help="client processes")
-    ap.add_argument("--connections", type=int, default=8, help="keep-alive connections per client process")
-    ap.add_argument("--profile", metavar="DIR", help="record the server workers with py-spy during the ingestion "
-                    "run (collapsed stacks and a top-functions summary in DIR)")
-    ap.add_argument("--gil", action="store_true", help="with --profile: sample only the thread holding the GIL")
+    ap.add_argument(
+        "--connections", type=int, default=8, help="keep-alive connections per client process"
+    )
+    ap.add_argument(
+        "--profile",
+        metavar="DIR",
+        help="record the server workers with py-spy during the ingestion "
+        "run (collapsed stacks and a top-functions summary in DIR)",
+    )
+    ap.add_argument(
+        "--gil", action="store_true", help="with --profile: sample only the thread holding the GIL"
+    )
     args = ap.parse_args()
 
     import numpy as np
@@ -258,20 +301,46 @@ def main() -> int:
         bodies, hashes = [], set()
         for i in range(args.samples):
             values = rng.normal(0, 2, size=(250, 3)).round(3).tolist()
-            payload = {"device_name": f"dev-{i % 50}", "device_type": "BENCH", "interval_ms": 10,
-                       "sensors": [{"name": a, "units": "m/s2"} for a in ("accX", "accY", "accZ")], "values": values}
+            payload = {
+                "device_name": f"dev-{i % 50}",
+                "device_type": "BENCH",
+                "interval_ms": 10,
+                "sensors": [{"name": a, "units": "m/s2"} for a in ("accX", "accY", "accZ")],
+                "values": values,
+            }
             body = sign_acquisition(payload, hmac_key=hmac_key)
             bodies.append(body)
         for body in bodies[:50]:  # spot-check the hash the server will compute
-            hashes.add(decode_upload(body, filename="x.json", content_type="application/json", hmac_keys=[hmac_key]).content_hash)
+            hashes.add(
+                decode_upload(
+                    body, filename="x.json", content_type="application/json", hmac_keys=[hmac_key]
+                ).content_hash
+            )
         print(f"body size {len(bodies[0])} bytes", flush=True)
 
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
-        env.update(TINYFORGE_DATABASE_URL=url, TINYFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO),
-                   TINYFORGE_DB_POOL_SIZE="20")
-        server = subprocess.Popen([sys.executable, "-m", "app.cli", "serve", "--port", str(port), "--workers",
-                                   str(args.web_workers)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        env.update(
+            TINYFORGE_DATABASE_URL=url,
+            TINYFORGE_DATA_DIR=str(data_dir),
+            PYTHONPATH=str(REPO),
+            TINYFORGE_DB_POOL_SIZE="20",
+        )
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "app.cli",
+                "serve",
+                "--port",
+                str(port),
+                "--workers",
+                str(args.web_workers),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -286,12 +355,22 @@ def main() -> int:
             time.sleep(0.2)
 
         trivial = [_http_request("GET", "/api/health", None, {})] * args.samples
-        Run(port, trivial[:500], args.clients, args.connections, server.pid)  # warm up connections and workers
+        Run(
+            port, trivial[:500], args.clients, args.connections, server.pid
+        )  # warm up connections and workers
         triv = Run(port, trivial, args.clients, args.connections, server.pid)
         headers = {"x-api-key": api_key, "content-type": "application/json", "x-label": "bench"}
-        reqs = [_http_request("POST", "/api/training/data", body, {**headers, "x-file-name": f"bench.{i}.json"})
-                for i, body in enumerate(bodies)]
-        spies = _start_profilers(server.pid, Path(args.profile), gil_only=args.gil) if args.profile else []
+        reqs = [
+            _http_request(
+                "POST", "/api/training/data", body, {**headers, "x-file-name": f"bench.{i}.json"}
+            )
+            for i, body in enumerate(bodies)
+        ]
+        spies = (
+            _start_profilers(server.pid, Path(args.profile), gil_only=args.gil)
+            if args.profile
+            else []
+        )
         ing = Run(port, reqs, args.clients, args.connections, server.pid)
         _stop_profilers(spies)
         bad_i = ing.bad
@@ -299,33 +378,58 @@ def main() -> int:
         engine = make_engine(url)
         with engine.connect() as conn:
             stored = conn.execute(select(func.count()).select_from(Sample.__table__)).scalar_one()
-            distinct = conn.execute(select(func.count(func.distinct(Sample.content_hash)))).scalar_one()
-            dup_names = conn.execute(text(
-                "select count(*) from (select filename from samples group by filename having count(*) > 1) d")).scalar_one()
-            spot = conn.execute(select(func.count()).where(Sample.content_hash.in_(list(hashes)))).scalar_one()
-            places = conn.execute(select(Sample.filename, Sample.blob_key, Sample.blob_offset, Sample.blob_bytes)).all()
+            distinct = conn.execute(
+                select(func.count(func.distinct(Sample.content_hash)))
+            ).scalar_one()
+            dup_names = conn.execute(
+                text(
+                    "select count(*) from (select filename from samples group by filename having count(*) > 1) d"
+                )
+            ).scalar_one()
+            spot = conn.execute(
+                select(func.count()).where(Sample.content_hash.in_(list(hashes)))
+            ).scalar_one()
+            places = conn.execute(
+                select(Sample.filename, Sample.blob_key, Sample.blob_offset, Sample.blob_bytes)
+            ).all()
         engine.dispose()
         # every row's byte range holds exactly the body sent under its file name
         from app.core.storage import BlobStore
 
         store = BlobStore(data_dir / "blobs")
         sent = {f"bench.{i}.json": body for i, body in enumerate(bodies)}
-        intact = sum(1 for name, key, offset, size in places if store.get_range(key, offset, size) == sent.get(name))
+        intact = sum(
+            1
+            for name, key, offset, size in places
+            if store.get_range(key, offset, size) == sent.get(name)
+        )
         files = sum(1 for _ in store.iter_keys())
 
         triv_rate, ing_rate = triv.rate, ing.rate
-        print(f"\n== ingestion benchmark (PostgreSQL, uvicorn workers={args.web_workers}, "
-              f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) ==")
-        print(f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, {triv.bad} failed)")
+        print(
+            f"\n== ingestion benchmark (PostgreSQL, uvicorn workers={args.web_workers}, "
+            f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) =="
+        )
+        print(
+            f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, {triv.bad} failed)"
+        )
         print(f"    {triv.cpu_line()}")
-        print(f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} failed, "
-              f"statuses {ing.statuses})")
+        print(
+            f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} failed, "
+            f"statuses {ing.statuses})"
+        )
         print(f"    {ing.cpu_line()}")
         print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
-        print(f"stored rows {stored}, distinct content hashes {distinct}, duplicated names {dup_names}, spot-checked "
-              f"hashes found {spot}/{len(hashes)}, bodies stored byte for byte {intact} (in {files} files)")
-        exact = (stored == args.samples == distinct == intact and dup_names == 0 and spot == len(hashes)
-                 and bad_i == 0)
+        print(
+            f"stored rows {stored}, distinct content hashes {distinct}, duplicated names {dup_names}, spot-checked "
+            f"hashes found {spot}/{len(hashes)}, bodies stored byte for byte {intact} (in {files} files)"
+        )
+        exact = (
+            stored == args.samples == distinct == intact
+            and dup_names == 0
+            and spot == len(hashes)
+            and bad_i == 0
+        )
         print("every sample stored exactly once:", "YES" if exact else "NO")
         print(f"target >= 1000 samples/s: {'met' if ing_rate >= 1000 else 'NOT met'}")
         return 0 if exact else 1

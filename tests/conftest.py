@@ -26,9 +26,13 @@ os.environ.setdefault("TINYFORGE_ENVIRONMENT", "test")
 from app.core.config import Settings  # noqa: E402
 from tests.paths import REPO_ROOT  # noqa: E402
 
-PG_ADMIN_URL = os.environ.get("TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
 REDIS_URL = os.environ.get("TINYFORGE_TEST_REDIS", "redis://127.0.0.1:6379")
-BACKENDS = [p for p in os.environ.get("TINYFORGE_TEST_BACKENDS", "sqlite,postgresql").split(",") if p]
+BACKENDS = [
+    p for p in os.environ.get("TINYFORGE_TEST_BACKENDS", "sqlite,postgresql").split(",") if p
+]
 
 
 def _port_open(host: str, port: int) -> bool:
@@ -52,7 +56,11 @@ def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:  # noqa: ANN001
             return made[backend]
         if backend == "sqlite":
             url = f"sqlite:///{root / 'tinyforge.sqlite'}"
-            info = {"url": url, "broker": "filesystem://", "broker_dir_root": root / "sqlite-broker"}
+            info = {
+                "url": url,
+                "broker": "filesystem://",
+                "broker_dir_root": root / "sqlite-broker",
+            }
         elif backend == "postgresql":
             if not _port_open("127.0.0.1", 5432):
                 pytest.fail("PostgreSQL is not running on 127.0.0.1:5432 (.ci/run starts it)")
@@ -63,8 +71,12 @@ def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:  # noqa: ANN001
             admin.dispose()
             url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
             db_index = 1 + (os.getpid() % 14)
-            info = {"url": url, "broker": f"{REDIS_URL}/{db_index}", "pg_name": name,
-                    "broker_dir_root": root / "pg-broker"}
+            info = {
+                "url": url,
+                "broker": f"{REDIS_URL}/{db_index}",
+                "pg_name": name,
+                "broker_dir_root": root / "pg-broker",
+            }
         else:
             raise ValueError(backend)
         upgrade(info["url"])
@@ -96,9 +108,15 @@ def settings(backend: str, _databases) -> Iterator[Settings]:  # noqa: ANN001
     """Settings for one backend. Data dir, broker and blobs are shared with that backend's workers."""
     info = _databases(backend)
     root: Path = info["broker_dir_root"]
-    s = Settings(environment="test", data_dir=root, database_url=info["url"], broker_url=info["broker"],
-                 result_backend=f"db+sqlite:///{root / 'celery-results.sqlite'}", storage_dir=root / "blobs",
-                 job_heartbeat_timeout_s=6.0)
+    s = Settings(
+        environment="test",
+        data_dir=root,
+        database_url=info["url"],
+        broker_url=info["broker"],
+        result_backend=f"db+sqlite:///{root / 'celery-results.sqlite'}",
+        storage_dir=root / "blobs",
+        job_heartbeat_timeout_s=6.0,
+    )
     _wipe(s)
     yield s
     _wipe(s)
@@ -180,19 +198,22 @@ def make_project(settings: Settings):  # noqa: ANN201
 
 # --- real worker processes and a real HTTP server ---------------------------------------------------
 
+
 def worker_env(s: Settings) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
-    env.update({
-        "TINYFORGE_ENVIRONMENT": "test",
-        "TINYFORGE_DATA_DIR": str(s.data_dir),
-        "TINYFORGE_DATABASE_URL": s.database_url,
-        "TINYFORGE_BROKER_URL": s.broker_url,
-        "TINYFORGE_RESULT_BACKEND": s.result_backend,
-        "TINYFORGE_STORAGE_DIR": str(s.storage_dir),
-        "TINYFORGE_JOB_HEARTBEAT_TIMEOUT_S": str(s.job_heartbeat_timeout_s),
-        "TINYFORGE_JOB_MAX_ATTEMPTS": str(s.job_max_attempts),
-        "PYTHONPATH": str(REPO_ROOT),
-    })
+    env.update(
+        {
+            "TINYFORGE_ENVIRONMENT": "test",
+            "TINYFORGE_DATA_DIR": str(s.data_dir),
+            "TINYFORGE_DATABASE_URL": s.database_url,
+            "TINYFORGE_BROKER_URL": s.broker_url,
+            "TINYFORGE_RESULT_BACKEND": s.result_backend,
+            "TINYFORGE_STORAGE_DIR": str(s.storage_dir),
+            "TINYFORGE_JOB_HEARTBEAT_TIMEOUT_S": str(s.job_heartbeat_timeout_s),
+            "TINYFORGE_JOB_MAX_ATTEMPTS": str(s.job_max_attempts),
+            "PYTHONPATH": str(REPO_ROOT),
+        }
+    )
     return env
 
 
@@ -201,17 +222,35 @@ class WorkerProcess:
         self.settings = s
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115
-        argv = [sys.executable, "-m", "app.cli", "worker", "--concurrency", str(concurrency), "--pool", pool,
-                "--loglevel", "INFO"]
-        self.proc = subprocess.Popen(argv, env=worker_env(s), stdout=self._log, stderr=subprocess.STDOUT,
-                                     cwd=REPO_ROOT, start_new_session=True)
+        argv = [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--pool",
+            pool,
+            "--loglevel",
+            "INFO",
+        ]
+        self.proc = subprocess.Popen(
+            argv,
+            env=worker_env(s),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"worker exited with {self.proc.returncode}:\n{self.log()[-3000:]}"
+                )
             if " ready." in self.log():
                 return
             time.sleep(0.2)
@@ -247,7 +286,9 @@ def start_worker(settings: Settings, tmp_path: Path):  # noqa: ANN201
 
     def start(concurrency: int = 2, pool: str = "prefork", **overrides) -> WorkerProcess:  # noqa: ANN003
         s = settings.model_copy(update=overrides) if overrides else settings
-        w = WorkerProcess(s, concurrency=concurrency, pool=pool, log_path=tmp_path / f"worker-{len(workers)}.log")
+        w = WorkerProcess(
+            s, concurrency=concurrency, pool=pool, log_path=tmp_path / f"worker-{len(workers)}.log"
+        )
         workers.append(w)
         return w
 
@@ -269,7 +310,9 @@ def live_server(app):  # noqa: ANN001, ANN201
     from app.demo import free_port
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

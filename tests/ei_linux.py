@@ -41,7 +41,9 @@ def python_impulse_runner() -> type:
     try:
         dist = importlib.metadata.distribution("edge-impulse-linux")
     except importlib.metadata.PackageNotFoundError:
-        pytest.skip("the edge-impulse-linux Python package is not installed (scripts/setup.sh test)")
+        pytest.skip(
+            "the edge-impulse-linux Python package is not installed (scripts/setup.sh test)"
+        )
     path = Path(str(dist.locate_file("edge_impulse_linux/runner.py")))
     spec = importlib.util.spec_from_file_location("edge_impulse_linux_runner", path)
     assert spec is not None and spec.loader is not None
@@ -50,7 +52,9 @@ def python_impulse_runner() -> type:
     return module.ImpulseRunner
 
 
-def node_classify(eim: Path, requests: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
+def node_classify(
+    eim: Path, requests: list[dict[str, Any]], tmp_path: Path
+) -> list[dict[str, Any]]:
     """Run `requests` ({"classify": [...]} or {"classify_continuous": [...]}) through the npm package's
     LinuxImpulseRunner: its model information first, then one answer per request ({"error": message}
     when the runner refused it). Skips without node or the package."""

@@ -13,5 +13,7 @@ MODELS_DIR = SHARED_DATA / "models"
 def require_shared(path: Path) -> Path:
     """Return `path`, or skip the calling test when the shared data folder is absent."""
     if not path.exists():
-        pytest.skip(f"shared reference data not found at {path} (expected ../shared/data beside the repo)")
+        pytest.skip(
+            f"shared reference data not found at {path} (expected ../shared/data beside the repo)"
+        )
     return path

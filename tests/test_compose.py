@@ -33,4 +33,6 @@ def test_compose_file_describes_the_scaled_out_deployment():
         args = command[1:] if isinstance(command, list) else shlex.split(command)[1:]
         sub = [a for a in args if not a.startswith("-")][:2]
         result = runner.invoke(main, [*sub[: 2 if sub[0] == "db" else 1], "--help"])
-        assert result.exit_code == 0, f"service {name}: `tinyforge {' '.join(sub)}` does not exist: {result.output}"
+        assert result.exit_code == 0, (
+            f"service {name}: `tinyforge {' '.join(sub)}` does not exist: {result.output}"
+        )

@@ -29,7 +29,9 @@ def module_name(path: Path) -> str:
 
 def imported_modules(path: Path) -> list[tuple[int, str]]:
     """(line, absolute module name) of every import in the file, wherever it stands."""
-    package = module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    package = (
+        module_name(path) if path.name == "__init__.py" else module_name(path).rpartition(".")[0]
+    )
     out = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
@@ -41,7 +43,9 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
             else:
                 module = node.module or ""
             # `from pkg import name` may import the submodule pkg.name
-            out += [(node.lineno, module)] + [(node.lineno, f"{module}.{a.name}") for a in node.names]
+            out += [(node.lineno, module)] + [
+                (node.lineno, f"{module}.{a.name}") for a in node.names
+            ]
     return out
 
 
@@ -74,7 +78,8 @@ def imports_http(_importer: str, module: str) -> bool:
 def imports_another_route(importer: str, module: str) -> bool:
     return importer not in ROUTER_INSTALLERS and any(
         within(module, package) and module != package and not within(module, importer)
-        for package in ROUTE_PACKAGES)
+        for package in ROUTE_PACKAGES
+    )
 
 
 def test_compute_libraries_do_not_import_the_service():
@@ -90,18 +95,30 @@ def test_route_modules_are_imported_only_where_the_routers_are_installed():
     assert violations(("app",), imports_another_route) == []
 
 
-@pytest.mark.parametrize(("folder", "source", "rule", "caught"), [
-    ("workers/learn", "from app.services import jobs\n", imports_app, True),
-    ("workers/deploy", "def f():\n    import app.core.db\n", imports_app, True),
-    ("workers/dsp", "from workers.dsp import get_block\nimport numpy\n", imports_app, False),
-    ("app/services", "def f():\n    from app.web.templating import render\n", imports_http, True),
-    ("app/api/routes", "from app.api.routes.jobs import submit\n", imports_another_route, True),
-    ("app/web/routes", "from app.api.routes import dsp\n", imports_another_route, True),
-    ("app/api/routes", "from . import dsp\n", imports_another_route, True),
-    ("app/api/routes", "from app.api.deps import SessionDep\n", imports_another_route, False),
-    ("app/web", "def declarations():\n    from app.api.routes.dsp import dsp_blocks\n",
-     imports_another_route, True),
-])
+@pytest.mark.parametrize(
+    ("folder", "source", "rule", "caught"),
+    [
+        ("workers/learn", "from app.services import jobs\n", imports_app, True),
+        ("workers/deploy", "def f():\n    import app.core.db\n", imports_app, True),
+        ("workers/dsp", "from workers.dsp import get_block\nimport numpy\n", imports_app, False),
+        (
+            "app/services",
+            "def f():\n    from app.web.templating import render\n",
+            imports_http,
+            True,
+        ),
+        ("app/api/routes", "from app.api.routes.jobs import submit\n", imports_another_route, True),
+        ("app/web/routes", "from app.api.routes import dsp\n", imports_another_route, True),
+        ("app/api/routes", "from . import dsp\n", imports_another_route, True),
+        ("app/api/routes", "from app.api.deps import SessionDep\n", imports_another_route, False),
+        (
+            "app/web",
+            "def declarations():\n    from app.api.routes.dsp import dsp_blocks\n",
+            imports_another_route,
+            True,
+        ),
+    ],
+)
 def test_the_checks_catch_what_they_are_for(tmp_path, monkeypatch, folder, source, rule, caught):
     """Each rule on a planted file, so that a check that could never fail would be noticed."""
     import tests.test_layering as layering

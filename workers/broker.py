@@ -96,8 +96,14 @@ class Channel(filesystem.Channel):
             where = bad / filename
         except OSError:
             where = claimed
-        log.error("broker: message %s on %s is not a valid message (%s: %s); moved aside to %s",
-                  filename, self.data_folder_in, type(exc).__name__, exc, where)
+        log.error(
+            "broker: message %s on %s is not a valid message (%s: %s); moved aside to %s",
+            filename,
+            self.data_folder_in,
+            type(exc).__name__,
+            exc,
+            where,
+        )
 
     def _size(self, queue: str) -> int:
         return sum(is_message_for(f, queue) for f in os.listdir(self.data_folder_in))
@@ -115,12 +121,17 @@ class Channel(filesystem.Channel):
         table = super().get_table(exchange)
         if table or self._exchange_file(exchange).exists():
             return table
-        return [filesystem.exchange_queue_t(key.routing_key, "", key.queue)
-                for key in self.state.bindings if key.exchange == exchange]
+        return [
+            filesystem.exchange_queue_t(key.routing_key, "", key.queue)
+            for key in self.state.bindings
+            if key.exchange == exchange
+        ]
 
     @property
     def bad_folder(self) -> str:
-        return self.transport_options.get("bad_folder") or os.path.join(self.processed_folder, "bad")
+        return self.transport_options.get("bad_folder") or os.path.join(
+            self.processed_folder, "bad"
+        )
 
 
 def _unlink_quietly(path: str) -> None:

@@ -21,11 +21,21 @@ from workers.queues import QUEUES
 
 log = logging.getLogger("tinyforge.worker")
 
-TASK_MODULES = ["workers.tasks.system", "workers.tasks.dsp", "workers.tasks.learn", "workers.tasks.deploy"]
+TASK_MODULES = [
+    "workers.tasks.system",
+    "workers.tasks.dsp",
+    "workers.tasks.learn",
+    "workers.tasks.deploy",
+]
 
 
 def make_celery(settings: Settings) -> Celery:
-    app = Celery("tinyforge", broker=settings.broker_url, backend=settings.result_backend, include=TASK_MODULES)
+    app = Celery(
+        "tinyforge",
+        broker=settings.broker_url,
+        backend=settings.result_backend,
+        include=TASK_MODULES,
+    )
     conf: dict = {
         "task_queues": [Queue(q) for q in QUEUES],
         "task_default_queue": "default",
@@ -70,6 +80,7 @@ _clients: dict[tuple, Celery] = {}
 
 def celery_for(settings: Settings | None = None) -> Celery:
     """The Celery app for `settings` (the module's app when they match the environment's)."""
+
     def key_of(s: Settings) -> tuple:
         return (s.broker_url, s.result_backend, str(s.broker_dir))
 
@@ -90,9 +101,13 @@ def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
     settings = settings or get_settings()
     with session_scope(settings) as session:
         outcome = job_service.reap_stale(
-            session, timeout_s=settings.job_heartbeat_timeout_s, max_attempts=settings.job_max_attempts
+            session,
+            timeout_s=settings.job_heartbeat_timeout_s,
+            max_attempts=settings.job_max_attempts,
         )
-        requeue = [job_service.get_job_any(session, jid) for jid, what in outcome if what == "requeued"]
+        requeue = [
+            job_service.get_job_any(session, jid) for jid, what in outcome if what == "requeued"
+        ]
     for job in requeue:
         job_service.dispatch(celery_for(settings), job.id, job.kind)
     for jid, what in outcome:

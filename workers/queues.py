@@ -11,11 +11,13 @@ from types import MappingProxyType
 QUEUES = ("default", "dsp", "train", "deploy")
 
 # job kind -> (Celery task name, queue)
-JOB_KINDS = MappingProxyType({
-    "summarize-data": ("data.summarize", "default"),
-    "wait": ("system.wait", "default"),
-    "generate-features": ("dsp.generate_features", "dsp"),
-    "train": ("train.run", "train"),
-    "test": ("train.test", "train"),
-    "build": ("deploy.build", "deploy"),
-})
+JOB_KINDS = MappingProxyType(
+    {
+        "summarize-data": ("data.summarize", "default"),
+        "wait": ("system.wait", "default"),
+        "generate-features": ("dsp.generate_features", "dsp"),
+        "train": ("train.run", "train"),
+        "test": ("train.test", "train"),
+        "build": ("deploy.build", "deploy"),
+    }
+)

@@ -65,8 +65,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 def require_csrf(request: Request, sent: str | None) -> None:
     """A signed-in browser may change things (a form, or the JSON API) only with its session's CSRF token."""
     if not csrf_matches(request.session.get(CSRF_SESSION_KEY), sent):
-        raise Forbidden("the CSRF token (form field csrf_token or header x-csrf-token) is missing or wrong: "
-                        "reload the page and retry")
+        raise Forbidden(
+            "the CSRF token (form field csrf_token or header x-csrf-token) is missing or wrong: "
+            "reload the page and retry"
+        )
 
 
 @dataclass
@@ -77,8 +79,9 @@ class Caller:
     user: User | None = None
 
 
-def get_caller(request: Request, session: SessionDep,
-               x_api_key: Annotated[str | None, Header()] = None) -> Caller:
+def get_caller(
+    request: Request, session: SessionDep, x_api_key: Annotated[str | None, Header()] = None
+) -> Caller:
     if x_api_key:
         project = project_service.project_for_api_key(session, x_api_key.strip())
         if project is None:
@@ -97,12 +100,17 @@ def get_caller(request: Request, session: SessionDep,
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_project(project_id: Annotated[int, Path(alias="projectId", ge=1)], caller: CallerDep,
-                session: SessionDep) -> Project:
+def get_project(
+    project_id: Annotated[int, Path(alias="projectId", ge=1)],
+    caller: CallerDep,
+    session: SessionDep,
+) -> Project:
     """The project in the path, if the caller may use it. Others' projects are 404, as if absent."""
     if caller.project is not None:
         if caller.project.id != project_id:
-            raise NotFound(f"project {project_id} does not exist or this API key has no access to it")
+            raise NotFound(
+                f"project {project_id} does not exist or this API key has no access to it"
+            )
         return caller.project
     assert caller.user is not None
     if not project_service.is_member(session, project_id, caller.user.id):

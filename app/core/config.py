@@ -24,8 +24,12 @@ class Settings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     data_dir: Path = Field(default=Path("tinyforge-data"), description="all embedded-mode state")
     database_url: str = Field(default="", description="SQLAlchemy URL; default SQLite in data_dir")
-    broker_url: str = Field(default="", description="Celery broker; default a filesystem broker in data_dir")
-    result_backend: str = Field(default="", description="Celery result backend; default SQLite in data_dir")
+    broker_url: str = Field(
+        default="", description="Celery broker; default a filesystem broker in data_dir"
+    )
+    result_backend: str = Field(
+        default="", description="Celery result backend; default SQLite in data_dir"
+    )
     storage_dir: Path | None = Field(default=None, description="blob store; default data_dir/blobs")
     secret_key: str = DEV_SECRET
     base_url: str = Field(default="", description="public URL of this server, shown in snippets")
@@ -33,11 +37,18 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(default=100 * 1024 * 1024, ge=1024, description="per request")
     max_file_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="per uploaded file")
     max_files_per_request: int = Field(default=1000, ge=1)
-    device_max_message_bytes: int = Field(default=1024 * 1024, ge=1024,
-                                          description="largest remote management message a device may send")
+    device_max_message_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="largest remote management message a device may send",
+    )
 
-    job_heartbeat_timeout_s: float = Field(default=120.0, gt=0, description="running job with no heartbeat for this long is failed")
-    job_max_attempts: int = Field(default=2, ge=1, description="deliveries of one job before it is failed")
+    job_heartbeat_timeout_s: float = Field(
+        default=120.0, gt=0, description="running job with no heartbeat for this long is failed"
+    )
+    job_max_attempts: int = Field(
+        default=2, ge=1, description="deliveries of one job before it is failed"
+    )
     worker_concurrency: int = Field(default=2, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
 
@@ -53,7 +64,9 @@ class Settings(BaseSettings):
         if self.storage_dir is None:
             self.storage_dir = self.data_dir / "blobs"
         self.storage_dir = self.storage_dir.expanduser().resolve()
-        if self.environment == "production" and (self.secret_key == DEV_SECRET or len(self.secret_key) < 32):
+        if self.environment == "production" and (
+            self.secret_key == DEV_SECRET or len(self.secret_key) < 32
+        ):
             raise ValueError(
                 "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 characters in production"
             )

@@ -68,7 +68,9 @@ def session_scope(settings: Settings | None = None) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(url: str):  # -> alembic.config.Config (imported lazily: alembic is not needed to serve)
+def alembic_config(
+    url: str,
+):  # -> alembic.config.Config (imported lazily: alembic is not needed to serve)
     from alembic.config import Config
 
     cfg = Config()
@@ -101,6 +103,7 @@ def current_revision(url: str) -> str | None:
 
 
 # --- side effects tied to the fate of a transaction (blob writes and deletes) -------------------------
+
 
 def on_commit(session: Session, fn) -> None:  # noqa: ANN001
     """Run `fn()` after the session's transaction commits (e.g. delete blobs of deleted rows)."""

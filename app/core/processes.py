@@ -41,11 +41,24 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
     # (a parent that died before prctl ran leaves us orphaned: the caller's stop_group still runs)
 
 
-def start_child(argv: list[str], *, env: dict[str, str] | None = None, stdout: IO[Any] | int | None = None,
-                stderr: IO[Any] | int | None = None, text: bool = False) -> subprocess.Popen:
+def start_child(
+    argv: list[str],
+    *,
+    env: dict[str, str] | None = None,
+    stdout: IO[Any] | int | None = None,
+    stderr: IO[Any] | int | None = None,
+    text: bool = False,
+) -> subprocess.Popen:
     """Start `argv` in its own session, to be stopped with the parent (see the module's docstring)."""
-    return subprocess.Popen(argv, env=env, stdout=stdout, stderr=stderr, text=text, start_new_session=True,
-                            preexec_fn=_die_with_parent)
+    return subprocess.Popen(
+        argv,
+        env=env,
+        stdout=stdout,
+        stderr=stderr,
+        text=text,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
+    )
 
 
 def stop_group(proc: subprocess.Popen, *, grace_s: float = 15) -> None:
@@ -65,7 +78,9 @@ def stop_group(proc: subprocess.Popen, *, grace_s: float = 15) -> None:
 
 
 @contextlib.contextmanager
-def child_process(argv: list[str], *, grace_s: float = 15, **kwargs: Any) -> Iterator[subprocess.Popen]:
+def child_process(
+    argv: list[str], *, grace_s: float = 15, **kwargs: Any
+) -> Iterator[subprocess.Popen]:
     proc = start_child(argv, **kwargs)
     try:
         yield proc
@@ -84,7 +99,9 @@ def listen(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise PortInUse(f"port {port} on {host} is already in use: stop what runs there or choose --port") from exc
+            raise PortInUse(
+                f"port {port} on {host} is already in use: stop what runs there or choose --port"
+            ) from exc
         raise PortInUse(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
     sock.set_inheritable(True)
     return sock
@@ -93,6 +110,7 @@ def listen(host: str, port: int) -> socket.socket:
 @contextlib.contextmanager
 def stop_signals_raise_keyboard_interrupt() -> Iterator[None]:
     """Until the block ends, SIGTERM and SIGHUP end it as Ctrl-C does, so every `finally` runs."""
+
     def interrupt(_sig: int, _frame: object) -> None:
         raise KeyboardInterrupt
 

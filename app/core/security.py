@@ -39,7 +39,7 @@ def new_api_key() -> str:
 
 def hash_api_key(key: str) -> str:
     if key.startswith(EI_KEY_ALIAS + API_KEY_PREFIX):
-        key = key[len(EI_KEY_ALIAS):]
+        key = key[len(EI_KEY_ALIAS) :]
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 

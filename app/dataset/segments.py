@@ -11,8 +11,14 @@ from __future__ import annotations
 import numpy as np
 
 
-def find_segments(values: np.ndarray, *, frequency_hz: float, segment_length_ms: float,
-                  threshold: float = 0.3, frame_ms: float = 20.0) -> list[tuple[float, float]]:
+def find_segments(
+    values: np.ndarray,
+    *,
+    frequency_hz: float,
+    segment_length_ms: float,
+    threshold: float = 0.3,
+    frame_ms: float = 20.0,
+) -> list[tuple[float, float]]:
     """[(start_ms, end_ms)] of the events in `values` ([rows] or [rows, axes]), in time order.
 
     `threshold` (0..1) places the cut between the noise floor (median frame energy, 0) and the

@@ -64,8 +64,14 @@ class LiveConnection:
 class DeviceHub:
     """One per web process (`app.state.device_hub`); `start()`/`stop()` from the app's lifespan."""
 
-    def __init__(self, settings: Settings, *, poll_s: float = 0.25, heartbeat_s: float = 5.0,
-                 frame_interval_s: float = 0.2):
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        poll_s: float = 0.25,
+        heartbeat_s: float = 5.0,
+        frame_interval_s: float = 0.2,
+    ):
         self.settings = settings
         self.process_key = f"{socket.gethostname()[:32]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.poll_s = poll_s
@@ -123,10 +129,21 @@ class DeviceHub:
 
     async def attach(self, project_id: int, hello: Hello, sock: Socket) -> LiveConnection:
         conn = LiveConnection(project_id=project_id, hello=hello, socket=sock)
-        for old in [c for c in self._live.values() if (c.project_id, c.hello.device_id) == (project_id, hello.device_id)]:
+        for old in [
+            c
+            for c in self._live.values()
+            if (c.project_id, c.hello.device_id) == (project_id, hello.device_id)
+        ]:
             await self._drop(old, "replaced by a newer connection of the same device")
-        await self._db(lambda s: service.register_connection(
-            s, project_id, hello, process_key=self.process_key, connection_key=conn.connection_key))
+        await self._db(
+            lambda s: service.register_connection(
+                s,
+                project_id,
+                hello,
+                process_key=self.process_key,
+                connection_key=conn.connection_key,
+            )
+        )
         self._live[conn.connection_key] = conn
         self._ensure_running()
         self._wake.set()
@@ -139,7 +156,9 @@ class DeviceHub:
 
         def forget(s: Session) -> None:
             for command_id in pending:
-                service.set_status(s, command_id, "failed", error=f"{reason} before the request finished")
+                service.set_status(
+                    s, command_id, "failed", error=f"{reason} before the request finished"
+                )
             service.unregister_connection(s, conn.connection_key)
 
         await self._db(forget)
@@ -175,23 +194,46 @@ class DeviceHub:
             await self._deliver(command)
 
     async def _deliver(self, command: DeviceCommand) -> None:
-        conn = next((c for c in self._live.values()
-                     if (c.project_id, c.hello.device_id) == (command.project_id, command.device_id)), None)
+        conn = next(
+            (
+                c
+                for c in self._live.values()
+                if (c.project_id, c.hello.device_id) == (command.project_id, command.device_id)
+            ),
+            None,
+        )
         if conn is None:
-            await self._db(lambda s: service.set_status(s, command.id, "failed",
-                                                        error="the device disconnected before the request reached it"))
+            await self._db(
+                lambda s: service.set_status(
+                    s,
+                    command.id,
+                    "failed",
+                    error="the device disconnected before the request reached it",
+                )
+            )
             return
         try:
             if command.kind == "sample":
                 if conn.sample_command is not None:
-                    raise RuntimeError(f"the device is still busy with request {conn.sample_command}")
+                    raise RuntimeError(
+                        f"the device is still busy with request {conn.sample_command}"
+                    )
                 p = command.params
                 hmac = await self._db(lambda s: service.hmac_key(s, command.project_id))
                 conn.sample_command = command.id
                 conn.sample_deadline = time.monotonic() + p["lengthMs"] / 1000 + 120
-                await conn.send({"sample": {"label": p["label"], "length": p["lengthMs"],
-                                            "path": CATEGORY_PATHS[p["category"]], "hmacKey": hmac,
-                                            "interval": p["intervalMs"], "sensor": p["sensor"]}})
+                await conn.send(
+                    {
+                        "sample": {
+                            "label": p["label"],
+                            "length": p["lengthMs"],
+                            "path": CATEGORY_PATHS[p["category"]],
+                            "hmacKey": hmac,
+                            "interval": p["intervalMs"],
+                            "sensor": p["sensor"],
+                        }
+                    }
+                )
             elif command.kind == "start_snapshot":
                 conn.snapshot_command = command.id
                 await conn.send({"startSnapshot": True, "resolution": "low"})
@@ -211,7 +253,9 @@ class DeviceHub:
             now = time.monotonic()
             if msg.jpeg and now - conn.last_frame_at >= self.frame_interval_s:
                 conn.last_frame_at = now
-                await self._db(lambda s: service.store_snapshot(s, conn.connection_key, msg.jpeg or b""))
+                await self._db(
+                    lambda s: service.store_snapshot(s, conn.connection_key, msg.jpeg or b"")
+                )
             return
         if msg.kind.startswith("snapshot_"):
             command_id, conn.snapshot_command = conn.snapshot_command, None
@@ -221,7 +265,9 @@ class DeviceHub:
                 if msg.kind != "snapshot_failed":
                     service.set_snapshot_streaming(s, conn.connection_key, streaming)
                 if command_id is not None:
-                    service.set_status(s, command_id, "finished" if msg.ok else "failed", error=msg.error)
+                    service.set_status(
+                        s, command_id, "finished" if msg.ok else "failed", error=msg.error
+                    )
 
             await self._db(record)
             return
@@ -236,7 +282,9 @@ class DeviceHub:
             await self._db(lambda s: service.set_status(s, command_id, "finished", progress=100))
         else:
             status = "accepted" if msg.kind == "sample" else msg.kind
-            await self._db(lambda s: service.set_status(s, command_id, status, progress=msg.progress))
+            await self._db(
+                lambda s: service.set_status(s, command_id, status, progress=msg.progress)
+            )
 
     # --- background loops ---------------------------------------------------------------------------
 
@@ -283,7 +331,10 @@ class DeviceHub:
                 await self._drop(conn, "replaced by a newer connection of the same device")
             elif conn.sample_command is not None and now > conn.sample_deadline:
                 command_id, conn.sample_command = conn.sample_command, None
-                await self._db(lambda s, c=command_id: service.set_status(
-                    s, c, "failed", error="the device did not finish the sample in time"))
+                await self._db(
+                    lambda s, c=command_id: service.set_status(
+                        s, c, "failed", error="the device did not finish the sample in time"
+                    )
+                )
         if self.use_redis:
             await self._deliver_pending()

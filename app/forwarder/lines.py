@@ -13,8 +13,38 @@ from dataclasses import dataclass
 _SEPARATORS = re.compile(r"[,\t ]+")
 # rates devices commonly use; a measured rate within 8 % of one of them is taken to be it (a busy computer
 # reads late and measures low; neighbouring common rates are ≥ 25 % apart, so 8 % cannot pick the wrong one)
-COMMON_RATES_HZ = (1, 2, 4, 5, 8, 10, 12.5, 16, 20, 25, 31.25, 40, 50, 62.5, 80, 100, 125, 160, 200, 250, 400,
-                   500, 800, 1000, 1600, 2000, 3200, 4000, 8000, 16000)
+COMMON_RATES_HZ = (
+    1,
+    2,
+    4,
+    5,
+    8,
+    10,
+    12.5,
+    16,
+    20,
+    25,
+    31.25,
+    40,
+    50,
+    62.5,
+    80,
+    100,
+    125,
+    160,
+    200,
+    250,
+    400,
+    500,
+    800,
+    1000,
+    1600,
+    2000,
+    3200,
+    4000,
+    8000,
+    16000,
+)
 MAX_AXES = 64
 
 
@@ -60,7 +90,9 @@ class Detection:
     garbage: int
 
 
-def detect(lines: list[tuple[float, bytes]], *, min_lines: int = 5, max_garbage: float = 0.2) -> Detection:
+def detect(
+    lines: list[tuple[float, bytes]], *, min_lines: int = 5, max_garbage: float = 0.2
+) -> Detection:
     """Axis count and rate from (arrival time s, raw line) pairs read from the device for a while.
 
     ForwarderError when there are too few lines of numbers, too much garbage, or lines disagree on
@@ -70,31 +102,45 @@ def detect(lines: list[tuple[float, bytes]], *, min_lines: int = 5, max_garbage:
     good = [(t, v) for t, v in parsed if v is not None]
     garbage = len(parsed) - len(good)
     if len(good) < min_lines:
-        example = next((raw for (_, raw), (_, v) in zip(lines, parsed, strict=True) if v is None), b"")
+        example = next(
+            (raw for (_, raw), (_, v) in zip(lines, parsed, strict=True) if v is None), b""
+        )
         hint = f" (e.g. {example[:40]!r})" if example else ""
-        raise ForwarderError(f"the device sent {len(good)} lines of numbers and {garbage} other lines{hint}: "
-                             "it must print one line of comma-, tab- or space-separated numbers per reading")
+        raise ForwarderError(
+            f"the device sent {len(good)} lines of numbers and {garbage} other lines{hint}: "
+            "it must print one line of comma-, tab- or space-separated numbers per reading"
+        )
     if garbage > max_garbage * len(parsed):
-        raise ForwarderError(f"{garbage} of {len(parsed)} lines from the device are not numbers: "
-                             "check the baud rate and what the device prints")
+        raise ForwarderError(
+            f"{garbage} of {len(parsed)} lines from the device are not numbers: "
+            "check the baud rate and what the device prints"
+        )
     counts: dict[int, int] = {}
     for _, v in good:
         counts[len(v)] = counts.get(len(v), 0) + 1
     if len(counts) > 1:
         shown = ", ".join(f"{n} lines with {k} values" for k, n in sorted(counts.items()))
-        raise ForwarderError(f"the device's lines do not all have the same number of values ({shown})")
+        raise ForwarderError(
+            f"the device's lines do not all have the same number of values ({shown})"
+        )
     span = good[-1][0] - good[0][0]
     if span <= 0:
         raise ForwarderError("could not measure the device's rate: its lines arrived all at once")
-    return Detection(axes=next(iter(counts)), frequency_hz=snap_frequency((len(good) - 1) / span),
-                     lines=len(good), garbage=garbage)
+    return Detection(
+        axes=next(iter(counts)),
+        frequency_hz=snap_frequency((len(good) - 1) / span),
+        lines=len(good),
+        garbage=garbage,
+    )
 
 
 def axis_names(text: str, axes: int) -> list[str]:
     """`accX, accY, accZ` → names, checked against the number of axes."""
     names = [n.strip() for n in re.split(r"[,\s]+", text.strip()) if n.strip()]
     if len(names) != axes:
-        raise ForwarderError(f"give {axes} axis names (the device sends {axes} values per line), got {len(names)}")
+        raise ForwarderError(
+            f"give {axes} axis names (the device sends {axes} values per line), got {len(names)}"
+        )
     if len(set(names)) != len(names):
         raise ForwarderError("axis names must be different from each other")
     if any(len(n) > 64 or not n.isprintable() for n in names):

@@ -84,7 +84,9 @@ def sample_lines(port: Serial, seconds: float) -> list[tuple[float, bytes]]:
     return out
 
 
-def find_baud(port: Serial, rates: Iterable[int], *, seconds: float, echo: Callable[[str], None]) -> Detection:
+def find_baud(
+    port: Serial, rates: Iterable[int], *, seconds: float, echo: Callable[[str], None]
+) -> Detection:
     """The first rate at which the device prints lines of numbers, and what it prints there."""
     problems = []
     for baud in rates:
@@ -99,8 +101,14 @@ def find_baud(port: Serial, rates: Iterable[int], *, seconds: float, echo: Calla
     raise ForwarderError("could not read the device: " + "; ".join(problems))
 
 
-def record(port: Serial, *, axes: int, rows: int, frequency_hz: float,
-           progress: Callable[[int], None] | None = None) -> np.ndarray:
+def record(
+    port: Serial,
+    *,
+    axes: int,
+    rows: int,
+    frequency_hz: float,
+    progress: Callable[[int], None] | None = None,
+) -> np.ndarray:
     """`rows` consecutive readings as float32 [rows, axes]. Any bad line, a change in the number of
     values per line, silence or a disconnect raises ForwarderError: a sample is all or nothing."""
     port.flush()
@@ -110,14 +118,20 @@ def record(port: Serial, *, axes: int, rows: int, frequency_hz: float,
     for i in range(rows):
         line = port.read_line(timeout_s=timeout_s)
         if line is None:
-            raise DeviceLost(f"the device stopped sending after {i} of {rows} readings; nothing was uploaded")
+            raise DeviceLost(
+                f"the device stopped sending after {i} of {rows} readings; nothing was uploaded"
+            )
         values = parse_line(line)
         if values is None:
-            raise ForwarderError(f"reading {i + 1} of {rows} is not a line of numbers ({line[:40]!r}); "
-                                 "nothing was uploaded")
+            raise ForwarderError(
+                f"reading {i + 1} of {rows} is not a line of numbers ({line[:40]!r}); "
+                "nothing was uploaded"
+            )
         if len(values) != axes:
-            raise DeviceLost(f"the device now sends {len(values)} values per line instead of {axes}: its axes "
-                                 "changed, restart the data forwarder to detect them again; nothing was uploaded")
+            raise DeviceLost(
+                f"the device now sends {len(values)} values per line instead of {axes}: its axes "
+                "changed, restart the data forwarder to detect them again; nothing was uploaded"
+            )
         out[i] = values
         if progress is not None and (i + 1) % step == 0:
             progress(int(100 * (i + 1) / rows))

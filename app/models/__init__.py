@@ -11,7 +11,21 @@ from app.models.sample import CATEGORIES, Sample
 from app.models.user import ProjectMember, User
 
 __all__ = [
-    "CATEGORIES", "FINISHED", "JOB_STATUSES", "ApiKey", "Artifact", "Base", "Device", "DeviceCommand",
-    "DeviceConnection", "HmacKey", "Impulse", "Job",
-    "JobLog", "Project", "ProjectMember", "Sample", "User",
+    "CATEGORIES",
+    "FINISHED",
+    "JOB_STATUSES",
+    "ApiKey",
+    "Artifact",
+    "Base",
+    "Device",
+    "DeviceCommand",
+    "DeviceConnection",
+    "HmacKey",
+    "Impulse",
+    "Job",
+    "JobLog",
+    "Project",
+    "ProjectMember",
+    "Sample",
+    "User",
 ]

@@ -16,7 +16,9 @@ class Device(Base):
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_devices_project_id_name"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(255))
     device_type: Mapped[str] = mapped_column(String(255), default="")
     display_name: Mapped[str] = mapped_column(String(255), default="", server_default="")

@@ -20,7 +20,9 @@ class Impulse(Base):
     __tablename__ = "impulses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     name: Mapped[str] = mapped_column(String(200))
     revision: Mapped[int] = mapped_column(default=1)
     input: Mapped[InputBlock] = mapped_column(TypedJSON(InputBlock))
@@ -31,7 +33,9 @@ class Impulse(Base):
 
     @property
     def design(self) -> ImpulseDesign:
-        return ImpulseDesign.model_construct(input=self.input, dsp=list(self.dsp), learn=list(self.learn))
+        return ImpulseDesign.model_construct(
+            input=self.input, dsp=list(self.dsp), learn=list(self.learn)
+        )
 
     @design.setter
     def design(self, design: ImpulseDesign) -> None:

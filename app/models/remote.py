@@ -21,10 +21,16 @@ class DeviceConnection(Base):
     """A live remote-management connection (one per project and device id)."""
 
     __tablename__ = "device_connections"
-    __table_args__ = (UniqueConstraint("project_id", "device_id", name="uq_device_connections_project_id_device_id"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "project_id", "device_id", name="uq_device_connections_project_id_device_id"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     device_id: Mapped[str] = mapped_column(String(255))
     device_type: Mapped[str] = mapped_column(String(255), default="")
     connection: Mapped[str] = mapped_column(String(32), default="ip")
@@ -47,7 +53,9 @@ class DeviceCommand(Base):
     __table_args__ = (Index("ix_device_commands_process_key_status", "process_key", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="CASCADE"), index=True
+    )
     device_id: Mapped[str] = mapped_column(String(255))
     process_key: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))  # sample | start_snapshot | stop_snapshot

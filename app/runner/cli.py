@@ -13,7 +13,9 @@ import click
 from app.forwarder.port import BAUD_RATES
 
 
-def _format(source: str, start_s: float, end_s: float, result: dict[str, Any], labels: list[str]) -> str:
+def _format(
+    source: str, start_s: float, end_s: float, result: dict[str, Any], labels: list[str]
+) -> str:
     scores = result["classification"]
     best = max(labels, key=lambda lab: scores[lab])
     text = "  ".join(f"{lab} {scores[lab]:.3f}" for lab in labels)
@@ -22,7 +24,9 @@ def _format(source: str, start_s: float, end_s: float, result: dict[str, Any], l
     return f"{source}  {span}{text}{anomaly}  -> {best}"
 
 
-def _record(source: str, start_s: float, end_s: float, result: dict[str, Any], labels: list[str]) -> str:
+def _record(
+    source: str, start_s: float, end_s: float, result: dict[str, Any], labels: list[str]
+) -> str:
     scores = result["classification"]
     out = {
         "source": source,
@@ -45,7 +49,9 @@ def _record(source: str, start_s: float, end_s: float, result: dict[str, Any], l
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="a recording to classify: .wav, .csv, .json or .cbor (.jpg/.png for image impulses); repeatable",
 )
-@click.option("--port", "port_path", default=None, help="classify a serial device live, e.g. /dev/ttyACM0")
+@click.option(
+    "--port", "port_path", default=None, help="classify a serial device live, e.g. /dev/ttyACM0"
+)
 @click.option(
     "--baud",
     default="auto",
@@ -87,7 +93,9 @@ def run_impulse(
     from workers.deploy.package.eim import EimError, EimRunner
 
     if bool(files) == bool(port_path):
-        raise click.UsageError("give recordings with --file or a device with --port (one of the two)")
+        raise click.UsageError(
+            "give recordings with --file or a device with --port (one of the two)"
+        )
     if count is not None and not port_path:
         raise click.UsageError("--count goes with --port")
     echo = lambda m: click.echo(m, err=True)  # noqa: E731

@@ -83,7 +83,9 @@ class Window:
     values: np.ndarray  # what one classify request carries
 
 
-def file_windows(path: Path, impulse: Impulse, *, note: Callable[[str], None] = print) -> list[Window]:
+def file_windows(
+    path: Path, impulse: Impulse, *, note: Callable[[str], None] = print
+) -> list[Window]:
     """The windows of a .wav, .csv, .json or .cbor recording (the frame of a .jpg/.png for image
     impulses)."""
     from app.ingestion.errors import IngestionError
@@ -151,7 +153,10 @@ def _timeseries_windows(
     except DspError as exc:
         raise InputError(f"{path.name}: {exc}") from exc
     step = impulse.slice_samples / f
-    return [Window(i * step, i * step + impulse.window_samples / f, w.ravel()) for i, w in enumerate(windows)]
+    return [
+        Window(i * step, i * step + impulse.window_samples / f, w.ravel())
+        for i, w in enumerate(windows)
+    ]
 
 
 def _axes(n: int) -> str:
@@ -195,7 +200,9 @@ def serial_slices(
             warn(f"skipped a line that is not numbers: {line[:40]!r}")
             continue
         if len(values) != impulse.axes:
-            raise DeviceLost(f"the device now sends {len(values)} values per line instead of {impulse.axes}")
+            raise DeviceLost(
+                f"the device now sends {len(values)} values per line instead of {impulse.axes}"
+            )
         rows.append(values)
         if len(rows) == impulse.slice_samples:
             yield np.asarray(rows, np.float32).ravel()

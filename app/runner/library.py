@@ -65,7 +65,9 @@ def _from_executable(path: Path, manifest: dict[str, Any] | None = None) -> Runn
         launcher = launcher_for(built_for)
     except EimError as exc:
         raise RunnerNotFound(f"{path} is a {built_for} executable: {exc}") from exc
-    return Runner(path, launcher, manifest, note=f"running the {built_for} runner under {launcher[0]}")
+    return Runner(
+        path, launcher, manifest, note=f"running the {built_for} runner under {launcher[0]}"
+    )
 
 
 def _from_folder(folder: Path, scratch: Path) -> Runner:
@@ -91,7 +93,9 @@ def _from_folder(folder: Path, scratch: Path) -> Runner:
     shipped = folder / EIM_NAME
     if shipped.is_file() and elf_target(shipped) in (host_target(), target):
         try:
-            if not shipped.stat().st_mode & 0o111:  # zips extracted by tools that drop the mode bits
+            if (
+                not shipped.stat().st_mode & 0o111
+            ):  # zips extracted by tools that drop the mode bits
                 shipped = _copy_executable(shipped, scratch / EIM_NAME)
             return _from_executable(shipped, manifest)
         except RunnerNotFound:
@@ -103,12 +107,16 @@ def _from_folder(folder: Path, scratch: Path) -> Runner:
             "run `make model.eim` there"
         )
     build_dir = scratch / "build"
-    shutil.copytree(folder, build_dir, ignore=shutil.ignore_patterns(EIM_NAME, "example", "classify"))
+    shutil.copytree(
+        folder, build_dir, ignore=shutil.ignore_patterns(EIM_NAME, "example", "classify")
+    )
     try:
         exe = build_eim(build_dir, target=here, static=False)
     except EimError as exc:
         raise RunnerNotFound(str(exc)) from exc
-    return Runner(exe, manifest=manifest, note=f"built the runner for {here} from the library's sources")
+    return Runner(
+        exe, manifest=manifest, note=f"built the runner for {here} from the library's sources"
+    )
 
 
 def _copy_executable(src: Path, dest: Path) -> Path:

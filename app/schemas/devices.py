@@ -12,8 +12,17 @@ DeviceId = Annotated[str, Field(min_length=1, max_length=255)]
 class CreateDeviceBody(BaseModel):
     """Register a device (the Linux daemon and the data forwarder call this before they connect)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"deviceId": "00:11:22:33:44:55", "deviceType": "RASPBERRY_PI_4", "ifNotExists": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "deviceId": "00:11:22:33:44:55",
+                    "deviceType": "RASPBERRY_PI_4",
+                    "ifNotExists": True,
+                }
+            ]
+        }
+    )
 
     deviceId: DeviceId
     deviceType: str = Field(default="", max_length=255)
@@ -31,9 +40,19 @@ class RenameDeviceBody(BaseModel):
 class StartSamplingBody(BaseModel):
     """Ask a connected device to record a sample (it uploads it itself)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"label": "wave", "lengthMs": 2000, "category": "training", "sensor": "Accelerometer",
-         "frequencyHz": 62.5}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "label": "wave",
+                    "lengthMs": 2000,
+                    "category": "training",
+                    "sensor": "Accelerometer",
+                    "frequencyHz": 62.5,
+                }
+            ]
+        }
+    )
 
     label: str = Field(min_length=1, max_length=255)
     lengthMs: float = Field(gt=0, le=24 * 3600 * 1000)

@@ -11,15 +11,30 @@ class DspRunRequest(BaseModel):
     """Run one processing block on one window: of `values` sent here, of a stored sample (`sample_id`),
     windowed like an impulse's input (`impulse_id`) or taken whole."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"block": "mfcc", "params": {"num_cepstral": 13}, "sample_id": 1, "impulse_id": 1, "window": 0},
-        {"block": "flatten", "values": [[0.1, 9.8, 0.2], [0.3, 9.7, 0.1]], "interval_ms": 16},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "block": "mfcc",
+                    "params": {"num_cepstral": 13},
+                    "sample_id": 1,
+                    "impulse_id": 1,
+                    "window": 0,
+                },
+                {
+                    "block": "flatten",
+                    "values": [[0.1, 9.8, 0.2], [0.3, 9.7, 0.1]],
+                    "interval_ms": 16,
+                },
+            ]
+        }
+    )
 
     block: str = Field(description="a processing block (GET /api/dsp-blocks)")
     params: dict[str, Any] = Field(default_factory=dict, description="left out: the defaults")
-    values: list[list[float]] | list[float] | None = Field(default=None,
-                                                           description="rows × axes, or one axis")
+    values: list[list[float]] | list[float] | None = Field(
+        default=None, description="rows × axes, or one axis"
+    )
     interval_ms: float | None = Field(default=None, gt=0)
     sensors: list[str] | None = None
     sample_id: int | None = None

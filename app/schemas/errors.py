@@ -26,14 +26,20 @@ def location(loc: Sequence[str | int]) -> str:
 
 def describe(errors: Iterable[Mapping[str, Any]]) -> str:
     """pydantic's error list as `where: what; where: what`."""
-    return "; ".join(f"{location(e.get('loc', ())) or 'request'}: {e.get('msg', 'invalid')}" for e in errors)
+    return "; ".join(
+        f"{location(e.get('loc', ())) or 'request'}: {e.get('msg', 'invalid')}" for e in errors
+    )
 
 
-def field_error(title: str, loc: tuple[str | int, ...], message: str, value: Any) -> ValidationError:
+def field_error(
+    title: str, loc: tuple[str | int, ...], message: str, value: Any
+) -> ValidationError:
     """A ValidationError at `loc` (relative to where it is raised) carrying our own message.
 
     Raised inside a validator, its location is appended to the validator's, so a check made on a
     whole object can still name the exact field (`input` + ('type',) -> `input.type`).
     """
     error = PydanticCustomError("invalid_value", "{message}", {"message": message})
-    return ValidationError.from_exception_data(title, [InitErrorDetails(type=error, loc=loc, input=value)])
+    return ValidationError.from_exception_data(
+        title, [InitErrorDetails(type=error, loc=loc, input=value)]
+    )

@@ -27,7 +27,9 @@ from pydantic import (
 
 from app.schemas.errors import field_error
 
-if TYPE_CHECKING:  # workers.dsp (NumPy, SciPy) is imported when a window is cut, not with the models
+if (
+    TYPE_CHECKING
+):  # workers.dsp (NumPy, SciPy) is imported when a window is cut, not with the models
     from workers.dsp import ImageInput, TimeSeriesInput
 
 LearnType = Literal["classification", "regression", "anomaly-kmeans", "anomaly-gmm"]
@@ -41,20 +43,24 @@ _BLOCK = ConfigDict(extra="forbid")
 
 # --- input blocks -------------------------------------------------------------------------------
 
+
 class TimeSeriesInputBlock(BaseModel):
     """Windows cut from time series (audio, motion, ...), resampled to `frequency_hz`."""
 
     model_config = ConfigDict(extra="forbid", title="Time-series input")
 
     type: Literal["time-series"] = "time-series"
-    axes: list[str] | None = Field(default=None,
-                                   description="sensor names to use, in this order; null: every axis")
+    axes: list[str] | None = Field(
+        default=None, description="sensor names to use, in this order; null: every axis"
+    )
     window_size_ms: float = Field(default=1000.0, description="length of a window (ms)")
-    window_increase_ms: float = Field(default=1000.0,
-                                      description="step between windows (ms); default: window size")
+    window_increase_ms: float = Field(
+        default=1000.0, description="step between windows (ms); default: window size"
+    )
     frequency_hz: float = Field(default=100.0, description="sampling frequency of the windows (Hz)")
-    pad_short: bool = Field(default=True,
-                            description="zero-pad a sample shorter than a window (else it is skipped)")
+    pad_short: bool = Field(
+        default=True, description="zero-pad a sample shorter than a window (else it is skipped)"
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -62,16 +68,22 @@ class TimeSeriesInputBlock(BaseModel):
         if not isinstance(data, dict) or data.get("window_increase_ms") is not None:
             return data
         size = data.get("window_size_ms", 1000.0)
-        if isinstance(size, int | float) and not isinstance(size, bool):  # a bad size is reported on its own
+        if isinstance(size, int | float) and not isinstance(
+            size, bool
+        ):  # a bad size is reported on its own
             return {**data, "window_increase_ms": size}
         return data
 
     def to_dsp(self) -> TimeSeriesInput:
         from workers.dsp import TimeSeriesInput
 
-        return TimeSeriesInput(axes=self.axes, window_size_ms=self.window_size_ms,
-                               window_increase_ms=self.window_increase_ms, frequency_hz=self.frequency_hz,
-                               pad_short=self.pad_short)
+        return TimeSeriesInput(
+            axes=self.axes,
+            window_size_ms=self.window_size_ms,
+            window_increase_ms=self.window_increase_ms,
+            frequency_hz=self.frequency_hz,
+            pad_short=self.pad_short,
+        )
 
 
 class ImageInputBlock(BaseModel):
@@ -80,8 +92,12 @@ class ImageInputBlock(BaseModel):
     model_config = ConfigDict(extra="forbid", title="Image input")
 
     type: Literal["image"] = "image"
-    width: int = Field(default=96, ge=1, le=1024, description="width the images are resized to (pixels)")
-    height: int = Field(default=96, ge=1, le=1024, description="height the images are resized to (pixels)")
+    width: int = Field(
+        default=96, ge=1, le=1024, description="width the images are resized to (pixels)"
+    )
+    height: int = Field(
+        default=96, ge=1, le=1024, description="height the images are resized to (pixels)"
+    )
     resize_mode: Literal["squash", "fit-short", "fit-long"] = "squash"
     color_depth: Literal["rgb", "grayscale"] = "rgb"
 
@@ -97,12 +113,18 @@ class ImageInputBlock(BaseModel):
     def to_dsp(self) -> ImageInput:
         from workers.dsp import ImageInput
 
-        return ImageInput(width=self.width, height=self.height, resize_mode=self.resize_mode,
-                          color_depth=self.color_depth)
+        return ImageInput(
+            width=self.width,
+            height=self.height,
+            resize_mode=self.resize_mode,
+            color_depth=self.color_depth,
+        )
 
 
 _INPUTS: dict[str, type[TimeSeriesInputBlock | ImageInputBlock]] = {
-    "time-series": TimeSeriesInputBlock, "image": ImageInputBlock}
+    "time-series": TimeSeriesInputBlock,
+    "image": ImageInputBlock,
+}
 INPUT_TYPES = tuple(_INPUTS)
 
 
@@ -111,11 +133,15 @@ def _input_by_type(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
     if isinstance(value, TimeSeriesInputBlock | ImageInputBlock):
         return value
     if not isinstance(value, dict):
-        raise field_error("input", (), "must be an object with a 'type' of time-series or image", value)
+        raise field_error(
+            "input", (), "must be an object with a 'type' of time-series or image", value
+        )
     cls = _INPUTS.get(value.get("type"))  # type: ignore[arg-type]
     if cls is None:
         kind = value.get("type")
-        raise field_error("input", ("type",), f"got {kind!r}; must be one of {', '.join(INPUT_TYPES)}", kind)
+        raise field_error(
+            "input", ("type",), f"got {kind!r}; must be one of {', '.join(INPUT_TYPES)}", kind
+        )
     return cls.model_validate(value)
 
 
@@ -123,6 +149,7 @@ InputBlock = Annotated[TimeSeriesInputBlock | ImageInputBlock, WrapValidator(_in
 
 
 # --- blocks as a saved impulse holds them -------------------------------------------------------
+
 
 class DspBlock(BaseModel):
     """A processing block of a saved impulse: its parameters complete and checked."""
@@ -178,19 +205,25 @@ class ImpulseDesign(BaseModel):
 
 # --- what a client sends ------------------------------------------------------------------------
 
+
 class DspBlockSpec(BaseModel):
     """A processing block as a client describes it."""
 
     model_config = _BLOCK
 
-    id: int | None = Field(default=None,
-                           description="unique among the impulse's blocks; default: position + 1")
-    block: str = Field(description="a processing block (`GET /api/dsp-blocks` lists them)", examples=["mfcc"])
+    id: int | None = Field(
+        default=None, description="unique among the impulse's blocks; default: position + 1"
+    )
+    block: str = Field(
+        description="a processing block (`GET /api/dsp-blocks` lists them)", examples=["mfcc"]
+    )
     name: str | None = Field(default=None, description="default: the block's title")
-    params: dict[str, Any] | None = Field(default=None,
-                                          description="parameters by name; left out: their defaults")
-    implementation_version: int | None = Field(default=None,
-                                               description="ignored: the current version is used")
+    params: dict[str, Any] | None = Field(
+        default=None, description="parameters by name; left out: their defaults"
+    )
+    implementation_version: int | None = Field(
+        default=None, description="ignored: the current version is used"
+    )
 
 
 class LearnBlockSpec(BaseModel):
@@ -198,38 +231,72 @@ class LearnBlockSpec(BaseModel):
 
     model_config = _BLOCK
 
-    id: int | None = Field(default=None,
-                           description="unique among the impulse's blocks; default: 100 + position")
+    id: int | None = Field(
+        default=None, description="unique among the impulse's blocks; default: 100 + position"
+    )
     type: LearnType
-    dsp: list[int] | None = Field(default=None,
-                                  description="ids of the processing blocks it reads; default: all")
-    settings: dict[str, Any] | None = Field(default=None, description=(
-        "classification/regression: {training: {epochs, learning_rate, batch_size, validation_split, seed, "
-        "...}, layers: [...], min_confidence}; "
-        "anomaly: {n_clusters | n_components, features, seed, threshold}"))
+    dsp: list[int] | None = Field(
+        default=None, description="ids of the processing blocks it reads; default: all"
+    )
+    settings: dict[str, Any] | None = Field(
+        default=None,
+        description=(
+            "classification/regression: {training: {epochs, learning_rate, batch_size, validation_split, seed, "
+            "...}, layers: [...], min_confidence}; "
+            "anomaly: {n_clusters | n_components, features, seed, threshold}"
+        ),
+    )
     name: str | None = Field(default=None, description="default: the type")
 
 
 # the demo's impulses (app/demo.py), shown in /docs as examples
 MOTION_EXAMPLE: dict[str, Any] = {
     "name": "Motion: spectral features + dense classifier + K-means anomaly",
-    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 500, "frequency_hz": 62.5},
+    "input": {
+        "type": "time-series",
+        "window_size_ms": 1000,
+        "window_increase_ms": 500,
+        "frequency_hz": 62.5,
+    },
     "dsp": [{"id": 1, "block": "spectral", "params": {}}],
-    "learn": [{"id": 2, "type": "classification", "dsp": [1],
-               "settings": {"training": {"epochs": 30, "seed": 1}}},
-              {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}}],
+    "learn": [
+        {
+            "id": 2,
+            "type": "classification",
+            "dsp": [1],
+            "settings": {"training": {"epochs": 30, "seed": 1}},
+        },
+        {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}},
+    ],
 }
 KEYWORDS_EXAMPLE: dict[str, Any] = {
     "name": "Keyword spotting: MFCC + DS-CNN",
-    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 1000, "frequency_hz": 8000,
-              "pad_short": True},
+    "input": {
+        "type": "time-series",
+        "window_size_ms": 1000,
+        "window_increase_ms": 1000,
+        "frequency_hz": 8000,
+        "pad_short": True,
+    },
     "dsp": [{"id": 1, "block": "mfcc", "params": {}}],
-    "learn": [{"id": 2, "type": "classification", "dsp": [1],
-               "settings": {"training": {"epochs": 40, "seed": 1}}}],
+    "learn": [
+        {
+            "id": 2,
+            "type": "classification",
+            "dsp": [1],
+            "settings": {"training": {"epochs": 40, "seed": 1}},
+        }
+    ],
 }
 IMAGE_EXAMPLE: dict[str, Any] = {
     "name": "Colours",
-    "input": {"type": "image", "width": 32, "height": 32, "resize_mode": "squash", "color_depth": "rgb"},
+    "input": {
+        "type": "image",
+        "width": 32,
+        "height": 32,
+        "resize_mode": "squash",
+        "color_depth": "rgb",
+    },
     "dsp": [{"block": "image"}],
     "learn": [{"type": "classification"}],
 }
@@ -239,7 +306,8 @@ class ImpulseCreate(BaseModel):
     """A new impulse: the input block, processing blocks and (optionally) learning blocks."""
 
     model_config = ConfigDict(
-        json_schema_extra={"examples": [MOTION_EXAMPLE, KEYWORDS_EXAMPLE, IMAGE_EXAMPLE]})
+        json_schema_extra={"examples": [MOTION_EXAMPLE, KEYWORDS_EXAMPLE, IMAGE_EXAMPLE]}
+    )
 
     name: str | None = Field(default=None, description="default: Impulse")
     input: InputBlock
@@ -251,10 +319,14 @@ class ImpulseUpdate(BaseModel):
     """A change to an impulse: parts left out stay as they are; `learn: []` (or null) removes the
     learning blocks. The impulse's revision goes up when its design changes."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"name": "Motion v2"},
-        {"dsp": [{"id": 1, "block": "spectral", "params": {"fft_length": 64}}]},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "Motion v2"},
+                {"dsp": [{"id": 1, "block": "spectral", "params": {"fft_length": 64}}]},
+            ]
+        }
+    )
 
     name: str | None = None
     input: InputBlock | None = None

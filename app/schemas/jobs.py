@@ -33,11 +33,14 @@ class WaitRequest(BaseModel):
 class GenerateFeaturesRequest(BaseModel):
     """Generate the features of an impulse's processing blocks (all of them, or one)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1},
-                                                              {"impulseId": 1, "dspId": 2}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"impulseId": 1}, {"impulseId": 1, "dspId": 2}]}
+    )
 
     impulseId: int
-    dspId: int | None = Field(default=None, description="one processing block; default: every block")
+    dspId: int | None = Field(
+        default=None, description="one processing block; default: every block"
+    )
 
 
 class LearnJobRequest(BaseModel):
@@ -46,24 +49,41 @@ class LearnJobRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"impulseId": 1, "learnId": 2}]})
 
     impulseId: int
-    learnId: int | None = Field(default=None, description="default: the impulse's first learning block")
+    learnId: int | None = Field(
+        default=None, description="default: the impulse's first learning block"
+    )
 
 
 class BuildRequest(BaseModel):
     """Build a C library of a trained impulse (impulseId) or of an uploaded .tflite (modelId), verified
     before it can be downloaded. Unknown names are refused with the list of known ones."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"impulseId": 1, "learnId": 2, "engine": "compiled", "modelType": "int8", "target": "cortex-m4f"},
-        {"modelId": 7, "engine": "tflite-micro", "target": "linux-x86_64"},
-    ]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "impulseId": 1,
+                    "learnId": 2,
+                    "engine": "compiled",
+                    "modelType": "int8",
+                    "target": "cortex-m4f",
+                },
+                {"modelId": 7, "engine": "tflite-micro", "target": "linux-x86_64"},
+            ]
+        }
+    )
 
     impulseId: int | None = None
-    learnId: int | None = Field(default=None, description="default: the impulse's first learning block")
-    modelId: int | None = Field(default=None,
-                                description="an uploaded model (POST /api/{projectId}/models/upload)")
-    engine: str | None = Field(default=None,
-                               description="compiled (default) or tflite-micro ('tflite' is taken as it)")
+    learnId: int | None = Field(
+        default=None, description="default: the impulse's first learning block"
+    )
+    modelId: int | None = Field(
+        default=None, description="an uploaded model (POST /api/{projectId}/models/upload)"
+    )
+    engine: str | None = Field(
+        default=None, description="compiled (default) or tflite-micro ('tflite' is taken as it)"
+    )
     modelType: str | None = Field(default=None, description="int8 (default) or float32")
-    target: str | None = Field(default=None,
-                               description="default linux-x86_64; GET /api/deployment/targets lists them")
+    target: str | None = Field(
+        default=None, description="default linux-x86_64; GET /api/deployment/targets lists them"
+    )

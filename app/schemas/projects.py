@@ -6,8 +6,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ProjectSettings(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"name": "Gestures", "description": "wrist motion, 62.5 Hz", "requireSignedData": True}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Gestures",
+                    "description": "wrist motion, 62.5 Hz",
+                    "requireSignedData": True,
+                }
+            ]
+        }
+    )
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)

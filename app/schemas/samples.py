@@ -52,7 +52,9 @@ class BatchLabel(BatchIds):
 class BatchMove(BatchIds):
     """Move several samples to another category."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [{"ids": [12, 13], "category": "testing"}]})
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"ids": [12, 13], "category": "testing"}]}
+    )
 
     category: Category
 
@@ -69,7 +71,12 @@ class Range(BaseModel):
 class SplitBody(BaseModel):
     """Parts of a sample that become new samples (the original is deleted)."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [
-        {"segments": [{"startMs": 0, "endMs": 1000}, {"startMs": 1200, "endMs": 2200}]}]})
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"segments": [{"startMs": 0, "endMs": 1000}, {"startMs": 1200, "endMs": 2200}]}
+            ]
+        }
+    )
 
     segments: list[Range] = Field(min_length=1, max_length=1000)

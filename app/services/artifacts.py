@@ -35,9 +35,15 @@ FEATURE_EXPLORER = "feature-explorer"
 DEPLOYMENT = "deployment"
 UPLOADED_MODEL = "uploaded-model"
 # what training and testing store per learning block, with the file extension of each
-LEARN_FILES = {"keras-model": ".keras", "tflite-float32": ".tflite", "tflite-int8": ".tflite",
-               "model-card": ".json", "training-results": ".json", "anomaly-model": ".json",
-               "test-results": ".json"}
+LEARN_FILES = {
+    "keras-model": ".keras",
+    "tflite-float32": ".tflite",
+    "tflite-int8": ".tflite",
+    "model-card": ".json",
+    "training-results": ".json",
+    "anomaly-model": ".json",
+    "test-results": ".json",
+}
 
 
 def project_prefix(project_id: int) -> str:
@@ -46,6 +52,7 @@ def project_prefix(project_id: int) -> str:
 
 
 # --- the feature cache: blobs without rows, keyed by a feature configuration's hash ------------------
+
 
 def _feature_cache(project_id: int, config_hash: str) -> str:
     return f"{project_prefix(project_id)}/features/{config_hash[:24]}"
@@ -68,15 +75,34 @@ def window_shape_key(project_id: int, config_hash: str) -> str:
 
 # --- storing -------------------------------------------------------------------------------------
 
-def _add(session: Session, store: BlobStore, *, project_id: int, kind: str, name: str, folder: str,
-         data: bytes, meta: dict[str, Any], impulse_id: int | None = None,
-         job_id: int | None = None) -> Artifact:
+
+def _add(
+    session: Session,
+    store: BlobStore,
+    *,
+    project_id: int,
+    kind: str,
+    name: str,
+    folder: str,
+    data: bytes,
+    meta: dict[str, Any],
+    impulse_id: int | None = None,
+    job_id: int | None = None,
+) -> Artifact:
     key = f"{project_prefix(project_id)}/{folder}/{uuid.uuid4().hex}-{name}"
     store.put(key, data)
     on_rollback(session, lambda: store.delete(key))
-    art = Artifact(project_id=project_id, job_id=job_id, impulse_id=impulse_id, kind=kind, name=name,
-                   blob_key=key, size_bytes=len(data), sha256=hashlib.sha256(data).hexdigest(),
-                   meta=json.loads(json.dumps(meta, default=str)))
+    art = Artifact(
+        project_id=project_id,
+        job_id=job_id,
+        impulse_id=impulse_id,
+        kind=kind,
+        name=name,
+        blob_key=key,
+        size_bytes=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        meta=json.loads(json.dumps(meta, default=str)),
+    )
     session.add(art)
     session.flush()
     return art
@@ -93,55 +119,159 @@ def delete_blobs_on_commit(session: Session, store: BlobStore, arts: list[Artifa
     on_commit(session, delete)
 
 
-def _replace(session: Session, store: BlobStore, impulse: Impulse, kind: str, name: str, data: bytes,
-             meta: dict[str, Any], job_id: int | None, *, match: str) -> Artifact:
+def _replace(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    kind: str,
+    name: str,
+    data: bytes,
+    meta: dict[str, Any],
+    job_id: int | None,
+    *,
+    match: str,
+) -> Artifact:
     """A new artifact of `kind` for the impulse, in place of the one with the same `meta[match]`."""
     old = [a for a in _of_impulse(session, impulse, kind) if a.meta.get(match) == meta[match]]
     for art in old:
         session.delete(art)
     delete_blobs_on_commit(session, store, old)
-    return _add(session, store, project_id=impulse.project_id, kind=kind, name=name,
-                folder=f"artifacts/{kind}", data=data, meta=meta, impulse_id=impulse.id, job_id=job_id)
+    return _add(
+        session,
+        store,
+        project_id=impulse.project_id,
+        kind=kind,
+        name=name,
+        folder=f"artifacts/{kind}",
+        data=data,
+        meta=meta,
+        impulse_id=impulse.id,
+        job_id=job_id,
+    )
 
 
-def save_features(session: Session, store: BlobStore, impulse: Impulse, dsp_id: int, data: bytes,
-                  meta: dict[str, Any], job_id: int | None) -> Artifact:
+def save_features(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    dsp_id: int,
+    data: bytes,
+    meta: dict[str, Any],
+    job_id: int | None,
+) -> Artifact:
     """The feature matrix of one processing block (.npz), replacing the previous one."""
-    return _replace(session, store, impulse, FEATURES, f"features-impulse{impulse.id}-dsp{dsp_id}.npz", data,
-                    {**meta, "dsp_id": dsp_id}, job_id, match="dsp_id")
+    return _replace(
+        session,
+        store,
+        impulse,
+        FEATURES,
+        f"features-impulse{impulse.id}-dsp{dsp_id}.npz",
+        data,
+        {**meta, "dsp_id": dsp_id},
+        job_id,
+        match="dsp_id",
+    )
 
 
-def save_feature_explorer(session: Session, store: BlobStore, impulse: Impulse, dsp_id: int,
-                          explorer: dict[str, Any], meta: dict[str, Any], job_id: int | None) -> Artifact:
+def save_feature_explorer(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    dsp_id: int,
+    explorer: dict[str, Any],
+    meta: dict[str, Any],
+    job_id: int | None,
+) -> Artifact:
     """The 2-D projection of one processing block's features (JSON), replacing the previous one."""
     name = f"explorer-impulse{impulse.id}-dsp{dsp_id}.json"
-    return _replace(session, store, impulse, FEATURE_EXPLORER, name, json.dumps(explorer).encode(),
-                    {**meta, "dsp_id": dsp_id}, job_id, match="dsp_id")
+    return _replace(
+        session,
+        store,
+        impulse,
+        FEATURE_EXPLORER,
+        name,
+        json.dumps(explorer).encode(),
+        {**meta, "dsp_id": dsp_id},
+        job_id,
+        match="dsp_id",
+    )
 
 
-def save_learn_artifact(session: Session, store: BlobStore, impulse: Impulse, learn_id: int, kind: str,
-                        data: bytes, *, revision: int, job_id: int | None) -> Artifact:
+def save_learn_artifact(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    learn_id: int,
+    kind: str,
+    data: bytes,
+    *,
+    revision: int,
+    job_id: int | None,
+) -> Artifact:
     """A trained model, model card or training/test results of a learning block, replacing the previous."""
     name = f"{kind}-impulse{impulse.id}-learn{learn_id}{LEARN_FILES[kind]}"
-    return _replace(session, store, impulse, kind, name, data, {"learn_id": learn_id, "revision": revision},
-                    job_id, match="learn_id")
+    return _replace(
+        session,
+        store,
+        impulse,
+        kind,
+        name,
+        data,
+        {"learn_id": learn_id, "revision": revision},
+        job_id,
+        match="learn_id",
+    )
 
 
-def save_deployment(session: Session, store: BlobStore, *, project_id: int, impulse_id: int | None,
-                    job_id: int | None, name: str, data: bytes, meta: dict[str, Any]) -> Artifact:
+def save_deployment(
+    session: Session,
+    store: BlobStore,
+    *,
+    project_id: int,
+    impulse_id: int | None,
+    job_id: int | None,
+    name: str,
+    data: bytes,
+    meta: dict[str, Any],
+) -> Artifact:
     """A built library (zip); every build is kept."""
-    return _add(session, store, project_id=project_id, kind=DEPLOYMENT, name=name, folder="deployments",
-                data=data, meta=meta, impulse_id=impulse_id, job_id=job_id)
+    return _add(
+        session,
+        store,
+        project_id=project_id,
+        kind=DEPLOYMENT,
+        name=name,
+        folder="deployments",
+        data=data,
+        meta=meta,
+        impulse_id=impulse_id,
+        job_id=job_id,
+    )
 
 
-def save_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes,
-                        meta: dict[str, Any]) -> Artifact:
+def save_uploaded_model(
+    session: Session,
+    store: BlobStore,
+    project_id: int,
+    name: str,
+    data: bytes,
+    meta: dict[str, Any],
+) -> Artifact:
     """A model a user brought (.tflite)."""
-    return _add(session, store, project_id=project_id, kind=UPLOADED_MODEL, name=name, folder="models",
-                data=data, meta=meta)
+    return _add(
+        session,
+        store,
+        project_id=project_id,
+        kind=UPLOADED_MODEL,
+        name=name,
+        folder="models",
+        data=data,
+        meta=meta,
+    )
 
 
 # --- finding -------------------------------------------------------------------------------------
+
 
 def _of_impulse(session: Session, impulse: Impulse, kind: str | None = None) -> list[Artifact]:
     stmt = select(Artifact).where(Artifact.impulse_id == impulse.id)
@@ -154,13 +284,16 @@ def impulse_artifacts(session: Session, impulse: Impulse) -> list[Artifact]:
     return _of_impulse(session, impulse)
 
 
-def feature_artifact(session: Session, impulse: Impulse, dsp_id: int, kind: str = FEATURES) -> Artifact:
+def feature_artifact(
+    session: Session, impulse: Impulse, dsp_id: int, kind: str = FEATURES
+) -> Artifact:
     """The features (or, with kind=FEATURE_EXPLORER, their projection) of one processing block."""
     for art in _of_impulse(session, impulse, kind):
         if art.meta.get("dsp_id") == dsp_id:
             return art
-    raise NotFound(f"no features generated yet for impulse {impulse.id}, block {dsp_id}: "
-                   "run generate-features")
+    raise NotFound(
+        f"no features generated yet for impulse {impulse.id}, block {dsp_id}: run generate-features"
+    )
 
 
 def learn_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str) -> Artifact:
@@ -168,7 +301,9 @@ def learn_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str)
     for art in _of_impulse(session, impulse, kind):
         if art.meta.get("learn_id") == learn_id:
             return art
-    raise NotFound(f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first")
+    raise NotFound(
+        f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first"
+    )
 
 
 def learn_artifacts(session: Session, impulse: Impulse, learn_id: int) -> list[Artifact]:
@@ -176,8 +311,14 @@ def learn_artifacts(session: Session, impulse: Impulse, learn_id: int) -> list[A
     return [a for a in _of_impulse(session, impulse) if a.meta.get("learn_id") == learn_id]
 
 
-def project_artifacts(session: Session, project_id: int, *, impulse_id: int | None = None,
-                      kind: str | None = None, newest_first: bool = False) -> list[Artifact]:
+def project_artifacts(
+    session: Session,
+    project_id: int,
+    *,
+    impulse_id: int | None = None,
+    kind: str | None = None,
+    newest_first: bool = False,
+) -> list[Artifact]:
     stmt = select(Artifact).where(Artifact.project_id == project_id)
     if impulse_id is not None:
         stmt = stmt.where(Artifact.impulse_id == impulse_id)
@@ -205,19 +346,24 @@ def deployments(session: Session, project_id: int) -> list[Artifact]:
     return project_artifacts(session, project_id, kind=DEPLOYMENT, newest_first=True)
 
 
-def latest_deployment(session: Session, project_id: int, artifact_id: int | None = None) -> Artifact:
+def latest_deployment(
+    session: Session, project_id: int, artifact_id: int | None = None
+) -> Artifact:
     """The newest library (or the one asked for)."""
     stmt = select(Artifact).where(Artifact.project_id == project_id, Artifact.kind == DEPLOYMENT)
     if artifact_id is not None:
         stmt = stmt.where(Artifact.id == artifact_id)
     art = session.scalars(stmt.order_by(Artifact.id.desc()).limit(1)).first()
     if art is None:
-        raise NotFound("no deployment has been built yet: "
-                       "POST /api/{projectId}/jobs/build-ondevice-model first")
+        raise NotFound(
+            "no deployment has been built yet: "
+            "POST /api/{projectId}/jobs/build-ondevice-model first"
+        )
     return art
 
 
 # --- reading -------------------------------------------------------------------------------------
+
 
 def read(store: BlobStore, art: Artifact) -> bytes:
     return store.get(art.blob_key)

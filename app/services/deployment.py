@@ -42,10 +42,16 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
     target = request.target or "linux-x86_64"
     if target not in TARGETS:
         raise BadRequest(f"target '{target}' is not known: use one of {', '.join(TARGETS)}")
-    out = {"engine": engine, "modelType": model_type, "target": target,
-           **request.model_dump(include={"impulseId", "learnId", "modelId"}, exclude_none=True)}
+    out = {
+        "engine": engine,
+        "modelType": model_type,
+        "target": target,
+        **request.model_dump(include={"impulseId", "learnId", "modelId"}, exclude_none=True),
+    }
     if "modelId" not in out and "impulseId" not in out:
-        raise BadRequest("say what to build: impulseId (a trained impulse) or modelId (an uploaded .tflite)")
+        raise BadRequest(
+            "say what to build: impulseId (a trained impulse) or modelId (an uploaded .tflite)"
+        )
     return out
 
 
@@ -61,8 +67,16 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "impulse"
 
 
-def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, Any], *, job_id: int | None = None,
-          log: Callable[[str], None] = print, progress: Callable[[float], None] = lambda p: None) -> dict[str, Any]:
+def build(
+    uow: UnitOfWork,
+    store: BlobStore,
+    project_id: int,
+    params: dict[str, Any],
+    *,
+    job_id: int | None = None,
+    log: Callable[[str], None] = print,
+    progress: Callable[[float], None] = lambda p: None,
+) -> dict[str, Any]:
     from workers.deploy import CompileError
     from workers.deploy.package import build_library, render_docs, zip_library
     from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
@@ -70,7 +84,14 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
 
     p = validate_request(BuildRequest.model_validate(params))
     t0 = time.monotonic()
-    spec, windows, expected, model_inputs, impulse_id, expected_anomaly = None, None, None, None, None, None
+    spec, windows, expected, model_inputs, impulse_id, expected_anomaly = (
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    )
     with uow() as session:
         project_name = get_project(session, project_id).name
         if "modelId" in p:
@@ -82,61 +103,115 @@ def build(uow: UnitOfWork, store: BlobStore, project_id: int, params: dict[str, 
             impulse_id = impulse.id
             block = learning.learn_block(impulse, p.get("learnId"))
             if block.is_anomaly:
-                raise BadRequest(f"learning block {block.id} is {block.type}: build a classifier or regression block")
+                raise BadRequest(
+                    f"learning block {block.id} is {block.type}: build a classifier or regression block"
+                )
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
-            tflite = artifacts.read(store, artifacts.learn_artifact(session, impulse, block.id, kind))
-            trained = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id,
-                                                                          "training-results"))
+            tflite = artifacts.read(
+                store, artifacts.learn_artifact(session, impulse, block.id, kind)
+            )
+            trained = artifacts.read_json(
+                store, artifacts.learn_artifact(session, impulse, block.id, "training-results")
+            )
             dsp_cfg = impulse_service.dsp_block(impulse, block.dsp[0])
-            more_dsp = [(c.block, c.params) for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])]
+            more_dsp = [
+                (c.block, c.params)
+                for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])
+            ]
             anomaly = _anomaly_model(session, store, impulse, block)
-            axes = impulse.input.channels if isinstance(impulse.input, ImageInputBlock) else _axes(session, impulse)
+            axes = (
+                impulse.input.channels
+                if isinstance(impulse.input, ImageInputBlock)
+                else _axes(session, impulse)
+            )
             spec = _impulse_spec(impulse, dsp_cfg, trained, anomaly, axes)
             spec.more_dsp = more_dsp
             title = f"{project_name} / {impulse.name}"
             data = learning.load_block_features(session, store, impulse, block)
-            windows, expected, model_inputs, rows = _verification_data(session, store, impulse, data, tflite, trained)
+            windows, expected, model_inputs, rows = _verification_data(
+                session, store, impulse, data, tflite, trained
+            )
             if anomaly is not None and rows is not None:
-                expected_anomaly = learning.score_anomaly(anomaly["kind"], anomaly,
-                                                          data["X"][rows].reshape(len(rows), -1))
-    log(f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})")
+                expected_anomaly = learning.score_anomaly(
+                    anomaly["kind"], anomaly, data["X"][rows].reshape(len(rows), -1)
+                )
+    log(
+        f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})"
+    )
     try:
-        lib = build_library(tflite, target=p["target"], impulse=spec, engine=p["engine"], model_type=p["modelType"],
-                            title=title)
+        lib = build_library(
+            tflite,
+            target=p["target"],
+            impulse=spec,
+            engine=p["engine"],
+            model_type=p["modelType"],
+            title=title,
+        )
     except CompileError as exc:
         raise BadRequest(f"cannot build the library: {exc}") from exc
-    log(f"compiled: {len(lib.manifest['ops'])} operators ({', '.join(lib.manifest['ops'])}), arena "
+    log(
+        f"compiled: {len(lib.manifest['ops'])} operators ({', '.join(lib.manifest['ops'])}), arena "
         f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} B), weights "
-        f"{lib.manifest['weights_bytes']} B")
+        f"{lib.manifest['weights_bytes']} B"
+    )
     progress(30)
     if model_inputs is None:
         model_inputs = _random_inputs(lib, MAX_VERIFY)
     if p["engine"] == "compiled":
-        report = verify_library(lib, tflite, target=p["target"], model_inputs=model_inputs, windows=windows,
-                                expected_scores=expected, expected_anomaly=expected_anomaly, log=log)
+        report = verify_library(
+            lib,
+            tflite,
+            target=p["target"],
+            model_inputs=model_inputs,
+            windows=windows,
+            expected_scores=expected,
+            expected_anomaly=expected_anomaly,
+            log=log,
+        )
         record_in_manifest(lib.manifest, report)
         failures = verdict(report)
         if failures:
             raise BadRequest("verification failed: " + "; ".join(failures))
     else:
-        log("tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
-            " building it needs TFLM, which is not part of this machine")
+        log(
+            "tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
+            " building it needs TFLM, which is not part of this machine"
+        )
         lib.manifest["bit_exact"] = None
-    render_docs(lib, title=title, impulse=spec, target_description=get_target(p["target"]).description,
-                verified_target=p["target"] if lib.manifest.get("instructions") else None)
+    render_docs(
+        lib,
+        title=title,
+        impulse=spec,
+        target_description=get_target(p["target"]).description,
+        verified_target=p["target"] if lib.manifest.get("instructions") else None,
+    )
     progress(90)
     root = f"tinyforge-{_slug(title)}-{p['target']}"
     blob = zip_library(lib, root=root)
     lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
     with uow() as session:
-        artifact_id = artifacts.save_deployment(session, store, project_id=project_id, impulse_id=impulse_id,
-                                                job_id=job_id, name=f"{root}.zip", data=blob,
-                                                meta={**lib.manifest, "request": p}).id
+        artifact_id = artifacts.save_deployment(
+            session,
+            store,
+            project_id=project_id,
+            impulse_id=impulse_id,
+            job_id=job_id,
+            name=f"{root}.zip",
+            data=blob,
+            meta={**lib.manifest, "request": p},
+        ).id
     log(f"library {root}.zip: {len(blob)} bytes, {len(lib.files)} files")
-    return {"artifact_id": artifact_id, "name": f"{root}.zip", "size": len(blob), "manifest": lib.manifest}
+    return {
+        "artifact_id": artifact_id,
+        "name": f"{root}.zip",
+        "size": len(blob),
+        "manifest": lib.manifest,
+    }
 
 
-def _anomaly_model(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict | None:
+def _anomaly_model(
+    session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock
+) -> dict | None:
     """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the impulse."""
     for other in impulse.learn:
         if other.anomaly_kind is not None and other.dsp == block.dsp:
@@ -154,15 +229,20 @@ def _axes(session: Session, impulse: Impulse) -> list[str]:
 
     if isinstance(impulse.input, TimeSeriesInputBlock) and impulse.input.axes:
         return list(impulse.input.axes)
-    sample = session.scalars(select(Sample).where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
-                             .order_by(Sample.id).limit(1)).first()
+    sample = session.scalars(
+        select(Sample)
+        .where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
+        .order_by(Sample.id)
+        .limit(1)
+    ).first()
     if sample is None:
         raise BadRequest("the project has no time-series samples to take the axes from")
     return [s["name"] for s in sample.sensors]
 
 
-def _impulse_spec(impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None,
-                  axes: list[str]):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
+def _impulse_spec(
+    impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None, axes: list[str]
+):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
@@ -170,14 +250,33 @@ def _impulse_spec(impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: d
     labels = trained.get("labels") or ["value"]
     if isinstance(spec, ImageInputBlock):  # whole frames: width x height pixels, no sliding window
         pixels = spec.width * spec.height
-        return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=pixels,
-                           axes=axes, frequency_hz=0.0, slice_samples=pixels, anomaly=anomaly, title=impulse.name,
-                           image=spec.model_dump(exclude={"type"}))
+        return ImpulseSpec(
+            labels=labels,
+            dsp_block=dsp_cfg.block,
+            dsp_params=dsp_cfg.params,
+            window_samples=pixels,
+            axes=axes,
+            frequency_hz=0.0,
+            slice_samples=pixels,
+            anomaly=anomaly,
+            title=impulse.name,
+            image=spec.model_dump(exclude={"type"}),
+        )
     window = TimeSeriesInput.window_samples(spec.window_size_ms, spec.frequency_hz)
-    slice_samples = max(1, min(window, TimeSeriesInput.window_samples(spec.window_increase_ms, spec.frequency_hz)))
-    return ImpulseSpec(labels=labels, dsp_block=dsp_cfg.block, dsp_params=dsp_cfg.params, window_samples=window,
-                       axes=axes, frequency_hz=float(spec.frequency_hz), slice_samples=slice_samples,
-                       anomaly=anomaly, title=impulse.name)
+    slice_samples = max(
+        1, min(window, TimeSeriesInput.window_samples(spec.window_increase_ms, spec.frequency_hz))
+    )
+    return ImpulseSpec(
+        labels=labels,
+        dsp_block=dsp_cfg.block,
+        dsp_params=dsp_cfg.params,
+        window_samples=window,
+        axes=axes,
+        frequency_hz=float(spec.frequency_hz),
+        slice_samples=slice_samples,
+        anomaly=anomaly,
+        title=impulse.name,
+    )
 
 
 def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
@@ -187,12 +286,17 @@ def _verification_data(session, store, impulse, data, tflite, trained):  # noqa:
     from workers.learn.quantize import tflite_io_details
 
     cats = data["categories"]
-    order = np.concatenate([np.flatnonzero(cats == "testing"), np.flatnonzero(cats == "training")])[:MAX_VERIFY]
+    order = np.concatenate([np.flatnonzero(cats == "testing"), np.flatnonzero(cats == "training")])[
+        :MAX_VERIFY
+    ]
     X = data["X"][order]
     io = tflite_io_details(tflite)["input"]
     shaped = X.reshape((len(X),) + tuple(io["shape"][1:]))
-    model_inputs = (quantize_input(shaped, scale=io["scale"], zero_point=io["zero_point"]) if io["dtype"] == "int8"
-                    else shaped.astype(np.float32))
+    model_inputs = (
+        quantize_input(shaped, scale=io["scale"], zero_point=io["zero_point"])
+        if io["dtype"] == "int8"
+        else shaped.astype(np.float32)
+    )
     windows, rows = [], []
     by_sample: dict[int, np.ndarray] = {}
     for j in order:
@@ -207,7 +311,9 @@ def _verification_data(session, store, impulse, data, tflite, trained):  # noqa:
     if not windows:
         return None, None, model_inputs, None
     Xw = data["X"][rows]
-    expected = predict_tflite(tflite, Xw.reshape((len(Xw),) + tuple(io["shape"][1:])), engine="tflm")
+    expected = predict_tflite(
+        tflite, Xw.reshape((len(Xw),) + tuple(io["shape"][1:])), engine="tflm"
+    )
     return np.stack(windows).astype(np.float32), expected, model_inputs, rows
 
 

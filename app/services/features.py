@@ -28,7 +28,9 @@ from app.services.samples import SampleFilter, all_samples, sample_image, sample
 from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
-EXPLORER_MAX_POINTS = 1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
+EXPLORER_MAX_POINTS = (
+    1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
+)
 # t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first call in a
 # process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is always included.
 TSNE_MIN_POINTS = 30
@@ -38,13 +40,19 @@ def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.nda
     """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c]."""
     if isinstance(spec, ImageInputBlock):
         if sample.kind != "image":
-            raise DspError(f"sample {sample.id} is a time series but the impulse's input is an image")
+            raise DspError(
+                f"sample {sample.id} is a time series but the impulse's input is an image"
+            )
         return prepare_image(sample_image(store, sample), spec=spec.to_dsp())[None]
     if sample.kind != "timeseries":
         raise DspError(f"sample {sample.id} is an image but the impulse's input is a time series")
     values, interval_ms, sensors = sample_values(store, sample)
-    return make_windows(values, interval_ms=interval_ms, spec=spec.to_dsp(),
-                        sensor_names=[s["name"] for s in sensors])
+    return make_windows(
+        values,
+        interval_ms=interval_ms,
+        spec=spec.to_dsp(),
+        sensor_names=[s["name"] for s in sensors],
+    )
 
 
 def _cached_shape(store: BlobStore, key: str) -> tuple[int, ...] | None:
@@ -65,9 +73,17 @@ def _no_progress(_percent: float, _line: str | None = None) -> None:
     pass
 
 
-def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, *,
-             dsp_ids: Sequence[int] | None = None, job_id: int | None = None, progress: Progress | None = None,
-             chunk_samples: int = 64) -> dict[str, Any]:
+def generate(
+    uow: UnitOfWork,
+    store: BlobStore,
+    project_id: int,
+    impulse_id: int,
+    *,
+    dsp_ids: Sequence[int] | None = None,
+    job_id: int | None = None,
+    progress: Progress | None = None,
+    chunk_samples: int = 64,
+) -> dict[str, Any]:
     """Generate (or refresh) the feature sets of an impulse; returns a summary per processing block.
 
     Each block's artifacts are written in a unit of work of their own (`uow()` opens and
@@ -91,16 +107,33 @@ def generate(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int
             impulse = impulse_service.get_impulse(session, project_id, impulse_id)
             samples = all_samples(session, project_id, SampleFilter(enabled=True))
             if not samples:
-                raise BadRequest("the project has no enabled samples: upload data before generating features")
+                raise BadRequest(
+                    "the project has no enabled samples: upload data before generating features"
+                )
             summary["blocks"][str(block_id)] = _generate_block(
-                session, store, impulse, impulse_service.dsp_block(impulse, block_id), samples, job_id=job_id,
-                progress=sub, chunk_samples=chunk_samples)
+                session,
+                store,
+                impulse,
+                impulse_service.dsp_block(impulse, block_id),
+                samples,
+                job_id=job_id,
+                progress=sub,
+                chunk_samples=chunk_samples,
+            )
     return summary
 
 
-def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: DspBlock,
-                    samples: list[Sample], *, job_id: int | None, progress: Progress,
-                    chunk_samples: int) -> dict[str, Any]:
+def _generate_block(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    cfg: DspBlock,
+    samples: list[Sample],
+    *,
+    job_id: int | None,
+    progress: Progress,
+    chunk_samples: int,
+) -> dict[str, Any]:
     block = get_block(cfg.block)
     spec = impulse.input
     config = impulse_service.feature_config_hash(spec, cfg)
@@ -108,12 +141,15 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
     t0 = time.monotonic()
     pid = impulse.project_id
     todo = [s for s in samples if not store.exists(artifacts.feature_cache_key(pid, config, s))]
-    progress(0, f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
-                f"{len(todo)} to compute")
+    progress(
+        0,
+        f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
+        f"{len(todo)} to compute",
+    )
     skipped: dict[int, str] = {}
     window_shape = _cached_shape(store, artifacts.window_shape_key(pid, config))
     for start in range(0, len(todo), chunk_samples):
-        chunk = todo[start:start + chunk_samples]
+        chunk = todo[start : start + chunk_samples]
         windows, owners = [], []
         for s in chunk:
             try:
@@ -124,21 +160,31 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
             if window_shape is None:
                 window_shape = w.shape[1:]
             elif w.shape[1:] != window_shape:
-                skipped[s.id] = (f"its windows are shaped {list(w.shape[1:])} (samples × axes) but the impulse's "
-                                 f"others are {list(window_shape)}: give the impulse's input block explicit axes")
+                skipped[s.id] = (
+                    f"its windows are shaped {list(w.shape[1:])} (samples × axes) but the impulse's "
+                    f"others are {list(window_shape)}: give the impulse's input block explicit axes"
+                )
                 continue
             windows.append(w)
             owners.append((s, len(w)))
         if windows and window_shape is not None:
             out = block.run(np.concatenate(windows), frequency_hz=freq, params=cfg.params)
-            store.put(artifacts.feature_shape_key(pid, config), json.dumps(list(out.shape)).encode())
-            store.put(artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode())
+            store.put(
+                artifacts.feature_shape_key(pid, config), json.dumps(list(out.shape)).encode()
+            )
+            store.put(
+                artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode()
+            )
             pos = 0
             for s, n in owners:
-                store.put(artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos:pos + n]))
+                store.put(
+                    artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos : pos + n])
+                )
                 pos += n
         done = min(len(todo), start + chunk_samples)
-        progress(90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples")
+        progress(
+            90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples"
+        )
     for sid, reason in sorted(skipped.items())[:20]:
         progress(90.0, f"skipped sample {sid}: {reason}")
     if len(skipped) > 20:
@@ -159,44 +205,103 @@ def _generate_block(session: Session, store: BlobStore, impulse: Impulse, cfg: D
         labels += [s.label] * len(feats)
         categories += [s.category] * len(feats)
     if not rows:
-        raise BadRequest(f"no sample could be processed by {cfg.name}: " + "; ".join(list(skipped.values())[:3]))
+        raise BadRequest(
+            f"no sample could be processed by {cfg.name}: " + "; ".join(list(skipped.values())[:3])
+        )
     X = np.concatenate(rows).astype(np.float32)
     shape = _cached_shape(store, artifacts.feature_shape_key(pid, config)) or (X.shape[1],)
     label_list = sorted(set(labels))
     buf = io.BytesIO()
-    np.savez_compressed(buf, X=X, labels=np.array(labels), sample_ids=np.array(sample_ids, np.int64),
-                        window_index=np.array(window_ix, np.int32), categories=np.array(categories),
-                        shape=np.array(shape, np.int64))
-    meta = {"block": block.name, "revision": impulse.revision, "config_hash": config,
-            "rows": int(X.shape[0]), "features": int(X.shape[1]), "shape": list(shape), "labels": label_list,
-            "samples": len(set(sample_ids)), "skipped": len(skipped),
-            "per_label": {lab: labels.count(lab) for lab in label_list},
-            "stats": {"min": float(X.min()), "max": float(X.max()), "mean": float(X.mean())}}
-    progress(92, f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})")
-    explorer = explorer_data(X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix))
-    progress(98, f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows")
-    features_art = artifacts.save_features(session, store, impulse, cfg.id, buf.getvalue(), meta, job_id)
-    artifacts.save_feature_explorer(session, store, impulse, cfg.id, explorer,
-                                    {"revision": impulse.revision, "method": explorer["method"]}, job_id)
-    return {"artifact_id": features_art.id, "rows": int(X.shape[0]), "features": int(X.shape[1]),
-            "shape": list(shape), "computed": len(todo) - len([s for s in todo if s.id in skipped]),
-            "reused": len(samples) - len(todo), "skipped": len(skipped), "seconds": round(time.monotonic() - t0, 2)}
+    np.savez_compressed(
+        buf,
+        X=X,
+        labels=np.array(labels),
+        sample_ids=np.array(sample_ids, np.int64),
+        window_index=np.array(window_ix, np.int32),
+        categories=np.array(categories),
+        shape=np.array(shape, np.int64),
+    )
+    meta = {
+        "block": block.name,
+        "revision": impulse.revision,
+        "config_hash": config,
+        "rows": int(X.shape[0]),
+        "features": int(X.shape[1]),
+        "shape": list(shape),
+        "labels": label_list,
+        "samples": len(set(sample_ids)),
+        "skipped": len(skipped),
+        "per_label": {lab: labels.count(lab) for lab in label_list},
+        "stats": {"min": float(X.min()), "max": float(X.max()), "mean": float(X.mean())},
+    }
+    progress(
+        92,
+        f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})",
+    )
+    explorer = explorer_data(
+        X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix)
+    )
+    progress(
+        98,
+        f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows",
+    )
+    features_art = artifacts.save_features(
+        session, store, impulse, cfg.id, buf.getvalue(), meta, job_id
+    )
+    artifacts.save_feature_explorer(
+        session,
+        store,
+        impulse,
+        cfg.id,
+        explorer,
+        {"revision": impulse.revision, "method": explorer["method"]},
+        job_id,
+    )
+    return {
+        "artifact_id": features_art.id,
+        "rows": int(X.shape[0]),
+        "features": int(X.shape[1]),
+        "shape": list(shape),
+        "computed": len(todo) - len([s for s in todo if s.id in skipped]),
+        "reused": len(samples) - len(todo),
+        "skipped": len(skipped),
+        "seconds": round(time.monotonic() - t0, 2),
+    }
 
 
-def explorer_data(X: np.ndarray, labels: np.ndarray, categories: np.ndarray, sample_ids: np.ndarray,
-                  window_ix: np.ndarray, *, seed: int = 0) -> dict[str, Any]:
+def explorer_data(
+    X: np.ndarray,
+    labels: np.ndarray,
+    categories: np.ndarray,
+    sample_ids: np.ndarray,
+    window_ix: np.ndarray,
+    *,
+    seed: int = 0,
+) -> dict[str, Any]:
     from workers.dsp import feature_importance, project_2d
 
     idx = np.arange(len(X))
     if len(idx) > EXPLORER_MAX_POINTS:
         idx = np.sort(np.random.default_rng(seed).choice(idx, EXPLORER_MAX_POINTS, replace=False))
     pca, _ = project_2d(X[idx], method="pca", seed=seed)
-    coords, method = (project_2d(X[idx], method="tsne", seed=seed) if len(idx) >= TSNE_MIN_POINTS
-                      else (pca, "pca"))
-    points = [{"x": float(coords[i, 0]), "y": float(coords[i, 1]), "pcaX": float(pca[i, 0]), "pcaY": float(pca[i, 1]),
-               "label": str(labels[j]), "category": str(categories[j]), "sampleId": int(sample_ids[j]),
-               "window": int(window_ix[j])}
-              for i, j in enumerate(idx)]
+    coords, method = (
+        project_2d(X[idx], method="tsne", seed=seed)
+        if len(idx) >= TSNE_MIN_POINTS
+        else (pca, "pca")
+    )
+    points = [
+        {
+            "x": float(coords[i, 0]),
+            "y": float(coords[i, 1]),
+            "pcaX": float(pca[i, 0]),
+            "pcaY": float(pca[i, 1]),
+            "label": str(labels[j]),
+            "category": str(categories[j]),
+            "sampleId": int(sample_ids[j]),
+            "window": int(window_ix[j]),
+        }
+        for i, j in enumerate(idx)
+    ]
     out: dict[str, Any] = {"method": method, "points": points, "total": int(len(X))}
     train = categories == "training"
     n_classes = len(set(labels[train].tolist()))
@@ -215,32 +320,52 @@ def load_features(store: BlobStore, artifact: Artifact) -> dict[str, np.ndarray]
 PREVIEW_MAX_VALUES = 2_000_000
 
 
-def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray | None = None,
-                interval_ms: float | None = None, image: np.ndarray | None = None,
-                input_spec: InputBlock | None = None, window: int = 0,
-                sensor_names: list[str] | None = None) -> dict[str, Any]:
+def run_preview(
+    *,
+    block_name: str,
+    params: dict[str, Any],
+    values: np.ndarray | None = None,
+    interval_ms: float | None = None,
+    image: np.ndarray | None = None,
+    input_spec: InputBlock | None = None,
+    window: int = 0,
+    sensor_names: list[str] | None = None,
+) -> dict[str, Any]:
     """Run one block on one window of a signal (or image) and return features, shape and graphs."""
     try:
         block = get_block(block_name)
         p = block.validate(params or {})
     except ParamError as exc:
-        raise Invalid(f"{'block' if exc.field == 'block' else 'params.' + exc.field}: {exc.message}") from exc
+        raise Invalid(
+            f"{'block' if exc.field == 'block' else 'params.' + exc.field}: {exc.message}"
+        ) from exc
     try:
         if block.input_kind == "image":
             if image is None:
                 raise BadRequest(f"block '{block.name}' needs an image sample")
-            fit = (input_spec.to_dsp() if isinstance(input_spec, ImageInputBlock)
-                   else ImageInput(width=image.shape[1], height=image.shape[0]))
+            fit = (
+                input_spec.to_dsp()
+                if isinstance(input_spec, ImageInputBlock)
+                else ImageInput(width=image.shape[1], height=image.shape[0])
+            )
             windows = prepare_image(image, spec=fit)[None]
             freq = 0.0
         else:
             if values is None or interval_ms is None:
-                raise BadRequest(f"block '{block.name}' needs 'values' (rows × axes) and 'interval_ms'")
+                raise BadRequest(
+                    f"block '{block.name}' needs 'values' (rows × axes) and 'interval_ms'"
+                )
             if values.size > PREVIEW_MAX_VALUES:
-                raise BadRequest(f"too many values for a preview ({values.size} > {PREVIEW_MAX_VALUES})")
+                raise BadRequest(
+                    f"too many values for a preview ({values.size} > {PREVIEW_MAX_VALUES})"
+                )
             if isinstance(input_spec, TimeSeriesInputBlock):
-                windows = make_windows(values, interval_ms=interval_ms, spec=input_spec.to_dsp(),
-                                       sensor_names=sensor_names)
+                windows = make_windows(
+                    values,
+                    interval_ms=interval_ms,
+                    spec=input_spec.to_dsp(),
+                    sensor_names=sensor_names,
+                )
                 freq = input_spec.frequency_hz
             else:
                 arr = values if values.ndim == 2 else values[:, None]
@@ -248,11 +373,19 @@ def run_preview(*, block_name: str, params: dict[str, Any], values: np.ndarray |
                     raise DspError("values contain NaN or infinite numbers")
                 windows, freq = arr[None].astype(np.float32), 1000.0 / interval_ms
             if not 0 <= window < len(windows):
-                raise BadRequest(f"window {window} does not exist: the sample has {len(windows)} windows")
-            windows = windows[window:window + 1]
+                raise BadRequest(
+                    f"window {window} does not exist: the sample has {len(windows)} windows"
+                )
+            windows = windows[window : window + 1]
         out = block.run(windows, frequency_hz=freq, params=p, graphs=True)
     except (DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
-    return {"success": True, "features": out.features[0].tolist(), "shape": list(out.shape), "graphs": out.graphs,
-            "block": block.name, "implementation_version": block.implementation_version,
-            "windows": int(len(windows)) if input_spec is None else None}
+    return {
+        "success": True,
+        "features": out.features[0].tolist(),
+        "shape": list(out.shape),
+        "graphs": out.graphs,
+        "block": block.name,
+        "implementation_version": block.implementation_version,
+        "windows": int(len(windows)) if input_spec is None else None,
+    }

@@ -40,11 +40,14 @@ ANOMALY_SETTINGS = ("n_clusters", "n_components", "features", "seed", "threshold
 
 def block_declarations() -> dict[str, Any]:
     """Every processing block and input block with its parameters (`GET /api/dsp-blocks`, the design form)."""
-    return {"blocks": [b.schema() for b in BLOCKS.values()],
-            "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()}}
+    return {
+        "blocks": [b.schema() for b in BLOCKS.values()],
+        "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()},
+    }
 
 
 # --- the rules of a design ----------------------------------------------------------------------
+
 
 def validate_input(spec: InputBlock) -> InputBlock:
     """The input block with its values checked and coerced by the declarations (workers.dsp)."""
@@ -55,18 +58,28 @@ def validate_input(spec: InputBlock) -> InputBlock:
         series = spec.to_dsp().validate()
     except ParamError as exc:
         raise Invalid(f"input.{exc.field}: {exc.message}") from exc
-    return spec.model_copy(update={"axes": series.axes, "window_size_ms": series.window_size_ms,
-                                   "window_increase_ms": series.window_increase_ms,
-                                   "frequency_hz": series.frequency_hz, "pad_short": series.pad_short})
+    return spec.model_copy(
+        update={
+            "axes": series.axes,
+            "window_size_ms": series.window_size_ms,
+            "window_increase_ms": series.window_increase_ms,
+            "frequency_hz": series.frequency_hz,
+            "pad_short": series.pad_short,
+        }
+    )
 
 
 def _check_id(where: str, block_id: int, taken: set[int]) -> None:
     if block_id < 1 or block_id in taken:
-        raise Invalid(f"{where}.id: got {block_id!r}; must be a positive integer, unique in the impulse")
+        raise Invalid(
+            f"{where}.id: got {block_id!r}; must be a positive integer, unique in the impulse"
+        )
     taken.add(block_id)
 
 
-def validate_dsp(specs: Sequence[DspBlockSpec | DspBlock], input_spec: InputBlock) -> list[DspBlock]:
+def validate_dsp(
+    specs: Sequence[DspBlockSpec | DspBlock], input_spec: InputBlock
+) -> list[DspBlock]:
     if not specs:
         raise Invalid("dsp: must be a non-empty list of processing blocks")
     want = "image" if isinstance(input_spec, ImageInputBlock) else "timeseries"
@@ -80,17 +93,31 @@ def validate_dsp(specs: Sequence[DspBlockSpec | DspBlock], input_spec: InputBloc
             block = get_block(spec.block)
             params = block.validate(spec.params or {})
         except ParamError as exc:
-            raise Invalid(f"{where}.{exc.field}: {exc.message}" if exc.field == "block"
-                          else f"{where}.params.{exc.field}: {exc.message}") from exc
+            raise Invalid(
+                f"{where}.{exc.field}: {exc.message}"
+                if exc.field == "block"
+                else f"{where}.params.{exc.field}: {exc.message}"
+            ) from exc
         if block.input_kind != want:
-            raise Invalid(f"{where}.block: '{block.name}' processes {block.input_kind} input, "
-                          f"but the impulse's input is {input_spec.type}")
-        out.append(DspBlock(id=block_id, block=block.name, name=spec.name or block.title, params=params,
-                            implementation_version=block.implementation_version))
+            raise Invalid(
+                f"{where}.block: '{block.name}' processes {block.input_kind} input, "
+                f"but the impulse's input is {input_spec.type}"
+            )
+        out.append(
+            DspBlock(
+                id=block_id,
+                block=block.name,
+                name=spec.name or block.title,
+                params=params,
+                implementation_version=block.implementation_version,
+            )
+        )
     return out
 
 
-def validate_learn(specs: Sequence[LearnBlockSpec | LearnBlock], dsp: Sequence[DspBlock]) -> list[LearnBlock]:
+def validate_learn(
+    specs: Sequence[LearnBlockSpec | LearnBlock], dsp: Sequence[DspBlock]
+) -> list[LearnBlock]:
     dsp_ids = sorted(b.id for b in dsp)
     taken = set(dsp_ids)
     out: list[LearnBlock] = []
@@ -100,10 +127,17 @@ def validate_learn(specs: Sequence[LearnBlockSpec | LearnBlock], dsp: Sequence[D
         _check_id(where, block_id, taken)
         refs = list(spec.dsp) if spec.dsp is not None else dsp_ids
         if not refs or any(r not in dsp_ids for r in refs):
-            raise Invalid(f"{where}.dsp: got {refs!r}; must list ids of this impulse's processing blocks "
-                          f"{dsp_ids}")
-        block = LearnBlock(id=block_id, type=spec.type, name=spec.name or spec.type, dsp=refs,
-                           settings=dict(spec.settings or {}))
+            raise Invalid(
+                f"{where}.dsp: got {refs!r}; must list ids of this impulse's processing blocks "
+                f"{dsp_ids}"
+            )
+        block = LearnBlock(
+            id=block_id,
+            type=spec.type,
+            name=spec.name or spec.type,
+            dsp=refs,
+            settings=dict(spec.settings or {}),
+        )
         validate_learn_settings(block)
         out.append(block)
     return out
@@ -121,29 +155,43 @@ def validate_learn_settings(block: LearnBlock) -> None:
         return
     unknown = set(block.settings) - set(CLASSIFIER_SETTINGS)
     if unknown:
-        raise Invalid(f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
-                      f"use {', '.join(CLASSIFIER_SETTINGS)}")
+        raise Invalid(
+            f"{where}: unknown setting(s) {', '.join(sorted(unknown))}; "
+            f"use {', '.join(CLASSIFIER_SETTINGS)}"
+        )
     try:
         TrainSettings.from_dict({**block.training, "task": block.task})
     except LearnError as exc:
         raise Invalid(f"{where}: {exc}") from exc
 
 
-def validate_design(input_spec: InputBlock, dsp: Sequence[DspBlockSpec | DspBlock],
-                    learn: Sequence[LearnBlockSpec | LearnBlock]) -> ImpulseDesign:
+def validate_design(
+    input_spec: InputBlock,
+    dsp: Sequence[DspBlockSpec | DspBlock],
+    learn: Sequence[LearnBlockSpec | LearnBlock],
+) -> ImpulseDesign:
     """A complete, checked design from a client's description (Invalid names the first bad field)."""
     checked_input = validate_input(input_spec)
     checked_dsp = validate_dsp(dsp, checked_input)
-    return ImpulseDesign(input=checked_input, dsp=checked_dsp, learn=validate_learn(learn, checked_dsp))
+    return ImpulseDesign(
+        input=checked_input, dsp=checked_dsp, learn=validate_learn(learn, checked_dsp)
+    )
 
 
 # --- storage ------------------------------------------------------------------------------------
 
+
 def create_impulse(session: Session, project_id: int, body: ImpulseCreate) -> Impulse:
     name = (body.name or "").strip()[:200] or "Impulse"
     design = validate_design(body.input, body.dsp, body.learn or [])
-    impulse = Impulse(project_id=project_id, name=name, revision=1, input=design.input, dsp=design.dsp,
-                      learn=design.learn)
+    impulse = Impulse(
+        project_id=project_id,
+        name=name,
+        revision=1,
+        input=design.input,
+        dsp=design.dsp,
+        learn=design.learn,
+    )
     session.add(impulse)
     session.flush()
     return impulse
@@ -160,8 +208,11 @@ def update_impulse(session: Session, impulse: Impulse, body: ImpulseUpdate) -> I
         raise Invalid("input: must be an object with a 'type' of time-series or image")
     if "dsp" in sent and body.dsp is None:
         raise Invalid("dsp: must be a non-empty list of processing blocks")
-    design = validate_design(body.input or impulse.input, body.dsp or impulse.dsp,
-                             (body.learn or []) if "learn" in sent else impulse.learn)
+    design = validate_design(
+        body.input or impulse.input,
+        body.dsp or impulse.dsp,
+        (body.learn or []) if "learn" in sent else impulse.learn,
+    )
     if body.name:
         impulse.name = body.name.strip()[:200]
     return _save_design(session, impulse, design)
@@ -195,25 +246,41 @@ def get_impulse(session: Session, project_id: int, impulse_id: int) -> Impulse:
 
 
 def list_impulses(session: Session, project_id: int) -> list[Impulse]:
-    return list(session.scalars(select(Impulse).where(Impulse.project_id == project_id).order_by(Impulse.id)))
+    return list(
+        session.scalars(
+            select(Impulse).where(Impulse.project_id == project_id).order_by(Impulse.id)
+        )
+    )
 
 
 def dsp_block(impulse: Impulse, dsp_id: int) -> DspBlock:
     for b in impulse.dsp:
         if b.id == dsp_id:
             return b
-    raise NotFound(f"impulse {impulse.id} has no processing block {dsp_id} "
-                   f"(it has {[b.id for b in impulse.dsp]})")
+    raise NotFound(
+        f"impulse {impulse.id} has no processing block {dsp_id} "
+        f"(it has {[b.id for b in impulse.dsp]})"
+    )
 
 
 def feature_config_hash(input_spec: InputBlock, block: DspBlock) -> str:
     """Identifies a feature set: same input block + same DSP block settings ⇒ same features per sample."""
-    doc = {"input": input_spec.model_dump(mode="json"), "block": block.block, "params": block.params,
-           "implementation_version": block.implementation_version}
+    doc = {
+        "input": input_spec.model_dump(mode="json"),
+        "block": block.block,
+        "params": block.params,
+        "implementation_version": block.implementation_version,
+    }
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
 def impulse_json(impulse: Impulse) -> dict[str, Any]:
-    return {"id": impulse.id, "projectId": impulse.project_id, "name": impulse.name,
-            "revision": impulse.revision, **impulse.design.model_dump(mode="json"),
-            "created": impulse.created_at.isoformat(), "updated": impulse.updated_at.isoformat()}
+    return {
+        "id": impulse.id,
+        "projectId": impulse.project_id,
+        "name": impulse.name,
+        "revision": impulse.revision,
+        **impulse.design.model_dump(mode="json"),
+        "created": impulse.created_at.isoformat(),
+        "updated": impulse.updated_at.isoformat(),
+    }

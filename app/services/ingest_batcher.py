@@ -65,8 +65,15 @@ class ApiKeyCache:
             return hit[1]
         with self._factory() as session:
             project = project_service.project_for_api_key(session, api_key)
-            auth = None if project is None else ProjectAuth(
-                project.id, project.require_signed_data, tuple(project_service.hmac_keys(session, project.id)))
+            auth = (
+                None
+                if project is None
+                else ProjectAuth(
+                    project.id,
+                    project.require_signed_data,
+                    tuple(project_service.hmac_keys(session, project.id)),
+                )
+            )
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[digest] = (now + self._ttl, auth)
@@ -76,7 +83,9 @@ class ApiKeyCache:
 @dataclass
 class _Request:
     items: Sequence[PendingSample]
-    future: asyncio.Future = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    future: asyncio.Future = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
 
 
 class _SessionWriter:
@@ -118,7 +127,10 @@ class IngestBatcher:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._open = [self._new_writer() for _ in range(self._writers)]
-            self._tasks = [asyncio.create_task(self._run(w), name=f"ingest-writer-{i}") for i, w in enumerate(self._open)]
+            self._tasks = [
+                asyncio.create_task(self._run(w), name=f"ingest-writer-{i}")
+                for i, w in enumerate(self._open)
+            ]
         return self._queue
 
     async def submit(self, items: Sequence[PendingSample]) -> list[FileResult]:
@@ -167,7 +179,11 @@ class IngestBatcher:
         except Exception as exc:
             if len(batch) == 1:
                 return [exc]
-            log.warning("ingestion batch of %d requests failed; retrying them one by one", len(batch), exc_info=True)
+            log.warning(
+                "ingestion batch of %d requests failed; retrying them one by one",
+                len(batch),
+                exc_info=True,
+            )
             outcomes: list[list[FileResult] | Exception] = []
             for request in batch:
                 try:
@@ -177,6 +193,6 @@ class IngestBatcher:
             return outcomes
         out, pos = [], 0
         for request in batch:
-            out.append(results[pos:pos + len(request.items)])
+            out.append(results[pos : pos + len(request.items)])
             pos += len(request.items)
         return out

@@ -44,8 +44,16 @@ _COLUMNS = (
     ("frequency_hz", "float8", lambda it: float(it.decoded.frequency_hz)),
     ("value_count", "integer", lambda it: it.decoded.rows),
     ("length_ms", "float8", lambda it: float(it.decoded.length_ms)),
-    ("image_width", "integer", lambda it: it.decoded.image_size[0] if it.decoded.image_size else None),
-    ("image_height", "integer", lambda it: it.decoded.image_size[1] if it.decoded.image_size else None),
+    (
+        "image_width",
+        "integer",
+        lambda it: it.decoded.image_size[0] if it.decoded.image_size else None,
+    ),
+    (
+        "image_height",
+        "integer",
+        lambda it: it.decoded.image_size[1] if it.decoded.image_size else None,
+    ),
     ("content_hash", "varchar", lambda it: it.decoded.content_hash),
     ("metadata", "json", lambda it: orjson.dumps(it.metadata).decode()),
     ("signature_alg", "varchar", lambda it: it.decoded.signature_alg),
@@ -53,14 +61,24 @@ _COLUMNS = (
     ("blob_bytes", "integer", lambda it: len(it.raw)),
 )
 # set per batch rather than per item: device_id (joined), blob key and offset, enabled, created/updated_at
-WRITTEN_COLUMNS = frozenset(name for name, _, _ in _COLUMNS) | {"device_id", "blob_key", "blob_offset", "enabled",
-                                                                 "created_at", "updated_at"}
+WRITTEN_COLUMNS = frozenset(name for name, _, _ in _COLUMNS) | {
+    "device_id",
+    "blob_key",
+    "blob_offset",
+    "enabled",
+    "created_at",
+    "updated_at",
+}
 
 
 def _batch_sql() -> str:
-    arrays = ", ".join(f"%({name})b::{'text' if kind == 'json' else kind}[]" for name, kind, _ in _COLUMNS)
+    arrays = ", ".join(
+        f"%({name})b::{'text' if kind == 'json' else kind}[]" for name, kind, _ in _COLUMNS
+    )
     names = ", ".join(name for name, _, _ in _COLUMNS)
-    values = ", ".join(f"s.{name}::json" if kind == "json" else f"s.{name}" for name, kind, _ in _COLUMNS)
+    values = ", ".join(
+        f"s.{name}::json" if kind == "json" else f"s.{name}" for name, kind, _ in _COLUMNS
+    )
     return f"""
 WITH dev AS (
     INSERT INTO devices AS d (project_id, name, device_type, samples_count, created_at, last_seen_at)
@@ -112,7 +130,12 @@ class PgBatchWriter:
         """The open connection. An idle connection has nothing to read unless the server ended it
         (restart, idle timeout: the socket holds the goodbye or EOF): then it is replaced before use."""
         conn = self._conn
-        if conn is not None and not conn.closed and not conn.broken and not _readable(conn.fileno()):
+        if (
+            conn is not None
+            and not conn.closed
+            and not conn.broken
+            and not _readable(conn.fileno())
+        ):
             return conn
         if conn is not None:
             log.warning("the ingestion database connection was closed by the server; reconnecting")
@@ -148,9 +171,15 @@ class PgBatchWriter:
                 await cur.execute(_BATCH, _batch_params(kept, places))
                 ids = {(key, offset): sample_id for sample_id, key, offset in await cur.fetchall()}
         except BaseException:
-            if conn.broken:  # the connection died mid-statement: the rows may have landed, so keep the files
-                log.warning("ingestion batch of %d samples: connection lost, outcome unknown; its %d file(s) "
-                            "are kept", len(items), len(written))
+            if (
+                conn.broken
+            ):  # the connection died mid-statement: the rows may have landed, so keep the files
+                log.warning(
+                    "ingestion batch of %d samples: connection lost, outcome unknown; its %d file(s) "
+                    "are kept",
+                    len(items),
+                    len(written),
+                )
             else:  # the rows never landed: neither do their files
                 for key in written:
                     self._store.delete(key)
@@ -160,15 +189,20 @@ class PgBatchWriter:
         return [r for r in results if r is not None]
 
 
-def _batch_params(items: Sequence[PendingSample], places: Sequence[tuple[str, int]]) -> dict[str, list]:
+def _batch_params(
+    items: Sequence[PendingSample], places: Sequence[tuple[str, int]]
+) -> dict[str, list]:
     now = utcnow()
     devices = device_params(items, now)
     params: dict = {name: [value(it) for it in items] for name, _, value in _COLUMNS}
     params.update(
         now=now,
-        dev_pid=[d["pid"] for d in devices], dev_name=[d["name"] for d in devices],
-        dev_type=[d["dtype"] for d in devices], dev_n=[d["n"] for d in devices],
+        dev_pid=[d["pid"] for d in devices],
+        dev_name=[d["name"] for d in devices],
+        dev_type=[d["dtype"] for d in devices],
+        dev_n=[d["n"] for d in devices],
         device_name=[(it.decoded.device_name or "")[:255] for it in items],
-        blob_key=[key for key, _ in places], blob_offset=[offset for _, offset in places],
+        blob_key=[key for key, _ in places],
+        blob_offset=[offset for _, offset in places],
     )
     return params

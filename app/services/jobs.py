@@ -32,7 +32,9 @@ class TaskSender(Protocol):
     def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
 
 
-def create_job(session: Session, project_id: int, kind: str, params: dict[str, Any] | None = None) -> Job:
+def create_job(
+    session: Session, project_id: int, kind: str, params: dict[str, Any] | None = None
+) -> Job:
     """Add a queued job row (no message is sent: see `queue_job`)."""
     if kind not in JOB_KINDS:
         raise BadRequest(f"unknown job kind '{kind}': use one of {', '.join(sorted(JOB_KINDS))}")
@@ -44,8 +46,13 @@ def create_job(session: Session, project_id: int, kind: str, params: dict[str, A
     return job
 
 
-def queue_job(session: Session, sender: TaskSender, project_id: int, kind: str,
-              params: dict[str, Any] | None = None) -> Job:
+def queue_job(
+    session: Session,
+    sender: TaskSender,
+    project_id: int,
+    kind: str,
+    params: dict[str, Any] | None = None,
+) -> Job:
     """Add the job row in the caller's transaction; its message goes to the broker once that commits.
 
     A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
@@ -86,7 +93,9 @@ def get_job(session: Session, project_id: int, job_id: int) -> Job:
     return job
 
 
-def list_jobs(session: Session, project_id: int, *, limit: int = 50, offset: int = 0, kind: str | None = None) -> list[Job]:
+def list_jobs(
+    session: Session, project_id: int, *, limit: int = 50, offset: int = 0, kind: str | None = None
+) -> list[Job]:
     stmt = select(Job).where(Job.project_id == project_id)
     if kind:
         stmt = stmt.where(Job.kind == kind)
@@ -99,10 +108,15 @@ def append_log(session: Session, job_id: int, line: str) -> None:
     session.flush()
 
 
-def log_lines(session: Session, job_id: int, *, after_id: int = 0, limit: int = 10_000) -> list[JobLog]:
+def log_lines(
+    session: Session, job_id: int, *, after_id: int = 0, limit: int = 10_000
+) -> list[JobLog]:
     return list(
         session.scalars(
-            select(JobLog).where(JobLog.job_id == job_id, JobLog.id > after_id).order_by(JobLog.id).limit(limit)
+            select(JobLog)
+            .where(JobLog.job_id == job_id, JobLog.id > after_id)
+            .order_by(JobLog.id)
+            .limit(limit)
         )
     )
 
@@ -124,7 +138,9 @@ def stale_jobs(session: Session, *, timeout_s: float) -> list[Job]:
     cutoff = utcnow() - timedelta(seconds=timeout_s)
     return list(
         session.scalars(
-            select(Job).where(Job.status == "running", Job.heartbeat_at < cutoff).with_for_update(skip_locked=True)
+            select(Job)
+            .where(Job.status == "running", Job.heartbeat_at < cutoff)
+            .with_for_update(skip_locked=True)
         )
     )
 
@@ -136,11 +152,17 @@ def reap_stale(session: Session, *, timeout_s: float, max_attempts: int) -> list
         last = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
         if job.cancel_requested:
             job.status, job.finished_at = "cancelled", utcnow()
-            append_log(session, job.id, f"worker lost (last heartbeat {last}); job was being cancelled")
+            append_log(
+                session, job.id, f"worker lost (last heartbeat {last}); job was being cancelled"
+            )
             out.append((job.id, "cancelled"))
         elif job.attempts < max_attempts:
             job.status, job.progress, job.worker = "queued", 0, None
-            append_log(session, job.id, f"worker lost (last heartbeat {last}); re-queued for attempt {job.attempts + 1}")
+            append_log(
+                session,
+                job.id,
+                f"worker lost (last heartbeat {last}); re-queued for attempt {job.attempts + 1}",
+            )
             out.append((job.id, "requeued"))
         else:
             job.status, job.finished_at = "failed", utcnow()

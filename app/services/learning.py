@@ -36,7 +36,9 @@ def learn_block(impulse: Impulse, learn_id: int | None) -> LearnBlock:
     for b in impulse.learn:
         if b.id == learn_id:
             return b
-    raise NotFound(f"impulse {impulse.id} has no learning block {learn_id} (it has {[b.id for b in impulse.learn]})")
+    raise NotFound(
+        f"impulse {impulse.id} has no learning block {learn_id} (it has {[b.id for b in impulse.learn]})"
+    )
 
 
 def check_ready_to_train(session: Session, impulse: Impulse, block: LearnBlock) -> None:
@@ -47,36 +49,59 @@ def check_ready_to_train(session: Session, impulse: Impulse, block: LearnBlock) 
         except NotFound as exc:
             raise BadRequest(f"no features to train on: {exc.message}") from exc
     if block.type == "classification":
-        labels = session.scalars(select(Sample.label).where(
-            Sample.project_id == impulse.project_id, Sample.category == "training", Sample.enabled.is_(True))
-            .group_by(Sample.label)).all()
+        labels = session.scalars(
+            select(Sample.label)
+            .where(
+                Sample.project_id == impulse.project_id,
+                Sample.category == "training",
+                Sample.enabled.is_(True),
+            )
+            .group_by(Sample.label)
+        ).all()
         if len(labels) < 2:
-            raise BadRequest(f"a classifier needs at least two labels in the training data; it has "
-                             f"{len(labels)} ({', '.join(labels) or 'none'})")
+            raise BadRequest(
+                f"a classifier needs at least two labels in the training data; it has "
+                f"{len(labels)} ({', '.join(labels) or 'none'})"
+            )
 
 
 # --- features of a learning block ----------------------------------------------------------------
 
-FEATURE_KIND = {"mfcc": "mfcc", "mfe": "mfe", "spectrogram": "spectrogram", "spectral": "spectral",
-                "flatten": "flatten", "raw": "raw", "image": "image"}
+FEATURE_KIND = {
+    "mfcc": "mfcc",
+    "mfe": "mfe",
+    "spectrogram": "spectrogram",
+    "spectral": "spectral",
+    "flatten": "flatten",
+    "raw": "raw",
+    "image": "image",
+}
 
 
-def load_block_features(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict[str, Any]:
+def load_block_features(
+    session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock
+) -> dict[str, Any]:
     """The feature rows the learning block consumes: its DSP blocks' features side by side."""
     parts = []
     for dsp_id in block.dsp:
         cfg = impulse_service.dsp_block(impulse, dsp_id)
         art = artifacts.feature_artifact(session, impulse, dsp_id)
         if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
-            raise BadRequest(f"the features of processing block {dsp_id} are out of date (the impulse changed): "
-                             "run generate-features again")
+            raise BadRequest(
+                f"the features of processing block {dsp_id} are out of date (the impulse changed): "
+                "run generate-features again"
+            )
         parts.append((cfg, art, feature_service.load_features(store, art)))
     first = parts[0][2]
     for _cfg, _, data in parts[1:]:
-        if not (np.array_equal(data["sample_ids"], first["sample_ids"])
-                and np.array_equal(data["window_index"], first["window_index"])):
-            raise BadRequest(f"the features of processing blocks {block.dsp} were generated from different "
-                             "samples: run generate-features again")
+        if not (
+            np.array_equal(data["sample_ids"], first["sample_ids"])
+            and np.array_equal(data["window_index"], first["window_index"])
+        ):
+            raise BadRequest(
+                f"the features of processing blocks {block.dsp} were generated from different "
+                "samples: run generate-features again"
+            )
     X = np.concatenate([p[2]["X"] for p in parts], axis=1).astype(np.float32)
     if len(parts) == 1:
         shape = tuple(int(v) for v in first["shape"])
@@ -85,8 +110,15 @@ def load_block_features(session: Session, store: BlobStore, impulse: Impulse, bl
         shape, kind = (X.shape[1],), "spectral"
     if int(np.prod(shape)) != X.shape[1]:
         shape = (X.shape[1],)
-    return {"X": X, "labels": first["labels"], "categories": first["categories"], "sample_ids": first["sample_ids"],
-            "window_index": first["window_index"], "shape": shape, "kind": kind}
+    return {
+        "X": X,
+        "labels": first["labels"],
+        "categories": first["categories"],
+        "sample_ids": first["sample_ids"],
+        "window_index": first["window_index"],
+        "shape": shape,
+        "kind": kind,
+    }
 
 
 def _labels_from_db(session: Session, sample_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,19 +126,39 @@ def _labels_from_db(session: Session, sample_ids: np.ndarray) -> tuple[np.ndarra
     ids = sorted(set(int(i) for i in sample_ids))
     rows = {}
     for chunk in range(0, len(ids), 900):
-        part = ids[chunk:chunk + 900]
-        rows.update({sid: (lab, cat, en) for sid, lab, cat, en in session.execute(
-            select(Sample.id, Sample.label, Sample.category, Sample.enabled).where(Sample.id.in_(part)))})
+        part = ids[chunk : chunk + 900]
+        rows.update(
+            {
+                sid: (lab, cat, en)
+                for sid, lab, cat, en in session.execute(
+                    select(Sample.id, Sample.label, Sample.category, Sample.enabled).where(
+                        Sample.id.in_(part)
+                    )
+                )
+            }
+        )
     labels = np.array([rows.get(int(i), ("", "deleted", False))[0] for i in sample_ids])
-    cats = np.array([rows[int(i)][1] if int(i) in rows and rows[int(i)][2] else "excluded" for i in sample_ids])
+    cats = np.array(
+        [rows[int(i)][1] if int(i) in rows and rows[int(i)][2] else "excluded" for i in sample_ids]
+    )
     return labels, cats
 
 
 # --- training --------------------------------------------------------------------------------------
 
-def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, learn_id: int | None, *,
-          job_id: int | None = None, log: Callable[[str], None] = print,
-          progress: Callable[[float], None] = lambda p: None, should_stop: Callable[[], bool] = lambda: False) -> dict:
+
+def train(
+    uow: UnitOfWork,
+    store: BlobStore,
+    project_id: int,
+    impulse_id: int,
+    learn_id: int | None,
+    *,
+    job_id: int | None = None,
+    log: Callable[[str], None] = print,
+    progress: Callable[[float], None] = lambda p: None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> dict:
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
         block = learn_block(impulse, learn_id)
@@ -118,29 +170,46 @@ def train(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, l
         groups_all = _metadata_values(session, data["sample_ids"], split_key) if split_key else None
     train_rows = cats_now == "training"
     if not train_rows.any():
-        raise BadRequest("no training features: put samples in the training category and generate features")
+        raise BadRequest(
+            "no training features: put samples in the training category and generate features"
+        )
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
-    log(f"training {block.type} block {block.id} on {len(X)} windows of shape {list(data['shape'])} "
-        f"({data['kind']} features), labels: {', '.join(sorted(set(y.tolist())))}")
+    log(
+        f"training {block.type} block {block.id} on {len(X)} windows of shape {list(data['shape'])} "
+        f"({data['kind']} features), labels: {', '.join(sorted(set(y.tolist())))}"
+    )
     t0 = time.monotonic()
     if block.anomaly_kind is not None:
         result, arts = _train_anomaly(block, block.anomaly_kind, X.reshape(len(X), -1), log)
     else:
         groups = groups_all[train_rows] if groups_all is not None else None
         if groups is not None:
-            log(f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} distinct values")
-        result, arts = _train_nn(block, X, y, data, log=log, progress=progress, should_stop=should_stop,
-                                 groups=groups)
-    result.update({"impulse_id": impulse_id, "learn_id": block.id, "revision": revision,
-                   "seconds": round(time.monotonic() - t0, 2), "input_shape": list(data["shape"]),
-                   "feature_kind": data["kind"]})
+            log(
+                f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} distinct values"
+            )
+        result, arts = _train_nn(
+            block, X, y, data, log=log, progress=progress, should_stop=should_stop, groups=groups
+        )
+    result.update(
+        {
+            "impulse_id": impulse_id,
+            "learn_id": block.id,
+            "revision": revision,
+            "seconds": round(time.monotonic() - t0, 2),
+            "input_shape": list(data["shape"]),
+            "feature_kind": data["kind"],
+        }
+    )
     arts["training-results"] = json.dumps(result).encode()
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        ids = {kind: artifacts.save_learn_artifact(session, store, impulse, block.id, kind, blob,
-                                                   revision=revision, job_id=job_id).id
-               for kind, blob in arts.items()}
+        ids = {
+            kind: artifacts.save_learn_artifact(
+                session, store, impulse, block.id, kind, blob, revision=revision, job_id=job_id
+            ).id
+            for kind, blob in arts.items()
+        }
     result["artifacts"] = ids
     return result
 
@@ -150,14 +219,25 @@ def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.n
     ids = sorted(set(int(i) for i in sample_ids))
     meta: dict[int, str] = {}
     for chunk in range(0, len(ids), 900):
-        part = ids[chunk:chunk + 900]
-        for sid, md in session.execute(select(Sample.id, Sample.metadata_).where(Sample.id.in_(part))):
+        part = ids[chunk : chunk + 900]
+        for sid, md in session.execute(
+            select(Sample.id, Sample.metadata_).where(Sample.id.in_(part))
+        ):
             meta[sid] = str((md or {}).get(key, ""))
     return np.array([meta.get(int(i), "") for i in sample_ids])
 
 
-def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # noqa: ANN001
-              groups=None) -> tuple[dict, dict]:  # noqa: ANN001
+def _train_nn(
+    block: LearnBlock,
+    X,
+    y,
+    data,
+    *,
+    log,
+    progress,
+    should_stop,  # noqa: ANN001
+    groups=None,
+) -> tuple[dict, dict]:  # noqa: ANN001
     from workers.learn import TrainSettings, default_architecture, validate_architecture
     from workers.learn.pipeline import train_and_quantize
 
@@ -169,9 +249,16 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
         raise BadRequest(f"training needs at least two labels; the training data only has {labels}")
     shape = tuple(data["shape"])
     try:
-        layers = (validate_architecture(settings["layers"], input_shape=shape) if settings.get("layers")
-                  else default_architecture(input_shape=shape, feature_kind=data["kind"],
-                                            n_outputs=len(labels) if labels else 1, task=task))
+        layers = (
+            validate_architecture(settings["layers"], input_shape=shape)
+            if settings.get("layers")
+            else default_architecture(
+                input_shape=shape,
+                feature_kind=data["kind"],
+                n_outputs=len(labels) if labels else 1,
+                task=task,
+            )
+        )
     except LearnError as exc:
         raise Invalid(f"learn block {block.id} layers: {exc}") from exc
     epochs = train_settings.epochs
@@ -182,14 +269,25 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
         progress(85.0 * epoch / epochs)
 
     y_fit = y if task == "classification" else y.astype(np.float32)
-    out = train_and_quantize(X, y_fit, labels=labels, layers=layers, settings=train_settings, on_epoch=on_epoch,
-                             should_stop=should_stop, supported_ops=set(SUPPORTED_OPS),
-                             groups=groups)
+    out = train_and_quantize(
+        X,
+        y_fit,
+        labels=labels,
+        layers=layers,
+        settings=train_settings,
+        on_epoch=on_epoch,
+        should_stop=should_stop,
+        supported_ops=set(SUPPORTED_OPS),
+        groups=groups,
+    )
     progress(95.0)
     for name in ("float32", "int8"):
         m = out.validation.get(name)
         if m:
-            log(f"validation {name}: " + ", ".join(f"{k} {m[k]:.4f}" for k in ("accuracy", "mae", "rmse") if k in m))
+            log(
+                f"validation {name}: "
+                + ", ".join(f"{k} {m[k]:.4f}" for k in ("accuracy", "mae", "rmse") if k in m)
+            )
     buf = io.BytesIO()
     import tempfile
     from pathlib import Path
@@ -199,42 +297,72 @@ def _train_nn(block: LearnBlock, X, y, data, *, log, progress, should_stop,  # n
         out.result.model.save(path)
         buf.write(path.read_bytes())
     ops = out.card.get("operators") or []
-    result = {"type": block.type, "labels": out.result.labels, "history": out.result.history,
-              "best_epoch": out.result.best_epoch, "validation": out.validation, "architecture": layers,
-              "settings": train_settings.as_dict(), "card": out.card, "io": out.io,
-              "ops": [{"op": op, "supported": op in SUPPORTED_OPS} for op in ops],
-              "stages": {k: round(v, 2) for k, v in out.stages_s.items()}}
-    arts = {"keras-model": buf.getvalue(), "tflite-float32": out.float32_tflite, "tflite-int8": out.int8_tflite,
-            "model-card": json.dumps({**out.card, "io": out.io, "labels": out.result.labels}).encode()}
+    result = {
+        "type": block.type,
+        "labels": out.result.labels,
+        "history": out.result.history,
+        "best_epoch": out.result.best_epoch,
+        "validation": out.validation,
+        "architecture": layers,
+        "settings": train_settings.as_dict(),
+        "card": out.card,
+        "io": out.io,
+        "ops": [{"op": op, "supported": op in SUPPORTED_OPS} for op in ops],
+        "stages": {k: round(v, 2) for k, v in out.stages_s.items()},
+    }
+    arts = {
+        "keras-model": buf.getvalue(),
+        "tflite-float32": out.float32_tflite,
+        "tflite-int8": out.int8_tflite,
+        "model-card": json.dumps({**out.card, "io": out.io, "labels": out.result.labels}).encode(),
+    }
     return result, arts
 
 
-def _train_anomaly(block: LearnBlock, kind: AnomalyKind, X: np.ndarray,
-                   log: Callable[[str], None]) -> tuple[dict, dict]:
+def _train_anomaly(
+    block: LearnBlock, kind: AnomalyKind, X: np.ndarray, log: Callable[[str], None]
+) -> tuple[dict, dict]:
     from workers.learn import anomaly
 
     s = block.settings
     try:
         if kind == "kmeans":
-            model = anomaly.fit_kmeans(X, n_clusters=int(s.get("n_clusters", min(32, len(X)))),
-                                       features=s.get("features"), seed=int(s.get("seed", 1)))
+            model = anomaly.fit_kmeans(
+                X,
+                n_clusters=int(s.get("n_clusters", min(32, len(X)))),
+                features=s.get("features"),
+                seed=int(s.get("seed", 1)),
+            )
         else:
-            model = anomaly.fit_gmm(X, n_components=int(s.get("n_components", min(8, len(X)))),
-                                    features=s.get("features"), seed=int(s.get("seed", 1)))
+            model = anomaly.fit_gmm(
+                X,
+                n_components=int(s.get("n_components", min(8, len(X)))),
+                features=s.get("features"),
+                seed=int(s.get("seed", 1)),
+            )
         scores = score_anomaly(kind, model, X)
     except LearnError as exc:
         raise BadRequest(str(exc)) from exc
     threshold = float(s.get("threshold", float(np.percentile(scores, 99)) * 1.1))
     model["threshold"] = threshold
-    log(f"{block.type}: training scores median {np.median(scores):.3f}, 99th percentile "
-        f"{np.percentile(scores, 99):.3f}; threshold {threshold:.3f}")
-    result = {"type": block.type, "threshold": threshold,
-              "training_scores": {"median": float(np.median(scores)), "p99": float(np.percentile(scores, 99)),
-                                  "max": float(scores.max())}}
+    log(
+        f"{block.type}: training scores median {np.median(scores):.3f}, 99th percentile "
+        f"{np.percentile(scores, 99):.3f}; threshold {threshold:.3f}"
+    )
+    result = {
+        "type": block.type,
+        "threshold": threshold,
+        "training_scores": {
+            "median": float(np.median(scores)),
+            "p99": float(np.percentile(scores, 99)),
+            "max": float(scores.max()),
+        },
+    }
     return result, {"anomaly-model": json.dumps(model).encode()}
 
 
 # --- trained models --------------------------------------------------------------------------------
+
 
 def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np.ndarray:
     """Anomaly scores of feature rows [n, features] under a trained K-means or Gaussian-mixture model."""
@@ -244,11 +372,19 @@ def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np
     return score(model, X)
 
 
-def score_features(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock, X: np.ndarray,
-                   shape: tuple[int, ...]) -> dict[str, np.ndarray]:
+def score_features(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    block: LearnBlock,
+    X: np.ndarray,
+    shape: tuple[int, ...],
+) -> dict[str, np.ndarray]:
     """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
     if block.anomaly_kind is not None:
-        model = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "anomaly-model"))
+        model = artifacts.read_json(
+            store, artifacts.learn_artifact(session, impulse, block.id, "anomaly-model")
+        )
         return {"anomaly": score_anomaly(block.anomaly_kind, model, X.reshape(len(X), -1))}
     from workers.learn.evaluate import predict_tflite
 
@@ -259,15 +395,28 @@ def score_features(session: Session, store: BlobStore, impulse: Impulse, block: 
     return out
 
 
-def _results(session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock) -> dict[str, Any]:
-    return artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
+def _results(
+    session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock
+) -> dict[str, Any]:
+    return artifacts.read_json(
+        store, artifacts.learn_artifact(session, impulse, block.id, "training-results")
+    )
 
 
 # --- model testing ---------------------------------------------------------------------------------
 
-def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, learn_id: int | None, *,
-         job_id: int | None = None, log: Callable[[str], None] = print,
-         progress: Callable[[float], None] = lambda p: None) -> dict:
+
+def test(
+    uow: UnitOfWork,
+    store: BlobStore,
+    project_id: int,
+    impulse_id: int,
+    learn_id: int | None,
+    *,
+    job_id: int | None = None,
+    log: Callable[[str], None] = print,
+    progress: Callable[[float], None] = lambda p: None,
+) -> dict:
     from workers.learn.evaluate import classification_metrics, regression_metrics
 
     with uow() as session:
@@ -279,23 +428,38 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         categories = ("testing", "anomaly") if block.is_anomaly else ("testing",)
         rows = np.isin(cats_now, categories)
         if not rows.any():
-            raise BadRequest("no testing features: put samples in the testing category and generate features")
+            raise BadRequest(
+                "no testing features: put samples in the testing category and generate features"
+            )
         X = data["X"][rows]
         log(f"testing {block.type} block {block.id} on {int(rows.sum())} windows")
         scores = score_features(session, store, impulse, block, X, tuple(data["shape"]))
         revision = impulse.revision
     progress(80)
     sample_ids, y, cats = data["sample_ids"][rows], labels_now[rows], cats_now[rows]
-    result: dict[str, Any] = {"impulse_id": impulse_id, "learn_id": block.id, "revision": revision,
-                              "type": block.type, "windows": int(rows.sum())}
+    result: dict[str, Any] = {
+        "impulse_id": impulse_id,
+        "learn_id": block.id,
+        "revision": revision,
+        "type": block.type,
+        "windows": int(rows.sum()),
+    }
     if block.is_anomaly:
         s, thr = scores["anomaly"], trained["threshold"]
         result["threshold"] = thr
-        result["per_category"] = {c: {"windows": int((cats == c).sum()), "mean_score": float(s[cats == c].mean()),
-                                      "flagged": float((s[cats == c] > thr).mean())}
-                                  for c in categories if (cats == c).any()}
-        result["per_window"] = [{"sampleId": int(i), "category": str(c), "score": float(v)}
-                                for i, c, v in zip(sample_ids, cats, s, strict=True)]
+        result["per_category"] = {
+            c: {
+                "windows": int((cats == c).sum()),
+                "mean_score": float(s[cats == c].mean()),
+                "flagged": float((s[cats == c] > thr).mean()),
+            }
+            for c in categories
+            if (cats == c).any()
+        }
+        result["per_window"] = [
+            {"sampleId": int(i), "category": str(c), "score": float(v)}
+            for i, c, v in zip(sample_ids, cats, s, strict=True)
+        ]
     elif block.type == "regression":
         yt = y.astype(np.float32)
         result["metrics"] = {k: regression_metrics(yt, v.reshape(-1)) for k, v in scores.items()}
@@ -303,9 +467,15 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         labels = trained["labels"]
         missing = sorted(set(y.tolist()) - set(labels))
         if missing:
-            log(f"warning: test labels the model never saw in training: {', '.join(missing)} (counted as errors)")
-        per_window = {k: classification_metrics(y, v, labels) if not missing else _metrics_with_unknown(y, v, labels)
-                      for k, v in scores.items()}
+            log(
+                f"warning: test labels the model never saw in training: {', '.join(missing)} (counted as errors)"
+            )
+        per_window = {
+            k: classification_metrics(y, v, labels)
+            if not missing
+            else _metrics_with_unknown(y, v, labels)
+            for k, v in scores.items()
+        }
         # per sample: mean of its windows' scores
         uniq = np.unique(sample_ids)
         index = {sid: np.flatnonzero(sample_ids == sid) for sid in uniq}
@@ -313,21 +483,48 @@ def test(uow: UnitOfWork, store: BlobStore, project_id: int, impulse_id: int, le
         per_sample, samples_out = {}, []
         for k, v in scores.items():
             mean = np.stack([v[index[sid]].mean(axis=0) for sid in uniq])
-            per_sample[k] = (classification_metrics(y_sample, mean, labels) if not missing
-                             else _metrics_with_unknown(y_sample, mean, labels))
+            per_sample[k] = (
+                classification_metrics(y_sample, mean, labels)
+                if not missing
+                else _metrics_with_unknown(y_sample, mean, labels)
+            )
             for j, sid in enumerate(uniq):
                 if k == "int8":
-                    samples_out.append({"sampleId": int(sid), "label": str(y_sample[j]),
-                                        "windows": int(len(index[sid])),
-                                        "predicted": labels[int(np.argmax(mean[j]))],
-                                        "scores": [round(float(x), 4) for x in mean[j]]})
-        result.update({"labels": labels, "per_window": per_window, "per_sample": per_sample, "samples": samples_out,
-                       "accuracy": {k: per_sample[k]["accuracy"] for k in per_sample}, "unknown_labels": missing})
-        log("test accuracy per sample: " + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items()))
+                    samples_out.append(
+                        {
+                            "sampleId": int(sid),
+                            "label": str(y_sample[j]),
+                            "windows": int(len(index[sid])),
+                            "predicted": labels[int(np.argmax(mean[j]))],
+                            "scores": [round(float(x), 4) for x in mean[j]],
+                        }
+                    )
+        result.update(
+            {
+                "labels": labels,
+                "per_window": per_window,
+                "per_sample": per_sample,
+                "samples": samples_out,
+                "accuracy": {k: per_sample[k]["accuracy"] for k in per_sample},
+                "unknown_labels": missing,
+            }
+        )
+        log(
+            "test accuracy per sample: "
+            + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items())
+        )
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
-        art = artifacts.save_learn_artifact(session, store, impulse, block.id, "test-results",
-                                            json.dumps(result).encode(), revision=revision, job_id=job_id)
+        art = artifacts.save_learn_artifact(
+            session,
+            store,
+            impulse,
+            block.id,
+            "test-results",
+            json.dumps(result).encode(),
+            revision=revision,
+            job_id=job_id,
+        )
         result["artifact_id"] = art.id
     return result
 
@@ -340,12 +537,19 @@ def _metrics_with_unknown(y: np.ndarray, scores: np.ndarray, labels: list[str]) 
     cm = np.zeros((len(all_labels), len(all_labels)), dtype=int)
     for t, p in zip(y, pred, strict=True):
         cm[pos[t], pos[p]] += 1
-    return {"accuracy": float((pred == y).mean()), "confusion_matrix": cm.tolist(), "confusion_labels": all_labels}
+    return {
+        "accuracy": float((pred == y).mean()),
+        "confusion_matrix": cm.tolist(),
+        "confusion_labels": all_labels,
+    }
 
 
 # --- live classification ---------------------------------------------------------------------------
 
-def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windows: np.ndarray) -> dict[str, Any]:
+
+def classify_windows(
+    session: Session, store: BlobStore, impulse: Impulse, windows: np.ndarray
+) -> dict[str, Any]:
     """Run the impulse (DSP + every trained learning block) on windows; per-window scores."""
     from workers.dsp import DspError, ParamError, get_block
 
@@ -353,7 +557,9 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
     shapes: dict[int, tuple] = {}
     try:
         for cfg in impulse.dsp:
-            out = get_block(cfg.block).run(windows, frequency_hz=impulse.input.frequency_hz, params=cfg.params)
+            out = get_block(cfg.block).run(
+                windows, frequency_hz=impulse.input.frequency_hz, params=cfg.params
+            )
             feats[cfg.id], shapes[cfg.id] = out.features, tuple(out.shape)
     except (DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
@@ -371,8 +577,13 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
         entry: dict[str, Any] = {"type": block.type}
         if "anomaly" in scores:
             thr = _results(session, store, impulse, block)["threshold"]
-            entry.update({"threshold": thr, "scores": scores["anomaly"].round(4).tolist(),
-                          "anomalous": (scores["anomaly"] > thr).tolist()})
+            entry.update(
+                {
+                    "threshold": thr,
+                    "scores": scores["anomaly"].round(4).tolist(),
+                    "anomalous": (scores["anomaly"] > thr).tolist(),
+                }
+            )
         else:
             trained = _results(session, store, impulse, block)
             labels = trained.get("labels")
@@ -382,12 +593,16 @@ def classify_windows(session: Session, store: BlobStore, impulse: Impulse, windo
             if labels:
                 mean = scores["int8"].mean(axis=0)
                 entry["predicted"] = labels[int(np.argmax(mean))]
-                entry["per_window_predicted"] = [labels[int(i)] for i in np.argmax(scores["int8"], axis=1)]
+                entry["per_window_predicted"] = [
+                    labels[int(i)] for i in np.argmax(scores["int8"], axis=1)
+                ]
         result["blocks"][str(block.id)] = entry
     return result
 
 
-def classify_sample(session: Session, store: BlobStore, impulse: Impulse, sample: Sample) -> dict[str, Any]:
+def classify_sample(
+    session: Session, store: BlobStore, impulse: Impulse, sample: Sample
+) -> dict[str, Any]:
     from workers.dsp import DspError, ParamError
 
     try:
@@ -395,8 +610,13 @@ def classify_sample(session: Session, store: BlobStore, impulse: Impulse, sample
     except (DspError, ParamError) as exc:
         raise BadRequest(f"sample {sample.id}: {exc}") from exc
     out = classify_windows(session, store, impulse, windows)
-    out.update({"sampleId": sample.id, "label": sample.label,
-                "windowStartsMs": _window_starts(impulse.input, len(windows))})
+    out.update(
+        {
+            "sampleId": sample.id,
+            "label": sample.label,
+            "windowStartsMs": _window_starts(impulse.input, len(windows)),
+        }
+    )
     return out
 
 
@@ -408,7 +628,10 @@ def _window_starts(spec: InputBlock, n: int) -> list[float]:
 
 # --- bring your own model --------------------------------------------------------------------------
 
-def store_uploaded_model(session: Session, store: BlobStore, project_id: int, name: str, data: bytes) -> Artifact:
+
+def store_uploaded_model(
+    session: Session, store: BlobStore, project_id: int, name: str, data: bytes
+) -> Artifact:
     """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an artifact."""
     from app.ingestion import IngestionError, sanitize_filename
     from workers.learn.quantize import inspect_tflite
@@ -425,7 +648,12 @@ def store_uploaded_model(session: Session, store: BlobStore, project_id: int, na
         raise BadRequest(f"'{name}': {exc}") from exc
     unsupported = info.get("unsupported_ops") or []
     if unsupported:
-        raise BadRequest(f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}")
-    meta = {k: v for k, v in info.items()
-            if k in ("kind", "operators", "input", "output", "parameters", "macs", "file_bytes")}
+        raise BadRequest(
+            f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}"
+        )
+    meta = {
+        k: v
+        for k, v in info.items()
+        if k in ("kind", "operators", "input", "output", "parameters", "macs", "file_bytes")
+    }
     return artifacts.save_uploaded_model(session, store, project_id, name, data, meta)

@@ -20,7 +20,9 @@ class NewProject:
     hmac_key: str
 
 
-def create_project(session: Session, *, name: str, owner: User | None = None, description: str = "") -> NewProject:
+def create_project(
+    session: Session, *, name: str, owner: User | None = None, description: str = ""
+) -> NewProject:
     name = name.strip()
     if not name or len(name) > 200:
         raise BadRequest("a project name must be 1 to 200 characters long")
@@ -38,7 +40,11 @@ def create_project(session: Session, *, name: str, owner: User | None = None, de
 
 def create_api_key(session: Session, project: Project, *, name: str = "default") -> str:
     key = new_api_key()
-    session.add(ApiKey(project_id=project.id, name=name, prefix=display_prefix(key), key_hash=hash_api_key(key)))
+    session.add(
+        ApiKey(
+            project_id=project.id, name=name, prefix=display_prefix(key), key_hash=hash_api_key(key)
+        )
+    )
     session.flush()
     return key
 
@@ -46,14 +52,18 @@ def create_api_key(session: Session, project: Project, *, name: str = "default")
 def rotate_api_keys(session: Session, project: Project) -> str:
     """Revoke every live key of the project and return a new one."""
     session.execute(
-        update(ApiKey).where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(ApiKey)
+        .where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
     return create_api_key(session, project)
 
 
 def rotate_hmac_key(session: Session, project: Project) -> str:
     session.execute(
-        update(HmacKey).where(HmacKey.project_id == project.id, HmacKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+        update(HmacKey)
+        .where(HmacKey.project_id == project.id, HmacKey.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
     )
     hmac = HmacKey(project_id=project.id, key=new_hmac_key())
     session.add(hmac)
@@ -73,13 +83,17 @@ def project_for_api_key(session: Session, key: str) -> Project | None:
 def hmac_keys(session: Session, project_id: int) -> list[str]:
     return list(
         session.scalars(
-            select(HmacKey.key).where(HmacKey.project_id == project_id, HmacKey.revoked_at.is_(None)).order_by(HmacKey.id)
+            select(HmacKey.key)
+            .where(HmacKey.project_id == project_id, HmacKey.revoked_at.is_(None))
+            .order_by(HmacKey.id)
         )
     )
 
 
 def api_keys(session: Session, project_id: int) -> list[ApiKey]:
-    return list(session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id)))
+    return list(
+        session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id))
+    )
 
 
 def get_project(session: Session, project_id: int) -> Project:
@@ -103,7 +117,9 @@ def projects_for_user(session: Session, user: User) -> list[Project]:
 def is_member(session: Session, project_id: int, user_id: int) -> bool:
     return (
         session.scalar(
-            select(ProjectMember.user_id).where(ProjectMember.project_id == project_id, ProjectMember.user_id == user_id)
+            select(ProjectMember.user_id).where(
+                ProjectMember.project_id == project_id, ProjectMember.user_id == user_id
+            )
         )
         is not None
     )

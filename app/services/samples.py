@@ -28,7 +28,11 @@ from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
 
 INGEST_CATEGORIES = (*CATEGORIES, "split")
-QUERY_CATEGORIES = (*CATEGORIES, "validation", "post-processing")  # Edge Impulse's names; always empty here
+QUERY_CATEGORIES = (
+    *CATEGORIES,
+    "validation",
+    "post-processing",
+)  # Edge Impulse's names; always empty here
 
 
 @dataclass
@@ -83,25 +87,35 @@ class PendingSample:
     disallow_duplicates: bool
 
 
-def prepare(project_id: int, upload: UploadedFile, opts: IngestOptions) -> PendingSample | FileResult | None:
+def prepare(
+    project_id: int, upload: UploadedFile, opts: IngestOptions
+) -> PendingSample | FileResult | None:
     """Pure part of ingesting one file: name checks, decoding, signature, label and category.
 
     Returns a FileResult carrying the error when the file is rejected, None for a side file to skip.
     """
     if opts.category not in INGEST_CATEGORIES:
-        raise NotFound(f"unknown category '{opts.category}': use one of {', '.join(INGEST_CATEGORIES)}")
+        raise NotFound(
+            f"unknown category '{opts.category}': use one of {', '.join(INGEST_CATEGORIES)}"
+        )
     shown = upload.filename or "(unnamed)"
     try:
         if not upload.filename:
-            raise IngestionError(400, "a file name is required (x-file-name header or multipart file name)")
+            raise IngestionError(
+                400, "a file name is required (x-file-name header or multipart file name)"
+            )
         name = sanitize_filename(upload.filename)
         shown = name
         if name.endswith(".labels"):
             # Edge Impulse's clients may send a structured-labels side file; labels come from headers here.
             return None
         decoded = decode_upload(
-            upload.data, filename=name, content_type=upload.content_type, hmac_keys=list(opts.hmac_keys),
-            require_signature=opts.require_signature, max_bytes=opts.max_file_bytes,
+            upload.data,
+            filename=name,
+            content_type=upload.content_type,
+            hmac_keys=list(opts.hmac_keys),
+            require_signature=opts.require_signature,
+            max_bytes=opts.max_file_bytes,
             interval_ms=opts.csv_interval_ms,
         )
         if opts.no_label:
@@ -123,12 +137,21 @@ def prepare(project_id: int, upload: UploadedFile, opts: IngestOptions) -> Pendi
         stamp = utcnow().strftime("%Y%m%d%H%M%S") + uuid.uuid4().hex[:6]
         filename = f"{stem}.{stamp}.{ext}" if dot else f"{name}.{stamp}"
     metadata = {str(k): str(v) for k, v in {**decoded.metadata, **opts.metadata}.items()}
-    return PendingSample(project_id=project_id, filename=filename, label=label, category=category,
-                         raw=upload.data, decoded=decoded, metadata=metadata,
-                         disallow_duplicates=opts.disallow_duplicates)
+    return PendingSample(
+        project_id=project_id,
+        filename=filename,
+        label=label,
+        category=category,
+        raw=upload.data,
+        decoded=decoded,
+        metadata=metadata,
+        disallow_duplicates=opts.disallow_duplicates,
+    )
 
 
-def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSample]) -> list[FileResult]:
+def store_batch(
+    session: Session, store: BlobStore, items: Sequence[PendingSample]
+) -> list[FileResult]:
     """Store prepared samples of one or more projects in the caller's transaction, in few round trips.
 
     Duplicates (when disallowed) are checked against the database and within the batch; devices are
@@ -138,30 +161,48 @@ def store_batch(session: Session, store: BlobStore, items: Sequence[PendingSampl
     """
     existing: set[tuple[int, str]] = set()
     for pid, hashes in duplicate_queries(items).items():
-        existing |= {(pid, h) for h in session.scalars(
-            select(Sample.content_hash).where(Sample.project_id == pid, Sample.content_hash.in_(hashes)))}
+        existing |= {
+            (pid, h)
+            for h in session.scalars(
+                select(Sample.content_hash).where(
+                    Sample.project_id == pid, Sample.content_hash.in_(hashes)
+                )
+            )
+        }
     results, keep = reject_duplicates(items, existing)
     if not keep:
         return [r for r in results if r is not None]
     kept = [items[i] for i in keep]
-    conn = session.connection()  # Core on the session's connection: no ORM bookkeeping on the hot path
+    conn = (
+        session.connection()
+    )  # Core on the session's connection: no ORM bookkeeping on the hot path
     now = utcnow()
     params = device_params(kept, now)
-    devices = {(pid, name): device_id for pid, name, device_id in
-               (conn.execute(_device_upsert(conn.dialect.name), params) if params else ())}
+    devices = {
+        (pid, name): device_id
+        for pid, name, device_id in (
+            conn.execute(_device_upsert(conn.dialect.name), params) if params else ()
+        )
+    }
     places = write_blobs(store, kept)
     for key in {key for key, _ in places}:
         on_rollback(session, lambda k=key: store.delete(k))
     rows = [sample_row(it, devices, now, place) for it, place in zip(kept, places, strict=True)]
-    ids = conn.execute(
-        insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True), rows
-    ).scalars().all()
+    ids = (
+        conn.execute(
+            insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True),
+            rows,
+        )
+        .scalars()
+        .all()
+    )
     for i, sample_id in zip(keep, ids, strict=True):
         results[i] = FileResult(file_name=items[i].filename, success=True, sample_id=sample_id)
     return [r for r in results if r is not None]
 
 
 # The steps of storing a batch that do not touch the database, shared by both writers.
+
 
 def duplicate_queries(items: Sequence[PendingSample]) -> dict[int, set[str]]:
     """Content hashes to look up per project: those of items that disallow duplicates."""
@@ -172,8 +213,10 @@ def duplicate_queries(items: Sequence[PendingSample]) -> dict[int, set[str]]:
     return out
 
 
-def reject_duplicates(items: Sequence[PendingSample], existing: set[tuple[int, str]],
-                      ) -> tuple[list[FileResult | None], list[int]]:
+def reject_duplicates(
+    items: Sequence[PendingSample],
+    existing: set[tuple[int, str]],
+) -> tuple[list[FileResult | None], list[int]]:
     """(results with a 409 for each refused duplicate, indexes of the items to store)."""
     results: list[FileResult | None] = [None] * len(items)
     seen: set[tuple[int, str]] = set()
@@ -181,8 +224,12 @@ def reject_duplicates(items: Sequence[PendingSample], existing: set[tuple[int, s
     for i, it in enumerate(items):
         key = (it.project_id, it.decoded.content_hash)
         if it.disallow_duplicates and (key in existing or key in seen):
-            results[i] = FileResult(file_name=it.filename, success=False, status=409,
-                                    error=f"'{it.filename}' is a duplicate: the project already holds a sample with the same data")
+            results[i] = FileResult(
+                file_name=it.filename,
+                success=False,
+                status=409,
+                error=f"'{it.filename}' is a duplicate: the project already holds a sample with the same data",
+            )
             continue
         seen.add(key)
         keep.append(i)
@@ -198,8 +245,10 @@ def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]: 
         if name:
             n, dtype = counts.get((it.project_id, name), (0, ""))
             counts[(it.project_id, name)] = (n + 1, (it.decoded.device_type or dtype)[:255])
-    return [{"pid": pid, "name": name, "dtype": dtype, "now": now, "n": n}
-            for (pid, name), (n, dtype) in sorted(counts.items())]
+    return [
+        {"pid": pid, "name": name, "dtype": dtype, "now": now, "n": n}
+        for (pid, name), (n, dtype) in sorted(counts.items())
+    ]
 
 
 def write_blobs(store: BlobStore, items: Sequence[PendingSample]) -> list[tuple[str, int]]:
@@ -234,26 +283,49 @@ def write_blobs(store: BlobStore, items: Sequence[PendingSample]) -> list[tuple[
     return places
 
 
-def sample_row(it: PendingSample, devices: dict[tuple[int, str], int], now,  # noqa: ANN001
-               place: tuple[str, int]) -> dict[str, Any]:
+def sample_row(
+    it: PendingSample,
+    devices: dict[tuple[int, str], int],
+    now,  # noqa: ANN001
+    place: tuple[str, int],
+) -> dict[str, Any]:
     """The `samples` row of a prepared item whose file is at `place` (blob key, offset)."""
     d = it.decoded
     return {
-        "project_id": it.project_id, "device_id": devices.get((it.project_id, (d.device_name or "")[:255])),
-        "category": it.category, "label": it.label, "filename": it.filename, "kind": d.kind,
-        "format": d.format, "sensors": d.sensors, "interval_ms": d.interval_ms,
-        "frequency_hz": d.frequency_hz, "value_count": d.rows, "length_ms": d.length_ms,
+        "project_id": it.project_id,
+        "device_id": devices.get((it.project_id, (d.device_name or "")[:255])),
+        "category": it.category,
+        "label": it.label,
+        "filename": it.filename,
+        "kind": d.kind,
+        "format": d.format,
+        "sensors": d.sensors,
+        "interval_ms": d.interval_ms,
+        "frequency_hz": d.frequency_hz,
+        "value_count": d.rows,
+        "length_ms": d.length_ms,
         "image_width": d.image_size[0] if d.image_size else None,
         "image_height": d.image_size[1] if d.image_size else None,
-        "content_hash": d.content_hash, "metadata": it.metadata, "enabled": True,
-        "signature_alg": d.signature_alg, "signature_verified": d.signature_verified,
-        "blob_key": place[0], "blob_offset": place[1], "blob_bytes": len(it.raw),
-        "created_at": now, "updated_at": now,
+        "content_hash": d.content_hash,
+        "metadata": it.metadata,
+        "enabled": True,
+        "signature_alg": d.signature_alg,
+        "signature_verified": d.signature_verified,
+        "blob_key": place[0],
+        "blob_offset": place[1],
+        "blob_bytes": len(it.raw),
+        "created_at": now,
+        "updated_at": now,
     }
 
 
-def ingest(session: Session, store: BlobStore, project: Project, files: Sequence[UploadedFile],
-           opts: IngestOptions) -> list[FileResult]:
+def ingest(
+    session: Session,
+    store: BlobStore,
+    project: Project,
+    files: Sequence[UploadedFile],
+    opts: IngestOptions,
+) -> list[FileResult]:
     """Decode and store each file. A rejected file leaves no row and no blob; the others land."""
     prepared = [prepare(project.id, f, opts) for f in files]
     pending = [p for p in prepared if isinstance(p, PendingSample)]
@@ -269,19 +341,29 @@ def _device_upsert(dialect: str):  # noqa: ANN202
     if dialect not in _DEVICE_UPSERT:
         table = Device.__table__
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
-            project_id=bindparam("pid"), name=bindparam("name"), device_type=bindparam("dtype"),
-            created_at=bindparam("now"), last_seen_at=bindparam("now"), samples_count=bindparam("n"))
+            project_id=bindparam("pid"),
+            name=bindparam("name"),
+            device_type=bindparam("dtype"),
+            created_at=bindparam("now"),
+            last_seen_at=bindparam("now"),
+            samples_count=bindparam("n"),
+        )
         _DEVICE_UPSERT[dialect] = ins.on_conflict_do_update(
             index_elements=["project_id", "name"],
-            set_={"last_seen_at": ins.excluded.last_seen_at,
-                  "device_type": case((ins.excluded.device_type != "", ins.excluded.device_type),
-                                      else_=table.c.device_type),
-                  "samples_count": table.c.samples_count + ins.excluded.samples_count},
+            set_={
+                "last_seen_at": ins.excluded.last_seen_at,
+                "device_type": case(
+                    (ins.excluded.device_type != "", ins.excluded.device_type),
+                    else_=table.c.device_type,
+                ),
+                "samples_count": table.c.samples_count + ins.excluded.samples_count,
+            },
         ).returning(table.c.project_id, table.c.name, table.c.id)
     return _DEVICE_UPSERT[dialect]
 
 
 # --- queries -------------------------------------------------------------------------------------
+
 
 @dataclass
 class SampleFilter:
@@ -296,7 +378,9 @@ def _filtered(project_id: int, flt: SampleFilter):  # noqa: ANN202
     stmt = select(Sample).where(Sample.project_id == project_id)
     if flt.category:
         if flt.category not in QUERY_CATEGORIES:
-            raise BadRequest(f"unknown category '{flt.category}': use one of {', '.join(CATEGORIES)}")
+            raise BadRequest(
+                f"unknown category '{flt.category}': use one of {', '.join(CATEGORIES)}"
+            )
         stmt = stmt.where(Sample.category == flt.category)
     if flt.labels:
         stmt = stmt.where(Sample.label.in_(list(flt.labels)))
@@ -304,14 +388,17 @@ def _filtered(project_id: int, flt: SampleFilter):  # noqa: ANN202
         stmt = stmt.where(Sample.filename.startswith(flt.filename, autoescape=True))
     if flt.search:
         like = f"%{flt.search.lower()}%"
-        stmt = stmt.where(func.lower(Sample.filename).like(like) | func.lower(Sample.label).like(like))
+        stmt = stmt.where(
+            func.lower(Sample.filename).like(like) | func.lower(Sample.label).like(like)
+        )
     if flt.enabled is not None:
         stmt = stmt.where(Sample.enabled.is_(flt.enabled))
     return stmt
 
 
-def list_samples(session: Session, project_id: int, flt: SampleFilter, *, offset: int = 0,
-                 limit: int = 100) -> tuple[list[Sample], int]:
+def list_samples(
+    session: Session, project_id: int, flt: SampleFilter, *, offset: int = 0, limit: int = 100
+) -> tuple[list[Sample], int]:
     if offset < 0 or not 1 <= limit <= 10_000:
         raise BadRequest("offset must be ≥ 0 and limit between 1 and 10000")
     stmt = _filtered(project_id, flt)
@@ -321,7 +408,9 @@ def list_samples(session: Session, project_id: int, flt: SampleFilter, *, offset
 
 
 def count_samples(session: Session, project_id: int, flt: SampleFilter) -> int:
-    return session.scalar(select(func.count()).select_from(_filtered(project_id, flt).subquery())) or 0
+    return (
+        session.scalar(select(func.count()).select_from(_filtered(project_id, flt).subquery())) or 0
+    )
 
 
 def all_samples(session: Session, project_id: int, flt: SampleFilter | None = None) -> list[Sample]:
@@ -354,7 +443,9 @@ def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
 
     values, _, _ = sample_values(store, sample)
     if not 0 <= axis < values.shape[1]:
-        raise BadRequest(f"axis {axis} does not exist: sample {sample.id} has {values.shape[1]} axes")
+        raise BadRequest(
+            f"axis {axis} does not exist: sample {sample.id} has {values.shape[1]} axes"
+        )
     pcm = np.clip(np.round(values[:, axis]), -32768, 32767).astype(np.int16)
     return encode_wav(pcm, rate=max(1, int(round(sample.frequency_hz))), bits=16)
 
@@ -379,6 +470,7 @@ def label_counts(session: Session, project_id: int) -> dict[str, dict[str, int]]
 
 
 # --- edits ---------------------------------------------------------------------------------------
+
 
 def relabel(session: Session, sample: Sample, label: str) -> Sample:
     label = label.strip()
@@ -416,35 +508,52 @@ def delete_samples(session: Session, store: BlobStore, samples: Sequence[Sample]
         session.execute(delete(Sample).where(Sample.id.in_(ids)))
         shared = set()
         for chunk in _chunks(sorted(keys), 500):
-            shared |= set(session.scalars(select(Sample.blob_key).where(Sample.blob_key.in_(chunk)).distinct()))
+            shared |= set(
+                session.scalars(
+                    select(Sample.blob_key).where(Sample.blob_key.in_(chunk)).distinct()
+                )
+            )
         unused = keys - shared
         on_commit(session, lambda: [store.delete(k) for k in unused])
     return len(ids)
 
 
 def _chunks(seq: Sequence, size: int):  # noqa: ANN202
-    return (seq[i:i + size] for i in range(0, len(seq), size))
+    return (seq[i : i + size] for i in range(0, len(seq), size))
 
 
-def delete_all(session: Session, store: BlobStore, project_id: int, category: str | None = None) -> int:
+def delete_all(
+    session: Session, store: BlobStore, project_id: int, category: str | None = None
+) -> int:
     if category is not None and category not in CATEGORIES:
         raise BadRequest(f"unknown category '{category}': use one of {', '.join(CATEGORIES)}")
-    return delete_samples(session, store, all_samples(session, project_id, SampleFilter(category=category)))
+    return delete_samples(
+        session, store, all_samples(session, project_id, SampleFilter(category=category))
+    )
 
 
 def rebalance(session: Session, project_id: int) -> dict[str, int]:
     """Move training/testing samples so that each label is split ~80/20, deterministically."""
     moved = 0
     for sample in session.scalars(
-        select(Sample).where(Sample.project_id == project_id, Sample.category.in_(("training", "testing")))
+        select(Sample).where(
+            Sample.project_id == project_id, Sample.category.in_(("training", "testing"))
+        )
     ):
         target = split_category(f"{sample.filename}:{sample.content_hash}")
         if target != sample.category:
             sample.category = target
             moved += 1
     session.flush()
-    counts = dict(session.execute(
-        select(Sample.category, func.count()).where(Sample.project_id == project_id).group_by(Sample.category)
-    ).all())
-    return {"moved": moved, "training": counts.get("training", 0), "testing": counts.get("testing", 0)}
-
+    counts = dict(
+        session.execute(
+            select(Sample.category, func.count())
+            .where(Sample.project_id == project_id)
+            .group_by(Sample.category)
+        ).all()
+    )
+    return {
+        "moved": moved,
+        "training": counts.get("training", 0),
+        "testing": counts.get("testing", 0),
+    }

@@ -11,15 +11,28 @@ from app.core.storage import BlobStore
 from app.services.samples import SampleFilter, all_samples, sample_values
 
 
-def summarize_samples(session: Session, store: BlobStore, project_id: int,
-                      progress: Callable[[float, str | None], None] | None = None) -> dict:
+def summarize_samples(
+    session: Session,
+    store: BlobStore,
+    project_id: int,
+    progress: Callable[[float, str | None], None] | None = None,
+) -> dict:
     samples = all_samples(session, project_id, SampleFilter())
     per_label: dict[str, dict] = {}
     total = len(samples)
     for i, sample in enumerate(samples):
-        entry = per_label.setdefault(sample.label or "(no label)", {
-            "samples": 0, "training": 0, "testing": 0, "anomaly": 0, "duration_ms": 0.0, "min": None, "max": None,
-        })
+        entry = per_label.setdefault(
+            sample.label or "(no label)",
+            {
+                "samples": 0,
+                "training": 0,
+                "testing": 0,
+                "anomaly": 0,
+                "duration_ms": 0.0,
+                "min": None,
+                "max": None,
+            },
+        )
         entry["samples"] += 1
         entry[sample.category] += 1
         entry["duration_ms"] += sample.length_ms

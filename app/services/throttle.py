@@ -15,8 +15,15 @@ from collections.abc import Callable
 
 
 class LoginThrottle:
-    def __init__(self, *, per_account: int = 5, per_address: int = 30, window_s: float = 300.0,
-                 clock: Callable[[], float] = time.monotonic, max_keys: int = 10_000):
+    def __init__(
+        self,
+        *,
+        per_account: int = 5,
+        per_address: int = 30,
+        window_s: float = 300.0,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = 10_000,
+    ):
         self.per_account, self.per_address, self.window_s = per_account, per_address, window_s
         self._clock, self._max_keys = clock, max_keys
         self._failures: dict[tuple[str, ...], deque[float]] = {}
@@ -35,7 +42,10 @@ class LoginThrottle:
     def retry_after(self, address: str, email: str) -> float:
         """Seconds until this address may try this account again (0: it may now)."""
         waits = [0.0]
-        for key, limit in (((address, email.strip().lower()), self.per_account), ((address,), self.per_address)):
+        for key, limit in (
+            ((address, email.strip().lower()), self.per_account),
+            ((address,), self.per_address),
+        ):
             times = self._recent(key)
             if len(times) >= limit:
                 waits.append(times[len(times) - limit] + self.window_s - self._clock())

@@ -12,7 +12,9 @@ from app.services.errors import BadRequest, Conflict
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-def create_user(session: Session, *, email: str, password: str, name: str = "", is_admin: bool = False) -> User:
+def create_user(
+    session: Session, *, email: str, password: str, name: str = "", is_admin: bool = False
+) -> User:
     email = email.strip().lower()
     if not _EMAIL.match(email):
         raise BadRequest(f"'{email}' is not a valid email address")

@@ -14,7 +14,9 @@ from app.services.errors import NotFound
 from app.web.security import UserDep
 
 
-def page_project(project_id: Annotated[int, Path(ge=1)], user: UserDep, session: SessionDep) -> Project:
+def page_project(
+    project_id: Annotated[int, Path(ge=1)], user: UserDep, session: SessionDep
+) -> Project:
     """Others' projects are 404, exactly like projects that do not exist."""
     if not project_service.is_member(session, project_id, user.id):
         raise NotFound(f"project {project_id} does not exist or you have no access to it")

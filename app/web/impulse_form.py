@@ -62,12 +62,18 @@ def _last(form: Mapping[str, Sequence[str]], key: str) -> str | None:
     return values[-1] if values else None
 
 
-def design_from_form(form: Mapping[str, Sequence[str]], decl: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def design_from_form(
+    form: Mapping[str, Sequence[str]], decl: dict[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(the impulse body for the service, the submitted values keyed by field name for re-rendering)."""
     values: dict[str, Any] = {"name": (_last(form, "name") or "").strip()}
     input_type = _last(form, "input_type") or "time-series"
     values["input_type"] = input_type
-    prefix, schema = ("img.", decl["inputs"]["image"]) if input_type == "image" else ("in.", decl["inputs"]["time-series"])
+    prefix, schema = (
+        ("img.", decl["inputs"]["image"])
+        if input_type == "image"
+        else ("in.", decl["inputs"]["time-series"])
+    )
     input_spec: dict[str, Any] = {"type": input_type}
     for p in schema["params"]:
         raw = _last(form, prefix + p["name"])
@@ -97,8 +103,12 @@ def design_from_form(form: Mapping[str, Sequence[str]], decl: dict[str, Any]) ->
     learn_type, anomaly_type = _last(form, "learn_type") or "", _last(form, "anomaly_type") or ""
     values["learn_type"], values["anomaly_type"] = learn_type, anomaly_type
     learn = [{"type": t} for t in (learn_type, anomaly_type) if t]
-    body: dict[str, Any] = {"name": values["name"] or "Impulse", "input": input_spec, "dsp": dsp_blocks,
-                            "learn": learn}
+    body: dict[str, Any] = {
+        "name": values["name"] or "Impulse",
+        "input": input_spec,
+        "dsp": dsp_blocks,
+        "learn": learn,
+    }
     return body, values
 
 
@@ -121,8 +131,9 @@ def parse(model: type[Body], body: dict[str, Any]) -> Body:
     """The form's impulse as `model` (its slot numbers removed: errors map back with them); a value of the
     wrong type is reported as the service reports a value out of range (Invalid naming the field)."""
     try:
-        return model.model_validate({**body, "dsp": [{k: v for k, v in d.items() if k != "slot"}
-                                                     for d in body["dsp"]]})
+        return model.model_validate(
+            {**body, "dsp": [{k: v for k, v in d.items() if k != "slot"} for d in body["dsp"]]}
+        )
     except ValidationError as exc:
         raise Invalid(describe(exc.errors())) from exc
 
@@ -163,8 +174,11 @@ def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[s
         for p in decl["inputs"][kind]["params"]:
             v = getattr(inp, p["name"]) if inp is not None and inp.type == kind else p["default"]
             values[prefix + p["name"]] = ", ".join(v) if isinstance(v, list) else v
-    blocks = ([(b.block, b.params) for b in impulse.dsp] if impulse is not None and impulse.dsp
-              else [(DEFAULT_BLOCK, {})])[:MAX_DSP_BLOCKS]
+    blocks = (
+        [(b.block, b.params) for b in impulse.dsp]
+        if impulse is not None and impulse.dsp
+        else [(DEFAULT_BLOCK, {})]
+    )[:MAX_DSP_BLOCKS]
     values["dsp_slots"] = _slots(list(range(1, len(blocks))))
     for slot in range(MAX_DSP_BLOCKS):
         name, params = blocks[slot] if slot < len(blocks) else ("", {})
@@ -175,7 +189,12 @@ def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[s
                 values[_param_field(slot, b["name"], p["name"])] = v
     learn = impulse.learn if impulse is not None else []
     primary = next((b.type for b in learn if not b.is_anomaly), None)
-    values["learn_type"] = (primary if primary is not None
-                            else "" if impulse is not None and learn else "classification")
+    values["learn_type"] = (
+        primary
+        if primary is not None
+        else ""
+        if impulse is not None and learn
+        else "classification"
+    )
     values["anomaly_type"] = next((b.type for b in learn if b.is_anomaly), "")
     return values

@@ -28,8 +28,11 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def check_csrf(request: Request, csrf_token: Annotated[str | None, Form()] = None,
-               x_csrf_token: Annotated[str | None, Header()] = None) -> None:
+def check_csrf(
+    request: Request,
+    csrf_token: Annotated[str | None, Form()] = None,
+    x_csrf_token: Annotated[str | None, Header()] = None,
+) -> None:
     """Dependency for every state-changing dashboard route: 403 unless the token matches the session's."""
     require_csrf(request, csrf_token or x_csrf_token)
 
@@ -39,7 +42,9 @@ CsrfDep = Annotated[None, Depends(check_csrf)]
 
 def login_redirect(request: Request) -> HTTPException:
     target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return HTTPException(303, "sign in first", headers={"location": f"/login?next={quote(target, safe='')}"})
+    return HTTPException(
+        303, "sign in first", headers={"location": f"/login?next={quote(target, safe='')}"}
+    )
 
 
 def current_user(request: Request, session: SessionDep) -> User:

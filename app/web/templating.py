@@ -27,7 +27,9 @@ templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
 
 def _csrf_input(request: Request) -> Markup:
-    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(request))
+    return Markup('<input type="hidden" name="{}" value="{}">').format(
+        CSRF_FIELD, csrf_token(request)
+    )
 
 
 def _when(value: datetime | None) -> str:
@@ -56,11 +58,20 @@ def flash(request: Request, message: str, kind: str = "info", *, field: str | No
     request.session["flash"] = [*request.session.get("flash", []), entry]
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None, *, status_code: int = 200,
-           headers: dict[str, str] | None = None) -> HTMLResponse:
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> HTMLResponse:
     queued = request.session.pop("flash", []) if "session" in request.scope else []
-    ctx = {"request": request, "flashes": [f for f in queued if not f.get("field")],
-           "field_errors": {f["field"]: f["message"] for f in queued if f.get("field")}}
+    ctx = {
+        "request": request,
+        "flashes": [f for f in queued if not f.get("field")],
+        "field_errors": {f["field"]: f["message"] for f in queued if f.get("field")},
+    }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)
 
@@ -79,7 +90,11 @@ class HtmlRoute(APIRoute):
             try:
                 return await handler(request)
             except HTTPException as exc:
-                if exc.status_code in (301, 302, 303, 307, 308) and exc.headers and "location" in exc.headers:
+                if (
+                    exc.status_code in (301, 302, 303, 307, 308)
+                    and exc.headers
+                    and "location" in exc.headers
+                ):
                     return RedirectResponse(exc.headers["location"], status_code=exc.status_code)
                 return _error_page(request, exc.status_code, str(exc.detail))
             except ServiceError as exc:
@@ -90,10 +105,21 @@ class HtmlRoute(APIRoute):
         return route
 
 
-TITLES = {400: "Bad request", 403: "Forbidden", 404: "Not found", 409: "Conflict", 413: "Too large",
-          415: "Unsupported", 422: "Invalid input"}
+TITLES = {
+    400: "Bad request",
+    403: "Forbidden",
+    404: "Not found",
+    409: "Conflict",
+    413: "Too large",
+    415: "Unsupported",
+    422: "Invalid input",
+}
 
 
 def _error_page(request: Request, status: int, message: str) -> HTMLResponse:
-    return render(request, "error.html", {"status": status, "title": TITLES.get(status, "Error"), "message": message},
-                  status_code=status)
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": TITLES.get(status, "Error"), "message": message},
+        status_code=status,
+    )

@@ -17,13 +17,23 @@ import pytest
 from tests.paths import FSDD_DIR, REPO_ROOT, require_shared
 
 
-def run(args: list[str], data_dir: Path, *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], data_dir: Path, *, check: bool = True, timeout: float = 120
+) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
     env.update(TINYFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO_ROOT))
-    proc = subprocess.run([sys.executable, "-m", "app.cli", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, cwd=REPO_ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"tinyforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}")
+        raise AssertionError(
+            f"tinyforge {' '.join(args)} exited {proc.returncode}:\n{proc.stdout}\n{proc.stderr}"
+        )
     return proc
 
 
@@ -37,7 +47,10 @@ def processes_of(data_dir: Path, wait_s: float = 20) -> list[str]:
             try:
                 environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
                 if needle in environ and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z":
-                    found.append(f"{pid}: " + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode())
+                    found.append(
+                        f"{pid}: "
+                        + Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+                    )
             except (FileNotFoundError, ProcessLookupError, PermissionError):
                 continue
         if not found or time.monotonic() > deadline:
@@ -48,22 +61,34 @@ def processes_of(data_dir: Path, wait_s: float = 20) -> list[str]:
 def start_up(data_dir: Path, port: int) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
     env.update(TINYFORGE_DATA_DIR=str(data_dir), PYTHONPATH=str(REPO_ROOT))
-    return subprocess.Popen([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
 
 
 def wait_until_worker_ready(data_dir: Path, up: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     log = data_dir / "worker.log"
     while not (log.exists() and " ready." in log.read_text(errors="replace")):
-        assert up.poll() is None, f"tinyforge up exited {up.returncode}: {up.stdout.read() if up.stdout else ''}"
+        assert up.poll() is None, (
+            f"tinyforge up exited {up.returncode}: {up.stdout.read() if up.stdout else ''}"
+        )
         assert time.monotonic() < deadline, "the worker did not become ready"
         time.sleep(0.3)
 
 
 @pytest.mark.worker
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL],
-                         ids=["SIGTERM", "SIGHUP", "SIGINT", "SIGKILL"])
+@pytest.mark.parametrize(
+    "sig",
+    [signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGKILL],
+    ids=["SIGTERM", "SIGHUP", "SIGINT", "SIGKILL"],
+)
 def test_up_takes_its_worker_along_on_every_signal(tmp_path, sig):
     from app.demo import free_port
 
@@ -107,14 +132,29 @@ def test_project_create_json_on_a_fresh_data_dir(tmp_path):
 
 def test_users_and_owners(tmp_path):
     d = tmp_path / "d"
-    assert "created user a@example.com" in run(["user", "create", "--email", "A@example.com", "--password", "s3cret-pass"], d).stdout
-    dup = run(["user", "create", "--email", "a@example.com", "--password", "s3cret-pass"], d, check=False)
+    assert (
+        "created user a@example.com"
+        in run(
+            ["user", "create", "--email", "A@example.com", "--password", "s3cret-pass"], d
+        ).stdout
+    )
+    dup = run(
+        ["user", "create", "--email", "a@example.com", "--password", "s3cret-pass"], d, check=False
+    )
     assert dup.returncode == 1 and "already exists" in dup.stderr
-    short = run(["user", "create", "--email", "b@example.com", "--password", "short"], d, check=False)
+    short = run(
+        ["user", "create", "--email", "b@example.com", "--password", "short"], d, check=False
+    )
     assert short.returncode == 1 and "at least 8 characters" in short.stderr
-    bad = run(["project", "create", "--name", "X", "--owner", "nobody@example.com", "--json"], d, check=False)
+    bad = run(
+        ["project", "create", "--name", "X", "--owner", "nobody@example.com", "--json"],
+        d,
+        check=False,
+    )
     assert bad.returncode == 1 and "no user with email nobody@example.com" in bad.stderr
-    ok = json.loads(run(["project", "create", "--name", "Mine", "--owner", "a@example.com", "--json"], d).stdout)
+    ok = json.loads(
+        run(["project", "create", "--name", "Mine", "--owner", "a@example.com", "--json"], d).stdout
+    )
     assert ok["id"] == 1
     assert "database at revision" in run(["db", "upgrade"], d).stdout
 
@@ -127,8 +167,15 @@ def test_up_then_project_create_and_upload_while_it_runs(tmp_path):
     d, port = tmp_path / "d", free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
     env.update(TINYFORGE_DATA_DIR=str(d), PYTHONPATH=str(REPO_ROOT))
-    up = subprocess.Popen([sys.executable, "-m", "app.cli", "up", "--port", str(port)], env=env, cwd=REPO_ROOT,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    up = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "up", "--port", str(port)],
+        env=env,
+        cwd=REPO_ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 60
@@ -146,14 +193,30 @@ def test_up_then_project_create_and_upload_while_it_runs(tmp_path):
         for name in ["3_jackson_0.wav", "3_jackson_10.wav", "5_nicolas_1.wav", "5_nicolas_20.wav"]:
             (folder / name).write_bytes((fsdd / name).read_bytes())
         (folder / "broken.json").write_text("{this is not json")
-        proc = run(["upload", str(folder), "--url", url, "--api-key", project["api_key"], "--label", "digit"],
-                   d, check=False)
+        proc = run(
+            [
+                "upload",
+                str(folder),
+                "--url",
+                url,
+                "--api-key",
+                project["api_key"],
+                "--label",
+                "digit",
+            ],
+            d,
+            check=False,
+        )
         assert proc.returncode == 1
         assert "uploaded 4 of 5 files" in proc.stdout and "failed: broken.json:" in proc.stderr
-        counts = httpx.get(f"{url}/api/{project['id']}/raw-data/label-counts",
-                           headers={"x-api-key": project["api_key"]}).json()["counts"]
+        counts = httpx.get(
+            f"{url}/api/{project['id']}/raw-data/label-counts",
+            headers={"x-api-key": project["api_key"]},
+        ).json()["counts"]
         assert counts["training"].get("digit", 0) + counts["testing"].get("digit", 0) == 4
-        missing = run(["upload", str(tmp_path / "nope"), "--url", url, "--api-key", "x"], d, check=False)
+        missing = run(
+            ["upload", str(tmp_path / "nope"), "--url", url, "--api-key", "x"], d, check=False
+        )
         assert missing.returncode != 0 and "does not exist" in missing.stderr
     finally:
         from app.core.processes import stop_group
@@ -174,7 +237,9 @@ def test_demo_json_summary(tmp_path):
     assert set(summary["test_accuracy"]) == {"float32", "int8"}
     assert summary["test_accuracy"]["int8"] >= 0.9 and summary["test_accuracy"]["float32"] >= 0.9
     assert summary["anomaly"]["anomaly"]["flagged"] > summary["anomaly"]["testing"]["flagged"]
-    assert {"ingest", "features", "train_classification", "test_classification"} <= set(summary["stages"])
+    assert {"ingest", "features", "train_classification", "test_classification"} <= set(
+        summary["stages"]
+    )
     assert all(isinstance(v, float) for v in summary["stages"].values())
     assert "platform up at" in proc.stderr and "[train_classification" in proc.stderr
     host = summary["deployments"]["linux-x86_64"]
@@ -194,13 +259,18 @@ def test_build_cli_host_library_runs_the_stdin_contract(tmp_path):
 
     model = require_shared(MODELS_DIR) / "ad01_int8.tflite"
     out = tmp_path / "lib"
-    proc = run(["build", str(model), "--target", "linux-x86_64", "--out", str(out), "--verify", "--json"], tmp_path / "d")
+    proc = run(
+        ["build", str(model), "--target", "linux-x86_64", "--out", str(out), "--verify", "--json"],
+        tmp_path / "d",
+    )
     manifest = json.loads(proc.stdout)
     assert manifest["bit_exact"] is True and manifest["target"] == "linux-x86_64"
     assert {"arena_bytes", "flash_bytes", "ram_bytes", "instructions", "ops"} <= set(manifest)
     subprocess.run(["make", "-C", str(out)], check=True, capture_output=True)
     inputs = np.random.default_rng(3).integers(-128, 128, size=(4, 640), dtype=np.int8)
-    got = subprocess.run([str(out / "example")], input=inputs.tobytes(), capture_output=True, check=True).stdout
+    got = subprocess.run(
+        [str(out / "example")], input=inputs.tobytes(), capture_output=True, check=True
+    ).stdout
     assert got == b"".join(reference_outputs(model.read_bytes(), inputs))
 
 
@@ -210,13 +280,30 @@ def test_build_cli_cortex_m55_under_qemu(tmp_path):
     from workers.deploy.mcu import toolchain_available
 
     if not toolchain_available():
-        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed (scripts/install-toolchain.sh)")
+        pytest.skip(
+            "arm-none-eabi-gcc / qemu-system-arm not installed (scripts/install-toolchain.sh)"
+        )
     model = require_shared(MODELS_DIR) / "kws_ref_model.tflite"
-    proc = run(["build", str(model), "--target", "cortex-m55", "--out", str(tmp_path / "m55"), "--verify", "--json"],
-               tmp_path / "d", timeout=600)
+    proc = run(
+        [
+            "build",
+            str(model),
+            "--target",
+            "cortex-m55",
+            "--out",
+            str(tmp_path / "m55"),
+            "--verify",
+            "--json",
+        ],
+        tmp_path / "d",
+        timeout=600,
+    )
     manifest = json.loads(proc.stdout)
     assert manifest["bit_exact"] is True and manifest["instructions"] > 1_000_000
-    assert manifest["flash_bytes"] > manifest["weights_bytes"] and manifest["ram_bytes"] >= manifest["arena_bytes"]
+    assert (
+        manifest["flash_bytes"] > manifest["weights_bytes"]
+        and manifest["ram_bytes"] >= manifest["arena_bytes"]
+    )
 
 
 def test_build_cli_errors(tmp_path):
@@ -224,7 +311,11 @@ def test_build_cli_errors(tmp_path):
     bad.write_bytes(b"TFL3 but not really a model" * 10)
     proc = run(["build", str(bad), "--out", str(tmp_path / "o")], tmp_path / "d", check=False)
     assert proc.returncode == 1 and "bad.tflite" in proc.stderr
-    proc = run(["build", str(bad), "--target", "cortex-m99", "--out", str(tmp_path / "o")], tmp_path / "d", check=False)
+    proc = run(
+        ["build", str(bad), "--target", "cortex-m99", "--out", str(tmp_path / "o")],
+        tmp_path / "d",
+        check=False,
+    )
     assert proc.returncode == 1 and "unknown target 'cortex-m99'" in proc.stderr
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "x").write_text("x")

@@ -66,24 +66,38 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
     assert key in page.locator("#snippet-curl").inner_text()
     _check_page(page)
     page.screenshot(path=screenshots / "02-project-created.png", full_page=True)
-    pid = re.search(r"/projects/(\d+)/", page.locator("form[action$='rotate-api-key']").get_attribute("action")).group(1)
+    pid = re.search(
+        r"/projects/(\d+)/", page.locator("form[action$='rotate-api-key']").get_attribute("action")
+    ).group(1)
 
     # upload recordings of "zero" and "one", several files at a time
     page.get_by_role("link", name="Data acquisition").click()
     for digit, label in (("0", "zero"), ("1", "one")):
-        files = [fsdd / f"{digit}_{who}_{i}.wav" for who in ("george", "jackson", "lucas") for i in range(4)]
-        page.get_by_label("Files (WAV, CSV, JSON, CBOR, JPG, PNG)").set_input_files([str(f) for f in files])
+        files = [
+            fsdd / f"{digit}_{who}_{i}.wav"
+            for who in ("george", "jackson", "lucas")
+            for i in range(4)
+        ]
+        page.get_by_label("Files (WAV, CSV, JSON, CBOR, JPG, PNG)").set_input_files(
+            [str(f) for f in files]
+        )
         page.locator("#upload-label").fill(label)
         page.locator("#upload-category").select_option("training")
-        with page.expect_navigation():  # the page's script uploads with a progress bar, then loads the page
+        with (
+            page.expect_navigation()
+        ):  # the page's script uploads with a progress bar, then loads the page
             page.get_by_role("button", name="Upload").click()
         assert "Uploaded 12 files." in page.locator("main").inner_text()
     assert page.locator("#count-training").inner_text() == "24"
     for digit, label in (("0", "zero"), ("1", "one")):  # held-out speaker for model testing
-        page.locator("#upload-files").set_input_files([str(fsdd / f"{digit}_nicolas_{i}.wav") for i in range(3)])
+        page.locator("#upload-files").set_input_files(
+            [str(fsdd / f"{digit}_nicolas_{i}.wav") for i in range(3)]
+        )
         page.locator("#upload-label").fill(label)
         page.locator("#upload-category").select_option("testing")
-        with page.expect_navigation():  # the page's script uploads with a progress bar, then loads the page
+        with (
+            page.expect_navigation()
+        ):  # the page's script uploads with a progress bar, then loads the page
             page.get_by_role("button", name="Upload").click()
     assert page.locator("#count-testing").inner_text() == "6"
     _check_page(page)
@@ -97,10 +111,17 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
 
     hmac_key = page.goto(f"{base}/projects/{pid}") and page.locator("#hmac-key-1").inner_text()
     t = np.arange(200) / 100.0
-    values = np.stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * 3 * t), 0.2 * t], axis=1).round(4).tolist()
+    values = (
+        np.stack([np.sin(2 * np.pi * t), np.cos(2 * np.pi * 3 * t), 0.2 * t], axis=1)
+        .round(4)
+        .tolist()
+    )
     body = acquisition(values, hmac_key=hmac_key, device="bench-board-1", interval_ms=10)
-    r = httpx.post(f"{base}/api/anomaly/data", content=body,
-                   headers={"x-api-key": key, "content-type": "application/json", "x-label": "wave"})
+    r = httpx.post(
+        f"{base}/api/anomaly/data",
+        content=body,
+        headers={"x-api-key": key, "content-type": "application/json", "x-label": "wave"},
+    )
     assert r.status_code == 200, r.text
     page.get_by_role("link", name="Devices").click()
     assert "bench-board-1" in page.locator("main").inner_text()
@@ -114,7 +135,9 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
     _check_page(page)
     page.screenshot(path=screenshots / "04b-sample-3-axis.png", full_page=True)
     page.once("dialog", lambda dialog: dialog.accept())  # "Delete wave.json? ..."
-    page.get_by_role("button", name="Delete sample").click()  # it does not belong in an audio data set
+    page.get_by_role(
+        "button", name="Delete sample"
+    ).click()  # it does not belong in an audio data set
     page.wait_for_url(re.compile(r"/data$"))
     assert "deleted." in page.locator("main").inner_text()
 

@@ -23,11 +23,18 @@ from tests.app.devices.servers import wait_for
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.paths import REPO_ROOT
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.slow,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 PASSWORD = "correct horse battery"
-FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-              "--autoplay-policy=no-user-gesture-required"]
+FAKE_MEDIA = [
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--autoplay-policy=no-user-gesture-required",
+]
 
 
 @pytest.fixture
@@ -53,27 +60,65 @@ def _check(page) -> None:  # noqa: ANN001
     from tests.browser.test_dashboard_flow import UNLABELLED_JS
 
     assert page.evaluate(UNLABELLED_JS) == [], page.url
-    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"] + 1, page.url
+    assert (
+        page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"] + 1
+    ), page.url
     assert page.js_errors == [], page.js_errors
 
 
-def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, owner, screenshots, tmp_path):  # noqa: ANN001
+def test_record_from_a_serial_board_preview_bulk_upload_crop(
+    page, live_server, owner, screenshots, tmp_path
+):  # noqa: ANN001
     base, pid, key = live_server, owner["pid"], owner["key"]
-    device = subprocess.Popen([sys.executable, "-m", "tests.app.forwarder.serial_device", "--hz", "100", "--axes", "3"],
-                              stdout=subprocess.PIPE, text=True, cwd=REPO_ROOT)
+    device = subprocess.Popen(
+        [sys.executable, "-m", "tests.app.forwarder.serial_device", "--hz", "100", "--axes", "3"],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=REPO_ROOT,
+    )
     port = device.stdout.readline().strip()
-    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(REPO_ROOT), "HOME": str(tmp_path),
-           "TINYFORGE_FORWARDER_CONFIG": str(tmp_path / "fwd.json")}
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(REPO_ROOT),
+        "HOME": str(tmp_path),
+        "TINYFORGE_FORWARDER_CONFIG": str(tmp_path / "fwd.json"),
+    }
     log = open(tmp_path / "forwarder.log", "w")  # noqa: SIM115
-    forwarder = subprocess.Popen([sys.executable, "-m", "app.cli", "data-forwarder", "--port", port, "--api-key", key,
-                                  "--host", base, "--axes", "k,sin,cos", "--device-id", "bench-board",
-                                  "--detect-seconds", "2"], env=env, stdout=log, stderr=subprocess.STDOUT,
-                                 stdin=subprocess.DEVNULL, cwd=REPO_ROOT)
+    forwarder = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "app.cli",
+            "data-forwarder",
+            "--port",
+            port,
+            "--api-key",
+            key,
+            "--host",
+            base,
+            "--axes",
+            "k,sin,cos",
+            "--device-id",
+            "bench-board",
+            "--detect-seconds",
+            "2",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        cwd=REPO_ROOT,
+    )
     try:
         _sign_in(page, base, owner["email"])
         page.goto(f"{base}/projects/{pid}/devices")
-        wait_for(lambda: httpx.get(f"{base}/api/{pid}/devices/connected", headers={"x-api-key": key}).json()["devices"],
-                 timeout=30, what="the forwarder to connect")
+        wait_for(
+            lambda: httpx.get(
+                f"{base}/api/{pid}/devices/connected", headers={"x-api-key": key}
+            ).json()["devices"],
+            timeout=30,
+            what="the forwarder to connect",
+        )
         page.reload()
         assert "connected" in page.locator("#devices tr[data-device-id='bench-board']").inner_text()
         assert "Sensor with 3 axes (k, sin, cos) (100 Hz)" in page.locator("#devices").inner_text()
@@ -87,8 +132,10 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, 
         page.locator("#record-label").fill("circle")
         page.locator("#record-length").fill("1000")
         page.get_by_role("button", name="Start sampling").click()
-        page.wait_for_function("document.querySelector('#record-status').textContent === 'Sample recorded.'",
-                               timeout=30000)
+        page.wait_for_function(
+            "document.querySelector('#record-status').textContent === 'Sample recorded.'",
+            timeout=30000,
+        )
         # without a reload: the new sample is in the list, selected, and plotted beside it
         assert page.locator("#samples tr[data-sample-id]").count() == 1
         assert "circle" in page.locator("#samples tr.selected").inner_text()
@@ -100,9 +147,13 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, 
         # a failure mid-sample: the device's message is shown, nothing is stored
         page.locator("#record-length").fill("3000")
         page.get_by_role("button", name="Start sampling").click()
-        page.wait_for_function("/Sampling/.test(document.querySelector('#record-status').textContent)", timeout=15000)
+        page.wait_for_function(
+            "/Sampling/.test(document.querySelector('#record-status').textContent)", timeout=15000
+        )
         device.send_signal(signal.SIGUSR1)
-        page.wait_for_function("/^Error: /.test(document.querySelector('#record-status').textContent)", timeout=20000)
+        page.wait_for_function(
+            "/^Error: /.test(document.querySelector('#record-status').textContent)", timeout=20000
+        )
         assert "is not a line of numbers" in page.locator("#record-status").inner_text()
         assert page.locator("#record-status").get_attribute("role") == "alert"
         page.screenshot(path=screenshots / "devices-03-device-error.png", full_page=True)
@@ -118,7 +169,9 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, 
 
     rng = np.random.default_rng(0)
     wav = tmp_path / "noise.01.wav"
-    wav.write_bytes(encode_wav(rng.normal(0, 2000, 16000 * 3).astype(np.int16), rate=16000, bits=16))
+    wav.write_bytes(
+        encode_wav(rng.normal(0, 2000, 16000 * 3).astype(np.int16), rate=16000, bits=16)
+    )
     page.goto(f"{base}/projects/{pid}/data")
     page.locator("#upload-files").set_input_files(str(wav))
     page.locator("#upload-category").select_option("training")
@@ -135,7 +188,12 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(page, live_server, 
     page.locator("#bulk-label").fill("wave")
     page.get_by_role("button", name="Relabel selected").click()
     page.wait_for_selector("text=2 samples now labelled 'wave'.")
-    assert [t.strip() for t in page.locator("#samples input[name='label']").evaluate_all("els => els.map(e => e.value)")] == ["wave", "wave"]
+    assert [
+        t.strip()
+        for t in page.locator("#samples input[name='label']").evaluate_all(
+            "els => els.map(e => e.value)"
+        )
+    ] == ["wave", "wave"]
     _check(page)
     page.screenshot(path=screenshots / "devices-04-bulk.png", full_page=True)
 
@@ -174,8 +232,9 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
     _check(page)
     page.screenshot(path=screenshots / "phone-01-qr.png", full_page=True)
 
-    phone_browser = chromium.browser_type.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + FAKE_MEDIA,
-                                                 headless=True)
+    phone_browser = chromium.browser_type.launch(
+        executable_path=str(CHROMIUM), args=CHROMIUM_ARGS + FAKE_MEDIA, headless=True
+    )
     try:
         phone = phone_browser.new_context(viewport={"width": 390, "height": 844}).new_page()
         errors: list[str] = []
@@ -183,15 +242,21 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
         phone.goto(url)
         phone.wait_for_selector("body[data-connected='true']", timeout=20000)
         device_id = phone.locator("#phone-device-id").inner_text()
-        assert phone.locator("#phone-sensor option").all_inner_texts() == ["Accelerometer", "Microphone", "Camera"]
+        assert phone.locator("#phone-sensor option").all_inner_texts() == [
+            "Accelerometer",
+            "Microphone",
+            "Camera",
+        ]
 
         # the fake microphone, recorded here
         phone.locator("#phone-sensor").select_option("Microphone")
         phone.locator("#phone-label").fill("beep")
         phone.locator("#phone-length").fill("1000")
         phone.get_by_role("button", name="Record").click()
-        phone.wait_for_function("/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
-                                timeout=30000)
+        phone.wait_for_function(
+            "/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
+            timeout=30000,
+        )
 
         # motion: synthetic DeviceMotion events every 10 ms
         phone.evaluate("""() => { window.__motion = setInterval(() => window.dispatchEvent(new DeviceMotionEvent(
@@ -199,43 +264,85 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
         phone.locator("#phone-sensor").select_option("Accelerometer")
         phone.locator("#phone-label").fill("still")
         phone.get_by_role("button", name="Record").click()
-        phone.wait_for_function("/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
-                                timeout=30000)
+        phone.wait_for_function(
+            "/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
+            timeout=30000,
+        )
         phone.screenshot(path=screenshots / "phone-02-recorded.png", full_page=True)
 
         # a camera snapshot from Chromium's fake camera
         phone.locator("#phone-sensor").select_option("Camera")
         phone.locator("#phone-label").fill("cam")
         phone.get_by_role("button", name="Record").click()
-        phone.wait_for_function("/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
-                                timeout=30000)
+        phone.wait_for_function(
+            "/^Uploaded sample/.test(document.querySelector('#phone-result').textContent)",
+            timeout=30000,
+        )
 
         # the dashboard asks the phone to record
         api = httpx.Client(base_url=base, headers={"x-api-key": key}, timeout=10)
-        r = api.post(f"/api/{pid}/device/{device_id}/start-sampling",
-                     json={"label": "remote", "lengthMs": 500, "sensor": "Accelerometer", "category": "testing"})
+        r = api.post(
+            f"/api/{pid}/device/{device_id}/start-sampling",
+            json={
+                "label": "remote",
+                "lengthMs": 500,
+                "sensor": "Accelerometer",
+                "category": "testing",
+            },
+        )
         assert r.status_code == 200, r.text
         rid = r.json()["id"]
-        done = wait_for(lambda: (s := api.get(f"/api/{pid}/device/{device_id}/sampling/{rid}").json()["request"])["finished"] and s,
-                        timeout=20, what="the phone to record")
+        done = wait_for(
+            lambda: (
+                (s := api.get(f"/api/{pid}/device/{device_id}/sampling/{rid}").json()["request"])[
+                    "finished"
+                ]
+                and s
+            ),
+            timeout=20,
+            what="the phone to record",
+        )
         assert done["status"] == "finished", done
-        r = api.post(f"/api/{pid}/device/{device_id}/start-sampling",
-                     json={"label": "x", "lengthMs": 500, "sensor": "Accelerometer", "frequencyHz": 100})
-        assert r.status_code == 400 and "does not sample at 100 Hz (it offers 62.5 Hz)" in r.json()["error"]
+        r = api.post(
+            f"/api/{pid}/device/{device_id}/start-sampling",
+            json={"label": "x", "lengthMs": 500, "sensor": "Accelerometer", "frequencyHz": 100},
+        )
+        assert (
+            r.status_code == 400
+            and "does not sample at 100 Hz (it offers 62.5 Hz)" in r.json()["error"]
+        )
         assert errors == []
     finally:
         phone_browser.close()
 
-    samples = {s["label"]: s for s in api.get(f"/api/{pid}/raw-data", params={"limit": 100}).json()["samples"]}
+    samples = {
+        s["label"]: s
+        for s in api.get(f"/api/{pid}/raw-data", params={"limit": 100}).json()["samples"]
+    }
     assert set(samples) == {"beep", "still", "remote", "cam"}
-    assert (samples["cam"]["kind"], samples["cam"]["format"]) == ("image", "jpg") and samples["cam"]["imageWidth"] > 0
+    assert (samples["cam"]["kind"], samples["cam"]["format"]) == ("image", "jpg") and samples[
+        "cam"
+    ]["imageWidth"] > 0
     beep = samples["beep"]
-    assert (beep["valuesCount"], beep["intervalMs"], beep["signatureValidate"]) == (16000, 0.0625, True)
-    audio = np.asarray(api.get(f"/api/{pid}/raw-data/{beep['id']}").json()["payload"]["values"]).ravel()
+    assert (beep["valuesCount"], beep["intervalMs"], beep["signatureValidate"]) == (
+        16000,
+        0.0625,
+        True,
+    )
+    audio = np.asarray(
+        api.get(f"/api/{pid}/raw-data/{beep['id']}").json()["payload"]["values"]
+    ).ravel()
     assert np.abs(audio).max() > 1000  # Chromium's fake microphone beeps; silence would be ~0
     still = samples["still"]
-    assert still["valuesCount"] in (62, 63) and still["signatureValidate"] and still["deviceName"] == device_id
+    assert (
+        still["valuesCount"] in (62, 63)
+        and still["signatureValidate"]
+        and still["deviceName"] == device_id
+    )
     motion = np.asarray(api.get(f"/api/{pid}/raw-data/{still['id']}").json()["payload"]["values"])
     assert np.allclose(motion, [1.5, -2.25, 9.75])
-    assert samples["remote"]["category"] == "testing" and samples["remote"]["valuesCount"] in (31, 32)
+    assert samples["remote"]["category"] == "testing" and samples["remote"]["valuesCount"] in (
+        31,
+        32,
+    )
     api.close()

@@ -22,12 +22,16 @@ def test_fsdd_keyword_spotting_int8_accuracy(live_server, make_project, start_wo
     p = make_project("FSDD")
     lines: list[str] = []
     with TinyforgeClient(live_server, p.api_key, timeout=300) as client:
-        summary = run_pipeline(client, p.project.id, p.hmac_key, dataset="fsdd", data_dir=fsdd, echo=lines.append)
+        summary = run_pipeline(
+            client, p.project.id, p.hmac_key, dataset="fsdd", data_dir=fsdd, echo=lines.append
+        )
     out = REPO_ROOT / "test-output"
     out.mkdir(exist_ok=True)
     (out / "fsdd-pipeline.json").write_text(json.dumps(summary, indent=2))
     acc = summary["test_accuracy"]
-    print(f"\nFSDD test accuracy: float32 {acc['float32']:.4f}, int8 {acc['int8']:.4f}; stages {summary['stages']}")
+    print(
+        f"\nFSDD test accuracy: float32 {acc['float32']:.4f}, int8 {acc['int8']:.4f}; stages {summary['stages']}"
+    )
     assert sum(summary["counts"]["testing"].values()) == 300  # 6 speakers x 10 digits x indices 0-4
     assert acc["int8"] >= 0.97, summary
     assert abs(acc["int8"] - acc["float32"]) <= 0.01, summary

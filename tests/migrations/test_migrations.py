@@ -44,6 +44,8 @@ def test_upgrade_downgrade_upgrade_and_models_match(empty_db_url):
         command.downgrade(cfg, "base")
         assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
         command.upgrade(cfg, "head")
-        assert {t.name for t in Base.metadata.sorted_tables} <= set(inspect(engine).get_table_names())
+        assert {t.name for t in Base.metadata.sorted_tables} <= set(
+            inspect(engine).get_table_names()
+        )
     finally:
         engine.dispose()

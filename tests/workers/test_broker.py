@@ -20,9 +20,14 @@ from workers.broker import Transport, is_message_for, message_name
 def _options(root: Path) -> dict:
     for sub in ("queue", "processed", "control"):
         (root / sub).mkdir(parents=True, exist_ok=True)
-    return {"data_folder_in": str(root / "queue"), "data_folder_out": str(root / "queue"),
-            "processed_folder": str(root / "processed"), "control_folder": str(root / "control"),
-            "bad_folder": str(root / "bad"), "polling_interval": 0.001}
+    return {
+        "data_folder_in": str(root / "queue"),
+        "data_folder_out": str(root / "queue"),
+        "processed_folder": str(root / "processed"),
+        "control_folder": str(root / "control"),
+        "bad_folder": str(root / "bad"),
+        "polling_interval": 0.001,
+    }
 
 
 def _connection(root: Path) -> Connection:
@@ -87,7 +92,9 @@ def test_a_bad_message_is_set_aside_and_the_next_one_delivered(tmp_path, caplog)
     with _connection(tmp_path) as conn:
         queue = conn.SimpleQueue("default")
         queue_dir = tmp_path / "queue"
-        (queue_dir / f"{0:020d}_empty.default.msg").write_bytes(b"")  # what a half-written file looked like
+        (queue_dir / f"{0:020d}_empty.default.msg").write_bytes(
+            b""
+        )  # what a half-written file looked like
         (queue_dir / f"{1:020d}_junk.default.msg").write_bytes(b"\x00not json")
         (queue_dir / f"{2:020d}_list.default.msg").write_bytes(b"[1, 2]")
         queue.put({"hello": "world"})
@@ -98,7 +105,10 @@ def test_a_bad_message_is_set_aside_and_the_next_one_delivered(tmp_path, caplog)
         with pytest.raises(queue.Empty):
             queue.get(timeout=0.3)
     assert sorted(os.listdir(tmp_path / "bad")) == [
-        f"{0:020d}_empty.default.msg", f"{1:020d}_junk.default.msg", f"{2:020d}_list.default.msg"]
+        f"{0:020d}_empty.default.msg",
+        f"{1:020d}_junk.default.msg",
+        f"{2:020d}_list.default.msg",
+    ]
     assert sum("moved aside" in r.getMessage() for r in caplog.records) == 3
 
 
@@ -114,7 +124,10 @@ def test_size_and_purge_ignore_messages_being_written(tmp_path):
 
 
 def test_each_folder_keeps_its_own_bindings_and_survives_a_lost_table(tmp_path):
-    for name in ("one", "two"):  # kombu's one-state-per-process dropped the second folder's messages
+    for name in (
+        "one",
+        "two",
+    ):  # kombu's one-state-per-process dropped the second folder's messages
         with _connection(tmp_path / name) as conn:
             queue = conn.SimpleQueue("default")
             queue.put({"folder": name})
@@ -125,6 +138,7 @@ def test_each_folder_keeps_its_own_bindings_and_survives_a_lost_table(tmp_path):
 
 
 # --- a real worker under load ---------------------------------------------------------------------
+
 
 def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
     from app.core.db import session_scope
@@ -137,8 +151,9 @@ def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
 
 
 @pytest.mark.worker
-def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messages(settings, make_project,
-                                                                                    start_worker):
+def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messages(
+    settings, make_project, start_worker
+):
     """3 producer processes queue 40 jobs each while a real worker runs them; junk lands in the queue."""
     from sqlalchemy import func, select
 
@@ -148,7 +163,9 @@ def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messag
     worker = start_worker()
     project = make_project()
     ctx = mp.get_context("spawn")
-    producers = [ctx.Process(target=_queue_jobs, args=(settings, project.project.id, 40)) for _ in range(3)]
+    producers = [
+        ctx.Process(target=_queue_jobs, args=(settings, project.project.id, 40)) for _ in range(3)
+    ]
     for p in producers:
         p.start()
     junk = None
@@ -161,7 +178,9 @@ def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messag
     deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         with session_scope(settings) as session:
-            counts = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+            counts = dict(
+                session.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+            )
         if counts.get("succeeded", 0) == 120 or worker.proc.poll() is not None:
             break
         time.sleep(0.5)

@@ -37,10 +37,43 @@ TEMPLATE_DIRS = {
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _C_KEYWORDS = frozenset(
     {
-        "auto", "break", "case", "char", "const", "continue", "default", "do", "double", "else",
-        "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long", "register",
-        "restrict", "return", "short", "signed", "sizeof", "static", "struct", "switch", "typedef",
-        "union", "unsigned", "void", "volatile", "while", "_Bool", "_Complex", "_Imaginary",
+        "auto",
+        "break",
+        "case",
+        "char",
+        "const",
+        "continue",
+        "default",
+        "do",
+        "double",
+        "else",
+        "enum",
+        "extern",
+        "float",
+        "for",
+        "goto",
+        "if",
+        "inline",
+        "int",
+        "long",
+        "register",
+        "restrict",
+        "return",
+        "short",
+        "signed",
+        "sizeof",
+        "static",
+        "struct",
+        "switch",
+        "typedef",
+        "union",
+        "unsigned",
+        "void",
+        "volatile",
+        "while",
+        "_Bool",
+        "_Complex",
+        "_Imaginary",
     }
 )
 # a name of the runtime's namespace where a name starts (not inside `my_tinyforge_x`; `-D` flags
@@ -61,7 +94,9 @@ def c_float(value: float, *, what: str = "float constant") -> str:
     with np.errstate(over="ignore"):
         v = np.float32(value)
     if not np.isfinite(v):
-        raise CompileError(f"{what} is {float(value)!r}: C has no literal for a value that is not finite")
+        raise CompileError(
+            f"{what} is {float(value)!r}: C has no literal for a value that is not finite"
+        )
     magnitude = abs(float(v))
     if magnitude == 0.0 or 1e-4 <= magnitude < 1e16:
         text = np.format_float_positional(v, unique=True, trim="0")
@@ -86,7 +121,9 @@ def c_int(value: int) -> str:
 def c_list(texts: Iterable[str], *, per_line: int = 16, indent: str = "    ") -> str:
     """The body of a C initializer: `per_line` items a line, each followed by a comma."""
     items = list(texts)
-    lines = [indent + ", ".join(items[k : k + per_line]) + "," for k in range(0, len(items), per_line)]
+    lines = [
+        indent + ", ".join(items[k : k + per_line]) + "," for k in range(0, len(items), per_line)
+    ]
     return "\n".join(lines)
 
 

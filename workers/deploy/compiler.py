@@ -27,6 +27,7 @@ RUNTIME_FILES = (
     "tinyforge_kernels_common.c",
 )
 
+
 @dataclass(frozen=True)
 class TensorInfo:
     name: str
@@ -155,9 +156,7 @@ def compile_model(
     )
     ops = [_lower(ctx, op) for op in graph.operators]  # before the weights: marks those used
     weights = _weights(ctx)
-    description = (
-        f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
-    )
+    description = f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
     files = _render_library(ctx, plan, ops, weights, description=description)
 
     compiled = CompiledModel(

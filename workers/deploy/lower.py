@@ -63,7 +63,9 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
     return f"static const {ctype} {name} = {{\n" + ",\n".join(parts) + "\n};"
 
 
-def _lower_weighted_f32(ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str) -> None:  # noqa: ANN001
+def _lower_weighted_f32(
+    ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str
+) -> None:  # noqa: ANN001
     """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel call."""
     _require_dtype(op, flt, ("float32",), "filter")
     lo, hi = quant.activation_range_f32(act)
@@ -311,10 +313,19 @@ def _conv_common(ctx: EmitContext, op: Operator, depthwise: bool) -> OpCode:
         else:
             _emit_conv_s8(ctx, conv, code)
     elif conv.inp.dtype == "float32":
-        bias = _LazyBias(ctx, conv.bias_idx)  # referenced (and emitted) only by kernels that read it
+        bias = _LazyBias(
+            ctx, conv.bias_idx
+        )  # referenced (and emitted) only by kernels that read it
         _lower_weighted_f32(
-            ctx, op, code, conv.fields, flt=conv.flt, act=conv.act, struct="conv_f32_t",
-            fn=conv.kernel + "_f32", bias=bias,
+            ctx,
+            op,
+            code,
+            conv.fields,
+            flt=conv.flt,
+            act=conv.act,
+            struct="conv_f32_t",
+            fn=conv.kernel + "_f32",
+            bias=bias,
         )
     else:
         _require_dtype(op, conv.inp, ("int8", "float32"), "input")
@@ -399,8 +410,17 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
                 f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
             )
     elif inp.dtype == "float32":
-        _lower_weighted_f32(ctx, op, code, fields, flt=flt, act=act, struct="fc_f32_t", fn="fully_connected_f32",
-                            bias=bias)
+        _lower_weighted_f32(
+            ctx,
+            op,
+            code,
+            fields,
+            flt=flt,
+            act=act,
+            struct="fc_f32_t",
+            fn="fully_connected_f32",
+            bias=bias,
+        )
     else:
         _require_dtype(op, inp, ("int8", "float32"), "input")
     return code

@@ -645,6 +645,4 @@ def _keras_pool(kl: Any, layer: dict[str, Any], x: Any, *, name: str, rank: int)
         return pool(p, strides=layer["strides"] or p, padding=layer["padding"], name=name)(x)
     pool = kl.MaxPooling2D if layer["type"] == "max_pool" else kl.AveragePooling2D
     p = _pair(layer["pool_size"], 2)
-    return pool(
-        p, strides=_pair(layer["strides"], list(p)), padding=layer["padding"], name=name
-    )(x)
+    return pool(p, strides=_pair(layer["strides"], list(p)), padding=layer["padding"], name=name)(x)

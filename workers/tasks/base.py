@@ -95,7 +95,11 @@ def _start(job_id: int) -> JobContext | None:
                 job.error = f"worker lost during attempt {job.attempts}; giving up after {job.attempts} attempt(s)"
                 job_service.append_log(session, job_id, job.error)
                 return None
-            job_service.append_log(session, job_id, f"previous attempt {job.attempts} did not finish (worker lost); retrying")
+            job_service.append_log(
+                session,
+                job_id,
+                f"previous attempt {job.attempts} did not finish (worker lost); retrying",
+            )
         job.status = "running"
         job.attempts += 1
         job.progress = 0

@@ -16,5 +16,12 @@ def _build(ctx: JobContext) -> dict:
     from app.core.storage import get_store
     from app.services import deployment
 
-    return deployment.build(session_scope, get_store(), ctx.project_id, ctx.params, job_id=ctx.job_id, log=ctx.log,
-                            progress=lambda p: ctx.progress(p, None))
+    return deployment.build(
+        session_scope,
+        get_store(),
+        ctx.project_id,
+        ctx.params,
+        job_id=ctx.job_id,
+        log=ctx.log,
+        progress=lambda p: ctx.progress(p, None),
+    )

@@ -17,5 +17,12 @@ def _generate(ctx: JobContext) -> dict:
     from app.services import features
 
     dsp_id = ctx.params.get("dsp_id")
-    return features.generate(session_scope, get_store(), ctx.project_id, int(ctx.params["impulse_id"]),
-                             dsp_ids=[dsp_id] if dsp_id else None, job_id=ctx.job_id, progress=ctx.progress)
+    return features.generate(
+        session_scope,
+        get_store(),
+        ctx.project_id,
+        int(ctx.params["impulse_id"]),
+        dsp_ids=[dsp_id] if dsp_id else None,
+        job_id=ctx.job_id,
+        progress=ctx.progress,
+    )

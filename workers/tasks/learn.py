@@ -19,10 +19,17 @@ def _train(ctx: JobContext) -> dict:
     from workers.tasks.base import JobCancelled
 
     try:
-        return learning.train(session_scope, get_store(), ctx.project_id, int(ctx.params["impulse_id"]),
-                              ctx.params.get("learn_id"), job_id=ctx.job_id, log=ctx.log,
-                              progress=lambda p: ctx.progress(p, None, check=False),
-                              should_stop=lambda: ctx.cancelled)
+        return learning.train(
+            session_scope,
+            get_store(),
+            ctx.project_id,
+            int(ctx.params["impulse_id"]),
+            ctx.params.get("learn_id"),
+            job_id=ctx.job_id,
+            log=ctx.log,
+            progress=lambda p: ctx.progress(p, None, check=False),
+            should_stop=lambda: ctx.cancelled,
+        )
     except TrainingCancelled as exc:
         raise JobCancelled() from exc
 
@@ -37,6 +44,13 @@ def _test(ctx: JobContext) -> dict:
     from app.core.storage import get_store
     from app.services import learning
 
-    return learning.test(session_scope, get_store(), ctx.project_id, int(ctx.params["impulse_id"]),
-                         ctx.params.get("learn_id"), job_id=ctx.job_id, log=ctx.log,
-                         progress=lambda p: ctx.progress(p, None))
+    return learning.test(
+        session_scope,
+        get_store(),
+        ctx.project_id,
+        int(ctx.params["impulse_id"]),
+        ctx.params.get("learn_id"),
+        job_id=ctx.job_id,
+        log=ctx.log,
+        progress=lambda p: ctx.progress(p, None),
+    )

@@ -34,5 +34,10 @@ def _wait(ctx: JobContext) -> dict:
     steps = max(1, int(seconds * 10))
     for i in range(steps):
         time.sleep(seconds / steps)
-        ctx.progress(100 * (i + 1) / steps, f"waited {seconds * (i + 1) / steps:.1f}/{seconds:.1f} s" if (i + 1) % 10 == 0 else None)
+        ctx.progress(
+            100 * (i + 1) / steps,
+            f"waited {seconds * (i + 1) / steps:.1f}/{seconds:.1f} s"
+            if (i + 1) % 10 == 0
+            else None,
+        )
     return {"waited_s": seconds, "attempt": ctx.attempt}

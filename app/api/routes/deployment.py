@@ -19,36 +19,92 @@ router = APIRouter(prefix="/api", tags=["deployment"])
 def targets() -> dict:
     from workers.deploy.targets import BOARDS, TARGETS
 
-    return {"success": True,
-            "targets": [{"name": t.name, "kind": t.kind, "core": t.core, "fpu": t.fpu, "dsp": t.dsp, "helium": t.helium,
-                         "clockHz": t.clock_hz, "ramBytes": t.ram_bytes, "flashBytes": t.flash_bytes,
-                         "description": t.description, "qemu": t.qemu.name if t.qemu else None}
-                        for t in TARGETS.values()],
-            "boards": [{"name": b.name, "target": b.target, "mcu": b.mcu, "clockHz": b.clock_hz,
-                        "flashBytes": b.flash_bytes, "ramBytes": b.ram_bytes} for b in BOARDS],
-            "engines": ["compiled", "tflite-micro"], "modelTypes": ["int8", "float32"]}
+    return {
+        "success": True,
+        "targets": [
+            {
+                "name": t.name,
+                "kind": t.kind,
+                "core": t.core,
+                "fpu": t.fpu,
+                "dsp": t.dsp,
+                "helium": t.helium,
+                "clockHz": t.clock_hz,
+                "ramBytes": t.ram_bytes,
+                "flashBytes": t.flash_bytes,
+                "description": t.description,
+                "qemu": t.qemu.name if t.qemu else None,
+            }
+            for t in TARGETS.values()
+        ],
+        "boards": [
+            {
+                "name": b.name,
+                "target": b.target,
+                "mcu": b.mcu,
+                "clockHz": b.clock_hz,
+                "flashBytes": b.flash_bytes,
+                "ramBytes": b.ram_bytes,
+            }
+            for b in BOARDS
+        ],
+        "engines": ["compiled", "tflite-micro"],
+        "modelTypes": ["int8", "float32"],
+    }
 
 
-@router.post("/{projectId}/jobs/build-ondevice-model", summary="Start a job that builds and verifies a C library")
-def build(project: ProjectDep, session: SessionDep, sender: TaskSenderDep, body: BuildRequest | None = None,
-          type: str | None = None) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
+@router.post(
+    "/{projectId}/jobs/build-ondevice-model",
+    summary="Start a job that builds and verifies a C library",
+)
+def build(
+    project: ProjectDep,
+    session: SessionDep,
+    sender: TaskSenderDep,
+    body: BuildRequest | None = None,
+    type: str | None = None,
+) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
     params = deployment.validate_request(body or BuildRequest())
     deployment.check_ready_to_build(session, project.id, params)
-    job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": type or "zip"})
+    job = job_service.queue_job(
+        session, sender, project.id, "build", {**params, "type": type or "zip"}
+    )
     return JobStarted.of(job)
 
 
-@router.get("/{projectId}/deployment/download", summary="Download the latest (or a given) library zip")
-def download(project: ProjectDep, session: SessionDep, store: StoreDep,
-             type: str | None = None,  # noqa: A002
-             artifactId: Annotated[int | None, Query()] = None) -> Response:  # noqa: N803
+@router.get(
+    "/{projectId}/deployment/download", summary="Download the latest (or a given) library zip"
+)
+def download(
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    type: str | None = None,  # noqa: A002
+    artifactId: Annotated[int | None, Query()] = None,
+) -> Response:  # noqa: N803
     art = artifacts.latest_deployment(session, project.id, artifactId)
-    return Response(artifacts.read(store, art), media_type="application/zip",
-                    headers={"content-disposition": f'attachment; filename="{art.name}"'})
+    return Response(
+        artifacts.read(store, art),
+        media_type="application/zip",
+        headers={"content-disposition": f'attachment; filename="{art.name}"'},
+    )
 
 
-@router.get("/{projectId}/deployment", summary="Deployments built for the project, with their manifests")
+@router.get(
+    "/{projectId}/deployment", summary="Deployments built for the project, with their manifests"
+)
 def deployments(project: ProjectDep, session: SessionDep) -> dict:
-    return {"success": True, "deployments": [{"id": a.id, "name": a.name, "size": a.size_bytes, "jobId": a.job_id,
-                                              "created": a.created_at.isoformat(), "manifest": a.meta}
-                                             for a in artifacts.deployments(session, project.id)]}
+    return {
+        "success": True,
+        "deployments": [
+            {
+                "id": a.id,
+                "name": a.name,
+                "size": a.size_bytes,
+                "jobId": a.job_id,
+                "created": a.created_at.isoformat(),
+                "manifest": a.meta,
+            }
+            for a in artifacts.deployments(session, project.id)
+        ],
+    }

@@ -23,7 +23,10 @@ from app.schemas.devices import CreateDeviceBody, RenameDeviceBody, StartSamplin
 
 router = APIRouter(prefix="/api/{projectId}", tags=["devices"])
 
-async def _queue(request: Request, session: Session, make: Callable[[], DeviceCommand]) -> DeviceCommand:
+
+async def _queue(
+    request: Request, session: Session, make: Callable[[], DeviceCommand]
+) -> DeviceCommand:
     """Write the command in the request's transaction (off the event loop); once it commits, tell the process
     holding the device (it reads the command from the database)."""
     command = await run_in_threadpool(make)
@@ -40,62 +43,121 @@ def create_device(body: CreateDeviceBody, project: ProjectDep, session: SessionD
     return {"success": True}
 
 
-@router.get("/devices/connected", summary="Devices connected to remote management now, with their sensors")
+@router.get(
+    "/devices/connected", summary="Devices connected to remote management now, with their sensors"
+)
 def connected(project: ProjectDep, session: SessionDep) -> dict:
-    return {"success": True, "devices": [service.device_json(c.device, c.row) for c in
-                                         service.connected_devices(session, project.id) if c.device is not None]}
+    return {
+        "success": True,
+        "devices": [
+            service.device_json(c.device, c.row)
+            for c in service.connected_devices(session, project.id)
+            if c.device is not None
+        ],
+    }
 
 
 @router.get("/device/{deviceId}", summary="One device, with its sensors when it is connected")
 def get_device(deviceId: str, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
     device = service.get_device(session, project.id, deviceId)
-    return {"success": True, "device": service.device_json(device, service.connection(session, project.id, deviceId))}
+    return {
+        "success": True,
+        "device": service.device_json(device, service.connection(session, project.id, deviceId)),
+    }
 
 
 @router.post("/devices/{deviceId}/rename", summary="Give a device a name")
-def rename_device(deviceId: str, body: RenameDeviceBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def rename_device(
+    deviceId: str, body: RenameDeviceBody, project: ProjectDep, session: SessionDep
+) -> dict:  # noqa: N803
     service.rename_device(session, project.id, deviceId, body.name)
     return {"success": True}
 
 
-@router.post("/device/{deviceId}/start-sampling", summary="Ask a connected device to record a sample")
-async def start_sampling(deviceId: str, body: StartSamplingBody, project: ProjectDep, session: SessionDep,  # noqa: N803
-                         request: Request) -> dict:
-    command = await _queue(request, session, lambda: service.start_sampling(
-        session, project.id, deviceId, label=body.label, length_ms=body.lengthMs, category=body.category,
-        sensor=body.sensor, interval_ms=body.intervalMs, frequency_hz=body.frequencyHz))
+@router.post(
+    "/device/{deviceId}/start-sampling", summary="Ask a connected device to record a sample"
+)
+async def start_sampling(
+    deviceId: str,
+    body: StartSamplingBody,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    request: Request,
+) -> dict:
+    command = await _queue(
+        request,
+        session,
+        lambda: service.start_sampling(
+            session,
+            project.id,
+            deviceId,
+            label=body.label,
+            length_ms=body.lengthMs,
+            category=body.category,
+            sensor=body.sensor,
+            interval_ms=body.intervalMs,
+            frequency_hz=body.frequencyHz,
+        ),
+    )
     return {"success": True, "id": command.id}
 
 
 @router.get("/device/{deviceId}/sampling/{requestId}", summary="Progress of a sample request")
-def sampling_status(deviceId: str, requestId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def sampling_status(
+    deviceId: str, requestId: int, project: ProjectDep, session: SessionDep
+) -> dict:  # noqa: N803
     command = service.get_command(session, project.id, deviceId, requestId)
     return {"success": True, "request": service.command_json(command)}
 
 
-@router.post("/device/{deviceId}/debug-stream/snapshot/start", summary="Start the device's camera snapshot stream")
-async def start_snapshot(deviceId: str, project: ProjectDep, session: SessionDep, request: Request) -> dict:  # noqa: N803
-    command = await _queue(request, session, lambda: service.request_snapshot(session, project.id, deviceId, start=True))
+@router.post(
+    "/device/{deviceId}/debug-stream/snapshot/start",
+    summary="Start the device's camera snapshot stream",
+)
+async def start_snapshot(
+    deviceId: str, project: ProjectDep, session: SessionDep, request: Request
+) -> dict:  # noqa: N803
+    command = await _queue(
+        request,
+        session,
+        lambda: service.request_snapshot(session, project.id, deviceId, start=True),
+    )
     return {"success": True, "id": command.id}
 
 
 @router.post("/device/{deviceId}/debug-stream/stop", summary="Stop the device's snapshot stream")
-async def stop_snapshot(deviceId: str, project: ProjectDep, session: SessionDep, request: Request) -> dict:  # noqa: N803
-    command = await _queue(request, session,
-                           lambda: service.request_snapshot(session, project.id, deviceId, start=False))
+async def stop_snapshot(
+    deviceId: str, project: ProjectDep, session: SessionDep, request: Request
+) -> dict:  # noqa: N803
+    command = await _queue(
+        request,
+        session,
+        lambda: service.request_snapshot(session, project.id, deviceId, start=False),
+    )
     return {"success": True, "id": command.id}
 
 
-@router.get("/device/{deviceId}/snapshot", summary="The latest snapshot frame (JPEG) of a streaming device")
+@router.get(
+    "/device/{deviceId}/snapshot", summary="The latest snapshot frame (JPEG) of a streaming device"
+)
 def latest_snapshot(deviceId: str, project: ProjectDep, session: SessionDep) -> Response:  # noqa: N803
-    return Response(service.latest_snapshot(session, project.id, deviceId), media_type="image/jpeg",
-                    headers={"cache-control": "no-store"})
+    return Response(
+        service.latest_snapshot(session, project.id, deviceId),
+        media_type="image/jpeg",
+        headers={"cache-control": "no-store"},
+    )
 
 
-@router.get("/devkeys", summary="The project's development keys (the HMAC key devices sign data with)")
+@router.get(
+    "/devkeys", summary="The project's development keys (the HMAC key devices sign data with)"
+)
 def devkeys(project: ProjectDep, session: SessionDep) -> dict:
     # API keys are stored hashed and cannot be shown again; the caller already holds one
-    return {"success": True, "apiKey": None, "hmacKey": service.hmac_key(session, project.id) or None}
+    return {
+        "success": True,
+        "apiKey": None,
+        "hmacKey": service.hmac_key(session, project.id) or None,
+    }
 
 
 @router.get("/devkeys/hmac", summary="The project's HMAC key", include_in_schema=False)

@@ -23,7 +23,6 @@ from app.services.samples import FileResult, IngestOptions, PendingSample, Uploa
 router = APIRouter(prefix="/api", tags=["ingestion"])
 
 
-
 def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
@@ -44,8 +43,12 @@ async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:  # noqa: 
 INLINE_DECODE_BYTES = 64 * 1024  # smaller bodies decode on the event loop; larger ones in a thread
 
 
-async def _store(state, auth: ProjectAuth, uploads: list[UploadedFile], opts: IngestOptions,  # noqa: ANN001
-                 ) -> tuple[int, dict]:
+async def _store(
+    state,
+    auth: ProjectAuth,
+    uploads: list[UploadedFile],
+    opts: IngestOptions,  # noqa: ANN001
+) -> tuple[int, dict]:
     def prepare_all() -> list[PendingSample | FileResult | None]:
         return [sample_service.prepare(auth.project_id, u, opts) for u in uploads]
 
@@ -55,11 +58,23 @@ async def _store(state, auth: ProjectAuth, uploads: list[UploadedFile], opts: In
         prepared = await run_in_threadpool(prepare_all)
     pending = [p for p in prepared if isinstance(p, PendingSample)]
     stored = iter(await state.batcher.submit(pending))
-    return _respond([next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None])
+    return _respond(
+        [next(stored) if isinstance(p, PendingSample) else p for p in prepared if p is not None]
+    )
 
 
-def _options(category: str, settings, auth: ProjectAuth, *, x_label, x_no_label, x_disallow_duplicates,  # noqa: ANN001
-             x_add_date_id, x_metadata, x_interval_ms) -> IngestOptions:
+def _options(
+    category: str,
+    settings,
+    auth: ProjectAuth,
+    *,
+    x_label,
+    x_no_label,
+    x_disallow_duplicates,  # noqa: ANN001
+    x_add_date_id,
+    x_metadata,
+    x_interval_ms,
+) -> IngestOptions:
     if category not in sample_service.INGEST_CATEGORIES:
         raise NotFound(f"unknown category '{category}': use training, testing, anomaly or split")
     metadata: dict = {}
@@ -118,28 +133,52 @@ async def _read_body(chunks: AsyncIterator[bytes], declared: str | None, limit: 
 # solving of eight header parameters cost more than decoding the sample itself on this hot path.
 # They are still documented in the OpenAPI schema through `openapi_extra`.
 _HEADER_DOCS = {
-    "x-api-key": "project API key (required)", "x-label": "label (URI-encoded); default: the file name before the first '.'",
-    "x-file-name": "file name (URI-encoded; /data only)", "x-no-label": "1: store without a label",
+    "x-api-key": "project API key (required)",
+    "x-label": "label (URI-encoded); default: the file name before the first '.'",
+    "x-file-name": "file name (URI-encoded; /data only)",
+    "x-no-label": "1: store without a label",
     "x-disallow-duplicates": "1: refuse data the project already holds (409)",
-    "x-add-date-id": "1: make the file name unique with a date id", "x-metadata": "JSON object of metadata",
+    "x-add-date-id": "1: make the file name unique with a date id",
+    "x-metadata": "JSON object of metadata",
     "x-interval-ms": "sample interval for a CSV without timestamps",
 }
-_OPENAPI = {"parameters": [{"name": k, "in": "header", "required": k == "x-api-key", "description": v,
-                            "schema": {"type": "string"}} for k, v in _HEADER_DOCS.items()]}
+_OPENAPI = {
+    "parameters": [
+        {
+            "name": k,
+            "in": "header",
+            "required": k == "x-api-key",
+            "description": v,
+            "schema": {"type": "string"},
+        }
+        for k, v in _HEADER_DOCS.items()
+    ]
+}
 
 
 def _header_options(h: Mapping[str, str]) -> dict[str, str | None]:
-    return {"x_label": h.get("x-label"), "x_no_label": h.get("x-no-label"),
-            "x_disallow_duplicates": h.get("x-disallow-duplicates"), "x_add_date_id": h.get("x-add-date-id"),
-            "x_metadata": h.get("x-metadata"), "x_interval_ms": h.get("x-interval-ms")}
+    return {
+        "x_label": h.get("x-label"),
+        "x_no_label": h.get("x-no-label"),
+        "x_disallow_duplicates": h.get("x-disallow-duplicates"),
+        "x_add_date_id": h.get("x-add-date-id"),
+        "x_metadata": h.get("x-metadata"),
+        "x_interval_ms": h.get("x-interval-ms"),
+    }
 
 
-async def ingest_data_body(state, category: str, headers: Mapping[str, str],  # noqa: ANN001
-                           body: AsyncIterator[bytes]) -> tuple[int, dict]:
+async def ingest_data_body(
+    state,
+    category: str,
+    headers: Mapping[str, str],  # noqa: ANN001
+    body: AsyncIterator[bytes],
+) -> tuple[int, dict]:
     """One sample in the body: (status, response body). `headers` has lower-case names."""
     settings = state.settings
     auth = await ingestion_auth(state, headers.get("x-api-key"))
-    data = await _read_body(body, headers.get("content-length"), min(settings.max_upload_bytes, settings.max_file_bytes))
+    data = await _read_body(
+        body, headers.get("content-length"), min(settings.max_upload_bytes, settings.max_file_bytes)
+    )
     opts = _options(category, settings, auth, **_header_options(headers))
     content_type = headers.get("content-type")
     x_file_name = headers.get("x-file-name")
@@ -148,30 +187,44 @@ async def ingest_data_body(state, category: str, headers: Mapping[str, str],  # 
     else:
         ext = "cbor" if content_type and "cbor" in content_type else "json"
         name = f"{opts.label or 'sample'}.{ext}"
-    return await _store(state, auth, [UploadedFile(filename=name, data=data, content_type=content_type)], opts)
+    return await _store(
+        state, auth, [UploadedFile(filename=name, data=data, content_type=content_type)], opts
+    )
 
 
-@router.post("/{category}/data", summary="Ingest one sample in the data acquisition format (JSON or CBOR)",
-             openapi_extra=_OPENAPI)
+@router.post(
+    "/{category}/data",
+    summary="Ingest one sample in the data acquisition format (JSON or CBOR)",
+    openapi_extra=_OPENAPI,
+)
 async def ingest_data(category: str, request: Request) -> JSONResponse:
     # Served by `IngestionFastPath` for the four categories; this route documents it and answers the rest.
-    status, content = await ingest_data_body(request.app.state, category, request.headers, request.stream())
+    status, content = await ingest_data_body(
+        request.app.state, category, request.headers, request.stream()
+    )
     return JSONResponse(content, status_code=status)
 
 
-@router.post("/{category}/files", summary="Ingest files (multipart field 'data'): JSON, CBOR, WAV, CSV, JPG, PNG",
-             openapi_extra=_OPENAPI)
+@router.post(
+    "/{category}/files",
+    summary="Ingest files (multipart field 'data'): JSON, CBOR, WAV, CSV, JPG, PNG",
+    openapi_extra=_OPENAPI,
+)
 async def ingest_files(category: str, request: Request) -> JSONResponse:
     settings = request.app.state.settings
     auth = await ingestion_auth(request.app.state, request.headers.get("x-api-key"))
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
-        raise TooLarge(f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes")
+        raise TooLarge(
+            f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes"
+        )
     opts = _options(category, settings, auth, **_header_options(request.headers))
     if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
         raise BadRequest("send the files as multipart/form-data in a field named 'data'")
     try:
-        form = await request.form(max_files=settings.max_files_per_request, max_part_size=settings.max_file_bytes)
+        form = await request.form(
+            max_files=settings.max_files_per_request, max_part_size=settings.max_file_bytes
+        )
     except Exception as exc:  # malformed multipart, too many files, a part too large
         raise BadRequest(f"could not read the multipart body: {exc}") from exc
     try:
@@ -183,8 +236,12 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             data = await part.read()
             total += len(data)
             if total > settings.max_upload_bytes:
-                raise TooLarge(f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request")
-            uploads.append(UploadedFile(filename=part.filename, data=data, content_type=part.content_type))
+                raise TooLarge(
+                    f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request"
+                )
+            uploads.append(
+                UploadedFile(filename=part.filename, data=data, content_type=part.content_type)
+            )
     finally:
         await form.close()
     status, content = await _store(request.app.state, auth, uploads, opts)
@@ -204,11 +261,17 @@ class IngestionFastPath:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or not (m := _DATA_PATH.fullmatch(scope["path"])):
+        if (
+            scope["type"] != "http"
+            or scope["method"] != "POST"
+            or not (m := _DATA_PATH.fullmatch(scope["path"]))
+        ):
             await self.app(scope, receive, send)
             return
         headers: dict[str, str] = {}
-        for name, value in reversed(scope["headers"]):  # the first of repeated headers wins, as in Starlette
+        for name, value in reversed(
+            scope["headers"]
+        ):  # the first of repeated headers wins, as in Starlette
             headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
         async def body() -> AsyncIterator[bytes]:
@@ -221,12 +284,19 @@ class IngestionFastPath:
                     return
 
         try:
-            status, content = await ingest_data_body(scope["app"].state, m.group(1), headers, body())
+            status, content = await ingest_data_body(
+                scope["app"].state, m.group(1), headers, body()
+            )
         except ServiceError as exc:
             status, content = exc.status, {"success": False, "error": exc.message}
         except ClientDisconnect:
             return
         payload = orjson.dumps(content)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*_JSON_HEADERS, (b"content-length", str(len(payload)).encode())],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})

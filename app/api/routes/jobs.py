@@ -18,20 +18,32 @@ router = APIRouter(prefix="/api/{projectId}/jobs", tags=["jobs"])
 
 
 @router.get("", summary="Jobs of the project, newest first")
-def list_jobs(project: ProjectDep, session: SessionDep, kind: str | None = None,
-              limit: Annotated[int, Query(ge=1, le=500)] = 50, offset: Annotated[int, Query(ge=0)] = 0) -> dict:
+def list_jobs(
+    project: ProjectDep,
+    session: SessionDep,
+    kind: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
     jobs = job_service.list_jobs(session, project.id, limit=limit, offset=offset, kind=kind)
     return {"success": True, "jobs": [job_json(j) for j in jobs], "totalJobCount": len(jobs)}
 
 
-@router.post("/summarize-data", summary="Start a job that reads every sample back and summarises the data set")
+@router.post(
+    "/summarize-data",
+    summary="Start a job that reads every sample back and summarises the data set",
+)
 def summarize_data(project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "summarize-data"))
 
 
-@router.post("/wait", summary="Diagnostic job: waits `seconds`, reporting progress (checks the worker pipeline)")
-def wait_job(project: ProjectDep, session: SessionDep, sender: TaskSenderDep,
-             body: WaitRequest | None = None) -> JobStarted:
+@router.post(
+    "/wait",
+    summary="Diagnostic job: waits `seconds`, reporting progress (checks the worker pipeline)",
+)
+def wait_job(
+    project: ProjectDep, session: SessionDep, sender: TaskSenderDep, body: WaitRequest | None = None
+) -> JobStarted:
     params = {"seconds": (body or WaitRequest()).seconds}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "wait", params))
 
@@ -42,12 +54,22 @@ def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  #
 
 
 @router.get("/{jobId}/stdout", summary="A job's log lines")
-def job_stdout(jobId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-               after: Annotated[int, Query(ge=0)] = 0) -> dict:
+def job_stdout(
+    jobId: int,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> dict:
     job_service.get_job(session, project.id, jobId)
     lines = job_service.log_lines(session, jobId, after_id=after)
-    return {"success": True, "stdout": [{"id": ln.id, "created": iso(ln.created_at), "data": ln.line,
-                                         "logLevel": "info"} for ln in lines], "totalCount": len(lines)}
+    return {
+        "success": True,
+        "stdout": [
+            {"id": ln.id, "created": iso(ln.created_at), "data": ln.line, "logLevel": "info"}
+            for ln in lines
+        ],
+        "totalCount": len(lines),
+    }
 
 
 @router.post("/{jobId}/cancel", summary="Cancel a queued or running job")
@@ -57,8 +79,13 @@ def cancel(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  # noq
 
 
 @router.get("/{jobId}/stream", summary="Live log and status as server-sent events")
-async def stream(jobId: int, request: Request, project: ProjectDep, session: SessionDep,  # noqa: N803
-                 settings: SettingsDep) -> StreamingResponse:
+async def stream(
+    jobId: int,
+    request: Request,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    settings: SettingsDep,
+) -> StreamingResponse:
     job_service.get_job(session, project.id, jobId)
     factory = session_factory(settings)
 
@@ -86,4 +113,6 @@ async def stream(jobId: int, request: Request, project: ProjectDep, session: Ses
                 return
             await asyncio.sleep(0.5)
 
-    return StreamingResponse(events(), media_type="text/event-stream", headers={"cache-control": "no-cache"})
+    return StreamingResponse(
+        events(), media_type="text/event-stream", headers={"cache-control": "no-cache"}
+    )

@@ -27,8 +27,12 @@ def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: AN
     return impulse, learning.learn_block(impulse, learn_id)
 
 
-@router.post("/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)")
-def train(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+@router.post(
+    "/jobs/train", summary="Start a training job for a learning block (float32 + int8 models)"
+)
+def train(
+    body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep
+) -> JobStarted:
     impulse, block = _block(session, project, body.impulseId, body.learnId)
     impulse_service.validate_learn_settings(block)
     learning.check_ready_to_train(session, impulse, block)
@@ -37,58 +41,103 @@ def train(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sende
 
 
 @router.post("/jobs/test", summary="Start a model testing job on the testing data")
-def test(body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep) -> JobStarted:
+def test(
+    body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep
+) -> JobStarted:
     impulse, block = _block(session, project, body.impulseId, body.learnId)
     artifacts.learn_artifact(session, impulse, block.id, "training-results")
     params = {"impulse_id": impulse.id, "learn_id": block.id}
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
 
 
-@router.get("/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)")
-def training_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-                     store: StoreDep) -> dict:
+@router.get(
+    "/impulses/{impulseId}/learn/{learnId}/results", summary="Training results (float32 vs int8)"
+)
+def training_results(
+    impulseId: int,
+    learnId: int,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    store: StoreDep,
+) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    out = artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "training-results"))
+    out = artifacts.read_json(
+        store, artifacts.learn_artifact(session, impulse, block.id, "training-results")
+    )
     out["downloads"] = {a.kind: a.id for a in artifacts.learn_artifacts(session, impulse, block.id)}
     return {"success": True, **out}
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/test-results", summary="Model testing results")
-def test_results(impulseId: int, learnId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-                 store: StoreDep) -> dict:
+def test_results(
+    impulseId: int,
+    learnId: int,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    store: StoreDep,
+) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
-    return {"success": True,
-            **artifacts.read_json(store, artifacts.learn_artifact(session, impulse, block.id, "test-results"))}
+    return {
+        "success": True,
+        **artifacts.read_json(
+            store, artifacts.learn_artifact(session, impulse, block.id, "test-results")
+        ),
+    }
 
 
-@router.post("/impulses/{impulseId}/classify/{sampleId}", summary="Live classification of a stored sample")
-def classify_sample(impulseId: int, sampleId: int, project: ProjectDep, session: SessionDep,  # noqa: N803
-                    store: StoreDep) -> dict:
+@router.post(
+    "/impulses/{impulseId}/classify/{sampleId}", summary="Live classification of a stored sample"
+)
+def classify_sample(
+    impulseId: int,
+    sampleId: int,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    store: StoreDep,
+) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     sample = sample_service.get_sample(session, project.id, sampleId)
     return {"success": True, **learning.classify_sample(session, store, impulse, sample)}
 
 
-@router.post("/impulses/{impulseId}/classify", summary="Live classification of values sent in the request")
-def classify_values(impulseId: int, body: ClassifyRequest, project: ProjectDep, session: SessionDep,  # noqa: N803
-                    store: StoreDep) -> dict:
+@router.post(
+    "/impulses/{impulseId}/classify", summary="Live classification of values sent in the request"
+)
+def classify_values(
+    impulseId: int,
+    body: ClassifyRequest,
+    project: ProjectDep,
+    session: SessionDep,  # noqa: N803
+    store: StoreDep,
+) -> dict:
     from workers.dsp import DspError, ParamError, make_windows
 
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     if not isinstance(impulse.input, TimeSeriesInputBlock):
-        raise BadRequest("this impulse takes images: upload the image and classify the stored sample")
+        raise BadRequest(
+            "this impulse takes images: upload the image and classify the stored sample"
+        )
     try:
         arr = np.asarray(body.values, dtype=np.float64)
-        windows = make_windows(arr, interval_ms=body.interval_ms, spec=impulse.input.to_dsp(),
-                               sensor_names=body.sensors)
+        windows = make_windows(
+            arr,
+            interval_ms=body.interval_ms,
+            spec=impulse.input.to_dsp(),
+            sensor_names=body.sensors,
+        )
     except (ValueError, DspError, ParamError) as exc:
         raise BadRequest(str(exc)) from exc
     return {"success": True, **learning.classify_windows(session, store, impulse, windows)}
 
 
 @router.post("/models/upload", summary="Bring your own model: upload a .tflite (float32 or int8)")
-async def upload_model(request: Request, project: ProjectDep, session: SessionDep, store: StoreDep,
-                       settings: SettingsDep) -> dict:
+async def upload_model(
+    request: Request,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> dict:
     form = await request.form(max_files=1, max_part_size=settings.max_file_bytes)
     part = form.get("file") or form.get("data")
     if not isinstance(part, UploadFile):
@@ -97,11 +146,16 @@ async def upload_model(request: Request, project: ProjectDep, session: SessionDe
     if len(data) > settings.max_file_bytes:
         raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
     name = part.filename or "model.tflite"
-    art = await run_in_threadpool(learning.store_uploaded_model, session, store, project.id, name, data)
+    art = await run_in_threadpool(
+        learning.store_uploaded_model, session, store, project.id, name, data
+    )
     return {"success": True, "id": art.id, "name": art.name, **art.meta}
 
 
 @router.get("/models", summary="Uploaded models")
 def list_models(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
     models = artifacts.project_artifacts(session, project.id, kind=artifacts.UPLOADED_MODEL)
-    return {"success": True, "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta} for a in models]}
+    return {
+        "success": True,
+        "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta} for a in models],
+    }

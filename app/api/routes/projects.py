@@ -20,21 +20,32 @@ def _owner_email(session, project) -> str:  # noqa: ANN001
 
 @router.get("/projects", summary="Projects the caller can use (for an API key: its one project)")
 def list_projects(caller: CallerDep, session: SessionDep) -> dict:
-    projects = [caller.project] if caller.project else project_service.projects_for_user(session, caller.user)
-    return {"success": True, "projects": [project_json(p, _owner_email(session, p)) for p in projects]}
+    projects = (
+        [caller.project]
+        if caller.project
+        else project_service.projects_for_user(session, caller.user)
+    )
+    return {
+        "success": True,
+        "projects": [project_json(p, _owner_email(session, p)) for p in projects],
+    }
 
 
 @router.get("/{projectId}", summary="Project info, with sample counts per category and label")
 def project_info(project: ProjectDep, session: SessionDep) -> dict:
     counts = sample_service.label_counts(session, project.id)
     return {
-        "success": True, "project": project_json(project, _owner_email(session, project)),
-        "sampleCounts": {c: sum(v.values()) for c, v in counts.items()}, "labelCounts": counts,
+        "success": True,
+        "project": project_json(project, _owner_email(session, project)),
+        "sampleCounts": {c: sum(v.values()) for c, v in counts.items()},
+        "labelCounts": counts,
     }
 
 
 @router.post("/{projectId}", summary="Update project settings")
-def update_project(body: ProjectSettings, project: ProjectDep, session: SessionDep, request: Request) -> dict:
+def update_project(
+    body: ProjectSettings, project: ProjectDep, session: SessionDep, request: Request
+) -> dict:
     if body.name is not None:
         project.name = body.name.strip()
     if body.description is not None:

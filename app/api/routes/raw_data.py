@@ -20,8 +20,14 @@ router = APIRouter(prefix="/api/{projectId}", tags=["raw-data"])
 
 # Edge Impulse's clients also ask for these; Tinyforge holds no such samples, so they list empty.
 QueryCategory = Literal["training", "testing", "anomaly", "validation", "post-processing"]
-MEDIA = {"wav": "audio/wav", "json": "application/json", "cbor": "application/cbor", "csv": "text/csv",
-         "jpg": "image/jpeg", "png": "image/png"}
+MEDIA = {
+    "wav": "audio/wav",
+    "json": "application/json",
+    "cbor": "application/cbor",
+    "csv": "text/csv",
+    "jpg": "image/jpeg",
+    "png": "image/png",
+}
 
 
 def _labels(labels: str | None) -> list[str] | None:
@@ -41,31 +47,56 @@ def _labels(labels: str | None) -> list[str] | None:
 
 
 def _filter(category, labels, filename, search, enabled) -> SampleFilter:  # noqa: ANN001
-    return SampleFilter(category=category, labels=_labels(labels), filename=filename, search=search, enabled=enabled)
+    return SampleFilter(
+        category=category, labels=_labels(labels), filename=filename, search=search, enabled=enabled
+    )
 
 
 def _device(session, sample):  # noqa: ANN001, ANN202
     return session.get(Device, sample.device_id) if sample.device_id else None
 
 
-@router.get("/raw-data", summary="List samples (filter by category, labels, filename, search; paginated)")
+@router.get(
+    "/raw-data", summary="List samples (filter by category, labels, filename, search; paginated)"
+)
 def list_samples(
-    project: ProjectDep, session: SessionDep,
-    category: QueryCategory | None = None, labels: str | None = None, filename: str | None = None,
-    search: str | None = None, enabled: bool | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=10000)] = 100,
+    project: ProjectDep,
+    session: SessionDep,
+    category: QueryCategory | None = None,
+    labels: str | None = None,
+    filename: str | None = None,
+    search: str | None = None,
+    enabled: bool | None = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=10000)] = 100,
 ) -> dict:
     rows, total = sample_service.list_samples(
-        session, project.id, _filter(category, labels, filename, search, enabled), offset=offset, limit=limit
+        session,
+        project.id,
+        _filter(category, labels, filename, search, enabled),
+        offset=offset,
+        limit=limit,
     )
-    return {"success": True, "samples": [sample_json(s, _device(session, s)) for s in rows], "totalCount": total}
+    return {
+        "success": True,
+        "samples": [sample_json(s, _device(session, s)) for s in rows],
+        "totalCount": total,
+    }
 
 
 @router.get("/raw-data/count", summary="Count samples")
-def count_samples(project: ProjectDep, session: SessionDep, category: QueryCategory | None = None,
-                  labels: str | None = None, filename: str | None = None, search: str | None = None,
-                  enabled: bool | None = None) -> dict:
-    n = sample_service.count_samples(session, project.id, _filter(category, labels, filename, search, enabled))
+def count_samples(
+    project: ProjectDep,
+    session: SessionDep,
+    category: QueryCategory | None = None,
+    labels: str | None = None,
+    filename: str | None = None,
+    search: str | None = None,
+    enabled: bool | None = None,
+) -> dict:
+    n = sample_service.count_samples(
+        session, project.id, _filter(category, labels, filename, search, enabled)
+    )
     return {"success": True, "count": n}
 
 
@@ -75,13 +106,23 @@ def label_counts(project: ProjectDep, session: SessionDep) -> dict:
 
 
 @router.get("/raw-data/{sampleId}", summary="One sample with its values")
-def get_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
-               limitPayloadValues: int | None = None) -> dict:  # noqa: N803
+def get_sample(
+    sampleId: int,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,  # noqa: N803
+    limitPayloadValues: int | None = None,
+) -> dict:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
     device = _device(session, sample)
-    payload: dict = {"device_name": device.name if device else "", "device_type": device.device_type if device else "",
-                     "sensors": sample.sensors, "intervalMs": sample.interval_ms, "frequencyHz": sample.frequency_hz,
-                     "values": []}
+    payload: dict = {
+        "device_name": device.name if device else "",
+        "device_type": device.device_type if device else "",
+        "sensors": sample.sensors,
+        "intervalMs": sample.interval_ms,
+        "frequencyHz": sample.frequency_hz,
+        "values": [],
+    }
     total = 0
     if sample.kind == "timeseries":
         values, _, _ = sample_service.sample_values(store, sample)
@@ -89,29 +130,48 @@ def get_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: S
         if limitPayloadValues is not None and limitPayloadValues >= 0:
             values = values[:limitPayloadValues]
         payload["values"] = values.tolist()
-    return {"success": True, "sample": sample_json(sample, device), "payload": payload,
-            "totalPayloadLength": total, "datastreamPayloads": []}
+    return {
+        "success": True,
+        "sample": sample_json(sample, device),
+        "payload": payload,
+        "totalPayloadLength": total,
+        "datastreamPayloads": [],
+    }
 
 
 @router.get("/raw-data/{sampleId}/raw", summary="Download the file as it was ingested")
-def download_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
+def download_sample(
+    sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep
+) -> Response:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
     data = sample_service.read_blob(store, sample)
-    return Response(data, media_type=MEDIA.get(sample.format, "application/octet-stream"),
-                    headers={"content-disposition": f'attachment; filename="{sample.id}.{sample.format}"'})
+    return Response(
+        data,
+        media_type=MEDIA.get(sample.format, "application/octet-stream"),
+        headers={"content-disposition": f'attachment; filename="{sample.id}.{sample.format}"'},
+    )
 
 
 @router.get("/raw-data/{sampleId}/image", summary="An image sample as it was ingested")
-def sample_image(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> Response:  # noqa: N803
+def sample_image(
+    sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep
+) -> Response:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.kind != "image":
         raise BadRequest(f"sample {sampleId} is a time series, not an image")
     return Response(sample_service.read_blob(store, sample), media_type=MEDIA[sample.format])
 
 
-@router.get("/raw-data/{sampleId}/wav", summary="One axis of a time-series sample as a 16-bit WAV file")
-def sample_wav(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep,  # noqa: N803
-               axisIx: Annotated[int, Query(ge=0)] = 0) -> Response:  # noqa: N803
+@router.get(
+    "/raw-data/{sampleId}/wav", summary="One axis of a time-series sample as a 16-bit WAV file"
+)
+def sample_wav(
+    sampleId: int,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,  # noqa: N803
+    axisIx: Annotated[int, Query(ge=0)] = 0,
+) -> Response:  # noqa: N803
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.format == "wav" and axisIx == 0 and len(sample.sensors) == 1:
         return Response(sample_service.read_blob(store, sample), media_type="audio/wav")
@@ -127,31 +187,41 @@ def delete_sample(sampleId: int, project: ProjectDep, session: SessionDep, store
 
 @router.post("/raw-data/{sampleId}/edit-label", summary="Change a sample's label")
 def edit_label(sampleId: int, body: LabelBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
-    sample_service.relabel(session, sample_service.get_sample(session, project.id, sampleId), body.label)
+    sample_service.relabel(
+        session, sample_service.get_sample(session, project.id, sampleId), body.label
+    )
     return {"success": True}
 
 
 @router.post("/raw-data/{sampleId}/rename", summary="Rename a sample")
 def rename(sampleId: int, body: RenameBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
-    sample_service.rename(session, sample_service.get_sample(session, project.id, sampleId), body.name)
+    sample_service.rename(
+        session, sample_service.get_sample(session, project.id, sampleId), body.name
+    )
     return {"success": True}
 
 
 @router.post("/raw-data/{sampleId}/move", summary="Move a sample to another category")
 def move(sampleId: int, body: MoveBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
-    sample_service.move(session, sample_service.get_sample(session, project.id, sampleId), body.newCategory)
+    sample_service.move(
+        session, sample_service.get_sample(session, project.id, sampleId), body.newCategory
+    )
     return {"success": True}
 
 
 @router.post("/raw-data/{sampleId}/enable", summary="Include a sample in training and testing")
 def enable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
-    sample_service.set_enabled(session, sample_service.get_sample(session, project.id, sampleId), True)
+    sample_service.set_enabled(
+        session, sample_service.get_sample(session, project.id, sampleId), True
+    )
     return {"success": True}
 
 
 @router.post("/raw-data/{sampleId}/disable", summary="Exclude a sample from training and testing")
 def disable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
-    sample_service.set_enabled(session, sample_service.get_sample(session, project.id, sampleId), False)
+    sample_service.set_enabled(
+        session, sample_service.get_sample(session, project.id, sampleId), False
+    )
     return {"success": True}
 
 
@@ -162,7 +232,9 @@ def delete_all(project: ProjectDep, session: SessionDep, store: StoreDep) -> dic
 
 
 @router.post("/raw-data/delete-all/{category}", summary="Delete every sample of one category")
-def delete_all_category(category: Category, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:
+def delete_all_category(
+    category: Category, project: ProjectDep, session: SessionDep, store: StoreDep
+) -> dict:
     n = sample_service.delete_all(session, store, project.id, category)
     return {"success": True, "deleted": n}
 
@@ -171,8 +243,11 @@ def delete_all_category(category: Category, project: ProjectDep, session: Sessio
 def rebalance(project: ProjectDep, session: SessionDep) -> dict:
     out = sample_service.rebalance(session, project.id)
     total = out["training"] + out["testing"]
-    ratio = {"training": out["training"], "testing": out["testing"],
-             "trainingPercent": round(100 * out["training"] / total, 1) if total else 0.0}
+    ratio = {
+        "training": out["training"],
+        "testing": out["testing"],
+        "trainingPercent": round(100 * out["training"] / total, 1) if total else 0.0,
+    }
     return {"success": True, "ratio": ratio, "moved": out["moved"]}
 
 
@@ -180,7 +255,20 @@ def rebalance(project: ProjectDep, session: SessionDep) -> dict:
 def devices(project: ProjectDep, session: SessionDep) -> dict:
     from sqlalchemy import select
 
-    rows = session.scalars(select(Device).where(Device.project_id == project.id).order_by(Device.last_seen_at.desc()))
-    return {"success": True, "devices": [
-        {"id": d.id, "name": d.name, "deviceType": d.device_type, "samples": d.samples_count,
-         "created": d.created_at.isoformat(), "lastSeen": d.last_seen_at.isoformat()} for d in rows]}
+    rows = session.scalars(
+        select(Device).where(Device.project_id == project.id).order_by(Device.last_seen_at.desc())
+    )
+    return {
+        "success": True,
+        "devices": [
+            {
+                "id": d.id,
+                "name": d.name,
+                "deviceType": d.device_type,
+                "samples": d.samples_count,
+                "created": d.created_at.isoformat(),
+                "lastSeen": d.last_seen_at.isoformat(),
+            }
+            for d in rows
+        ],
+    }

@@ -77,12 +77,16 @@ async def _serve(ws: WebSocket, hub: DeviceHub, conn: LiveConnection, settings) 
             return
         try:
             message = decode_json(raw, max_bytes=settings.device_max_message_bytes)
-            parsed = parse_device_message(message, max_snapshot_bytes=settings.device_max_message_bytes)
+            parsed = parse_device_message(
+                message, max_snapshot_bytes=settings.device_max_message_bytes
+            )
         except ProtocolError as exc:
             errors += 1
             await conn.send({"error": str(exc)})
             if errors >= MAX_ERRORS:
-                await ws.close(code=POLICY_VIOLATION, reason=f"{MAX_ERRORS} invalid messages in a row")
+                await ws.close(
+                    code=POLICY_VIOLATION, reason=f"{MAX_ERRORS} invalid messages in a row"
+                )
                 return
             continue
         errors = 0

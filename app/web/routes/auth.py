@@ -34,23 +34,45 @@ def login_page(request: Request, session: SessionDep, next: str | None = None) -
 
 
 @router.post("/login")
-def login(request: Request, session: SessionDep, _csrf: CsrfDep,
-          email: Annotated[str, Form(max_length=320)] = "", password: Annotated[str, Form(max_length=1000)] = "",
-          next: Annotated[str | None, Form()] = None) -> Response:  # noqa: A002
+def login(
+    request: Request,
+    session: SessionDep,
+    _csrf: CsrfDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1000)] = "",
+    next: Annotated[str | None, Form()] = None,
+) -> Response:  # noqa: A002
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "-"
     wait = throttle.retry_after(address, email) if email else 0.0
     if wait > 0:
         error = f"Too many failed sign-ins: try again in {max(1, round(wait))} seconds."
-        return render(request, "login.html", {"next": safe_next(next), "email": email, "error": error},
-                      status_code=429, headers={"retry-after": str(max(1, round(wait)))})
-    user = user_service.authenticate(session, email=email, password=password) if email and password else None
+        return render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "email": email, "error": error},
+            status_code=429,
+            headers={"retry-after": str(max(1, round(wait)))},
+        )
+    user = (
+        user_service.authenticate(session, email=email, password=password)
+        if email and password
+        else None
+    )
     if user is None:
         if email and password:
             throttle.failed(address, email)
-        error = "Enter your email and password." if not (email and password) else "Wrong email or password."
-        return render(request, "login.html", {"next": safe_next(next), "email": email, "error": error},
-                      status_code=400 if not (email and password) else 401)
+        error = (
+            "Enter your email and password."
+            if not (email and password)
+            else "Wrong email or password."
+        )
+        return render(
+            request,
+            "login.html",
+            {"next": safe_next(next), "email": email, "error": error},
+            status_code=400 if not (email and password) else 401,
+        )
     throttle.succeeded(address, email)
     sign_in(request, user)
     return redirect(safe_next(next))

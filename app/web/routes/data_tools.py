@@ -20,15 +20,27 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 
 
 @router.post("/projects/{project_id}/data/bulk")
-def bulk(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep, _csrf: CsrfDep,
-         action: Annotated[str, Form()] = "", ids: Annotated[list[int] | None, Form()] = None,
-         label: Annotated[str, Form(max_length=255)] = "", category: Annotated[str, Form()] = "",
-         back: Annotated[str | None, Form()] = None) -> Response:
+def bulk(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    _csrf: CsrfDep,
+    action: Annotated[str, Form()] = "",
+    ids: Annotated[list[int] | None, Form()] = None,
+    label: Annotated[str, Form(max_length=255)] = "",
+    category: Annotated[str, Form()] = "",
+    back: Annotated[str | None, Form()] = None,
+) -> Response:
     target = data_back_target(project.id, back)
     try:
         if action == "label":
             n = sample_edits.bulk_relabel(session, project.id, ids or [], label)
-            flash(request, f"{n} sample{'s' if n != 1 else ''} now labelled '{label.strip()}'.", "success")
+            flash(
+                request,
+                f"{n} sample{'s' if n != 1 else ''} now labelled '{label.strip()}'.",
+                "success",
+            )
         elif action == "move":
             n = sample_edits.bulk_move(session, project.id, ids or [], category)
             flash(request, f"{n} sample{'s' if n != 1 else ''} moved to {category}.", "success")
@@ -51,11 +63,21 @@ def _ms(text: str, name: str) -> float:
 
 
 @router.post("/projects/{project_id}/data/{sample_id}/crop")
-def crop(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep, sample_id: int,
-         _csrf: CsrfDep, start_ms: Annotated[str, Form()] = "", end_ms: Annotated[str, Form()] = "") -> Response:
+def crop(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    sample_id: int,
+    _csrf: CsrfDep,
+    start_ms: Annotated[str, Form()] = "",
+    end_ms: Annotated[str, Form()] = "",
+) -> Response:
     sample = sample_service.get_sample(session, project.id, sample_id)
     try:
-        new_id = sample_edits.crop(session, store, project, sample, _ms(start_ms, "start"), _ms(end_ms, "end"))
+        new_id = sample_edits.crop(
+            session, store, project, sample, _ms(start_ms, "start"), _ms(end_ms, "end")
+        )
     except BadRequest as exc:
         session.rollback()
         flash(request, f"Crop: {exc.message}", "error")
@@ -65,8 +87,15 @@ def crop(request: Request, project: PageProjectDep, session: SessionDep, store: 
 
 
 @router.post("/projects/{project_id}/data/{sample_id}/split")
-def split(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep, sample_id: int,
-          _csrf: CsrfDep, segments: Annotated[str, Form()] = "") -> Response:
+def split(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    sample_id: int,
+    _csrf: CsrfDep,
+    segments: Annotated[str, Form()] = "",
+) -> Response:
     """`segments`: one `start-end` range in ms per line (what "Find events" fills in)."""
     sample = sample_service.get_sample(session, project.id, sample_id)
     try:

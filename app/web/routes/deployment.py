@@ -29,12 +29,30 @@ def presets() -> list[dict[str, Any]]:
     """Board presets first (each names its target), then the bare targets."""
     from workers.deploy.targets import BOARDS, TARGETS
 
-    out = [{"value": f"board:{i}", "label": f"{b.name} ({b.mcu}, {b.target})", "target": b.target,
-            "group": "Boards", "flash_bytes": b.flash_bytes, "ram_bytes": b.ram_bytes, "name": b.name}
-           for i, b in enumerate(BOARDS)]
-    out += [{"value": f"target:{t.name}", "label": f"{t.name}: {t.description}", "target": t.name,
-             "group": "Targets", "flash_bytes": None, "ram_bytes": None, "name": t.name}
-            for t in TARGETS.values()]
+    out = [
+        {
+            "value": f"board:{i}",
+            "label": f"{b.name} ({b.mcu}, {b.target})",
+            "target": b.target,
+            "group": "Boards",
+            "flash_bytes": b.flash_bytes,
+            "ram_bytes": b.ram_bytes,
+            "name": b.name,
+        }
+        for i, b in enumerate(BOARDS)
+    ]
+    out += [
+        {
+            "value": f"target:{t.name}",
+            "label": f"{t.name}: {t.description}",
+            "target": t.name,
+            "group": "Targets",
+            "flash_bytes": None,
+            "ram_bytes": None,
+            "name": t.name,
+        }
+        for t in TARGETS.values()
+    ]
     return out
 
 
@@ -45,14 +63,32 @@ def _field_for(message: str) -> str:
     return ""
 
 
-def _page(request: Request, session, project, user, *, impulse_id: int | None, learn_id: int | None,  # noqa: ANN001
-          job_id: int | None, values: dict | None = None, errors: dict | None = None,
-          status_code: int = 200) -> Response:
-    ctx: dict[str, Any] = {"user": user, "project": project, "nav": "deployment", "errors": errors or {},
-                           "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled", "model_type": "int8"}}
+def _page(
+    request: Request,
+    session,
+    project,
+    user,
+    *,
+    impulse_id: int | None,
+    learn_id: int | None,  # noqa: ANN001
+    job_id: int | None,
+    values: dict | None = None,
+    errors: dict | None = None,
+    status_code: int = 200,
+) -> Response:
+    ctx: dict[str, Any] = {
+        "user": user,
+        "project": project,
+        "nav": "deployment",
+        "errors": errors or {},
+        "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled", "model_type": "int8"},
+    }
     impulses = impulse_service.list_impulses(session, project.id)
-    impulse = (impulse_service.get_impulse(session, project.id, impulse_id) if impulse_id is not None
-               else (impulses[-1] if impulses else None))
+    impulse = (
+        impulse_service.get_impulse(session, project.id, impulse_id)
+        if impulse_id is not None
+        else (impulses[-1] if impulses else None)
+    )
     block = None
     if impulse is not None and impulse.learn:
         block = learning.learn_block(impulse, learn_id)
@@ -63,28 +99,60 @@ def _page(request: Request, session, project, user, *, impulse_id: int | None, l
             trained = True
         except NotFound:
             trained = False
-    jobs = list(session.scalars(select(Job).where(Job.project_id == project.id, Job.kind == "build")
-                                .order_by(Job.id.desc()).limit(5)))
+    jobs = list(
+        session.scalars(
+            select(Job)
+            .where(Job.project_id == project.id, Job.kind == "build")
+            .order_by(Job.id.desc())
+            .limit(5)
+        )
+    )
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
     builds = artifacts.deployments(session, project.id)
     choices = presets()
-    ctx.update({"impulses": impulses, "impulse": impulse, "block": block, "trained": trained,
-                "presets": choices, "engines": ["compiled", "tflite-micro"], "model_types": ["int8", "float32"],
-                "jobs": jobs, "live_job": next((j for j in jobs if j.id == job_id), None), "builds": builds,
-                "boards": {p["target"]: p for p in choices}})
+    ctx.update(
+        {
+            "impulses": impulses,
+            "impulse": impulse,
+            "block": block,
+            "trained": trained,
+            "presets": choices,
+            "engines": ["compiled", "tflite-micro"],
+            "model_types": ["int8", "float32"],
+            "jobs": jobs,
+            "live_job": next((j for j in jobs if j.id == job_id), None),
+            "builds": builds,
+            "boards": {p["target"]: p for p in choices},
+        }
+    )
     return render(request, "deployment.html", ctx, status_code=status_code)
 
 
 @router.get("/projects/{project_id}/deployment")
-def deployment_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                    impulse: int | None = None, learn: int | None = None, job: int | None = None) -> Response:
+def deployment_page(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    impulse: int | None = None,
+    learn: int | None = None,
+    job: int | None = None,
+) -> Response:
     return _page(request, session, project, user, impulse_id=impulse, learn_id=learn, job_id=job)
 
 
 @router.post("/projects/{project_id}/deployment/{impulse_id}/{learn_id}")
-async def build(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                sender: TaskSenderDep, impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
+async def build(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    sender: TaskSenderDep,
+    impulse_id: int,
+    learn_id: int,
+    _csrf: CsrfDep,
+) -> Response:
     form = await request.form()
     values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type")}
     chosen = next((p for p in presets() if p["value"] == values["preset"]), None)
@@ -95,17 +163,38 @@ async def build(request: Request, project: PageProjectDep, user: UserDep, sessio
         if chosen is None:
             errors["preset"] = f"choose a board or a target (got '{values['preset']}')"
             raise BadRequest(errors["preset"])
-        params = deployment.validate_request(BuildRequest(
-            engine=values["engine"], modelType=values["model_type"], target=chosen["target"], impulseId=impulse.id,
-            learnId=block.id))
+        params = deployment.validate_request(
+            BuildRequest(
+                engine=values["engine"],
+                modelType=values["model_type"],
+                target=chosen["target"],
+                impulseId=impulse.id,
+                learnId=block.id,
+            )
+        )
         deployment.check_ready_to_build(session, project.id, params)
     except (BadRequest, NotFound) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
-        return _page(request, session, project, user, impulse_id=impulse.id, learn_id=block.id, job_id=None,
-                     values=values, errors=errors, status_code=exc.status)
+        return _page(
+            request,
+            session,
+            project,
+            user,
+            impulse_id=impulse.id,
+            learn_id=block.id,
+            job_id=None,
+            values=values,
+            errors=errors,
+            status_code=exc.status,
+        )
     if chosen["group"] == "Boards":
         params["board"] = chosen["name"]
     job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": "zip"})
-    flash(request, f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
-          "info")
-    return redirect(f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block.id}&job={job.id}")
+    flash(
+        request,
+        f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
+        "info",
+    )
+    return redirect(
+        f"/projects/{project.id}/deployment?impulse={impulse.id}&learn={block.id}&job={job.id}"
+    )

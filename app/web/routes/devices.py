@@ -17,12 +17,17 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 
 
 @router.get("/projects/{project_id}/devices")
-def devices(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep) -> Response:
+def devices(
+    request: Request, project: PageProjectDep, user: UserDep, session: SessionDep
+) -> Response:
     live = {c.row.device_id: c.row for c in device_service.connected_devices(session, project.id)}
     rows = [(d, live.get(d.name)) for d in dashboard.devices(session, project.id)]
     rows.sort(key=lambda pair: pair[1] is None)  # connected first
-    return render(request, "devices.html", {"user": user, "project": project, "nav": "devices", "rows": rows,
-                                            "connected": len(live)})
+    return render(
+        request,
+        "devices.html",
+        {"user": user, "project": project, "nav": "devices", "rows": rows, "connected": len(live)},
+    )
 
 
 def _qr_svg(url: str) -> str:
@@ -33,18 +38,37 @@ def _qr_svg(url: str) -> str:
 
 @router.get("/projects/{project_id}/devices/phone")
 def phone_setup(request: Request, project: PageProjectDep, user: UserDep) -> Response:
-    return render(request, "phone_setup.html", {"user": user, "project": project, "nav": "devices", "url": None})
+    return render(
+        request,
+        "phone_setup.html",
+        {"user": user, "project": project, "nav": "devices", "url": None},
+    )
 
 
 @router.post("/projects/{project_id}/devices/phone")
-def phone_key(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, settings: SettingsDep,
-              _csrf: CsrfDep) -> Response:
+def phone_key(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+) -> Response:
     """A key of its own for the phone (revocable apart from the others); shown once, inside the QR code."""
     key = project_service.create_api_key(session, project, name="phone")
     url = f"{server_url(request, settings)}/phone#apiKey={key}"
-    return render(request, "phone_setup.html", {"user": user, "project": project, "nav": "devices", "url": url,
-                                                "qr": _qr_svg(url), "secure": url.startswith("https://") or
-                                                "//127.0.0.1" in url or "//localhost" in url})
+    return render(
+        request,
+        "phone_setup.html",
+        {
+            "user": user,
+            "project": project,
+            "nav": "devices",
+            "url": url,
+            "qr": _qr_svg(url),
+            "secure": url.startswith("https://") or "//127.0.0.1" in url or "//localhost" in url,
+        },
+    )
 
 
 @router.get("/phone")

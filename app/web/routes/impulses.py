@@ -32,8 +32,18 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 PREVIEW_SAMPLES = 500
 
 
-def _page(request: Request, session, project, user, impulse: Impulse | None, *, values=None,  # noqa: ANN001
-          errors=None, status_code: int = 200, job_id: int | None = None) -> Response:
+def _page(
+    request: Request,
+    session,
+    project,
+    user,
+    impulse: Impulse | None,
+    *,
+    values=None,  # noqa: ANN001
+    errors=None,
+    status_code: int = 200,
+    job_id: int | None = None,
+) -> Response:
     decl = declarations()
     features: dict[int, dict | None] = {}
     jobs: list[Job] = []
@@ -42,27 +52,52 @@ def _page(request: Request, session, project, user, impulse: Impulse | None, *, 
             try:
                 art = artifacts.feature_artifact(session, impulse, b.id)
                 current = impulse_service.feature_config_hash(impulse.input, b)
-                features[b.id] = {**art.meta, "stale": art.meta.get("config_hash", current) != current}
+                features[b.id] = {
+                    **art.meta,
+                    "stale": art.meta.get("config_hash", current) != current,
+                }
             except NotFound:
                 features[b.id] = None
-        jobs = [j for j in session.scalars(select(Job).where(Job.project_id == project.id,
-                                                             Job.kind == "generate-features")
-                                           .order_by(Job.id.desc()).limit(20))
-                if j.params.get("impulse_id") == impulse.id][:5]
+        jobs = [
+            j
+            for j in session.scalars(
+                select(Job)
+                .where(Job.project_id == project.id, Job.kind == "generate-features")
+                .order_by(Job.id.desc())
+                .limit(20)
+            )
+            if j.params.get("impulse_id") == impulse.id
+        ][:5]
         if job_id is None and jobs and jobs[0].status in ("queued", "running"):
             job_id = jobs[0].id
-    samples, _ = sample_service.list_samples(session, project.id, sample_service.SampleFilter(), limit=PREVIEW_SAMPLES)
-    return render(request, "impulse.html", {
-        "user": user, "project": project, "nav": "impulse", "impulse": impulse,
-        "impulses": impulse_service.list_impulses(session, project.id), "decl": decl,
-        "values": values if values is not None else values_from_impulse(impulse, decl), "errors": errors or {},
-        "features": features, "feature_jobs": jobs, "job_id": job_id, "samples": samples,
-    }, status_code=status_code)
+    samples, _ = sample_service.list_samples(
+        session, project.id, sample_service.SampleFilter(), limit=PREVIEW_SAMPLES
+    )
+    return render(
+        request,
+        "impulse.html",
+        {
+            "user": user,
+            "project": project,
+            "nav": "impulse",
+            "impulse": impulse,
+            "impulses": impulse_service.list_impulses(session, project.id),
+            "decl": decl,
+            "values": values if values is not None else values_from_impulse(impulse, decl),
+            "errors": errors or {},
+            "features": features,
+            "feature_jobs": jobs,
+            "job_id": job_id,
+            "samples": samples,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/projects/{project_id}/impulse")
-def impulse_index(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                  new: bool = False) -> Response:
+def impulse_index(
+    request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, new: bool = False
+) -> Response:
     impulses = impulse_service.list_impulses(session, project.id)
     if impulses and not new:
         return redirect(f"/projects/{project.id}/impulse/{impulses[-1].id}")
@@ -70,8 +105,14 @@ def impulse_index(request: Request, project: PageProjectDep, user: UserDep, sess
 
 
 @router.get("/projects/{project_id}/impulse/{impulse_id}")
-def impulse_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, impulse_id: int,
-                 job: int | None = None) -> Response:
+def impulse_page(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    impulse_id: int,
+    job: int | None = None,
+) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     return _page(request, session, project, user, impulse, job_id=job)
 
@@ -82,14 +123,24 @@ async def _form_lists(request: Request) -> dict[str, list[str]]:
 
 
 @router.post("/projects/{project_id}/impulse")
-async def create_impulse(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                         _csrf: CsrfDep) -> Response:
+async def create_impulse(
+    request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, _csrf: CsrfDep
+) -> Response:
     body, values = design_from_form(await _form_lists(request), declarations())
     try:
         impulse = impulse_service.create_impulse(session, project.id, parse(ImpulseCreate, body))
     except Invalid as exc:
         field, text = field_for_error(exc.message, body)
-        return _page(request, session, project, user, None, values=values, errors={field: text}, status_code=422)
+        return _page(
+            request,
+            session,
+            project,
+            user,
+            None,
+            values=values,
+            errors={field: text},
+            status_code=422,
+        )
     flash(request, f"Impulse '{impulse.name}' saved. Generate its features next.", "success")
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
 
@@ -107,7 +158,10 @@ def _keep_ids(impulse: Impulse, update: ImpulseUpdate) -> None:
         else:
             block.id, next_id = next_id, next_id + 1
         dsp_ids.append(block.id)
-    olds = {kind: next((b for b in impulse.learn if b.is_anomaly == kind), None) for kind in (False, True)}
+    olds = {
+        kind: next((b for b in impulse.learn if b.is_anomaly == kind), None)
+        for kind in (False, True)
+    }
     learn = []
     for new in update.learn or []:
         old = olds[new.type in ANOMALY_TYPES]
@@ -127,8 +181,14 @@ def _keep_ids(impulse: Impulse, update: ImpulseUpdate) -> None:
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}")
-async def update_impulse(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                         impulse_id: int, _csrf: CsrfDep) -> Response:
+async def update_impulse(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    impulse_id: int,
+    _csrf: CsrfDep,
+) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     body, values = design_from_form(await _form_lists(request), declarations())
     before = impulse.revision
@@ -138,16 +198,34 @@ async def update_impulse(request: Request, project: PageProjectDep, user: UserDe
         impulse_service.update_impulse(session, impulse, update)
     except Invalid as exc:
         field, text = field_for_error(exc.message, body)
-        return _page(request, session, project, user, impulse, values=values, errors={field: text}, status_code=422)
+        return _page(
+            request,
+            session,
+            project,
+            user,
+            impulse,
+            values=values,
+            errors={field: text},
+            status_code=422,
+        )
     changed = impulse.revision != before
-    flash(request, "Impulse saved" + (": the design changed, generate features again." if changed else "."),
-          "success" if not changed else "warning")
+    flash(
+        request,
+        "Impulse saved" + (": the design changed, generate features again." if changed else "."),
+        "success" if not changed else "warning",
+    )
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}")
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/generate")
-def generate_features(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
-                      impulse_id: int, _csrf: CsrfDep) -> Response:
+def generate_features(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    sender: TaskSenderDep,
+    impulse_id: int,
+    _csrf: CsrfDep,
+) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     params = {"impulse_id": impulse.id, "dsp_id": None}
     job = job_service.queue_job(session, sender, project.id, "generate-features", params)
@@ -155,8 +233,15 @@ def generate_features(request: Request, project: PageProjectDep, session: Sessio
 
 
 @router.post("/projects/{project_id}/impulse/{impulse_id}/delete")
-def delete_impulse(request: Request, project: PageProjectDep, session: SessionDep, store: StoreDep,
-                   impulse_id: int, _csrf: CsrfDep, confirm: Annotated[str, Form()] = "") -> Response:
+def delete_impulse(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    impulse_id: int,
+    _csrf: CsrfDep,
+    confirm: Annotated[str, Form()] = "",
+) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     if confirm != "delete":
         flash(request, "Tick the box to confirm deleting the impulse.", "error")

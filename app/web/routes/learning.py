@@ -25,9 +25,19 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 # The training settings the form shows (workers.learn.TrainSettings validates them, with its own messages).
 TRAIN_FIELDS = (
     ("epochs", "int", "Training cycles (epochs)", "Passes over the training data."),
-    ("learning_rate", "float", "Learning rate", "Step size of the optimiser at the start (cosine decay)."),
+    (
+        "learning_rate",
+        "float",
+        "Learning rate",
+        "Step size of the optimiser at the start (cosine decay).",
+    ),
     ("batch_size", "int", "Batch size", "Windows per gradient step."),
-    ("validation_split", "float", "Validation set size", "Fraction of the training data held out (0 … 0.9)."),
+    (
+        "validation_split",
+        "float",
+        "Validation set size",
+        "Fraction of the training data held out (0 … 0.9).",
+    ),
     ("seed", "int", "Random seed", "Same seed and data ⇒ same model."),
 )
 
@@ -44,7 +54,9 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
         impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     elif impulses:
         impulse = impulses[-1]
-    block = learning.learn_block(impulse, learn_id) if impulse is not None and impulse.learn else None
+    block = (
+        learning.learn_block(impulse, learn_id) if impulse is not None and impulse.learn else None
+    )
     return impulses, impulse, block
 
 
@@ -59,21 +71,45 @@ def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: st
 def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:  # noqa: ANN001
     if impulse is None:
         return []
-    rows = session.scalars(select(Job).where(Job.project_id == project_id, Job.kind == kind)
-                           .order_by(Job.id.desc()).limit(30))
+    rows = session.scalars(
+        select(Job)
+        .where(Job.project_id == project_id, Job.kind == kind)
+        .order_by(Job.id.desc())
+        .limit(30)
+    )
     return [j for j in rows if j.params.get("impulse_id") == impulse.id][:5]
 
 
-def _context(request: Request, session, store, project, user, nav: str, impulse_id: int | None,  # noqa: ANN001
-             learn_id: int | None, job_id: int | None) -> dict[str, Any]:
+def _context(
+    request: Request,
+    session,
+    store,
+    project,
+    user,
+    nav: str,
+    impulse_id: int | None,  # noqa: ANN001
+    learn_id: int | None,
+    job_id: int | None,
+) -> dict[str, Any]:
     impulses, impulse, block = _pick(session, project, impulse_id, learn_id)
     kind = "train" if nav == "training" else "test"
     jobs = _jobs(session, project.id, kind, impulse)
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
     live = next((j for j in jobs if j.id == job_id), None)
-    ctx: dict[str, Any] = {"user": user, "project": project, "nav": nav, "impulses": impulses, "impulse": impulse,
-                           "block": block, "jobs": jobs, "live_job": live, "results": None, "test_results": None, "downloads": []}
+    ctx: dict[str, Any] = {
+        "user": user,
+        "project": project,
+        "nav": nav,
+        "impulses": impulses,
+        "impulse": impulse,
+        "block": block,
+        "jobs": jobs,
+        "live_job": live,
+        "results": None,
+        "test_results": None,
+        "downloads": [],
+    }
     if impulse is not None and block is not None:
         ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
@@ -82,8 +118,16 @@ def _context(request: Request, session, store, project, user, nav: str, impulse_
 
 
 @router.get("/projects/{project_id}/training")
-def training_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, store: StoreDep,
-                  impulse: int | None = None, learn: int | None = None, job: int | None = None) -> Response:
+def training_page(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    store: StoreDep,
+    impulse: int | None = None,
+    learn: int | None = None,
+    job: int | None = None,
+) -> Response:
     ctx = _context(request, session, store, project, user, "training", impulse, learn, job)
     settings = ctx["block"].training if ctx["block"] is not None else {}
     ctx.update({"fields": TRAIN_FIELDS, "values": {**_defaults(), **settings}, "errors": {}})
@@ -99,40 +143,72 @@ def _number(kind: str, raw: str) -> Any:
 
 
 @router.post("/projects/{project_id}/training/{impulse_id}/{learn_id}")
-async def start_training(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                         store: StoreDep, sender: TaskSenderDep, impulse_id: int, learn_id: int,
-                         _csrf: CsrfDep) -> Response:
+async def start_training(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    store: StoreDep,
+    sender: TaskSenderDep,
+    impulse_id: int,
+    learn_id: int,
+    _csrf: CsrfDep,
+) -> Response:
     form = await request.form()
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     values = {name: str(form.get(name) or "") for name, *_ in TRAIN_FIELDS}
-    training = {name: _number(kind, values[name]) for name, kind, *_ in TRAIN_FIELDS if values[name].strip()}
+    training = {
+        name: _number(kind, values[name]) for name, kind, *_ in TRAIN_FIELDS if values[name].strip()
+    }
     new_block = block.model_copy(update={"settings": {**block.settings, "training": training}})
     try:
         impulse_service.validate_learn_settings(new_block)
         if new_block != block:
             impulse_service.replace_learn_block(session, impulse, new_block)
     except Invalid as exc:
-        ctx = _context(request, session, store, project, user, "training", impulse_id, learn_id, None)
+        ctx = _context(
+            request, session, store, project, user, "training", impulse_id, learn_id, None
+        )
         field = next((name for name, *_ in TRAIN_FIELDS if name in exc.message), "")
         ctx.update({"fields": TRAIN_FIELDS, "values": values, "errors": {field: exc.message}})
         return render(request, "training.html", ctx, status_code=422)
     params = {"impulse_id": impulse.id, "learn_id": learn_id}
     job = job_service.queue_job(session, sender, project.id, "train", params)
     flash(request, f"Training job {job.id} started.", "info")
-    return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={job.id}")
+    return redirect(
+        f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}&job={job.id}"
+    )
 
 
 @router.get("/projects/{project_id}/testing")
-def testing_page(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, store: StoreDep,
-                 impulse: int | None = None, learn: int | None = None, job: int | None = None) -> Response:
-    return render(request, "testing.html", _context(request, session, store, project, user, "testing", impulse,
-                                                      learn, job))
+def testing_page(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    store: StoreDep,
+    impulse: int | None = None,
+    learn: int | None = None,
+    job: int | None = None,
+) -> Response:
+    return render(
+        request,
+        "testing.html",
+        _context(request, session, store, project, user, "testing", impulse, learn, job),
+    )
 
 
 @router.post("/projects/{project_id}/testing/{impulse_id}/{learn_id}")
-def start_testing(request: Request, project: PageProjectDep, session: SessionDep, sender: TaskSenderDep,
-                  impulse_id: int, learn_id: int, _csrf: CsrfDep) -> Response:
+def start_testing(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    sender: TaskSenderDep,
+    impulse_id: int,
+    learn_id: int,
+    _csrf: CsrfDep,
+) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
     try:
@@ -143,4 +219,6 @@ def start_testing(request: Request, project: PageProjectDep, session: SessionDep
     params = {"impulse_id": impulse.id, "learn_id": learn_id}
     job = job_service.queue_job(session, sender, project.id, "test", params)
     flash(request, f"Model testing job {job.id} started.", "info")
-    return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={job.id}")
+    return redirect(
+        f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}&job={job.id}"
+    )

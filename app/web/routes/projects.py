@@ -23,57 +23,117 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 def project_list(request: Request, user: UserDep, session: SessionDep) -> Response:
     projects = project_service.projects_for_user(session, user)
     counts = {p.id: dashboard.project_counts(session, p.id) for p in projects}
-    return render(request, "projects.html", {"user": user, "projects": projects, "counts": counts,
-                                             "errors": {}, "form": {}})
+    return render(
+        request,
+        "projects.html",
+        {"user": user, "projects": projects, "counts": counts, "errors": {}, "form": {}},
+    )
 
 
 @router.post("/projects")
-def create_project(request: Request, user: UserDep, session: SessionDep, settings: SettingsDep, _csrf: CsrfDep,
-                   name: Annotated[str, Form(max_length=1000)] = "",
-                   description: Annotated[str, Form(max_length=2000)] = "") -> Response:
+def create_project(
+    request: Request,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    name: Annotated[str, Form(max_length=1000)] = "",
+    description: Annotated[str, Form(max_length=2000)] = "",
+) -> Response:
     try:
-        new = project_service.create_project(session, name=name, owner=user, description=description)
+        new = project_service.create_project(
+            session, name=name, owner=user, description=description
+        )
     except BadRequest as exc:
         projects = project_service.projects_for_user(session, user)
         counts = {p.id: dashboard.project_counts(session, p.id) for p in projects}
-        return render(request, "projects.html", {"user": user, "projects": projects, "counts": counts,
-                                                 "errors": {"name": exc.message},
-                                                 "form": {"name": name, "description": description}}, status_code=400)
-    return _dashboard(request, session, settings, user, new.project, new_api_key=new.api_key, created=True)
+        return render(
+            request,
+            "projects.html",
+            {
+                "user": user,
+                "projects": projects,
+                "counts": counts,
+                "errors": {"name": exc.message},
+                "form": {"name": name, "description": description},
+            },
+            status_code=400,
+        )
+    return _dashboard(
+        request, session, settings, user, new.project, new_api_key=new.api_key, created=True
+    )
 
 
-def _dashboard(request: Request, session, settings, user, project, *, new_api_key: str | None = None,  # noqa: ANN001
-               created: bool = False, status_code: int = 200) -> Response:
+def _dashboard(
+    request: Request,
+    session,
+    settings,
+    user,
+    project,
+    *,
+    new_api_key: str | None = None,  # noqa: ANN001
+    created: bool = False,
+    status_code: int = 200,
+) -> Response:
     base = server_url(request, settings)
-    response = render(request, "project.html", {
-        "user": user, "project": project, "counts": dashboard.project_counts(session, project.id),
-        "labels": dashboard.label_table(session, project.id),
-        "api_keys": dashboard.live_api_keys(session, project.id),
-        "hmac_keys": project_service.hmac_keys(session, project.id),
-        "new_api_key": new_api_key, "created": created, "base_url": base, "nav": "dashboard",
-    }, status_code=status_code)
-    if new_api_key:  # the one page that shows a full API key must not be kept by caches or the back button
+    response = render(
+        request,
+        "project.html",
+        {
+            "user": user,
+            "project": project,
+            "counts": dashboard.project_counts(session, project.id),
+            "labels": dashboard.label_table(session, project.id),
+            "api_keys": dashboard.live_api_keys(session, project.id),
+            "hmac_keys": project_service.hmac_keys(session, project.id),
+            "new_api_key": new_api_key,
+            "created": created,
+            "base_url": base,
+            "nav": "dashboard",
+        },
+        status_code=status_code,
+    )
+    if (
+        new_api_key
+    ):  # the one page that shows a full API key must not be kept by caches or the back button
         response.headers["cache-control"] = "no-store"
     return response
 
 
 @router.get("/projects/{project_id}")
-def project_dashboard(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                      settings: SettingsDep) -> Response:
+def project_dashboard(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> Response:
     return _dashboard(request, session, settings, user, project)
 
 
 @router.post("/projects/{project_id}/rotate-api-key")
-def rotate_api_key(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                   settings: SettingsDep, _csrf: CsrfDep) -> Response:
+def rotate_api_key(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+) -> Response:
     key = project_service.rotate_api_keys(session, project)
     on_commit(session, request.app.state.key_cache.clear)
-    flash(request, "Every previous API key is revoked. Copy the new key now: it is shown only once.", "warning")
+    flash(
+        request,
+        "Every previous API key is revoked. Copy the new key now: it is shown only once.",
+        "warning",
+    )
     return _dashboard(request, session, settings, user, project, new_api_key=key)
 
 
 @router.post("/projects/{project_id}/rotate-hmac-key")
-def rotate_hmac_key(request: Request, project: PageProjectDep, session: SessionDep, _csrf: CsrfDep) -> Response:
+def rotate_hmac_key(
+    request: Request, project: PageProjectDep, session: SessionDep, _csrf: CsrfDep
+) -> Response:
     project_service.rotate_hmac_key(session, project)
     on_commit(session, request.app.state.key_cache.clear)
     flash(request, "New HMAC key created; data signed with the old key is now refused.", "warning")
@@ -81,15 +141,23 @@ def rotate_hmac_key(request: Request, project: PageProjectDep, session: SessionD
 
 
 @router.post("/projects/{project_id}/delete")
-def delete_project(request: Request, project: PageProjectDep, user: UserDep, session: SessionDep,
-                   settings: SettingsDep, store: StoreDep, _csrf: CsrfDep,
-                   confirm: Annotated[str, Form(max_length=1000)] = "") -> Response:
+def delete_project(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    store: StoreDep,
+    _csrf: CsrfDep,
+    confirm: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
     if confirm.strip() != project.name:
-        flash(request, f"Type the project's name ({project.name}) to confirm the deletion.", "error")
+        flash(
+            request, f"Type the project's name ({project.name}) to confirm the deletion.", "error"
+        )
         return _dashboard(request, session, settings, user, project, status_code=400)
     name = project.name
     project_service.delete_project(session, store, project)
     on_commit(session, request.app.state.key_cache.clear)
     flash(request, f"Project {name} deleted.", "info")
     return redirect("/projects")
-

@@ -55,21 +55,30 @@ def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(
         assert job["status"] == "succeeded", log[-20:]
 
     job, log = _run(
-        client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"}
+        client,
+        p,
+        "build-ondevice-model",
+        {"impulseId": iid, "learnId": 2, "target": "linux-x86_64"},
     )
     assert job["status"] == "succeeded", log[-20:]
     eim = job["result"]["manifest"]["verification"]["eim"]
     assert eim["same_class"] == 1.0 and eim["ran"] == "on the host" and eim["windows"] > 0
     assert any("Linux runner (model.eim, linux-x86_64) on the host" in line for line in log)
-    zipped = client.get(f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h).content
+    zipped = client.get(
+        f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h
+    ).content
     root = _unzip(zipped, tmp_path / "x86_64")
     exe = root / "model.eim"
     assert elf_target(exe) == "linux-x86_64" and exe.stat().st_mode & 0o777 == 0o755
 
     impulse_runner = python_impulse_runner()
     runner = impulse_runner(str(exe))
-    samples = client.get(f"/api/{pid}/raw-data", params={"category": "testing"}, headers=h).json()["samples"]
-    spec = TimeSeriesInput(axes=None, window_size_ms=1000, window_increase_ms=500, frequency_hz=62.5)
+    samples = client.get(f"/api/{pid}/raw-data", params={"category": "testing"}, headers=h).json()[
+        "samples"
+    ]
+    spec = TimeSeriesInput(
+        axes=None, window_size_ms=1000, window_increase_ms=500, frequency_hz=62.5
+    )
     compared = 0
     try:
         labels = runner.init()["model_parameters"]["labels"]
@@ -78,7 +87,9 @@ def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(
             windows = make_windows(
                 np.asarray(payload["values"]), interval_ms=payload["intervalMs"], spec=spec
             )
-            platform = client.post(f"/api/{pid}/impulses/{iid}/classify/{sample['id']}", headers=h).json()
+            platform = client.post(
+                f"/api/{pid}/impulses/{iid}/classify/{sample['id']}", headers=h
+            ).json()
             expected = platform["blocks"]["2"]["per_window_predicted"]
             got = []
             for w in windows:
@@ -92,10 +103,15 @@ def test_the_deployment_runs_in_edge_impulses_python_sdk_like_the_platform(
 
     if shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64"):
         job, log = _run(
-            client, p, "build-ondevice-model", {"impulseId": iid, "learnId": 2, "target": "linux-aarch64"}
+            client,
+            p,
+            "build-ondevice-model",
+            {"impulseId": iid, "learnId": 2, "target": "linux-aarch64"},
         )
         assert job["status"] == "succeeded", log[-20:]
         eim = job["result"]["manifest"]["verification"]["eim"]
         assert eim["same_class"] == 1.0 and eim["ran"] == "under qemu-aarch64"
-        zipped = client.get(f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h).content
+        zipped = client.get(
+            f"/api/{pid}/deployment/download", params={"type": "zip"}, headers=h
+        ).content
         assert elf_target(_unzip(zipped, tmp_path / "aarch64") / "model.eim") == "linux-aarch64"

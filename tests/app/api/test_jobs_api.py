@@ -15,7 +15,9 @@ pytestmark = pytest.mark.worker
 def _wait(client, p, job_id, statuses=("succeeded", "failed", "cancelled"), timeout=60):  # noqa: ANN001, ANN202
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        job = client.get(f"/api/{p.project.id}/jobs/{job_id}/status", headers=key(p.api_key)).json()["job"]
+        job = client.get(
+            f"/api/{p.project.id}/jobs/{job_id}/status", headers=key(p.api_key)
+        ).json()["job"]
         if job["status"] in statuses:
             return job
         time.sleep(0.1)
@@ -23,30 +25,52 @@ def _wait(client, p, job_id, statuses=("succeeded", "failed", "cancelled"), time
 
 
 def _log(client, p, job_id):  # noqa: ANN001, ANN202
-    return [ln["data"] for ln in client.get(f"/api/{p.project.id}/jobs/{job_id}/stdout",
-                                            headers=key(p.api_key)).json()["stdout"]]
+    return [
+        ln["data"]
+        for ln in client.get(
+            f"/api/{p.project.id}/jobs/{job_id}/stdout", headers=key(p.api_key)
+        ).json()["stdout"]
+    ]
 
 
 def test_summarize_job_reads_every_sample(client, make_project, worker):
     p = make_project()
-    files = [("data", (f"{lab}.{i}.json", acquisition(values=[[float(i), -1.0, 2.0], [0.5, 4.0, 5.0]]), "application/json"))
-             for i in range(3) for lab in ("idle", "wave")]
+    files = [
+        (
+            "data",
+            (
+                f"{lab}.{i}.json",
+                acquisition(values=[[float(i), -1.0, 2.0], [0.5, 4.0, 5.0]]),
+                "application/json",
+            ),
+        )
+        for i in range(3)
+        for lab in ("idle", "wave")
+    ]
     client.post("/api/training/files", files=files, headers=key(p.api_key))
-    job_id = client.post(f"/api/{p.project.id}/jobs/summarize-data", headers=key(p.api_key)).json()["id"]
+    job_id = client.post(f"/api/{p.project.id}/jobs/summarize-data", headers=key(p.api_key)).json()[
+        "id"
+    ]
     job = _wait(client, p, job_id)
     assert job["status"] == "succeeded" and job["progress"] == 100 and job["attempts"] == 1
     assert job["result"]["samples"] == 6
     assert job["result"]["labels"]["idle"]["min"] == [0.0, -1.0, 2.0]
     assert job["result"]["labels"]["wave"]["max"] == [2.0, 4.0, 5.0]
     lines = _log(client, p, job_id)
-    assert lines[0].startswith("queued") and "read 6/6 samples" in lines and lines[-1] == "finished successfully"
+    assert (
+        lines[0].startswith("queued")
+        and "read 6/6 samples" in lines
+        and lines[-1] == "finished successfully"
+    )
     listed = client.get(f"/api/{p.project.id}/jobs", headers=key(p.api_key)).json()["jobs"]
     assert [j["id"] for j in listed] == [job_id]
 
 
 def test_cancel_a_running_job(client, make_project, worker):
     p = make_project()
-    job_id = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 30}, headers=key(p.api_key)).json()["id"]
+    job_id = client.post(
+        f"/api/{p.project.id}/jobs/wait", json={"seconds": 30}, headers=key(p.api_key)
+    ).json()["id"]
     _wait(client, p, job_id, statuses=("running",))
     r = client.post(f"/api/{p.project.id}/jobs/{job_id}/cancel", headers=key(p.api_key))
     assert r.status_code == 200
@@ -80,10 +104,14 @@ def test_live_stream_sends_log_status_and_end(live_server, make_project, worker)
     assert statuses[-1] == "succeeded" and "running" in statuses
 
 
-def test_a_job_whose_worker_dies_is_retried_on_another_worker(client, make_project, start_worker, settings):
+def test_a_job_whose_worker_dies_is_retried_on_another_worker(
+    client, make_project, start_worker, settings
+):
     p = make_project()
     first = start_worker()
-    job_id = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 3}, headers=key(p.api_key)).json()["id"]
+    job_id = client.post(
+        f"/api/{p.project.id}/jobs/wait", json={"seconds": 3}, headers=key(p.api_key)
+    ).json()["id"]
     _wait(client, p, job_id, statuses=("running",))
     first.kill(9)  # the whole worker, parent and child, without a chance to clean up
     time.sleep(settings.job_heartbeat_timeout_s + 0.5)
@@ -93,10 +121,14 @@ def test_a_job_whose_worker_dies_is_retried_on_another_worker(client, make_proje
     assert any("worker lost" in line and "re-queued" in line for line in _log(client, p, job_id))
 
 
-def test_a_job_whose_worker_dies_too_often_fails_with_the_reason(client, make_project, start_worker, settings):
+def test_a_job_whose_worker_dies_too_often_fails_with_the_reason(
+    client, make_project, start_worker, settings
+):
     p = make_project()
     first = start_worker(job_max_attempts=1)
-    job_id = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 30}, headers=key(p.api_key)).json()["id"]
+    job_id = client.post(
+        f"/api/{p.project.id}/jobs/wait", json={"seconds": 30}, headers=key(p.api_key)
+    ).json()["id"]
     _wait(client, p, job_id, statuses=("running",))
     first.kill(9)
     time.sleep(settings.job_heartbeat_timeout_s + 0.5)
@@ -112,7 +144,9 @@ def test_killed_pool_child_is_redelivered_and_retried(client, make_project, work
     import signal
 
     p = make_project()
-    job_id = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 3}, headers=key(p.api_key)).json()["id"]
+    job_id = client.post(
+        f"/api/{p.project.id}/jobs/wait", json={"seconds": 3}, headers=key(p.api_key)
+    ).json()["id"]
     job = _wait(client, p, job_id, statuses=("running",))
     pid = int(job["worker"].rsplit(" pid ", 1)[1])
     assert pid != worker.proc.pid, "the job runs in a pool child, not in the worker's main process"

@@ -12,25 +12,51 @@ from app.synthetic import anomaly_sample, motion_dataset
 from tests.app.api.helpers import key
 
 # training is the heavy part and backend-independent: one backend suffices (the data layer is tested on both)
-pytestmark = [pytest.mark.worker, pytest.mark.slow, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
+pytestmark = [
+    pytest.mark.worker,
+    pytest.mark.slow,
+    pytest.mark.parametrize("backend", ["sqlite"], indirect=True),
+]
 
 IMPULSE = {
     "name": "motion",
-    "input": {"type": "time-series", "window_size_ms": 1000, "window_increase_ms": 500, "frequency_hz": 62.5},
+    "input": {
+        "type": "time-series",
+        "window_size_ms": 1000,
+        "window_increase_ms": 500,
+        "frequency_hz": 62.5,
+    },
     "dsp": [{"id": 1, "block": "spectral", "params": {}}],
-    "learn": [{"id": 2, "type": "classification", "dsp": [1], "settings": {"training": {"epochs": 30, "seed": 3}}},
-              {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}}],
+    "learn": [
+        {
+            "id": 2,
+            "type": "classification",
+            "dsp": [1],
+            "settings": {"training": {"epochs": 30, "seed": 3}},
+        },
+        {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}},
+    ],
 }
 
 
 def _payload(values):  # noqa: ANN001, ANN202
-    return {"device_name": "d", "device_type": "t", "interval_ms": 16,
-            "sensors": [{"name": a, "units": "m/s2"} for a in ("accX", "accY", "accZ")], "values": values.tolist()}
+    return {
+        "device_name": "d",
+        "device_type": "t",
+        "interval_ms": 16,
+        "sensors": [{"name": a, "units": "m/s2"} for a in ("accX", "accY", "accZ")],
+        "values": values.tolist(),
+    }
 
 
 def _upload(client, p, data, category):  # noqa: ANN001, ANN202
-    files = [("data", (f"{label}.{i}.json", sign_acquisition(_payload(v), hmac_key=None), "application/json"))
-             for i, (label, v) in enumerate(data)]
+    files = [
+        (
+            "data",
+            (f"{label}.{i}.json", sign_acquisition(_payload(v), hmac_key=None), "application/json"),
+        )
+        for i, (label, v) in enumerate(data)
+    ]
     r = client.post(f"/api/{category}/files", files=files, headers=key(p.api_key))
     assert r.json()["success"], r.text
 
@@ -46,7 +72,9 @@ def _run(client, p, path, body, timeout=600):  # noqa: ANN001, ANN202
         if job["status"] in ("succeeded", "failed", "cancelled"):
             break
         time.sleep(0.3)
-    log = [ln["data"] for ln in client.get(f"/api/{pid}/jobs/{jid}/stdout", headers=h).json()["stdout"]]
+    log = [
+        ln["data"] for ln in client.get(f"/api/{pid}/jobs/{jid}/stdout", headers=h).json()["stdout"]
+    ]
     return job, log
 
 
@@ -69,10 +97,15 @@ def trained(client, make_project, worker):  # noqa: ANN001, ANN201
 def test_train_test_classify_motion(client, trained, worker):
     p, iid, job, log = trained
     pid, h = p.project.id, key(p.api_key)
-    assert any(line.startswith("epoch 1/30:") for line in log) and any(line.startswith("epoch 30/30:") for line in log)
+    assert any(line.startswith("epoch 1/30:") for line in log) and any(
+        line.startswith("epoch 30/30:") for line in log
+    )
     res = client.get(f"/api/{pid}/impulses/{iid}/learn/2/results", headers=h).json()
     assert res["labels"] == ["circle", "idle", "shake", "wave"]
-    assert res["validation"]["float32"]["accuracy"] >= 0.9 and res["validation"]["int8"]["accuracy"] >= 0.9
+    assert (
+        res["validation"]["float32"]["accuracy"] >= 0.9
+        and res["validation"]["int8"]["accuracy"] >= 0.9
+    )
     assert res["io"]["input"]["dtype"] == "int8" and res["io"]["output"]["dtype"] == "int8"
     assert all(op["supported"] for op in res["ops"]), res["ops"]
     assert {"tflite-int8", "tflite-float32", "keras-model", "model-card"} <= set(res["downloads"])
@@ -82,7 +115,10 @@ def test_train_test_classify_motion(client, trained, worker):
     job, log = _run(client, p, "test", {"impulseId": iid, "learnId": 2})
     assert job["status"] == "succeeded", log[-20:]
     tr = client.get(f"/api/{pid}/impulses/{iid}/learn/2/test-results", headers=h).json()
-    assert tr["accuracy"]["int8"] >= 0.9 and abs(tr["accuracy"]["int8"] - tr["accuracy"]["float32"]) <= 0.1
+    assert (
+        tr["accuracy"]["int8"] >= 0.9
+        and abs(tr["accuracy"]["int8"] - tr["accuracy"]["float32"]) <= 0.1
+    )
     assert len(tr["samples"]) == 16 and tr["per_window"]["int8"]["confusion_matrix"]
 
     job, log = _run(client, p, "train", {"impulseId": iid, "learnId": 3})
@@ -93,14 +129,22 @@ def test_train_test_classify_motion(client, trained, worker):
     assert an["per_category"]["anomaly"]["flagged"] >= 0.9, an["per_category"]
     assert an["per_category"]["testing"]["flagged"] <= 0.2, an["per_category"]
 
-    sid = client.get(f"/api/{pid}/raw-data", params={"category": "testing", "labels": '["shake"]'},
-                     headers=h).json()["samples"][0]["id"]
+    sid = client.get(
+        f"/api/{pid}/raw-data", params={"category": "testing", "labels": '["shake"]'}, headers=h
+    ).json()["samples"][0]["id"]
     live = client.post(f"/api/{pid}/impulses/{iid}/classify/{sid}", headers=h).json()
     assert live["windows"] == 3 and live["blocks"]["2"]["predicted"] == "shake"
-    assert len(live["blocks"]["2"]["int8"]) == 3 and live["blocks"]["3"]["anomalous"] == [False, False, False]
+    assert len(live["blocks"]["2"]["int8"]) == 3 and live["blocks"]["3"]["anomalous"] == [
+        False,
+        False,
+        False,
+    ]
     weird = anomaly_sample(rng=np.random.default_rng(1))
-    live = client.post(f"/api/{pid}/impulses/{iid}/classify", json={"values": weird.tolist(), "interval_ms": 16},
-                       headers=h).json()
+    live = client.post(
+        f"/api/{pid}/impulses/{iid}/classify",
+        json={"values": weird.tolist(), "interval_ms": 16},
+        headers=h,
+    ).json()
     assert all(live["blocks"]["3"]["anomalous"])
 
 

@@ -12,8 +12,20 @@ from app.schemas.projects import ProjectSettings
 from app.schemas.samples import LabelBody, MoveBody, RenameBody
 from tests.app.api.helpers import key
 
-BODIES = [ImpulseCreate, ImpulseUpdate, WaitRequest, GenerateFeaturesRequest, LearnJobRequest, BuildRequest,
-          DspRunRequest, ClassifyRequest, ProjectSettings, LabelBody, MoveBody, RenameBody]
+BODIES = [
+    ImpulseCreate,
+    ImpulseUpdate,
+    WaitRequest,
+    GenerateFeaturesRequest,
+    LearnJobRequest,
+    BuildRequest,
+    DspRunRequest,
+    ClassifyRequest,
+    ProjectSettings,
+    LabelBody,
+    MoveBody,
+    RenameBody,
+]
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +33,9 @@ def spec(tmp_path_factory) -> dict:  # noqa: ANN001
     from app.core.config import Settings
     from app.main import create_app
 
-    return create_app(Settings(environment="test", data_dir=tmp_path_factory.mktemp("openapi"))).openapi()
+    return create_app(
+        Settings(environment="test", data_dir=tmp_path_factory.mktemp("openapi"))
+    ).openapi()
 
 
 def _schemas(spec: dict, schema: dict) -> list[dict]:
@@ -29,7 +43,9 @@ def _schemas(spec: dict, schema: dict) -> list[dict]:
     if "$ref" in schema:
         return [spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]]
     if "anyOf" in schema:
-        return [s for alt in schema["anyOf"] if alt.get("type") != "null" for s in _schemas(spec, alt)]
+        return [
+            s for alt in schema["anyOf"] if alt.get("type") != "null" for s in _schemas(spec, alt)
+        ]
     return [schema]
 
 
@@ -39,19 +55,29 @@ def json_bodies(spec: dict) -> list[tuple[str, dict, list[dict]]]:
         for method, op in operations.items():
             media = (op.get("requestBody") or {}).get("content", {}).get("application/json")
             if media is not None:
-                out.append((f"{method.upper()} {path}", media, _schemas(spec, media.get("schema", {}))))
+                out.append(
+                    (f"{method.upper()} {path}", media, _schemas(spec, media.get("schema", {})))
+                )
     return out
 
 
 def test_every_json_request_body_has_a_schema_with_an_example(spec):
     bodies = json_bodies(spec)
-    assert {"POST /api/{projectId}/impulses", "PUT /api/{projectId}/impulses/{impulseId}",
-            "POST /api/{projectId}/jobs/train", "POST /api/{projectId}/jobs/test",
-            "POST /api/{projectId}/jobs/generate-features",
-            "POST /api/{projectId}/jobs/build-ondevice-model"} <= {name for name, _, _ in bodies}
-    undocumented = [name for name, media, schemas in bodies
-                    if not schemas or not all(s.get("properties") for s in schemas)
-                    or not (media.get("examples") or any(s.get("examples") for s in schemas))]
+    assert {
+        "POST /api/{projectId}/impulses",
+        "PUT /api/{projectId}/impulses/{impulseId}",
+        "POST /api/{projectId}/jobs/train",
+        "POST /api/{projectId}/jobs/test",
+        "POST /api/{projectId}/jobs/generate-features",
+        "POST /api/{projectId}/jobs/build-ondevice-model",
+    } <= {name for name, _, _ in bodies}
+    undocumented = [
+        name
+        for name, media, schemas in bodies
+        if not schemas
+        or not all(s.get("properties") for s in schemas)
+        or not (media.get("examples") or any(s.get("examples") for s in schemas))
+    ]
     assert undocumented == []
 
 

@@ -16,9 +16,20 @@ SCRIPT = Path(__file__).with_name("edgeimpulse_sdk_session.py")
 def test_edgeimpulse_sdk_round_trip(live_server, make_project):
     wav = require_shared(FSDD_DIR) / "7_jackson_0.wav"
     p = make_project("SDK")
-    env = {**os.environ, "EI_API_KEY": p.api_key, "EI_API_ENDPOINT": f"{live_server}/v1",
-           "EI_INGESTION_ENDPOINT": live_server, "PYTHONPATH": str(REPO_ROOT)}
-    proc = subprocess.run([sys.executable, str(SCRIPT), str(wav)], env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        **os.environ,
+        "EI_API_KEY": p.api_key,
+        "EI_API_ENDPOINT": f"{live_server}/v1",
+        "EI_INGESTION_ENDPOINT": live_server,
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(SCRIPT), str(wav)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
     out = json.loads(lines[0][7:])
@@ -33,5 +44,7 @@ def test_edgeimpulse_sdk_round_trip(live_server, make_project):
     seven = out["downloaded"]["seven.wav"]
     assert seven["riff"] == "RIFF" and seven["bytes"] == wav.stat().st_size
     assert sorted(out["after_delete"]) == ["idle.02.csv", "seven.wav"]
-    assert out["duplicate_fails"] == 1, "the SDK disallows duplicates by default and gets a per-file error"
+    assert out["duplicate_fails"] == 1, (
+        "the SDK disallows duplicates by default and gets a per-file error"
+    )
     assert out["after_delete_all"] == 0

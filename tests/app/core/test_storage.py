@@ -36,7 +36,11 @@ def test_put_new_refuses_an_existing_key_and_survives_a_removed_folder(tmp_path)
 @pytest.mark.parametrize("key", ["", "/etc/passwd", "../x", "a/../../x", "a/.."])
 def test_keys_outside_the_store_are_refused(tmp_path, key):
     store = BlobStore(tmp_path / "root")
-    for op in (lambda: store.put(key, b"x"), lambda: store.put_new(key, b"x"), lambda: store.get(key)):
+    for op in (
+        lambda: store.put(key, b"x"),
+        lambda: store.put_new(key, b"x"),
+        lambda: store.get(key),
+    ):
         with pytest.raises(ValueError, match="invalid blob key"):
             op()
     assert not (tmp_path / "x").exists()

@@ -14,7 +14,7 @@ def _bursts(centres_s, *, rate=8000, seconds=6.0, seed=0):  # noqa: ANN001, ANN2
     t = np.arange(int(0.3 * rate)) / rate
     for c in centres_s:
         a = int((c - 0.15) * rate)
-        x[a:a + len(t)] += 8000 * np.sin(2 * np.pi * 440 * t) * np.hanning(len(t))
+        x[a : a + len(t)] += 8000 * np.sin(2 * np.pi * 440 * t) * np.hanning(len(t))
     return x
 
 
@@ -35,6 +35,8 @@ def test_segments_stay_inside_and_do_not_overlap():
 def test_noise_alone_and_bad_parameters():
     rng = np.random.default_rng(1)
     assert find_segments(rng.normal(0, 100, 16000), frequency_hz=8000, segment_length_ms=500) == []
-    assert find_segments(np.zeros(100), frequency_hz=100, segment_length_ms=5000) == []  # longer than the sample
+    assert (
+        find_segments(np.zeros(100), frequency_hz=100, segment_length_ms=5000) == []
+    )  # longer than the sample
     with pytest.raises(ValueError, match="threshold"):
         find_segments(np.zeros(100), frequency_hz=100, segment_length_ms=100, threshold=1.5)

@@ -27,8 +27,18 @@ def loopback_address() -> str:
 class ServerProcess:
     """`python -m app.cli serve` on `host:port` (with `--ei-ports`: also 4800, 4802 and 4810)."""
 
-    def __init__(self, settings, *, host: str, port: int, log_path: Path, ei_ports: bool = False,  # noqa: ANN001
-                 extra_env: dict[str, str] | None = None, extra_args: tuple[str, ...] = (), scheme: str = "http"):
+    def __init__(
+        self,
+        settings,
+        *,
+        host: str,
+        port: int,
+        log_path: Path,
+        ei_ports: bool = False,  # noqa: ANN001
+        extra_env: dict[str, str] | None = None,
+        extra_args: tuple[str, ...] = (),
+        scheme: str = "http",
+    ):
         self.url = f"{scheme}://{host}:{port}"
         self.log_path = log_path
         self._log = open(log_path, "ab")  # noqa: SIM115
@@ -37,12 +47,20 @@ class ServerProcess:
             argv.append("--ei-ports")
         argv += extra_args
         env = {**worker_env(settings), **(extra_env or {})}
-        self.proc = subprocess.Popen(argv, env=env, stdout=self._log, stderr=subprocess.STDOUT, cwd=REPO_ROOT,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            cwd=REPO_ROOT,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + 60
         while True:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()[-3000:]}")
+                raise RuntimeError(
+                    f"server exited with {self.proc.returncode}:\n{self.log()[-3000:]}"
+                )
             with contextlib.suppress(httpx.HTTPError):
                 if httpx.get(self.url + "/api/health", timeout=2, verify=False).status_code == 200:
                     return

@@ -21,14 +21,20 @@ from tests.app.devices.servers import ServerProcess, loopback_address, wait_for
 
 pytestmark = [pytest.mark.slow]
 
-EI_LINUX_DIR = Path(os.environ.get("TINYFORGE_EI_LINUX_DIR", Path.home() / ".cache" / "tinyforge" / "ei-linux"))
-DAEMON = EI_LINUX_DIR / "node_modules" / "edge-impulse-linux" / "build" / "cli" / "linux" / "linux.js"
+EI_LINUX_DIR = Path(
+    os.environ.get("TINYFORGE_EI_LINUX_DIR", Path.home() / ".cache" / "tinyforge" / "ei-linux")
+)
+DAEMON = (
+    EI_LINUX_DIR / "node_modules" / "edge-impulse-linux" / "build" / "cli" / "linux" / "linux.js"
+)
 
 
 @pytest.fixture
 def daemon_js() -> Path:
     if not DAEMON.exists() or shutil.which("node") is None:
-        pytest.skip(f"edge-impulse-linux is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh")
+        pytest.skip(
+            f"edge-impulse-linux is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh"
+        )
     return DAEMON
 
 
@@ -49,38 +55,63 @@ def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, t
     project = make_project("daemon")
     pid, key = project.project.id, project.api_key
     host = loopback_address()
-    server = ServerProcess(settings, host=host, port=4800, log_path=tmp_path / "server.log", ei_ports=True)
+    server = ServerProcess(
+        settings, host=host, port=4800, log_path=tmp_path / "server.log", ei_ports=True
+    )
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "EI_HOST": host, "HOME": str(home)}
     # Edge Impulse's tools accept only keys starting with "ei_": "ei_" + a Tinyforge key names that key
-    argv = ["node", str(daemon_js), "--api-key", "ei_" + key, "--disable-microphone", "--fake-camera",
-            str(_jpeg(tmp_path / "camera.jpg")), "--dont-prompt-for-device-name", "--silent"]
+    argv = [
+        "node",
+        str(daemon_js),
+        "--api-key",
+        "ei_" + key,
+        "--disable-microphone",
+        "--fake-camera",
+        str(_jpeg(tmp_path / "camera.jpg")),
+        "--dont-prompt-for-device-name",
+        "--silent",
+    ]
     log_path = tmp_path / "daemon.log"
     with open(log_path, "wb") as log:
-        daemon = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  start_new_session=True)
+        daemon = subprocess.Popen(
+            argv,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
     api = httpx.Client(base_url=server.url, headers={"x-api-key": key}, timeout=10)
     try:
+
         def connected() -> dict | None:
             assert daemon.poll() is None, log_path.read_text()
             devices = api.get(f"/api/{pid}/devices/connected").json()["devices"]
             return devices[0] if devices else None
 
         device = wait_for(connected, timeout=60, what="the daemon to say hello")
-        wait_for(lambda: "is now connected to project" in log_path.read_text(), what="the daemon's greeting")
+        wait_for(
+            lambda: "is now connected to project" in log_path.read_text(),
+            what="the daemon's greeting",
+        )
         assert device["deviceType"] and device["supportsSnapshotStreaming"] is True
         camera = next(s["name"] for s in device["sensors"] if s["name"].startswith("Camera"))
         device_id = device["deviceId"]
 
         # a sensor the daemon does not offer: refused before anything reaches the device
-        r = api.post(f"/api/{pid}/device/{device_id}/start-sampling",
-                     json={"label": "x", "lengthMs": 1000, "sensor": "Microphone", "category": "training"})
+        r = api.post(
+            f"/api/{pid}/device/{device_id}/start-sampling",
+            json={"label": "x", "lengthMs": 1000, "sensor": "Microphone", "category": "training"},
+        )
         assert r.status_code == 400 and "has no sensor 'Microphone'" in r.json()["error"]
 
         # record a camera sample: the daemon takes a snapshot and uploads it to ingestion on 4810
-        r = api.post(f"/api/{pid}/device/{device_id}/start-sampling",
-                     json={"label": "stripes", "lengthMs": 1000, "sensor": camera, "category": "training"})
+        r = api.post(
+            f"/api/{pid}/device/{device_id}/start-sampling",
+            json={"label": "stripes", "lengthMs": 1000, "sensor": camera, "category": "training"},
+        )
         assert r.status_code == 200, r.text
         request_id = r.json()["id"]
 
@@ -107,10 +138,18 @@ def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, t
         from PIL import Image
 
         assert Image.open(io.BytesIO(jpeg)).size[1] == 96
-        assert api.get(f"/api/{pid}/device/{device_id}").json()["device"]["snapshotStreaming"] is True
+        assert (
+            api.get(f"/api/{pid}/device/{device_id}").json()["device"]["snapshotStreaming"] is True
+        )
         assert api.post(f"/api/{pid}/device/{device_id}/debug-stream/stop").status_code == 200
-        wait_for(lambda: api.get(f"/api/{pid}/device/{device_id}").json()["device"]["snapshotStreaming"] is False,
-                 timeout=10, what="the stream to stop")
+        wait_for(
+            lambda: (
+                api.get(f"/api/{pid}/device/{device_id}").json()["device"]["snapshotStreaming"]
+                is False
+            ),
+            timeout=10,
+            what="the stream to stop",
+        )
     finally:
         api.close()
         if daemon.poll() is None:

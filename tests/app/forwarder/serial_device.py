@@ -26,7 +26,10 @@ import termios
 import time
 import tty
 
-SPEEDS = {getattr(termios, f"B{b}"): b for b in (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)}
+SPEEDS = {
+    getattr(termios, f"B{b}"): b
+    for b in (9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+}
 
 
 def main() -> None:
@@ -58,7 +61,11 @@ def main() -> None:
             line = b"ERR sensor timeout #@!\r\n"
         else:
             t = k / args.hz
-            values = [str(k), f"{math.sin(2 * math.pi * t):.4f}", f"{math.cos(2 * math.pi * t):.4f}"]
+            values = [
+                str(k),
+                f"{math.sin(2 * math.pi * t):.4f}",
+                f"{math.cos(2 * math.pi * t):.4f}",
+            ]
             values += [f"{0.5 * i:.1f}" for i in range(args.axes - 3 + state["extra"])]
             line = (args.sep.join(values[: args.axes + state["extra"]]) + "\r\n").encode()
         try:

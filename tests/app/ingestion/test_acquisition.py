@@ -302,7 +302,9 @@ def test_signature_verdict_policy(signed_with, keys, require, reject_bad, expect
         body = sign_acquisition(accel_payload(rows=3), hmac_key=signed_with)
     parsed = parse_message(body)
     alg, _ = parse_protected(parsed.message)
-    kwargs = dict(alg=alg, hmac_keys=keys, require_signature=require, reject_bad_signature=reject_bad)
+    kwargs = dict(
+        alg=alg, hmac_keys=keys, require_signature=require, reject_bad_signature=reject_bad
+    )
     if isinstance(expected, str):
         with pytest.raises(IngestionError, match=expected) as info:
             signature_verdict(parsed, body, **kwargs)
@@ -518,8 +520,9 @@ INVALID_BODIES = [
     ),
     (
         "device name not UTF-8, Ref-BINARY block after it",
-        _msg({**GOOD, "device_name": "dev", "sensors": ACC_SENSORS[:1], "values": ["Ref-BINARY-i16"]})
-        .replace(b'"dev"', b'"d\xe9v"')
+        _msg(
+            {**GOOD, "device_name": "dev", "sensors": ACC_SENSORS[:1], "values": ["Ref-BINARY-i16"]}
+        ).replace(b'"dev"', b'"d\xe9v"')
         + b"\x01\x00\x02\x00",
         400,
         "it is not UTF-8 text",

@@ -113,7 +113,9 @@ def test_recordings_are_classified_as_the_platform_does(library, tmp_path):
             name: [r["label"] for r in lines if r["source"] == name]
             for name in ("wave-shake.csv", "wave-shake.json")
         }
-        assert by_file["wave-shake.csv"] == list(expected) and by_file["wave-shake.json"] == list(expected)
+        assert by_file["wave-shake.csv"] == list(expected) and by_file["wave-shake.json"] == list(
+            expected
+        )
         assert [r["start_s"] for r in lines[:3]] == [0.0, SLICE / FREQ, 2 * SLICE / FREQ]
         assert set(lines[0]["classification"]) == set(LABELS) and "anomaly" in lines[0]
         assert "windows of 63 samples x 3 axes" in done.stderr
@@ -134,7 +136,9 @@ def test_a_library_without_a_runner_for_this_machine_gets_one_built(library, tmp
     done = run(str(unpacked), "--file", str(files["csv"]), "--json")
     assert done.returncode == 0 and _labels(done.stdout) == list(expected), done.stderr
     assert "built the runner for linux-x86_64 from the library's sources" in done.stderr
-    assert not (unpacked / "model.eim").exists()  # built in a scratch folder, the library is untouched
+    assert not (
+        unpacked / "model.eim"
+    ).exists()  # built in a scratch folder, the library is untouched
 
 
 def test_what_cannot_run_or_be_read_is_a_clear_error(library, tmp_path):
@@ -164,7 +168,10 @@ def test_what_cannot_run_or_be_read_is_a_clear_error(library, tmp_path):
             (str(library), "--file", str(wav)),
             "hum.wav has 1 axis (audio) but the impulse takes 3 axes (accX, accY, accZ)",
         ),
-        ((str(library), "--file", str(png)), "frame.png is an image but the impulse classifies time series"),
+        (
+            (str(library), "--file", str(png)),
+            "frame.png is an image but the impulse classifies time series",
+        ),
         ((str(library),), "give recordings with --file or a device with --port"),
         (
             (str(library), "--file", csv, "--port", "/dev/null"),
@@ -188,7 +195,9 @@ def _png() -> bytes:
 
 def test_an_other_architecture_without_its_emulator_is_refused(library, tmp_path, monkeypatch):
     aarch64 = tmp_path / "model.eim"
-    aarch64.write_bytes(b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little") + bytes(44))
+    aarch64.write_bytes(
+        b"\x7fELF\x02\x01\x01" + bytes(11) + (183).to_bytes(2, "little") + bytes(44)
+    )
     aarch64.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # a machine without qemu-aarch64
     with pytest.raises(
@@ -217,7 +226,9 @@ def test_serial_slices_are_consecutive_readings(device):  # noqa: F811
         rows = np.concatenate([next(stream).reshape(SLICE, 3) for _ in range(4)])
     finally:
         port.close()
-    assert rows.shape == (4 * SLICE, 3) and np.all(np.diff(rows[:, 0]) == 1)  # k counts on, nothing lost
+    assert rows.shape == (4 * SLICE, 3) and np.all(
+        np.diff(rows[:, 0]) == 1
+    )  # k counts on, nothing lost
 
 
 def test_a_serial_device_is_classified_live(library, device):  # noqa: F811
@@ -236,7 +247,9 @@ def test_a_serial_device_is_classified_live(library, device):  # noqa: F811
     )
     assert done.returncode == 0, done.stderr
     results = [json.loads(line) for line in done.stdout.splitlines()]
-    assert len(results) == 3 and all(r["source"] == sim.path and r["label"] in LABELS for r in results)
+    assert len(results) == 3 and all(
+        r["source"] == sim.path and r["label"] in LABELS for r in results
+    )
     step = SLICE / FREQ  # one result per slice once the first window is full
     assert [round(r["end_s"], 3) for r in results] == [round(k * step, 3) for k in (3, 4, 5)]
     assert all(round(r["end_s"] - r["start_s"], 3) == round(WINDOW / FREQ, 3) for r in results)
@@ -258,5 +271,15 @@ def test_a_serial_device_is_classified_live(library, device):  # noqa: F811
 )
 def test_a_device_that_does_not_fit_the_impulse_is_refused(library, device, args, reason):  # noqa: F811
     sim = device("--baud", "115200", *(("--hz", "62.5") if "--hz" not in args else ()), *args)
-    done = run(str(library), "--port", sim.path, "--baud", "115200", "--count", "1", "--detect-seconds", "1")
+    done = run(
+        str(library),
+        "--port",
+        sim.path,
+        "--baud",
+        "115200",
+        "--count",
+        "1",
+        "--detect-seconds",
+        "1",
+    )
     assert done.returncode == 1 and reason in done.stderr, done.stderr

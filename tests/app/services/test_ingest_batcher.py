@@ -18,7 +18,9 @@ def _run(coro):  # noqa: ANN001, ANN202
     return asyncio.run(coro)
 
 
-def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(backend, settings, session, make_project):
+def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(
+    backend, settings, session, make_project
+):
     p = make_project("p")
     batcher = IngestBatcher(settings, writers=1)
     transactions, kinds = [], []
@@ -32,7 +34,10 @@ def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(backend, 
         return writer
 
     batcher._new_writer = counting_writer
-    requests = [[_pending(p.project.id, 10 * r + k, device=f"d{r % 3}") for k in range(1 + r % 3)] for r in range(30)]
+    requests = [
+        [_pending(p.project.id, 10 * r + k, device=f"d{r % 3}") for k in range(1 + r % 3)]
+        for r in range(30)
+    ]
 
     async def go():  # noqa: ANN202
         try:
@@ -61,8 +66,10 @@ def test_a_failing_request_is_retried_alone_and_only_it_fails(settings, session,
 
     async def go():  # noqa: ANN202
         try:
-            return await asyncio.gather(*(batcher.submit(items) for items in [*good[:3], bad, *good[3:]]),
-                                        return_exceptions=True)
+            return await asyncio.gather(
+                *(batcher.submit(items) for items in [*good[:3], bad, *good[3:]]),
+                return_exceptions=True,
+            )
         finally:
             await batcher.close()
 
@@ -73,7 +80,9 @@ def test_a_failing_request_is_retried_alone_and_only_it_fails(settings, session,
     store_keys = {s.blob_key for s in session.scalars(select(Sample))}
     from app.core.storage import BlobStore
 
-    assert set(BlobStore(settings.storage_dir).iter_keys()) == store_keys  # the failed batch's blobs are gone
+    assert (
+        set(BlobStore(settings.storage_dir).iter_keys()) == store_keys
+    )  # the failed batch's blobs are gone
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

@@ -18,7 +18,10 @@ def test_every_sample_column_is_written():
 
 
 def _items(project_id: int, seed: int) -> list:
-    items = [_pending(project_id, seed + i, device=f"dev-{i % 3}", device_type=f"type-{i % 2}") for i in range(5)]
+    items = [
+        _pending(project_id, seed + i, device=f"dev-{i % 3}", device_type=f"type-{i % 2}")
+        for i in range(5)
+    ]
     items.append(_pending(project_id, seed + 9, device=""))  # no device
     items[1].metadata = {"site": "ø", "n": "1"}
     items[2].category, items[2].label = "testing", ""
@@ -26,9 +29,13 @@ def _items(project_id: int, seed: int) -> list:
 
 
 def _rows(session, project_id: int) -> tuple[list, dict]:  # noqa: ANN001
-    devices = {d.id: d for d in session.scalars(select(Device).where(Device.project_id == project_id))}
+    devices = {
+        d.id: d for d in session.scalars(select(Device).where(Device.project_id == project_id))
+    }
     samples = []
-    for s in session.scalars(select(Sample).where(Sample.project_id == project_id).order_by(Sample.filename)):
+    for s in session.scalars(
+        select(Sample).where(Sample.project_id == project_id).order_by(Sample.filename)
+    ):
         row = {c.name: getattr(s, c.key) for c in Sample.__mapper__.columns}
         row["device"] = devices[row.pop("device_id")].name if row["device_id"] is not None else None
         for volatile in ("id", "project_id", "blob_key", "created_at", "updated_at"):
@@ -57,13 +64,19 @@ def test_same_rows_and_devices_as_store_batch(settings, session, store, make_pro
     rows_a, devices_a = _rows(session, a.project.id)
     rows_b, devices_b = _rows(session, b.project.id)
     assert len(rows_a) == 12 and rows_a == rows_b
-    assert devices_a == devices_b == {("dev-0", "type-1", 4), ("dev-1", "type-0", 4), ("dev-2", "type-0", 2)}
+    assert (
+        devices_a
+        == devices_b
+        == {("dev-0", "type-1", 4), ("dev-1", "type-0", 4), ("dev-2", "type-0", 2)}
+    )
     for s in session.scalars(select(Sample).where(Sample.project_id == b.project.id)):
         assert store.get(s.blob_key)  # every row's blob is there
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
-def test_files_are_kept_when_the_connection_dies_mid_batch(settings, store, make_project, monkeypatch):
+def test_files_are_kept_when_the_connection_dies_mid_batch(
+    settings, store, make_project, monkeypatch
+):
     """If the server goes away while the batch statement runs, the rows may or may not have landed:
     the writer keeps the files (an unreferenced file is harmless, a row without its file is not)."""
     import psycopg

@@ -21,8 +21,11 @@ def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: AN
     """The messages waiting in `queue` of the test backend's real broker (files, or a Redis list)."""
     if settings.broker_url.startswith("filesystem"):
         folder = settings.broker_dir / "queue"
-        names = sorted(f.name for f in folder.iterdir() if f.name.endswith(f".{queue}.msg")
-                       and not f.name.startswith("."))
+        names = sorted(
+            f.name
+            for f in folder.iterdir()
+            if f.name.endswith(f".{queue}.msg") and not f.name.startswith(".")
+        )
         return [json.loads((folder / n).read_text()) for n in names]
     import redis
 
@@ -34,8 +37,9 @@ def jobs_in_db(settings) -> list[Job]:  # noqa: ANN001
         return list(s.scalars(select(Job)))
 
 
-def test_a_request_that_fails_after_queueing_leaves_no_job_and_no_message(app, client, make_project,
-                                                                           settings):
+def test_a_request_that_fails_after_queueing_leaves_no_job_and_no_message(
+    app, client, make_project, settings
+):
     router = APIRouter()
 
     @router.post("/test-only/{project_id}/queue-then-fail")
@@ -59,15 +63,22 @@ def test_a_queued_message_names_a_committed_row(client, make_project, settings):
     [job] = jobs_in_db(settings)
     [message] = broker_messages(settings)
     assert job.id == job_id and job.status == "queued"
-    assert message["headers"]["id"] == job.celery_task_id and message["headers"]["task"] == "system.wait"
+    assert (
+        message["headers"]["id"] == job.celery_task_id
+        and message["headers"]["task"] == "system.wait"
+    )
     assert message["headers"]["argsrepr"] == f"[{job_id}]"
 
 
 @pytest.mark.worker
-def test_the_worker_finds_the_row_of_every_job_queued_by_a_request(client, make_project, worker, settings):
+def test_the_worker_finds_the_row_of_every_job_queued_by_a_request(
+    client, make_project, worker, settings
+):
     p = make_project()
     url = f"/api/{p.project.id}/jobs/wait"
-    ids = [client.post(url, json={"seconds": 0}, headers=key(p.api_key)).json()["id"] for _ in range(3)]
+    ids = [
+        client.post(url, json={"seconds": 0}, headers=key(p.api_key)).json()["id"] for _ in range(3)
+    ]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         status = {j.id: j.status for j in jobs_in_db(settings)}
@@ -77,7 +88,9 @@ def test_the_worker_finds_the_row_of_every_job_queued_by_a_request(client, make_
     assert [status[i] for i in ids] == ["succeeded"] * 3
 
 
-def test_a_broker_that_refuses_the_message_fails_the_committed_job_with_the_reason(settings, make_project):
+def test_a_broker_that_refuses_the_message_fails_the_committed_job_with_the_reason(
+    settings, make_project
+):
     from fastapi.testclient import TestClient
 
     from app.main import create_app
@@ -85,9 +98,13 @@ def test_a_broker_that_refuses_the_message_fails_the_committed_job_with_the_reas
     unreachable = settings.model_copy(update={"broker_url": "redis://127.0.0.1:1/0"})
     p = make_project()
     with TestClient(create_app(unreachable)) as client:
-        r = client.post(f"/api/{p.project.id}/jobs/wait", json={"seconds": 0}, headers=key(p.api_key))
+        r = client.post(
+            f"/api/{p.project.id}/jobs/wait", json={"seconds": 0}, headers=key(p.api_key)
+        )
         assert r.status_code == 200, r.text
-        status = client.get(f"/api/{p.project.id}/jobs/{r.json()['id']}/status", headers=key(p.api_key))
+        status = client.get(
+            f"/api/{p.project.id}/jobs/{r.json()['id']}/status", headers=key(p.api_key)
+        )
         job = status.json()["job"]
     assert job["status"] == "failed" and job["error"].startswith("could not queue the job: ")
     assert job["finished"] is not None

@@ -20,10 +20,17 @@ from app.services.samples import (
 from tests.app.ingestion.factories import HMAC_KEY, accel_payload
 
 
-def _pending(project_id: int, i: int, *, device: str, device_type: str = "BOARD", **opts) -> PendingSample:
-    body = sign_acquisition(accel_payload(20, seed=i, device_name=device, device_type=device_type), hmac_key=HMAC_KEY)
-    out = prepare(project_id, UploadedFile(f"walk.{i}.json", body, "application/json"),
-                  IngestOptions(category="training", hmac_keys=(HMAC_KEY,), **opts))
+def _pending(
+    project_id: int, i: int, *, device: str, device_type: str = "BOARD", **opts
+) -> PendingSample:
+    body = sign_acquisition(
+        accel_payload(20, seed=i, device_name=device, device_type=device_type), hmac_key=HMAC_KEY
+    )
+    out = prepare(
+        project_id,
+        UploadedFile(f"walk.{i}.json", body, "application/json"),
+        IngestOptions(category="training", hmac_keys=(HMAC_KEY,), **opts),
+    )
     assert isinstance(out, PendingSample)
     return out
 
@@ -31,7 +38,9 @@ def _pending(project_id: int, i: int, *, device: str, device_type: str = "BOARD"
 def test_one_batch_of_two_projects_and_many_devices(session, store, make_project):
     a, b = make_project("a"), make_project("b")
     items = [_pending(a.project.id, i, device=f"dev-{i % 3}") for i in range(7)]
-    items += [_pending(b.project.id, 100 + i, device="dev-0", device_type="OTHER") for i in range(2)]
+    items += [
+        _pending(b.project.id, 100 + i, device="dev-0", device_type="OTHER") for i in range(2)
+    ]
     results = store_batch(session, store, items)
     session.commit()
 
@@ -39,25 +48,43 @@ def test_one_batch_of_two_projects_and_many_devices(session, store, make_project
     rows = {s.id: s for s in session.scalars(select(Sample))}
     device_of = {d.id: (d.project_id, d.name) for d in session.scalars(select(Device))}
     assert sorted(rows) == sorted(r.sample_id for r in results)
-    for item, result in zip(items, results, strict=True):  # each result names the row of its own item
+    for item, result in zip(
+        items, results, strict=True
+    ):  # each result names the row of its own item
         row = rows[result.sample_id]
         assert (row.project_id, row.filename, row.content_hash) == (
-            item.project_id, item.filename, item.decoded.content_hash)
+            item.project_id,
+            item.filename,
+            item.decoded.content_hash,
+        )
         assert read_blob(store, row) == item.raw
         assert device_of[row.device_id] == (item.project_id, item.decoded.device_name)
     # one pack file per project for the batch: 2 files, not 9
     assert {rows[r.sample_id].blob_key.rsplit(".", 1)[1] for r in results} == {"pack"}
     assert len({rows[r.sample_id].blob_key for r in results}) == 2 == len(list(store.iter_keys()))
-    devices = {(d.project_id, d.name): (d.device_type, d.samples_count) for d in session.scalars(select(Device))}
-    assert devices == {(a.project.id, "dev-0"): ("BOARD", 3), (a.project.id, "dev-1"): ("BOARD", 2),
-                       (a.project.id, "dev-2"): ("BOARD", 2), (b.project.id, "dev-0"): ("OTHER", 2)}
+    devices = {
+        (d.project_id, d.name): (d.device_type, d.samples_count)
+        for d in session.scalars(select(Device))
+    }
+    assert devices == {
+        (a.project.id, "dev-0"): ("BOARD", 3),
+        (a.project.id, "dev-1"): ("BOARD", 2),
+        (a.project.id, "dev-2"): ("BOARD", 2),
+        (b.project.id, "dev-0"): ("OTHER", 2),
+    }
 
     # a second batch counts on: the same devices, no new rows for them; a lone sample gets its own file
     lone = store_batch(session, store, [_pending(a.project.id, 50, device="dev-1")])
     session.commit()
     assert session.get(Sample, lone[0].sample_id).blob_key.endswith(".json")
-    assert session.scalar(select(Device.samples_count).where(
-        Device.project_id == a.project.id, Device.name == "dev-1")) == 3
+    assert (
+        session.scalar(
+            select(Device.samples_count).where(
+                Device.project_id == a.project.id, Device.name == "dev-1"
+            )
+        )
+        == 3
+    )
     assert session.scalar(select(func.count()).select_from(Device)) == 4
 
 
@@ -96,9 +123,16 @@ def test_concurrent_batches_on_the_same_devices_do_not_deadlock(settings, store,
     p = make_project("p")
     factory = session_factory(settings)
     devices, rounds = 40, 25
-    batches = {name: [[_pending(p.project.id, seed + 1000 * r + k, device=f"dev-{k:02d}") for k in order]
-                      for r in range(rounds)]
-               for name, seed, order in (("up", 0, range(devices)), ("down", 500, range(devices - 1, -1, -1)))}
+    batches = {
+        name: [
+            [_pending(p.project.id, seed + 1000 * r + k, device=f"dev-{k:02d}") for k in order]
+            for r in range(rounds)
+        ]
+        for name, seed, order in (
+            ("up", 0, range(devices)),
+            ("down", 500, range(devices - 1, -1, -1)),
+        )
+    }
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 

@@ -20,7 +20,9 @@ def test_five_failures_lock_the_account_from_that_address_until_the_window_slide
         assert t.retry_after("1.2.3.4", "Ada@Example.com") == 0
         t.failed("1.2.3.4", "ada@example.com ")
         clock.now += 10
-    assert t.retry_after("1.2.3.4", "ADA@example.com") == 300 - 50  # the first failure ages out then
+    assert (
+        t.retry_after("1.2.3.4", "ADA@example.com") == 300 - 50
+    )  # the first failure ages out then
     assert t.retry_after("5.6.7.8", "ada@example.com") == 0  # another address is not locked out
     assert t.retry_after("1.2.3.4", "bob@example.com") == 0
     clock.now += 251

@@ -33,7 +33,9 @@ class Browser:
         return self.token
 
     def post(self, url: str, data: dict | None = None, **kw):  # noqa: ANN003, ANN201
-        return self.client.post(url, data={"csrf_token": self.csrf(), **(data or {})}, follow_redirects=False, **kw)
+        return self.client.post(
+            url, data={"csrf_token": self.csrf(), **(data or {})}, follow_redirects=False, **kw
+        )
 
 
 @pytest.fixture
@@ -51,8 +53,11 @@ def make_user(settings):  # noqa: ANN001, ANN201
 
 def sign_in(client, email: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
     token = token_from(client.get("/login").text)
-    return client.post("/login", data={"email": email, "password": password, "csrf_token": token},
-                       follow_redirects=False)
+    return client.post(
+        "/login",
+        data={"email": email, "password": password, "csrf_token": token},
+        follow_redirects=False,
+    )
 
 
 @pytest.fixture

@@ -44,33 +44,66 @@ def other_project(settings, make_user, make_project, client):  # noqa: ANN001, A
     uid, _ = make_user("bob@example.com")
     with session_scope(settings) as s:
         new = projects.create_project(s, name="B", owner=s.get(User, uid))
-        imp = impulses.create_impulse(s, new.project.id, ImpulseCreate.model_validate({
-            "input": {"type": "time-series", "frequency_hz": 8000}, "dsp": [{"block": "mfcc"}],
-            "learn": [{"id": 100, "type": "classification"}]}))
+        imp = impulses.create_impulse(
+            s,
+            new.project.id,
+            ImpulseCreate.model_validate(
+                {
+                    "input": {"type": "time-series", "frequency_hz": 8000},
+                    "dsp": [{"block": "mfcc"}],
+                    "learn": [{"id": 100, "type": "classification"}],
+                }
+            ),
+        )
         job = jobs.create_job(s, project_id=new.project.id, kind="wait")
-        ids = {"project_id": new.project.id, "impulse_id": imp.id, "job_id": job.id, "learn_id": 100}
-    r = client.post("/api/training/files", headers={"x-api-key": new.api_key, "x-label": "yes"},
-                    files={"data": ("yes.1.wav", wav_bytes(), "audio/wav")})
+        ids = {
+            "project_id": new.project.id,
+            "impulse_id": imp.id,
+            "job_id": job.id,
+            "learn_id": 100,
+        }
+    r = client.post(
+        "/api/training/files",
+        headers={"x-api-key": new.api_key, "x-label": "yes"},
+        files={"data": ("yes.1.wav", wav_bytes(), "audio/wav")},
+    )
     ids["sample_id"] = r.json()["files"][0]["sampleId"]
     return ids
 
 
 def test_route_table_covers_the_pages():
     routes = set(_web_routes())
-    for path in ("/", "/login", "/projects", "/projects/{project_id}", "/projects/{project_id}/data",
-                 "/projects/{project_id}/data/{sample_id}", "/projects/{project_id}/devices",
-                 "/projects/{project_id}/impulse", "/projects/{project_id}/impulse/{impulse_id}",
-                 "/projects/{project_id}/jobs", "/projects/{project_id}/jobs/{job_id}"):
+    for path in (
+        "/",
+        "/login",
+        "/projects",
+        "/projects/{project_id}",
+        "/projects/{project_id}/data",
+        "/projects/{project_id}/data/{sample_id}",
+        "/projects/{project_id}/devices",
+        "/projects/{project_id}/impulse",
+        "/projects/{project_id}/impulse/{impulse_id}",
+        "/projects/{project_id}/jobs",
+        "/projects/{project_id}/jobs/{job_id}",
+    ):
         assert ("GET", path) in routes, path
 
 
 def test_anonymous_visitors_are_sent_to_login_everywhere(client, other_project):
     for method, path in _web_routes():
-        if path in ("/login", "/logout", "/", "/phone"):  # the phone page carries its API key itself
+        if path in (
+            "/login",
+            "/logout",
+            "/",
+            "/phone",
+        ):  # the phone page carries its API key itself
             continue
         r = client.request(method, _fill(path, other_project), follow_redirects=False)
         if method == "GET":
-            assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), (method, path)
+            assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), (
+                method,
+                path,
+            )
         else:  # no session, so no CSRF token either: refused before anything else
             assert r.status_code in (303, 403), (method, path, r.status_code)
 
@@ -95,16 +128,27 @@ def test_another_users_project_is_404_on_every_route(client, make_user, other_pr
 
 def test_every_form_post_without_the_csrf_token_is_403(browser, user_project, settings, client):
     pid = user_project.project.id
-    r = client.post("/api/training/files", headers={"x-api-key": user_project.api_key, "x-label": "no"},
-                    files={"data": ("no.1.wav", wav_bytes(), "audio/wav")})
+    r = client.post(
+        "/api/training/files",
+        headers={"x-api-key": user_project.api_key, "x-label": "no"},
+        files={"data": ("no.1.wav", wav_bytes(), "audio/wav")},
+    )
     sid = r.json()["files"][0]["sampleId"]
     from app.core.db import session_scope
     from app.services import impulses, jobs
 
     with session_scope(settings) as s:
-        iid = impulses.create_impulse(s, pid, ImpulseCreate.model_validate({
-            "input": {"type": "time-series"}, "dsp": [{"block": "mfcc"}],
-            "learn": [{"id": 100, "type": "classification"}]})).id
+        iid = impulses.create_impulse(
+            s,
+            pid,
+            ImpulseCreate.model_validate(
+                {
+                    "input": {"type": "time-series"},
+                    "dsp": [{"block": "mfcc"}],
+                    "learn": [{"id": 100, "type": "classification"}],
+                }
+            ),
+        ).id
         jid = jobs.create_job(s, project_id=pid, kind="wait").id
     ids = {"project_id": pid, "sample_id": sid, "impulse_id": iid, "job_id": jid, "learn_id": 100}
     before = snapshot(settings)

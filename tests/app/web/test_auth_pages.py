@@ -18,13 +18,24 @@ def test_anonymous_root_and_pages_go_to_login(client):
 def test_sign_in_sets_httponly_samesite_cookie_and_follows_next(client, make_user):
     _, email = make_user()
     token = token_from(client.get("/login").text)
-    r = client.post("/login", data={"email": email.upper(), "password": PASSWORD, "csrf_token": token,
-                                    "next": "/projects?x=1"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={
+            "email": email.upper(),
+            "password": PASSWORD,
+            "csrf_token": token,
+            "next": "/projects?x=1",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/projects?x=1"
     cookie = r.headers["set-cookie"].lower()
     assert "tinyforge_session=" in cookie and "httponly" in cookie and "samesite=lax" in cookie
     assert client.get("/", follow_redirects=False).headers["location"] == "/projects"
-    assert client.get("/login?next=/projects/7", follow_redirects=False).headers["location"] == "/projects/7"
+    assert (
+        client.get("/login?next=/projects/7", follow_redirects=False).headers["location"]
+        == "/projects/7"
+    )
     assert email in client.get("/projects").text
 
 
@@ -35,8 +46,11 @@ def test_wrong_password_and_open_redirect_are_refused(client, make_user):
     assert r.status_code == 401 and "Wrong email or password." in r.text
     r = client.post("/login", data={"email": "", "password": "", "csrf_token": token})
     assert r.status_code == 400 and "Enter your email and password." in r.text
-    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token,
-                                    "next": "//evil.example/"}, follow_redirects=False)
+    r = client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "csrf_token": token, "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/projects"
 
 
@@ -80,9 +94,19 @@ def test_repeated_wrong_passwords_are_throttled_with_429(client, make_user):
     _, email = make_user()
     for _ in range(5):
         token = token_from(client.get("/login").text)
-        r = client.post("/login", data={"email": email, "password": "wrong-guess", "csrf_token": token})
+        r = client.post(
+            "/login", data={"email": email, "password": "wrong-guess", "csrf_token": token}
+        )
         assert r.status_code == 401
     token = token_from(client.get("/login").text)
-    r = client.post("/login", data={"email": email, "password": PASSWORD, "csrf_token": token})  # right, but locked
-    assert r.status_code == 429 and "Too many failed sign-ins" in r.text and int(r.headers["retry-after"]) > 200
-    assert client.get("/projects", follow_redirects=False).headers["location"].startswith("/login")  # not signed in
+    r = client.post(
+        "/login", data={"email": email, "password": PASSWORD, "csrf_token": token}
+    )  # right, but locked
+    assert (
+        r.status_code == 429
+        and "Too many failed sign-ins" in r.text
+        and int(r.headers["retry-after"]) > 200
+    )
+    assert (
+        client.get("/projects", follow_redirects=False).headers["location"].startswith("/login")
+    )  # not signed in

@@ -14,9 +14,17 @@ def impulse_id(settings, user_project):  # noqa: ANN001, ANN201
     from app.services import impulses
 
     with session_scope(settings) as s:
-        return impulses.create_impulse(s, user_project.project.id, ImpulseCreate.model_validate({
-            "input": {"type": "time-series", "frequency_hz": 8000}, "dsp": [{"block": "mfcc"}],
-            "learn": [{"id": 100, "type": "classification"}]})).id
+        return impulses.create_impulse(
+            s,
+            user_project.project.id,
+            ImpulseCreate.model_validate(
+                {
+                    "input": {"type": "time-series", "frequency_hz": 8000},
+                    "dsp": [{"block": "mfcc"}],
+                    "learn": [{"id": 100, "type": "classification"}],
+                }
+            ),
+        ).id
 
 
 def test_no_impulse_points_to_impulse_design(browser, user_project):
@@ -38,7 +46,9 @@ def test_form_offers_every_board_and_target_and_says_untrained(browser, user_pro
     assert "not trained yet" in page and 'id="start-build" disabled' in page
 
 
-def test_bad_engine_and_untrained_block_are_reported_without_a_job(browser, user_project, impulse_id, client):
+def test_bad_engine_and_untrained_block_are_reported_without_a_job(
+    browser, user_project, impulse_id, client
+):
     pid = user_project.project.id
     url = f"/projects/{pid}/deployment/{impulse_id}/100"
     r = browser.post(url, {"preset": "board:0", "engine": "turbo", "model_type": "int8"})
@@ -46,26 +56,49 @@ def test_bad_engine_and_untrained_block_are_reported_without_a_job(browser, user
     assert re.search(r'id="d-engine-error">engine &#39;turbo&#39; is not known', r.text)
     r = browser.post(url, {"preset": "nowhere", "engine": "compiled", "model_type": "int8"})
     assert r.status_code == 400 and 'id="d-preset-error">choose a board or a target' in r.text
-    r = browser.post(url, {"preset": "target:cortex-m4f", "engine": "compiled", "model_type": "int8"})
+    r = browser.post(
+        url, {"preset": "target:cortex-m4f", "engine": "compiled", "model_type": "int8"}
+    )
     assert r.status_code == 404 and "has no tflite-int8 yet" in r.text
     assert 'value="target:cortex-m4f" selected' in r.text
     assert client.get(f"/api/{pid}/jobs").json()["jobs"] == []
 
 
-def test_builds_are_listed_with_figures_and_download_link(browser, user_project, impulse_id, settings):
+def test_builds_are_listed_with_figures_and_download_link(
+    browser, user_project, impulse_id, settings
+):
     from app.core.db import session_scope
     from app.models import Artifact
 
     pid = user_project.project.id
-    meta = {"request": {"target": "cortex-m4f", "engine": "compiled", "modelType": "int8"}, "bit_exact": True,
-            "flash_bytes": 40960, "ram_bytes": 9216, "instructions": 1234567, "arena_bytes": 8000,
-            "weights_bytes": 20000, "ops": ["CONV_2D", "SOFTMAX"],
-            "verification": {"bit_exact": True, "impulse": {"same_class": 1.0}}}
+    meta = {
+        "request": {"target": "cortex-m4f", "engine": "compiled", "modelType": "int8"},
+        "bit_exact": True,
+        "flash_bytes": 40960,
+        "ram_bytes": 9216,
+        "instructions": 1234567,
+        "arena_bytes": 8000,
+        "weights_bytes": 20000,
+        "ops": ["CONV_2D", "SOFTMAX"],
+        "verification": {"bit_exact": True, "impulse": {"same_class": 1.0}},
+    }
     with session_scope(settings) as s:
-        s.add(Artifact(project_id=pid, impulse_id=impulse_id, kind="deployment", name="lib.zip",
-                       blob_key="projects/x/lib.zip", size_bytes=2048, sha256="0" * 64, meta=meta))
+        s.add(
+            Artifact(
+                project_id=pid,
+                impulse_id=impulse_id,
+                kind="deployment",
+                name="lib.zip",
+                blob_key="projects/x/lib.zip",
+                size_bytes=2048,
+                sha256="0" * 64,
+                meta=meta,
+            )
+        )
     page = browser.client.get(f"/projects/{pid}/deployment").text
     aid = re.search(r'artifactId=(\d+)" download>lib.zip', page).group(1)
-    block = page[page.index(f'id="build-{aid}"'):]
-    assert "bit-exact" in block and "40.0 KiB" in block and "9.0 KiB" in block and "1,234,567" in block
+    block = page[page.index(f'id="build-{aid}"') :]
+    assert (
+        "bit-exact" in block and "40.0 KiB" in block and "9.0 KiB" in block and "1,234,567" in block
+    )
     assert "classifies 100.0% of the test windows" in block and "CONV_2D, SOFTMAX" in block

@@ -6,9 +6,19 @@ import re
 
 from tests.app.api.helpers import wav_bytes
 
-MFCC_FORM = {"name": "kws", "input_type": "time-series", "in.axes": "", "in.window_size_ms": "1000",
-             "in.window_increase_ms": "500", "in.frequency_hz": "8000", "in.pad_short": ["false", "true"],
-             "block": "mfcc", "p.mfcc.num_cepstral": "13", "p.mfcc.fft_length": "256", "learn_type": "classification"}
+MFCC_FORM = {
+    "name": "kws",
+    "input_type": "time-series",
+    "in.axes": "",
+    "in.window_size_ms": "1000",
+    "in.window_increase_ms": "500",
+    "in.frequency_hz": "8000",
+    "in.pad_short": ["false", "true"],
+    "block": "mfcc",
+    "p.mfcc.num_cepstral": "13",
+    "p.mfcc.fft_length": "256",
+    "learn_type": "classification",
+}
 
 
 def test_new_impulse_form_lists_every_declared_block_and_parameter(browser, user_project, client):
@@ -25,22 +35,34 @@ def test_new_impulse_form_lists_every_declared_block_and_parameter(browser, user
     assert '<option value="mfcc" selected>' in page
 
 
-def test_create_impulse_then_edit_with_validation_message_at_the_field(browser, user_project, client):
+def test_create_impulse_then_edit_with_validation_message_at_the_field(
+    browser, user_project, client
+):
     pid = user_project.project.id
     r = browser.post(f"/projects/{pid}/impulse", MFCC_FORM)
     assert r.status_code == 303
     iid = int(r.headers["location"].rsplit("/", 1)[1])
     imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
-    assert imp["input"]["frequency_hz"] == 8000 and imp["input"]["pad_short"] is True and imp["input"]["axes"] is None
+    assert (
+        imp["input"]["frequency_hz"] == 8000
+        and imp["input"]["pad_short"] is True
+        and imp["input"]["axes"] is None
+    )
     assert imp["dsp"][0]["block"] == "mfcc" and imp["dsp"][0]["params"]["num_cepstral"] == 13
     assert imp["learn"][0]["type"] == "classification"
-    assert client.get(f"/projects/{pid}/impulse", follow_redirects=False).headers["location"].endswith(f"/impulse/{iid}")
+    assert (
+        client.get(f"/projects/{pid}/impulse", follow_redirects=False)
+        .headers["location"]
+        .endswith(f"/impulse/{iid}")
+    )
 
     bad = {**MFCC_FORM, "p.mfcc.fft_length": "100"}
     r = browser.post(f"/projects/{pid}/impulse/{iid}", bad)
     assert r.status_code == 422
     err = re.search(r'<p class="field-error" id="p-mfcc-fft_length-error">([^<]+)</p>', r.text)
-    assert err and "got 100" in err.group(1) and "power of two" in err.group(1), err and err.group(1)
+    assert err and "got 100" in err.group(1) and "power of two" in err.group(1), err and err.group(
+        1
+    )
     assert 'value="100"' in r.text  # the submitted value is kept
     assert client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]["revision"] == 1
 
@@ -56,17 +78,30 @@ def test_create_impulse_then_edit_with_validation_message_at_the_field(browser, 
 
 def test_wrong_block_for_the_input_is_reported_at_the_block_field(browser, user_project):
     pid = user_project.project.id
-    r = browser.post(f"/projects/{pid}/impulse", {**MFCC_FORM, "input_type": "image", "img.width": "32",
-                                                  "img.height": "32", "block": "mfcc"})
+    r = browser.post(
+        f"/projects/{pid}/impulse",
+        {
+            **MFCC_FORM,
+            "input_type": "image",
+            "img.width": "32",
+            "img.height": "32",
+            "block": "mfcc",
+        },
+    )
     assert r.status_code == 422
     assert re.search(r'id="block-error">[^<]*processes timeseries input', r.text)
 
 
 def test_generate_features_starts_a_job_and_the_page_follows_it(browser, user_project, client):
     pid = user_project.project.id
-    client.post("/api/training/files", headers={"x-api-key": user_project.api_key, "x-label": "a"},
-                files={"data": ("a.1.wav", wav_bytes(1.0), "audio/wav")})
-    iid = int(browser.post(f"/projects/{pid}/impulse", MFCC_FORM).headers["location"].rsplit("/", 1)[1])
+    client.post(
+        "/api/training/files",
+        headers={"x-api-key": user_project.api_key, "x-label": "a"},
+        files={"data": ("a.1.wav", wav_bytes(1.0), "audio/wav")},
+    )
+    iid = int(
+        browser.post(f"/projects/{pid}/impulse", MFCC_FORM).headers["location"].rsplit("/", 1)[1]
+    )
     page = client.get(f"/projects/{pid}/impulse/{iid}").text
     assert "No features generated yet." in page and '<option value="' in page  # preview sample list
     r = browser.post(f"/projects/{pid}/impulse/{iid}/generate")
@@ -87,13 +122,20 @@ def test_jobs_list_job_page_and_cancel(browser, user_project, client, settings):
     with session_scope(settings) as s:
         jid = jobs.create_job(s, project_id=pid, kind="wait", params={"seconds": 1}).id
     listing = client.get(f"/projects/{pid}/jobs").text
-    assert f'href="/projects/{pid}/jobs/{jid}"' in listing and '<span class="badge queued">queued</span>' in listing
+    assert (
+        f'href="/projects/{pid}/jobs/{jid}"' in listing
+        and '<span class="badge queued">queued</span>' in listing
+    )
     page = client.get(f"/projects/{pid}/jobs/{jid}").text
     assert "queued wait job" in page and "Cancel job" in page
     r = browser.post(f"/projects/{pid}/jobs/{jid}/cancel")
     assert r.status_code == 303
     page = client.get(r.headers["location"]).text
-    assert "Cancellation of job" in page and "cancelled before it started" in page and "Cancel job" not in page
+    assert (
+        "Cancellation of job" in page
+        and "cancelled before it started" in page
+        and "Cancel job" not in page
+    )
     r = browser.post(f"/projects/{pid}/jobs/{jid}/cancel")
     assert "has already finished" in client.get(r.headers["location"]).text
     assert client.get(f"/projects/{pid}/jobs/999999").status_code == 404
@@ -104,18 +146,32 @@ def test_second_processing_block_and_an_anomaly_block_from_the_form(browser, use
     blocks survive edits (so their features and models stay attached)."""
     pid = user_project.project.id
     page = client.get(f"/projects/{pid}/impulse").text
-    assert 'name="block.1"' in page and 'name="p1.mfe.num_filters"' in page and 'name="anomaly_type"' in page
-    form = {**MFCC_FORM, "block.1": "mfe", "p1.mfe.num_filters": "32", "anomaly_type": "anomaly-kmeans"}
+    assert (
+        'name="block.1"' in page
+        and 'name="p1.mfe.num_filters"' in page
+        and 'name="anomaly_type"' in page
+    )
+    form = {
+        **MFCC_FORM,
+        "block.1": "mfe",
+        "p1.mfe.num_filters": "32",
+        "anomaly_type": "anomaly-kmeans",
+    }
     r = browser.post(f"/projects/{pid}/impulse", form)
     assert r.status_code == 303, r.text
     iid = int(r.headers["location"].rsplit("/", 1)[1])
     imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
     assert [(b["id"], b["block"]) for b in imp["dsp"]] == [(1, "mfcc"), (2, "mfe")]
     assert imp["dsp"][1]["params"]["num_filters"] == 32
-    assert [(b["type"], b["dsp"]) for b in imp["learn"]] == [("classification", [1, 2]), ("anomaly-kmeans", [1, 2])]
+    assert [(b["type"], b["dsp"]) for b in imp["learn"]] == [
+        ("classification", [1, 2]),
+        ("anomaly-kmeans", [1, 2]),
+    ]
     learn_ids = [b["id"] for b in imp["learn"]]
 
-    page = client.get(f"/projects/{pid}/impulse/{iid}").text  # the saved blocks and a third, empty slot
+    page = client.get(
+        f"/projects/{pid}/impulse/{iid}"
+    ).text  # the saved blocks and a third, empty slot
     assert '<option value="mfe" selected>' in page and 'name="block.2"' in page
     assert '<option value="anomaly-kmeans" selected>' in page
 
@@ -124,16 +180,34 @@ def test_second_processing_block_and_an_anomaly_block_from_the_form(browser, use
     err = re.search(r'<p class="field-error" id="p1-mfe-fft_length-error">([^<]+)</p>', r.text)
     assert err and "got 100" in err.group(1), r.text[-2000:]
 
-    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**form, "p1.mfe.num_filters": "40", "anomaly_type": "anomaly-gmm",
-                                                       "block.2": "spectrogram"})
+    r = browser.post(
+        f"/projects/{pid}/impulse/{iid}",
+        {
+            **form,
+            "p1.mfe.num_filters": "40",
+            "anomaly_type": "anomaly-gmm",
+            "block.2": "spectrogram",
+        },
+    )
     assert r.status_code == 303
     imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
-    assert [(b["id"], b["block"]) for b in imp["dsp"]] == [(1, "mfcc"), (2, "mfe"), (max(learn_ids) + 1, "spectrogram")]
-    assert imp["learn"][0]["id"] == learn_ids[0] and imp["learn"][1] == {**imp["learn"][1], "id": learn_ids[1],
-                                                                          "type": "anomaly-gmm"}
+    assert [(b["id"], b["block"]) for b in imp["dsp"]] == [
+        (1, "mfcc"),
+        (2, "mfe"),
+        (max(learn_ids) + 1, "spectrogram"),
+    ]
+    assert imp["learn"][0]["id"] == learn_ids[0] and imp["learn"][1] == {
+        **imp["learn"][1],
+        "id": learn_ids[1],
+        "type": "anomaly-gmm",
+    }
     assert all(b["dsp"] == [1, 2, max(learn_ids) + 1] for b in imp["learn"])
 
-    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM})  # slots emptied, no anomaly block
+    r = browser.post(
+        f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM}
+    )  # slots emptied, no anomaly block
     assert r.status_code == 303
     imp = client.get(f"/api/{pid}/impulses/{iid}").json()["impulse"]
-    assert [b["block"] for b in imp["dsp"]] == ["mfcc"] and [b["id"] for b in imp["learn"]] == [learn_ids[0]]
+    assert [b["block"] for b in imp["dsp"]] == ["mfcc"] and [b["id"] for b in imp["learn"]] == [
+        learn_ids[0]
+    ]

@@ -14,9 +14,17 @@ def impulse_id(settings, user_project):  # noqa: ANN001, ANN201
     from app.services import impulses
 
     with session_scope(settings) as s:
-        return impulses.create_impulse(s, user_project.project.id, ImpulseCreate.model_validate({
-            "input": {"type": "time-series", "frequency_hz": 8000}, "dsp": [{"block": "mfcc"}],
-            "learn": [{"id": 100, "type": "classification"}]})).id
+        return impulses.create_impulse(
+            s,
+            user_project.project.id,
+            ImpulseCreate.model_validate(
+                {
+                    "input": {"type": "time-series", "frequency_hz": 8000},
+                    "dsp": [{"block": "mfcc"}],
+                    "learn": [{"id": 100, "type": "classification"}],
+                }
+            ),
+        ).id
 
 
 def test_pages_before_any_impulse_point_to_impulse_design(browser, user_project):
@@ -33,12 +41,19 @@ def test_training_form_shows_defaults_and_untrained_state(browser, user_project,
     assert "Not trained yet." in page
     testing = browser.client.get(f"/projects/{pid}/testing").text
     assert "not trained yet" in testing and 'id="start-testing" disabled' in testing
-    assert browser.client.get(f"/projects/{pid}/training?impulse={impulse_id}&learn=7").status_code == 404
+    assert (
+        browser.client.get(f"/projects/{pid}/training?impulse={impulse_id}&learn=7").status_code
+        == 404
+    )
 
 
-def test_bad_training_setting_is_shown_at_its_field_and_nothing_starts(browser, user_project, impulse_id, client):
+def test_bad_training_setting_is_shown_at_its_field_and_nothing_starts(
+    browser, user_project, impulse_id, client
+):
     pid = user_project.project.id
-    r = browser.post(f"/projects/{pid}/training/{impulse_id}/100", {"epochs": "0", "learning_rate": "0.01"})
+    r = browser.post(
+        f"/projects/{pid}/training/{impulse_id}/100", {"epochs": "0", "learning_rate": "0.01"}
+    )
     assert r.status_code == 422
     assert re.search(r'id="t-epochs-error">[^<]*epochs', r.text)
     assert 'aria-invalid="true"' in r.text and 'value="0"' in r.text
@@ -49,22 +64,39 @@ def test_bad_training_setting_is_shown_at_its_field_and_nothing_starts(browser, 
 
 def test_start_training_saves_settings_and_queues_a_job(browser, user_project, impulse_id, client):
     pid = user_project.project.id
-    r = browser.post(f"/projects/{pid}/training/{impulse_id}/100",
-                     {"epochs": "5", "learning_rate": "0.01", "batch_size": "16", "validation_split": "0.25",
-                      "seed": "3"})
+    r = browser.post(
+        f"/projects/{pid}/training/{impulse_id}/100",
+        {
+            "epochs": "5",
+            "learning_rate": "0.01",
+            "batch_size": "16",
+            "validation_split": "0.25",
+            "seed": "3",
+        },
+    )
     assert r.status_code == 303
     job_id = int(re.search(r"job=(\d+)", r.headers["location"]).group(1))
     job = client.get(f"/api/{pid}/jobs/{job_id}/status").json()["job"]
     assert job["kind"] == "train" and job["params"] == {"impulse_id": impulse_id, "learn_id": 100}
     imp = client.get(f"/api/{pid}/impulses/{impulse_id}").json()["impulse"]
-    assert imp["learn"][0]["settings"]["training"] == {"epochs": 5, "learning_rate": 0.01, "batch_size": 16,
-                                                       "validation_split": 0.25, "seed": 3}
+    assert imp["learn"][0]["settings"]["training"] == {
+        "epochs": 5,
+        "learning_rate": 0.01,
+        "batch_size": 16,
+        "validation_split": 0.25,
+        "seed": 3,
+    }
     page = client.get(r.headers["location"]).text
-    assert f'data-job-stream="/api/{pid}/jobs/{job_id}/stream"' in page and 'data-epoch-plot="live-epochs"' in page
+    assert (
+        f'data-job-stream="/api/{pid}/jobs/{job_id}/stream"' in page
+        and 'data-epoch-plot="live-epochs"' in page
+    )
     assert 'value="5"' in page
 
 
-def test_testing_an_untrained_block_is_refused_with_a_message(browser, user_project, impulse_id, client):
+def test_testing_an_untrained_block_is_refused_with_a_message(
+    browser, user_project, impulse_id, client
+):
     pid = user_project.project.id
     r = browser.post(f"/projects/{pid}/testing/{impulse_id}/100")
     assert r.status_code == 303

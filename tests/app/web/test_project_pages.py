@@ -16,7 +16,10 @@ def test_create_project_shows_the_api_key_once_and_it_works(browser):
     assert "shown only once" in r.text and r.headers["cache-control"] == "no-store"
     assert f'-H "x-api-key: {key}"' in r.text and f'os.environ["EI_API_KEY"] = "{key}"' in r.text
     pid = int(re.search(r'action="/projects/(\d+)/rotate-api-key"', r.text).group(1))
-    assert c.get(f"/api/{pid}", headers={"x-api-key": key}).json()["project"]["name"] == "Keyword spotting"
+    assert (
+        c.get(f"/api/{pid}", headers={"x-api-key": key}).json()["project"]["name"]
+        == "Keyword spotting"
+    )
     page = c.get(f"/projects/{pid}").text
     assert key not in page and "YOUR_API_KEY" in page and key[:8] in page  # the prefix only
     listing = c.get("/projects").text
@@ -32,8 +35,11 @@ def test_create_project_validation_message_is_next_to_the_field(browser):
 
 def test_dashboard_shows_counts_keys_and_a_snippet_for_this_server(browser, user_project, client):
     pid, key = user_project.project.id, user_project.api_key
-    client.post("/api/training/data", content=acquisition(hmac_key=user_project.hmac_key, device="board-7"),
-                headers={"x-api-key": key, "content-type": "application/json", "x-label": "wave"})
+    client.post(
+        "/api/training/data",
+        content=acquisition(hmac_key=user_project.hmac_key, device="board-7"),
+        headers={"x-api-key": key, "content-type": "application/json", "x-label": "wave"},
+    )
     page = client.get(f"/projects/{pid}").text
     assert 'id="count-samples">1<' in page
     assert user_project.hmac_key in page and 'data-copy="hmac-key-1"' in page
@@ -50,7 +56,9 @@ def test_base_url_setting_is_used_in_the_snippet(settings, make_user, make_proje
     from tests.app.web.conftest import sign_in
 
     _, email = make_user()
-    with TestClient(create_app(settings.model_copy(update={"base_url": "https://forge.example.org/"}))) as c:
+    with TestClient(
+        create_app(settings.model_copy(update={"base_url": "https://forge.example.org/"}))
+    ) as c:
         sign_in(c, email)
         token = re.search(r'name="csrf_token" value="([^"]+)"', c.get("/projects").text).group(1)
         page = c.post("/projects", data={"name": "p", "csrf_token": token}).text

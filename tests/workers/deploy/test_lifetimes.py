@@ -151,8 +151,12 @@ def test_no_write_over_an_input_of_another_shape_or_a_tensor_read_later():
 
 
 def test_reading_a_tensor_nobody_wrote_is_an_error():
-    g = _graph([("x", (1, 4)), ("ghost", (1, 4)), ("y", (1, 4))], [("ADD", (0, 1), (2,))], (0,), (2,))
-    with pytest.raises(CompileError, match="'ghost' is read by operator 0 before anything writes it"):
+    g = _graph(
+        [("x", (1, 4)), ("ghost", (1, 4)), ("y", (1, 4))], [("ADD", (0, 1), (2,))], (0,), (2,)
+    )
+    with pytest.raises(
+        CompileError, match="'ghost' is read by operator 0 before anything writes it"
+    ):
         tensor_lifetimes(g)
 
 

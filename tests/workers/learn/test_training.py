@@ -350,9 +350,7 @@ def test_cosine_learning_rate_schedule():
 
 def test_prepare_training_data_names_regression_targets_and_fills_the_architecture():
     X = np.zeros((6, 3), dtype=np.float64)
-    data = prepare_training_data(
-        X, np.zeros((6, 2)), labels=None, layers=LAYERS, task="regression"
-    )
+    data = prepare_training_data(X, np.zeros((6, 2)), labels=None, layers=LAYERS, task="regression")
     assert data.labels == ["target_0", "target_1"] and data.n_outputs == 2
     assert data.X.dtype == np.float32 and data.y.dtype == np.float32
     assert data.input_shape == (3,)
@@ -426,16 +424,24 @@ class _Model:
 def test_best_epoch_stops_after_patience_and_restores_the_best():
     best = BestEpoch(patience=2)
     snapshots = iter(["w1", "w2", "w3", "w4", "w5"])
-    stops = [best.observe(e, v, lambda: next(snapshots)) for e, v in enumerate([3, 2, 2.5, 1, 4, 5], 1)]
+    stops = [
+        best.observe(e, v, lambda: next(snapshots)) for e, v in enumerate([3, 2, 2.5, 1, 4, 5], 1)
+    ]
     assert stops == [False, False, False, False, False, True]  # epoch 6 is 2 after the best (4)
-    assert (best.value, best.epoch, best.weights) == (1, 4, "w3")  # snapshots taken on improvement only
+    assert (best.value, best.epoch, best.weights) == (
+        1,
+        4,
+        "w3",
+    )  # snapshots taken on improvement only
     model = _Model()
     assert best.restore(model, 6) == 4 and model.weights == "w3"
 
 
 def test_best_epoch_without_patience_records_nothing():
     best = BestEpoch(patience=None)
-    assert not any(best.observe(e, 1.0 / e, lambda: pytest.fail("no snapshot")) for e in range(1, 9))
+    assert not any(
+        best.observe(e, 1.0 / e, lambda: pytest.fail("no snapshot")) for e in range(1, 9)
+    )
     model = _Model()
     assert best.restore(model, 8) == 8 and model.weights is None
     nan = BestEpoch(patience=1)  # a value that never improves: stop, nothing to restore

@@ -91,7 +91,8 @@ def runtime_files(prefix: str = RUNTIME_PREFIX) -> dict[str, str]:
     return {
         f"runtime/{name}": text
         for name, text in (
-            runtime_source(path, prefix) for path in (RUNTIME_DIR / RUNTIME_HEADER, *RUNTIME_SOURCES)
+            runtime_source(path, prefix)
+            for path in (RUNTIME_DIR / RUNTIME_HEADER, *RUNTIME_SOURCES)
         )
     }
 
@@ -300,7 +301,9 @@ def _audio(ctx: _Ctx, block: str, p: dict, *, window_samples, n_axes, frequency_
         else:
             fields += [("win_size", "0u"), ("cmvn_source", "NULL")]
     prefix = ctx.prefix
-    body = f"return {ctx.rt('dsp_' + block)}(&{prefix}dsp_cfg, window, features, {prefix}dsp_scratch);"
+    body = (
+        f"return {ctx.rt('dsp_' + block)}(&{prefix}dsp_cfg, window, features, {prefix}dsp_scratch);"
+    )
     return ctx.rt("dsp_audio_t"), fields, body, scratch
 
 
@@ -357,14 +360,33 @@ def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
             n = (n + taps - 1) // 2
             lengths.append(n)
         fields += [
-            ("fft", "{ 0u, NULL, NULL }"), ("step", "0u"), ("n_segments", "0u"), ("hann", "NULL"),
-            ("psd_scale", "0.0f"), ("do_log", "0"),
-            ("wavelet_levels", f"{levels}u"), ("wavelet_taps", f"{taps}u"),
+            ("fft", "{ 0u, NULL, NULL }"),
+            ("step", "0u"),
+            ("n_segments", "0u"),
+            ("hann", "NULL"),
+            ("psd_scale", "0.0f"),
+            ("do_log", "0"),
+            ("wavelet_levels", f"{levels}u"),
+            ("wavelet_taps", f"{taps}u"),
             ("wavelet_max_len", f"{max(lengths)}u"),
-            ("dec_lo", ctx.table("wavelet_lo", "double", np.asarray(wavelet.dec_lo),
-                                 f"pywt.Wavelet('{p['wavelet']}').dec_lo")),
-            ("dec_hi", ctx.table("wavelet_hi", "double", np.asarray(wavelet.dec_hi),
-                                 f"pywt.Wavelet('{p['wavelet']}').dec_hi")),
+            (
+                "dec_lo",
+                ctx.table(
+                    "wavelet_lo",
+                    "double",
+                    np.asarray(wavelet.dec_lo),
+                    f"pywt.Wavelet('{p['wavelet']}').dec_lo",
+                ),
+            ),
+            (
+                "dec_hi",
+                ctx.table(
+                    "wavelet_hi",
+                    "double",
+                    np.asarray(wavelet.dec_hi),
+                    f"pywt.Wavelet('{p['wavelet']}').dec_hi",
+                ),
+            ),
         ]
         scratch = window_samples + 4 * max(lengths)
     else:
@@ -377,8 +399,11 @@ def _spectral(ctx: _Ctx, p: dict, *, window_samples, n_axes, frequency_hz):
             ("hann", ctx.table("hann", "float", w, f"periodic Hann window, {n_fft} points")),
             ("psd_scale", c_float(psd_scale)),
             ("do_log", "1" if p["do_log"] else "0"),
-            ("wavelet_levels", "0u"), ("wavelet_taps", "0u"), ("wavelet_max_len", "0u"),
-            ("dec_lo", "NULL"), ("dec_hi", "NULL"),
+            ("wavelet_levels", "0u"),
+            ("wavelet_taps", "0u"),
+            ("wavelet_max_len", "0u"),
+            ("dec_lo", "NULL"),
+            ("dec_hi", "NULL"),
         ]
         scratch = window_samples + n_fft + 2 + n_fft // 2 + 1
     body = (
@@ -575,20 +600,32 @@ def emit_dsp_chain(
         for k, (name, params) in enumerate(blocks, 1)
     ]
     if any(e.block == "image" for e in parts):
-        raise DspBuildError("image", "blocks", "an image block cannot be combined with other processing blocks")
+        raise DspBuildError(
+            "image", "blocks", "an image block cannot be combined with other processing blocks"
+        )
     offsets = np.cumsum([0] + [e.n_features for e in parts[:-1]]).tolist()
     n_features = sum(e.n_features for e in parts)
     scratch_floats = sum(e.scratch_bytes for e in parts) // 4
-    described = [{"block": e.block, "n_features": e.n_features, "offset": int(off), "prefix": e.prefix}
-                 for e, off in zip(parts, offsets, strict=True)]
+    described = [
+        {"block": e.block, "n_features": e.n_features, "offset": int(off), "prefix": e.prefix}
+        for e, off in zip(parts, offsets, strict=True)
+    ]
     banner = cgen.banner(
         f"Tinyforge DSP-to-C {DSP_C_VERSION}: {len(parts)} processing blocks "
         f"({' + '.join(e.block for e in parts)}) on one window {window_samples} x {n_axes} at "
         f"{float(frequency_hz or 0):g} Hz"
     )
-    ctx = dict(banner=banner, prefix=prefix, blocks=described, window_samples=window_samples,
-               n_axes=n_axes, frequency_c=c_float(frequency_hz or 0.0), input_floats=window_samples * n_axes,
-               n_features=n_features, scratch_floats=scratch_floats)
+    ctx = dict(
+        banner=banner,
+        prefix=prefix,
+        blocks=described,
+        window_samples=window_samples,
+        n_axes=n_axes,
+        frequency_c=c_float(frequency_hz or 0.0),
+        input_floats=window_samples * n_axes,
+        n_features=n_features,
+        scratch_floats=scratch_floats,
+    )
     files = {name: text for e in parts for name, text in e.files.items()}
     files[f"{prefix}dsp_config.h"] = cgen.render("dsp/dsp_chain.h.j2", **ctx)
     files[f"{prefix}dsp_config.c"] = cgen.render("dsp/dsp_chain.c.j2", **ctx)
@@ -605,6 +642,10 @@ def emit_dsp_chain(
         table_bytes=table_bytes,
         shape=(n_features,),
         prefix=prefix,
-        manifest=dict(blocks=[e.manifest for e in parts], n_features=n_features, scratch_bytes=scratch_floats * 4,
-                      table_bytes=table_bytes),
+        manifest=dict(
+            blocks=[e.manifest for e in parts],
+            n_features=n_features,
+            scratch_bytes=scratch_floats * 4,
+            table_bytes=table_bytes,
+        ),
     )

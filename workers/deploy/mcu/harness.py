@@ -323,7 +323,11 @@ def _run_batch(
         f"inputs {start}..{start + len(batch) - 1}"
     )
     result = run_elf(
-        layout.target, elf.path, timeout_s=timeout_s, count_instructions=True, machine=layout.machine
+        layout.target,
+        elf.path,
+        timeout_s=timeout_s,
+        count_instructions=True,
+        machine=layout.machine,
     )
     if result.exit_code != 0:
         tail = result.stdout[-1500:].decode(errors="replace")

@@ -108,7 +108,9 @@ def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
         "labels": list(labels),
         "model_type": "classification",
         "sensor": sensor,
-        "slice_size": input_features(impulse) if image else impulse.slice_samples * len(impulse.axes),
+        "slice_size": input_features(impulse)
+        if image
+        else impulse.slice_samples * len(impulse.axes),
         "thresholds": [],
         "use_continuous_mode": sensor == SENSOR_MICROPHONE,
     }
@@ -147,11 +149,21 @@ def c_string_literal(text: str, *, width: int = 96) -> str:
     if not text.isascii() or any(ord(c) < 32 for c in text):
         raise CompileError("the runner's JSON must be printable ASCII")
     chunks = [text[i : i + width] for i in range(0, len(text), width)] or [""]
-    return "\\\n    ".join(f'"{escape(c)}"' for c in chunks) if len(chunks) > 1 else f'"{escape(chunks[0])}"'
+    return (
+        "\\\n    ".join(f'"{escape(c)}"' for c in chunks)
+        if len(chunks) > 1
+        else f'"{escape(chunks[0])}"'
+    )
 
 
 def eim_files(
-    impulse: Any, *, labels: Sequence[str], title: str, prefix: str, banner: str, runtime_banner: str
+    impulse: Any,
+    *,
+    labels: Sequence[str],
+    title: str,
+    prefix: str,
+    banner: str,
+    runtime_banner: str,
 ) -> dict[str, str]:
     """The runner's files in a library: ``eim/<prefix>eim*.c/.h`` and ``eim/<prefix>eim_info.h``."""
     files = {}
@@ -182,7 +194,9 @@ def host_target() -> str | None:
     """The linux target this machine runs natively, None elsewhere."""
     machine = platform.machine().lower()
     return (
-        next((t for t, names in MACHINES.items() if machine in names), None) if os.name == "posix" else None
+        next((t for t, names in MACHINES.items() if machine in names), None)
+        if os.name == "posix"
+        else None
     )
 
 
@@ -229,10 +243,14 @@ def build_eim(lib_dir: Path, *, target: str, static: bool = True) -> Path:
             f"{lib_dir} has no Linux runner: it is built into linux-x86_64 and linux-aarch64 "
             "deployments of an impulse"
         )
-    args = ["make", "-C", str(lib_dir), EIM_NAME, f"CC={cc}"] + (["EIM_LDFLAGS=-static -s"] if static else [])
+    args = ["make", "-C", str(lib_dir), EIM_NAME, f"CC={cc}"] + (
+        ["EIM_LDFLAGS=-static -s"] if static else []
+    )
     done = subprocess.run(args, capture_output=True, text=True)
     if done.returncode != 0:
-        raise EimError(f"model.eim does not build for {target}:\n{(done.stderr or done.stdout)[-3000:]}")
+        raise EimError(
+            f"model.eim does not build for {target}:\n{(done.stderr or done.stdout)[-3000:]}"
+        )
     return lib_dir / EIM_NAME
 
 
@@ -241,7 +259,9 @@ class EimRunner:
     as qemu-aarch64) and sends JSON requests. Use as a context manager; `hello` holds the model
     parameters after `start`."""
 
-    def __init__(self, path: Path, *, launcher: Sequence[str] = (), timeout_s: float = 60.0) -> None:
+    def __init__(
+        self, path: Path, *, launcher: Sequence[str] = (), timeout_s: float = 60.0
+    ) -> None:
         self.path = Path(path)
         self.launcher = list(launcher)
         self.timeout_s = timeout_s
@@ -267,7 +287,9 @@ class EimRunner:
         sock_path = os.path.join(self._dir.name, "runner.sock")
         try:
             self._proc = subprocess.Popen(
-                [*self.launcher, str(self.path), sock_path], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+                [*self.launcher, str(self.path), sock_path],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
             )
         except OSError as exc:
             self.close()
@@ -275,13 +297,21 @@ class EimRunner:
         deadline = time.monotonic() + self.timeout_s
         while not os.path.exists(sock_path):
             if self._proc.poll() is not None:
-                out = self._proc.stdout.read().decode(errors="replace").strip() if self._proc.stdout else ""
+                out = (
+                    self._proc.stdout.read().decode(errors="replace").strip()
+                    if self._proc.stdout
+                    else ""
+                )
                 code = self._proc.returncode
                 self.close()
-                raise EimError(f"{self.path.name} exited with status {code} before listening: {out}")
+                raise EimError(
+                    f"{self.path.name} exited with status {code} before listening: {out}"
+                )
             if time.monotonic() > deadline:
                 self.close()
-                raise EimError(f"{self.path.name} did not open its socket within {self.timeout_s:g} s")
+                raise EimError(
+                    f"{self.path.name} did not open its socket within {self.timeout_s:g} s"
+                )
             time.sleep(0.02)
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self._sock.settimeout(self.timeout_s)
@@ -320,7 +350,9 @@ class EimRunner:
         return self.send({"classify": np.asarray(values, np.float64).ravel().tolist()})["result"]
 
     def classify_continuous(self, values: Sequence[float] | np.ndarray) -> dict[str, Any]:
-        return self.send({"classify_continuous": np.asarray(values, np.float64).ravel().tolist()})["result"]
+        return self.send({"classify_continuous": np.asarray(values, np.float64).ravel().tolist()})[
+            "result"
+        ]
 
     def close(self) -> None:
         if self._sock is not None:
@@ -392,7 +424,9 @@ def verify_eim(
     labels = lib.manifest["labels"]
     rows = np.asarray(windows, np.float32).reshape(len(windows), -1)
     with EimRunner(exe, launcher=launcher) as runner:
-        got = np.stack([scores(runner.classify(request_values(lib.manifest, row)), labels) for row in rows])
+        got = np.stack(
+            [scores(runner.classify(request_values(lib.manifest, row)), labels) for row in rows]
+        )
     same = float((got.argmax(1) == np.asarray(expected_scores).argmax(1)).mean())
     where = f"under {launcher[0]}" if launcher else "on the host"
     part = {

@@ -53,10 +53,19 @@ def _compare_anomaly(got: np.ndarray, expected: np.ndarray) -> dict[str, Any]:
     return {"anomaly_max_rel_diff": rel, "anomaly_agrees": bool(rel <= ANOMALY_RTOL)}
 
 
-def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inputs: np.ndarray,
-                   windows: np.ndarray | None = None, expected_scores: np.ndarray | None = None,
-                   expected_anomaly: np.ndarray | None = None, log: Callable[[str], None] = print, work_dir: Path | None = None,
-                   run_target: bool = True) -> dict[str, Any]:
+def verify_library(
+    lib: Library,
+    tflite_bytes: bytes,
+    *,
+    target: str,
+    model_inputs: np.ndarray,
+    windows: np.ndarray | None = None,
+    expected_scores: np.ndarray | None = None,
+    expected_anomaly: np.ndarray | None = None,
+    log: Callable[[str], None] = print,
+    work_dir: Path | None = None,
+    run_target: bool = True,
+) -> dict[str, Any]:
     """Run the checks; returns what goes into the manifest (and raises nothing for a mismatch: it reports)."""
     from workers.deploy import verify_on_host
 
@@ -65,44 +74,77 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
     wd = Path(tmp.name) if tmp else Path(work_dir)
     try:
         host = verify_on_host(lib.compiled, tflite_bytes, model_inputs, work_dir=wd / "model")
-        report["host"] = {"inferences": host.inferences, "bit_exact": host.bit_exact,
-                          "outputs_equal": host.outputs_equal, "intermediates_equal": host.intermediates_equal,
-                          "tensors_compared": host.tensors_compared, "mismatches": len(host.mismatches),
-                          "tflm_arena_bytes": host.tflm_arena_bytes}
-        log(f"host: {host.inferences} inferences, outputs {'equal' if host.outputs_equal else 'DIFFER'}, "
+        report["host"] = {
+            "inferences": host.inferences,
+            "bit_exact": host.bit_exact,
+            "outputs_equal": host.outputs_equal,
+            "intermediates_equal": host.intermediates_equal,
+            "tensors_compared": host.tensors_compared,
+            "mismatches": len(host.mismatches),
+            "tflm_arena_bytes": host.tflm_arena_bytes,
+        }
+        log(
+            f"host: {host.inferences} inferences, outputs {'equal' if host.outputs_equal else 'DIFFER'}, "
             f"{host.tensors_compared} intermediate tensors {'equal' if host.intermediates_equal else 'DIFFER'} "
-            f"(TFLM interpreter arena {host.tflm_arena_bytes} B, ours {lib.compiled.arena_bytes} B)")
+            f"(TFLM interpreter arena {host.tflm_arena_bytes} B, ours {lib.compiled.arena_bytes} B)"
+        )
         bit_exact = host.bit_exact
         if windows is not None and expected_scores is not None and len(windows):
             lib_dir = wd / "lib"
             write_library(lib, lib_dir)
-            make = subprocess.run(["make", "-C", str(lib_dir), "classify"], capture_output=True, text=True)
+            make = subprocess.run(
+                ["make", "-C", str(lib_dir), "classify"], capture_output=True, text=True
+            )
             if make.returncode != 0:
-                raise RuntimeError(f"the library does not build on the host:\n{make.stderr[-3000:]}")
-            run = subprocess.run([str(lib_dir / "classify")], input=np.asarray(windows, np.float32).tobytes(),
-                                 capture_output=True, timeout=600)
+                raise RuntimeError(
+                    f"the library does not build on the host:\n{make.stderr[-3000:]}"
+                )
+            run = subprocess.run(
+                [str(lib_dir / "classify")],
+                input=np.asarray(windows, np.float32).tobytes(),
+                capture_output=True,
+                timeout=600,
+            )
             if run.returncode != 0:
-                raise RuntimeError(f"the impulse failed on the host: {run.stderr.decode(errors='replace')[-2000:]}")
+                raise RuntimeError(
+                    f"the impulse failed on the host: {run.stderr.decode(errors='replace')[-2000:]}"
+                )
             n_labels = expected_scores.shape[1]
             out = np.frombuffer(run.stdout, dtype=np.float32).reshape(len(windows), n_labels + 1)
             got = out[:, :n_labels]
             same = float((got.argmax(1) == expected_scores.argmax(1)).mean())
             step = lib.manifest["output"]["scale"] or 0.0
             diff = float(np.abs(got - expected_scores).max())
-            report["impulse"] = {"windows": int(len(windows)), "same_class": same, "max_score_diff": diff,
-                                 "output_step": step}
-            log(f"host impulse (DSP in C + model) on {len(windows)} windows: same class {100 * same:.1f}%, "
-                f"largest score difference {diff:.4f} (one output step = {step:.4f})")
+            report["impulse"] = {
+                "windows": int(len(windows)),
+                "same_class": same,
+                "max_score_diff": diff,
+                "output_step": step,
+            }
+            log(
+                f"host impulse (DSP in C + model) on {len(windows)} windows: same class {100 * same:.1f}%, "
+                f"largest score difference {diff:.4f} (one output step = {step:.4f})"
+            )
             if expected_anomaly is not None:
-                report["impulse"].update(_compare_anomaly(out[:, n_labels], np.asarray(expected_anomaly, np.float64)))
-                log(f"host anomaly scores (C, float32) vs the platform's: largest relative difference "
+                report["impulse"].update(
+                    _compare_anomaly(out[:, n_labels], np.asarray(expected_anomaly, np.float64))
+                )
+                log(
+                    f"host anomaly scores (C, float32) vs the platform's: largest relative difference "
                     f"{report['impulse']['anomaly_max_rel_diff']:.2e} "
-                    f"({'agree' if report['impulse']['anomaly_agrees'] else 'DIFFER'})")
+                    f"({'agree' if report['impulse']['anomaly_agrees'] else 'DIFFER'})"
+                )
             if lib.eim_sources:
                 from workers.deploy.package.eim import verify_eim
 
-                report["eim"] = verify_eim(lib, lib_dir, target=target, windows=windows,
-                                           expected_scores=expected_scores, log=log)
+                report["eim"] = verify_eim(
+                    lib,
+                    lib_dir,
+                    target=target,
+                    windows=windows,
+                    expected_scores=expected_scores,
+                    log=log,
+                )
         from workers.deploy.targets import get_target
 
         tgt = get_target(target)
@@ -110,30 +152,44 @@ def verify_library(lib: Library, tflite_bytes: bytes, *, target: str, model_inpu
             from workers.deploy.mcu import HarnessLibrary, run_model_harness, toolchain_available
 
             if not toolchain_available():
-                log(f"{target}: Arm toolchain or QEMU not installed: skipped the on-target run "
-                    "(scripts/install-toolchain.sh installs them)")
+                log(
+                    f"{target}: Arm toolchain or QEMU not installed: skipped the on-target run "
+                    "(scripts/install-toolchain.sh installs them)"
+                )
                 report["target"] = {"skipped": "toolchain not installed"}
             else:
                 src = wd / "target-src"
                 write_library(lib, src)
                 sources = [src / s for s in lib.model_sources]
                 rows = model_inputs[: min(len(model_inputs), 20)]
-                res = run_model_harness(target, HarnessLibrary(sources, [src / "src"]),
-                                        inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
-                                        output_bytes=lib.compiled.output.nbytes, out_dir=wd / "target-build")
+                res = run_model_harness(
+                    target,
+                    HarnessLibrary(sources, [src / "src"]),
+                    inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
+                    output_bytes=lib.compiled.output.nbytes,
+                    out_dir=wd / "target-build",
+                )
                 expected = reference_outputs(tflite_bytes, rows)
                 equal = [bytes(a) == b for a, b in zip(res.outputs, expected, strict=True)]
                 instructions = int(np.median(res.instructions)) if res.instructions else None
                 # RAM = data + bss (the arena and DSP scratch are static, so inside bss) + the deepest stack
-                report["target"] = {"machine": res.machine, "inferences": len(rows), "bit_exact": all(equal),
-                                    "instructions": instructions, "flash_bytes": res.flash_bytes,
-                                    "ram_bytes": res.ram_bytes + res.stack_used_bytes,
-                                    "data_bss_bytes": res.ram_bytes, "stack_used_bytes": res.stack_used_bytes}
+                report["target"] = {
+                    "machine": res.machine,
+                    "inferences": len(rows),
+                    "bit_exact": all(equal),
+                    "instructions": instructions,
+                    "flash_bytes": res.flash_bytes,
+                    "ram_bytes": res.ram_bytes + res.stack_used_bytes,
+                    "data_bss_bytes": res.ram_bytes,
+                    "stack_used_bytes": res.stack_used_bytes,
+                }
                 bit_exact = bit_exact and all(equal)
-                log(f"{target} under QEMU ({res.machine}): {len(rows)} inferences, outputs "
+                log(
+                    f"{target} under QEMU ({res.machine}): {len(rows)} inferences, outputs "
                     f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} instructions per "
                     f"inference, flash {res.flash_bytes} B (text+data), RAM {res.ram_bytes + res.stack_used_bytes} B "
-                    f"(data+bss incl. arena {res.ram_bytes} + stack {res.stack_used_bytes})")
+                    f"(data+bss incl. arena {res.ram_bytes} + stack {res.stack_used_bytes})"
+                )
         report["bit_exact"] = bit_exact
         return report
     finally:

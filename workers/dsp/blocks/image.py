@@ -83,7 +83,9 @@ class ImageBlock(Block):
                 f"expected {expected_hw[1]}x{expected_hw[0]}"
             )
         if p["channels"] == "Grayscale":
-            if x.shape[-1] == 3:  # term by term in float32, as the C does (a BLAS matmul may round differently)
+            if (
+                x.shape[-1] == 3
+            ):  # term by term in float32, as the C does (a BLAS matmul may round differently)
                 luma = x[..., 0:1] * LUMA[0] + x[..., 1:2] * LUMA[1] + x[..., 2:3] * LUMA[2]
                 x = np.floor(luma + np.float32(0.5))
         elif x.shape[-1] == 1:

@@ -106,7 +106,9 @@ def test_renamed_runtime_builds_with_renamed_config(tmp_path):
     }
     assert not any("tinyforge_" in t.lower() for t in files.values())
     e = emit_dsp("mfcc", {}, prefix="acme_", runtime_prefix="acme_", **AUDIO)
-    assert not any("tinyforge_" in t.lower() for t in e.files.values())  # nothing to rename afterwards
+    assert not any(
+        "tinyforge_" in t.lower() for t in e.files.values()
+    )  # nothing to rename afterwards
     for rel, text in {**files, **e.files}.items():
         path = tmp_path / rel
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -299,7 +299,9 @@ WAVELET_CASES = [
 ]
 
 
-@pytest.mark.parametrize("params", WAVELET_CASES, ids=lambda p: f"{p['wavelet']}-L{p['wavelet_level']}")
+@pytest.mark.parametrize(
+    "params", WAVELET_CASES, ids=lambda p: f"{p['wavelet']}-L{p['wavelet_level']}"
+)
 def test_spectral_wavelets(build_root, params):
     """pywt.wavedec (symmetric) and the 11 statistics per coefficient array, in C."""
     params = {"analysis_type": "Wavelet", **params}
@@ -310,9 +312,14 @@ def test_spectral_wavelets(build_root, params):
     per_axis = 3 + (params["wavelet_level"] + 1) * 11
     assert emission.n_features == 3 * per_axis and got.shape == ref.shape
     g, r = got.reshape(len(got), 3, per_axis, order="C"), ref.reshape(len(ref), 3, per_axis)
-    stats = np.concatenate([g[..., 3:].reshape(len(g), 3, -1, 11), r[..., 3:].reshape(len(r), 3, -1, 11)], axis=-1)
+    stats = np.concatenate(
+        [g[..., 3:].reshape(len(g), 3, -1, 11), r[..., 3:].reshape(len(r), 3, -1, 11)], axis=-1
+    )
     values = np.r_[0:8, 10]  # mean, std, rms, percentiles, entropy: relative to the array's scale
-    scale = np.abs(r[..., 3:].reshape(len(r), 3, -1, 11)[..., values]).max(axis=-1, keepdims=True) + 1e-12
+    scale = (
+        np.abs(r[..., 3:].reshape(len(r), 3, -1, 11)[..., values]).max(axis=-1, keepdims=True)
+        + 1e-12
+    )
     diff = np.abs(stats[..., :11][..., values] - stats[..., 11:][..., values]) / scale
     assert diff.max() < 1e-5, diff.max()
     # crossing rates are counts / (len - 1): equal (float32 vs float64 coefficients keep their signs here)

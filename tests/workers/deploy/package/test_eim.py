@@ -64,7 +64,9 @@ def motion() -> MotionImpulse:
 
 @pytest.fixture(scope="module")
 def verified(motion, tmp_path_factory):
-    lib = build_library(motion.tflite, target="linux-x86_64", impulse=motion.spec, title="Motion {demo}")
+    lib = build_library(
+        motion.tflite, target="linux-x86_64", impulse=motion.spec, title="Motion {demo}"
+    )
     logs: list[str] = []
     report = verify_library(
         lib,
@@ -85,7 +87,9 @@ def test_verification_builds_checks_and_ships_the_runner(verified, motion):
     report, lib = verified["report"], verified["lib"]
     assert report["eim"]["same_class"] == 1.0 and report["eim"]["windows"] == len(motion.windows)
     assert report["eim"]["ran"] == "on the host" and verdict(report) == []
-    assert any("Linux runner (model.eim, linux-x86_64) on the host" in line for line in verified["logs"])
+    assert any(
+        "Linux runner (model.eim, linux-x86_64) on the host" in line for line in verified["logs"]
+    )
     exe = verified["dir"] / "model.eim"
     assert elf_target(exe) == "linux-x86_64" and os.access(exe, os.X_OK)
     render_docs(lib, title="Motion", impulse=motion.spec, target_description="x86-64 Linux")
@@ -111,7 +115,12 @@ def test_a_runner_that_classifies_differently_is_not_shipped(motion, tmp_path):
     wrong = np.roll(motion.expected, 1, axis=1)  # a "platform" that disagrees on every window
     logs: list[str] = []
     part = verify_eim(
-        lib, tmp_path, target="linux-x86_64", windows=motion.windows, expected_scores=wrong, log=logs.append
+        lib,
+        tmp_path,
+        target="linux-x86_64",
+        windows=motion.windows,
+        expected_scores=wrong,
+        log=logs.append,
     )
     assert part["same_class"] < 1.0 and "model.eim" not in lib.files and not lib.executables
     assert "model.eim is not shipped: it classifies windows differently from the platform" in logs
@@ -141,10 +150,17 @@ def test_edge_impulse_python_sdk_classifies_like_the_platform(verified, motion, 
         info = runner.init()
         params = info["model_parameters"]
         assert params["labels"] == LABELS and params["label_count"] == 4
-        assert (params["input_features_count"], params["axis_count"], params["frequency"]) == (189, 3, 62.5)
+        assert (params["input_features_count"], params["axis_count"], params["frequency"]) == (
+            189,
+            3,
+            62.5,
+        )
         assert (params["interval_ms"], params["slice_size"], params["has_anomaly"]) == (16.0, 93, 1)
         assert params["sensor"] == 2 and params["use_continuous_mode"] is False
-        assert info["project"]["name"] == "Motion {demo}" and info["project"]["impulse_name"] == "motion"
+        assert (
+            info["project"]["name"] == "Motion {demo}"
+            and info["project"]["impulse_name"] == "motion"
+        )
         assert "features_shm" in info  # offered always; the SDK uses it unless told not to
         assert (runner._input_shm is not None) == allow_shm
         results = [runner.classify(w.ravel().tolist()) for w in motion.windows]
@@ -153,10 +169,14 @@ def test_edge_impulse_python_sdk_classifies_like_the_platform(verified, motion, 
         runner.stop()
     got = np.stack([scores(r["result"], LABELS) for r in results])
     anomaly = np.array([r["result"]["anomaly"] for r in results])
-    assert (got.argmax(1) == motion.expected.argmax(1)).all()  # the platform's classes, every window
+    assert (
+        got.argmax(1) == motion.expected.argmax(1)
+    ).all()  # the platform's classes, every window
     step = verified["lib"].manifest["output"]["scale"]
     assert np.abs(got - motion.expected).max() <= step + 1e-6
-    np.testing.assert_allclose(anomaly, motion.anomaly, rtol=1e-2, atol=1e-2 * np.abs(motion.anomaly).max())
+    np.testing.assert_allclose(
+        anomaly, motion.anomaly, rtol=1e-2, atol=1e-2 * np.abs(motion.anomaly).max()
+    )
     # the runner is the C impulse: the same float32 scores as the library's own example program
     example = _classify_example(verified["dir"], motion.windows)
     np.testing.assert_array_equal(got.astype(np.float32), example[:, :4])
@@ -179,9 +199,13 @@ def _wait_gone(pid: int) -> None:
 
 
 def test_continuous_mode_classifies_the_latest_window(verified):
-    signal_ = np.concatenate([v for _, v in motion_dataset(1, seed=9)]).astype(np.float32)  # 4 x 125 readings
+    signal_ = np.concatenate([v for _, v in motion_dataset(1, seed=9)]).astype(
+        np.float32
+    )  # 4 x 125 readings
     with EimRunner(verified["dir"] / "model.eim") as runner:
-        slices = [runner.classify_continuous(signal_[i : i + SLICE]) for i in range(0, 12 * SLICE, SLICE)]
+        slices = [
+            runner.classify_continuous(signal_[i : i + SLICE]) for i in range(0, 12 * SLICE, SLICE)
+        ]
         for k in range(2, 12):  # from the third slice on, the window is full: the last 63 readings
             window = runner.classify(signal_[SLICE * (k + 1) - WINDOW : SLICE * (k + 1)])
             assert (slices[k]["classification"], slices[k]["anomaly"]) == (
@@ -208,7 +232,9 @@ def test_edge_impulse_node_sdk_classifies_like_the_platform(verified, motion, tm
     got = np.stack([scores(r["result"], LABELS) for r in results])
     assert (got.argmax(1) == motion.expected[:8].argmax(1)).all()
     assert all("classification" in r["result"] for r in continuous)
-    assert refused == {"error": "classify: expected 189 values (one window: input_features_count) but got 2"}
+    assert refused == {
+        "error": "classify: expected 189 values (one window: input_features_count) but got 2"
+    }
 
 
 class RawClient:
@@ -219,7 +245,9 @@ class RawClient:
             [str(exe), str(sock_path)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
         )
         self.output = b""
-        while b"waiting for a connection" not in self.output:  # listening (a stale socket may exist before)
+        while (
+            b"waiting for a connection" not in self.output
+        ):  # listening (a stale socket may exist before)
             line = self.proc.stdout.readline()
             assert line, f"the runner did not start: {self.output!r}"
             self.output += line
@@ -314,7 +342,9 @@ def test_bad_requests_are_answered_with_the_reason(verified, tmp_path):
             assert answer["success"] is False and reason in answer["error"], (data[:60], answer)
             assert answer.get("id") == id_  # the SDKs match answers to requests by id
         ok = client.ask(b'{"id": 19, "classify": [' + window + b'], "debug": true}')
-        assert ok["id"] == 19 and ok["success"] and set(ok["result"]["classification"]) == set(LABELS)
+        assert (
+            ok["id"] == 19 and ok["success"] and set(ok["result"]["classification"]) == set(LABELS)
+        )
         # a message that does not end within the largest request (189 numbers x 64 bytes + 1 MiB): refused,
         # then the runner closes the connection
         limit = 189 * 64 + 2**20
@@ -334,7 +364,10 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
     existing = tmp_path / "notes.txt"
     existing.write_text("keep me")
     done = start(existing)
-    assert done.returncode == 1 and f"{existing} exists and is not a socket: not replacing it" in done.stderr
+    assert (
+        done.returncode == 1
+        and f"{existing} exists and is not a socket: not replacing it" in done.stderr
+    )
     assert existing.read_text() == "keep me"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as live:
         live.bind(str(tmp_path / "live.sock"))
@@ -345,7 +378,9 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
     assert done.returncode == 1 and "the socket path must be 1 to 107 bytes long" in done.stderr
     done = start(tmp_path / "missing-dir" / "r.sock")
     assert (
-        done.returncode == 1 and "cannot bind" in done.stderr and "No such file or directory" in done.stderr
+        done.returncode == 1
+        and "cannot bind" in done.stderr
+        and "No such file or directory" in done.stderr
     )
     usage = subprocess.run([str(exe)], capture_output=True, text=True)
     assert usage.returncode == 1 and "usage:" in usage.stderr
@@ -395,7 +430,9 @@ def test_another_prefix_builds_with_cmake_too(motion, tmp_path):
     if shutil.which("cmake"):
         build = tmp_path / "build"
         subprocess.run(
-            ["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True
+            ["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)],
+            check=True,
+            capture_output=True,
         )
         subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
         with EimRunner(build / "model.eim") as runner:
@@ -404,7 +441,9 @@ def test_another_prefix_builds_with_cmake_too(motion, tmp_path):
 
 def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_path):
     if not (shutil.which("aarch64-linux-gnu-gcc") and shutil.which("qemu-aarch64")):
-        pytest.skip("gcc-aarch64-linux-gnu or qemu-user missing: scripts/install-toolchain.sh installs them")
+        pytest.skip(
+            "gcc-aarch64-linux-gnu or qemu-user missing: scripts/install-toolchain.sh installs them"
+        )
     lib = build_library(motion.tflite, target="linux-aarch64", impulse=motion.spec)
     windows, expected = motion.windows[:12], motion.expected[:12]
     report = verify_library(
@@ -416,12 +455,19 @@ def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_pat
         expected_scores=expected,
         log=lambda m: None,
     )
-    assert report["eim"] == {**report["eim"], "ran": "under qemu-aarch64", "same_class": 1.0, "windows": 12}
+    assert report["eim"] == {
+        **report["eim"],
+        "ran": "under qemu-aarch64",
+        "same_class": 1.0,
+        "windows": 12,
+    }
     write_library(lib, tmp_path)
     assert elf_target(tmp_path / "model.eim") == "linux-aarch64" and os.access(
         tmp_path / "model.eim", os.X_OK
     )
-    if not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():  # the kernel does not hand it to QEMU
+    if not Path(
+        "/proc/sys/fs/binfmt_misc/qemu-aarch64"
+    ).exists():  # the kernel does not hand it to QEMU
         with pytest.raises(EimError, match="Exec format error"):
             EimRunner(tmp_path / "model.eim").start()
 
@@ -454,12 +500,15 @@ def test_image_runners_take_one_packed_number_per_pixel(tmp_path, color_depth):
     lib, exe = _image_library(tmp_path, color_depth)
     frames = np.random.default_rng(4).integers(0, 256, size=(5, 6, 8, 3), dtype=np.uint8)
     packed = [
-        (f[..., 0].astype(np.int64) << 16) + (f[..., 1].astype(np.int64) << 8) + f[..., 2] for f in frames
+        (f[..., 0].astype(np.int64) << 16) + (f[..., 1].astype(np.int64) << 8) + f[..., 2]
+        for f in frames
     ]
     if color_depth == "rgb":
         channels = frames.reshape(5, -1).astype(np.float32)
     else:  # what the platform makes of a colour frame: Pillow's "L"
-        channels = np.stack([np.asarray(Image.fromarray(f).convert("L")) for f in frames]).reshape(5, -1)
+        channels = np.stack([np.asarray(Image.fromarray(f).convert("L")) for f in frames]).reshape(
+            5, -1
+        )
     subprocess.run(["make", "-C", str(tmp_path), "classify"], check=True, capture_output=True)
     expected = np.frombuffer(
         subprocess.run(
@@ -477,16 +526,22 @@ def test_image_runners_take_one_packed_number_per_pixel(tmp_path, color_depth):
         assert params["image_resize_mode"] == "fit-shortest" and params["sensor"] == 3
         assert params["input_features_count"] == 48 and params["axis_count"] == 1
         got = np.stack([scores(runner.classify(p.ravel()), ["red", "blue"]) for p in packed])
-        with pytest.raises(EimError, match="pixel 0 is 16777216: each pixel is one number 0xRRGGBB"):
+        with pytest.raises(
+            EimError, match="pixel 0 is 16777216: each pixel is one number 0xRRGGBB"
+        ):
             runner.classify([16777216.0] + [0.0] * 47)
-        with pytest.raises(EimError, match="classify_continuous: this impulse classifies whole images"):
+        with pytest.raises(
+            EimError, match="classify_continuous: this impulse classifies whole images"
+        ):
             runner.classify_continuous([0.0] * 48)
     np.testing.assert_array_equal(got.astype(np.float32), expected[:, :2])
     # the verification's windows (channels 0..255) reach the runner packed the same way
     if color_depth == "rgb":
         np.testing.assert_array_equal(pack_pixels(channels[0], 3), packed[0].ravel())
     else:  # a grey pixel p is 0xpppppp
-        np.testing.assert_array_equal(pack_pixels(channels[0], 1), channels[0].astype(np.int64) * 0x010101)
+        np.testing.assert_array_equal(
+            pack_pixels(channels[0], 1), channels[0].astype(np.int64) * 0x010101
+        )
 
 
 def test_model_parameters_for_audio_say_continuous_mode():
@@ -500,7 +555,11 @@ def test_model_parameters_for_audio_say_continuous_mode():
         slice_samples=4000,
     )
     params = model_parameters(spec, spec.labels)
-    assert params["sensor"] == 1 and params["use_continuous_mode"] is True and params["slice_size"] == 4000
+    assert (
+        params["sensor"] == 1
+        and params["use_continuous_mode"] is True
+        and params["slice_size"] == 4000
+    )
     assert params["interval_ms"] == 0.0625 and params["has_anomaly"] == 0
     gmm = ImpulseSpec(
         labels=["a"],
@@ -512,7 +571,10 @@ def test_model_parameters_for_audio_say_continuous_mode():
         slice_samples=5,
         anomaly={"kind": "gmm"},
     )
-    assert model_parameters(gmm, ["a"])["sensor"] == -1 and model_parameters(gmm, ["a"])["has_anomaly"] == 2
+    assert (
+        model_parameters(gmm, ["a"])["sensor"] == -1
+        and model_parameters(gmm, ["a"])["has_anomaly"] == 2
+    )
 
 
 def test_json_and_c_literals_survive_hostile_text():

@@ -27,9 +27,17 @@ def test_make_builds_example_that_matches_the_interpreter(kws, tmp_path):
     write_library(lib, tmp_path)
     subprocess.run(["make", "-C", str(tmp_path)], check=True, capture_output=True)
     inputs = np.random.default_rng(1).integers(-128, 128, size=(5, 49, 10, 1), dtype=np.int8)
-    out = subprocess.run([str(tmp_path / "example")], input=inputs.tobytes(), capture_output=True, check=True).stdout
+    out = subprocess.run(
+        [str(tmp_path / "example")], input=inputs.tobytes(), capture_output=True, check=True
+    ).stdout
     assert out == b"".join(reference_outputs(kws, inputs))
-    for name in ("README.md", "manifest.json", "CMakeLists.txt", "library.properties", "examples/main.c"):
+    for name in (
+        "README.md",
+        "manifest.json",
+        "CMakeLists.txt",
+        "library.properties",
+        "examples/main.c",
+    ):
         assert (tmp_path / name).is_file(), name
 
 
@@ -37,7 +45,9 @@ def test_cmake_builds_the_library(kws, tmp_path):
     lib = build_library(kws, target="linux-x86_64")
     write_library(lib, tmp_path / "lib")
     build = tmp_path / "build"
-    subprocess.run(["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True)
+    subprocess.run(
+        ["cmake", "-S", str(tmp_path / "lib"), "-B", str(build)], check=True, capture_output=True
+    )
     subprocess.run(["cmake", "--build", str(build)], check=True, capture_output=True)
     assert (build / "example").exists()
 
@@ -48,7 +58,9 @@ def test_zip_is_byte_identical_and_stays_inside_its_root(kws):
     assert a == b
     with zipfile.ZipFile(io.BytesIO(a)) as zf:
         names = zf.namelist()
-        assert names == sorted(names) and all(n.startswith("kws-m4f/") and ".." not in n for n in names)
+        assert names == sorted(names) and all(
+            n.startswith("kws-m4f/") and ".." not in n for n in names
+        )
         assert all(i.date_time == (1980, 1, 1, 0, 0, 0) for i in zf.infolist())
     with pytest.raises(CompileError, match="outside"):
         zip_library(build_library(kws, target="linux-x86_64"), root="../evil")
