@@ -4,9 +4,12 @@ Both are fitted with scikit-learn but stored as plain arrays in a JSON-able dict
 indices, per-axis scaling, centres/radii or weights/means/precision Cholesky factors), and
 scored by NumPy code that uses only those arrays, so the same arithmetic can be written in C.
 
-- K-means score: distance (in scaled feature space) to the nearest centre divided by that
-  cluster's radius (the largest distance of the cluster's training points to its centre).
-  A score above 1 lies outside every cluster seen in training.
+- K-means score: the smallest, over the clusters, of the distance (in scaled feature space)
+  to the cluster's centre divided by its radius (the largest distance of the cluster's
+  training points to its centre). A score above 1 lies outside every cluster seen in
+  training. Taking the minimum of the ratios (rather than the ratio of the nearest centre)
+  keeps the score continuous: a window half-way between a tight and a wide cluster does not
+  jump between two scores when float32 rounding picks the other centre.
 - GMM score: negative log-likelihood of the scaled point under the mixture. The fitted dict
   also carries `threshold`, the largest training score, as a suggested cut-off.
 """
@@ -101,12 +104,9 @@ def fit_kmeans(
     centres = km.cluster_centers_
     dist = np.sqrt(((Z[:, None, :] - centres[None]) ** 2).sum(axis=2))
     nearest = dist.argmin(axis=1)
-    radii = np.zeros(n_clusters)
-    for k in range(n_clusters):
-        members = dist[nearest == k, k]
-        radii[k] = members.max() if len(members) else 0.0
-    floor = max(1e-6, float(np.median(radii[radii > 0])) * 1e-3) if (radii > 0).any() else 1e-6
-    radii = np.maximum(radii, floor)
+    radii = _sane_radii(
+        [dist[nearest == k, k] for k in range(n_clusters)],
+    )
     return {
         "kind": "kmeans",
         "version": 1,
@@ -121,6 +121,20 @@ def fit_kmeans(
     }
 
 
+def _sane_radii(members: list[np.ndarray]) -> np.ndarray:
+    """Each cluster's radius: the largest distance of its training points to its centre.
+
+    A cluster made of one window (or of identical windows) has radius 0, which would score
+    every other window as infinitely anomalous; such clusters take the median radius of the
+    others, and no radius is smaller than a tenth of that median.
+    """
+    radii = np.array([m.max() if len(m) else 0.0 for m in members], dtype=np.float64)
+    spread = radii[np.array([len(m) > 1 for m in members]) & (radii > 0)]
+    median = float(np.median(spread)) if len(spread) else 1.0
+    radii[radii <= 0] = median
+    return np.maximum(radii, 0.1 * median)
+
+
 def kmeans_distances(model: dict[str, Any], X: Any) -> np.ndarray:
     """(N, n_clusters) Euclidean distances in the scaled space (what sklearn's `transform` gives)."""
     Z = _scaled(model, X)
@@ -129,12 +143,11 @@ def kmeans_distances(model: dict[str, Any], X: Any) -> np.ndarray:
 
 
 def score_kmeans(model: dict[str, Any], X: Any) -> np.ndarray:
-    """Anomaly score per sample: distance to the nearest centre / that cluster's radius."""
+    """Anomaly score per sample: min over clusters of distance to the centre / its radius."""
     if model.get("kind") != "kmeans":
         raise LearnError(f"not a K-means anomaly model (kind {model.get('kind')!r})")
     d = kmeans_distances(model, X)
-    nearest = d.argmin(axis=1)
-    return d[np.arange(len(d)), nearest] / np.asarray(model["radii"])[nearest]
+    return (d / np.asarray(model["radii"])[None, :]).min(axis=1)
 
 
 def fit_gmm(

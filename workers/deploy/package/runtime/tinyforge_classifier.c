@@ -24,29 +24,29 @@ static TINYFORGE_MODEL_INPUT_T model_input[TINYFORGE_MODEL_FEATURES];
 static TINYFORGE_MODEL_OUTPUT_T model_output[TINYFORGE_MODEL_OUTPUTS];
 
 #if TINYFORGE_HAS_ANOMALY && !TINYFORGE_ANOMALY_GMM
-/* K-means: distance (in standardised units) to the nearest centre, divided by that centre's radius */
+/* K-means: the smallest over the clusters of (distance in standardised units to the centre) / the
+ * cluster's radius. The minimum of the ratios, not the ratio at the nearest centre, keeps the score
+ * continuous, so float32 rounding near a boundary between clusters cannot switch it. Radii are > 0
+ * (the fit gives every cluster at least a tenth of the median radius). */
 static float anomaly_score(const float *x)
 {
     float z[TINYFORGE_ANOMALY_FEATURES];
-    float best_d2 = 0.0f, r;
-    int k, i, nearest = 0;
+    float best = 0.0f;
+    int k, i;
     for (i = 0; i < TINYFORGE_ANOMALY_FEATURES; i++) {
         z[i] = (x[tinyforge_anomaly_feature_index[i]] - tinyforge_anomaly_mean[i]) / tinyforge_anomaly_scale[i];
     }
     for (k = 0; k < TINYFORGE_ANOMALY_CLUSTERS; k++) {
         const float *centre = &tinyforge_anomaly_centres[k * TINYFORGE_ANOMALY_FEATURES];
-        float d2 = 0.0f;
+        float d2 = 0.0f, ratio;
         for (i = 0; i < TINYFORGE_ANOMALY_FEATURES; i++) {
             const float diff = z[i] - centre[i];
             d2 += diff * diff;
         }
-        if (k == 0 || d2 < best_d2) {
-            best_d2 = d2;
-            nearest = k;
-        }
+        ratio = sqrtf(d2) / tinyforge_anomaly_radii[k];
+        if (k == 0 || ratio < best) best = ratio;
     }
-    r = tinyforge_anomaly_radii[nearest] > 0.0f ? tinyforge_anomaly_radii[nearest] : 1e-12f;
-    return sqrtf(best_d2) / r;
+    return best;
 }
 #elif TINYFORGE_HAS_ANOMALY
 /* Gaussian mixture: -log p(z) with log p(z) = logsumexp_k(const_k - |(z - mean_k) U_k|^2 / 2), where
