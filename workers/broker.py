@@ -37,7 +37,8 @@ TMP_PREFIX = ".incoming-"
 
 
 def message_name(queue: str) -> str:
-    """`<ns time>_<uuid>.<queue>.msg`: sorts by sending time (zero-padded), unique across processes."""
+    """`<ns time>_<uuid>.<queue>.msg`: sorts by sending time (zero-padded), unique across
+    processes."""
     return f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
 
 

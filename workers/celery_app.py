@@ -63,10 +63,12 @@ def make_celery(settings: Settings) -> Celery:
             "store_processed": False,
             "polling_interval": 0.2,
         }
-        # the filesystem transport has no fanout exchange: remote control is off (jobs cancel via the DB)
+        # the filesystem transport has no fanout exchange: remote control is off (jobs cancel via
+        # the DB)
         conf["worker_enable_remote_control"] = False
-        # Re-queueing a rejected message stalls this transport's consumer after a pool child dies; ack it
-        # instead and let the heartbeat reaper re-queue the job (it notices within the heartbeat timeout).
+        # Re-queueing a rejected message stalls this transport's consumer after a pool child dies;
+        # ack it instead and let the heartbeat reaper re-queue the job (it notices within the
+        # heartbeat timeout).
         conf["task_reject_on_worker_lost"] = False
     if settings.result_backend.startswith("db+sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)

@@ -1,4 +1,5 @@
-"""Build a compiled model on the host and check it byte for byte against the TFLite Micro interpreter.
+"""Build a compiled model on the host and check it byte for byte against the TFLite Micro
+interpreter.
 
 The generated example program is compiled twice: a release build (what users get) whose
 outputs are compared, and a debug build (`-D<PREFIX>DEBUG_TENSORS`) that dumps every
@@ -92,7 +93,8 @@ def run_host(
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{exe.name} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}"
+            f"{exe.name} exited with {proc.returncode}: "
+            f"{proc.stderr.decode(errors='replace')[-2000:]}"
         )
     return proc.stdout
 
@@ -184,7 +186,8 @@ def tflm_reference(
 
 
 def _as_input_list(graph, inputs) -> list[np.ndarray]:
-    """Normalise `inputs` (an array, or a list with one array per graph input) to typed N x shape arrays."""
+    """Normalise `inputs` (an array, or a list with one array per graph input) to typed N x shape
+    arrays."""
     if len(graph.inputs) == 1 and not isinstance(inputs, (list, tuple)):
         inputs = [inputs]
     if len(inputs) != len(graph.inputs):
@@ -259,7 +262,8 @@ def verify_on_host(
             per_inference = n_in + len([i for op in graph.operators for i in op.outputs])
             if len(records) != per_inference * n_inferences:
                 raise RuntimeError(
-                    f"debug dump has {len(records)} records, expected {per_inference * n_inferences}"
+                    f"debug dump has {len(records)} records, expected "
+                    f"{per_inference * n_inferences}"
                 )
             for k in range(n_inferences):
                 for index, data in records[k * per_inference + n_in : (k + 1) * per_inference]:

@@ -1,4 +1,5 @@
-"""Lower each IR operator to C: a constant parameter block (computed here, at build time) and a call.
+"""Lower each IR operator to C: a constant parameter block (computed here, at build time) and a
+call.
 
 One `lower_<op>` function per TFLite builtin; each returns an `OpCode` whose declarations
 go to file scope and whose call goes into the model's `invoke` function. Every number a
@@ -66,7 +67,8 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
 def _lower_weighted_f32(
     ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str
 ) -> None:  # noqa: ANN001
-    """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel call."""
+    """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel
+    call."""
     _require_dtype(op, flt, ("float32",), "filter")
     lo, hi = quant.activation_range_f32(act)
     fields.update(act_min=lo, act_max=hi)
@@ -401,13 +403,15 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             ctx.relaid_weight_bytes += relaid.size
             code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
             code.call = (
-                f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])});"
+                f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {filter_ref}, {ctx.sym(op, '_bias_eff')}, "
+                f"{ctx.ptr(op.outputs[0])});"
             )
         else:
             code.call = (
-                f"{ctx.rt('fully_connected_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
+                f"{ctx.rt('fully_connected_s8')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.inputs[1])}, {bias}, "
+                f"{ctx.ptr(op.outputs[0])});"
             )
     elif inp.dtype == "float32":
         _lower_weighted_f32(
@@ -464,13 +468,19 @@ def _pool(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         fields.update(act_min=lo, act_max=hi)
         code.decls.append(_struct(ctx.rt("pool_s8_t"), ctx.sym(op), fields))
         kernel = "avg_pool_s8_opt" if ctx.optimize and kind == "avg" else kind + "_pool_s8"
-        code.call = f"{ctx.rt(kernel)}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kernel)}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
         lo, hi = quant.activation_range_f32(act)
         fields.update(act_min=lo, act_max=hi)
         code.decls.append(_struct(ctx.rt("pool_f32_t"), ctx.sym(op), fields))
-        code.call = f"{ctx.rt(kind + '_pool_f32')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_pool_f32')}(&{ctx.sym(op)}, "
+            f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -609,7 +619,10 @@ def lower_softmax(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('softmax_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('softmax_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
         code.call = (
@@ -644,10 +657,16 @@ def _sigmoid_like(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt(kind + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        code.call = f"{ctx.rt(kind + '_f32')}({inp.num_elements}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_f32')}({inp.num_elements}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -681,7 +700,10 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
                     ),
                 )
             )
-            code.call = f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            code.call = (
+                f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            )
         else:  # TFLM Relu6Quantized: clamp in the input's quantization
             lo = inp.zero_point
             hi = min(
@@ -790,7 +812,8 @@ def lower_concatenation(ctx: EmitContext, op: Operator) -> OpCode:
     n = len(ptrs)
     call = (
         f"{{\n        const void *const inputs[{n}] = {{{', '.join(ptrs)}}};\n"
-        f"        {ctx.rt('concat')}({outer}, {n}, inputs, {ctx.sym(op, '_inner')}, {ctx.ptr(op.outputs[0])});\n    }}"
+        f"        {ctx.rt('concat')}({outer}, {n}, inputs, {ctx.sym(op, '_inner')}, "
+        f"{ctx.ptr(op.outputs[0])});\n    }}"
     )
     code.call = call
     return code
@@ -827,10 +850,16 @@ def lower_mean(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('mean_hw_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('mean_hw_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        code.call = f"{ctx.rt('mean_hw_f32')}({n}, {h}, {w}, {c}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('mean_hw_f32')}({n}, {h}, {w}, {c}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -840,8 +869,8 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
     code = OpCode()
     if inp.dtype == "float32":
         code.call = (
-            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, {out.zero_point}, "
-            f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, "
+            f"{out.zero_point}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     elif inp.dtype == "int8":
         m, s = quant.quantize_multiplier(float(inp.scale) / float(out.scale))
@@ -860,7 +889,10 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32", "int8"), "input")
     return code
