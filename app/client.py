@@ -1,4 +1,5 @@
-"""A small HTTP client for Tinyforge's API (the CLI's upload, the demo, benchmarks and tests use it)."""
+"""A small HTTP client for Tinyforge's API (the CLI's upload, the demo, benchmarks and tests use
+it)."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def upload_files(
     disallow_duplicates: bool,
     batch: int = 20,
 ) -> Iterator[dict[str, Any]]:
-    """Upload files in batches; yield one result per file ({success, fileName, error?, sampleId?})."""
+    """Upload files in batches; yield one result per file ({success, fileName, error?,
+    sampleId?})."""
     headers = {"x-disallow-duplicates": "1"} if disallow_duplicates else {}
     with TinyforgeClient(url, api_key) as client:
         for i in range(0, len(files), max(1, batch)):

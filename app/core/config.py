@@ -68,7 +68,8 @@ class Settings(BaseSettings):
             self.secret_key == DEV_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(
-                "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 characters in production"
+                "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 "
+                "characters in production"
             )
         return self
 

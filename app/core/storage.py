@@ -45,7 +45,8 @@ class BlobStore:
         No temporary file and rename: nothing can read the key before the row naming it commits, and
         a crash mid-write leaves an unreferenced file rather than a visible half blob.
         """
-        # plain string paths: this runs once per ingested sample, and pathlib costs more than the write
+        # plain string paths: this runs once per ingested sample, and pathlib costs more than the
+        # write
         if key.startswith("/") or ".." in key.split("/") or not key:
             raise ValueError(f"invalid blob key {key!r}")
         dest = f"{self._root}/{key}"

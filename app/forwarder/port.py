@@ -1,4 +1,5 @@
-"""The serial port: open it, find the baud rate, rate and axes, and record a fixed number of readings."""
+"""The serial port: open it, find the baud rate, rate and axes, and record a fixed number of
+readings."""
 
 from __future__ import annotations
 
@@ -45,8 +46,8 @@ class Serial:
             raise DeviceLost(f"the device on {self.path} disconnected: {exc}") from exc
 
     def read_line(self, *, timeout_s: float) -> bytes | None:
-        """One complete line (without its end), None when none arrived in time; ForwarderError when the
-        device disconnected."""
+        """One complete line (without its end), None when none arrived in time; ForwarderError when
+        the device disconnected."""
         import serial
 
         deadline = time.monotonic() + timeout_s

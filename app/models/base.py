@@ -41,7 +41,8 @@ class UTCDateTime(TypeDecorator):
 
 
 class TypedJSON(TypeDecorator):
-    """A JSON column that holds a typed value: validated by pydantic when read, dumped to JSON when written.
+    """A JSON column that holds a typed value: validated by pydantic when read, dumped to JSON when
+    written.
 
     `schema` is any type pydantic can validate (a model, `list[Model]`, an annotated union).
     """

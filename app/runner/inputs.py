@@ -1,5 +1,6 @@
-"""What `tinyforge run-impulse` feeds the runner: the windows of a recording file (cut as the platform
-cuts samples), or the slices of a serial device's stream (read as the data forwarder reads it)."""
+"""What `tinyforge run-impulse` feeds the runner: the windows of a recording file (cut as the
+platform cuts samples), or the slices of a serial device's stream (read as the data forwarder reads
+it)."""
 
 from __future__ import annotations
 
@@ -61,8 +62,8 @@ class Impulse:
     def describe(self) -> str:
         if self.image:
             return (
-                f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} images; labels "
-                f"{', '.join(self.labels)}"
+                f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} "
+                f"images; labels {', '.join(self.labels)}"
             )
         names = f" ({', '.join(self.axis_names)})" if self.axis_names else ""
         return (
@@ -185,9 +186,9 @@ def _image_window(path: Path, data: bytes, impulse: Impulse) -> Window:
 def serial_slices(
     port: Serial, impulse: Impulse, *, warn: Callable[[str], None] = print
 ) -> Iterator[np.ndarray]:
-    """Consecutive slices (`impulse.slice_samples` readings x axes) of what the device prints, forever.
-    A line that is not numbers is skipped with a warning; another number of values per line, silence or
-    a disconnect raise DeviceLost."""
+    """Consecutive slices (`impulse.slice_samples` readings x axes) of what the device prints,
+    forever. A line that is not numbers is skipped with a warning; another number of values per
+    line, silence or a disconnect raise DeviceLost."""
     port.flush()
     timeout_s = max(1.0, 20.0 / impulse.frequency_hz)
     rows: list[list[float]] = []

@@ -26,8 +26,8 @@ MAX_VERIFY = 100
 
 
 def validate_request(request: BuildRequest) -> dict[str, Any]:
-    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every choice
-    checked (400 naming the unknown one and the known ones)."""
+    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every
+    choice checked (400 naming the unknown one and the known ones)."""
     from workers.deploy.package import ENGINES
     from workers.deploy.targets import TARGETS
 
@@ -56,7 +56,8 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
 
 
 def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
-    """Fail before queueing what would fail in the job: an impulse whose model is not trained yet."""
+    """Fail before queueing what would fail in the job: an impulse whose model is not trained
+    yet."""
     if params.get("impulseId") is not None:
         impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
@@ -104,7 +105,8 @@ def build(
             block = learning.learn_block(impulse, p.get("learnId"))
             if block.is_anomaly:
                 raise BadRequest(
-                    f"learning block {block.id} is {block.type}: build a classifier or regression block"
+                    f"learning block {block.id} is {block.type}: build a classifier or "
+                    "regression block"
                 )
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
             tflite = artifacts.read(
@@ -136,7 +138,8 @@ def build(
                     anomaly["kind"], anomaly, data["X"][rows].reshape(len(rows), -1)
                 )
     log(
-        f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})"
+        f"building {p['engine']} {p['modelType']} library for {p['target']} "
+        f"({get_target(p['target']).description})"
     )
     try:
         lib = build_library(
@@ -151,8 +154,8 @@ def build(
         raise BadRequest(f"cannot build the library: {exc}") from exc
     log(
         f"compiled: {len(lib.manifest['ops'])} operators ({', '.join(lib.manifest['ops'])}), arena "
-        f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} B), weights "
-        f"{lib.manifest['weights_bytes']} B"
+        f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} "
+        f"B), weights {lib.manifest['weights_bytes']} B"
     )
     progress(30)
     if model_inputs is None:
@@ -174,8 +177,8 @@ def build(
             raise BadRequest("verification failed: " + "; ".join(failures))
     else:
         log(
-            "tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
-            " building it needs TFLM, which is not part of this machine"
+            "tflite-micro engine: the export is checked for completeness (model bytes, op "
+            "resolver, measured arena); building it needs TFLM, which is not part of this machine"
         )
         lib.manifest["bit_exact"] = None
     render_docs(
@@ -212,7 +215,8 @@ def build(
 def _anomaly_model(
     session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock
 ) -> dict | None:
-    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the impulse."""
+    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the
+    impulse."""
     for other in impulse.learn:
         if other.anomaly_kind is not None and other.dsp == block.dsp:
             try:
@@ -224,7 +228,8 @@ def _anomaly_model(
 
 
 def _axes(session: Session, impulse: Impulse) -> list[str]:
-    """The axes the library reads: the impulse's choice, else the sensors of the project's samples."""
+    """The axes the library reads: the impulse's choice, else the sensors of the project's
+    samples."""
     from app.models import Sample
 
     if isinstance(impulse.input, TimeSeriesInputBlock) and impulse.input.axes:
@@ -280,7 +285,8 @@ def _impulse_spec(
 
 
 def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
-    """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model inputs."""
+    """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model
+    inputs."""
     from app.models import Sample
     from workers.learn.evaluate import predict_tflite, quantize_input
     from workers.learn.quantize import tflite_io_details

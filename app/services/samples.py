@@ -107,7 +107,8 @@ def prepare(
         name = sanitize_filename(upload.filename)
         shown = name
         if name.endswith(".labels"):
-            # Edge Impulse's clients may send a structured-labels side file; labels come from headers here.
+            # Edge Impulse's clients may send a structured-labels side file; labels come from
+            # headers here.
             return None
         decoded = decode_upload(
             upload.data,
@@ -152,7 +153,8 @@ def prepare(
 def store_batch(
     session: Session, store: BlobStore, items: Sequence[PendingSample]
 ) -> list[FileResult]:
-    """Store prepared samples of one or more projects in the caller's transaction, in few round trips.
+    """Store prepared samples of one or more projects in the caller's transaction, in few round
+    trips.
 
     Duplicates (when disallowed) are checked against the database and within the batch; devices are
     upserted in one statement; rows are inserted in one statement. Blobs written here are removed
@@ -228,7 +230,10 @@ def reject_duplicates(
                 file_name=it.filename,
                 success=False,
                 status=409,
-                error=f"'{it.filename}' is a duplicate: the project already holds a sample with the same data",
+                error=(
+                    f"'{it.filename}' is a duplicate: the project already holds a sample with "
+                    "the same data"
+                ),
             )
             continue
         seen.add(key)

@@ -27,8 +27,8 @@ router = APIRouter(prefix="/api/{projectId}", tags=["devices"])
 async def _queue(
     request: Request, session: Session, make: Callable[[], DeviceCommand]
 ) -> DeviceCommand:
-    """Write the command in the request's transaction (off the event loop); once it commits, tell the process
-    holding the device (it reads the command from the database)."""
+    """Write the command in the request's transaction (off the event loop); once it commits, tell
+    the process holding the device (it reads the command from the database)."""
     command = await run_in_threadpool(make)
     hub: DeviceHub = request.app.state.device_hub
     loop = asyncio.get_running_loop()

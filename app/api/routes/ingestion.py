@@ -1,4 +1,5 @@
-"""Device ingestion, compatible with Edge Impulse's Ingestion API (same paths, headers and responses)."""
+"""Device ingestion, compatible with Edge Impulse's Ingestion API (same paths, headers and
+responses)."""
 
 from __future__ import annotations
 
@@ -129,9 +130,9 @@ async def _read_body(chunks: AsyncIterator[bytes], declared: str | None, limit: 
     return b"".join(parts)
 
 
-# Headers are read from the request directly rather than declared as parameters: FastAPI's dependency
-# solving of eight header parameters cost more than decoding the sample itself on this hot path.
-# They are still documented in the OpenAPI schema through `openapi_extra`.
+# Headers are read from the request directly rather than declared as parameters: FastAPI's
+# dependency solving of eight header parameters cost more than decoding the sample itself on this
+# hot path. They are still documented in the OpenAPI schema through `openapi_extra`.
 _HEADER_DOCS = {
     "x-api-key": "project API key (required)",
     "x-label": "label (URI-encoded); default: the file name before the first '.'",
@@ -198,7 +199,8 @@ async def ingest_data_body(
     openapi_extra=_OPENAPI,
 )
 async def ingest_data(category: str, request: Request) -> JSONResponse:
-    # Served by `IngestionFastPath` for the four categories; this route documents it and answers the rest.
+    # Served by `IngestionFastPath` for the four categories; this route documents it and answers the
+    # rest.
     status, content = await ingest_data_body(
         request.app.state, category, request.headers, request.stream()
     )
@@ -216,7 +218,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise TooLarge(
-            f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes"
+            f"the request body is {int(declared)} bytes; the limit is "
+            f"{settings.max_upload_bytes} bytes"
         )
     opts = _options(category, settings, auth, **_header_options(request.headers))
     if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
@@ -237,7 +240,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             total += len(data)
             if total > settings.max_upload_bytes:
                 raise TooLarge(
-                    f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request"
+                    f"the uploaded files exceed the limit of {settings.max_upload_bytes} "
+                    "bytes per request"
                 )
             uploads.append(
                 UploadedFile(filename=part.filename, data=data, content_type=part.content_type)

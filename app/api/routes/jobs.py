@@ -105,9 +105,15 @@ async def stream(
             state = (job["status"], job["progress"])
             if state != last_state:
                 last_state = state
-                yield f"event: status\ndata: {json.dumps({'status': job['status'], 'progress': job['progress']})}\n\n"
+                yield (
+                    "event: status\ndata: "
+                    f"{json.dumps({'status': job['status'], 'progress': job['progress']})}\n\n"
+                )
             if job["status"] in ("succeeded", "failed", "cancelled") and not lines:
-                yield f"event: end\ndata: {json.dumps({'status': job['status'], 'error': job['error']})}\n\n"
+                yield (
+                    "event: end\ndata: "
+                    f"{json.dumps({'status': job['status'], 'error': job['error']})}\n\n"
+                )
                 return
             if await request.is_disconnected():
                 return

@@ -1,5 +1,5 @@
-"""Editing samples: several at once, crop, split (audio: by detected events). Listed ahead of raw_data's
-router so that `/raw-data/batch/...` is not taken for a sample id."""
+"""Editing samples: several at once, crop, split (audio: by detected events). Listed ahead of
+raw_data's router so that `/raw-data/batch/...` is not taken for a sample id."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Data acquisition: the samples table with filters, uploads, per-sample edits and the sample page."""
+"""Data acquisition: the samples table with filters, uploads, per-sample edits and the sample
+page."""
 
 from __future__ import annotations
 

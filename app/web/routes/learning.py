@@ -22,7 +22,8 @@ from workers.learn import TrainSettings
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
-# The training settings the form shows (workers.learn.TrainSettings validates them, with its own messages).
+# The training settings the form shows (workers.learn.TrainSettings validates them, with its own
+# messages).
 TRAIN_FIELDS = (
     ("epochs", "int", "Training cycles (epochs)", "Passes over the training data."),
     (

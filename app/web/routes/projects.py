@@ -1,4 +1,5 @@
-"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone). Devices: devices.py."""
+"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone). Devices:
+devices.py."""
 
 from __future__ import annotations
 
