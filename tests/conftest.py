@@ -1,4 +1,5 @@
-"""Shared fixtures: settings per database backend, a migrated database, an API client, a real worker.
+"""Shared fixtures: settings per database backend, a migrated database, an API client, a real
+worker.
 
 Backends: every test that asks for `settings` runs on SQLite and on the PostgreSQL server at
 127.0.0.1:5432 (a fresh database per test session, built by running the Alembic migrations).
@@ -105,7 +106,8 @@ def backend(request) -> str:  # noqa: ANN001
 
 @pytest.fixture
 def settings(backend: str, _databases) -> Iterator[Settings]:  # noqa: ANN001
-    """Settings for one backend. Data dir, broker and blobs are shared with that backend's workers."""
+    """Settings for one backend. Data dir, broker and blobs are shared with that backend's
+    workers."""
     info = _databases(backend)
     root: Path = info["broker_dir_root"]
     s = Settings(
@@ -123,7 +125,8 @@ def settings(backend: str, _databases) -> Iterator[Settings]:  # noqa: ANN001
 
 
 def _wipe(s: Settings) -> None:
-    """Empty every table, the blob store and the broker: each test starts from a migrated, empty state."""
+    """Empty every table, the blob store and the broker: each test starts from a migrated, empty
+    state."""
     import shutil
 
     from app.core.db import get_engine
@@ -196,7 +199,7 @@ def make_project(settings: Settings):  # noqa: ANN201
     return make
 
 
-# --- real worker processes and a real HTTP server ---------------------------------------------------
+# --- real worker processes and a real HTTP server -------------------------------------------------
 
 
 def worker_env(s: Settings) -> dict[str, str]:

@@ -1,6 +1,8 @@
-"""The rooms of the code base stay apart (DESIGN.md), checked on the source (imports in functions too).
+"""The rooms of the code base stay apart (DESIGN.md), checked on the source (imports in functions
+too).
 
-- the compute libraries (workers/dsp, workers/learn, workers/deploy) never import the service (`app`);
+- the compute libraries (workers/dsp, workers/learn, workers/deploy) never import the service
+  (`app`);
 - services, models and schemas never import the HTTP layer (app.api, app.web);
 - a route module (app/api/routes, app/web/routes) is imported only by the code that installs the
   routers (app/main.py, app/web/__init__.py): what two routes share is a service, a schema or a

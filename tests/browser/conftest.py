@@ -1,4 +1,5 @@
-"""Real headless Chromium (Debian's, via Playwright for Python; `scripts/install-browser.sh` installs it)."""
+"""Real headless Chromium (Debian's, via Playwright for Python; `scripts/install-browser.sh`
+installs it)."""
 
 from __future__ import annotations
 

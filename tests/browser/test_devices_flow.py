@@ -259,8 +259,10 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
         )
 
         # motion: synthetic DeviceMotion events every 10 ms
-        phone.evaluate("""() => { window.__motion = setInterval(() => window.dispatchEvent(new DeviceMotionEvent(
-            'devicemotion', {accelerationIncludingGravity: {x: 1.5, y: -2.25, z: 9.75}, interval: 10})), 10); }""")
+        phone.evaluate("""() => { window.__motion = setInterval(() => window.dispatchEvent(
+            new DeviceMotionEvent('devicemotion',
+              {accelerationIncludingGravity: {x: 1.5, y: -2.25, z: 9.75}, interval: 10})),
+            10); }""")
         phone.locator("#phone-sensor").select_option("Accelerometer")
         phone.locator("#phone-label").fill("still")
         phone.get_by_role("button", name="Record").click()

@@ -1,4 +1,5 @@
-"""The schema comes only from Alembic: the revisions build it, tear it down, and match the models."""
+"""The schema comes only from Alembic: the revisions build it, tear it down, and match the
+models."""
 
 from __future__ import annotations
 

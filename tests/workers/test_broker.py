@@ -1,4 +1,5 @@
-"""The embedded filesystem broker: atomic puts, exclusive claims, bad messages set aside, a worker that survives.
+"""The embedded filesystem broker: atomic puts, exclusive claims, bad messages set aside, a worker
+that survives.
 
 Kombu's stock transport fails `test_many_producers_and_consumers_lose_nothing` (a consumer reads a
 message file its producer has created but not yet written: JSONDecodeError, message lost).
@@ -154,7 +155,8 @@ def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
 def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messages(
     settings, make_project, start_worker
 ):
-    """3 producer processes queue 40 jobs each while a real worker runs them; junk lands in the queue."""
+    """3 producer processes queue 40 jobs each while a real worker runs them; junk lands in the
+    queue."""
     from sqlalchemy import func, select
 
     from app.core.db import session_scope

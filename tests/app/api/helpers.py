@@ -44,7 +44,8 @@ def wav_bytes(seconds: float = 0.25, rate: int = 8000, seed: int = 0) -> bytes:
 
 
 def snapshot(settings) -> dict:  # noqa: ANN001
-    """Row counts of every table and the set of blob files: equal snapshots mean nothing was written."""
+    """Row counts of every table and the set of blob files: equal snapshots mean nothing was
+    written."""
     with session_factory(settings)() as s:
         rows = {
             t.name: s.scalar(select(func.count()).select_from(t))

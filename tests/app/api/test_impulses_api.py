@@ -219,7 +219,8 @@ def test_generate_features_errors(client, make_project):
 
 
 def test_features_service_on_fsdd_recordings(settings, make_project, session, store):
-    """The job's library function, without Celery: FSDD audio through MFCC, with a too-short sample skipped."""
+    """The job's library function, without Celery: FSDD audio through MFCC, with a too-short sample
+    skipped."""
     from app.core.db import session_scope
     from app.services import features, impulses
     from app.services.samples import IngestOptions, UploadedFile, ingest

@@ -1,4 +1,5 @@
-"""Device ingestion over HTTP: every format, every header, and bad input that must leave no trace."""
+"""Device ingestion over HTTP: every format, every header, and bad input that must leave no
+trace."""
 
 from __future__ import annotations
 

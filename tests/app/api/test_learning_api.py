@@ -1,4 +1,5 @@
-"""Train, quantize, test and classify through the API, on synthetic motion data, with real workers."""
+"""Train, quantize, test and classify through the API, on synthetic motion data, with real
+workers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from app.ingestion import sign_acquisition
 from app.synthetic import anomaly_sample, motion_dataset
 from tests.app.api.helpers import key
 
-# training is the heavy part and backend-independent: one backend suffices (the data layer is tested on both)
+# training is the heavy part and backend-independent: one backend suffices (the data layer is tested
+# on both)
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,

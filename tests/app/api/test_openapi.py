@@ -1,4 +1,5 @@
-"""/docs documents every JSON request body with a schema and an example, and the examples are valid."""
+"""/docs documents every JSON request body with a schema and an example, and the examples are
+valid."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Real `tinyforge serve` processes for the device tests (several may share one database and broker)."""
+"""Real `tinyforge serve` processes for the device tests (several may share one database and
+broker)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from tests.paths import REPO_ROOT
 
 
 def loopback_address() -> str:
-    """A random 127.x.y.z: Edge Impulse's tools use fixed ports (4800/4802/4810), the address can vary,
-    so tests that need those ports do not collide with each other or with a server on 127.0.0.1."""
+    """A random 127.x.y.z: Edge Impulse's tools use fixed ports (4800/4802/4810), the address can
+    vary, so tests that need those ports do not collide with each other or with a server on
+    127.0.0.1."""
     rng = random.SystemRandom()
     return f"127.{rng.randint(1, 254)}.{rng.randint(1, 254)}.{rng.randint(2, 254)}"
 

@@ -161,7 +161,8 @@ def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_pr
         assert (
             json.loads(noisy.recv(timeout=5)) == {"hello": True} == json.loads(good.recv(timeout=5))
         )
-        # malformed, unknown and oversized messages: each answered with an error, the connection stays
+        # malformed, unknown and oversized messages: each answered with an error, the connection
+        # stays
         for junk, expected in (
             ("{nope", "not valid JSON"),
             ("[1, 2]", "JSON object"),
@@ -190,7 +191,8 @@ def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_pr
                 json={"label": "x", "lengthMs": 1000, **body},
             )
             assert r.status_code in (400, 409) and expected in r.json()["error"], r.text
-        # a device that keeps sending garbage is closed after 20 errors in a row (a valid message resets it)
+        # a device that keeps sending garbage is closed after 20 errors in a row (a valid message
+        # resets it)
         noisy.send(json.dumps({"sampleFinished": True}))
         for _ in range(19):
             noisy.send("garbage")

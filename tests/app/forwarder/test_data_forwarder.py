@@ -305,7 +305,8 @@ def test_records_when_the_dashboard_asks_and_fails_cleanly_mid_sample(
         v = values(live_server, pid, key, stored["id"])
         assert v.shape == (150, 3) and contiguous(v) and stored["label"] == "circle"
 
-        # garbage mid-sample: the request fails with the reason, nothing is stored, the device stays usable
+        # garbage mid-sample: the request fails with the reason, nothing is stored, the device stays
+        # usable
         rid = request(3000)
         wait_for(
             lambda: status(rid)["status"] in ("reading", "started"), timeout=10, what="recording"

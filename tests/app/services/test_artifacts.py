@@ -1,4 +1,5 @@
-"""Artifacts: named, stored, replaced and found in one place; blobs follow the fate of their rows."""
+"""Artifacts: named, stored, replaced and found in one place; blobs follow the fate of their
+rows."""
 
 from __future__ import annotations
 

@@ -46,7 +46,8 @@ def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(
             await batcher.close()
 
     results = _run(go())
-    # PostgreSQL is written from the event loop; other databases through a session in a worker thread
+    # PostgreSQL is written from the event loop; other databases through a session in a worker
+    # thread
     assert kinds == [PgBatchWriter if backend == "postgresql" else _SessionWriter]
     assert [len(r) for r in results] == [len(items) for items in requests]
     rows = {s.id: s.filename for s in session.scalars(select(Sample))}

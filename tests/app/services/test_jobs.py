@@ -1,4 +1,5 @@
-"""Queueing a job: the row lands in the caller's transaction, the message after it commits (real broker)."""
+"""Queueing a job: the row lands in the caller's transaction, the message after it commits (real
+broker)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from tests.app.api.helpers import key
 
 
 def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: ANN001
-    """The messages waiting in `queue` of the test backend's real broker (files, or a Redis list)."""
+    """The messages waiting in `queue` of the test backend's real broker (files, or a Redis
+    list)."""
     if settings.broker_url.startswith("filesystem"):
         folder = settings.broker_dir / "queue"
         names = sorted(

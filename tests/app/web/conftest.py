@@ -1,4 +1,5 @@
-"""Fixtures for dashboard route tests: users, a signed-in TestClient, CSRF tokens read from the pages."""
+"""Fixtures for dashboard route tests: users, a signed-in TestClient, CSRF tokens read from the
+pages."""
 
 from __future__ import annotations
 
@@ -27,7 +28,8 @@ class Browser:
     token: str = ""
 
     def csrf(self) -> str:
-        """The session's token (stable for the session; read once so that no page's flash messages are consumed)."""
+        """The session's token (stable for the session; read once so that no page's flash messages
+        are consumed)."""
         if not self.token:
             self.token = token_from(self.client.get("/projects").text)
         return self.token
@@ -64,9 +66,10 @@ def sign_in(client, email: str, password: str = PASSWORD):  # noqa: ANN001, ANN2
 def broker_folders(settings) -> None:  # noqa: ANN001
     """Recreate the filesystem broker's folders that the shared `settings` fixture wiped.
 
-    `workers.celery_app.celery_for` caches one Celery client per settings and creates these folders only
-    when it builds the client, so the second test of a session that queues a job would otherwise fail
-    with FileNotFoundError (reported to the lead; the fix belongs in the shared fixture or celery_for).
+    `workers.celery_app.celery_for` caches one Celery client per settings and creates these folders
+    only when it builds the client, so the second test of a session that queues a job would
+    otherwise fail with FileNotFoundError (reported to the lead; the fix belongs in the shared
+    fixture or celery_for).
     """
     if settings.broker_url.startswith("filesystem"):
         for name in ("queue", "processed", "control"):

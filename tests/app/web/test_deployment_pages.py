@@ -1,4 +1,5 @@
-"""Deployment page: presets from the deployment targets, field errors, untrained blocks, the list of builds."""
+"""Deployment page: presets from the deployment targets, field errors, untrained blocks, the list of
+builds."""
 
 from __future__ import annotations
 

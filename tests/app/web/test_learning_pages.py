@@ -1,4 +1,5 @@
-"""Training and model testing pages: states before training, settings validation at the field, job start."""
+"""Training and model testing pages: states before training, settings validation at the field, job
+start."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Tensor lifetimes, buffer sharing (aliases, in place) and arena offsets on small hand-built graphs."""
+"""Tensor lifetimes, buffer sharing (aliases, in place) and arena offsets on small hand-built
+graphs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Libraries the deployment builder packages, run under QEMU on every Cortex-M core: bit-exact with TFLM."""
+"""Libraries the deployment builder packages, run under QEMU on every Cortex-M core: bit-exact with
+TFLM."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ pytestmark = [pytest.mark.toolchain]
 def _need_toolchain() -> None:
     if not toolchain_available():
         pytest.skip(
-            "arm-none-eabi-gcc / qemu-system-arm not installed (scripts/install-toolchain.sh installs them)"
+            "arm-none-eabi-gcc / qemu-system-arm not installed "
+            "(scripts/install-toolchain.sh installs them)"
         )
 
 
