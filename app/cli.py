@@ -17,7 +17,7 @@ import click
 from app.core.config import get_settings
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     return get_settings()
 
 
@@ -194,7 +194,7 @@ def _tls(cert: str | None, key: str | None) -> dict[str, str]:
     return {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}
 
 
-def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.socket]
+def _listen_all(host: str, ports: list[int]) -> list[socket.socket]:
     """Bind every port before anything else happens; a taken one fails the command with its
     reason."""
     from app.core.processes import PortInUse, listen

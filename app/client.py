@@ -99,7 +99,7 @@ class TinyforgeClient:
 
     def wait_for_job(
         self, project_id: int, job_id: int, *, timeout: float = 3600, on_line=None
-    ) -> dict[str, Any]:  # noqa: ANN001
+    ) -> dict[str, Any]:
         """Poll a job until it finishes, passing each new log line to `on_line`."""
         deadline, after = time.monotonic() + timeout, 0
         while True:

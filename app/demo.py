@@ -68,7 +68,7 @@ MOTION_IMPULSE = ImpulseCreate.model_validate(MOTION_EXAMPLE)
 FSDD_IMPULSE = ImpulseCreate.model_validate(KEYWORDS_EXAMPLE)
 
 
-def _motion_files(n_per_label: int):  # noqa: ANN202
+def _motion_files(n_per_label: int):
     """(category, file name, body) of a signed-later synthetic motion data set plus a few
     anomalies."""
     import numpy as np

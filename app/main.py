@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     sys.setswitchinterval(0.0005)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         yield
         await app.state.device_hub.stop()
         await app.state.batcher.close()

@@ -33,7 +33,7 @@ PG_ADMIN = os.environ.get(
 )
 
 
-def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:  # noqa: ANN001
+def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:
     """Send pre-serialised HTTP/1.1 `requests` over `connections` keep-alive sockets from one
     process.
 

@@ -59,7 +59,7 @@ def within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def violations(folders: tuple[str, ...], forbidden) -> list[str]:  # noqa: ANN001
+def violations(folders: tuple[str, ...], forbidden) -> list[str]:
     found = []
     for path in sources(*folders):
         me = module_name(path)

@@ -144,7 +144,7 @@ class Transport(filesystem.Transport):
     Channel = Channel
     _states: dict[str, virtual_base.BrokerState] = {}
 
-    def __init__(self, client, **kwargs: object) -> None:  # noqa: ANN001
+    def __init__(self, client, **kwargs: object) -> None:
         super().__init__(client, **kwargs)
         folder = os.path.abspath((client.transport_options or {}).get("control_folder", "control"))
         self.state = self._states.setdefault(folder, virtual_base.BrokerState())

@@ -128,7 +128,7 @@ def _reaper_loop() -> None:
 
 
 @signals.worker_ready.connect
-def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
+def _start_reaper(**_kwargs) -> None:
     try:
         reap_once()
     except Exception:
@@ -137,11 +137,11 @@ def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
 
 
 @signals.worker_shutdown.connect
-def _stop_reaper(**_kwargs) -> None:  # noqa: ANN003
+def _stop_reaper(**_kwargs) -> None:
     _reaper_stop.set()
 
 
 @signals.worker_process_init.connect
-def _fresh_db_pool_in_child(**_kwargs) -> None:  # noqa: ANN003
+def _fresh_db_pool_in_child(**_kwargs) -> None:
     """A forked child must not reuse the parent's database connections."""
     get_engine().dispose(close=False)

@@ -28,7 +28,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record):
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -107,12 +107,12 @@ def current_revision(url: str) -> str | None:
 # --- side effects tied to the fate of a transaction (blob writes and deletes) ---------------------
 
 
-def on_commit(session: Session, fn) -> None:  # noqa: ANN001
+def on_commit(session: Session, fn) -> None:
     """Run `fn()` after the session's transaction commits (e.g. delete blobs of deleted rows)."""
     session.info.setdefault("after_commit", []).append(fn)
 
 
-def on_rollback(session: Session, fn) -> None:  # noqa: ANN001
+def on_rollback(session: Session, fn) -> None:
     """Run `fn()` if the transaction rolls back (e.g. remove a blob written for a row that never
     landed)."""
     session.info.setdefault("after_rollback", []).append(fn)

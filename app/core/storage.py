@@ -126,7 +126,7 @@ def _write_new(path: str, data: bytes) -> None:
     os.close(fd)
 
 
-def get_store(settings=None) -> BlobStore:  # noqa: ANN001
+def get_store(settings=None) -> BlobStore:
     from app.core.config import get_settings
 
     settings = settings or get_settings()

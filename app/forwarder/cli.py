@@ -211,7 +211,7 @@ def data_forwarder(
         port.close()
 
 
-def _axis_names(option: str | None, device_id: str, axes: int, echo) -> list[str]:  # noqa: ANN001
+def _axis_names(option: str | None, device_id: str, axes: int, echo) -> list[str]:
     path = config_path()
     try:
         if option:

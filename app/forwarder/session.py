@@ -182,7 +182,7 @@ class Forwarder:
                 elif "error" in message:
                     self.echo(f"server: {message['error']}")
 
-    def _sample(self, ws, request: dict[str, Any]) -> None:  # noqa: ANN001
+    def _sample(self, ws, request: dict[str, Any]) -> None:
         def send(message: dict[str, Any]) -> None:
             ws.send(json.dumps(message))
 

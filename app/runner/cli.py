@@ -124,7 +124,7 @@ def run_impulse(
             raise click.ClickException(str(exc)) from exc
 
 
-def _run_files(eim, impulse, files, emit, echo) -> None:  # noqa: ANN001
+def _run_files(eim, impulse, files, emit, echo) -> None:
     from app.runner.inputs import file_windows
 
     for path in files:
@@ -133,7 +133,7 @@ def _run_files(eim, impulse, files, emit, echo) -> None:  # noqa: ANN001
             click.echo(emit(path.name, w.start_s, w.end_s, eim.classify(w.values), impulse.labels))
 
 
-def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo) -> None:  # noqa: ANN001
+def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo) -> None:
     from app.forwarder.lines import ForwarderError
     from app.forwarder.port import Serial, find_baud
     from app.runner.inputs import InputError, serial_slices

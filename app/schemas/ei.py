@@ -11,7 +11,7 @@ from typing import Any
 from app.models import Device, Job, Project, Sample
 
 
-def iso(dt) -> str | None:  # noqa: ANN001
+def iso(dt) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -21,6 +21,9 @@ from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, NotFound
 from app.services.projects import get_project
+
+if TYPE_CHECKING:
+    from workers.deploy.package import ImpulseSpec
 
 MAX_VERIFY = 100
 
@@ -247,7 +250,7 @@ def _axes(session: Session, impulse: Impulse) -> list[str]:
 
 def _impulse_spec(
     impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None, axes: list[str]
-):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
+) -> ImpulseSpec:
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
@@ -284,7 +287,7 @@ def _impulse_spec(
     )
 
 
-def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
+def _verification_data(session, store, impulse, data, tflite, trained):
     """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model
     inputs."""
     from app.models import Sample
@@ -323,7 +326,7 @@ def _verification_data(session, store, impulse, data, tflite, trained):  # noqa:
     return np.stack(windows).astype(np.float32), expected, model_inputs, rows
 
 
-def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001
+def _random_inputs(lib, n: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     shape = (n, *lib.compiled.input.shape[1:])
     if lib.compiled.input.dtype == "int8":

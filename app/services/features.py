@@ -102,7 +102,7 @@ def generate(
     for bi, block_id in enumerate(block_ids):
         span = (100.0 * bi / len(block_ids), 100.0 * (bi + 1) / len(block_ids))
 
-        def sub(p: float, line: str | None = None, span=span) -> None:  # noqa: ANN001
+        def sub(p: float, line: str | None = None, span=span) -> None:
             say(span[0] + (span[1] - span[0]) * p / 100.0, line)
 
         with uow() as session:

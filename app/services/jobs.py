@@ -176,7 +176,7 @@ def reap_stale(session: Session, *, timeout_s: float, max_attempts: int) -> list
     return out
 
 
-def mark(session: Session, job_id: int, **values) -> None:  # noqa: ANN003
+def mark(session: Session, job_id: int, **values) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 

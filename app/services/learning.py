@@ -239,9 +239,9 @@ def _train_nn(
     *,
     log,
     progress,
-    should_stop,  # noqa: ANN001
+    should_stop,
     groups=None,
-) -> tuple[dict, dict]:  # noqa: ANN001
+) -> tuple[dict, dict]:
     from workers.learn import TrainSettings, default_architecture, validate_architecture
     from workers.learn.pipeline import train_and_quantize
 

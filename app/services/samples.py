@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -26,6 +26,9 @@ from app.ingestion import (
 from app.models import CATEGORIES, Device, Project, Sample
 from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INGEST_CATEGORIES = (*CATEGORIES, "split")
 QUERY_CATEGORIES = (
@@ -241,7 +244,7 @@ def reject_duplicates(
     return results, keep
 
 
-def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]:  # noqa: ANN001
+def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]:
     """One upsert row per distinct (project, device name), sorted so that concurrent batches lock
     device rows in the same order (no deadlocks)."""
     counts: dict[tuple[int, str], tuple[int, str]] = {}
@@ -291,7 +294,7 @@ def write_blobs(store: BlobStore, items: Sequence[PendingSample]) -> list[tuple[
 def sample_row(
     it: PendingSample,
     devices: dict[tuple[int, str], int],
-    now,  # noqa: ANN001
+    now,
     place: tuple[str, int],
 ) -> dict[str, Any]:
     """The `samples` row of a prepared item whose file is at `place` (blob key, offset)."""
@@ -341,7 +344,7 @@ def ingest(
 _DEVICE_UPSERT: dict[str, Any] = {}
 
 
-def _device_upsert(dialect: str):  # noqa: ANN202
+def _device_upsert(dialect: str):
     """One cached statement (built once per dialect, so SQLAlchemy compiles it once)."""
     if dialect not in _DEVICE_UPSERT:
         table = Device.__table__
@@ -379,7 +382,7 @@ class SampleFilter:
     enabled: bool | None = None
 
 
-def _filtered(project_id: int, flt: SampleFilter):  # noqa: ANN202
+def _filtered(project_id: int, flt: SampleFilter):
     stmt = select(Sample).where(Sample.project_id == project_id)
     if flt.category:
         if flt.category not in QUERY_CATEGORIES:
@@ -434,7 +437,10 @@ def read_blob(store: BlobStore, sample: Sample) -> bytes:
     return store.get_range(sample.blob_key, sample.blob_offset, sample.blob_bytes)
 
 
-def sample_values(store: BlobStore, sample: Sample):  # noqa: ANN201 -> (np.ndarray, interval_ms, sensors)
+def sample_values(
+    store: BlobStore, sample: Sample
+) -> tuple[np.ndarray, float, list[dict[str, str]]]:
+    """(float32 [rows, axes], interval_ms, sensors) of a time-series sample."""
     if sample.kind == "image":
         raise BadRequest(f"sample {sample.id} is an image, not a time series")
     return read_values(read_blob(store, sample), format=sample.format)
@@ -455,7 +461,8 @@ def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
     return encode_wav(pcm, rate=max(1, int(round(sample.frequency_hz))), bits=16)
 
 
-def sample_image(store: BlobStore, sample: Sample):  # noqa: ANN201 -> np.ndarray [h, w, c]
+def sample_image(store: BlobStore, sample: Sample) -> np.ndarray:
+    """The pixels of an image sample, [h, w, c]."""
     if sample.kind != "image":
         raise BadRequest(f"sample {sample.id} is a time series, not an image")
     return read_image(read_blob(store, sample))
@@ -523,7 +530,7 @@ def delete_samples(session: Session, store: BlobStore, samples: Sequence[Sample]
     return len(ids)
 
 
-def _chunks(seq: Sequence, size: int):  # noqa: ANN202
+def _chunks(seq: Sequence, size: int):
     return (seq[i : i + size] for i in range(0, len(seq), size))
 
 

@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def user(settings):  # noqa: ANN001, ANN201
+def user(settings):
     from app.core.db import session_scope
     from app.services import users
 
@@ -32,7 +32,7 @@ UNLABELLED_JS = """() => Array.from(document.querySelectorAll('input, select, te
   .map(el => el.outerHTML.slice(0, 120))"""
 
 
-def _check_page(page) -> None:  # noqa: ANN001
+def _check_page(page) -> None:
     """Every form control has a label; the page does not scroll sideways; no JavaScript error so
     far."""
     assert page.evaluate(UNLABELLED_JS) == [], page.url
@@ -41,7 +41,7 @@ def _check_page(page) -> None:  # noqa: ANN001
     assert page.js_errors == [], page.js_errors
 
 
-def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
+def _sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/")
     assert page.url.endswith("/login")
     page.get_by_label("Email").fill(email)
@@ -52,7 +52,7 @@ def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_sign_in_upload_design_generate_explore(page, live_server, worker, user, screenshots):  # noqa: ANN001
+def test_sign_in_upload_design_generate_explore(page, live_server, worker, user, screenshots):
     fsdd = require_shared(FSDD_DIR)
     base = live_server
     page.goto(base + "/")

@@ -18,7 +18,7 @@ from tests.conftest import PG_ADMIN_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db_url(request, tmp_path):  # noqa: ANN001, ANN201
+def empty_db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'm.sqlite'}"
         return

@@ -42,7 +42,7 @@ def _produce(root: Path, producer: int, count: int, pad: int) -> None:
             queue.put({"producer": producer, "k": k, "pad": "x" * pad})
 
 
-def _consume(root: Path, out, idle_s: float) -> None:  # noqa: ANN001
+def _consume(root: Path, out, idle_s: float) -> None:
     errors = 0
     with _connection(root) as conn:
         queue = conn.SimpleQueue("default")
@@ -141,7 +141,7 @@ def test_each_folder_keeps_its_own_bindings_and_survives_a_lost_table(tmp_path):
 # --- a real worker under load ---------------------------------------------------------------------
 
 
-def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
+def _queue_jobs(settings, project_id: int, count: int) -> None:
     from app.core.db import session_scope
     from app.services import jobs as job_service
     from workers.celery_app import celery_for

@@ -66,7 +66,7 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
 
 def _lower_weighted_f32(
     ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str
-) -> None:  # noqa: ANN001
+) -> None:
     """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel
     call."""
     _require_dtype(op, flt, ("float32",), "filter")

@@ -28,7 +28,7 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:  # noqa: ANN001
+async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:
     """The project of the x-api-key header, through the app's short-lived key cache."""
     if not x_api_key:
         raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
@@ -48,7 +48,7 @@ async def _store(
     state,
     auth: ProjectAuth,
     uploads: list[UploadedFile],
-    opts: IngestOptions,  # noqa: ANN001
+    opts: IngestOptions,
 ) -> tuple[int, dict]:
     def prepare_all() -> list[PendingSample | FileResult | None]:
         return [sample_service.prepare(auth.project_id, u, opts) for u in uploads]
@@ -71,7 +71,7 @@ def _options(
     *,
     x_label,
     x_no_label,
-    x_disallow_duplicates,  # noqa: ANN001
+    x_disallow_duplicates,
     x_add_date_id,
     x_metadata,
     x_interval_ms,
@@ -171,7 +171,7 @@ def _header_options(h: Mapping[str, str]) -> dict[str, str | None]:
 async def ingest_data_body(
     state,
     category: str,
-    headers: Mapping[str, str],  # noqa: ANN001
+    headers: Mapping[str, str],
     body: AsyncIterator[bytes],
 ) -> tuple[int, dict]:
     """One sample in the body: (status, response body). `headers` has lower-case names."""

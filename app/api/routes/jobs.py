@@ -49,7 +49,7 @@ def wait_job(
 
 
 @router.get("/{jobId}/status", summary="A job's status and progress")
-def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:
     return {"success": True, "job": job_json(job_service.get_job(session, project.id, jobId))}
 
 
@@ -57,7 +57,7 @@ def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  #
 def job_stdout(
     jobId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     job_service.get_job(session, project.id, jobId)
@@ -73,7 +73,7 @@ def job_stdout(
 
 
 @router.post("/{jobId}/cancel", summary="Cancel a queued or running job")
-def cancel(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def cancel(jobId: int, project: ProjectDep, session: SessionDep) -> dict:
     job = job_service.request_cancel(session, job_service.get_job(session, project.id, jobId))
     return {"success": True, "job": job_json(job)}
 
@@ -83,7 +83,7 @@ async def stream(
     jobId: int,
     request: Request,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     settings: SettingsDep,
 ) -> StreamingResponse:
     job_service.get_job(session, project.id, jobId)

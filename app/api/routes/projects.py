@@ -13,7 +13,7 @@ from app.services import samples as sample_service
 router = APIRouter(prefix="/api", tags=["projects"])
 
 
-def _owner_email(session, project) -> str:  # noqa: ANN001
+def _owner_email(session, project) -> str:
     owner = session.get(User, project.owner_id) if project.owner_id else None
     return owner.email if owner else ""
 

@@ -70,7 +70,7 @@ def _page(
     user,
     *,
     impulse_id: int | None,
-    learn_id: int | None,  # noqa: ANN001
+    learn_id: int | None,
     job_id: int | None,
     values: dict | None = None,
     errors: dict | None = None,

@@ -40,7 +40,7 @@ def _page(
     user,
     impulse: Impulse | None,
     *,
-    values=None,  # noqa: ANN001
+    values=None,
     errors=None,
     status_code: int = 200,
     job_id: int | None = None,

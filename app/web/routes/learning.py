@@ -48,7 +48,7 @@ def _defaults() -> dict[str, Any]:
     return {name: getattr(defaults, name) for name, *_ in TRAIN_FIELDS}
 
 
-def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # noqa: ANN001, ANN202
+def _pick(session, project, impulse_id: int | None, learn_id: int | None):
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = None
     if impulse_id is not None:
@@ -61,7 +61,7 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
     return impulses, impulse, block
 
 
-def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:  # noqa: ANN001
+def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:
     try:
         art = artifacts.learn_artifact(session, impulse, block.id, kind)
     except NotFound:
@@ -69,7 +69,7 @@ def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: st
     return artifacts.read_json(store, art)
 
 
-def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:  # noqa: ANN001
+def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:
     if impulse is None:
         return []
     rows = session.scalars(
@@ -88,7 +88,7 @@ def _context(
     project,
     user,
     nav: str,
-    impulse_id: int | None,  # noqa: ANN001
+    impulse_id: int | None,
     learn_id: int | None,
     job_id: int | None,
 ) -> dict[str, Any]:

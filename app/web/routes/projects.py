@@ -72,7 +72,7 @@ def _dashboard(
     user,
     project,
     *,
-    new_api_key: str | None = None,  # noqa: ANN001
+    new_api_key: str | None = None,
     created: bool = False,
     status_code: int = 200,
 ) -> Response:

@@ -8,7 +8,7 @@ import re
 from tests.app.api.helpers import acquisition, key, snapshot
 
 
-def _project_routes(app):  # noqa: ANN001, ANN202
+def _project_routes(app):
     """Every (method, path) of the OpenAPI schema that takes a project id (the /v1 copies mirror
     them)."""
     for path, ops in app.openapi()["paths"].items():

@@ -30,7 +30,7 @@ BODIES = [
 
 
 @pytest.fixture(scope="module")
-def spec(tmp_path_factory) -> dict:  # noqa: ANN001
+def spec(tmp_path_factory) -> dict:
     from app.core.config import Settings
     from app.main import create_app
 

@@ -36,14 +36,14 @@ class ServerProcess:
         host: str,
         port: int,
         log_path: Path,
-        ei_ports: bool = False,  # noqa: ANN001
+        ei_ports: bool = False,
         extra_env: dict[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
         scheme: str = "http",
     ):
         self.url = f"{scheme}://{host}:{port}"
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115
+        self._log = open(log_path, "ab")
         argv = [sys.executable, "-m", "app.cli", "serve", "--host", host, "--port", str(port)]
         if ei_ports:
             argv.append("--ei-ports")
@@ -85,7 +85,7 @@ class ServerProcess:
         self._log.close()
 
 
-def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

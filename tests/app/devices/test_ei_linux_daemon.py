@@ -53,7 +53,7 @@ def _jpeg(path: Path) -> Path:
     return path
 
 
-def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, tmp_path, daemon_js):  # noqa: ANN001
+def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, tmp_path, daemon_js):
     project = make_project("daemon")
     pid, key = project.project.id, project.api_key
     host = loopback_address()

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow]
 ACCEL = {"name": "Accelerometer", "maxSampleLengthS": 60, "frequencies": [62.5, 100]}
 
 
-def hello(key: str, device_id: str, sensors=(ACCEL,), **extra) -> str:  # noqa: ANN001, ANN003
+def hello(key: str, device_id: str, sensors=(ACCEL,), **extra) -> str:
     return json.dumps(
         {
             "hello": {
@@ -43,7 +43,7 @@ def ws_url(server: ServerProcess) -> str:
 
 
 @pytest.fixture
-def two_servers(settings, tmp_path):  # noqa: ANN001, ANN201
+def two_servers(settings, tmp_path):
     servers = [
         ServerProcess(
             settings,
@@ -59,7 +59,7 @@ def two_servers(settings, tmp_path):  # noqa: ANN001, ANN201
         s.stop()
 
 
-def test_sample_request_crosses_processes(two_servers, make_project):  # noqa: ANN001
+def test_sample_request_crosses_processes(two_servers, make_project):
     holder, other = two_servers
     project = make_project("cross")
     pid, key = project.project.id, project.api_key
@@ -129,7 +129,7 @@ def test_sample_request_crosses_processes(two_servers, make_project):  # noqa: A
     api.close()
 
 
-def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_project):  # noqa: ANN001
+def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_project):
     holder, other = two_servers
     project = make_project("bad input")
     pid, key = project.project.id, project.api_key

@@ -18,7 +18,7 @@ from app.services.errors import BadRequest
 from tests.app.api.helpers import key
 
 
-def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: ANN001
+def broker_messages(settings, queue: str = "default") -> list[dict]:
     """The messages waiting in `queue` of the test backend's real broker (files, or a Redis
     list)."""
     if settings.broker_url.startswith("filesystem"):
@@ -34,7 +34,7 @@ def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: AN
     return [json.loads(m) for m in redis.Redis.from_url(settings.broker_url).lrange(queue, 0, -1)]
 
 
-def jobs_in_db(settings) -> list[Job]:  # noqa: ANN001
+def jobs_in_db(settings) -> list[Job]:
     with session_factory(settings)() as s:
         return list(s.scalars(select(Job)))
 

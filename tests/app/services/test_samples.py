@@ -145,7 +145,7 @@ def test_concurrent_batches_on_the_same_devices_do_not_deadlock(settings, store,
                 with factory() as s:
                     store_batch(s, store, items)
                     s.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(name,)) for name in batches]

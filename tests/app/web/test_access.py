@@ -36,7 +36,7 @@ def _fill(path: str, ids: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def other_project(settings, make_user, make_project, client):  # noqa: ANN001, ANN201
+def other_project(settings, make_user, make_project, client):
     """Project B of another user, with a sample, an impulse and a job, so every guessed id
     exists."""
     from app.core.db import session_scope

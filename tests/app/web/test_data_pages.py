@@ -13,7 +13,7 @@ from tests.paths import FSDD_DIR, require_shared
 
 def _upload(
     browser, pid: int, files: list[tuple[str, bytes]], label: str = "", category: str = "training"
-):  # noqa: ANN001, ANN202
+):
     return browser.post(
         f"/projects/{pid}/data/upload",
         {"label": label, "category": category},

@@ -322,7 +322,7 @@ def _tflm_files(
     }
 
 
-def _io(t) -> dict[str, Any]:  # noqa: ANN001
+def _io(t) -> dict[str, Any]:
     return {
         "shape": list(t.shape),
         "dtype": t.dtype,
@@ -393,7 +393,7 @@ def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any
     return ctx
 
 
-def _check_fits(tgt, compiled: CompiledModel, manifest: dict[str, Any]) -> None:  # noqa: ANN001
+def _check_fits(tgt, compiled: CompiledModel, manifest: dict[str, Any]) -> None:
     ram = manifest["ram_estimate_bytes"]
     if tgt.ram_bytes is not None and ram > tgt.ram_bytes:
         raise CompileError(

@@ -45,7 +45,7 @@ def data():
     }
 
 
-def _scores_in_c(data, anomaly_model, tmp_path):  # noqa: ANN001, ANN202
+def _scores_in_c(data, anomaly_model, tmp_path):
     spec = ImpulseSpec(
         labels=["a", "b", "c", "d"],
         dsp_block="spectral",

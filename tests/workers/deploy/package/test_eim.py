@@ -473,7 +473,7 @@ def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_pat
             EimRunner(tmp_path / "model.eim").start()
 
 
-def _image_library(tmp_path: Path, color_depth: str):  # noqa: ANN202
+def _image_library(tmp_path: Path, color_depth: str):
     channels = 3 if color_depth == "rgb" else 1
     axes = ["red", "green", "blue"] if channels == 3 else ["gray"]
     model = convert(layer(lambda L: L.Dense(2, activation="softmax")), [(1, 8 * 6 * channels)])

@@ -22,7 +22,7 @@ def _need_toolchain() -> None:
         )
 
 
-def _inputs(lib, n: int = 8) -> np.ndarray:  # noqa: ANN001
+def _inputs(lib, n: int = 8) -> np.ndarray:
     return np.random.default_rng(7).integers(
         -128, 128, size=(n, *lib.compiled.input.shape[1:]), dtype=np.int8
     )
