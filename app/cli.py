@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import click
 
@@ -188,7 +189,14 @@ TLS_HELP = (
 )
 
 
-def _tls(cert: str | None, key: str | None) -> dict[str, str]:
+class _TlsOptions(TypedDict, total=False):
+    """uvicorn's TLS arguments: both or neither."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+
+
+def _tls(cert: str | None, key: str | None) -> _TlsOptions:
     if bool(cert) != bool(key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     return {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}

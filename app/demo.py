@@ -154,6 +154,8 @@ def run_pipeline(
             )
         impulse_body = MOTION_IMPULSE
     else:
+        if data_dir is None:
+            raise RuntimeError("dataset fsdd needs data_dir: the folder of FSDD recordings")
         files = _fsdd_files(Path(data_dir))
         for category in ("training", "testing"):
             chosen = [f for c, f in files if c == category]

@@ -43,7 +43,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_blob_store(settings: SettingsDep) -> BlobStore:
-    return BlobStore(settings.storage_dir)
+    return BlobStore(settings.blob_dir)
 
 
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]

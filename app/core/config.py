@@ -74,6 +74,12 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def blob_dir(self) -> Path:
+        """`storage_dir` as validated: the validator always fills it in."""
+        assert self.storage_dir is not None
+        return self.storage_dir
+
+    @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
 

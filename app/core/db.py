@@ -107,12 +107,12 @@ def current_revision(url: str) -> str | None:
 # --- side effects tied to the fate of a transaction (blob writes and deletes) ---------------------
 
 
-def on_commit(session: Session, fn) -> None:
+def on_commit(session: Session, fn: Callable[[], object]) -> None:
     """Run `fn()` after the session's transaction commits (e.g. delete blobs of deleted rows)."""
     session.info.setdefault("after_commit", []).append(fn)
 
 
-def on_rollback(session: Session, fn) -> None:
+def on_rollback(session: Session, fn: Callable[[], object]) -> None:
     """Run `fn()` if the transaction rolls back (e.g. remove a blob written for a row that never
     landed)."""
     session.info.setdefault("after_rollback", []).append(fn)

@@ -130,4 +130,4 @@ def get_store(settings=None) -> BlobStore:
     from app.core.config import get_settings
 
     settings = settings or get_settings()
-    return BlobStore(settings.storage_dir)
+    return BlobStore(settings.blob_dir)

@@ -334,10 +334,12 @@ class DeviceHub:
                 await self._drop(conn, "replaced by a newer connection of the same device")
             elif conn.sample_command is not None and now > conn.sample_deadline:
                 command_id, conn.sample_command = conn.sample_command, None
-                await self._db(
-                    lambda s, c=command_id: service.set_status(
+
+                def fail(s: Session, c: int = command_id) -> None:
+                    service.set_status(
                         s, c, "failed", error="the device did not finish the sample in time"
                     )
-                )
+
+                await self._db(fail)
         if self.use_redis:
             await self._deliver_pending()

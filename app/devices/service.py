@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -340,6 +340,7 @@ def claim(session: Session, command_id: int) -> DeviceCommand | None:
         .where(DeviceCommand.id == command_id, DeviceCommand.status == "pending")
         .values(status="sent", updated_at=utcnow())
     )
+    assert isinstance(done, CursorResult)  # an UPDATE's result carries its row count
     if done.rowcount != 1:
         return None
     return session.get(DeviceCommand, command_id)

@@ -43,7 +43,7 @@ class Impulse:
             image = dsp.get("image") or {
                 "width": params["image_input_width"],
                 "height": params["image_input_height"],
-                "resize_mode": modes.get(params.get("image_resize_mode"), "squash"),
+                "resize_mode": modes.get(params.get("image_resize_mode", ""), "squash"),
                 "color_depth": "grayscale" if params.get("image_channel_count") == 1 else "rgb",
             }
             pixels = int(params["input_features_count"])
@@ -107,6 +107,7 @@ def file_windows(
         )
     except IngestionError as exc:
         raise InputError(f"{path.name}: {exc}") from exc
+    assert sample.values is not None  # image files were turned away above
     return _timeseries_windows(
         path, sample.values, sample.interval_ms, [s["name"] for s in sample.sensors], impulse, note
     )

@@ -287,7 +287,14 @@ def _impulse_spec(
     )
 
 
-def _verification_data(session, store, impulse, data, tflite, trained):
+def _verification_data(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    data: dict[str, Any],
+    tflite: bytes,
+    trained: dict,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int] | None]:
     """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model
     inputs."""
     from app.models import Sample

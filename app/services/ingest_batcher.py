@@ -111,7 +111,7 @@ class _SessionWriter:
 class IngestBatcher:
     def __init__(self, settings: Settings, *, max_items: int = 256, writers: int = 1):
         self._settings = settings
-        self._store = BlobStore(settings.storage_dir)
+        self._store = BlobStore(settings.blob_dir)
         self._max_items = max_items
         self._writers = writers
         self._queue: asyncio.Queue[_Request] | None = None

@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -191,11 +192,11 @@ def store_batch(
     }
     places = write_blobs(store, kept)
     for key in {key for key, _ in places}:
-        on_rollback(session, lambda k=key: store.delete(k))
+        on_rollback(session, partial(store.delete, key))
     rows = [sample_row(it, devices, now, place) for it, place in zip(kept, places, strict=True)]
     ids = (
         conn.execute(
-            insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True),
+            insert(_table(Sample)).returning(_table(Sample).c.id, sort_by_parameter_order=True),
             rows,
         )
         .scalars()
@@ -344,10 +345,17 @@ def ingest(
 _DEVICE_UPSERT: dict[str, Any] = {}
 
 
+def _table(model: type[Device] | type[Sample]) -> Table:
+    """The model's Table (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
 def _device_upsert(dialect: str):
     """One cached statement (built once per dialect, so SQLAlchemy compiles it once)."""
     if dialect not in _DEVICE_UPSERT:
-        table = Device.__table__
+        table = _table(Device)
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
             project_id=bindparam("pid"),
             name=bindparam("name"),
@@ -526,7 +534,12 @@ def delete_samples(session: Session, store: BlobStore, samples: Sequence[Sample]
                 )
             )
         unused = keys - shared
-        on_commit(session, lambda: [store.delete(k) for k in unused])
+
+        def delete_unused() -> None:
+            for key in unused:
+                store.delete(key)
+
+        on_commit(session, delete_unused)
     return len(ids)
 
 

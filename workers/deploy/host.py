@@ -276,11 +276,11 @@ def verify_on_host(
                             if t.dtype == "int8"
                             else (np.float32 if t.dtype == "float32" else np.uint8)
                         )
-                        a = np.frombuffer(data, dt).astype(np.float64)
-                        b = (
+                        ours = np.frombuffer(data, dt).astype(np.float64)
+                        theirs = (
                             np.frombuffer(ref, dt).astype(np.float64)
                             if len(ref) == len(data)
-                            else a * np.nan
+                            else ours * np.nan
                         )
                         mismatches.append(
                             TensorMismatch(
@@ -288,8 +288,10 @@ def verify_on_host(
                                 name=t.name,
                                 opcode=producer[index].opcode,
                                 inference=k,
-                                differing_bytes=int(np.count_nonzero(a != b)),
-                                max_abs_diff=float(np.nanmax(np.abs(a - b))) if a.size else 0.0,
+                                differing_bytes=int(np.count_nonzero(ours != theirs)),
+                                max_abs_diff=(
+                                    float(np.nanmax(np.abs(ours - theirs))) if ours.size else 0.0
+                                ),
                             )
                         )
         total, head = tflm_arena_bytes(tflite_bytes, [a[0] for a in input_list])

@@ -65,7 +65,7 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
 
 
 def _lower_weighted_f32(
-    ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str
+    ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str | _LazyBias
 ) -> None:
     """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel
     call."""
@@ -212,7 +212,7 @@ def _conv_params(ctx: EmitContext, op: Operator, depthwise: bool) -> _Conv:
                 f"CONV_2D (operator {op.index}): grouped convolution "
                 f"(filter depth {f_c} != input depth {in_c}) is not supported"
             )
-    fields = dict(
+    fields: dict = dict(
         batches=n,
         in_h=in_h,
         in_w=in_w,
@@ -282,7 +282,7 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")
-        relaid = interleave_filter(conv.flt.data, f["out_c"], col_stride)
+        relaid = interleave_filter(conv.flt.constant_data, f["out_c"], col_stride)
         ctx.relaid_weight_bytes += relaid.size
         code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
         f["col_stride"] = col_stride
@@ -361,13 +361,13 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
     act = op.options.get("fused_activation_function", "NONE")
     bias = _LazyBias(ctx, bias_idx)  # referenced (and emitted) only by kernels that read it
     code = OpCode()
-    fields = dict(batches=batches, accum_depth=accum_depth, out_depth=out_depth)
+    fields: dict = dict(batches=batches, accum_depth=accum_depth, out_depth=out_depth)
     if inp.dtype == "int8":
         _require_dtype(op, flt, ("int8",), "filter")
         _require_dtype(op, out, ("int8",), "output")
         if bias_idx >= 0:
             _require_dtype(op, g.tensor(bias_idx), ("int32",), "bias")
-        fscales = flt.quant.scale
+        fscales = flt.scales
         per_channel = len(fscales) > 1
         mults, shifts = [], []
         for c in range(out_depth if per_channel else 1):
@@ -399,7 +399,7 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
             ctx.relaid_weight_bytes += 4 * len(bias_eff)
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
-            relaid = interleave_rows(flt.data, out_depth, group=4)
+            relaid = interleave_rows(flt.constant_data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
             code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
             code.call = (
@@ -447,7 +447,7 @@ def _pool(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         raise CompileError(
             f"{op.opcode} (operator {op.index}): output shape does not match padding"
         )
-    fields = dict(
+    fields: dict = dict(
         batches=n,
         in_h=in_h,
         in_w=in_w,
@@ -474,8 +474,8 @@ def _pool(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
+        act_min, act_max = quant.activation_range_f32(act)
+        fields.update(act_min=act_min, act_max=act_max)
         code.decls.append(_struct(ctx.rt("pool_f32_t"), ctx.sym(op), fields))
         code.call = (
             f"{ctx.rt(kind + '_pool_f32')}(&{ctx.sym(op)}, "
@@ -561,8 +561,8 @@ def _binary(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
             return code
     else:
         _require_dtype(op, out, ("float32",), "output")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
+        act_min, act_max = quant.activation_range_f32(act)
+        fields.update(act_min=act_min, act_max=act_max)
         code.decls.append(_struct(ctx.rt("binary_f32_t"), ctx.sym(op), fields))
         suffix = "_f32"
     code.call = (
@@ -716,9 +716,9 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
             )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        hi = quant.FLOAT_MAX if upper is None else upper
+        hi_f = quant.FLOAT_MAX if upper is None else upper
         code.call = (
-            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi)}, "
+            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi_f)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -762,10 +762,10 @@ def lower_pad(ctx: EmitContext, op: Operator) -> OpCode:
     else:
         _require_dtype(op, inp, ("float32",), "input")
         value_idx = _opt_input(op, 2)
-        pad_value = (
+        pad_f = (
             float(np.asarray(g.tensor(value_idx).data).reshape(-1)[0]) if value_idx >= 0 else 0.0
         )
-        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_value)};")
+        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_f)};")
         elem = 4
     code.decls.append(
         _struct(

@@ -297,18 +297,20 @@ def prepare_image(image: np.ndarray, *, spec: ImageInput) -> np.ndarray:
     h, w = arr.shape[:2]
     W, H = spec.width, spec.height
     if spec.resize_mode == "squash":
-        pil = pil.resize((W, H), Image.BILINEAR)
+        pil = pil.resize((W, H), Image.Resampling.BILINEAR)
     elif spec.resize_mode == "fit-short":
         s = max(W / w, H / h)
         nw, nh = max(W, round(w * s)), max(H, round(h * s))
-        pil = pil.resize((nw, nh), Image.BILINEAR)
+        pil = pil.resize((nw, nh), Image.Resampling.BILINEAR)
         left, top = (nw - W) // 2, (nh - H) // 2
         pil = pil.crop((left, top, left + W, top + H))
     else:
         s = min(W / w, H / h)
         nw, nh = max(1, min(W, round(w * s))), max(1, min(H, round(h * s)))
         canvas = Image.new(pil.mode, (W, H), 0)
-        canvas.paste(pil.resize((nw, nh), Image.BILINEAR), ((W - nw) // 2, (H - nh) // 2))
+        canvas.paste(
+            pil.resize((nw, nh), Image.Resampling.BILINEAR), ((W - nw) // 2, (H - nh) // 2)
+        )
         pil = canvas
     out = np.asarray(pil, dtype=np.uint8)
     return out[:, :, None] if out.ndim == 2 else out

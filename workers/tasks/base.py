@@ -59,7 +59,7 @@ class JobContext:
             job_service.mark(session, self.job_id, progress=pct, heartbeat_at=utcnow())
             if line:
                 job_service.append_log(session, self.job_id, line)
-            cancel = session.get(Job, self.job_id).cancel_requested
+            cancel = job_service.get_job_any(session, self.job_id).cancel_requested
         self._last_progress = pct
         if cancel:
             self._cancelled.set()
@@ -69,7 +69,7 @@ class JobContext:
     def _heartbeat(self) -> bool:
         with session_scope() as session:
             job_service.mark(session, self.job_id, heartbeat_at=utcnow())
-            cancel = session.get(Job, self.job_id).cancel_requested
+            cancel = job_service.get_job_any(session, self.job_id).cancel_requested
         if cancel:
             self._cancelled.set()
         return cancel

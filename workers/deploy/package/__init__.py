@@ -287,7 +287,7 @@ def _tflm_files(
     measured, _head = tflm_arena_bytes(tflite_bytes, [sample])
     arena = ((measured * (100 + TFLM_MARGIN_PERCENT) // 100) + 15) // 16 * 16
     ops = sorted({_tflm_op_method(op) for op in compiled.ops})
-    ctx = {
+    ctx: dict[str, Any] = {
         "banner": banner,
         "prefix": prefix,
         "arena_bytes": arena,

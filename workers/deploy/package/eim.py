@@ -101,7 +101,7 @@ def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
         "image_input_frames": 1 if image else 0,
         "image_input_height": int(image.get("height", 0)),
         "image_input_width": int(image.get("width", 0)),
-        "image_resize_mode": RESIZE_MODES.get(image.get("resize_mode"), "none"),
+        "image_resize_mode": RESIZE_MODES.get(image.get("resize_mode", ""), "none"),
         "inferencing_engine": ENGINE_NONE,
         "input_features_count": input_features(impulse),
         "interval_ms": 0 if image else 1000.0 / impulse.frequency_hz,

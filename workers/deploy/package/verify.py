@@ -72,8 +72,11 @@ def verify_library(
     from workers.deploy import verify_on_host
 
     report: dict[str, Any] = {}
-    tmp = tempfile.TemporaryDirectory(prefix="tinyforge-verify-") if work_dir is None else None
-    wd = Path(tmp.name) if tmp else Path(work_dir)
+    tmp = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="tinyforge-verify-")
+        work_dir = Path(tmp.name)
+    wd = Path(work_dir)
     try:
         host = verify_on_host(lib.compiled, tflite_bytes, model_inputs, work_dir=wd / "model")
         report["host"] = {
