@@ -1,7 +1,7 @@
 """Lint, format and type checks are part of the suite, with the settings in pyproject.toml.
 
 - `ruff check .`: pycodestyle (line length 100 included), pyflakes, isort, bugbear, pyupgrade,
-  simplify;
+  simplify, and no `noqa` that silences nothing (RUF100);
 - `ruff format --check .`: the tree is formatted as `ruff format` writes it;
 - `mypy app workers`: the service and the workers type-check (slow: about 30 s from a cold cache).
 
