@@ -136,7 +136,7 @@ def _input_by_type(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise field_error(
             "input", (), "must be an object with a 'type' of time-series or image", value
         )
-    cls = _INPUTS.get(value.get("type"))  # type: ignore[arg-type]
+    cls = _INPUTS.get(str(value.get("type")))
     if cls is None:
         kind = value.get("type")
         raise field_error(

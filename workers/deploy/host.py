@@ -226,8 +226,11 @@ def verify_on_host(
     input_list = _as_input_list(graph, inputs)
     n_inferences = len(input_list[0])
     stdin = b"".join(b"".join(a[k].tobytes() for a in input_list) for k in range(n_inferences))
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="tinyforge-host-") if work_dir is None else None
-    wd = Path(tmp_ctx.name) if tmp_ctx else Path(work_dir)  # type: ignore[arg-type]
+    tmp_ctx = None
+    if work_dir is None:
+        tmp_ctx = tempfile.TemporaryDirectory(prefix="tinyforge-host-")
+        work_dir = Path(tmp_ctx.name)
+    wd = Path(work_dir)
     wd.mkdir(parents=True, exist_ok=True)
     try:
         if compiled.out_dir is None:

@@ -84,7 +84,8 @@ def _nhwc(t: Tensor, what: str, op: Operator) -> tuple[int, int, int, int]:
         raise CompileError(
             f"{op.opcode} (operator {op.index}) needs a 4-D {what}, got shape {t.shape}"
         )
-    return tuple(int(d) for d in t.shape)  # type: ignore[return-value]
+    n, h, w, c = t.shape
+    return int(n), int(h), int(w), int(c)
 
 
 def _opt_input(op: Operator, k: int) -> int:
