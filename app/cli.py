@@ -1,4 +1,5 @@
-"""The `tinyforge` command: run the platform, manage users and projects, upload data, run the demo."""
+"""The `tinyforge` command: run the platform, manage users and projects, upload data, run the
+demo."""
 
 from __future__ import annotations
 
@@ -10,13 +11,14 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 import click
 
 from app.core.config import get_settings
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     return get_settings()
 
 
@@ -31,7 +33,8 @@ def _migrate(quiet: bool = True) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def main() -> None:
-    """Tinyforge: self-hostable TinyML platform. Settings come from TINYFORGE_* environment variables."""
+    """Tinyforge: self-hostable TinyML platform. Settings come from TINYFORGE_* environment
+    variables."""
 
 
 # --- database ------------------------------------------------------------------------------------
@@ -115,7 +118,8 @@ def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
         click.echo(json.dumps(out))
     else:
         click.echo(
-            f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: keep it)\n  HMAC key: {out['hmac_key']}"
+            f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: "
+            f"keep it)\n  HMAC key: {out['hmac_key']}"
         )
 
 
@@ -158,9 +162,11 @@ def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> lis
 )
 @click.option("--loglevel", default="INFO", show_default=True)
 def worker(queues: str, concurrency: int | None, pool: str, loglevel: str) -> None:
-    """Run a Celery worker (any number of them, on any host sharing the database, broker and blobs)."""
+    """Run a Celery worker (any number of them, on any host sharing the database, broker and
+    blobs)."""
     argv = _worker_argv(queues, concurrency or _settings().worker_concurrency, pool, loglevel)
-    # small matrix products (filterbanks) stall waiting for BLAS threads on a busy machine; one process = one core
+    # small matrix products (filterbanks) stall waiting for BLAS threads on a busy machine; one
+    # process = one core
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.execv(argv[0], argv)
 
@@ -183,14 +189,22 @@ TLS_HELP = (
 )
 
 
-def _tls(cert: str | None, key: str | None) -> dict[str, str]:
+class _TlsOptions(TypedDict, total=False):
+    """uvicorn's TLS arguments: both or neither."""
+
+    ssl_certfile: str
+    ssl_keyfile: str
+
+
+def _tls(cert: str | None, key: str | None) -> _TlsOptions:
     if bool(cert) != bool(key):
         raise click.UsageError("--tls-cert and --tls-key go together")
     return {"ssl_certfile": cert, "ssl_keyfile": key} if cert and key else {}
 
 
-def _listen_all(host: str, ports: list[int]):  # noqa: ANN202 -> list[socket.socket]
-    """Bind every port before anything else happens; a taken one fails the command with its reason."""
+def _listen_all(host: str, ports: list[int]) -> list[socket.socket]:
+    """Bind every port before anything else happens; a taken one fails the command with its
+    reason."""
     from app.core.processes import PortInUse, listen
 
     socks = []
@@ -340,7 +354,8 @@ def up(
             child_process(argv, env=env, stdout=worker_log, stderr=subprocess.STDOUT),
         ):
             click.echo(
-                f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log {log_path})"
+                f"Tinyforge is starting at {url}  (data in {settings.data_dir}, worker log "
+                f"{log_path})"
             )
             if password:
                 click.echo(
@@ -462,7 +477,10 @@ def upload(
     "-t",
     default="linux-x86_64",
     show_default=True,
-    help="linux-x86_64, linux-aarch64, cortex-m0plus, cortex-m3, cortex-m4f, cortex-m7, cortex-m33, cortex-m55",
+    help=(
+        "linux-x86_64, linux-aarch64, cortex-m0plus, cortex-m3, cortex-m4f, cortex-m7, "
+        "cortex-m33, cortex-m55"
+    ),
 )
 @click.option(
     "--out",
@@ -541,8 +559,9 @@ def build(
     else:
         m = lib.manifest
         click.echo(
-            f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights {m['weights_bytes']} B, "
-            f"ops {', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else "")
+            f"wrote {len(lib.files)} files to {out_dir}: arena {m['arena_bytes']} B, weights "
+            f"{m['weights_bytes']} B, ops "
+            f"{', '.join(m['ops'])}" + (f", bit exact: {m['bit_exact']}" if verify else "")
         )
     if failures:
         for reason in failures:
@@ -556,7 +575,9 @@ def build(
     type=click.Choice(["motion", "fsdd"]),
     default="motion",
     show_default=True,
-    help="motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data",
+    help=(
+        "motion: a synthetic accelerometer data set; fsdd: the Free Spoken Digit Dataset in --data"
+    ),
 )
 @click.option(
     "--data",
@@ -572,7 +593,8 @@ def build(
 def demo(
     dataset: str, data_dir: Path | None, epochs: int | None, as_json: bool, keep: bool, port: int
 ) -> None:
-    """The README's main job: ingest -> impulse -> features -> train (float32 + int8) -> test, via the API."""
+    """The README's main job: ingest -> impulse -> features -> train (float32 + int8) -> test, via
+    the API."""
     from app.demo import run_demo
 
     try:

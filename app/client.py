@@ -1,4 +1,5 @@
-"""A small HTTP client for Tinyforge's API (the CLI's upload, the demo, benchmarks and tests use it)."""
+"""A small HTTP client for Tinyforge's API (the CLI's upload, the demo, benchmarks and tests use
+it)."""
 
 from __future__ import annotations
 
@@ -98,7 +99,7 @@ class TinyforgeClient:
 
     def wait_for_job(
         self, project_id: int, job_id: int, *, timeout: float = 3600, on_line=None
-    ) -> dict[str, Any]:  # noqa: ANN001
+    ) -> dict[str, Any]:
         """Poll a job until it finishes, passing each new log line to `on_line`."""
         deadline, after = time.monotonic() + timeout, 0
         while True:
@@ -131,7 +132,8 @@ def upload_files(
     disallow_duplicates: bool,
     batch: int = 20,
 ) -> Iterator[dict[str, Any]]:
-    """Upload files in batches; yield one result per file ({success, fileName, error?, sampleId?})."""
+    """Upload files in batches; yield one result per file ({success, fileName, error?,
+    sampleId?})."""
     headers = {"x-disallow-duplicates": "1"} if disallow_duplicates else {}
     with TinyforgeClient(url, api_key) as client:
         for i in range(0, len(files), max(1, batch)):

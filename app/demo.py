@@ -68,8 +68,9 @@ MOTION_IMPULSE = ImpulseCreate.model_validate(MOTION_EXAMPLE)
 FSDD_IMPULSE = ImpulseCreate.model_validate(KEYWORDS_EXAMPLE)
 
 
-def _motion_files(n_per_label: int):  # noqa: ANN202
-    """(category, file name, body) of a signed-later synthetic motion data set plus a few anomalies."""
+def _motion_files(n_per_label: int):
+    """(category, file name, body) of a signed-later synthetic motion data set plus a few
+    anomalies."""
     import numpy as np
 
     from app.synthetic import anomaly_sample, motion_dataset
@@ -132,7 +133,8 @@ def run_pipeline(
     stages: dict[str, float] | None = None,
     build_targets: tuple[str, ...] = (),
 ) -> dict:
-    """Ingest a data set into an existing project and run impulse → features → train → test (→ build) via the API."""
+    """Ingest a data set into an existing project and run impulse → features → train → test (→
+    build) via the API."""
     from app.ingestion import sign_acquisition
 
     stages = {} if stages is None else stages
@@ -152,6 +154,8 @@ def run_pipeline(
             )
         impulse_body = MOTION_IMPULSE
     else:
+        if data_dir is None:
+            raise RuntimeError("dataset fsdd needs data_dir: the folder of FSDD recordings")
         files = _fsdd_files(Path(data_dir))
         for category in ("training", "testing"):
             chosen = [f for c, f in files if c == category]
@@ -267,7 +271,8 @@ def run_demo(
     epochs: int | None = None,
     build_targets: tuple[str, ...] | None = None,
 ) -> dict:
-    """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own API."""
+    """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own
+    API."""
     from app.core.db import session_scope, upgrade
     from app.services import projects
 

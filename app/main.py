@@ -32,7 +32,8 @@ from app.services.errors import ServiceError
 from app.services.ingest_batcher import ApiKeyCache, IngestBatcher
 from app.services.throttle import LoginThrottle
 
-# sample_edits before raw_data: its /raw-data/batch/... paths must not be read as /raw-data/{sampleId}/...
+# sample_edits before raw_data: its /raw-data/batch/... paths must not be read as
+# /raw-data/{sampleId}/...
 API_ROUTERS = [
     dsp.router,
     deployment.router,
@@ -49,12 +50,13 @@ API_ROUTERS = [
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    # Ingestion writes run in worker threads while the event loop decodes requests; with the default 5 ms
-    # GIL switch interval every database round trip of a writer waits up to 5 ms to get the GIL back.
+    # Ingestion writes run in worker threads while the event loop decodes requests; with the default
+    # 5 ms GIL switch interval every database round trip of a writer waits up to 5 ms to get the GIL
+    # back.
     sys.setswitchinterval(0.0005)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI):  # noqa: ANN202
+    async def lifespan(app: FastAPI):
         yield
         await app.state.device_hub.stop()
         await app.state.batcher.close()

@@ -50,7 +50,7 @@ def motion_dataset(
     *,
     seed: int = 0,
     labels=MOTION_LABELS,
-    seconds: float = 2.0,  # noqa: ANN001
+    seconds: float = 2.0,
     interval_ms: float = 16.0,
 ) -> list[tuple[str, np.ndarray]]:
     rng = np.random.default_rng(seed)

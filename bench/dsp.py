@@ -252,7 +252,10 @@ def main() -> None:
         "--blas-threads",
         type=int,
         default=1,
-        help="BLAS threads for every method (1: small products pay no thread wake-ups; 0: leave as is)",
+        help=(
+            "BLAS threads for every method (1: small products pay no thread wake-ups; 0: leave "
+            "as is)"
+        ),
     )
     ap.add_argument(
         "--repeat", type=int, default=3, help="timed runs of each chunk per method (best kept)"
@@ -269,9 +272,10 @@ def main() -> None:
     recs = load(args.limit)
     secs = sum(len(y) for y in recs) / RATE
     print(
-        f"FSDD: {len(recs)} recordings, {secs:.0f} s of audio at {RATE} Hz; librosa {librosa.__version__}, "
-        f"numpy {np.__version__}; BLAS threads: {args.blas_threads or 'default'}; load average "
-        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs"
+        f"FSDD: {len(recs)} recordings, {secs:.0f} s of audio at {RATE} Hz; librosa "
+        f"{librosa.__version__}, numpy {np.__version__}; BLAS threads: "
+        f"{args.blas_threads or 'default'}; load average {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} CPUs"
     )
     for fn in (
         tinyforge_mfcc,
@@ -303,7 +307,8 @@ def main() -> None:
     )
     rss1 = rss_mb()
     m = timed({"tinyforge": each(tinyforge_mfe), "librosa": each(librosa_mfe)}, recs, args.repeat)
-    series = []  # RSS after each further pass over every recording through our blocks: must stay flat
+    # RSS after each further pass over every recording through our blocks: must stay flat
+    series = []
     for _ in range(4):
         each(tinyforge_mfcc)(recs)
         each(tinyforge_mfe)(recs)
@@ -322,7 +327,8 @@ def main() -> None:
     print(f"  librosa, one call per recording            {lb:8.0f}   (baseline)")
     print(f"  python_speech_features, one call per rec.  {r['psf']:8.0f}   {r['psf'] / lb:5.1f}x")
     print(
-        f"  tinyforge, one call per recording          {r['tinyforge']:8.0f}   {r['tinyforge'] / lb:5.1f}x"
+        f"  tinyforge, one call per recording          {r['tinyforge']:8.0f}   "
+        f"{r['tinyforge'] / lb:5.1f}x"
     )
     print(
         f"  tinyforge, 64 recordings per call          {r['tinyforge_batched']:8.0f}   "
@@ -339,20 +345,23 @@ def main() -> None:
     )
     print(f"  max |diff| vs python_speech_features (same filterbank): {d_ps:.2e}")
     print(
-        f"  max |diff| vs librosa (its own HTK filters): {d_lb:.3f} (c1..c12 {d_lb_c:.3f}): filter shape, "
-        "see docs/dsp.md"
+        f"  max |diff| vs librosa (its own HTK filters): {d_lb:.3f} (c1..c12 {d_lb_c:.3f}): filter "
+        "shape, see docs/dsp.md"
     )
     print("\nMFE (40 filters, hop 80, noise floor -52 dB), one call per recording:")
     print(
         f"  tinyforge {m['tinyforge']:8.0f} rec/s, librosa {m['librosa']:8.0f} rec/s, "
-        f"ratio {m['tinyforge'] / m['librosa']:5.1f}x; max |diff| {d_mfe:.3f} (0..1 scale, filter shape)"
+        f"ratio {m['tinyforge'] / m['librosa']:5.1f}x; max |diff| {d_mfe:.3f} (0..1 scale, filter "
+        "shape)"
     )
     growth = series[-1] - series[0]
     print(
-        f"\nmemory: RSS {rss0:.0f} MB before timing, {rss1:.0f} MB after it; after each further pass of all "
-        f"{len(recs)} recordings through MFCC, MFE, MFCC (EI defaults) and batched MFCC: "
+        f"\nmemory: RSS {rss0:.0f} MB before timing, {rss1:.0f} MB after it; after each further "
+        f"pass of all {len(recs)} recordings through MFCC, MFE, MFCC (EI defaults) and batched "
+        "MFCC: "
         + ", ".join(f"{v:.1f}" for v in series)
-        + f" MB; growth from pass 1 to {len(series)}: {growth:+.1f} MB; peak RSS {peak_rss_mb():.0f} MB -> "
+        + f" MB; growth from pass 1 to {len(series)}: {growth:+.1f} MB; peak RSS "
+        f"{peak_rss_mb():.0f} MB -> "
         f"{'flat, does not grow with the recordings processed' if growth < 2 else 'GROWS'}"
     )
 

@@ -1,12 +1,15 @@
-"""Ingestion throughput: signed JSON samples posted concurrently to the real HTTP server on PostgreSQL.
+"""Ingestion throughput: signed JSON samples posted concurrently to the real HTTP server on
+PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2] [--connections 8]
+    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2]
+        [--connections 8]
 
 Starts `tinyforge serve` (uvicorn) on a fresh PostgreSQL database, pre-builds N distinct signed
-samples (3 axes × 250 values, HMAC-SHA256), posts them from several client processes (raw sockets, pre-serialised
-requests) over keep-alive connections, and prints samples/s next to the same server's trivial endpoint
-(`GET /api/health`) measured in the same run with the same clients. Then checks that every sample
-sent is stored exactly once (by content hash). Target: ≥ 1,000 samples/s on a 2-core machine.
+samples (3 axes × 250 values, HMAC-SHA256), posts them from several client processes (raw sockets,
+pre-serialised requests) over keep-alive connections, and prints samples/s next to the same server's
+trivial endpoint (`GET /api/health`) measured in the same run with the same clients. Then checks
+that every sample sent is stored exactly once (by content hash). Target: ≥ 1,000 samples/s on a
+2-core machine.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ PG_ADMIN = os.environ.get(
 )
 
 
-def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:  # noqa: ANN001
-    """Send pre-serialised HTTP/1.1 `requests` over `connections` keep-alive sockets from one process.
+def _client_worker(port: int, requests: list[bytes], connections: int, out) -> None:
+    """Send pre-serialised HTTP/1.1 `requests` over `connections` keep-alive sockets from one
+    process.
 
     A lean client (raw sockets, one selector, no header parsing beyond status and Content-Length) so
     that the load generator takes as little as possible of the CPU the server shares with it.
@@ -204,7 +208,8 @@ def _stop_profilers(spies: list[tuple[subprocess.Popen, Path]]) -> None:
 
 
 class Run:
-    """One load run: wall time, replies, and CPU seconds spent by server, PostgreSQL, clients and the machine."""
+    """One load run: wall time, replies, and CPU seconds spent by server, PostgreSQL, clients and
+    the machine."""
 
     def __init__(
         self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int
@@ -245,9 +250,10 @@ class Run:
         n = max(self.ok + self.bad, 1)
         ms = lambda sec: 1000 * sec / n  # noqa: E731
         return (
-            f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in the kernel), postgres {ms(self.pg_cpu):.2f}, "
-            f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
-            f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
+            f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in "
+            f"the kernel), postgres {ms(self.pg_cpu):.2f}, clients {ms(self.client_cpu):.2f}, "
+            f"whole machine {ms(self.machine_cpu):.2f} (machine "
+            f"{100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
         )
 
 
@@ -383,7 +389,8 @@ def main() -> int:
             ).scalar_one()
             dup_names = conn.execute(
                 text(
-                    "select count(*) from (select filename from samples group by filename having count(*) > 1) d"
+                    "select count(*) from (select filename from samples group by filename "
+                    "having count(*) > 1) d"
                 )
             ).scalar_one()
             spot = conn.execute(
@@ -411,18 +418,20 @@ def main() -> int:
             f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) =="
         )
         print(
-            f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, {triv.bad} failed)"
+            f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, "
+            f"{triv.bad} failed)"
         )
         print(f"    {triv.cpu_line()}")
         print(
-            f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} failed, "
-            f"statuses {ing.statuses})"
+            f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} "
+            f"failed, statuses {ing.statuses})"
         )
         print(f"    {ing.cpu_line()}")
         print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
         print(
-            f"stored rows {stored}, distinct content hashes {distinct}, duplicated names {dup_names}, spot-checked "
-            f"hashes found {spot}/{len(hashes)}, bodies stored byte for byte {intact} (in {files} files)"
+            f"stored rows {stored}, distinct content hashes {distinct}, duplicated names "
+            f"{dup_names}, spot-checked hashes found {spot}/{len(hashes)}, bodies stored byte for "
+            f"byte {intact} (in {files} files)"
         )
         exact = (
             stored == args.samples == distinct == intact

@@ -97,7 +97,8 @@ def run(
         if verbose and (epoch % 10 == 0 or epoch == settings.epochs):
             print(
                 f"  epoch {epoch:3d}  loss {m['loss']:.4f}  acc {m['accuracy']:.4f}  "
-                f"val_loss {m.get('val_loss', float('nan')):.4f}  val_acc {m.get('val_accuracy', float('nan')):.4f}",
+                f"val_loss {m.get('val_loss', float('nan')):.4f}  val_acc "
+                f"{m.get('val_accuracy', float('nan')):.4f}",
                 flush=True,
             )
 
@@ -167,16 +168,18 @@ def main() -> None:
         return
     base = summary["baseline"]["fit_s"]
     print(
-        f"FSDD: {summary['n_train']} train / {summary['n_test']} test recordings, seed {summary['seed']}, "
-        f"{summary['epochs']} epochs"
+        f"FSDD: {summary['n_train']} train / {summary['n_test']} test recordings, seed "
+        f"{summary['seed']}, {summary['epochs']} epochs"
     )
     print(
         f"model: {summary['model']['keras_parameters']} Keras parameters "
-        f"({summary['model']['parameters']} after batch-norm folding), {summary['model']['macs']} MACs, "
-        f"ops {', '.join(summary['model']['operators'])}, int8 .tflite {summary['model']['file_bytes']} bytes"
+        f"({summary['model']['parameters']} after batch-norm folding), {summary['model']['macs']} "
+        f"MACs, ops {', '.join(summary['model']['operators'])}, int8 .tflite "
+        f"{summary['model']['file_bytes']} bytes"
     )
     print(
-        f"int8 input scale {summary['int8_input']['scale']:.4f} zero point {summary['int8_input']['zero_point']}"
+        f"int8 input scale {summary['int8_input']['scale']:.4f} zero point "
+        f"{summary['int8_input']['zero_point']}"
     )
     print(f"{'stage':<10} {'seconds':>9} {'x baseline fit':>15}")
     for name, seconds in summary["stages"].items():
@@ -185,7 +188,8 @@ def main() -> None:
     acc = summary["test_accuracy"]
     print(
         f"test accuracy: float32 {acc['float32']:.4f}  int8 {acc['int8']:.4f}  "
-        f"(int8 - float32 {100 * (acc['int8'] - acc['float32']):+.2f} points)  baseline {summary['baseline']['test_accuracy']:.4f}"
+        f"(int8 - float32 {100 * (acc['int8'] - acc['float32']):+.2f} points)  baseline "
+        f"{summary['baseline']['test_accuracy']:.4f}"
     )
 
 

@@ -1,4 +1,5 @@
-"""Shared fixtures: settings per database backend, a migrated database, an API client, a real worker.
+"""Shared fixtures: settings per database backend, a migrated database, an API client, a real
+worker.
 
 Backends: every test that asks for `settings` runs on SQLite and on the PostgreSQL server at
 127.0.0.1:5432 (a fresh database per test session, built by running the Alembic migrations).
@@ -23,8 +24,8 @@ import pytest
 
 os.environ.setdefault("TINYFORGE_ENVIRONMENT", "test")
 
-from app.core.config import Settings  # noqa: E402
-from tests.paths import REPO_ROOT  # noqa: E402
+from app.core.config import Settings
+from tests.paths import REPO_ROOT
 
 PG_ADMIN_URL = os.environ.get(
     "TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -42,7 +43,7 @@ def _port_open(host: str, port: int) -> bool:
 
 
 @pytest.fixture(scope="session")
-def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:  # noqa: ANN001
+def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:
     """Create (lazily) one migrated database per backend for the whole test session."""
     from sqlalchemy import create_engine, text
 
@@ -97,15 +98,16 @@ def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:  # noqa: ANN001
 
 
 @pytest.fixture(params=BACKENDS)
-def backend(request) -> str:  # noqa: ANN001
+def backend(request) -> str:
     if request.param == "postgresql":
         request.applymarker(pytest.mark.postgres)
     return request.param
 
 
 @pytest.fixture
-def settings(backend: str, _databases) -> Iterator[Settings]:  # noqa: ANN001
-    """Settings for one backend. Data dir, broker and blobs are shared with that backend's workers."""
+def settings(backend: str, _databases) -> Iterator[Settings]:
+    """Settings for one backend. Data dir, broker and blobs are shared with that backend's
+    workers."""
     info = _databases(backend)
     root: Path = info["broker_dir_root"]
     s = Settings(
@@ -123,7 +125,8 @@ def settings(backend: str, _databases) -> Iterator[Settings]:  # noqa: ANN001
 
 
 def _wipe(s: Settings) -> None:
-    """Empty every table, the blob store and the broker: each test starts from a migrated, empty state."""
+    """Empty every table, the blob store and the broker: each test starts from a migrated, empty
+    state."""
     import shutil
 
     from app.core.db import get_engine
@@ -150,14 +153,14 @@ def _wipe(s: Settings) -> None:
 
 
 @pytest.fixture
-def app(settings: Settings):  # noqa: ANN201
+def app(settings: Settings):
     from app.main import create_app
 
     return create_app(settings)
 
 
 @pytest.fixture
-def client(app):  # noqa: ANN001, ANN201
+def client(app):
     from fastapi.testclient import TestClient
 
     with TestClient(app) as c:
@@ -165,7 +168,7 @@ def client(app):  # noqa: ANN001, ANN201
 
 
 @pytest.fixture
-def session(settings: Settings):  # noqa: ANN201
+def session(settings: Settings):
     from app.core.db import session_factory
 
     s = session_factory(settings)()
@@ -177,26 +180,26 @@ def session(settings: Settings):  # noqa: ANN201
 
 
 @pytest.fixture
-def store(settings: Settings):  # noqa: ANN201
+def store(settings: Settings):
     from app.core.storage import BlobStore
 
     return BlobStore(settings.storage_dir)
 
 
 @pytest.fixture
-def make_project(settings: Settings):  # noqa: ANN201
+def make_project(settings: Settings):
     """make_project(name) -> NewProject(project, api_key, hmac_key), committed."""
     from app.core.db import session_scope
     from app.services import projects
 
-    def make(name: str = "test project", owner=None):  # noqa: ANN001, ANN202
+    def make(name: str = "test project", owner=None):
         with session_scope(settings) as s:
             return projects.create_project(s, name=name, owner=owner)
 
     return make
 
 
-# --- real worker processes and a real HTTP server ---------------------------------------------------
+# --- real worker processes and a real HTTP server -------------------------------------------------
 
 
 def worker_env(s: Settings) -> dict[str, str]:
@@ -221,7 +224,7 @@ class WorkerProcess:
     def __init__(self, s: Settings, *, concurrency: int = 2, pool: str = "prefork", log_path: Path):
         self.settings = s
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115
+        self._log = open(log_path, "ab")
         argv = [
             sys.executable,
             "-m",
@@ -280,11 +283,11 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(settings: Settings, tmp_path: Path):  # noqa: ANN201
+def start_worker(settings: Settings, tmp_path: Path):
     """start_worker(**overrides) -> WorkerProcess (stopped at the end of the test)."""
     workers: list[WorkerProcess] = []
 
-    def start(concurrency: int = 2, pool: str = "prefork", **overrides) -> WorkerProcess:  # noqa: ANN003
+    def start(concurrency: int = 2, pool: str = "prefork", **overrides) -> WorkerProcess:
         s = settings.model_copy(update=overrides) if overrides else settings
         w = WorkerProcess(
             s, concurrency=concurrency, pool=pool, log_path=tmp_path / f"worker-{len(workers)}.log"
@@ -298,12 +301,12 @@ def start_worker(settings: Settings, tmp_path: Path):  # noqa: ANN201
 
 
 @pytest.fixture
-def worker(start_worker):  # noqa: ANN001, ANN201
+def worker(start_worker):
     return start_worker()
 
 
 @pytest.fixture
-def live_server(app):  # noqa: ANN001, ANN201
+def live_server(app):
     """The app served by a real uvicorn on a free port, in a thread; yields its base URL."""
     import uvicorn
 

@@ -37,7 +37,8 @@ NODE_SCRIPT = Path(__file__).parent / "ei_linux_runner.js"
 
 
 def python_impulse_runner() -> type:
-    """`edge_impulse_linux.runner.ImpulseRunner` from the installed package (skips when it is absent)."""
+    """`edge_impulse_linux.runner.ImpulseRunner` from the installed package (skips when it is
+    absent)."""
     try:
         dist = importlib.metadata.distribution("edge-impulse-linux")
     except importlib.metadata.PackageNotFoundError:
@@ -55,12 +56,13 @@ def python_impulse_runner() -> type:
 def node_classify(
     eim: Path, requests: list[dict[str, Any]], tmp_path: Path
 ) -> list[dict[str, Any]]:
-    """Run `requests` ({"classify": [...]} or {"classify_continuous": [...]}) through the npm package's
-    LinuxImpulseRunner: its model information first, then one answer per request ({"error": message}
-    when the runner refused it). Skips without node or the package."""
+    """Run `requests` ({"classify": [...]} or {"classify_continuous": [...]}) through the npm
+    package's LinuxImpulseRunner: its model information first, then one answer per request
+    ({"error": message} when the runner refused it). Skips without node or the package."""
     if shutil.which("node") is None or not NODE_RUNNER.exists():
         pytest.skip(
-            f"edge-impulse-linux (npm) is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh"
+            f"edge-impulse-linux (npm) is not installed in {EI_LINUX_DIR}: run "
+            "scripts/install-ei-linux.sh"
         )
     path = tmp_path / "requests.json"
     path.write_text(json.dumps(requests))

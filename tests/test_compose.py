@@ -1,4 +1,5 @@
-"""docker-compose.yml parses, describes api/worker/postgres/redis with health checks, and runs real commands.
+"""docker-compose.yml parses, describes api/worker/postgres/redis with health checks, and runs real
+commands.
 
 No Docker engine runs here, so the file is checked, not started.
 """

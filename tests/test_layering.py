@@ -1,6 +1,8 @@
-"""The rooms of the code base stay apart (DESIGN.md), checked on the source (imports in functions too).
+"""The rooms of the code base stay apart (DESIGN.md), checked on the source (imports in functions
+too).
 
-- the compute libraries (workers/dsp, workers/learn, workers/deploy) never import the service (`app`);
+- the compute libraries (workers/dsp, workers/learn, workers/deploy) never import the service
+  (`app`);
 - services, models and schemas never import the HTTP layer (app.api, app.web);
 - a route module (app/api/routes, app/web/routes) is imported only by the code that installs the
   routers (app/main.py, app/web/__init__.py): what two routes share is a service, a schema or a
@@ -57,7 +59,7 @@ def within(module: str, package: str) -> bool:
     return module == package or module.startswith(package + ".")
 
 
-def violations(folders: tuple[str, ...], forbidden) -> list[str]:  # noqa: ANN001
+def violations(folders: tuple[str, ...], forbidden) -> list[str]:
     found = []
     for path in sources(*folders):
         me = module_name(path)

@@ -37,7 +37,8 @@ TMP_PREFIX = ".incoming-"
 
 
 def message_name(queue: str) -> str:
-    """`<ns time>_<uuid>.<queue>.msg`: sorts by sending time (zero-padded), unique across processes."""
+    """`<ns time>_<uuid>.<queue>.msg`: sorts by sending time (zero-padded), unique across
+    processes."""
     return f"{time.time_ns():020d}_{uuid.uuid4().hex}.{queue}.msg"
 
 
@@ -48,7 +49,10 @@ def is_message_for(filename: str, queue: str) -> bool:
 class Channel(filesystem.Channel):
     """Atomic puts, exclusive claims, bad messages moved aside."""
 
-    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:
+    # kombu's two bases disagree on `_put` and `_get` (filesystem.Channel renames `message` to
+    # `payload` and drops AbstractChannel's `timeout`): these keep filesystem.Channel's signatures,
+    # which no signature can reconcile with both, so mypy's override check is silenced for them.
+    def _put(self, queue: str, payload: dict, **kwargs: object) -> None:  # type: ignore[override]
         folder = self.data_folder_out
         name = message_name(queue)
         tmp = os.path.join(folder, TMP_PREFIX + name)
@@ -60,7 +64,7 @@ class Channel(filesystem.Channel):
             _unlink_quietly(tmp)
             raise virtual_base.ChannelError(f"cannot add message {name!r} to {folder}") from exc
 
-    def _get(self, queue: str) -> dict:
+    def _get(self, queue: str) -> dict:  # type: ignore[override]
         folder = self.data_folder_in
         claim_folder = Path(self.processed_folder)
         for filename in sorted(os.listdir(folder)):
@@ -143,7 +147,7 @@ class Transport(filesystem.Transport):
     Channel = Channel
     _states: dict[str, virtual_base.BrokerState] = {}
 
-    def __init__(self, client, **kwargs: object) -> None:  # noqa: ANN001
+    def __init__(self, client, **kwargs: object) -> None:
         super().__init__(client, **kwargs)
         folder = os.path.abspath((client.transport_options or {}).get("control_folder", "control"))
         self.state = self._states.setdefault(folder, virtual_base.BrokerState())

@@ -63,10 +63,12 @@ def make_celery(settings: Settings) -> Celery:
             "store_processed": False,
             "polling_interval": 0.2,
         }
-        # the filesystem transport has no fanout exchange: remote control is off (jobs cancel via the DB)
+        # the filesystem transport has no fanout exchange: remote control is off (jobs cancel via
+        # the DB)
         conf["worker_enable_remote_control"] = False
-        # Re-queueing a rejected message stalls this transport's consumer after a pool child dies; ack it
-        # instead and let the heartbeat reaper re-queue the job (it notices within the heartbeat timeout).
+        # Re-queueing a rejected message stalls this transport's consumer after a pool child dies;
+        # ack it instead and let the heartbeat reaper re-queue the job (it notices within the
+        # heartbeat timeout).
         conf["task_reject_on_worker_lost"] = False
     if settings.result_backend.startswith("db+sqlite"):
         settings.data_dir.mkdir(parents=True, exist_ok=True)
@@ -126,7 +128,7 @@ def _reaper_loop() -> None:
 
 
 @signals.worker_ready.connect
-def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
+def _start_reaper(**_kwargs) -> None:
     try:
         reap_once()
     except Exception:
@@ -135,11 +137,11 @@ def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
 
 
 @signals.worker_shutdown.connect
-def _stop_reaper(**_kwargs) -> None:  # noqa: ANN003
+def _stop_reaper(**_kwargs) -> None:
     _reaper_stop.set()
 
 
 @signals.worker_process_init.connect
-def _fresh_db_pool_in_child(**_kwargs) -> None:  # noqa: ANN003
+def _fresh_db_pool_in_child(**_kwargs) -> None:
     """A forked child must not reuse the parent's database connections."""
     get_engine().dispose(close=False)

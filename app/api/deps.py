@@ -43,7 +43,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_blob_store(settings: SettingsDep) -> BlobStore:
-    return BlobStore(settings.storage_dir)
+    return BlobStore(settings.blob_dir)
 
 
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
@@ -63,7 +63,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def require_csrf(request: Request, sent: str | None) -> None:
-    """A signed-in browser may change things (a form, or the JSON API) only with its session's CSRF token."""
+    """A signed-in browser may change things (a form, or the JSON API) only with its session's CSRF
+    token."""
     if not csrf_matches(request.session.get(CSRF_SESSION_KEY), sent):
         raise Forbidden(
             "the CSRF token (form field csrf_token or header x-csrf-token) is missing or wrong: "

@@ -68,9 +68,16 @@ class Settings(BaseSettings):
             self.secret_key == DEV_SECRET or len(self.secret_key) < 32
         ):
             raise ValueError(
-                "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 characters in production"
+                "TINYFORGE_SECRET_KEY must be set to a random string of at least 32 "
+                "characters in production"
             )
         return self
+
+    @property
+    def blob_dir(self) -> Path:
+        """`storage_dir` as validated: the validator always fills it in."""
+        assert self.storage_dir is not None
+        return self.storage_dir
 
     @property
     def broker_dir(self) -> Path:

@@ -1,4 +1,5 @@
-"""Engine and sessions. The schema is built and changed only by the Alembic revisions in migrations/."""
+"""Engine and sessions. The schema is built and changed only by the Alembic revisions in
+migrations/."""
 
 from __future__ import annotations
 
@@ -14,8 +15,8 @@ from app.core.config import Settings, get_settings
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent.parent / "migrations"
 
-# What a job's service is given to open its transactions: each `with uow() as session:` block commits
-# when it ends (session_scope in a worker; a test may pass its own).
+# What a job's service is given to open its transactions: each `with uow() as session:` block
+# commits when it ends (session_scope in a worker; a test may pass its own).
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
@@ -27,7 +28,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # noqa: ANN001
+        def _sqlite_pragmas(dbapi_connection, _record):
             cur = dbapi_connection.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
@@ -36,7 +37,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur.close()
 
         return engine
-    # no pre-ping: it costs a round trip per checkout; a dropped connection invalidates the pool on first use
+    # no pre-ping: it costs a round trip per checkout; a dropped connection invalidates the pool on
+    # first use
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
@@ -102,16 +104,17 @@ def current_revision(url: str) -> str | None:
         engine.dispose()
 
 
-# --- side effects tied to the fate of a transaction (blob writes and deletes) -------------------------
+# --- side effects tied to the fate of a transaction (blob writes and deletes) ---------------------
 
 
-def on_commit(session: Session, fn) -> None:  # noqa: ANN001
+def on_commit(session: Session, fn: Callable[[], object]) -> None:
     """Run `fn()` after the session's transaction commits (e.g. delete blobs of deleted rows)."""
     session.info.setdefault("after_commit", []).append(fn)
 
 
-def on_rollback(session: Session, fn) -> None:  # noqa: ANN001
-    """Run `fn()` if the transaction rolls back (e.g. remove a blob written for a row that never landed)."""
+def on_rollback(session: Session, fn: Callable[[], object]) -> None:
+    """Run `fn()` if the transaction rolls back (e.g. remove a blob written for a row that never
+    landed)."""
     session.info.setdefault("after_rollback", []).append(fn)
 
 

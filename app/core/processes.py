@@ -1,4 +1,5 @@
-"""Child processes that never outlive their parent, and a listening socket taken before anything else.
+"""Child processes that never outlive their parent, and a listening socket taken before anything
+else.
 
 `tinyforge up` runs a Celery worker beside the web server and `tinyforge demo` runs `tinyforge up`;
 every path out of the parent (return, exception, SIGINT/SIGTERM/SIGHUP, even SIGKILL) must take the
@@ -49,7 +50,8 @@ def start_child(
     stderr: IO[Any] | int | None = None,
     text: bool = False,
 ) -> subprocess.Popen:
-    """Start `argv` in its own session, to be stopped with the parent (see the module's docstring)."""
+    """Start `argv` in its own session, to be stopped with the parent (see the module's
+    docstring)."""
     return subprocess.Popen(
         argv,
         env=env,
@@ -62,7 +64,8 @@ def start_child(
 
 
 def stop_group(proc: subprocess.Popen, *, grace_s: float = 15) -> None:
-    """SIGTERM the child, SIGKILL its process group after `grace_s`; returns once the child has exited."""
+    """SIGTERM the child, SIGKILL its process group after `grace_s`; returns once the child has
+    exited."""
     if proc.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.kill(proc.pid, signal.SIGTERM)
@@ -123,7 +126,8 @@ def stop_signals_raise_keyboard_interrupt() -> Iterator[None]:
 
 
 def serve_until_signal(config: Any, sock: socket.socket | list[socket.socket]) -> None:
-    """Run uvicorn on `sock` (or several sockets) until SIGINT, SIGTERM or SIGHUP, then return normally."""
+    """Run uvicorn on `sock` (or several sockets) until SIGINT, SIGTERM or SIGHUP, then return
+    normally."""
     import uvicorn
 
     class Server(uvicorn.Server):

@@ -15,8 +15,8 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 API_KEY_PREFIX = "tf_key_"
-# Edge Impulse's Node tools (the Linux daemon, the data forwarder) refuse API keys that do not start with
-# "ei_"; they may be given "ei_" + a Tinyforge key, which names the same key.
+# Edge Impulse's Node tools (the Linux daemon, the data forwarder) refuse API keys that do not start
+# with "ei_"; they may be given "ei_" + a Tinyforge key, which names the same key.
 EI_KEY_ALIAS = "ei_"
 CSRF_SESSION_KEY = "csrf"  # where the dashboard session keeps its token
 _hasher = PasswordHasher()
@@ -57,5 +57,6 @@ def new_csrf_token() -> str:
 
 
 def csrf_matches(expected: object, sent: object) -> bool:
-    """The synchroniser-token check: the session holds a token and the request sent that same token."""
+    """The synchroniser-token check: the session holds a token and the request sent that same
+    token."""
     return bool(expected) and bool(sent) and hmac.compare_digest(str(expected), str(sent))

@@ -45,7 +45,8 @@ class BlobStore:
         No temporary file and rename: nothing can read the key before the row naming it commits, and
         a crash mid-write leaves an unreferenced file rather than a visible half blob.
         """
-        # plain string paths: this runs once per ingested sample, and pathlib costs more than the write
+        # plain string paths: this runs once per ingested sample, and pathlib costs more than the
+        # write
         if key.startswith("/") or ".." in key.split("/") or not key:
             raise ValueError(f"invalid blob key {key!r}")
         dest = f"{self._root}/{key}"
@@ -125,8 +126,8 @@ def _write_new(path: str, data: bytes) -> None:
     os.close(fd)
 
 
-def get_store(settings=None) -> BlobStore:  # noqa: ANN001
+def get_store(settings=None) -> BlobStore:
     from app.core.config import get_settings
 
     settings = settings or get_settings()
-    return BlobStore(settings.storage_dir)
+    return BlobStore(settings.blob_dir)

@@ -1,9 +1,10 @@
 """Finding events in a recording, to split it into one sample per event (pure NumPy).
 
 Edge Impulse's "split sample" proposes segments of a fixed length around the loud parts of an audio
-recording (someone saying "yes" ten times → ten one-second samples). The same here: short-time energy,
-a threshold between the noise floor and the loudest frame, one segment of `segment_length_ms` centred
-on each region above it, strongest first, no two overlapping, shifted to lie inside the recording.
+recording (someone saying "yes" ten times → ten one-second samples). The same here: short-time
+energy, a threshold between the noise floor and the loudest frame, one segment of
+`segment_length_ms` centred on each region above it, strongest first, no two overlapping, shifted to
+lie inside the recording.
 """
 
 from __future__ import annotations

@@ -1,3 +1,3 @@
 """Devices: Edge Impulse's remote management protocol (`protocol`), presence and commands in the
-database (`service`), and the per-process hub that holds device sockets and takes commands from the bus
-(`hub`). See docs/devices.md."""
+database (`service`), and the per-process hub that holds device sockets and takes commands from the
+bus (`hub`). See docs/devices.md."""

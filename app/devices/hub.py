@@ -1,4 +1,5 @@
-"""The devices connected to this web process, and the bus that brings them commands from any process.
+"""The devices connected to this web process, and the bus that brings them commands from any
+process.
 
 A command is a `device_commands` row addressed to the process that holds the device's socket
 (`process_key`). How that process learns about it depends on the deployment:
@@ -6,7 +7,8 @@ A command is a `device_commands` row addressed to the process that holds the dev
 - Redis broker (scaled out): the requesting process publishes the command id on the holder's channel
   `tinyforge:devices:<process_key>`; the holder is subscribed and sends it to the device at once.
 - Embedded mode (filesystem broker, SQLite): the holder polls its pending rows every `poll_s`, only
-  while it has devices connected. The database is the bus; nothing lives in one process's memory only.
+  while it has devices connected. The database is the bus; nothing lives in one process's memory
+  only.
 
 Either way a command is *claimed* with an atomic `pending → sent` update, so it is sent once even if
 both paths see it (the Redis holder also sweeps its pending rows on every heartbeat).
@@ -84,7 +86,7 @@ class DeviceHub:
         self._redis: Any = None
         self._wake = asyncio.Event()
 
-    # --- database in a thread, one transaction per call --------------------------------------------
+    # --- database in a thread, one transaction per call -------------------------------------------
 
     async def _db(self, fn: Callable[[Session], T]) -> T:
         def run() -> T:
@@ -95,7 +97,7 @@ class DeviceHub:
 
         return await run_in_threadpool(run)
 
-    # --- lifecycle ----------------------------------------------------------------------------------
+    # --- lifecycle --------------------------------------------------------------------------------
 
     def _ensure_running(self) -> None:
         if self._tasks:
@@ -125,7 +127,7 @@ class DeviceHub:
             with contextlib.suppress(Exception):
                 await self._redis.aclose()
 
-    # --- connections --------------------------------------------------------------------------------
+    # --- connections ------------------------------------------------------------------------------
 
     async def attach(self, project_id: int, hello: Hello, sock: Socket) -> LiveConnection:
         conn = LiveConnection(project_id=project_id, hello=hello, socket=sock)
@@ -171,10 +173,11 @@ class DeviceHub:
     def connections(self) -> list[LiveConnection]:
         return list(self._live.values())
 
-    # --- commands: bus → device ---------------------------------------------------------------------
+    # --- commands: bus → device -------------------------------------------------------------------
 
     async def notify(self, process_key: str, command_id: int) -> None:
-        """Tell the process holding the device that a command is waiting (after the row is committed)."""
+        """Tell the process holding the device that a command is waiting (after the row is
+        committed)."""
         if process_key == self.process_key:
             await self._deliver_pending()
         elif self.use_redis:
@@ -246,7 +249,7 @@ class DeviceHub:
             error = str(exc) or type(exc).__name__
             await self._db(lambda s: service.set_status(s, command.id, "failed", error=error))
 
-    # --- device → status ----------------------------------------------------------------------------
+    # --- device → status --------------------------------------------------------------------------
 
     async def on_message(self, conn: LiveConnection, msg: DeviceMessage) -> None:
         if msg.kind == "snapshot_frame":
@@ -286,7 +289,7 @@ class DeviceHub:
                 lambda s: service.set_status(s, command_id, status, progress=msg.progress)
             )
 
-    # --- background loops ---------------------------------------------------------------------------
+    # --- background loops -------------------------------------------------------------------------
 
     async def _poll_loop(self) -> None:
         while True:
@@ -331,10 +334,12 @@ class DeviceHub:
                 await self._drop(conn, "replaced by a newer connection of the same device")
             elif conn.sample_command is not None and now > conn.sample_deadline:
                 command_id, conn.sample_command = conn.sample_command, None
-                await self._db(
-                    lambda s, c=command_id: service.set_status(
+
+                def fail(s: Session, c: int = command_id) -> None:
+                    service.set_status(
                         s, c, "failed", error="the device did not finish the sample in time"
                     )
-                )
+
+                await self._db(fail)
         if self.use_redis:
             await self._deliver_pending()

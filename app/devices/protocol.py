@@ -1,23 +1,26 @@
 """Edge Impulse's remote management protocol: the messages, parsed and checked (pure; no I/O).
 
-Devices (firmware, the `edge-impulse-linux` daemon, the serial data forwarder, the phone page) open a
-WebSocket and speak JSON text messages:
+Devices (firmware, the `edge-impulse-linux` daemon, the serial data forwarder, the phone page) open
+a WebSocket and speak JSON text messages:
 
 device → server                                   server → device
 {"hello": {apiKey, deviceId, deviceType,          {"hello": true} | {"hello": false, "err": "..."}
   connection, sensors, supportsSnapshotStreaming,
   version, mode}}
-                                                  {"sample": {label, length, path, hmacKey, interval, sensor}}
+                                                  {"sample": {label, length, path, hmacKey,
+                                                    interval, sensor}}
 {"sample": true} | {"sample": false, "error"}
 {"sampleStarted": true}, {"sampleReading": true, "progressPercentage": n},
 {"sampleProcessing": true}, {"sampleUploading": true}, {"sampleFinished": true}
-                                                  {"startSnapshot": true, "resolution": "low"|"high"}
+                                                  {"startSnapshot": true,
+                                                   "resolution": "low"|"high"}
 {"snapshotStarted": true} | {"snapshotFailed": true, "error"}
 {"snapshotFrame": "<base64 JPEG>", "fileName"}    {"stopSnapshot": true}
 {"snapshotStopped": true}
 
-Source: the daemon's `cli-common/remote-mgmt-service.js` (edge-impulse-linux 1.25) and Edge Impulse's
-remote management documentation. `docs/devices.md` lists what Tinyforge does not implement and why.
+Source: the daemon's `cli-common/remote-mgmt-service.js` (edge-impulse-linux 1.25) and Edge
+Impulse's remote management documentation. `docs/devices.md` lists what Tinyforge does not implement
+and why.
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ NAME_LIMIT = 255
 
 
 class ProtocolError(ValueError):
-    """A device message that cannot be used; the text names the problem and goes back to the device."""
+    """A device message that cannot be used; the text names the problem and goes back to the
+    device."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +74,8 @@ class Hello:
 
 @dataclass(frozen=True)
 class DeviceMessage:
-    """One message from a device after the hello. `kind` is one of KINDS; the other fields as they apply."""
+    """One message from a device after the hello. `kind` is one of KINDS; the other fields as they
+    apply."""
 
     kind: str
     ok: bool = True
@@ -198,7 +203,8 @@ def parse_hello(message: dict[str, Any]) -> Hello:
 
 
 def parse_device_message(message: dict[str, Any], *, max_snapshot_bytes: int) -> DeviceMessage:
-    """A message after the hello. Unknown keys are a ProtocolError (answered, the connection stays)."""
+    """A message after the hello. Unknown keys are a ProtocolError (answered, the connection
+    stays)."""
     if "sample" in message:
         if message["sample"] is True:
             return DeviceMessage("sample")
@@ -255,7 +261,7 @@ def _jpeg(value: Any, limit: int) -> bytes:
     return data
 
 
-# --- server → device --------------------------------------------------------------------------------
+# --- server → device ------------------------------------------------------------------------------
 
 CATEGORY_PATHS = {
     "training": "/api/training/data",

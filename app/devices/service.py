@@ -1,4 +1,5 @@
-"""Remote management use cases on the database: presence, commands and snapshots. The caller commits.
+"""Remote management use cases on the database: presence, commands and snapshots. The caller
+commits.
 
 Every web process sees the same rows, so a dashboard request in one process can ask for a recording
 from a device whose socket another process holds (`app.devices.hub` delivers it).
@@ -10,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -55,7 +56,7 @@ def hello_of(row: DeviceConnection) -> Hello:
     )
 
 
-# --- devices (Edge Impulse's Studio API: create, get, rename) ----------------------------------------
+# --- devices (Edge Impulse's Studio API: create, get, rename) -------------------------------------
 
 
 def ensure_device(
@@ -100,13 +101,14 @@ def rename_device(session: Session, project_id: int, device_id: str, name: str) 
     return device
 
 
-# --- presence ----------------------------------------------------------------------------------------
+# --- presence -------------------------------------------------------------------------------------
 
 
 def register_connection(
     session: Session, project_id: int, hello: Hello, *, process_key: str, connection_key: str
 ) -> DeviceConnection:
-    """The device is connected to this process now (replacing an older connection of the same device)."""
+    """The device is connected to this process now (replacing an older connection of the same
+    device)."""
     ensure_device(session, project_id, hello.device_id, hello.device_type)
     now = utcnow()
     values: dict[str, Any] = {
@@ -154,7 +156,8 @@ def unregister_connection(session: Session, connection_key: str) -> None:
 
 
 def heartbeat(session: Session, process_key: str) -> set[str]:
-    """Refresh this process's connections; return the connection keys the database still holds for it."""
+    """Refresh this process's connections; return the connection keys the database still holds for
+    it."""
     session.execute(
         update(DeviceConnection)
         .where(DeviceConnection.process_key == process_key)
@@ -220,7 +223,7 @@ def _require_connection(session: Session, project_id: int, device_id: str) -> De
     return row
 
 
-# --- commands ----------------------------------------------------------------------------------------
+# --- commands -------------------------------------------------------------------------------------
 
 
 def start_sampling(
@@ -319,7 +322,8 @@ def get_command(
 
 
 def claim_pending(session: Session, process_key: str) -> list[DeviceCommand]:
-    """Commands addressed to this process that nobody has sent yet, now marked `sent` (atomically)."""
+    """Commands addressed to this process that nobody has sent yet, now marked `sent`
+    (atomically)."""
     ids = list(
         session.scalars(
             select(DeviceCommand.id)
@@ -336,6 +340,7 @@ def claim(session: Session, command_id: int) -> DeviceCommand | None:
         .where(DeviceCommand.id == command_id, DeviceCommand.status == "pending")
         .values(status="sent", updated_at=utcnow())
     )
+    assert isinstance(done, CursorResult)  # an UPDATE's result carries its row count
     if done.rowcount != 1:
         return None
     return session.get(DeviceCommand, command_id)
@@ -393,7 +398,7 @@ def hmac_key(session: Session, project_id: int) -> str:
     return keys[-1] if keys else ""
 
 
-# --- JSON shapes (Edge Impulse's `Device` object) ---------------------------------------------------------
+# --- JSON shapes (Edge Impulse's `Device` object) -------------------------------------------------
 
 
 def device_json(device: Device, row: DeviceConnection | None) -> dict[str, Any]:

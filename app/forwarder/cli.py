@@ -150,8 +150,8 @@ def data_forwarder(
 ) -> None:
     """Forward a serial device's readings (lines of numbers) to Tinyforge.
 
-    Finds the baud rate, the rate and the number of axes, asks once for the axis names, registers the
-    device with remote management and records when the dashboard asks; or, with --label and
+    Finds the baud rate, the rate and the number of axes, asks once for the axis names, registers
+    the device with remote management and records when the dashboard asks; or, with --label and
     --length-ms, records from here. Uploads are signed with the project's HMAC key.
     """
     # NumPy and the signing code load only for this command
@@ -211,7 +211,7 @@ def data_forwarder(
         port.close()
 
 
-def _axis_names(option: str | None, device_id: str, axes: int, echo) -> list[str]:  # noqa: ANN001
+def _axis_names(option: str | None, device_id: str, axes: int, echo) -> list[str]:
     path = config_path()
     try:
         if option:

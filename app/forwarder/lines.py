@@ -11,8 +11,9 @@ import re
 from dataclasses import dataclass
 
 _SEPARATORS = re.compile(r"[,\t ]+")
-# rates devices commonly use; a measured rate within 8 % of one of them is taken to be it (a busy computer
-# reads late and measures low; neighbouring common rates are ≥ 25 % apart, so 8 % cannot pick the wrong one)
+# rates devices commonly use; a measured rate within 8 % of one of them is taken to be it (a busy
+# computer reads late and measures low; neighbouring common rates are ≥ 25 % apart, so 8 % cannot
+# pick the wrong one)
 COMMON_RATES_HZ = (
     1,
     2,
@@ -49,7 +50,8 @@ MAX_AXES = 64
 
 
 class ForwarderError(Exception):
-    """A problem with the device or its data; the message says what happened and what was (not) stored."""
+    """A problem with the device or its data; the message says what happened and what was (not)
+    stored."""
 
 
 class DeviceLost(ForwarderError):
@@ -75,7 +77,8 @@ def parse_line(raw: bytes) -> list[float] | None:
 
 
 def snap_frequency(hz: float) -> float:
-    """A measured rate rounded to the common rate it is within 8 % of, else to a whole number of Hz."""
+    """A measured rate rounded to the common rate it is within 8 % of, else to a whole number of
+    Hz."""
     for rate in COMMON_RATES_HZ:
         if abs(hz - rate) <= 0.08 * rate:
             return float(rate)

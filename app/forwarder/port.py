@@ -1,10 +1,12 @@
-"""The serial port: open it, find the baud rate, rate and axes, and record a fixed number of readings."""
+"""The serial port: open it, find the baud rate, rate and axes, and record a fixed number of
+readings."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +22,7 @@ class Serial:
 
     path: str
     baud: int
-    handle: object = None
+    handle: Any = None  # a serial.Serial once open (pyserial has no type information)
 
     def open(self) -> None:
         import serial
@@ -32,12 +34,12 @@ class Serial:
 
     def set_baud(self, baud: int) -> None:
         self.baud = baud
-        self.handle.baudrate = baud  # type: ignore[attr-defined]
+        self.handle.baudrate = baud
 
     def flush(self) -> None:
         """Forget what the device sent while nobody listened, and the partial line after it."""
         try:
-            self.handle.reset_input_buffer()  # type: ignore[attr-defined]
+            self.handle.reset_input_buffer()
             self.read_line(timeout_s=1.0)
         except ForwarderError:
             raise
@@ -45,15 +47,15 @@ class Serial:
             raise DeviceLost(f"the device on {self.path} disconnected: {exc}") from exc
 
     def read_line(self, *, timeout_s: float) -> bytes | None:
-        """One complete line (without its end), None when none arrived in time; ForwarderError when the
-        device disconnected."""
+        """One complete line (without its end), None when none arrived in time; ForwarderError when
+        the device disconnected."""
         import serial
 
         deadline = time.monotonic() + timeout_s
         buf = b""
         while True:
             try:
-                chunk = self.handle.readline()  # type: ignore[attr-defined]
+                chunk = self.handle.readline()
             except (serial.SerialException, OSError) as exc:
                 raise DeviceLost(f"the device on {self.path} disconnected ({exc})") from exc
             buf += chunk
@@ -67,7 +69,7 @@ class Serial:
     def close(self) -> None:
         if self.handle is not None:
             try:
-                self.handle.close()  # type: ignore[attr-defined]
+                self.handle.close()
             except Exception:  # closing a vanished device
                 pass
 

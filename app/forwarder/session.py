@@ -62,7 +62,8 @@ class Forwarder:
         )
 
     def upload(self, values: np.ndarray, *, label: str, path: str, hmac_key: str | None) -> int:
-        """POST the recording to the ingestion path; the new sample's id. ForwarderError when refused."""
+        """POST the recording to the ingestion path; the new sample's id. ForwarderError when
+        refused."""
         payload = {
             "device_name": self.device_id,
             "device_type": self.device_type,
@@ -116,14 +117,17 @@ class Forwarder:
     def check(self, request: dict[str, Any]) -> str | None:
         """Why this device cannot serve a sample request, or None."""
         if request.get("sensor") != self.sensor_name:
-            return f"this device has no sensor '{request.get('sensor')}' (it offers '{self.sensor_name}')"
+            return (
+                f"this device has no sensor '{request.get('sensor')}' (it offers "
+                f"'{self.sensor_name}')"
+            )
         interval = request.get("interval")
         if not isinstance(interval, int | float) or not math.isclose(
             interval, self.interval_ms, rel_tol=1e-3
         ):
             return (
-                f"this device samples at {self.frequency_hz:g} Hz (interval {self.interval_ms:g} ms), "
-                f"not at interval {interval} ms"
+                f"this device samples at {self.frequency_hz:g} Hz (interval {self.interval_ms:g} "
+                f"ms), not at interval {interval} ms"
             )
         length = request.get("length")
         if not isinstance(length, int | float) or not 0 < length <= MAX_SAMPLE_LENGTH_S * 1000:
@@ -137,7 +141,8 @@ class Forwarder:
         return None
 
     def serve(self, *, stop: Callable[[], bool] = lambda: False) -> None:
-        """Connect to remote management and record when asked, until `stop()` or the device is lost."""
+        """Connect to remote management and record when asked, until `stop()` or the device is
+        lost."""
         from websockets.exceptions import ConnectionClosed, InvalidURI, WebSocketException
         from websockets.sync.client import connect
 
@@ -154,8 +159,8 @@ class Forwarder:
                     f"the server refused this device: {answer.get('err') or answer}"
                 )
             self.echo(
-                f"connected to {url} as '{self.device_id}' ({self.sensor_name} at {self.frequency_hz:g} Hz); "
-                "waiting for sample requests (Ctrl-C to stop)"
+                f"connected to {url} as '{self.device_id}' ({self.sensor_name} at "
+                f"{self.frequency_hz:g} Hz); waiting for sample requests (Ctrl-C to stop)"
             )
             while not stop():
                 try:
@@ -177,7 +182,7 @@ class Forwarder:
                 elif "error" in message:
                     self.echo(f"server: {message['error']}")
 
-    def _sample(self, ws, request: dict[str, Any]) -> None:  # noqa: ANN001
+    def _sample(self, ws, request: dict[str, Any]) -> None:
         def send(message: dict[str, Any]) -> None:
             ws.send(json.dumps(message))
 

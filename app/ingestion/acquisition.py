@@ -16,8 +16,8 @@ Binary payloads: `values` is a one-string array naming the sample type (`Ref-BIN
 optionally right-padded with spaces for alignment); the message is complete, valid CBOR/JSON and the
 raw little-endian samples follow it directly in the same body. The signature covers the whole body
 (header and samples). Edge Impulse firmware builds this as: header up to an indefinite-length
-`values` array (0x9F), a text string "Ref-BINARY-i16" padded with spaces so that the header ends on a
-4-byte boundary, the break byte 0xFF, then the int16 samples.
+`values` array (0x9F), a text string "Ref-BINARY-i16" padded with spaces so that the header ends on
+a 4-byte boundary, the break byte 0xFF, then the int16 samples.
 """
 
 from __future__ import annotations
@@ -29,15 +29,11 @@ import json
 import math
 import re
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Any, Literal
 
 import cbor2
 import numpy as np
-
-try:  # orjson parses the hot path (3 axes x 250 values) ~6x faster than the stdlib
-    import orjson as _orjson
-except ImportError:  # pragma: no cover - the stdlib parser gives the same results, slower
-    _orjson = None
 
 from app.ingestion.errors import IngestionError, malformed, unauthorized
 from app.ingestion.sample import (
@@ -47,6 +43,12 @@ from app.ingestion.sample import (
     validate_sensors,
     values_to_array,
 )
+
+_orjson: ModuleType | None
+try:  # orjson parses the hot path (3 axes x 250 values) ~6x faster than the stdlib
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - the stdlib parser gives the same results, slower
+    _orjson = None
 
 EMPTY_SIGNATURE = "0" * 64
 _EMPTY_SIGNATURE_BYTES = EMPTY_SIGNATURE.encode("ascii")
@@ -82,7 +84,8 @@ def _reject_constant(name: str) -> float:
 
 
 def sniff_encoding(data: bytes) -> Literal["json", "cbor"] | None:
-    """'json' when the first non-space byte is '{', 'cbor' when the first byte is a CBOR map, else None."""
+    """'json' when the first non-space byte is '{', 'cbor' when the first byte is a CBOR map, else
+    None."""
     stripped = data.lstrip(b" \t\r\n\xef\xbb\xbf")
     if stripped[:1] == b"{":
         return "json"
@@ -92,7 +95,8 @@ def sniff_encoding(data: bytes) -> Literal["json", "cbor"] | None:
 
 
 def parse_message(data: bytes) -> ParsedMessage:
-    """Parse the JSON or CBOR envelope (content-sniffed; the declared content type is not trusted)."""
+    """Parse the JSON or CBOR envelope (content-sniffed; the declared content type is not
+    trusted)."""
     encoding = sniff_encoding(data)
     if encoding == "json":
         message, header_length = _parse_json(data)
@@ -233,7 +237,8 @@ def decode_acquisition(
     require_signature: bool = False,
     reject_bad_signature: bool = True,
 ) -> DecodedSample:
-    """Decode and validate a data acquisition message (JSON or CBOR, sniffed), verifying its signature."""
+    """Decode and validate a data acquisition message (JSON or CBOR, sniffed), verifying its
+    signature."""
     parsed = parse_message(data)
     message = parsed.message
     alg, iat = parse_protected(message)
@@ -276,7 +281,8 @@ def decode_acquisition(
 
 
 def parse_protected(message: dict[str, Any]) -> tuple[Literal["HS256", "none"], int | float | None]:
-    """The message's `protected` header checked: (alg normalised to "HS256" or "none", iat or None)."""
+    """The message's `protected` header checked: (alg normalised to "HS256" or "none", iat or
+    None)."""
     protected = message.get("protected")
     if not isinstance(protected, dict):
         raise malformed('Message has no \'protected\' object (expected {"ver": "v1", "alg": ...}).')
@@ -330,7 +336,8 @@ def signature_verdict(
     if key_ix is None:
         if reject_bad_signature or require_signature:
             raise unauthorized(
-                "HMAC-SHA256 signature does not match the message for any of the project's HMAC keys."
+                "HMAC-SHA256 signature does not match the message for any of the project's "
+                "HMAC keys."
             )
         return False, {"signature_error": "signature mismatch"}
     return True, {"hmac_key_index": key_ix}
@@ -350,7 +357,8 @@ def _optional_str(payload: dict, key: str) -> str | None:
 def payload_values(
     payload: dict, *, data: bytes, header_length: int
 ) -> tuple[np.ndarray, float, list[dict[str, str]], dict[str, Any]]:
-    """Values [rows, axes] float32, interval_ms, sensors and extra metadata from a parsed payload."""
+    """Values [rows, axes] float32, interval_ms, sensors and extra metadata from a parsed
+    payload."""
     sensors = validate_sensors(payload.get("sensors"))
     info: dict[str, Any] = {}
     ref_type = _ref_binary_type({"payload": payload})
@@ -422,8 +430,8 @@ def sign_acquisition(
     """Build a full data acquisition message the way Edge Impulse's clients do.
 
     With an `hmac_key` the message is serialised with 64 '0's as signature, HMAC-SHA256 is computed
-    over those bytes (plus `binary`, the raw samples of a Ref-BINARY message, when given) and the hex
-    digest replaces the zeros. Without a key the message carries alg "none".
+    over those bytes (plus `binary`, the raw samples of a Ref-BINARY message, when given) and the
+    hex digest replaces the zeros. Without a key the message carries alg "none".
     """
     if encoding not in ("json", "cbor"):
         raise ValueError(f"encoding must be 'json' or 'cbor', got {encoding!r}")

@@ -143,11 +143,13 @@ def _parse_numbers(header: list[str], body: list[list[str]]) -> np.ndarray:
                 value = float(cell)
             except ValueError:
                 raise malformed(
-                    f"CSV row {r + 2}, column {header[c].strip()!r}: {cell.strip()[:40]!r} is not a number."
+                    f"CSV row {r + 2}, column {header[c].strip()!r}: {cell.strip()[:40]!r} "
+                    "is not a number."
                 ) from None
             if not math.isfinite(value):
                 raise malformed(
-                    f"CSV row {r + 2}, column {header[c].strip()!r}: {cell.strip()!r} is not a finite number."
+                    f"CSV row {r + 2}, column {header[c].strip()!r}: {cell.strip()!r} is "
+                    "not a finite number."
                 )
             table[r, c] = value
     return table
@@ -186,8 +188,9 @@ def _interval(
         metadata["single_reading"] = True
     else:
         raise malformed(
-            f"CSV file has {n} rows but no timestamp column ({', '.join(sorted(TIMESTAMP_COLUMNS - {'timestamp (ms)'}))}) "
-            "and no interval_ms was given."
+            f"CSV file has {n} rows but no timestamp column "
+            f"({', '.join(sorted(TIMESTAMP_COLUMNS - {'timestamp (ms)'}))}) and no interval_ms was "
+            "given."
         )
     return interval, metadata
 
@@ -200,7 +203,8 @@ def encode_csv(
     units: list[str] | None = None,
     start_ms: float = 0.0,
 ) -> bytes:
-    """Encode [rows, axes] values as CSV; with `interval_ms` a leading `timestamp` column (ms) is written."""
+    """Encode [rows, axes] values as CSV; with `interval_ms` a leading `timestamp` column (ms) is
+    written."""
     arr = np.asarray(values, dtype=np.float64)
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)

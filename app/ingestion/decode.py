@@ -92,7 +92,8 @@ def detect_format(data: bytes, *, filename: str | None, content_type: str | None
             declared = _EXTENSIONS[ext]
         elif ext in _KNOWN_UNSUPPORTED:
             raise unsupported(
-                f"Files of type .{ext} are not supported; send .json, .cbor, .wav, .csv, .jpg or .png."
+                f"Files of type .{ext} are not supported; send .json, .cbor, .wav, .csv, "
+                ".jpg or .png."
             )
     if declared is None and content_type:
         mime = content_type.split(";", 1)[0].strip().lower()
@@ -257,7 +258,8 @@ def _image_metadata(info: dict, filename: str | None) -> dict:
 def read_values(
     blob: bytes, *, format: str, interval_ms: float | None = None
 ) -> tuple[np.ndarray, float, list[dict[str, str]]]:
-    """Re-decode a stored time-series blob (no signature check): (float32 [rows, axes], interval_ms, sensors).
+    """Re-decode a stored time-series blob (no signature check): (float32 [rows, axes], interval_ms,
+    sensors).
 
     `interval_ms` is needed only for a CSV stored without a timestamp column.
     """

@@ -1,4 +1,5 @@
-"""The one error type every ingestion decoder raises: an HTTP status and a sentence naming the problem."""
+"""The one error type every ingestion decoder raises: an HTTP status and a sentence naming the
+problem."""
 
 from __future__ import annotations
 

@@ -60,7 +60,8 @@ def decode_image(
 
 
 def to_pixels(image: Image.Image) -> np.ndarray:
-    """uint8 [h, w, c] with c = 1 (grey), 3 (RGB) or 4 (RGBA); palette, CMYK, 16-bit are converted."""
+    """uint8 [h, w, c] with c = 1 (grey), 3 (RGB) or 4 (RGBA); palette, CMYK, 16-bit are
+    converted."""
     mode = image.mode
     if mode in ("L", "RGB", "RGBA"):
         converted = image

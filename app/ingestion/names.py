@@ -100,10 +100,12 @@ MAX_METADATA_BYTES = 16 * 1024
 
 
 def parse_metadata_header(value: str) -> dict[str, str]:
-    """Parse `x-metadata`: a JSON object of scalar values, returned as {str: str} like Edge Impulse stores it.
+    """Parse `x-metadata`: a JSON object of scalar values, returned as {str: str} like Edge Impulse
+    stores it.
 
     The Python SDK sends `json.dumps(metadata)` (numbers stay numbers), the CLI `JSON.stringify`;
-    a percent-encoded value is decoded first. Nested objects/arrays, non-JSON and oversize values → 400.
+    a percent-encoded value is decoded first. Nested objects/arrays, non-JSON and oversize values →
+    400.
     """
     if len(value.encode("utf-8")) > MAX_METADATA_BYTES:
         raise malformed(f"Header x-metadata is longer than {MAX_METADATA_BYTES} bytes.")

@@ -74,11 +74,12 @@ def timeseries_hash(
     """sha256 of the canonical content of a time series.
 
     Covers the sensor names/units, the interval (rounded to float32, the precision devices use) and
-    the float32 little-endian values with their shape. It ignores the envelope: encoding (JSON, CBOR,
-    binary block, WAV, CSV), protected header, `iat`, signature and device fields.
+    the float32 little-endian values with their shape. It ignores the envelope: encoding (JSON,
+    CBOR, binary block, WAV, CSV), protected header, `iat`, signature and device fields.
     """
     h = hashlib.sha256(_HASH_VERSION_TIMESERIES)
-    # names and units never hold control characters (validate_sensors), so \x1e/\x1f separate them unambiguously
+    # names and units never hold control characters (validate_sensors), so \x1e/\x1f separate them
+    # unambiguously
     h.update("\x1e".join(f"{s['name']}\x1f{s['units']}" for s in sensors).encode("utf-8"))
     h.update(np.float32(interval_ms).tobytes())
     h.update(struct.pack("<qq", *values.shape))
@@ -121,7 +122,8 @@ def validate_sensors(sensors: Any) -> list[dict[str, str]]:
             raise malformed(f"payload.sensors[{ix}].units must be a string.")
         if len(name) > MAX_SENSOR_NAME_CHARS or len(units) > MAX_SENSOR_NAME_CHARS:
             raise malformed(
-                f"payload.sensors[{ix}] name or units is longer than {MAX_SENSOR_NAME_CHARS} characters."
+                f"payload.sensors[{ix}] name or units is longer than "
+                f"{MAX_SENSOR_NAME_CHARS} characters."
             )
         if _has_control_chars(name) or _has_control_chars(units):
             raise malformed(f"payload.sensors[{ix}] name or units contains control characters.")
@@ -192,7 +194,8 @@ def values_to_array(
         if not fits.all():
             bad = int(np.argwhere(~fits)[0][0])
             raise malformed(
-                f"{where} row {bad} holds a value that is not a finite float32 number (NaN, inf or out of range)."
+                f"{where} row {bad} holds a value that is not a finite float32 number "
+                "(NaN, inf or out of range)."
             )
     return arr.astype(np.float32)
 

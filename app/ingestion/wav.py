@@ -1,4 +1,5 @@
-"""RIFF/WAVE decoding and encoding (PCM 8/16/24/32-bit integer and 32-bit float, any rate, any channels).
+"""RIFF/WAVE decoding and encoding (PCM 8/16/24/32-bit integer and 32-bit float, any rate, any
+channels).
 
 Values are kept as the integer sample values, the way Edge Impulse stores audio: 16-bit files give
 the int16 range (-32768..32767), 24-bit the int24 range, 32-bit integer the int32 range (float32
@@ -45,7 +46,8 @@ class WavInfo:
 
 
 def audio_sensors(channels: int) -> list[dict[str, str]]:
-    """[{"name": "audio", "units": "wav"}, {"name": "audio2", ...}, ...] as Edge Impulse firmware names them."""
+    """[{"name": "audio", "units": "wav"}, {"name": "audio2", ...}, ...] as Edge Impulse firmware
+    names them."""
     return [
         {"name": "audio" if ix == 0 else f"audio{ix + 1}", "units": "wav"} for ix in range(channels)
     ]
@@ -103,12 +105,14 @@ def _read_chunks(data: bytes) -> tuple[_Format, bytes]:
         available = len(data) - body_start
         if chunk_id == b"data":
             if size > available:
-                # Streaming writers leave the size at 0 or 0xFFFFFFFF; anything else is a cut-off file.
+                # Streaming writers leave the size at 0 or 0xFFFFFFFF; anything else is a cut-off
+                # file.
                 if size in (0, 0xFFFFFFFF):
                     size = available
                 else:
                     raise malformed(
-                        f"WAV data chunk declares {size} bytes but only {available} are present (truncated file?)."
+                        f"WAV data chunk declares {size} bytes but only {available} are "
+                        "present (truncated file?)."
                     )
             pcm = data[body_start : body_start + size]
             if fmt is not None:
@@ -119,7 +123,8 @@ def _read_chunks(data: bytes) -> tuple[_Format, bytes]:
                 break
         elif size > available:
             raise malformed(
-                f"WAV chunk {chunk_id!r} declares {size} bytes but the file ends early (truncated file?)."
+                f"WAV chunk {chunk_id!r} declares {size} bytes but the file ends early "
+                "(truncated file?)."
             )
         pos = body_start + size + (size & 1)
     if fmt is None:
@@ -149,7 +154,8 @@ def _check_format(fmt: _Format) -> None:
     if tag not in (WAVE_FORMAT_PCM, WAVE_FORMAT_IEEE_FLOAT):
         name = _FORMAT_NAMES.get(tag, "compressed")
         raise unsupported(
-            f"WAV format 0x{tag:04x} ({name}) is not supported; send uncompressed PCM (8/16/24/32-bit) or 32-bit float."
+            f"WAV format 0x{tag:04x} ({name}) is not supported; send uncompressed PCM "
+            "(8/16/24/32-bit) or 32-bit float."
         )
     if not 1 <= channels <= MAX_CHANNELS:
         raise malformed(
@@ -167,7 +173,8 @@ def _check_format(fmt: _Format) -> None:
         )
     if fmt.block_align != bits // 8 * channels:
         raise malformed(
-            f"WAV block align {fmt.block_align} does not match {channels} channel(s) of {bits} bits."
+            f"WAV block align {fmt.block_align} does not match {channels} channel(s) of "
+            f"{bits} bits."
         )
 
 

@@ -29,19 +29,20 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # noqa: ANN001
+    def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
-    def process_result_value(self, value, dialect):  # noqa: ANN001
+    def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
         return value
 
 
 class TypedJSON(TypeDecorator):
-    """A JSON column that holds a typed value: validated by pydantic when read, dumped to JSON when written.
+    """A JSON column that holds a typed value: validated by pydantic when read, dumped to JSON when
+    written.
 
     `schema` is any type pydantic can validate (a model, `list[Model]`, an annotated union).
     """

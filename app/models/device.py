@@ -9,8 +9,9 @@ from app.models.base import Base, UTCDateTime, utcnow
 
 
 class Device(Base):
-    """A device seen through ingestion (its `device_name` in the acquisition payload) or remote management
-    (its `deviceId`); `display_name` is the name a user gave it (Edge Impulse's rename)."""
+    """A device seen through ingestion (its `device_name` in the acquisition payload) or remote
+    management (its `deviceId`); `display_name` is the name a user gave it (Edge Impulse's
+    rename)."""
 
     __tablename__ = "devices"
     __table_args__ = (UniqueConstraint("project_id", "name", name="uq_devices_project_id_name"),)

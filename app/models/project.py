@@ -22,7 +22,8 @@ class Project(Base):
 
 
 class ApiKey(Base):
-    """A project API key. Only its SHA-256 is stored; `prefix` (shown in lists) identifies a leaked key."""
+    """A project API key. Only its SHA-256 is stored; `prefix` (shown in lists) identifies a leaked
+    key."""
 
     __tablename__ = "api_keys"
 
@@ -39,7 +40,8 @@ class ApiKey(Base):
 
 
 class HmacKey(Base):
-    """Shared secret devices sign data with. Stored as is: verifying an HMAC needs the key itself."""
+    """Shared secret devices sign data with. Stored as is: verifying an HMAC needs the key
+    itself."""
 
     __tablename__ = "hmac_keys"
 

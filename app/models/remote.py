@@ -1,4 +1,5 @@
-"""Remote management: which device is connected to which web process now, and the commands sent to it.
+"""Remote management: which device is connected to which web process now, and the commands sent to
+it.
 
 A device's WebSocket lives in one web process; the dashboard request that asks it to record may land
 in another. Both meet here: the process holding the socket keeps a `device_connections` row alive
@@ -47,7 +48,8 @@ class DeviceConnection(Base):
 
 
 class DeviceCommand(Base):
-    """A request to a connected device (record a sample, start or stop the snapshot stream) and its progress."""
+    """A request to a connected device (record a sample, start or stop the snapshot stream) and its
+    progress."""
 
     __tablename__ = "device_commands"
     __table_args__ = (Index("ix_device_commands_process_key_status", "process_key", "status"),)

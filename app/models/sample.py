@@ -43,7 +43,8 @@ class Sample(Base):
     signature_alg: Mapped[str | None] = mapped_column(String(16))
     signature_verified: Mapped[bool] = mapped_column(default=False)
     blob_key: Mapped[str] = mapped_column(String(512))
-    # the samples of one ingestion batch share a pack file: the sample is bytes [offset, offset + bytes)
+    # the samples of one ingestion batch share a pack file: the sample is bytes [offset, offset +
+    # bytes)
     blob_offset: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     blob_bytes: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

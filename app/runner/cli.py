@@ -47,7 +47,10 @@ def _record(
     "files",
     multiple=True,
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="a recording to classify: .wav, .csv, .json or .cbor (.jpg/.png for image impulses); repeatable",
+    help=(
+        "a recording to classify: .wav, .csv, .json or .cbor (.jpg/.png for image impulses); "
+        "repeatable"
+    ),
 )
 @click.option(
     "--port", "port_path", default=None, help="classify a serial device live, e.g. /dev/ttyACM0"
@@ -81,12 +84,13 @@ def run_impulse(
     detect_seconds: float,
     as_json: bool,
 ) -> None:
-    """Run a deployed impulse (LIBRARY: a linux-x86_64 / linux-aarch64 library folder, its zip, or its
-    model.eim) on recordings (--file) or on a serial device (--port), printing each classification.
+    """Run a deployed impulse (LIBRARY: a linux-x86_64 / linux-aarch64 library folder, its zip, or
+    its model.eim) on recordings (--file) or on a serial device (--port), printing each
+    classification.
 
     The library's Linux runner (model.eim) does the work through Edge Impulse's runner protocol: the
-    classes are the library's. A library without a runner for this machine gets one compiled from its
-    sources in a scratch folder.
+    classes are the library's. A library without a runner for this machine gets one compiled from
+    its sources in a scratch folder.
     """
     from app.runner.inputs import Impulse, InputError
     from app.runner.library import RunnerNotFound, find_runner
@@ -120,7 +124,7 @@ def run_impulse(
             raise click.ClickException(str(exc)) from exc
 
 
-def _run_files(eim, impulse, files, emit, echo) -> None:  # noqa: ANN001
+def _run_files(eim, impulse, files, emit, echo) -> None:
     from app.runner.inputs import file_windows
 
     for path in files:
@@ -129,14 +133,15 @@ def _run_files(eim, impulse, files, emit, echo) -> None:  # noqa: ANN001
             click.echo(emit(path.name, w.start_s, w.end_s, eim.classify(w.values), impulse.labels))
 
 
-def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo) -> None:  # noqa: ANN001
+def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo) -> None:
     from app.forwarder.lines import ForwarderError
     from app.forwarder.port import Serial, find_baud
     from app.runner.inputs import InputError, serial_slices
 
     if impulse.image:
         raise InputError(
-            "the impulse classifies images: a serial device prints numbers, give image files with --file"
+            "the impulse classifies images: a serial device prints numbers, give image "
+            "files with --file"
         )
     rates = BAUD_RATES if baud == "auto" else (_baud(baud),)
     port = Serial(port_path, rates[0])
@@ -147,13 +152,13 @@ def _run_serial(eim, impulse, port_path, baud, count, detect_seconds, emit, echo
         if found.axes != impulse.axes:
             names = f" ({', '.join(impulse.axis_names)})" if impulse.axis_names else ""
             raise InputError(
-                f"the device sends {found.axes} values per line but the impulse takes {impulse.axes} "
-                f"axes{names}"
+                f"the device sends {found.axes} values per line but the impulse takes "
+                f"{impulse.axes} axes{names}"
             )
         if not math.isclose(found.frequency_hz, impulse.frequency_hz, rel_tol=0.08):
             raise InputError(
-                f"the device sends about {found.frequency_hz:g} readings per second but the impulse was "
-                f"trained at {impulse.frequency_hz:g} Hz: set the device to that rate"
+                f"the device sends about {found.frequency_hz:g} readings per second but the "
+                f"impulse was trained at {impulse.frequency_hz:g} Hz: set the device to that rate"
             )
         echo(
             f"{port_path}: {found.axes} axes at {found.frequency_hz:g} Hz, {port.baud} baud; "

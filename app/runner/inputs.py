@@ -1,5 +1,6 @@
-"""What `tinyforge run-impulse` feeds the runner: the windows of a recording file (cut as the platform
-cuts samples), or the slices of a serial device's stream (read as the data forwarder reads it)."""
+"""What `tinyforge run-impulse` feeds the runner: the windows of a recording file (cut as the
+platform cuts samples), or the slices of a serial device's stream (read as the data forwarder reads
+it)."""
 
 from __future__ import annotations
 
@@ -42,7 +43,7 @@ class Impulse:
             image = dsp.get("image") or {
                 "width": params["image_input_width"],
                 "height": params["image_input_height"],
-                "resize_mode": modes.get(params.get("image_resize_mode"), "squash"),
+                "resize_mode": modes.get(params.get("image_resize_mode", ""), "squash"),
                 "color_depth": "grayscale" if params.get("image_channel_count") == 1 else "rgb",
             }
             pixels = int(params["input_features_count"])
@@ -61,8 +62,8 @@ class Impulse:
     def describe(self) -> str:
         if self.image:
             return (
-                f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} images; labels "
-                f"{', '.join(self.labels)}"
+                f"{self.image['width']} x {self.image['height']} {self.image['color_depth']} "
+                f"images; labels {', '.join(self.labels)}"
             )
         names = f" ({', '.join(self.axis_names)})" if self.axis_names else ""
         return (
@@ -106,6 +107,7 @@ def file_windows(
         )
     except IngestionError as exc:
         raise InputError(f"{path.name}: {exc}") from exc
+    assert sample.values is not None  # image files were turned away above
     return _timeseries_windows(
         path, sample.values, sample.interval_ms, [s["name"] for s in sample.sensors], impulse, note
     )
@@ -185,9 +187,9 @@ def _image_window(path: Path, data: bytes, impulse: Impulse) -> Window:
 def serial_slices(
     port: Serial, impulse: Impulse, *, warn: Callable[[str], None] = print
 ) -> Iterator[np.ndarray]:
-    """Consecutive slices (`impulse.slice_samples` readings x axes) of what the device prints, forever.
-    A line that is not numbers is skipped with a warning; another number of values per line, silence or
-    a disconnect raise DeviceLost."""
+    """Consecutive slices (`impulse.slice_samples` readings x axes) of what the device prints,
+    forever. A line that is not numbers is skipped with a warning; another number of values per
+    line, silence or a disconnect raise DeviceLost."""
     port.flush()
     timeout_s = max(1.0, 20.0 / impulse.frequency_hz)
     rows: list[list[float]] = []

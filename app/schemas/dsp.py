@@ -8,8 +8,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class DspRunRequest(BaseModel):
-    """Run one processing block on one window: of `values` sent here, of a stored sample (`sample_id`),
-    windowed like an impulse's input (`impulse_id`) or taken whole."""
+    """Run one processing block on one window: of `values` sent here, of a stored sample
+    (`sample_id`), windowed like an impulse's input (`impulse_id`) or taken whole."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -11,7 +11,7 @@ from typing import Any
 from app.models import Device, Job, Project, Sample
 
 
-def iso(dt) -> str | None:  # noqa: ANN001
+def iso(dt) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
@@ -39,8 +39,12 @@ def project_json(project: Project, owner: str = "") -> dict[str, Any]:
 
 
 def cold_storage_name(sample: Sample) -> str:
-    """Edge Impulse's clients recover the original file name by dropping the last three dotted parts."""
-    return f"project{sample.project_id}/{sample.filename}.{sample.id}.{sample.content_hash[:8]}.{sample.format}"
+    """Edge Impulse's clients recover the original file name by dropping the last three dotted
+    parts."""
+    return (
+        f"project{sample.project_id}/{sample.filename}"
+        f".{sample.id}.{sample.content_hash[:8]}.{sample.format}"
+    )
 
 
 def sample_json(sample: Sample, device: Device | None = None) -> dict[str, Any]:

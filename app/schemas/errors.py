@@ -1,4 +1,5 @@
-"""Validation errors as one line naming each field: `dsp[0].params.fft_length: got 100; must be ...`.
+"""Validation errors as one line naming each field: `dsp[0].params.fft_length: got 100; must be
+...`.
 
 Request bodies (FastAPI's RequestValidationError), the dashboard forms and the services all report
 pydantic's errors through `describe`, so a field is named the same way wherever it was checked.

@@ -136,7 +136,7 @@ def _input_by_type(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise field_error(
             "input", (), "must be an object with a 'type' of time-series or image", value
         )
-    cls = _INPUTS.get(value.get("type"))  # type: ignore[arg-type]
+    cls = _INPUTS.get(str(value.get("type")))
     if cls is None:
         kind = value.get("type")
         raise field_error(
@@ -196,7 +196,8 @@ class LearnBlock(BaseModel):
 
 
 class ImpulseDesign(BaseModel):
-    """A saved impulse's design, every field filled in (see `app.services.impulses.validate_design`)."""
+    """A saved impulse's design, every field filled in (see
+    `app.services.impulses.validate_design`)."""
 
     input: InputBlock
     dsp: list[DspBlock] = Field(min_length=1)
@@ -241,8 +242,8 @@ class LearnBlockSpec(BaseModel):
     settings: dict[str, Any] | None = Field(
         default=None,
         description=(
-            "classification/regression: {training: {epochs, learning_rate, batch_size, validation_split, seed, "
-            "...}, layers: [...], min_confidence}; "
+            "classification/regression: {training: {epochs, learning_rate, batch_size, "
+            "validation_split, seed, ...}, layers: [...], min_confidence}; "
             "anomaly: {n_clusters | n_components, features, seed, threshold}"
         ),
     )

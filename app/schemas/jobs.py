@@ -55,8 +55,8 @@ class LearnJobRequest(BaseModel):
 
 
 class BuildRequest(BaseModel):
-    """Build a C library of a trained impulse (impulseId) or of an uploaded .tflite (modelId), verified
-    before it can be downloaded. Unknown names are refused with the list of known ones."""
+    """Build a C library of a trained impulse (impulseId) or of an uploaded .tflite (modelId),
+    verified before it can be downloaded. Unknown names are refused with the list of known ones."""
 
     model_config = ConfigDict(
         json_schema_extra={

@@ -6,7 +6,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class ClassifyRequest(BaseModel):
-    """Raw sensor values (rows × axes) run through the impulse: windows, processing, every trained block."""
+    """Raw sensor values (rows × axes) run through the impulse: windows, processing, every trained
+    block."""
 
     model_config = ConfigDict(
         json_schema_extra={

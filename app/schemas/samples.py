@@ -1,5 +1,5 @@
-"""Bodies of the sample edits: one sample (paths and names as Edge Impulse's Studio API), several at once,
-crop, split."""
+"""Bodies of the sample edits: one sample (paths and names as Edge Impulse's Studio API), several at
+once, crop, split."""
 
 from __future__ import annotations
 

@@ -51,7 +51,7 @@ def project_prefix(project_id: int) -> str:
     return f"projects/{project_id}"
 
 
-# --- the feature cache: blobs without rows, keyed by a feature configuration's hash ------------------
+# --- the feature cache: blobs without rows, keyed by a feature configuration's hash ---------------
 
 
 def _feature_cache(project_id: int, config_hash: str) -> str:
@@ -60,7 +60,10 @@ def _feature_cache(project_id: int, config_hash: str) -> str:
 
 def feature_cache_key(project_id: int, config_hash: str, sample: Sample) -> str:
     """One sample's features under one configuration (changes when the sample's content does)."""
-    return f"{_feature_cache(project_id, config_hash)}/samples/{sample.id}-{sample.content_hash[:16]}.npy"
+    return (
+        f"{_feature_cache(project_id, config_hash)}"
+        f"/samples/{sample.id}-{sample.content_hash[:16]}.npy"
+    )
 
 
 def feature_shape_key(project_id: int, config_hash: str) -> str:
@@ -208,7 +211,8 @@ def save_learn_artifact(
     revision: int,
     job_id: int | None,
 ) -> Artifact:
-    """A trained model, model card or training/test results of a learning block, replacing the previous."""
+    """A trained model, model card or training/test results of a learning block, replacing the
+    previous."""
     name = f"{kind}-impulse{impulse.id}-learn{learn_id}{LEARN_FILES[kind]}"
     return _replace(
         session,

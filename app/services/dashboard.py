@@ -69,7 +69,8 @@ def project_counts(session: Session, project_id: int) -> ProjectCounts:
 
 
 def label_table(session: Session, project_id: int) -> list[dict]:
-    """One row per label: samples in training, testing and anomaly, and the total; sorted by label."""
+    """One row per label: samples in training, testing and anomaly, and the total; sorted by
+    label."""
     rows = session.execute(
         select(Sample.label, Sample.category, func.count())
         .where(Sample.project_id == project_id)

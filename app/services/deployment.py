@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sqlalchemy import select
@@ -22,12 +22,15 @@ from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, NotFound
 from app.services.projects import get_project
 
+if TYPE_CHECKING:
+    from workers.deploy.package import ImpulseSpec
+
 MAX_VERIFY = 100
 
 
 def validate_request(request: BuildRequest) -> dict[str, Any]:
-    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every choice
-    checked (400 naming the unknown one and the known ones)."""
+    """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every
+    choice checked (400 naming the unknown one and the known ones)."""
     from workers.deploy.package import ENGINES
     from workers.deploy.targets import TARGETS
 
@@ -56,7 +59,8 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
 
 
 def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
-    """Fail before queueing what would fail in the job: an impulse whose model is not trained yet."""
+    """Fail before queueing what would fail in the job: an impulse whose model is not trained
+    yet."""
     if params.get("impulseId") is not None:
         impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
@@ -104,7 +108,8 @@ def build(
             block = learning.learn_block(impulse, p.get("learnId"))
             if block.is_anomaly:
                 raise BadRequest(
-                    f"learning block {block.id} is {block.type}: build a classifier or regression block"
+                    f"learning block {block.id} is {block.type}: build a classifier or "
+                    "regression block"
                 )
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"
             tflite = artifacts.read(
@@ -136,7 +141,8 @@ def build(
                     anomaly["kind"], anomaly, data["X"][rows].reshape(len(rows), -1)
                 )
     log(
-        f"building {p['engine']} {p['modelType']} library for {p['target']} ({get_target(p['target']).description})"
+        f"building {p['engine']} {p['modelType']} library for {p['target']} "
+        f"({get_target(p['target']).description})"
     )
     try:
         lib = build_library(
@@ -151,8 +157,8 @@ def build(
         raise BadRequest(f"cannot build the library: {exc}") from exc
     log(
         f"compiled: {len(lib.manifest['ops'])} operators ({', '.join(lib.manifest['ops'])}), arena "
-        f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} B), weights "
-        f"{lib.manifest['weights_bytes']} B"
+        f"{lib.manifest['arena_bytes']} B (lower bound {lib.manifest['arena_lower_bound_bytes']} "
+        f"B), weights {lib.manifest['weights_bytes']} B"
     )
     progress(30)
     if model_inputs is None:
@@ -174,8 +180,8 @@ def build(
             raise BadRequest("verification failed: " + "; ".join(failures))
     else:
         log(
-            "tflite-micro engine: the export is checked for completeness (model bytes, op resolver, measured arena);"
-            " building it needs TFLM, which is not part of this machine"
+            "tflite-micro engine: the export is checked for completeness (model bytes, op "
+            "resolver, measured arena); building it needs TFLM, which is not part of this machine"
         )
         lib.manifest["bit_exact"] = None
     render_docs(
@@ -212,7 +218,8 @@ def build(
 def _anomaly_model(
     session: Session, store: BlobStore, impulse: Impulse, block: LearnBlock
 ) -> dict | None:
-    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the impulse."""
+    """The trained anomaly block beside `block` (same processing blocks), its `kind` set from the
+    impulse."""
     for other in impulse.learn:
         if other.anomaly_kind is not None and other.dsp == block.dsp:
             try:
@@ -224,7 +231,8 @@ def _anomaly_model(
 
 
 def _axes(session: Session, impulse: Impulse) -> list[str]:
-    """The axes the library reads: the impulse's choice, else the sensors of the project's samples."""
+    """The axes the library reads: the impulse's choice, else the sensors of the project's
+    samples."""
     from app.models import Sample
 
     if isinstance(impulse.input, TimeSeriesInputBlock) and impulse.input.axes:
@@ -242,7 +250,7 @@ def _axes(session: Session, impulse: Impulse) -> list[str]:
 
 def _impulse_spec(
     impulse: Impulse, dsp_cfg: DspBlock, trained: dict, anomaly: dict | None, axes: list[str]
-):  # noqa: ANN202 - workers.deploy.package.ImpulseSpec, imported lazily
+) -> ImpulseSpec:
     from workers.deploy.package import ImpulseSpec
     from workers.dsp import TimeSeriesInput
 
@@ -279,8 +287,16 @@ def _impulse_spec(
     )
 
 
-def _verification_data(session, store, impulse, data, tflite, trained):  # noqa: ANN001, ANN202
-    """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model inputs."""
+def _verification_data(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    data: dict[str, Any],
+    tflite: bytes,
+    trained: dict,
+) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray, list[int] | None]:
+    """Up to MAX_VERIFY real windows (testing first) with the platform's scores, and the model
+    inputs."""
     from app.models import Sample
     from workers.learn.evaluate import predict_tflite, quantize_input
     from workers.learn.quantize import tflite_io_details
@@ -317,7 +333,7 @@ def _verification_data(session, store, impulse, data, tflite, trained):  # noqa:
     return np.stack(windows).astype(np.float32), expected, model_inputs, rows
 
 
-def _random_inputs(lib, n: int) -> np.ndarray:  # noqa: ANN001
+def _random_inputs(lib, n: int) -> np.ndarray:
     rng = np.random.default_rng(0)
     shape = (n, *lib.compiled.input.shape[1:])
     if lib.compiled.input.dtype == "int8":

@@ -1,4 +1,5 @@
-"""Feature generation: window every enabled sample, run the impulse's processing blocks, store the matrix.
+"""Feature generation: window every enabled sample, run the impulse's processing blocks, store the
+matrix.
 
 Per-sample features are cached under the feature set's configuration hash (input block + block
 settings + implementation version) and the sample's content hash, so re-running after samples
@@ -31,8 +32,9 @@ Progress = Callable[[float, str | None], None]
 EXPLORER_MAX_POINTS = (
     1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
 )
-# t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first call in a
-# process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is always included.
+# t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first
+# call in a process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is
+# always included.
 TSNE_MIN_POINTS = 30
 
 
@@ -100,7 +102,7 @@ def generate(
     for bi, block_id in enumerate(block_ids):
         span = (100.0 * bi / len(block_ids), 100.0 * (bi + 1) / len(block_ids))
 
-        def sub(p: float, line: str | None = None, span=span) -> None:  # noqa: ANN001
+        def sub(p: float, line: str | None = None, span=span) -> None:
             say(span[0] + (span[1] - span[0]) * p / 100.0, line)
 
         with uow() as session:
@@ -161,8 +163,9 @@ def _generate_block(
                 window_shape = w.shape[1:]
             elif w.shape[1:] != window_shape:
                 skipped[s.id] = (
-                    f"its windows are shaped {list(w.shape[1:])} (samples × axes) but the impulse's "
-                    f"others are {list(window_shape)}: give the impulse's input block explicit axes"
+                    f"its windows are shaped {list(w.shape[1:])} (samples × axes) but the "
+                    f"impulse's others are {list(window_shape)}: give the impulse's input block "
+                    "explicit axes"
                 )
                 continue
             windows.append(w)
@@ -315,7 +318,7 @@ def load_features(store: BlobStore, artifact: Artifact) -> dict[str, np.ndarray]
         return {k: z[k] for k in z.files}
 
 
-# --- synchronous preview ---------------------------------------------------------------------------
+# --- synchronous preview --------------------------------------------------------------------------
 
 PREVIEW_MAX_VALUES = 2_000_000
 

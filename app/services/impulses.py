@@ -1,4 +1,5 @@
-"""Impulses: the rules of a design (checked with the blocks' own declarations), storage with a revision.
+"""Impulses: the rules of a design (checked with the blocks' own declarations), storage with a
+revision.
 
 A request is parsed into `app.schemas.impulses` models where it enters (the API body, the design
 form); `validate_design` turns the client's description into a complete `ImpulseDesign`, checking
@@ -39,7 +40,8 @@ ANOMALY_SETTINGS = ("n_clusters", "n_components", "features", "seed", "threshold
 
 
 def block_declarations() -> dict[str, Any]:
-    """Every processing block and input block with its parameters (`GET /api/dsp-blocks`, the design form)."""
+    """Every processing block and input block with its parameters (`GET /api/dsp-blocks`, the design
+    form)."""
     return {
         "blocks": [b.schema() for b in BLOCKS.values()],
         "inputs": {"time-series": TimeSeriesInput.schema(), "image": ImageInput.schema()},
@@ -144,7 +146,8 @@ def validate_learn(
 
 
 def validate_learn_settings(block: LearnBlock) -> None:
-    """Check a learning block's settings as far as possible without features (422 naming the problem)."""
+    """Check a learning block's settings as far as possible without features (422 naming the
+    problem)."""
     from workers.learn import LearnError, TrainSettings  # no TensorFlow
 
     where = f"learn block {block.id}"
@@ -170,7 +173,8 @@ def validate_design(
     dsp: Sequence[DspBlockSpec | DspBlock],
     learn: Sequence[LearnBlockSpec | LearnBlock],
 ) -> ImpulseDesign:
-    """A complete, checked design from a client's description (Invalid names the first bad field)."""
+    """A complete, checked design from a client's description (Invalid names the first bad
+    field)."""
     checked_input = validate_input(input_spec)
     checked_dsp = validate_dsp(dsp, checked_input)
     return ImpulseDesign(
@@ -198,7 +202,8 @@ def create_impulse(session: Session, project_id: int, body: ImpulseCreate) -> Im
 
 
 def update_impulse(session: Session, impulse: Impulse, body: ImpulseUpdate) -> Impulse:
-    """Apply a change; the revision goes up when the design changes (so artifacts can tell they are stale).
+    """Apply a change; the revision goes up when the design changes (so artifacts can tell they are
+    stale).
 
     Parts the body leaves out stay as they are; `learn: null` removes the learning blocks, a null
     input or dsp is refused (as a missing one is when an impulse is created).
@@ -219,7 +224,8 @@ def update_impulse(session: Session, impulse: Impulse, body: ImpulseUpdate) -> I
 
 
 def replace_learn_block(session: Session, impulse: Impulse, block: LearnBlock) -> Impulse:
-    """Put `block` in the place of the impulse's learning block with its id (e.g. new training settings)."""
+    """Put `block` in the place of the impulse's learning block with its id (e.g. new training
+    settings)."""
     learn = [block if b.id == block.id else b for b in impulse.learn]
     return _save_design(session, impulse, validate_design(impulse.input, impulse.dsp, learn))
 
@@ -264,7 +270,8 @@ def dsp_block(impulse: Impulse, dsp_id: int) -> DspBlock:
 
 
 def feature_config_hash(input_spec: InputBlock, block: DspBlock) -> str:
-    """Identifies a feature set: same input block + same DSP block settings ⇒ same features per sample."""
+    """Identifies a feature set: same input block + same DSP block settings ⇒ same features per
+    sample."""
     doc = {
         "input": input_spec.model_dump(mode="json"),
         "block": block.block,

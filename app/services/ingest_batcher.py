@@ -111,14 +111,14 @@ class _SessionWriter:
 class IngestBatcher:
     def __init__(self, settings: Settings, *, max_items: int = 256, writers: int = 1):
         self._settings = settings
-        self._store = BlobStore(settings.storage_dir)
+        self._store = BlobStore(settings.blob_dir)
         self._max_items = max_items
         self._writers = writers
         self._queue: asyncio.Queue[_Request] | None = None
         self._tasks: list[asyncio.Task] = []
         self._open: list = []
 
-    def _new_writer(self):  # noqa: ANN202
+    def _new_writer(self):
         if is_postgresql_psycopg(self._settings.database_url):
             return PgBatchWriter(self._settings.database_url, self._store)
         return _SessionWriter(self._settings, self._store)
@@ -152,7 +152,7 @@ class IngestBatcher:
             await writer.close()
         self._tasks, self._queue, self._open = [], None, []
 
-    async def _run(self, writer) -> None:  # noqa: ANN001
+    async def _run(self, writer) -> None:
         assert self._queue is not None
         while True:
             batch = [await self._queue.get()]
@@ -173,7 +173,7 @@ class IngestBatcher:
                 else:
                     request.future.set_result(outcome)
 
-    async def _write(self, writer, batch: list[_Request]) -> list[list[FileResult] | Exception]:  # noqa: ANN001
+    async def _write(self, writer, batch: list[_Request]) -> list[list[FileResult] | Exception]:
         try:
             results = await writer.write([it for request in batch for it in request.items])
         except Exception as exc:

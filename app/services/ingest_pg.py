@@ -31,7 +31,8 @@ from app.services.samples import (
 
 log = logging.getLogger("tinyforge.ingest")
 
-# samples columns written from arrays: (column, PostgreSQL array element type, value of a prepared item)
+# samples columns written from arrays: (column, PostgreSQL array element type, value of a prepared
+# item)
 _COLUMNS = (
     ("project_id", "integer", lambda it: it.project_id),
     ("category", "varchar", lambda it: it.category),
@@ -60,7 +61,8 @@ _COLUMNS = (
     ("signature_verified", "boolean", lambda it: it.decoded.signature_verified),
     ("blob_bytes", "integer", lambda it: len(it.raw)),
 )
-# set per batch rather than per item: device_id (joined), blob key and offset, enabled, created/updated_at
+# set per batch rather than per item: device_id (joined), blob key and offset, enabled,
+# created/updated_at
 WRITTEN_COLUMNS = frozenset(name for name, _, _ in _COLUMNS) | {
     "device_id",
     "blob_key",
@@ -81,27 +83,35 @@ def _batch_sql() -> str:
     )
     return f"""
 WITH dev AS (
-    INSERT INTO devices AS d (project_id, name, device_type, samples_count, created_at, last_seen_at)
+    INSERT INTO devices AS d
+        (project_id, name, device_type, samples_count, created_at, last_seen_at)
     SELECT v.pid, v.name, v.dtype, v.n, %(now)b, %(now)b
-    FROM unnest(%(dev_pid)b::integer[], %(dev_name)b::varchar[], %(dev_type)b::varchar[], %(dev_n)b::integer[])
-        AS v(pid, name, dtype, n)
+    FROM unnest(
+        %(dev_pid)b::integer[], %(dev_name)b::varchar[], %(dev_type)b::varchar[],
+        %(dev_n)b::integer[]
+    ) AS v(pid, name, dtype, n)
     ON CONFLICT (project_id, name) DO UPDATE SET
         last_seen_at = excluded.last_seen_at,
-        device_type = CASE WHEN excluded.device_type <> '' THEN excluded.device_type ELSE d.device_type END,
+        device_type = CASE WHEN excluded.device_type <> ''
+            THEN excluded.device_type ELSE d.device_type END,
         samples_count = d.samples_count + excluded.samples_count
     RETURNING d.id, d.project_id, d.name
 )
 INSERT INTO samples ({names}, device_id, blob_key, blob_offset, enabled, created_at, updated_at)
 SELECT {values}, dev.id, s.blob_key, s.blob_offset, true, %(now)b, %(now)b
-FROM unnest({arrays}, %(device_name)b::varchar[], %(blob_key)b::varchar[], %(blob_offset)b::bigint[])
-    AS s({names}, device_name, blob_key, blob_offset)
+FROM unnest(
+    {arrays}, %(device_name)b::varchar[], %(blob_key)b::varchar[], %(blob_offset)b::bigint[]
+) AS s({names}, device_name, blob_key, blob_offset)
 LEFT JOIN dev ON dev.project_id = s.project_id AND dev.name = s.device_name
 RETURNING samples.id, samples.blob_key, samples.blob_offset
 """
 
 
 _BATCH = _batch_sql()
-_EXISTING = "SELECT content_hash FROM samples WHERE project_id = %(pid)s AND content_hash = ANY(%(hashes)b::varchar[])"
+_EXISTING = (
+    "SELECT content_hash FROM samples WHERE project_id = %(pid)s AND content_hash = "
+    "ANY(%(hashes)b::varchar[])"
+)
 
 
 def conninfo(database_url: str) -> str:
@@ -128,7 +138,8 @@ class PgBatchWriter:
 
     async def _connection(self) -> psycopg.AsyncConnection:
         """The open connection. An idle connection has nothing to read unless the server ended it
-        (restart, idle timeout: the socket holds the goodbye or EOF): then it is replaced before use."""
+        (restart, idle timeout: the socket holds the goodbye or EOF): then it is replaced before
+        use."""
         conn = self._conn
         if (
             conn is not None
@@ -175,8 +186,8 @@ class PgBatchWriter:
                 conn.broken
             ):  # the connection died mid-statement: the rows may have landed, so keep the files
                 log.warning(
-                    "ingestion batch of %d samples: connection lost, outcome unknown; its %d file(s) "
-                    "are kept",
+                    "ingestion batch of %d samples: connection lost, outcome unknown; its %d "
+                    "file(s) are kept",
                     len(items),
                     len(written),
                 )

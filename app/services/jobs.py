@@ -27,7 +27,8 @@ log = logging.getLogger("tinyforge.jobs")
 
 
 class TaskSender(Protocol):
-    """What sends a "run job N" message: a Celery app (`workers.celery_app.celery_for(settings)`)."""
+    """What sends a "run job N" message: a Celery app
+    (`workers.celery_app.celery_for(settings)`)."""
 
     def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
 
@@ -53,7 +54,8 @@ def queue_job(
     kind: str,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """Add the job row in the caller's transaction; its message goes to the broker once that commits.
+    """Add the job row in the caller's transaction; its message goes to the broker once that
+    commits.
 
     A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
     message always finds the row. If the broker refuses the message after the commit, the row is
@@ -146,7 +148,8 @@ def stale_jobs(session: Session, *, timeout_s: float) -> list[Job]:
 
 
 def reap_stale(session: Session, *, timeout_s: float, max_attempts: int) -> list[tuple[int, str]]:
-    """Re-queue or fail running jobs whose worker stopped beating. Returns [(job_id, 'requeued'|'failed')]."""
+    """Re-queue or fail running jobs whose worker stopped beating. Returns [(job_id,
+    'requeued'|'failed')]."""
     out: list[tuple[int, str]] = []
     for job in stale_jobs(session, timeout_s=timeout_s):
         last = job.heartbeat_at.isoformat(timespec="seconds") if job.heartbeat_at else "never"
@@ -173,7 +176,7 @@ def reap_stale(session: Session, *, timeout_s: float, max_attempts: int) -> list
     return out
 
 
-def mark(session: Session, job_id: int, **values) -> None:  # noqa: ANN003
+def mark(session: Session, job_id: int, **values) -> None:
     session.execute(update(Job).where(Job.id == job_id).values(**values))
 
 

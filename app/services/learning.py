@@ -37,12 +37,14 @@ def learn_block(impulse: Impulse, learn_id: int | None) -> LearnBlock:
         if b.id == learn_id:
             return b
     raise NotFound(
-        f"impulse {impulse.id} has no learning block {learn_id} (it has {[b.id for b in impulse.learn]})"
+        f"impulse {impulse.id} has no learning block {learn_id} (it has "
+        f"{[b.id for b in impulse.learn]})"
     )
 
 
 def check_ready_to_train(session: Session, impulse: Impulse, block: LearnBlock) -> None:
-    """Fail before queueing what would fail in the job: no features, or fewer than two labels to learn."""
+    """Fail before queueing what would fail in the job: no features, or fewer than two labels to
+    learn."""
     for dsp_id in block.dsp:
         try:
             artifacts.feature_artifact(session, impulse, dsp_id)
@@ -144,7 +146,7 @@ def _labels_from_db(session: Session, sample_ids: np.ndarray) -> tuple[np.ndarra
     return labels, cats
 
 
-# --- training --------------------------------------------------------------------------------------
+# --- training -------------------------------------------------------------------------------------
 
 
 def train(
@@ -176,8 +178,9 @@ def train(
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
     log(
-        f"training {block.type} block {block.id} on {len(X)} windows of shape {list(data['shape'])} "
-        f"({data['kind']} features), labels: {', '.join(sorted(set(y.tolist())))}"
+        f"training {block.type} block {block.id} on {len(X)} windows of shape "
+        f"{list(data['shape'])} ({data['kind']} features), labels: "
+        f"{', '.join(sorted(set(y.tolist())))}"
     )
     t0 = time.monotonic()
     if block.anomaly_kind is not None:
@@ -186,7 +189,8 @@ def train(
         groups = groups_all[train_rows] if groups_all is not None else None
         if groups is not None:
             log(
-                f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} distinct values"
+                f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} "
+                "distinct values"
             )
         result, arts = _train_nn(
             block, X, y, data, log=log, progress=progress, should_stop=should_stop, groups=groups
@@ -235,9 +239,9 @@ def _train_nn(
     *,
     log,
     progress,
-    should_stop,  # noqa: ANN001
+    should_stop,
     groups=None,
-) -> tuple[dict, dict]:  # noqa: ANN001
+) -> tuple[dict, dict]:
     from workers.learn import TrainSettings, default_architecture, validate_architecture
     from workers.learn.pipeline import train_and_quantize
 
@@ -361,11 +365,12 @@ def _train_anomaly(
     return result, {"anomaly-model": json.dumps(model).encode()}
 
 
-# --- trained models --------------------------------------------------------------------------------
+# --- trained models -------------------------------------------------------------------------------
 
 
 def score_anomaly(kind: AnomalyKind, model: dict[str, Any], X: np.ndarray) -> np.ndarray:
-    """Anomaly scores of feature rows [n, features] under a trained K-means or Gaussian-mixture model."""
+    """Anomaly scores of feature rows [n, features] under a trained K-means or Gaussian-mixture
+    model."""
     from workers.learn import anomaly
 
     score = anomaly.score_kmeans if kind == "kmeans" else anomaly.score_gmm
@@ -380,7 +385,8 @@ def score_features(
     X: np.ndarray,
     shape: tuple[int, ...],
 ) -> dict[str, np.ndarray]:
-    """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or {"anomaly": scores}."""
+    """Per-window outputs of a trained learning block: {"float32": scores, "int8": scores} or
+    {"anomaly": scores}."""
     if block.anomaly_kind is not None:
         model = artifacts.read_json(
             store, artifacts.learn_artifact(session, impulse, block.id, "anomaly-model")
@@ -403,7 +409,7 @@ def _results(
     )
 
 
-# --- model testing ---------------------------------------------------------------------------------
+# --- model testing --------------------------------------------------------------------------------
 
 
 def test(
@@ -468,7 +474,8 @@ def test(
         missing = sorted(set(y.tolist()) - set(labels))
         if missing:
             log(
-                f"warning: test labels the model never saw in training: {', '.join(missing)} (counted as errors)"
+                "warning: test labels the model never saw in training: "
+                f"{', '.join(missing)} (counted as errors)"
             )
         per_window = {
             k: classification_metrics(y, v, labels)
@@ -530,7 +537,8 @@ def test(
 
 
 def _metrics_with_unknown(y: np.ndarray, scores: np.ndarray, labels: list[str]) -> dict[str, Any]:
-    """Accuracy and confusion when the test set holds labels the model does not know (they count as wrong)."""
+    """Accuracy and confusion when the test set holds labels the model does not know (they count as
+    wrong)."""
     pred = np.array([labels[i] for i in np.argmax(scores, axis=1)])
     all_labels = sorted(set(labels) | set(y.tolist()))
     pos = {lab: i for i, lab in enumerate(all_labels)}
@@ -544,7 +552,7 @@ def _metrics_with_unknown(y: np.ndarray, scores: np.ndarray, labels: list[str]) 
     }
 
 
-# --- live classification ---------------------------------------------------------------------------
+# --- live classification --------------------------------------------------------------------------
 
 
 def classify_windows(
@@ -626,13 +634,14 @@ def _window_starts(spec: InputBlock, n: int) -> list[float]:
     return [round(i * spec.window_increase_ms, 3) for i in range(n)]
 
 
-# --- bring your own model --------------------------------------------------------------------------
+# --- bring your own model -------------------------------------------------------------------------
 
 
 def store_uploaded_model(
     session: Session, store: BlobStore, project_id: int, name: str, data: bytes
 ) -> Artifact:
-    """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an artifact."""
+    """Inspect an uploaded .tflite (corrupt file, unsupported ops → 400) and keep it as an
+    artifact."""
     from app.ingestion import IngestionError, sanitize_filename
     from workers.learn.quantize import inspect_tflite
 
@@ -649,7 +658,8 @@ def store_uploaded_model(
     unsupported = info.get("unsupported_ops") or []
     if unsupported:
         raise BadRequest(
-            f"'{name}' uses operators the deployment compiler does not support: {', '.join(unsupported)}"
+            f"'{name}' uses operators the deployment compiler does not support: "
+            f"{', '.join(unsupported)}"
         )
     meta = {
         k: v

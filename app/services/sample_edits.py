@@ -1,9 +1,10 @@
-"""Data acquisition edits: several samples at once (relabel, move, delete), crop, split. The caller commits.
+"""Data acquisition edits: several samples at once (relabel, move, delete), crop, split. The caller
+commits.
 
 A stored file is what a device sent (its hash, maybe its signature), so cropping or splitting never
 rewrites it: the cut parts become new samples (WAV for WAV recordings, the data acquisition format
-otherwise, `alg: none` since the server cannot sign for the device), the original is deleted, and all
-of it happens in the caller's transaction: blobs written for rows that never land are removed on
+otherwise, `alg: none` since the server cannot sign for the device), the original is deleted, and
+all of it happens in the caller's transaction: blobs written for rows that never land are removed on
 rollback, the original's file only after the commit.
 """
 

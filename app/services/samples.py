@@ -5,9 +5,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, case, delete, func, insert, select
+from sqlalchemy import Table, bindparam, case, delete, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -26,6 +27,9 @@ from app.ingestion import (
 from app.models import CATEGORIES, Device, Project, Sample
 from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    import numpy as np
 
 INGEST_CATEGORIES = (*CATEGORIES, "split")
 QUERY_CATEGORIES = (
@@ -107,7 +111,8 @@ def prepare(
         name = sanitize_filename(upload.filename)
         shown = name
         if name.endswith(".labels"):
-            # Edge Impulse's clients may send a structured-labels side file; labels come from headers here.
+            # Edge Impulse's clients may send a structured-labels side file; labels come from
+            # headers here.
             return None
         decoded = decode_upload(
             upload.data,
@@ -152,7 +157,8 @@ def prepare(
 def store_batch(
     session: Session, store: BlobStore, items: Sequence[PendingSample]
 ) -> list[FileResult]:
-    """Store prepared samples of one or more projects in the caller's transaction, in few round trips.
+    """Store prepared samples of one or more projects in the caller's transaction, in few round
+    trips.
 
     Duplicates (when disallowed) are checked against the database and within the batch; devices are
     upserted in one statement; rows are inserted in one statement. Blobs written here are removed
@@ -186,11 +192,11 @@ def store_batch(
     }
     places = write_blobs(store, kept)
     for key in {key for key, _ in places}:
-        on_rollback(session, lambda k=key: store.delete(k))
+        on_rollback(session, partial(store.delete, key))
     rows = [sample_row(it, devices, now, place) for it, place in zip(kept, places, strict=True)]
     ids = (
         conn.execute(
-            insert(Sample.__table__).returning(Sample.__table__.c.id, sort_by_parameter_order=True),
+            insert(_table(Sample)).returning(_table(Sample).c.id, sort_by_parameter_order=True),
             rows,
         )
         .scalars()
@@ -228,7 +234,10 @@ def reject_duplicates(
                 file_name=it.filename,
                 success=False,
                 status=409,
-                error=f"'{it.filename}' is a duplicate: the project already holds a sample with the same data",
+                error=(
+                    f"'{it.filename}' is a duplicate: the project already holds a sample with "
+                    "the same data"
+                ),
             )
             continue
         seen.add(key)
@@ -236,7 +245,7 @@ def reject_duplicates(
     return results, keep
 
 
-def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]:  # noqa: ANN001
+def device_params(items: Sequence[PendingSample], now) -> list[dict[str, Any]]:
     """One upsert row per distinct (project, device name), sorted so that concurrent batches lock
     device rows in the same order (no deadlocks)."""
     counts: dict[tuple[int, str], tuple[int, str]] = {}
@@ -286,7 +295,7 @@ def write_blobs(store: BlobStore, items: Sequence[PendingSample]) -> list[tuple[
 def sample_row(
     it: PendingSample,
     devices: dict[tuple[int, str], int],
-    now,  # noqa: ANN001
+    now,
     place: tuple[str, int],
 ) -> dict[str, Any]:
     """The `samples` row of a prepared item whose file is at `place` (blob key, offset)."""
@@ -336,10 +345,17 @@ def ingest(
 _DEVICE_UPSERT: dict[str, Any] = {}
 
 
-def _device_upsert(dialect: str):  # noqa: ANN202
+def _table(model: type[Device] | type[Sample]) -> Table:
+    """The model's Table (SQLAlchemy types `__table__` as any FromClause)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def _device_upsert(dialect: str):
     """One cached statement (built once per dialect, so SQLAlchemy compiles it once)."""
     if dialect not in _DEVICE_UPSERT:
-        table = Device.__table__
+        table = _table(Device)
         ins = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).values(
             project_id=bindparam("pid"),
             name=bindparam("name"),
@@ -374,7 +390,7 @@ class SampleFilter:
     enabled: bool | None = None
 
 
-def _filtered(project_id: int, flt: SampleFilter):  # noqa: ANN202
+def _filtered(project_id: int, flt: SampleFilter):
     stmt = select(Sample).where(Sample.project_id == project_id)
     if flt.category:
         if flt.category not in QUERY_CATEGORIES:
@@ -429,7 +445,10 @@ def read_blob(store: BlobStore, sample: Sample) -> bytes:
     return store.get_range(sample.blob_key, sample.blob_offset, sample.blob_bytes)
 
 
-def sample_values(store: BlobStore, sample: Sample):  # noqa: ANN201 -> (np.ndarray, interval_ms, sensors)
+def sample_values(
+    store: BlobStore, sample: Sample
+) -> tuple[np.ndarray, float, list[dict[str, str]]]:
+    """(float32 [rows, axes], interval_ms, sensors) of a time-series sample."""
     if sample.kind == "image":
         raise BadRequest(f"sample {sample.id} is an image, not a time series")
     return read_values(read_blob(store, sample), format=sample.format)
@@ -450,7 +469,8 @@ def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
     return encode_wav(pcm, rate=max(1, int(round(sample.frequency_hz))), bits=16)
 
 
-def sample_image(store: BlobStore, sample: Sample):  # noqa: ANN201 -> np.ndarray [h, w, c]
+def sample_image(store: BlobStore, sample: Sample) -> np.ndarray:
+    """The pixels of an image sample, [h, w, c]."""
     if sample.kind != "image":
         raise BadRequest(f"sample {sample.id} is a time series, not an image")
     return read_image(read_blob(store, sample))
@@ -514,11 +534,16 @@ def delete_samples(session: Session, store: BlobStore, samples: Sequence[Sample]
                 )
             )
         unused = keys - shared
-        on_commit(session, lambda: [store.delete(k) for k in unused])
+
+        def delete_unused() -> None:
+            for key in unused:
+                store.delete(key)
+
+        on_commit(session, delete_unused)
     return len(ids)
 
 
-def _chunks(seq: Sequence, size: int):  # noqa: ANN202
+def _chunks(seq: Sequence, size: int):
     return (seq[i : i + size] for i in range(0, len(seq), size))
 
 

@@ -1,4 +1,5 @@
-"""The dashboard: server-rendered Jinja2 pages (templates/), forms with CSRF tokens, static files (app/static/)."""
+"""The dashboard: server-rendered Jinja2 pages (templates/), forms with CSRF tokens, static files
+(app/static/)."""
 
 from __future__ import annotations
 

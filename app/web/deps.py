@@ -1,4 +1,5 @@
-"""Dependencies of the dashboard pages: the project in the path, if the signed-in user is a member."""
+"""Dependencies of the dashboard pages: the project in the path, if the signed-in user is a
+member."""
 
 from __future__ import annotations
 
@@ -27,5 +28,6 @@ PageProjectDep = Annotated[Project, Depends(page_project)]
 
 
 def server_url(request: Request, settings: Settings) -> str:
-    """The URL devices should use: TINYFORGE_BASE_URL when set, else the URL this page was served from."""
+    """The URL devices should use: TINYFORGE_BASE_URL when set, else the URL this page was served
+    from."""
     return (settings.base_url or str(request.base_url)).rstrip("/")

@@ -1,14 +1,15 @@
-"""The impulse design form, built from the blocks' own parameter declarations (`GET /api/dsp-blocks`).
+"""The impulse design form, built from the blocks' own parameter declarations (`GET
+/api/dsp-blocks`).
 
-Form field names: `name`, `input_type`; `in.<param>` (time-series input), `img.<param>` (image input);
-`block` (the first processing block) and `p.<block>.<param>` for each block's parameters; further
-processing blocks `block.<i>` with `p<i>.<block>.<param>` (i = 1, 2, ...; empty = none); `learn_type`
-(classification, regression or none) and `anomaly_type` (an anomaly block beside it, or none). The
-learning blocks of the form read every processing block's features.
+Form field names: `name`, `input_type`; `in.<param>` (time-series input), `img.<param>` (image
+input); `block` (the first processing block) and `p.<block>.<param>` for each block's parameters;
+further processing blocks `block.<i>` with `p<i>.<block>.<param>` (i = 1, 2, ...; empty = none);
+`learn_type` (classification, regression or none) and `anomaly_type` (an anomaly block beside it, or
+none). The learning blocks of the form read every processing block's features.
 Values are converted by their declared type, parsed into `app.schemas.impulses.ImpulseCreate` (or
 `ImpulseUpdate`) and handed to `app.services.impulses`, which validates them with the same
-declarations the API uses; the messages of both (`dsp[0].params.fft_length: got ...`) are mapped back
-to the form field they name.
+declarations the API uses; the messages of both (`dsp[0].params.fft_length: got ...`) are mapped
+back to the form field they name.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ def declarations() -> dict[str, Any]:
 
 
 def _convert(param: Mapping[str, Any], raw: str | None) -> Any:
-    """A form string as the declared type; an unparsable string is passed on for the validator to name."""
+    """A form string as the declared type; an unparsable string is passed on for the validator to
+    name."""
     kind = param["type"]
     if raw is None:
         return False if kind == "bool" else None
@@ -65,7 +67,8 @@ def _last(form: Mapping[str, Sequence[str]], key: str) -> str | None:
 def design_from_form(
     form: Mapping[str, Sequence[str]], decl: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """(the impulse body for the service, the submitted values keyed by field name for re-rendering)."""
+    """(the impulse body for the service, the submitted values keyed by field name for
+    re-rendering)."""
     values: dict[str, Any] = {"name": (_last(form, "name") or "").strip()}
     input_type = _last(form, "input_type") or "time-series"
     values["input_type"] = input_type
@@ -128,8 +131,9 @@ def _slots(used: list[int]) -> list[int]:
 
 
 def parse(model: type[Body], body: dict[str, Any]) -> Body:
-    """The form's impulse as `model` (its slot numbers removed: errors map back with them); a value of the
-    wrong type is reported as the service reports a value out of range (Invalid naming the field)."""
+    """The form's impulse as `model` (its slot numbers removed: errors map back with them); a value
+    of the wrong type is reported as the service reports a value out of range (Invalid naming the
+    field)."""
     try:
         return model.model_validate(
             {**body, "dsp": [{k: v for k, v in d.items() if k != "slot"} for d in body["dsp"]]}
@@ -142,7 +146,8 @@ _PATH = re.compile(r"^(input|dsp\[(\d+)\](?:\.params)?|learn\[(\d+)\])(?:\.(\w+)
 
 
 def field_for_error(message: str, body: Mapping[str, Any]) -> tuple[str, str]:
-    """Map a service validation message to (form field name, message); '' names the form as a whole."""
+    """Map a service validation message to (form field name, message); '' names the form as a
+    whole."""
     m = _PATH.match(message)
     if not m:
         return "", message

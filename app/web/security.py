@@ -1,8 +1,9 @@
 """Dashboard sessions and CSRF.
 
-The session lives in Starlette's signed cookie `tinyforge_session` (HttpOnly, SameSite=lax; https_only
-in production — set up in `app.main`). Every form carries a per-session CSRF token (synchroniser
-token pattern); a POST without the right token is refused with 403 before anything else runs.
+The session lives in Starlette's signed cookie `tinyforge_session` (HttpOnly, SameSite=lax;
+https_only in production — set up in `app.main`). Every form carries a per-session CSRF token
+(synchroniser token pattern); a POST without the right token is refused with 403 before anything
+else runs.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def check_csrf(
     csrf_token: Annotated[str | None, Form()] = None,
     x_csrf_token: Annotated[str | None, Header()] = None,
 ) -> None:
-    """Dependency for every state-changing dashboard route: 403 unless the token matches the session's."""
+    """Dependency for every state-changing dashboard route: 403 unless the token matches the
+    session's."""
     require_csrf(request, csrf_token or x_csrf_token)
 
 

@@ -1,4 +1,5 @@
-"""Jinja2 pages: the template environment, flash messages, and a route class that answers errors in HTML."""
+"""Jinja2 pages: the template environment, flash messages, and a route class that answers errors in
+HTML."""
 
 from __future__ import annotations
 
@@ -47,13 +48,15 @@ templates.env.filters["json_attr"] = _tojson_attr
 
 
 def data_back_target(project_id: int, back: str | None) -> str:
-    """Where a data edit returns (the table with its filters, or the sample page); never off this project's data."""
+    """Where a data edit returns (the table with its filters, or the sample page); never off this
+    project's data."""
     prefix = f"/projects/{project_id}/data"
     return back if back and back.startswith(prefix) and "//" not in back else prefix
 
 
 def flash(request: Request, message: str, kind: str = "info", *, field: str | None = None) -> None:
-    """Queue a message for the next page this browser renders; with `field`, the page shows it at that field."""
+    """Queue a message for the next page this browser renders; with `field`, the page shows it at
+    that field."""
     entry = {"kind": kind, "message": message, **({"field": field} if field else {})}
     request.session["flash"] = [*request.session.get("flash", []), entry]
 
@@ -81,7 +84,8 @@ def redirect(url: str) -> RedirectResponse:
 
 
 class HtmlRoute(APIRoute):
-    """Dashboard routes: a domain error or an HTTP error becomes an HTML page, a 303 becomes a redirect."""
+    """Dashboard routes: a domain error or an HTTP error becomes an HTML page, a 303 becomes a
+    redirect."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()

@@ -1,4 +1,5 @@
-"""The `tinyforge` command as a user runs it: fresh data directories, a running platform, uploads, the demo."""
+"""The `tinyforge` command as a user runs it: fresh data directories, a running platform, uploads,
+the demo."""
 
 from __future__ import annotations
 
@@ -38,7 +39,8 @@ def run(
 
 
 def processes_of(data_dir: Path, wait_s: float = 20) -> list[str]:
-    """Command lines of live processes started with TINYFORGE_DATA_DIR=data_dir (waits up to `wait_s` for none)."""
+    """Command lines of live processes started with TINYFORGE_DATA_DIR=data_dir (waits up to
+    `wait_s` for none)."""
     needle = f"TINYFORGE_DATA_DIR={data_dir}".encode()
     deadline = time.monotonic() + wait_s
     while True:

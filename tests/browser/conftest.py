@@ -1,4 +1,5 @@
-"""Real headless Chromium (Debian's, via Playwright for Python; `scripts/install-browser.sh` installs it)."""
+"""Real headless Chromium (Debian's, via Playwright for Python; `scripts/install-browser.sh`
+installs it)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
 
 
 @pytest.fixture(scope="session")
-def chromium():  # noqa: ANN201
+def chromium():
     if not CHROMIUM.exists():
         pytest.skip("Chromium is not installed: run scripts/install-browser.sh as root")
     sync_api = pytest.importorskip("playwright.sync_api")
@@ -42,7 +43,7 @@ def screenshots() -> Path:
 
 
 @pytest.fixture
-def page(chromium):  # noqa: ANN001, ANN201
+def page(chromium):
     context = chromium.new_context(viewport={"width": 1280, "height": 800})
     pg = context.new_page()
     errors: list[str] = []

@@ -1,6 +1,6 @@
-"""The whole flow by clicking, in real headless Chromium: sign in → project → upload FSDD → MFCC impulse →
-DSP preview → generate features (real worker) → feature explorer → train → test → live classification →
-build, verify and download a deployment.
+"""The whole flow by clicking, in real headless Chromium: sign in → project → upload FSDD → MFCC
+impulse → DSP preview → generate features (real worker) → feature explorer → train → test → live
+classification → build, verify and download a deployment.
 Screenshots go to test-output/screenshots/ (look at them: the plots must show real data)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def user(settings):  # noqa: ANN001, ANN201
+def user(settings):
     from app.core.db import session_scope
     from app.services import users
 
@@ -27,19 +27,21 @@ def user(settings):  # noqa: ANN001, ANN201
 
 
 UNLABELLED_JS = """() => Array.from(document.querySelectorAll('input, select, textarea'))
-  .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length) && !el.getAttribute('aria-label'))
+  .filter(el => el.type !== 'hidden' && !(el.labels && el.labels.length)
+                && !el.getAttribute('aria-label'))
   .map(el => el.outerHTML.slice(0, 120))"""
 
 
-def _check_page(page) -> None:  # noqa: ANN001
-    """Every form control has a label; the page does not scroll sideways; no JavaScript error so far."""
+def _check_page(page) -> None:
+    """Every form control has a label; the page does not scroll sideways; no JavaScript error so
+    far."""
     assert page.evaluate(UNLABELLED_JS) == [], page.url
     width = page.viewport_size["width"]
     assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, page.url
     assert page.js_errors == [], page.js_errors
 
 
-def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
+def _sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/")
     assert page.url.endswith("/login")
     page.get_by_label("Email").fill(email)
@@ -50,7 +52,7 @@ def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_sign_in_upload_design_generate_explore(page, live_server, worker, user, screenshots):  # noqa: ANN001
+def test_sign_in_upload_design_generate_explore(page, live_server, worker, user, screenshots):
     fsdd = require_shared(FSDD_DIR)
     base = live_server
     page.goto(base + "/")
@@ -103,7 +105,8 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
     _check_page(page)
     page.screenshot(path=screenshots / "03-data-acquisition.png", full_page=True)
 
-    # a device sends a signed 3-axis recording: the devices page lists it, its sample plots three axes
+    # a device sends a signed 3-axis recording: the devices page lists it, its sample plots three
+    # axes
     import httpx
     import numpy as np
 

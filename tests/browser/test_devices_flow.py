@@ -38,7 +38,7 @@ FAKE_MEDIA = [
 
 
 @pytest.fixture
-def owner(settings):  # noqa: ANN001, ANN201
+def owner(settings):
     from app.core.db import session_scope
     from app.services import projects, users
 
@@ -48,7 +48,7 @@ def owner(settings):  # noqa: ANN001, ANN201
         return {"email": "ada@example.com", "pid": new.project.id, "key": new.api_key}
 
 
-def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
+def _sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/login")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(PASSWORD)
@@ -56,7 +56,7 @@ def _sign_in(page, base: str, email: str) -> None:  # noqa: ANN001
     page.wait_for_url(re.compile(r"/projects$"))
 
 
-def _check(page) -> None:  # noqa: ANN001
+def _check(page) -> None:
     from tests.browser.test_dashboard_flow import UNLABELLED_JS
 
     assert page.evaluate(UNLABELLED_JS) == [], page.url
@@ -68,7 +68,7 @@ def _check(page) -> None:  # noqa: ANN001
 
 def test_record_from_a_serial_board_preview_bulk_upload_crop(
     page, live_server, owner, screenshots, tmp_path
-):  # noqa: ANN001
+):
     base, pid, key = live_server, owner["pid"], owner["key"]
     device = subprocess.Popen(
         [sys.executable, "-m", "tests.app.forwarder.serial_device", "--hz", "100", "--axes", "3"],
@@ -83,7 +83,7 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(
         "HOME": str(tmp_path),
         "TINYFORGE_FORWARDER_CONFIG": str(tmp_path / "fwd.json"),
     }
-    log = open(tmp_path / "forwarder.log", "w")  # noqa: SIM115
+    log = open(tmp_path / "forwarder.log", "w")
     forwarder = subprocess.Popen(
         [
             sys.executable,
@@ -220,7 +220,7 @@ def test_record_from_a_serial_board_preview_bulk_upload_crop(
     assert sum(n.startswith("noise.01.1") or n.startswith("noise.01.2") for n in names) == 2, names
 
 
-def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner, screenshots):  # noqa: ANN001
+def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner, screenshots):
     base, pid, key = live_server, owner["pid"], owner["key"]
     _sign_in(page, base, owner["email"])
     page.goto(f"{base}/projects/{pid}/devices")
@@ -259,8 +259,10 @@ def test_phone_page_records_audio_and_motion(chromium, page, live_server, owner,
         )
 
         # motion: synthetic DeviceMotion events every 10 ms
-        phone.evaluate("""() => { window.__motion = setInterval(() => window.dispatchEvent(new DeviceMotionEvent(
-            'devicemotion', {accelerationIncludingGravity: {x: 1.5, y: -2.25, z: 9.75}, interval: 10})), 10); }""")
+        phone.evaluate("""() => { window.__motion = setInterval(() => window.dispatchEvent(
+            new DeviceMotionEvent('devicemotion',
+              {accelerationIncludingGravity: {x: 1.5, y: -2.25, z: 9.75}, interval: 10})),
+            10); }""")
         phone.locator("#phone-sensor").select_option("Accelerometer")
         phone.locator("#phone-label").fill("still")
         phone.get_by_role("button", name="Record").click()

@@ -30,7 +30,8 @@ def test_fsdd_keyword_spotting_int8_accuracy(live_server, make_project, start_wo
     (out / "fsdd-pipeline.json").write_text(json.dumps(summary, indent=2))
     acc = summary["test_accuracy"]
     print(
-        f"\nFSDD test accuracy: float32 {acc['float32']:.4f}, int8 {acc['int8']:.4f}; stages {summary['stages']}"
+        f"\nFSDD test accuracy: float32 {acc['float32']:.4f}, int8 {acc['int8']:.4f}; "
+        f"stages {summary['stages']}"
     )
     assert sum(summary["counts"]["testing"].values()) == 300  # 6 speakers x 10 digits x indices 0-4
     assert acc["int8"] >= 0.97, summary

@@ -1,4 +1,5 @@
-"""The schema comes only from Alembic: the revisions build it, tear it down, and match the models."""
+"""The schema comes only from Alembic: the revisions build it, tear it down, and match the
+models."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from tests.conftest import PG_ADMIN_URL
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def empty_db_url(request, tmp_path):  # noqa: ANN001, ANN201
+def empty_db_url(request, tmp_path):
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'm.sqlite'}"
         return

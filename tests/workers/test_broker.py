@@ -1,4 +1,5 @@
-"""The embedded filesystem broker: atomic puts, exclusive claims, bad messages set aside, a worker that survives.
+"""The embedded filesystem broker: atomic puts, exclusive claims, bad messages set aside, a worker
+that survives.
 
 Kombu's stock transport fails `test_many_producers_and_consumers_lose_nothing` (a consumer reads a
 message file its producer has created but not yet written: JSONDecodeError, message lost).
@@ -41,7 +42,7 @@ def _produce(root: Path, producer: int, count: int, pad: int) -> None:
             queue.put({"producer": producer, "k": k, "pad": "x" * pad})
 
 
-def _consume(root: Path, out, idle_s: float) -> None:  # noqa: ANN001
+def _consume(root: Path, out, idle_s: float) -> None:
     errors = 0
     with _connection(root) as conn:
         queue = conn.SimpleQueue("default")
@@ -140,7 +141,7 @@ def test_each_folder_keeps_its_own_bindings_and_survives_a_lost_table(tmp_path):
 # --- a real worker under load ---------------------------------------------------------------------
 
 
-def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
+def _queue_jobs(settings, project_id: int, count: int) -> None:
     from app.core.db import session_scope
     from app.services import jobs as job_service
     from workers.celery_app import celery_for
@@ -154,7 +155,8 @@ def _queue_jobs(settings, project_id: int, count: int) -> None:  # noqa: ANN001
 def test_a_worker_consumes_every_job_from_many_producers_and_survives_bad_messages(
     settings, make_project, start_worker
 ):
-    """3 producer processes queue 40 jobs each while a real worker runs them; junk lands in the queue."""
+    """3 producer processes queue 40 jobs each while a real worker runs them; junk lands in the
+    queue."""
     from sqlalchemy import func, select
 
     from app.core.db import session_scope

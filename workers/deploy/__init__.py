@@ -2,7 +2,8 @@
 
 Public API (kept stable for the build job and the CLI):
 
-    compile_model(tflite_bytes, *, prefix="tinyforge_", out_dir=None, model_type=None) -> CompiledModel
+    compile_model(tflite_bytes, *, prefix="tinyforge_", out_dir=None, model_type=None)
+        -> CompiledModel
     verify_on_host(compiled, tflite_bytes, inputs) -> HostReport
     check_supported(tflite_bytes) -> list[str]   # unsupported op names, empty when all supported
     SUPPORTED_OPS, CompileError

@@ -85,7 +85,7 @@ _RUNTIME_NAME = re.compile(r"(?:(?<![A-Za-z0-9_])|(?<=-D))(?:(tinyforge_)|(TINYF
 # Literals
 
 
-def c_float(value: float, *, what: str = "float constant") -> str:
+def c_float(value: float | np.floating, *, what: str = "float constant") -> str:
     """`value` rounded to float32 as a C `float` literal that reads back as exactly that float.
 
     The shortest decimal that round-trips (positional between 1e-4 and 1e16, else scientific),

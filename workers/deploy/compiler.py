@@ -156,7 +156,10 @@ def compile_model(
     )
     ops = [_lower(ctx, op) for op in graph.operators]  # before the weights: marks those used
     weights = _weights(ctx)
-    description = f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 {sha})"
+    description = (
+        f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 "
+        f"{sha})"
+    )
     files = _render_library(ctx, plan, ops, weights, description=description)
 
     compiled = CompiledModel(

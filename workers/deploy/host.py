@@ -1,4 +1,5 @@
-"""Build a compiled model on the host and check it byte for byte against the TFLite Micro interpreter.
+"""Build a compiled model on the host and check it byte for byte against the TFLite Micro
+interpreter.
 
 The generated example program is compiled twice: a release build (what users get) whose
 outputs are compared, and a debug build (`-D<PREFIX>DEBUG_TENSORS`) that dumps every
@@ -92,7 +93,8 @@ def run_host(
     )
     if proc.returncode != 0:
         raise RuntimeError(
-            f"{exe.name} exited with {proc.returncode}: {proc.stderr.decode(errors='replace')[-2000:]}"
+            f"{exe.name} exited with {proc.returncode}: "
+            f"{proc.stderr.decode(errors='replace')[-2000:]}"
         )
     return proc.stdout
 
@@ -184,7 +186,8 @@ def tflm_reference(
 
 
 def _as_input_list(graph, inputs) -> list[np.ndarray]:
-    """Normalise `inputs` (an array, or a list with one array per graph input) to typed N x shape arrays."""
+    """Normalise `inputs` (an array, or a list with one array per graph input) to typed N x shape
+    arrays."""
     if len(graph.inputs) == 1 and not isinstance(inputs, (list, tuple)):
         inputs = [inputs]
     if len(inputs) != len(graph.inputs):
@@ -223,8 +226,11 @@ def verify_on_host(
     input_list = _as_input_list(graph, inputs)
     n_inferences = len(input_list[0])
     stdin = b"".join(b"".join(a[k].tobytes() for a in input_list) for k in range(n_inferences))
-    tmp_ctx = tempfile.TemporaryDirectory(prefix="tinyforge-host-") if work_dir is None else None
-    wd = Path(tmp_ctx.name) if tmp_ctx else Path(work_dir)  # type: ignore[arg-type]
+    tmp_ctx = None
+    if work_dir is None:
+        tmp_ctx = tempfile.TemporaryDirectory(prefix="tinyforge-host-")
+        work_dir = Path(tmp_ctx.name)
+    wd = Path(work_dir)
     wd.mkdir(parents=True, exist_ok=True)
     try:
         if compiled.out_dir is None:
@@ -259,7 +265,8 @@ def verify_on_host(
             per_inference = n_in + len([i for op in graph.operators for i in op.outputs])
             if len(records) != per_inference * n_inferences:
                 raise RuntimeError(
-                    f"debug dump has {len(records)} records, expected {per_inference * n_inferences}"
+                    f"debug dump has {len(records)} records, expected "
+                    f"{per_inference * n_inferences}"
                 )
             for k in range(n_inferences):
                 for index, data in records[k * per_inference + n_in : (k + 1) * per_inference]:
@@ -272,11 +279,11 @@ def verify_on_host(
                             if t.dtype == "int8"
                             else (np.float32 if t.dtype == "float32" else np.uint8)
                         )
-                        a = np.frombuffer(data, dt).astype(np.float64)
-                        b = (
+                        ours = np.frombuffer(data, dt).astype(np.float64)
+                        theirs = (
                             np.frombuffer(ref, dt).astype(np.float64)
                             if len(ref) == len(data)
-                            else a * np.nan
+                            else ours * np.nan
                         )
                         mismatches.append(
                             TensorMismatch(
@@ -284,8 +291,10 @@ def verify_on_host(
                                 name=t.name,
                                 opcode=producer[index].opcode,
                                 inference=k,
-                                differing_bytes=int(np.count_nonzero(a != b)),
-                                max_abs_diff=float(np.nanmax(np.abs(a - b))) if a.size else 0.0,
+                                differing_bytes=int(np.count_nonzero(ours != theirs)),
+                                max_abs_diff=(
+                                    float(np.nanmax(np.abs(ours - theirs))) if ours.size else 0.0
+                                ),
                             )
                         )
         total, head = tflm_arena_bytes(tflite_bytes, [a[0] for a in input_list])

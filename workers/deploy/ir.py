@@ -50,6 +50,13 @@ class Tensor:
         return self.data is not None
 
     @property
+    def constant_data(self) -> np.ndarray:
+        """The data of a constant tensor (CompileError for one computed at run time)."""
+        if self.data is None:
+            raise CompileError(f"tensor {self.name!r} is not constant")
+        return self.data
+
+    @property
     def num_elements(self) -> int:
         return int(np.prod(self.shape, dtype=np.int64)) if self.shape else 1
 
@@ -63,6 +70,13 @@ class Tensor:
         if self.quant is None:
             raise CompileError(f"tensor {self.name!r} has no quantization parameters")
         return self.quant.scale[0]
+
+    @property
+    def scales(self) -> tuple[float, ...]:
+        """Per-channel scales (one for a per-tensor quantized tensor)."""
+        if self.quant is None:
+            raise CompileError(f"tensor {self.name!r} has no quantization parameters")
+        return self.quant.scale
 
     @property
     def zero_point(self) -> int:

@@ -1,4 +1,5 @@
-"""Lower each IR operator to C: a constant parameter block (computed here, at build time) and a call.
+"""Lower each IR operator to C: a constant parameter block (computed here, at build time) and a
+call.
 
 One `lower_<op>` function per TFLite builtin; each returns an `OpCode` whose declarations
 go to file scope and whose call goes into the model's `invoke` function. Every number a
@@ -64,9 +65,10 @@ def _struct(ctype: str, name: str, fields: dict) -> str:
 
 
 def _lower_weighted_f32(
-    ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str
-) -> None:  # noqa: ANN001
-    """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel call."""
+    ctx, op, code, fields, *, flt, act, struct: str, fn: str, bias: str | _LazyBias
+) -> None:
+    """float32 conv / depthwise / fully connected: activation range, parameter struct, kernel
+    call."""
     _require_dtype(op, flt, ("float32",), "filter")
     lo, hi = quant.activation_range_f32(act)
     fields.update(act_min=lo, act_max=hi)
@@ -82,7 +84,8 @@ def _nhwc(t: Tensor, what: str, op: Operator) -> tuple[int, int, int, int]:
         raise CompileError(
             f"{op.opcode} (operator {op.index}) needs a 4-D {what}, got shape {t.shape}"
         )
-    return tuple(int(d) for d in t.shape)  # type: ignore[return-value]
+    n, h, w, c = t.shape
+    return int(n), int(h), int(w), int(c)
 
 
 def _opt_input(op: Operator, k: int) -> int:
@@ -210,7 +213,7 @@ def _conv_params(ctx: EmitContext, op: Operator, depthwise: bool) -> _Conv:
                 f"CONV_2D (operator {op.index}): grouped convolution "
                 f"(filter depth {f_c} != input depth {in_c}) is not supported"
             )
-    fields = dict(
+    fields: dict = dict(
         batches=n,
         in_h=in_h,
         in_w=in_w,
@@ -280,7 +283,7 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")
-        relaid = interleave_filter(conv.flt.data, f["out_c"], col_stride)
+        relaid = interleave_filter(conv.flt.constant_data, f["out_c"], col_stride)
         ctx.relaid_weight_bytes += relaid.size
         code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
         f["col_stride"] = col_stride
@@ -359,13 +362,13 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
     act = op.options.get("fused_activation_function", "NONE")
     bias = _LazyBias(ctx, bias_idx)  # referenced (and emitted) only by kernels that read it
     code = OpCode()
-    fields = dict(batches=batches, accum_depth=accum_depth, out_depth=out_depth)
+    fields: dict = dict(batches=batches, accum_depth=accum_depth, out_depth=out_depth)
     if inp.dtype == "int8":
         _require_dtype(op, flt, ("int8",), "filter")
         _require_dtype(op, out, ("int8",), "output")
         if bias_idx >= 0:
             _require_dtype(op, g.tensor(bias_idx), ("int32",), "bias")
-        fscales = flt.quant.scale
+        fscales = flt.scales
         per_channel = len(fscales) > 1
         mults, shifts = [], []
         for c in range(out_depth if per_channel else 1):
@@ -397,17 +400,19 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             code.decls.append(c_int_array(ctx.sym(op, "_bias_eff"), bias_eff))
             ctx.relaid_weight_bytes += 4 * len(bias_eff)
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
-            relaid = interleave_rows(flt.data, out_depth, group=4)
+            relaid = interleave_rows(flt.constant_data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
             code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
             code.call = (
-                f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])});"
+                f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {filter_ref}, {ctx.sym(op, '_bias_eff')}, "
+                f"{ctx.ptr(op.outputs[0])});"
             )
         else:
             code.call = (
-                f"{ctx.rt('fully_connected_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-                f"{ctx.ptr(op.inputs[1])}, {bias}, {ctx.ptr(op.outputs[0])});"
+                f"{ctx.rt('fully_connected_s8')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.inputs[1])}, {bias}, "
+                f"{ctx.ptr(op.outputs[0])});"
             )
     elif inp.dtype == "float32":
         _lower_weighted_f32(
@@ -443,7 +448,7 @@ def _pool(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         raise CompileError(
             f"{op.opcode} (operator {op.index}): output shape does not match padding"
         )
-    fields = dict(
+    fields: dict = dict(
         batches=n,
         in_h=in_h,
         in_w=in_w,
@@ -464,13 +469,19 @@ def _pool(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         fields.update(act_min=lo, act_max=hi)
         code.decls.append(_struct(ctx.rt("pool_s8_t"), ctx.sym(op), fields))
         kernel = "avg_pool_s8_opt" if ctx.optimize and kind == "avg" else kind + "_pool_s8"
-        code.call = f"{ctx.rt(kernel)}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kernel)}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
+        act_min, act_max = quant.activation_range_f32(act)
+        fields.update(act_min=act_min, act_max=act_max)
         code.decls.append(_struct(ctx.rt("pool_f32_t"), ctx.sym(op), fields))
-        code.call = f"{ctx.rt(kind + '_pool_f32')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_pool_f32')}(&{ctx.sym(op)}, "
+            f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -551,8 +562,8 @@ def _binary(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
             return code
     else:
         _require_dtype(op, out, ("float32",), "output")
-        lo, hi = quant.activation_range_f32(act)
-        fields.update(act_min=lo, act_max=hi)
+        act_min, act_max = quant.activation_range_f32(act)
+        fields.update(act_min=act_min, act_max=act_max)
         code.decls.append(_struct(ctx.rt("binary_f32_t"), ctx.sym(op), fields))
         suffix = "_f32"
     code.call = (
@@ -609,7 +620,10 @@ def lower_softmax(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('softmax_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('softmax_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
         code.call = (
@@ -644,10 +658,16 @@ def _sigmoid_like(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt(kind + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        code.call = f"{ctx.rt(kind + '_f32')}({inp.num_elements}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt(kind + '_f32')}({inp.num_elements}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -681,7 +701,10 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
                     ),
                 )
             )
-            code.call = f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            code.call = (
+                f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, "
+                f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            )
         else:  # TFLM Relu6Quantized: clamp in the input's quantization
             lo = inp.zero_point
             hi = min(
@@ -694,9 +717,9 @@ def _relu(ctx: EmitContext, op: Operator, upper: float | None) -> OpCode:
             )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        hi = quant.FLOAT_MAX if upper is None else upper
+        hi_f = quant.FLOAT_MAX if upper is None else upper
         code.call = (
-            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi)}, "
+            f"{ctx.rt('clamp_f32')}({inp.num_elements}, 0.0f, {c_float(hi_f)}, "
             f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     return code
@@ -740,10 +763,10 @@ def lower_pad(ctx: EmitContext, op: Operator) -> OpCode:
     else:
         _require_dtype(op, inp, ("float32",), "input")
         value_idx = _opt_input(op, 2)
-        pad_value = (
+        pad_f = (
             float(np.asarray(g.tensor(value_idx).data).reshape(-1)[0]) if value_idx >= 0 else 0.0
         )
-        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_value)};")
+        code.decls.append(f"static const float {ctx.sym(op, '_value')} = {c_float(pad_f)};")
         elem = 4
     code.decls.append(
         _struct(
@@ -790,7 +813,8 @@ def lower_concatenation(ctx: EmitContext, op: Operator) -> OpCode:
     n = len(ptrs)
     call = (
         f"{{\n        const void *const inputs[{n}] = {{{', '.join(ptrs)}}};\n"
-        f"        {ctx.rt('concat')}({outer}, {n}, inputs, {ctx.sym(op, '_inner')}, {ctx.ptr(op.outputs[0])});\n    }}"
+        f"        {ctx.rt('concat')}({outer}, {n}, inputs, {ctx.sym(op, '_inner')}, "
+        f"{ctx.ptr(op.outputs[0])});\n    }}"
     )
     code.call = call
     return code
@@ -827,10 +851,16 @@ def lower_mean(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('mean_hw_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('mean_hw_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32",), "input")
-        code.call = f"{ctx.rt('mean_hw_f32')}({n}, {h}, {w}, {c}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('mean_hw_f32')}({n}, {h}, {w}, {c}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     return code
 
 
@@ -840,8 +870,8 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
     code = OpCode()
     if inp.dtype == "float32":
         code.call = (
-            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, {out.zero_point}, "
-            f"{ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+            f"{ctx.rt('quantize_f32_s8')}({inp.num_elements}, {c_float(out.scale)}, "
+            f"{out.zero_point}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
         )
     elif inp.dtype == "int8":
         m, s = quant.quantize_multiplier(float(inp.scale) / float(out.scale))
@@ -860,7 +890,10 @@ def lower_quantize(ctx: EmitContext, op: Operator) -> OpCode:
                 ),
             )
         )
-        code.call = f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, {ctx.ptr(op.outputs[0])});"
+        code.call = (
+            f"{ctx.rt('requantize_s8')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{ctx.ptr(op.outputs[0])});"
+        )
     else:
         _require_dtype(op, inp, ("float32", "int8"), "input")
     return code

@@ -43,7 +43,8 @@ class MemoryPlanner:
         self.buffers: list[Buffer] = []
 
     def add_buffer(self, size_bytes: int, first_use: int, last_use: int) -> int:
-        """Register a buffer alive from step `first_use` to `last_use` (inclusive); return its id."""
+        """Register a buffer alive from step `first_use` to `last_use` (inclusive); return its
+        id."""
         if size_bytes < 0:
             raise ValueError(f"buffer size must be >= 0, got {size_bytes}")
         if last_use < first_use:
@@ -61,7 +62,8 @@ class MemoryPlanner:
         return best
 
     def _place(self, order: list[int]) -> dict[int, int]:
-        """First fit: each buffer in `order` goes to the lowest offset clear of placed, time-overlapping ones."""
+        """First fit: each buffer in `order` goes to the lowest offset clear of placed,
+        time-overlapping ones."""
         offsets: dict[int, int] = {}
         for i in order:
             buf = self.buffers[i]
@@ -80,7 +82,8 @@ class MemoryPlanner:
         return offsets
 
     def plan(self) -> MemoryPlan:
-        """Try a few placement orders (largest first, as TFLM does; then by first use) and keep the best."""
+        """Try a few placement orders (largest first, as TFLM does; then by first use) and keep the
+        best."""
         ids = range(len(self.buffers))
         b = self.buffers
         orders = [

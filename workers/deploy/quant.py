@@ -1,4 +1,5 @@
-"""Build-time quantization arithmetic, exactly as TensorFlow Lite Micro's Prepare() functions do it."""
+"""Build-time quantization arithmetic, exactly as TensorFlow Lite Micro's Prepare() functions do
+it."""
 
 from __future__ import annotations
 

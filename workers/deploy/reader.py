@@ -155,7 +155,8 @@ def _read(buf: bytes) -> Graph:
                 expected = int(np.prod(shape)) if shape else 1
                 if arr.size != expected:
                     raise CompileError(
-                        f"tensor {i} ({name!r}) holds {arr.size} values, its shape {shape} needs {expected}"
+                        f"tensor {i} ({name!r}) holds {arr.size} values, its shape {shape} "
+                        f"needs {expected}"
                     )
                 data = arr.reshape(shape).copy()
         tensors.append(

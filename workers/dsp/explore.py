@@ -28,7 +28,8 @@ def _standardise(x: np.ndarray) -> np.ndarray:
 
 
 def pca_2d(x: np.ndarray) -> np.ndarray:
-    """First two principal components of the standardised features (sign fixed: largest |loading| positive)."""
+    """First two principal components of the standardised features (sign fixed: largest |loading|
+    positive)."""
     z = _standardise(x)
     out = np.zeros((x.shape[0], 2))
     if x.shape[0] < 2:

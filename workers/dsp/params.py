@@ -17,11 +17,13 @@ PARAM_TYPES = ("int", "float", "bool", "select", "str")
 
 
 class DspError(ValueError):
-    """The input signal cannot be processed: wrong axis count, too short, NaN/inf, wrong image size."""
+    """The input signal cannot be processed: wrong axis count, too short, NaN/inf, wrong image
+    size."""
 
 
 class ParamError(ValueError):
-    """A parameter is invalid. ``field`` names it; ``message`` states the allowed range or choices."""
+    """A parameter is invalid. ``field`` names it; ``message`` states the allowed range or
+    choices."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")
@@ -31,7 +33,8 @@ class ParamError(ValueError):
 
 @dataclass(frozen=True)
 class Param:
-    """One block parameter: its type, default, bounds or choices and the help text shown in forms."""
+    """One block parameter: its type, default, bounds or choices and the help text shown in
+    forms."""
 
     name: str
     type: str
@@ -61,7 +64,8 @@ class Param:
         return f"{kind} between {lo} and {hi}"
 
     def coerce(self, value: Any) -> Any:
-        """Return `value` converted to this parameter's type, or raise ParamError naming the range."""
+        """Return `value` converted to this parameter's type, or raise ParamError naming the
+        range."""
         try:
             return self._coerce(value)
         except _Bad:

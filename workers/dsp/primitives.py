@@ -39,7 +39,8 @@ def frame_count(n_samples: int, *, frame_samples: int, stride_samples: int) -> i
 
 
 def preemphasis(x: np.ndarray, *, coefficient: float) -> np.ndarray:
-    """``y[0] = x[0]``, ``y[n] = x[n] - c * x[n-1]`` along the last axis (the filter starts at rest)."""
+    """``y[0] = x[0]``, ``y[n] = x[n] - c * x[n-1]`` along the last axis (the filter starts at
+    rest)."""
     if coefficient == 0:
         return x
     y = np.empty_like(x)
@@ -175,7 +176,8 @@ def filterbank_frequencies(
 
 @lru_cache(maxsize=64)
 def dct_matrix(*, n_inputs: int, n_outputs: int) -> np.ndarray:
-    """Orthonormal DCT-II as a float32 matrix ``[n_inputs, n_outputs]`` (x @ M == scipy dct(x, norm='ortho')[:n_outputs])."""
+    """Orthonormal DCT-II as a float32 matrix ``[n_inputs, n_outputs]`` (x @ M == scipy dct(x,
+    norm='ortho')[:n_outputs])."""
     n = np.arange(n_inputs)
     k = np.arange(n_outputs)
     m = np.cos(np.pi * np.outer(2 * n + 1, k) / (2 * n_inputs))
@@ -192,7 +194,8 @@ def log_floor(x: np.ndarray) -> np.ndarray:
 
 
 def db_normalise(power: np.ndarray, *, noise_floor_db: float) -> np.ndarray:
-    """``clip((10*log10(max(p, 1e-30)) - floor) / (-floor + 12), 0, 1)``: the noise floor maps to 0, +12 dB to 1."""
+    """``clip((10*log10(max(p, 1e-30)) - floor) / (-floor + 12), 0, 1)``: the noise floor maps to 0,
+    +12 dB to 1."""
     db = 10.0 * np.log10(np.maximum(power, np.asarray(LOG_FLOOR, dtype=power.dtype)))
     out = (db - np.float32(noise_floor_db)) * np.float32(1.0 / (12.0 - noise_floor_db))
     return np.clip(out, 0.0, 1.0, out=out)
@@ -200,8 +203,9 @@ def db_normalise(power: np.ndarray, *, noise_floor_db: float) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def sliding_mean_matrix(*, rows: int, win_size: int) -> np.ndarray:
-    """``[rows, rows]`` float64 matrix A with ``(A @ x)[i]`` = mean of the `win_size` frames centred on i
-    of x padded by ``(win_size - 1) / 2`` frames of symmetric reflection (numpy pad mode 'symmetric')."""
+    """``[rows, rows]`` float64 matrix A with ``(A @ x)[i]`` = mean of the `win_size` frames centred
+    on i of x padded by ``(win_size - 1) / 2`` frames of symmetric reflection (numpy pad mode
+    'symmetric')."""
     pad = (win_size - 1) // 2
     source = np.pad(np.arange(rows), pad, mode="symmetric")  # padded position -> original frame
     a = np.zeros((rows, rows))
@@ -239,7 +243,8 @@ def sliding_cmvn(x: np.ndarray, *, win_size: int, variance: bool = True) -> np.n
 
 @lru_cache(maxsize=64)
 def butterworth_sos(*, kind: str, cutoff_hz: float, order: int, frequency_hz: float) -> np.ndarray:
-    """Second-order sections of a digital Butterworth low/high-pass (scipy.signal.butter, bilinear)."""
+    """Second-order sections of a digital Butterworth low/high-pass (scipy.signal.butter,
+    bilinear)."""
     btype = {"low": "lowpass", "high": "highpass"}[kind]
     sos = scipy.signal.butter(order, cutoff_hz, btype=btype, fs=frequency_hz, output="sos")
     sos.setflags(write=False)

@@ -35,7 +35,8 @@ def check_timeseries(windows: Any) -> np.ndarray:
     arr = np.asarray(windows)
     if arr.ndim != 3:
         raise DspError(
-            f"expected windows shaped [n_windows, n_samples, n_axes], got {arr.ndim} axes {arr.shape}"
+            f"expected windows shaped [n_windows, n_samples, n_axes], got {arr.ndim} axes "
+            f"{arr.shape}"
         )
     if arr.shape[1] == 0 or arr.shape[2] == 0:
         raise DspError(f"empty windows: shape {arr.shape}")

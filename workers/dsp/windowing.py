@@ -57,8 +57,10 @@ IMAGE_PARAMS = (
         "select",
         "squash",
         choices=("squash", "fit-short", "fit-long"),
-        help="squash: stretch to the size; fit-short: scale the shorter side to fit and centre-crop; "
-        "fit-long: scale the longer side to fit and pad with black.",
+        help=(
+            "squash: stretch to the size; fit-short: scale the shorter side to fit and "
+            "centre-crop; fit-long: scale the longer side to fit and pad with black."
+        ),
         label="Resize mode",
     ),
     Param(
@@ -156,7 +158,8 @@ class TimeSeriesInput:
 def resample_ratio(
     source_hz: float, target_hz: float, *, max_denominator: int = 1000
 ) -> tuple[int, int]:
-    """(up, down) with up/down the closest fraction to target/source with down <= max_denominator."""
+    """(up, down) with up/down the closest fraction to target/source with down <=
+    max_denominator."""
     frac = Fraction(target_hz / source_hz).limit_denominator(max_denominator)
     if frac.numerator == 0:
         raise ParamError(
@@ -204,8 +207,8 @@ def make_windows(
 
     if sensor_names is not None and len(sensor_names) != arr.shape[1]:
         raise DspError(
-            f"wrong number of axes: sample has {arr.shape[1]} columns but {len(sensor_names)} sensors "
-            f"({', '.join(sensor_names)})"
+            f"wrong number of axes: sample has {arr.shape[1]} columns but {len(sensor_names)} "
+            f"sensors ({', '.join(sensor_names)})"
         )
     if spec.axes is not None:
         names = (
@@ -231,7 +234,8 @@ def make_windows(
         if not spec.pad_short:
             raise DspError(
                 f"sample too short: {rows} samples at {spec.frequency_hz:g} Hz "
-                f"({rows * 1000 / spec.frequency_hz:g} ms), window needs {size} ({spec.window_size_ms:g} ms)"
+                f"({rows * 1000 / spec.frequency_hz:g} ms), window needs {size} "
+                f"({spec.window_size_ms:g} ms)"
             )
         arr = np.concatenate([arr, np.zeros((size - rows, arr.shape[1]))], axis=0)
         rows = size
@@ -267,7 +271,8 @@ class ImageInput:
 
 
 def prepare_image(image: np.ndarray, *, spec: ImageInput) -> np.ndarray:
-    """Resize an ``[h, w, c]`` uint8 image (c = 1, 3 or 4; alpha dropped) to ``[height, width, c']``.
+    """Resize an ``[h, w, c]`` uint8 image (c = 1, 3 or 4; alpha dropped) to ``[height, width,
+    c']``.
 
     Bilinear resampling (Pillow). squash: straight to width x height. fit-short: scale so
     the image covers the target, centre-crop the overflow. fit-long: scale so it fits
@@ -292,18 +297,20 @@ def prepare_image(image: np.ndarray, *, spec: ImageInput) -> np.ndarray:
     h, w = arr.shape[:2]
     W, H = spec.width, spec.height
     if spec.resize_mode == "squash":
-        pil = pil.resize((W, H), Image.BILINEAR)
+        pil = pil.resize((W, H), Image.Resampling.BILINEAR)
     elif spec.resize_mode == "fit-short":
         s = max(W / w, H / h)
         nw, nh = max(W, round(w * s)), max(H, round(h * s))
-        pil = pil.resize((nw, nh), Image.BILINEAR)
+        pil = pil.resize((nw, nh), Image.Resampling.BILINEAR)
         left, top = (nw - W) // 2, (nh - H) // 2
         pil = pil.crop((left, top, left + W, top + H))
     else:
         s = min(W / w, H / h)
         nw, nh = max(1, min(W, round(w * s))), max(1, min(H, round(h * s)))
         canvas = Image.new(pil.mode, (W, H), 0)
-        canvas.paste(pil.resize((nw, nh), Image.BILINEAR), ((W - nw) // 2, (H - nh) // 2))
+        canvas.paste(
+            pil.resize((nw, nh), Image.Resampling.BILINEAR), ((W - nw) // 2, (H - nh) // 2)
+        )
         pil = canvas
     out = np.asarray(pil, dtype=np.uint8)
     return out[:, :, None] if out.ndim == 2 else out

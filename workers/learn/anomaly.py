@@ -58,7 +58,8 @@ def _select(X: np.ndarray, features: list[int] | None) -> list[int]:
             or not 0 <= int(f) < n_features
         ):
             raise LearnError(
-                f"feature index {f!r} out of range: the features have {n_features} axes (0..{n_features - 1})"
+                f"feature index {f!r} out of range: the features have {n_features} axes "
+                f"(0..{n_features - 1})"
             )
         out.append(int(f))
     if len(set(out)) != len(out):
@@ -71,7 +72,8 @@ def _scaled(model: dict[str, Any], X: Any) -> np.ndarray:
     idx = model["features"]
     if X.shape[1] != model["n_input_features"]:
         raise LearnError(
-            f"the anomaly model expects {model['n_input_features']} features per sample, got {X.shape[1]}"
+            f"the anomaly model expects {model['n_input_features']} features per sample, "
+            f"got {X.shape[1]}"
         )
     return (X[:, idx] - np.asarray(model["mean"])) / np.asarray(model["scale"])
 
@@ -136,7 +138,8 @@ def _sane_radii(members: list[np.ndarray]) -> np.ndarray:
 
 
 def kmeans_distances(model: dict[str, Any], X: Any) -> np.ndarray:
-    """(N, n_clusters) Euclidean distances in the scaled space (what sklearn's `transform` gives)."""
+    """(N, n_clusters) Euclidean distances in the scaled space (what sklearn's `transform`
+    gives)."""
     Z = _scaled(model, X)
     centres = np.asarray(model["centres"])
     return np.sqrt(((Z[:, None, :] - centres[None]) ** 2).sum(axis=2))

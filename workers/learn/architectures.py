@@ -26,7 +26,8 @@ MAX_LAYERS = 64
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of a layer type: `kind` is "int", "float", "choice", "int_or_pair", "shape" or "bool"."""
+    """One setting of a layer type: `kind` is "int", "float", "choice", "int_or_pair", "shape" or
+    "bool"."""
 
     kind: str
     default: Any
@@ -155,7 +156,9 @@ LAYER_TYPES: dict[str, dict[str, Any]] = {
         },
     },
     "global_avg_pool": {
-        "help": "average over all steps (1-D) or all positions (2-D), leaving one value per channel",
+        "help": (
+            "average over all steps (1-D) or all positions (2-D), leaving one value per channel"
+        ),
         "settings": {},
     },
     "flatten": {"help": "flattens to a 1-D vector", "settings": {}},
@@ -269,7 +272,8 @@ def _conv_out(size: int, kernel: int, stride: int, padding: str, where: str) -> 
     out = (size - kernel) // stride + 1
     if out < 1:
         raise LearnError(
-            f"{where}: the kernel/window ({kernel}) is larger than the input ({size}) with padding 'valid'"
+            f"{where}: the kernel/window ({kernel}) is larger than the input ({size}) with "
+            "padding 'valid'"
         )
     return out
 
@@ -281,7 +285,8 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 def _need_rank(shape: tuple[int, ...], ranks: tuple[int, ...], where: str, what: str) -> None:
     if len(shape) not in ranks:
         raise LearnError(
-            f"{where}: needs {what}, but its input has shape {_shape_text(shape)}; add a reshape layer first"
+            f"{where}: needs {what}, but its input has shape {_shape_text(shape)}; add a "
+            "reshape layer first"
         )
 
 
@@ -312,7 +317,8 @@ def _layer_out(
             target[target.index(-1)] = total // known
         if math.prod(target) != total:
             raise LearnError(
-                f"{where}: cannot reshape {_shape_text(shape)} ({total} values) to {target} ({math.prod(target)} values)"
+                f"{where}: cannot reshape {_shape_text(shape)} ({total} values) to "
+                f"{target} ({math.prod(target)} values)"
             )
         return tuple(target), 0, 0
     if t == "global_avg_pool":
@@ -384,7 +390,8 @@ def describe_architecture(
     layers: Any, *, input_shape: Any, n_outputs: int | None = None
 ) -> dict[str, Any]:
     """Validate and describe: per-layer output shapes, parameters and MACs (the head included when
-    `n_outputs` is given). ``{"layers": [...], "shapes": [...], "parameters": int, "macs": int}``."""
+    `n_outputs` is given). ``{"layers": [...], "shapes": [...], "parameters": int, "macs":
+    int}``."""
     shape = _check_input_shape(input_shape)
     if not isinstance(layers, list | tuple):
         raise LearnError(f"the architecture must be a list of layers, got {type(layers).__name__}")
@@ -408,7 +415,8 @@ def describe_architecture(
         if unknown:
             known = ", ".join(declared) or "none"
             raise LearnError(
-                f"{_where(index, layer_type)}: unknown setting '{unknown[0]}' (known settings: {known})"
+                f"{_where(index, layer_type)}: unknown setting '{unknown[0]}' (known "
+                f"settings: {known})"
             )
         clean: dict[str, Any] = {"type": layer_type}
         for field, setting in declared.items():
@@ -420,8 +428,8 @@ def describe_architecture(
         shapes.append(list(shape))
     if len(shape) != 1:
         raise LearnError(
-            f"the last layer outputs shape {_shape_text(shape)}; end the architecture with flatten or "
-            "global_avg_pool so the output layer gets a 1-D input"
+            f"the last layer outputs shape {_shape_text(shape)}; end the architecture with flatten "
+            "or global_avg_pool so the output layer gets a 1-D input"
         )
     if n_outputs is not None:
         params += shape[0] * n_outputs + n_outputs
@@ -461,7 +469,8 @@ def default_architecture(
     elif feature_kind in ("timeseries", "raw"):
         if len(shape) > 2:
             raise LearnError(
-                f"time-series features need shape (steps,) or (steps, axes), got {_shape_text(shape)}"
+                "time-series features need shape (steps,) or (steps, axes), got "
+                f"{_shape_text(shape)}"
             )
         steps, axes = shape if len(shape) == 2 else (shape[0], 1)
         layers = [] if len(shape) == 2 else [{"type": "reshape", "shape": [steps, axes]}]
@@ -477,7 +486,8 @@ def default_architecture(
     elif feature_kind in ("mfcc", "mfe", "spectrogram"):
         if len(shape) not in (2, 3):
             raise LearnError(
-                f"{feature_kind} features need shape (frames, coefficients), got {_shape_text(shape)}"
+                f"{feature_kind} features need shape (frames, coefficients), got "
+                f"{_shape_text(shape)}"
             )
         frames, coefs = shape[0], shape[1]
         layers = [] if len(shape) == 3 else [{"type": "reshape", "shape": [frames, coefs, 1]}]

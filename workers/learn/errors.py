@@ -6,7 +6,8 @@
 
 
 class LearnError(ValueError):
-    """A clear, user-facing problem with the data, the architecture, the settings or a model file."""
+    """A clear, user-facing problem with the data, the architecture, the settings or a model
+    file."""
 
 
 class TrainingCancelled(RuntimeError):

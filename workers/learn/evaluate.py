@@ -80,7 +80,8 @@ def predict_tflite(tflite_bytes: bytes, X: Any, *, engine: str = "tflm") -> np.n
             interp = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
         except Exception as exc:
             raise LearnError(
-                f"TFLite Micro cannot load the model: {str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
+                "TFLite Micro cannot load the model: "
+                f"{str(exc).strip().splitlines()[-1] if str(exc).strip() else exc}"
             ) from exc
         rows = []
         for row in Xq:

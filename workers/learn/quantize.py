@@ -82,7 +82,8 @@ def to_tflite(model: Any, *, representative: np.ndarray | None = None, int8: boo
         if rep.shape[1:] != in_shape:
             if math.prod(rep.shape[1:]) != math.prod(in_shape):
                 raise LearnError(
-                    f"representative data has shape {rep.shape[1:]} per sample, the model input is {in_shape}"
+                    f"representative data has shape {rep.shape[1:]} per sample, the model "
+                    f"input is {in_shape}"
                 )
             rep = rep.reshape((len(rep),) + in_shape)
         if not np.isfinite(rep).all():
@@ -141,8 +142,8 @@ def _load(tflite_bytes: Any) -> Any:
         raise LearnError(f"not a .tflite model: the file is only {len(tflite_bytes)} bytes long")
     if tflite_bytes[4:8] != b"TFL3":
         raise LearnError(
-            "not a .tflite model: the flatbuffer identifier 'TFL3' is missing (is this a Keras .h5/.keras "
-            "file, a SavedModel or a corrupt upload?)"
+            "not a .tflite model: the flatbuffer identifier 'TFL3' is missing (is this a Keras "
+            ".h5/.keras file, a SavedModel or a corrupt upload?)"
         )
     try:
         model = tflite.Model.GetRootAsModel(tflite_bytes, 0)
@@ -337,7 +338,8 @@ def inspect_tflite(tflite_bytes: Any, *, supported_ops: set[str] | None = None) 
     for side in ("input", "output"):
         if card[side]["dtype"] not in ("float32", "int8"):
             raise LearnError(
-                f"the model's {side} tensor is {card[side]['dtype']}; only float32 or int8 {side}s are supported"
+                f"the model's {side} tensor is {card[side]['dtype']}; only float32 or int8 "
+                f"{side}s are supported"
             )
     if supported_ops is not None:
         card["unsupported_ops"] = sorted(set(card["operators"]) - set(supported_ops))
@@ -345,7 +347,8 @@ def inspect_tflite(tflite_bytes: Any, *, supported_ops: set[str] | None = None) 
 
 
 def require_supported_ops(tflite_bytes: Any, *, supported_ops: set[str]) -> dict[str, Any]:
-    """`inspect_tflite`, raising `LearnError` listing the operators the compiler does not support."""
+    """`inspect_tflite`, raising `LearnError` listing the operators the compiler does not
+    support."""
     card = inspect_tflite(tflite_bytes, supported_ops=supported_ops)
     if card["unsupported_ops"]:
         raise LearnError(

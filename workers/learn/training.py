@@ -238,7 +238,8 @@ def check_training_data(
     bad = ~np.isfinite(X).reshape(len(X), -1).all(axis=1)
     if bad.any():
         raise LearnError(
-            f"{int(bad.sum())} feature vector(s) contain NaN or infinity (first: row {int(np.argmax(bad))})"
+            f"{int(bad.sum())} feature vector(s) contain NaN or infinity (first: row "
+            f"{int(np.argmax(bad))})"
         )
     y = np.asarray(y)
     if y.shape[0] != X.shape[0]:
@@ -259,8 +260,8 @@ def check_training_data(
         present = np.unique(y)
         if len(present) < 2:
             raise LearnError(
-                f"only one class ('{labels[int(present[0])]}') in the training data; classification needs "
-                "samples of at least two classes"
+                f"only one class ('{labels[int(present[0])]}') in the training data; "
+                "classification needs samples of at least two classes"
             )
         return X, y.astype(np.int64)
     if y.dtype.kind not in "iuf":
@@ -278,7 +279,8 @@ def label_indices(names: Any, labels: Sequence[str]) -> np.ndarray:
     unknown = sorted({n for n in names if n not in index})
     if unknown:
         raise LearnError(
-            f"label(s) {', '.join(repr(u) for u in unknown)} not among the model's labels ({', '.join(labels)})"
+            f"label(s) {', '.join(repr(u) for u in unknown)} not among the model's labels "
+            f"({', '.join(labels)})"
         )
     return np.array([index[n] for n in names], dtype=np.int64)
 
@@ -309,7 +311,8 @@ def split_indices(
         keys = np.unique(groups.astype(str))
         if len(keys) < 2:
             raise LearnError(
-                f"cannot split by metadata: every sample has the same value ({keys[0]!r}); need at least two"
+                f"cannot split by metadata: every sample has the same value ({keys[0]!r}); "
+                "need at least two"
             )
         order = rng.permutation(len(keys))
         group_str = groups.astype(str)
@@ -451,7 +454,8 @@ def training_split(
     split leaves nothing to train on."""
     if settings.split_by_metadata and groups is None:
         raise LearnError(
-            f"split by metadata '{settings.split_by_metadata}' asked, but no metadata values were given"
+            f"split by metadata '{settings.split_by_metadata}' asked, but no metadata "
+            "values were given"
         )
     train_idx, val_idx = split_indices(
         y,

@@ -52,13 +52,14 @@ class JobContext:
             job_service.append_log(session, self.job_id, line)
 
     def progress(self, percent: float, line: str | None = None, *, check: bool = True) -> None:
-        """Record progress (and a log line); with `check`, raise JobCancelled if cancellation was asked."""
+        """Record progress (and a log line); with `check`, raise JobCancelled if cancellation was
+        asked."""
         pct = int(max(0, min(100, percent)))
         with session_scope() as session:
             job_service.mark(session, self.job_id, progress=pct, heartbeat_at=utcnow())
             if line:
                 job_service.append_log(session, self.job_id, line)
-            cancel = session.get(Job, self.job_id).cancel_requested
+            cancel = job_service.get_job_any(session, self.job_id).cancel_requested
         self._last_progress = pct
         if cancel:
             self._cancelled.set()
@@ -68,7 +69,7 @@ class JobContext:
     def _heartbeat(self) -> bool:
         with session_scope() as session:
             job_service.mark(session, self.job_id, heartbeat_at=utcnow())
-            cancel = session.get(Job, self.job_id).cancel_requested
+            cancel = job_service.get_job_any(session, self.job_id).cancel_requested
         if cancel:
             self._cancelled.set()
         return cancel
@@ -92,7 +93,10 @@ def _start(job_id: int) -> JobContext | None:
             # redelivered after its worker died mid-job
             if job.attempts >= settings.job_max_attempts:
                 job.status, job.finished_at = "failed", utcnow()
-                job.error = f"worker lost during attempt {job.attempts}; giving up after {job.attempts} attempt(s)"
+                job.error = (
+                    f"worker lost during attempt {job.attempts}; giving up after "
+                    f"{job.attempts} attempt(s)"
+                )
                 job_service.append_log(session, job_id, job.error)
                 return None
             job_service.append_log(

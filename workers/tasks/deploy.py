@@ -1,4 +1,5 @@
-"""Deployment builds on the 'deploy' queue: compile, package, verify (host + QEMU), store the zip."""
+"""Deployment builds on the 'deploy' queue: compile, package, verify (host + QEMU), store the
+zip."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Training and model testing on the 'train' queue (TensorFlow is imported inside the job, in the child)."""
+"""Training and model testing on the 'train' queue (TensorFlow is imported inside the job, in the
+child)."""
 
 from __future__ import annotations
 

@@ -62,8 +62,8 @@ def build(
     session: SessionDep,
     sender: TaskSenderDep,
     body: BuildRequest | None = None,
-    type: str | None = None,
-) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
+    type: str | None = None,  # Edge Impulse's query parameter
+) -> JobStarted:
     params = deployment.validate_request(body or BuildRequest())
     deployment.check_ready_to_build(session, project.id, params)
     job = job_service.queue_job(
@@ -79,9 +79,9 @@ def download(
     project: ProjectDep,
     session: SessionDep,
     store: StoreDep,
-    type: str | None = None,  # noqa: A002
+    type: str | None = None,
     artifactId: Annotated[int | None, Query()] = None,
-) -> Response:  # noqa: N803
+) -> Response:
     art = artifacts.latest_deployment(session, project.id, artifactId)
     return Response(
         artifacts.read(store, art),

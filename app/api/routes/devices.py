@@ -27,8 +27,8 @@ router = APIRouter(prefix="/api/{projectId}", tags=["devices"])
 async def _queue(
     request: Request, session: Session, make: Callable[[], DeviceCommand]
 ) -> DeviceCommand:
-    """Write the command in the request's transaction (off the event loop); once it commits, tell the process
-    holding the device (it reads the command from the database)."""
+    """Write the command in the request's transaction (off the event loop); once it commits, tell
+    the process holding the device (it reads the command from the database)."""
     command = await run_in_threadpool(make)
     hub: DeviceHub = request.app.state.device_hub
     loop = asyncio.get_running_loop()
@@ -58,7 +58,7 @@ def connected(project: ProjectDep, session: SessionDep) -> dict:
 
 
 @router.get("/device/{deviceId}", summary="One device, with its sensors when it is connected")
-def get_device(deviceId: str, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def get_device(deviceId: str, project: ProjectDep, session: SessionDep) -> dict:
     device = service.get_device(session, project.id, deviceId)
     return {
         "success": True,
@@ -69,7 +69,7 @@ def get_device(deviceId: str, project: ProjectDep, session: SessionDep) -> dict:
 @router.post("/devices/{deviceId}/rename", summary="Give a device a name")
 def rename_device(
     deviceId: str, body: RenameDeviceBody, project: ProjectDep, session: SessionDep
-) -> dict:  # noqa: N803
+) -> dict:
     service.rename_device(session, project.id, deviceId, body.name)
     return {"success": True}
 
@@ -81,7 +81,7 @@ async def start_sampling(
     deviceId: str,
     body: StartSamplingBody,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     request: Request,
 ) -> dict:
     command = await _queue(
@@ -105,7 +105,7 @@ async def start_sampling(
 @router.get("/device/{deviceId}/sampling/{requestId}", summary="Progress of a sample request")
 def sampling_status(
     deviceId: str, requestId: int, project: ProjectDep, session: SessionDep
-) -> dict:  # noqa: N803
+) -> dict:
     command = service.get_command(session, project.id, deviceId, requestId)
     return {"success": True, "request": service.command_json(command)}
 
@@ -116,7 +116,7 @@ def sampling_status(
 )
 async def start_snapshot(
     deviceId: str, project: ProjectDep, session: SessionDep, request: Request
-) -> dict:  # noqa: N803
+) -> dict:
     command = await _queue(
         request,
         session,
@@ -128,7 +128,7 @@ async def start_snapshot(
 @router.post("/device/{deviceId}/debug-stream/stop", summary="Stop the device's snapshot stream")
 async def stop_snapshot(
     deviceId: str, project: ProjectDep, session: SessionDep, request: Request
-) -> dict:  # noqa: N803
+) -> dict:
     command = await _queue(
         request,
         session,
@@ -140,7 +140,7 @@ async def stop_snapshot(
 @router.get(
     "/device/{deviceId}/snapshot", summary="The latest snapshot frame (JPEG) of a streaming device"
 )
-def latest_snapshot(deviceId: str, project: ProjectDep, session: SessionDep) -> Response:  # noqa: N803
+def latest_snapshot(deviceId: str, project: ProjectDep, session: SessionDep) -> Response:
     return Response(
         service.latest_snapshot(session, project.id, deviceId),
         media_type="image/jpeg",

@@ -35,7 +35,7 @@ def create_impulse(project: ProjectDep, session: SessionDep, body: ImpulseCreate
 
 
 @router.get("/impulses/{impulseId}", summary="One impulse")
-def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dict:
     return {
         "success": True,
         "impulse": impulse_service.impulse_json(
@@ -51,7 +51,7 @@ def get_impulse(impulseId: int, project: ProjectDep, session: SessionDep) -> dic
 def update_impulse(
     impulseId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     body: ImpulseUpdate,
 ) -> dict:
     impulse = impulse_service.update_impulse(
@@ -63,7 +63,7 @@ def update_impulse(
 @router.delete("/impulses/{impulseId}", summary="Delete an impulse and its artifacts")
 def delete_impulse(
     impulseId: int, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> dict:  # noqa: N803
+) -> dict:
     impulse_service.delete_impulse(
         session, store, impulse_service.get_impulse(session, project.id, impulseId)
     )
@@ -88,7 +88,7 @@ def generate_features(
 @router.get(
     "/impulses/{impulseId}/features/{dspId}", summary="What the last feature generation produced"
 )
-def feature_summary(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def feature_summary(impulseId: int, dspId: int, project: ProjectDep, session: SessionDep) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     art = artifacts.feature_artifact(session, impulse, impulse_service.dsp_block(impulse, dspId).id)
     return {
@@ -107,7 +107,7 @@ def feature_explorer(
     impulseId: int,
     dspId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     store: StoreDep,
 ) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
@@ -117,7 +117,7 @@ def feature_explorer(
 
 
 @router.get("/artifacts", summary="Files jobs produced")
-def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | None = None) -> dict:  # noqa: N803
+def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | None = None) -> dict:
     return {
         "success": True,
         "artifacts": [
@@ -140,7 +140,7 @@ def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | No
 @router.get("/artifacts/{artifactId}/download", summary="Download a file a job produced")
 def download_artifact(
     artifactId: int, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> Response:  # noqa: N803
+) -> Response:
     art = artifacts.project_artifact(session, project.id, artifactId)
     return Response(
         artifacts.read(store, art),

@@ -1,4 +1,5 @@
-"""Device ingestion, compatible with Edge Impulse's Ingestion API (same paths, headers and responses)."""
+"""Device ingestion, compatible with Edge Impulse's Ingestion API (same paths, headers and
+responses)."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _flag(value: str | None) -> bool:
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:  # noqa: ANN001
+async def ingestion_auth(state, x_api_key: str | None) -> ProjectAuth:
     """The project of the x-api-key header, through the app's short-lived key cache."""
     if not x_api_key:
         raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
@@ -47,7 +48,7 @@ async def _store(
     state,
     auth: ProjectAuth,
     uploads: list[UploadedFile],
-    opts: IngestOptions,  # noqa: ANN001
+    opts: IngestOptions,
 ) -> tuple[int, dict]:
     def prepare_all() -> list[PendingSample | FileResult | None]:
         return [sample_service.prepare(auth.project_id, u, opts) for u in uploads]
@@ -70,7 +71,7 @@ def _options(
     *,
     x_label,
     x_no_label,
-    x_disallow_duplicates,  # noqa: ANN001
+    x_disallow_duplicates,
     x_add_date_id,
     x_metadata,
     x_interval_ms,
@@ -129,9 +130,9 @@ async def _read_body(chunks: AsyncIterator[bytes], declared: str | None, limit: 
     return b"".join(parts)
 
 
-# Headers are read from the request directly rather than declared as parameters: FastAPI's dependency
-# solving of eight header parameters cost more than decoding the sample itself on this hot path.
-# They are still documented in the OpenAPI schema through `openapi_extra`.
+# Headers are read from the request directly rather than declared as parameters: FastAPI's
+# dependency solving of eight header parameters cost more than decoding the sample itself on this
+# hot path. They are still documented in the OpenAPI schema through `openapi_extra`.
 _HEADER_DOCS = {
     "x-api-key": "project API key (required)",
     "x-label": "label (URI-encoded); default: the file name before the first '.'",
@@ -170,7 +171,7 @@ def _header_options(h: Mapping[str, str]) -> dict[str, str | None]:
 async def ingest_data_body(
     state,
     category: str,
-    headers: Mapping[str, str],  # noqa: ANN001
+    headers: Mapping[str, str],
     body: AsyncIterator[bytes],
 ) -> tuple[int, dict]:
     """One sample in the body: (status, response body). `headers` has lower-case names."""
@@ -198,7 +199,8 @@ async def ingest_data_body(
     openapi_extra=_OPENAPI,
 )
 async def ingest_data(category: str, request: Request) -> JSONResponse:
-    # Served by `IngestionFastPath` for the four categories; this route documents it and answers the rest.
+    # Served by `IngestionFastPath` for the four categories; this route documents it and answers the
+    # rest.
     status, content = await ingest_data_body(
         request.app.state, category, request.headers, request.stream()
     )
@@ -216,7 +218,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise TooLarge(
-            f"the request body is {int(declared)} bytes; the limit is {settings.max_upload_bytes} bytes"
+            f"the request body is {int(declared)} bytes; the limit is "
+            f"{settings.max_upload_bytes} bytes"
         )
     opts = _options(category, settings, auth, **_header_options(request.headers))
     if not (request.headers.get("content-type") or "").startswith("multipart/form-data"):
@@ -237,7 +240,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             total += len(data)
             if total > settings.max_upload_bytes:
                 raise TooLarge(
-                    f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request"
+                    f"the uploaded files exceed the limit of {settings.max_upload_bytes} "
+                    "bytes per request"
                 )
             uploads.append(
                 UploadedFile(filename=part.filename, data=data, content_type=part.content_type)

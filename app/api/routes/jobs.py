@@ -49,7 +49,7 @@ def wait_job(
 
 
 @router.get("/{jobId}/status", summary="A job's status and progress")
-def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:
     return {"success": True, "job": job_json(job_service.get_job(session, project.id, jobId))}
 
 
@@ -57,7 +57,7 @@ def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  #
 def job_stdout(
     jobId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     after: Annotated[int, Query(ge=0)] = 0,
 ) -> dict:
     job_service.get_job(session, project.id, jobId)
@@ -73,7 +73,7 @@ def job_stdout(
 
 
 @router.post("/{jobId}/cancel", summary="Cancel a queued or running job")
-def cancel(jobId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def cancel(jobId: int, project: ProjectDep, session: SessionDep) -> dict:
     job = job_service.request_cancel(session, job_service.get_job(session, project.id, jobId))
     return {"success": True, "job": job_json(job)}
 
@@ -83,7 +83,7 @@ async def stream(
     jobId: int,
     request: Request,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     settings: SettingsDep,
 ) -> StreamingResponse:
     job_service.get_job(session, project.id, jobId)
@@ -105,9 +105,15 @@ async def stream(
             state = (job["status"], job["progress"])
             if state != last_state:
                 last_state = state
-                yield f"event: status\ndata: {json.dumps({'status': job['status'], 'progress': job['progress']})}\n\n"
+                yield (
+                    "event: status\ndata: "
+                    f"{json.dumps({'status': job['status'], 'progress': job['progress']})}\n\n"
+                )
             if job["status"] in ("succeeded", "failed", "cancelled") and not lines:
-                yield f"event: end\ndata: {json.dumps({'status': job['status'], 'error': job['error']})}\n\n"
+                yield (
+                    "event: end\ndata: "
+                    f"{json.dumps({'status': job['status'], 'error': job['error']})}\n\n"
+                )
                 return
             if await request.is_disconnected():
                 return

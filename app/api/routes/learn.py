@@ -22,7 +22,7 @@ from app.services.errors import BadRequest, TooLarge
 router = APIRouter(prefix="/api/{projectId}", tags=["learning"])
 
 
-def _block(session, project, impulse_id: int, learn_id: int | None):  # noqa: ANN001, ANN202
+def _block(session, project, impulse_id: int, learn_id: int | None):
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     return impulse, learning.learn_block(impulse, learn_id)
 
@@ -57,7 +57,7 @@ def training_results(
     impulseId: int,
     learnId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     store: StoreDep,
 ) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
@@ -73,7 +73,7 @@ def test_results(
     impulseId: int,
     learnId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     store: StoreDep,
 ) -> dict:
     impulse, block = _block(session, project, impulseId, learnId)
@@ -92,7 +92,7 @@ def classify_sample(
     impulseId: int,
     sampleId: int,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     store: StoreDep,
 ) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
@@ -107,7 +107,7 @@ def classify_values(
     impulseId: int,
     body: ClassifyRequest,
     project: ProjectDep,
-    session: SessionDep,  # noqa: N803
+    session: SessionDep,
     store: StoreDep,
 ) -> dict:
     from workers.dsp import DspError, ParamError, make_windows

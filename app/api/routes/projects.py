@@ -13,18 +13,18 @@ from app.services import samples as sample_service
 router = APIRouter(prefix="/api", tags=["projects"])
 
 
-def _owner_email(session, project) -> str:  # noqa: ANN001
+def _owner_email(session, project) -> str:
     owner = session.get(User, project.owner_id) if project.owner_id else None
     return owner.email if owner else ""
 
 
 @router.get("/projects", summary="Projects the caller can use (for an API key: its one project)")
 def list_projects(caller: CallerDep, session: SessionDep) -> dict:
-    projects = (
-        [caller.project]
-        if caller.project
-        else project_service.projects_for_user(session, caller.user)
-    )
+    if caller.project is not None:
+        projects = [caller.project]
+    else:
+        assert caller.user is not None  # get_caller sets one of the two
+        projects = project_service.projects_for_user(session, caller.user)
     return {
         "success": True,
         "projects": [project_json(p, _owner_email(session, p)) for p in projects],

@@ -46,13 +46,13 @@ def _labels(labels: str | None) -> list[str] | None:
     return parsed or None
 
 
-def _filter(category, labels, filename, search, enabled) -> SampleFilter:  # noqa: ANN001
+def _filter(category, labels, filename, search, enabled) -> SampleFilter:
     return SampleFilter(
         category=category, labels=_labels(labels), filename=filename, search=search, enabled=enabled
     )
 
 
-def _device(session, sample):  # noqa: ANN001, ANN202
+def _device(session, sample):
     return session.get(Device, sample.device_id) if sample.device_id else None
 
 
@@ -110,9 +110,9 @@ def get_sample(
     sampleId: int,
     project: ProjectDep,
     session: SessionDep,
-    store: StoreDep,  # noqa: N803
+    store: StoreDep,
     limitPayloadValues: int | None = None,
-) -> dict:  # noqa: N803
+) -> dict:
     sample = sample_service.get_sample(session, project.id, sampleId)
     device = _device(session, sample)
     payload: dict = {
@@ -142,7 +142,7 @@ def get_sample(
 @router.get("/raw-data/{sampleId}/raw", summary="Download the file as it was ingested")
 def download_sample(
     sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> Response:  # noqa: N803
+) -> Response:
     sample = sample_service.get_sample(session, project.id, sampleId)
     data = sample_service.read_blob(store, sample)
     return Response(
@@ -155,7 +155,7 @@ def download_sample(
 @router.get("/raw-data/{sampleId}/image", summary="An image sample as it was ingested")
 def sample_image(
     sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> Response:  # noqa: N803
+) -> Response:
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.kind != "image":
         raise BadRequest(f"sample {sampleId} is a time series, not an image")
@@ -169,9 +169,9 @@ def sample_wav(
     sampleId: int,
     project: ProjectDep,
     session: SessionDep,
-    store: StoreDep,  # noqa: N803
+    store: StoreDep,
     axisIx: Annotated[int, Query(ge=0)] = 0,
-) -> Response:  # noqa: N803
+) -> Response:
     sample = sample_service.get_sample(session, project.id, sampleId)
     if sample.format == "wav" and axisIx == 0 and len(sample.sensors) == 1:
         return Response(sample_service.read_blob(store, sample), media_type="audio/wav")
@@ -179,14 +179,14 @@ def sample_wav(
 
 
 @router.delete("/raw-data/{sampleId}", summary="Delete a sample")
-def delete_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:  # noqa: N803
+def delete_sample(sampleId: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:
     sample = sample_service.get_sample(session, project.id, sampleId)
     sample_service.delete_samples(session, store, [sample])
     return {"success": True}
 
 
 @router.post("/raw-data/{sampleId}/edit-label", summary="Change a sample's label")
-def edit_label(sampleId: int, body: LabelBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def edit_label(sampleId: int, body: LabelBody, project: ProjectDep, session: SessionDep) -> dict:
     sample_service.relabel(
         session, sample_service.get_sample(session, project.id, sampleId), body.label
     )
@@ -194,7 +194,7 @@ def edit_label(sampleId: int, body: LabelBody, project: ProjectDep, session: Ses
 
 
 @router.post("/raw-data/{sampleId}/rename", summary="Rename a sample")
-def rename(sampleId: int, body: RenameBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def rename(sampleId: int, body: RenameBody, project: ProjectDep, session: SessionDep) -> dict:
     sample_service.rename(
         session, sample_service.get_sample(session, project.id, sampleId), body.name
     )
@@ -202,7 +202,7 @@ def rename(sampleId: int, body: RenameBody, project: ProjectDep, session: Sessio
 
 
 @router.post("/raw-data/{sampleId}/move", summary="Move a sample to another category")
-def move(sampleId: int, body: MoveBody, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def move(sampleId: int, body: MoveBody, project: ProjectDep, session: SessionDep) -> dict:
     sample_service.move(
         session, sample_service.get_sample(session, project.id, sampleId), body.newCategory
     )
@@ -210,7 +210,7 @@ def move(sampleId: int, body: MoveBody, project: ProjectDep, session: SessionDep
 
 
 @router.post("/raw-data/{sampleId}/enable", summary="Include a sample in training and testing")
-def enable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def enable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:
     sample_service.set_enabled(
         session, sample_service.get_sample(session, project.id, sampleId), True
     )
@@ -218,7 +218,7 @@ def enable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:  # 
 
 
 @router.post("/raw-data/{sampleId}/disable", summary="Exclude a sample from training and testing")
-def disable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:  # noqa: N803
+def disable(sampleId: int, project: ProjectDep, session: SessionDep) -> dict:
     sample_service.set_enabled(
         session, sample_service.get_sample(session, project.id, sampleId), False
     )

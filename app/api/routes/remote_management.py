@@ -69,7 +69,7 @@ async def serve_device(ws: WebSocket) -> None:
         await hub.detach(conn)
 
 
-async def _serve(ws: WebSocket, hub: DeviceHub, conn: LiveConnection, settings) -> None:  # noqa: ANN001
+async def _serve(ws: WebSocket, hub: DeviceHub, conn: LiveConnection, settings) -> None:
     errors = 0
     while True:
         raw = await _receive(ws)

@@ -1,5 +1,5 @@
-"""Editing samples: several at once, crop, split (audio: by detected events). Listed ahead of raw_data's
-router so that `/raw-data/batch/...` is not taken for a sample id."""
+"""Editing samples: several at once, crop, split (audio: by detected events). Listed ahead of
+raw_data's router so that `/raw-data/batch/...` is not taken for a sample id."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def batch_delete(body: BatchIds, project: ProjectDep, session: SessionDep, store
 )
 def crop(
     sampleId: int, body: Range, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> dict:  # noqa: N803
+) -> dict:
     sample = sample_service.get_sample(session, project.id, sampleId)
     return {
         "success": True,
@@ -59,7 +59,7 @@ def crop(
 )
 def split(
     sampleId: int, body: SplitBody, project: ProjectDep, session: SessionDep, store: StoreDep
-) -> dict:  # noqa: N803
+) -> dict:
     sample = sample_service.get_sample(session, project.id, sampleId)
     ranges = [(r.startMs, r.endMs) for r in body.segments]
     return {
@@ -76,8 +76,8 @@ def segments(
     sampleId: int,
     project: ProjectDep,
     session: SessionDep,
-    store: StoreDep,  # noqa: N803
-    segmentLengthMs: Annotated[float, Query(gt=0)] = 1000,  # noqa: N803
+    store: StoreDep,
+    segmentLengthMs: Annotated[float, Query(gt=0)] = 1000,
     threshold: Annotated[float, Query(gt=0, lt=1)] = 0.3,
 ) -> dict:
     sample = sample_service.get_sample(session, project.id, sampleId)

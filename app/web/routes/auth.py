@@ -25,7 +25,7 @@ def home(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/login")
-def login_page(request: Request, session: SessionDep, next: str | None = None) -> Response:  # noqa: A002
+def login_page(request: Request, session: SessionDep, next: str | None = None) -> Response:
     user_id = request.session.get("user_id")
     if user_id is not None and session.get(User, user_id) is not None:
         return redirect(safe_next(next))
@@ -41,7 +41,7 @@ def login(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1000)] = "",
     next: Annotated[str | None, Form()] = None,
-) -> Response:  # noqa: A002
+) -> Response:
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "-"
     wait = throttle.retry_after(address, email) if email else 0.0

@@ -1,4 +1,5 @@
-"""Data acquisition: the samples table with filters, uploads, per-sample edits and the sample page."""
+"""Data acquisition: the samples table with filters, uploads, per-sample edits and the sample
+page."""
 
 from __future__ import annotations
 
@@ -152,7 +153,7 @@ async def upload(
     return redirect(f"/projects/{project.id}/data")
 
 
-def _sample(session, project, sample_id: int):  # noqa: ANN001, ANN202
+def _sample(session, project, sample_id: int):
     return sample_service.get_sample(session, project.id, sample_id)
 
 

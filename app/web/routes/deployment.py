@@ -1,5 +1,5 @@
-"""Deployment page: choose a board preset (or a target), engine and precision; build; see the verification
-result and the flash/RAM/instruction figures; download the zip."""
+"""Deployment page: choose a board preset (or a target), engine and precision; build; see the
+verification result and the flash/RAM/instruction figures; download the zip."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ def _page(
     user,
     *,
     impulse_id: int | None,
-    learn_id: int | None,  # noqa: ANN001
+    learn_id: int | None,
     job_id: int | None,
     values: dict | None = None,
     errors: dict | None = None,
@@ -192,7 +192,8 @@ async def build(
     job = job_service.queue_job(session, sender, project.id, "build", {**params, "type": "zip"})
     flash(
         request,
-        f"Build job {job.id} started ({chosen['label']}, {params['engine']}, {params['modelType']}).",
+        f"Build job {job.id} started ({chosen['label']}, {params['engine']}, "
+        f"{params['modelType']}).",
         "info",
     )
     return redirect(

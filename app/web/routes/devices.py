@@ -1,4 +1,5 @@
-"""Devices page (which are connected now), the phone as a device (QR code), and the phone client page."""
+"""Devices page (which are connected now), the phone as a device (QR code), and the phone client
+page."""
 
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def phone_key(
     settings: SettingsDep,
     _csrf: CsrfDep,
 ) -> Response:
-    """A key of its own for the phone (revocable apart from the others); shown once, inside the QR code."""
+    """A key of its own for the phone (revocable apart from the others); shown once, inside the QR
+    code."""
     key = project_service.create_api_key(session, project, name="phone")
     url = f"{server_url(request, settings)}/phone#apiKey={key}"
     return render(
@@ -73,5 +75,6 @@ def phone_key(
 
 @router.get("/phone")
 def phone(request: Request) -> Response:
-    """The phone client: no sign-in, the project API key comes in the URL's fragment (never sent to a server)."""
+    """The phone client: no sign-in, the project API key comes in the URL's fragment (never sent to
+    a server)."""
     return render(request, "phone.html", {})

@@ -1,4 +1,5 @@
-"""Impulse design: the form from the blocks' declarations, DSP preview, feature generation, feature explorer."""
+"""Impulse design: the form from the blocks' declarations, DSP preview, feature generation, feature
+explorer."""
 
 from __future__ import annotations
 
@@ -39,7 +40,7 @@ def _page(
     user,
     impulse: Impulse | None,
     *,
-    values=None,  # noqa: ANN001
+    values=None,
     errors=None,
     status_code: int = 200,
     job_id: int | None = None,
@@ -146,10 +147,10 @@ async def create_impulse(
 
 
 def _keep_ids(impulse: Impulse, update: ImpulseUpdate) -> None:
-    """Give the form's blocks the ids of the blocks they replace, so that features and trained models
-    of unchanged blocks stay attached. Processing blocks match by position; the form's learning
-    blocks (one classifier/regressor, one anomaly block) match the impulse's first of each kind and
-    read every processing block; learning blocks the API added beside them are kept."""
+    """Give the form's blocks the ids of the blocks they replace, so that features and trained
+    models of unchanged blocks stay attached. Processing blocks match by position; the form's
+    learning blocks (one classifier/regressor, one anomaly block) match the impulse's first of each
+    kind and read every processing block; learning blocks the API added beside them are kept."""
     next_id = max([b.id for b in impulse.dsp] + [b.id for b in impulse.learn], default=0) + 1
     dsp_ids = []
     for i, block in enumerate(update.dsp or []):

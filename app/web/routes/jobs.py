@@ -1,4 +1,5 @@
-"""Jobs: the list with status and progress, one job with its live log (SSE from the JSON API), cancel."""
+"""Jobs: the list with status and progress, one job with its live log (SSE from the JSON API),
+cancel."""
 
 from __future__ import annotations
 

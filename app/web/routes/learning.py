@@ -22,7 +22,8 @@ from workers.learn import TrainSettings
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
 
-# The training settings the form shows (workers.learn.TrainSettings validates them, with its own messages).
+# The training settings the form shows (workers.learn.TrainSettings validates them, with its own
+# messages).
 TRAIN_FIELDS = (
     ("epochs", "int", "Training cycles (epochs)", "Passes over the training data."),
     (
@@ -47,7 +48,7 @@ def _defaults() -> dict[str, Any]:
     return {name: getattr(defaults, name) for name, *_ in TRAIN_FIELDS}
 
 
-def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # noqa: ANN001, ANN202
+def _pick(session, project, impulse_id: int | None, learn_id: int | None):
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = None
     if impulse_id is not None:
@@ -60,7 +61,7 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):  # no
     return impulses, impulse, block
 
 
-def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:  # noqa: ANN001
+def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:
     try:
         art = artifacts.learn_artifact(session, impulse, block.id, kind)
     except NotFound:
@@ -68,7 +69,7 @@ def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: st
     return artifacts.read_json(store, art)
 
 
-def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:  # noqa: ANN001
+def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:
     if impulse is None:
         return []
     rows = session.scalars(
@@ -87,7 +88,7 @@ def _context(
     project,
     user,
     nav: str,
-    impulse_id: int | None,  # noqa: ANN001
+    impulse_id: int | None,
     learn_id: int | None,
     job_id: int | None,
 ) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone). Devices: devices.py."""
+"""Project list, creation, the project dashboard (keys, ingestion snippet, danger zone). Devices:
+devices.py."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def _dashboard(
     user,
     project,
     *,
-    new_api_key: str | None = None,  # noqa: ANN001
+    new_api_key: str | None = None,
     created: bool = False,
     status_code: int = 200,
 ) -> Response:

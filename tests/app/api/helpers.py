@@ -19,10 +19,10 @@ def acquisition(
     *,
     hmac_key: str | None = None,
     device: str = "dev-1",
-    interval_ms: float = 10,  # noqa: ANN001
+    interval_ms: float = 10,
     sensors=None,
     encoding: str = "json",
-) -> bytes:  # noqa: ANN001
+) -> bytes:
     values = [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]] if values is None else values
     ncols = len(values[0]) if values and isinstance(values[0], list) else 1
     sensors = sensors or [{"name": f"acc{c}", "units": "m/s2"} for c in "XYZ"[:ncols]]
@@ -43,8 +43,9 @@ def wav_bytes(seconds: float = 0.25, rate: int = 8000, seed: int = 0) -> bytes:
     )
 
 
-def snapshot(settings) -> dict:  # noqa: ANN001
-    """Row counts of every table and the set of blob files: equal snapshots mean nothing was written."""
+def snapshot(settings) -> dict:
+    """Row counts of every table and the set of blob files: equal snapshots mean nothing was
+    written."""
     with session_factory(settings)() as s:
         rows = {
             t.name: s.scalar(select(func.count()).select_from(t))

@@ -1,4 +1,5 @@
-"""Build, verify and download a deployment of a trained impulse through the API, with real workers."""
+"""Build, verify and download a deployment of a trained impulse through the API, with real
+workers."""
 
 from __future__ import annotations
 

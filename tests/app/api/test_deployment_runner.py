@@ -1,7 +1,8 @@
-"""The build job ships the Linux runner: a linux-x86_64 deployment's zip holds an executable model.eim
-that Edge Impulse's Python SDK (`ImpulseRunner`) runs unchanged, and on every window of the test
-samples it gives the class the platform's live classification gives. With the aarch64 cross compiler
-and QEMU installed, a linux-aarch64 deployment ships an aarch64 runner checked under qemu-aarch64."""
+"""The build job ships the Linux runner: a linux-x86_64 deployment's zip holds an executable
+model.eim that Edge Impulse's Python SDK (`ImpulseRunner`) runs unchanged, and on every window of
+the test samples it gives the class the platform's live classification gives. With the aarch64 cross
+compiler and QEMU installed, a linux-aarch64 deployment ships an aarch64 runner checked under
+qemu-aarch64."""
 
 from __future__ import annotations
 

@@ -30,7 +30,7 @@ MOTION_IMPULSE = {
 }
 
 
-def _upload_motion(client, p, n_per_label=3):  # noqa: ANN001, ANN202
+def _upload_motion(client, p, n_per_label=3):
     files = []
     for i, (label, values) in enumerate(motion_dataset(n_per_label, seed=1)):
         payload = {
@@ -165,7 +165,7 @@ def test_generate_features_job_then_incremental_rerun(client, make_project, work
     n = _upload_motion(client, p)
     iid = client.post(f"/api/{pid}/impulses", json=MOTION_IMPULSE, headers=h).json()["id"]
 
-    def run_job():  # noqa: ANN202
+    def run_job():
         jid = client.post(
             f"/api/{pid}/jobs/generate-features", json={"impulseId": iid}, headers=h
         ).json()["id"]
@@ -219,7 +219,8 @@ def test_generate_features_errors(client, make_project):
 
 
 def test_features_service_on_fsdd_recordings(settings, make_project, session, store):
-    """The job's library function, without Celery: FSDD audio through MFCC, with a too-short sample skipped."""
+    """The job's library function, without Celery: FSDD audio through MFCC, with a too-short sample
+    skipped."""
     from app.core.db import session_scope
     from app.services import features, impulses
     from app.services.samples import IngestOptions, UploadedFile, ingest
@@ -350,7 +351,7 @@ def test_browser_sessions_need_the_csrf_header_on_the_json_api(client, make_proj
     assert r.status_code == 403
 
 
-def _csrf(client) -> str:  # noqa: ANN001
+def _csrf(client) -> str:
     import re
 
     html = client.get("/login").text

@@ -1,4 +1,5 @@
-"""Device ingestion over HTTP: every format, every header, and bad input that must leave no trace."""
+"""Device ingestion over HTTP: every format, every header, and bad input that must leave no
+trace."""
 
 from __future__ import annotations
 
@@ -14,12 +15,12 @@ from PIL import Image
 from tests.app.api.helpers import acquisition, key, snapshot, wav_bytes
 
 
-def _post_data(client, api_key, body, *, category="training", **headers):  # noqa: ANN001, ANN202
+def _post_data(client, api_key, body, *, category="training", **headers):
     h = key(api_key, **{"content-type": "application/json", **headers})
     return client.post(f"/api/{category}/data", content=body, headers=h)
 
 
-def _samples(client, p, **params):  # noqa: ANN001, ANN202
+def _samples(client, p, **params):
     return client.get(
         f"/api/{p.project.id}/raw-data", params=params, headers=key(p.api_key)
     ).json()["samples"]
@@ -183,7 +184,7 @@ def test_project_requiring_signatures_rejects_unsigned(client, make_project, set
     assert _post_data(client, p.api_key, acquisition(hmac_key=p.hmac_key)).status_code == 200
 
 
-def _bad_cases():  # noqa: ANN202
+def _bad_cases():
     wrong_sig = acquisition(hmac_key="0" * 32)
     tampered = acquisition(hmac_key="KEY").replace(b"4.0", b"4.5")
     return [
@@ -326,7 +327,7 @@ def test_fast_path_answers_exactly_as_the_route(settings, make_project):
     plain.user_middleware = [m for m in plain.user_middleware if m.cls is not IngestionFastPath]
     assert any(m.cls is IngestionFastPath for m in fast.user_middleware)
 
-    def answers(app) -> list:  # noqa: ANN001
+    def answers(app) -> list:
         p = make_project()  # each app its own project: the duplicate check starts empty for both
         requests = [
             ("/api/training/data", acquisition(hmac_key=p.hmac_key), {"x-file-name": "w.1.json"}),

@@ -1,4 +1,5 @@
-"""A key of project A can neither read nor write project B: checked on every route that takes a project id."""
+"""A key of project A can neither read nor write project B: checked on every route that takes a
+project id."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import re
 from tests.app.api.helpers import acquisition, key, snapshot
 
 
-def _project_routes(app):  # noqa: ANN001, ANN202
-    """Every (method, path) of the OpenAPI schema that takes a project id (the /v1 copies mirror them)."""
+def _project_routes(app):
+    """Every (method, path) of the OpenAPI schema that takes a project id (the /v1 copies mirror
+    them)."""
     for path, ops in app.openapi()["paths"].items():
         if "{projectId}" in path:
             for method in ops:

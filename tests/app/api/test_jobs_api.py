@@ -12,7 +12,7 @@ from tests.app.api.helpers import acquisition, key
 pytestmark = pytest.mark.worker
 
 
-def _wait(client, p, job_id, statuses=("succeeded", "failed", "cancelled"), timeout=60):  # noqa: ANN001, ANN202
+def _wait(client, p, job_id, statuses=("succeeded", "failed", "cancelled"), timeout=60):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         job = client.get(
@@ -24,7 +24,7 @@ def _wait(client, p, job_id, statuses=("succeeded", "failed", "cancelled"), time
     raise AssertionError(f"job {job_id} still {job['status']} after {timeout} s")
 
 
-def _log(client, p, job_id):  # noqa: ANN001, ANN202
+def _log(client, p, job_id):
     return [
         ln["data"]
         for ln in client.get(

@@ -1,4 +1,5 @@
-"""Train, quantize, test and classify through the API, on synthetic motion data, with real workers."""
+"""Train, quantize, test and classify through the API, on synthetic motion data, with real
+workers."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ from app.ingestion import sign_acquisition
 from app.synthetic import anomaly_sample, motion_dataset
 from tests.app.api.helpers import key
 
-# training is the heavy part and backend-independent: one backend suffices (the data layer is tested on both)
+# training is the heavy part and backend-independent: one backend suffices (the data layer is tested
+# on both)
 pytestmark = [
     pytest.mark.worker,
     pytest.mark.slow,
@@ -39,7 +41,7 @@ IMPULSE = {
 }
 
 
-def _payload(values):  # noqa: ANN001, ANN202
+def _payload(values):
     return {
         "device_name": "d",
         "device_type": "t",
@@ -49,7 +51,7 @@ def _payload(values):  # noqa: ANN001, ANN202
     }
 
 
-def _upload(client, p, data, category):  # noqa: ANN001, ANN202
+def _upload(client, p, data, category):
     files = [
         (
             "data",
@@ -61,7 +63,7 @@ def _upload(client, p, data, category):  # noqa: ANN001, ANN202
     assert r.json()["success"], r.text
 
 
-def _run(client, p, path, body, timeout=600):  # noqa: ANN001, ANN202
+def _run(client, p, path, body, timeout=600):
     pid, h = p.project.id, key(p.api_key)
     r = client.post(f"/api/{pid}/jobs/{path}", json=body, headers=h)
     assert r.status_code == 200, r.text
@@ -79,7 +81,7 @@ def _run(client, p, path, body, timeout=600):  # noqa: ANN001, ANN202
 
 
 @pytest.fixture
-def trained(client, make_project, worker):  # noqa: ANN001, ANN201
+def trained(client, make_project, worker):
     p = make_project()
     pid, h = p.project.id, key(p.api_key)
     _upload(client, p, motion_dataset(12, seed=5), "training")

@@ -1,4 +1,5 @@
-"""/docs documents every JSON request body with a schema and an example, and the examples are valid."""
+"""/docs documents every JSON request body with a schema and an example, and the examples are
+valid."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ BODIES = [
 
 
 @pytest.fixture(scope="module")
-def spec(tmp_path_factory) -> dict:  # noqa: ANN001
+def spec(tmp_path_factory) -> dict:
     from app.core.config import Settings
     from app.main import create_app
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from tests.app.api.helpers import acquisition, key, snapshot
 
 
-def _ingest(client, p, n, label, category="training"):  # noqa: ANN001, ANN202
+def _ingest(client, p, n, label, category="training"):
     files = [
         (
             "data",

@@ -8,7 +8,7 @@ from app.ingestion import encode_wav
 from tests.app.api.helpers import acquisition, key, snapshot
 
 
-def _upload(client, api_key, body, name, label="a", category="training", ctype="application/json"):  # noqa: ANN001, ANN202
+def _upload(client, api_key, body, name, label="a", category="training", ctype="application/json"):
     r = client.post(
         f"/api/{category}/data",
         content=body,
@@ -18,7 +18,7 @@ def _upload(client, api_key, body, name, label="a", category="training", ctype="
     return r.json()["files"][0]["sampleId"]
 
 
-def test_bulk_relabel_move_delete(client, make_project, settings):  # noqa: ANN001
+def test_bulk_relabel_move_delete(client, make_project, settings):
     p = make_project()
     k = key(p.api_key)
     ids = [
@@ -59,7 +59,7 @@ def test_bulk_relabel_move_delete(client, make_project, settings):  # noqa: ANN0
     assert sorted(s["id"] for s in client.get(base, headers=k).json()["samples"]) == ids[2:]
 
 
-def test_crop_and_split_a_time_series(client, make_project, settings):  # noqa: ANN001
+def test_crop_and_split_a_time_series(client, make_project, settings):
     p = make_project()
     k = key(p.api_key)
     values = [[float(i), float(i % 7), -float(i)] for i in range(100)]  # 1 s at 100 Hz
@@ -102,7 +102,7 @@ def test_crop_and_split_a_time_series(client, make_project, settings):  # noqa: 
     assert names == ["walk.1.json", "walk.2.json"]
 
 
-def test_split_audio_by_detected_events(client, make_project):  # noqa: ANN001
+def test_split_audio_by_detected_events(client, make_project):
     p = make_project()
     k = key(p.api_key)
     rate = 8000

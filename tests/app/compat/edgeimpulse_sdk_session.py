@@ -1,4 +1,5 @@
-"""Run Edge Impulse's own Python SDK, unchanged, against the server named by its environment variables.
+"""Run Edge Impulse's own Python SDK, unchanged, against the server named by its environment
+variables.
 
 Executed by test_edgeimpulse_sdk.py in a child process: EI_API_KEY, EI_API_ENDPOINT and
 EI_INGESTION_ENDPOINT point the SDK at Tinyforge. Prints one JSON document of what it saw.

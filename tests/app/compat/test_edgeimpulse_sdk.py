@@ -1,4 +1,5 @@
-"""Edge Impulse's Python SDK (`edgeimpulse` on PyPI), unchanged, uploads, lists, gets and deletes samples."""
+"""Edge Impulse's Python SDK (`edgeimpulse` on PyPI), unchanged, uploads, lists, gets and deletes
+samples."""
 
 from __future__ import annotations
 

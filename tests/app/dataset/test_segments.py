@@ -8,7 +8,7 @@ import pytest
 from app.dataset.segments import find_segments
 
 
-def _bursts(centres_s, *, rate=8000, seconds=6.0, seed=0):  # noqa: ANN001, ANN202
+def _bursts(centres_s, *, rate=8000, seconds=6.0, seed=0):
     rng = np.random.default_rng(seed)
     x = rng.normal(0, 200, int(seconds * rate))
     t = np.arange(int(0.3 * rate)) / rate

@@ -1,4 +1,5 @@
-"""Real `tinyforge serve` processes for the device tests (several may share one database and broker)."""
+"""Real `tinyforge serve` processes for the device tests (several may share one database and
+broker)."""
 
 from __future__ import annotations
 
@@ -18,8 +19,9 @@ from tests.paths import REPO_ROOT
 
 
 def loopback_address() -> str:
-    """A random 127.x.y.z: Edge Impulse's tools use fixed ports (4800/4802/4810), the address can vary,
-    so tests that need those ports do not collide with each other or with a server on 127.0.0.1."""
+    """A random 127.x.y.z: Edge Impulse's tools use fixed ports (4800/4802/4810), the address can
+    vary, so tests that need those ports do not collide with each other or with a server on
+    127.0.0.1."""
     rng = random.SystemRandom()
     return f"127.{rng.randint(1, 254)}.{rng.randint(1, 254)}.{rng.randint(2, 254)}"
 
@@ -34,14 +36,14 @@ class ServerProcess:
         host: str,
         port: int,
         log_path: Path,
-        ei_ports: bool = False,  # noqa: ANN001
+        ei_ports: bool = False,
         extra_env: dict[str, str] | None = None,
         extra_args: tuple[str, ...] = (),
         scheme: str = "http",
     ):
         self.url = f"{scheme}://{host}:{port}"
         self.log_path = log_path
-        self._log = open(log_path, "ab")  # noqa: SIM115
+        self._log = open(log_path, "ab")
         argv = [sys.executable, "-m", "app.cli", "serve", "--host", host, "--port", str(port)]
         if ei_ports:
             argv.append("--ei-ports")
@@ -83,7 +85,7 @@ class ServerProcess:
         self._log.close()
 
 
-def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str = "condition"):  # noqa: ANN001, ANN201
+def wait_for(predicate, *, timeout: float = 30, interval: float = 0.2, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while True:
         value = predicate()

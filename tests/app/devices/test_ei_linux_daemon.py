@@ -1,9 +1,10 @@
-"""Edge Impulse's own Linux daemon (`edge-impulse-linux`, npm) against a real `tinyforge serve --ei-ports`.
+"""Edge Impulse's own Linux daemon (`edge-impulse-linux`, npm) against a real `tinyforge serve
+--ei-ports`.
 
 With `EI_HOST=<ip>` the daemon talks to the Studio API on port 4800, remote management on 4802 and
-ingestion on 4810 of that address. Those ports are fixed, so every run picks its own random 127.x.y.z
-address: two runs (or other servers) never collide. The daemon runs with its fake camera (a JPEG file),
-and the microphone off (no sound card here).
+ingestion on 4810 of that address. Those ports are fixed, so every run picks its own random
+127.x.y.z address: two runs (or other servers) never collide. The daemon runs with its fake camera
+(a JPEG file), and the microphone off (no sound card here).
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ DAEMON = (
 def daemon_js() -> Path:
     if not DAEMON.exists() or shutil.which("node") is None:
         pytest.skip(
-            f"edge-impulse-linux is not installed in {EI_LINUX_DIR}: run scripts/install-ei-linux.sh"
+            f"edge-impulse-linux is not installed in {EI_LINUX_DIR}: run "
+            "scripts/install-ei-linux.sh"
         )
     return DAEMON
 
@@ -51,7 +53,7 @@ def _jpeg(path: Path) -> Path:
     return path
 
 
-def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, tmp_path, daemon_js):  # noqa: ANN001
+def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, tmp_path, daemon_js):
     project = make_project("daemon")
     pid, key = project.project.id, project.api_key
     host = loopback_address()
@@ -61,7 +63,8 @@ def test_edge_impulse_linux_daemon_records_and_streams(settings, make_project, t
     home = tmp_path / "home"
     home.mkdir()
     env = {**os.environ, "EI_HOST": host, "HOME": str(home)}
-    # Edge Impulse's tools accept only keys starting with "ei_": "ei_" + a Tinyforge key names that key
+    # Edge Impulse's tools accept only keys starting with "ei_": "ei_" + a Tinyforge key names that
+    # key
     argv = [
         "node",
         str(daemon_js),

@@ -73,7 +73,7 @@ def test_hellos_of_the_daemon_and_of_firmware():
         ),
     ],
 )
-def test_bad_hellos_name_the_field(change, expected):  # noqa: ANN001
+def test_bad_hellos_name_the_field(change, expected):
     body = {**FIRMWARE_HELLO["hello"], **change}
     with pytest.raises(ProtocolError, match=None) as err:
         parse_hello({"hello": body})

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow]
 ACCEL = {"name": "Accelerometer", "maxSampleLengthS": 60, "frequencies": [62.5, 100]}
 
 
-def hello(key: str, device_id: str, sensors=(ACCEL,), **extra) -> str:  # noqa: ANN001, ANN003
+def hello(key: str, device_id: str, sensors=(ACCEL,), **extra) -> str:
     return json.dumps(
         {
             "hello": {
@@ -43,7 +43,7 @@ def ws_url(server: ServerProcess) -> str:
 
 
 @pytest.fixture
-def two_servers(settings, tmp_path):  # noqa: ANN001, ANN201
+def two_servers(settings, tmp_path):
     servers = [
         ServerProcess(
             settings,
@@ -59,7 +59,7 @@ def two_servers(settings, tmp_path):  # noqa: ANN001, ANN201
         s.stop()
 
 
-def test_sample_request_crosses_processes(two_servers, make_project):  # noqa: ANN001
+def test_sample_request_crosses_processes(two_servers, make_project):
     holder, other = two_servers
     project = make_project("cross")
     pid, key = project.project.id, project.api_key
@@ -129,7 +129,7 @@ def test_sample_request_crosses_processes(two_servers, make_project):  # noqa: A
     api.close()
 
 
-def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_project):  # noqa: ANN001
+def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_project):
     holder, other = two_servers
     project = make_project("bad input")
     pid, key = project.project.id, project.api_key
@@ -161,7 +161,8 @@ def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_pr
         assert (
             json.loads(noisy.recv(timeout=5)) == {"hello": True} == json.loads(good.recv(timeout=5))
         )
-        # malformed, unknown and oversized messages: each answered with an error, the connection stays
+        # malformed, unknown and oversized messages: each answered with an error, the connection
+        # stays
         for junk, expected in (
             ("{nope", "not valid JSON"),
             ("[1, 2]", "JSON object"),
@@ -190,7 +191,8 @@ def test_bad_input_is_refused_and_harms_no_other_connection(two_servers, make_pr
                 json={"label": "x", "lengthMs": 1000, **body},
             )
             assert r.status_code in (400, 409) and expected in r.json()["error"], r.text
-        # a device that keeps sending garbage is closed after 20 errors in a row (a valid message resets it)
+        # a device that keeps sending garbage is closed after 20 errors in a row (a valid message
+        # resets it)
         noisy.send(json.dumps({"sampleFinished": True}))
         for _ in range(19):
             noisy.send("garbage")

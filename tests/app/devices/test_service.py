@@ -23,7 +23,7 @@ HELLO = parse_hello(
 )
 
 
-def test_a_command_is_claimed_once_and_a_stale_device_is_gone(session, make_project):  # noqa: ANN001
+def test_a_command_is_claimed_once_and_a_stale_device_is_gone(session, make_project):
     pid = make_project().project.id
     service.register_connection(session, pid, HELLO, process_key="p1", connection_key="c1")
     command = service.start_sampling(

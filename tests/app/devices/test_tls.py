@@ -17,7 +17,7 @@ from tests.app.devices.servers import ServerProcess
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("backend", ["sqlite"], indirect=True)]
 
 
-def test_phone_page_and_remote_management_over_tls(settings, make_project, tmp_path):  # noqa: ANN001
+def test_phone_page_and_remote_management_over_tls(settings, make_project, tmp_path):
     cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
     subprocess.run(
         [

@@ -1,10 +1,12 @@
-"""A simulated serial sensor: a process that holds the master side of a pseudo-terminal pair and prints
-lines of numbers at a fixed rate, as a board running Edge Impulse's data forwarder firmware does.
+"""A simulated serial sensor: a process that holds the master side of a pseudo-terminal pair and
+prints lines of numbers at a fixed rate, as a board running Edge Impulse's data forwarder firmware
+does.
 
     python -m tests.app.forwarder.serial_device --baud 9600 --hz 100 --axes 3
 
-prints the terminal's path (the "serial port") on its first line. Each line is `k,sin,cos[,...]` where
-k counts the lines, so a test can check that a recording is a contiguous run. Like a real UART:
+prints the terminal's path (the "serial port") on its first line. Each line is `k,sin,cos[,...]`
+where k counts the lines, so a test can check that a recording is a contiguous run. Like a real
+UART:
 
 - it reads the baud rate the reader set on the terminal (termios of the pair); at any other rate it
   prints random bytes instead of lines;

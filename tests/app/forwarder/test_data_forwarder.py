@@ -47,7 +47,7 @@ class Device:
 
 
 @pytest.fixture
-def device():  # noqa: ANN201
+def device():
     made: list[Device] = []
 
     def start(*args: str) -> Device:
@@ -60,7 +60,7 @@ def device():  # noqa: ANN201
 
 
 @pytest.fixture
-def forwarder_env(tmp_path) -> dict[str, str]:  # noqa: ANN001
+def forwarder_env(tmp_path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
     return {
         **env,
@@ -102,7 +102,7 @@ def contiguous(rows: np.ndarray) -> bool:
 @sqlite_only
 def test_finds_baud_rate_rate_and_axes_and_records_signed_samples(
     live_server, make_project, device, forwarder_env
-):  # noqa: ANN001
+):
     project = make_project("forwarder")
     pid, key = project.project.id, project.api_key
     dev = device("--baud", "9600", "--hz", "100", "--axes", "3", "--sep", "\t")
@@ -148,7 +148,7 @@ def test_finds_baud_rate_rate_and_axes_and_records_signed_samples(
 
 
 @sqlite_only
-def test_axis_names_are_asked_once_and_remembered(live_server, make_project, device, forwarder_env):  # noqa: ANN001
+def test_axis_names_are_asked_once_and_remembered(live_server, make_project, device, forwarder_env):
     project = make_project("names")
     key = project.api_key
     dev = device("--baud", "115200", "--hz", "50", "--axes", "2", "--sep", " ")
@@ -195,7 +195,7 @@ def test_axis_names_are_asked_once_and_remembered(live_server, make_project, dev
 @sqlite_only
 def test_a_device_that_prints_garbage_gets_a_clear_message(
     live_server, make_project, device, forwarder_env
-):  # noqa: ANN001
+):
     project = make_project("garbage")
     dev = device("--baud", "115200")
     dev.signal(signal.SIGUSR1)
@@ -233,7 +233,7 @@ def test_a_device_that_prints_garbage_gets_a_clear_message(
 def test_records_when_the_dashboard_asks_and_fails_cleanly_mid_sample(
     live_server,
     make_project,
-    device,  # noqa: ANN001
+    device,
     forwarder_env,
     tmp_path,
 ):
@@ -241,7 +241,7 @@ def test_records_when_the_dashboard_asks_and_fails_cleanly_mid_sample(
     pid, key = project.project.id, project.api_key
     api = httpx.Client(base_url=live_server, headers={"x-api-key": key}, timeout=10)
     dev = device("--baud", "115200", "--hz", "100", "--axes", "3")
-    log = open(tmp_path / "forwarder.log", "w")  # noqa: SIM115
+    log = open(tmp_path / "forwarder.log", "w")
     fwd = subprocess.Popen(
         [
             sys.executable,
@@ -269,7 +269,7 @@ def test_records_when_the_dashboard_asks_and_fails_cleanly_mid_sample(
     )
     sensor = "Sensor with 3 axes (k, sin, cos)"
 
-    def request(length_ms: int, **extra) -> int:  # noqa: ANN003
+    def request(length_ms: int, **extra) -> int:
         r = api.post(
             f"/api/{pid}/device/sim-remote/start-sampling",
             json={"label": "circle", "lengthMs": length_ms, "sensor": sensor, **extra},
@@ -305,7 +305,8 @@ def test_records_when_the_dashboard_asks_and_fails_cleanly_mid_sample(
         v = values(live_server, pid, key, stored["id"])
         assert v.shape == (150, 3) and contiguous(v) and stored["label"] == "circle"
 
-        # garbage mid-sample: the request fails with the reason, nothing is stored, the device stays usable
+        # garbage mid-sample: the request fails with the reason, nothing is stored, the device stays
+        # usable
         rid = request(3000)
         wait_for(
             lambda: status(rid)["status"] in ("reading", "started"), timeout=10, what="recording"

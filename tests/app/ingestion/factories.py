@@ -1,4 +1,5 @@
-"""Bodies for ingestion tests: data acquisition payloads, WAV/CSV/image files built with real encoders."""
+"""Bodies for ingestion tests: data acquisition payloads, WAV/CSV/image files built with real
+encoders."""
 
 from __future__ import annotations
 

@@ -98,7 +98,8 @@ def test_edge_impulse_doc_ref_binary_example_decodes_to_int16_audio():
     expected = np.frombuffer(EI_DOC_REF_BINARY[header_end:], dtype="<i2")
     assert expected[:3].tolist() == [0x18F9, 0x18FA, 0x18E7]
     np.testing.assert_array_equal(sample.values[:, 0], expected.astype(np.float32))
-    # its signature was made with a key that is not published: rejected, or kept unverified on request
+    # its signature was made with a key that is not published: rejected, or kept unverified on
+    # request
     reject(EI_DOC_REF_BINARY, 401, filename=None)
     assert (
         decode(EI_DOC_REF_BINARY, filename=None, reject_bad_signature=False).signature_verified
@@ -605,7 +606,7 @@ def test_streamed_cbor_with_indefinite_values_array_like_the_c_sdk():
     np.testing.assert_allclose(sample.values, rows, rtol=1e-6)
 
 
-# --- Ref-BINARY -------------------------------------------------------------------------------------
+# --- Ref-BINARY -----------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -692,7 +693,8 @@ def test_ref_binary_block_of_wrong_length_and_nan_f32():
 
 
 def test_firmware_style_ref_binary_with_indefinite_array_and_alignment_padding():
-    # firmware: header up to 0x9F, then text(14 + pad) "Ref-BINARY-i16" + spaces, 0xFF, then samples.
+    # firmware: header up to 0x9F, then text(14 + pad) "Ref-BINARY-i16" + spaces, 0xFF, then
+    # samples.
     header = (
         cbor2.dumps(
             {

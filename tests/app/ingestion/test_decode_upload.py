@@ -1,4 +1,5 @@
-"""decode_upload as the routes call it: format choice, limits, signatures on raw files, one table of bad bodies."""
+"""decode_upload as the routes call it: format choice, limits, signatures on raw files, one table of
+bad bodies."""
 
 from __future__ import annotations
 

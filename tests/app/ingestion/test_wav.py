@@ -50,7 +50,8 @@ def test_integer_pcm_keeps_integer_sample_values(bits, channels):
 
 
 def test_stdlib_wave_writer_files_decode_identically():
-    """Cross-check against an independent writer: Python's `wave` module, 16-bit stereo and 8-bit mono."""
+    """Cross-check against an independent writer: Python's `wave` module, 16-bit stereo and 8-bit
+    mono."""
     import io
 
     rng = np.random.default_rng(7)

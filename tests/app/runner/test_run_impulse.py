@@ -1,5 +1,5 @@
-"""`tinyforge run-impulse`: a deployed library (folder, zip or model.eim) classifies recordings as the
-platform does, and a serial device live; what it cannot run or read gets a clear error.
+"""`tinyforge run-impulse`: a deployed library (folder, zip or model.eim) classifies recordings as
+the platform does, and a serial device live; what it cannot run or read gets a clear error.
 
 The CLI runs as its own process; the serial device is the pseudo-terminal simulation of the data
 forwarder's tests (it prints `k,sin,cos` lines at the rate it is given)."""

@@ -1,4 +1,5 @@
-"""The typed impulse: choices as the blocks declare them, errors naming the field, JSON as stored."""
+"""The typed impulse: choices as the blocks declare them, errors naming the field, JSON as
+stored."""
 
 from __future__ import annotations
 
@@ -46,7 +47,8 @@ def test_choices_are_the_declarations_choices():
                 "input": {"type": "time-series", "window_size_ms": "long"},
                 "dsp": [{"block": "mfcc"}],
             },
-            "input.window_size_ms: Input should be a valid number, unable to parse string as a number",
+            "input.window_size_ms: Input should be a valid number, unable to parse string "
+            "as a number",
         ),
         (
             {"input": {"type": "image", "width": 2000}, "dsp": [{"block": "image"}]},
@@ -62,7 +64,8 @@ def test_choices_are_the_declarations_choices():
                 "dsp": [{"block": "mfcc"}],
                 "learn": [{"type": "svm"}],
             },
-            "learn[0].type: Input should be 'classification', 'regression', 'anomaly-kmeans' or 'anomaly-gmm'",
+            "learn[0].type: Input should be 'classification', 'regression', "
+            "'anomaly-kmeans' or 'anomaly-gmm'",
         ),
         (
             {"input": {"type": "time-series"}, "dsp": []},
@@ -102,7 +105,8 @@ def test_the_anomaly_kind_follows_the_type():
 
 
 def test_the_design_is_stored_as_the_same_json(client, make_project, session):
-    """The columns hold plain JSON (as before the design was typed): the API's answer, byte for byte."""
+    """The columns hold plain JSON (as before the design was typed): the API's answer, byte for
+    byte."""
     import json
 
     p = make_project()

@@ -1,4 +1,5 @@
-"""Artifacts: named, stored, replaced and found in one place; blobs follow the fate of their rows."""
+"""Artifacts: named, stored, replaced and found in one place; blobs follow the fate of their
+rows."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ DESIGN = {
 
 
 @pytest.fixture
-def impulse_id(settings, make_project) -> int:  # noqa: ANN001
+def impulse_id(settings, make_project) -> int:
     p = make_project()
     with session_scope(settings) as s:
         return impulse_service.create_impulse(
@@ -27,7 +28,7 @@ def impulse_id(settings, make_project) -> int:  # noqa: ANN001
         ).id
 
 
-def _impulse(session, impulse_id: int):  # noqa: ANN001, ANN202
+def _impulse(session, impulse_id: int):
     from app.models import Impulse
 
     return session.get(Impulse, impulse_id)

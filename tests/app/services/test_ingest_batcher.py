@@ -14,7 +14,7 @@ from app.services.ingest_pg import PgBatchWriter
 from tests.app.services.test_samples import _pending
 
 
-def _run(coro):  # noqa: ANN001, ANN202
+def _run(coro):
     return asyncio.run(coro)
 
 
@@ -26,7 +26,7 @@ def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(
     transactions, kinds = [], []
     new_writer = batcher._new_writer
 
-    def counting_writer():  # noqa: ANN202
+    def counting_writer():
         writer = new_writer()
         kinds.append(type(writer))
         write = writer.write
@@ -39,14 +39,15 @@ def test_concurrent_requests_are_grouped_and_each_gets_its_own_results(
         for r in range(30)
     ]
 
-    async def go():  # noqa: ANN202
+    async def go():
         try:
             return await asyncio.gather(*(batcher.submit(items) for items in requests))
         finally:
             await batcher.close()
 
     results = _run(go())
-    # PostgreSQL is written from the event loop; other databases through a session in a worker thread
+    # PostgreSQL is written from the event loop; other databases through a session in a worker
+    # thread
     assert kinds == [PgBatchWriter if backend == "postgresql" else _SessionWriter]
     assert [len(r) for r in results] == [len(items) for items in requests]
     rows = {s.id: s.filename for s in session.scalars(select(Sample))}
@@ -64,7 +65,7 @@ def test_a_failing_request_is_retried_alone_and_only_it_fails(settings, session,
     bad = [_pending(p.project.id, 99, device="d")]
     bad[0].project_id = 10**9  # no such project: the foreign key refuses the row
 
-    async def go():  # noqa: ANN202
+    async def go():
         try:
             return await asyncio.gather(
                 *(batcher.submit(items) for items in [*good[:3], bad, *good[3:]]),
@@ -92,7 +93,7 @@ def test_a_dropped_database_connection_is_reopened(settings, session, make_proje
     p = make_project("p")
     batcher = IngestBatcher(settings, writers=1)
 
-    async def go():  # noqa: ANN202
+    async def go():
         try:
             first = await batcher.submit([_pending(p.project.id, 1, device="d")])
             pid = batcher._open[0]._conn.info.backend_pid

@@ -28,7 +28,7 @@ def _items(project_id: int, seed: int) -> list:
     return items
 
 
-def _rows(session, project_id: int) -> tuple[list, dict]:  # noqa: ANN001
+def _rows(session, project_id: int) -> tuple[list, dict]:
     devices = {
         d.id: d for d in session.scalars(select(Device).where(Device.project_id == project_id))
     }
@@ -51,7 +51,7 @@ def test_same_rows_and_devices_as_store_batch(settings, session, store, make_pro
         store_batch(session, store, _items(a.project.id, 100 * round_))
         session.commit()
 
-        async def write(items):  # noqa: ANN001, ANN202
+        async def write(items):
             writer = PgBatchWriter(settings.database_url, store)
             try:
                 return await writer.write(items)
@@ -86,7 +86,7 @@ def test_files_are_kept_when_the_connection_dies_mid_batch(
     p = make_project("p")
     monkeypatch.setattr(ingest_pg, "_BATCH", "SELECT pg_terminate_backend(pg_backend_pid())")
 
-    async def write():  # noqa: ANN202
+    async def write():
         writer = PgBatchWriter(settings.database_url, store)
         try:
             return await writer.write([_pending(p.project.id, i, device="d") for i in range(3)])

@@ -1,4 +1,5 @@
-"""Queueing a job: the row lands in the caller's transaction, the message after it commits (real broker)."""
+"""Queueing a job: the row lands in the caller's transaction, the message after it commits (real
+broker)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,9 @@ from app.services.errors import BadRequest
 from tests.app.api.helpers import key
 
 
-def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: ANN001
-    """The messages waiting in `queue` of the test backend's real broker (files, or a Redis list)."""
+def broker_messages(settings, queue: str = "default") -> list[dict]:
+    """The messages waiting in `queue` of the test backend's real broker (files, or a Redis
+    list)."""
     if settings.broker_url.startswith("filesystem"):
         folder = settings.broker_dir / "queue"
         names = sorted(
@@ -32,7 +34,7 @@ def broker_messages(settings, queue: str = "default") -> list[dict]:  # noqa: AN
     return [json.loads(m) for m in redis.Redis.from_url(settings.broker_url).lrange(queue, 0, -1)]
 
 
-def jobs_in_db(settings) -> list[Job]:  # noqa: ANN001
+def jobs_in_db(settings) -> list[Job]:
     with session_factory(settings)() as s:
         return list(s.scalars(select(Job)))
 

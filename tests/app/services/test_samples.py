@@ -1,4 +1,5 @@
-"""store_batch: many samples of several projects and devices in one transaction, on both backends."""
+"""store_batch: many samples of several projects and devices in one transaction, on both
+backends."""
 
 from __future__ import annotations
 
@@ -73,7 +74,8 @@ def test_one_batch_of_two_projects_and_many_devices(session, store, make_project
         (b.project.id, "dev-0"): ("OTHER", 2),
     }
 
-    # a second batch counts on: the same devices, no new rows for them; a lone sample gets its own file
+    # a second batch counts on: the same devices, no new rows for them; a lone sample gets its own
+    # file
     lone = store_batch(session, store, [_pending(a.project.id, 50, device="dev-1")])
     session.commit()
     assert session.get(Sample, lone[0].sample_id).blob_key.endswith(".json")
@@ -143,7 +145,7 @@ def test_concurrent_batches_on_the_same_devices_do_not_deadlock(settings, store,
                 with factory() as s:
                     store_batch(s, store, items)
                     s.commit()
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=write, args=(name,)) for name in batches]

@@ -1,4 +1,5 @@
-"""Fixtures for dashboard route tests: users, a signed-in TestClient, CSRF tokens read from the pages."""
+"""Fixtures for dashboard route tests: users, a signed-in TestClient, CSRF tokens read from the
+pages."""
 
 from __future__ import annotations
 
@@ -27,23 +28,24 @@ class Browser:
     token: str = ""
 
     def csrf(self) -> str:
-        """The session's token (stable for the session; read once so that no page's flash messages are consumed)."""
+        """The session's token (stable for the session; read once so that no page's flash messages
+        are consumed)."""
         if not self.token:
             self.token = token_from(self.client.get("/projects").text)
         return self.token
 
-    def post(self, url: str, data: dict | None = None, **kw):  # noqa: ANN003, ANN201
+    def post(self, url: str, data: dict | None = None, **kw):
         return self.client.post(
             url, data={"csrf_token": self.csrf(), **(data or {})}, follow_redirects=False, **kw
         )
 
 
 @pytest.fixture
-def make_user(settings):  # noqa: ANN001, ANN201
+def make_user(settings):
     from app.core.db import session_scope
     from app.services import users
 
-    def make(email: str = "ada@example.com", password: str = PASSWORD):  # noqa: ANN202
+    def make(email: str = "ada@example.com", password: str = PASSWORD):
         with session_scope(settings) as s:
             u = users.create_user(s, email=email, password=password)
             return u.id, u.email
@@ -51,7 +53,7 @@ def make_user(settings):  # noqa: ANN001, ANN201
     return make
 
 
-def sign_in(client, email: str, password: str = PASSWORD):  # noqa: ANN001, ANN201
+def sign_in(client, email: str, password: str = PASSWORD):
     token = token_from(client.get("/login").text)
     return client.post(
         "/login",
@@ -61,12 +63,13 @@ def sign_in(client, email: str, password: str = PASSWORD):  # noqa: ANN001, ANN2
 
 
 @pytest.fixture
-def broker_folders(settings) -> None:  # noqa: ANN001
+def broker_folders(settings) -> None:
     """Recreate the filesystem broker's folders that the shared `settings` fixture wiped.
 
-    `workers.celery_app.celery_for` caches one Celery client per settings and creates these folders only
-    when it builds the client, so the second test of a session that queues a job would otherwise fail
-    with FileNotFoundError (reported to the lead; the fix belongs in the shared fixture or celery_for).
+    `workers.celery_app.celery_for` caches one Celery client per settings and creates these folders
+    only when it builds the client, so the second test of a session that queues a job would
+    otherwise fail with FileNotFoundError (reported to the lead; the fix belongs in the shared
+    fixture or celery_for).
     """
     if settings.broker_url.startswith("filesystem"):
         for name in ("queue", "processed", "control"):
@@ -74,7 +77,7 @@ def broker_folders(settings) -> None:  # noqa: ANN001
 
 
 @pytest.fixture
-def browser(client, make_user, broker_folders) -> Browser:  # noqa: ANN001
+def browser(client, make_user, broker_folders) -> Browser:
     user_id, email = make_user()
     r = sign_in(client, email)
     assert r.status_code == 303, r.text
@@ -82,7 +85,7 @@ def browser(client, make_user, broker_folders) -> Browser:  # noqa: ANN001
 
 
 @pytest.fixture
-def user_project(settings, browser):  # noqa: ANN001, ANN201
+def user_project(settings, browser):
     """A project owned by the signed-in user (NewProject)."""
     from app.core.db import session_scope
     from app.models import User

@@ -1,4 +1,5 @@
-"""Every dashboard route: anonymous → /login, another user's project → 404, a POST without CSRF → 403."""
+"""Every dashboard route: anonymous → /login, another user's project → 404, a POST without CSRF →
+403."""
 
 from __future__ import annotations
 
@@ -35,8 +36,9 @@ def _fill(path: str, ids: dict[str, int]) -> str:
 
 
 @pytest.fixture
-def other_project(settings, make_user, make_project, client):  # noqa: ANN001, ANN201
-    """Project B of another user, with a sample, an impulse and a job, so every guessed id exists."""
+def other_project(settings, make_user, make_project, client):
+    """Project B of another user, with a sample, an impulse and a job, so every guessed id
+    exists."""
     from app.core.db import session_scope
     from app.models import User
     from app.services import impulses, jobs, projects

@@ -1,4 +1,5 @@
-"""Data acquisition pages: upload (multi-file, label, category), filters, pagination, edits, the sample page."""
+"""Data acquisition pages: upload (multi-file, label, category), filters, pagination, edits, the
+sample page."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from tests.paths import FSDD_DIR, require_shared
 
 def _upload(
     browser, pid: int, files: list[tuple[str, bytes]], label: str = "", category: str = "training"
-):  # noqa: ANN001, ANN202
+):
     return browser.post(
         f"/projects/{pid}/data/upload",
         {"label": label, "category": category},
@@ -143,8 +144,8 @@ def test_sample_page_audio_time_series_and_signature(browser, user_project, clie
     audio = client.get(f"/projects/{pid}/data/{samples['yes']}").text
     assert f'data-sample-url="/api/{pid}/raw-data/{samples["yes"]}"' in audio
     assert (
-        f'<audio id="sample-audio" controls preload="metadata" src="/api/{pid}/raw-data/{samples["yes"]}/raw"'
-        in audio
+        '<audio id="sample-audio" controls preload="metadata" '
+        f'src="/api/{pid}/raw-data/{samples["yes"]}/raw"' in audio
     )
     assert "unsigned" in audio and "8000 Hz" in audio
     motion = client.get(f"/projects/{pid}/data/{samples['motion']}").text
@@ -177,8 +178,8 @@ def test_image_sample_page_shows_the_image(browser, user_project, client):
     sid = client.get(f"/api/{pid}/raw-data").json()["samples"][0]["id"]
     page = client.get(f"/projects/{pid}/data/{sid}").text
     assert (
-        f'<img class="sample" src="/api/{pid}/raw-data/{sid}/image" alt="Image sample cat.1.png (cat)">'
-        in page
+        f'<img class="sample" src="/api/{pid}/raw-data/{sid}/image" alt="Image sample '
+        'cat.1.png (cat)">' in page
     )
     assert "16 × 12 px" in page and "data-sample-url" not in page
     assert "16×12" in client.get(f"/projects/{pid}/data").text

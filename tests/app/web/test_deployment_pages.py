@@ -1,4 +1,5 @@
-"""Deployment page: presets from the deployment targets, field errors, untrained blocks, the list of builds."""
+"""Deployment page: presets from the deployment targets, field errors, untrained blocks, the list of
+builds."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 
 @pytest.fixture
-def impulse_id(settings, user_project):  # noqa: ANN001, ANN201
+def impulse_id(settings, user_project):
     from app.core.db import session_scope
     from app.schemas.impulses import ImpulseCreate
     from app.services import impulses

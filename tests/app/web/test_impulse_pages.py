@@ -1,4 +1,5 @@
-"""Impulse design: the form built from the block declarations, server validation next to the field, jobs."""
+"""Impulse design: the form built from the block declarations, server validation next to the field,
+jobs."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Training and model testing pages: states before training, settings validation at the field, job start."""
+"""Training and model testing pages: states before training, settings validation at the field, job
+start."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import pytest
 
 
 @pytest.fixture
-def impulse_id(settings, user_project):  # noqa: ANN001, ANN201
+def impulse_id(settings, user_project):
     from app.core.db import session_scope
     from app.schemas.impulses import ImpulseCreate
     from app.services import impulses

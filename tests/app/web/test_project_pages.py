@@ -1,4 +1,5 @@
-"""Project list, creation (API key shown once), dashboard (keys, snippet, counts), rotation, deletion, devices."""
+"""Project list, creation (API key shown once), dashboard (keys, snippet, counts), rotation,
+deletion, devices."""
 
 from __future__ import annotations
 

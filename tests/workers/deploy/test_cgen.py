@@ -1,5 +1,5 @@
-"""workers.deploy.cgen: C literals (read back by a real C compiler), identifiers, banners, templates,
-the runtime's prefix."""
+"""workers.deploy.cgen: C literals (read back by a real C compiler), identifiers, banners,
+templates, the runtime's prefix."""
 
 from __future__ import annotations
 

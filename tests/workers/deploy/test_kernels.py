@@ -1,4 +1,5 @@
-"""Each kernel on tiny single-op models made by TensorFlow's converter vs the tflite-micro interpreter."""
+"""Each kernel on tiny single-op models made by TensorFlow's converter vs the tflite-micro
+interpreter."""
 
 import shutil
 

@@ -1,4 +1,5 @@
-"""Tensor lifetimes, buffer sharing (aliases, in place) and arena offsets on small hand-built graphs."""
+"""Tensor lifetimes, buffer sharing (aliases, in place) and arena offsets on small hand-built
+graphs."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def _graph(tensors: list[tuple], ops: list[tuple], inputs: tuple, outputs: tuple
     )
 
 
-def _assert_live_tensors_do_not_overlap(graph: Graph, plan) -> None:  # noqa: ANN001
+def _assert_live_tensors_do_not_overlap(graph: Graph, plan) -> None:
     lifetimes = tensor_lifetimes(graph)
     buffer_of = {t: b for b in plan.buffers for t in b.tensors}
     for a, b in itertools.combinations(lifetimes, 2):

@@ -272,7 +272,8 @@ class TestAgainstLibrosa:
             ).T
             pooled = np.corrcoef(ours[:, 1:].ravel(), ref[:, 1:].ravel())[0, 1]
             print(
-                f"librosa own filters: pooled corr {pooled:.4f}, max |diff| {np.abs(ours - ref)[:, 1:].max():.3f}"
+                f"librosa own filters: pooled corr {pooled:.4f}, max |diff| "
+                f"{np.abs(ours - ref)[:, 1:].max():.3f}"
             )
             assert pooled > 0.97
             assert np.median(np.abs(ours[:, 1:] - ref[:, 1:])) < 1.0

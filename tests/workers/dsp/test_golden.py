@@ -155,7 +155,8 @@ def test_golden(name):
     if not path.exists():
         pytest.fail(
             f"no golden file {path.name} for {name} implementation_version "
-            f"{block.implementation_version}; generate it with TINYFORGE_REGEN_GOLDEN=1 and review it"
+            f"{block.implementation_version}; generate it with TINYFORGE_REGEN_GOLDEN=1 and review "
+            "it"
         )
     with np.load(path) as g:
         stored = {k.split("__")[0] for k in g.files}

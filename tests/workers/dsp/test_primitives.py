@@ -1,4 +1,5 @@
-"""Primitives against independent implementations (numpy, scipy, python_speech_features, librosa)."""
+"""Primitives against independent implementations (numpy, scipy, python_speech_features,
+librosa)."""
 
 from __future__ import annotations
 
@@ -127,7 +128,8 @@ def test_filterbank_peaks_near_librosa_htk():
         num_filters=32, fft_length=256, frequency_hz=8000.0, low_hz=0.0, high_hz=4000.0
     )
     lib = librosa.filters.mel(sr=8000, n_fft=256, n_mels=32, htk=True, norm=None)
-    # same mel points; ours snaps them to the bin grid with floor, so peaks differ by at most one bin
+    # same mel points; ours snaps them to the bin grid with floor, so peaks differ by at most one
+    # bin
     assert np.abs(ours.argmax(1) - lib.argmax(1)).max() <= 1
 
 

@@ -17,9 +17,10 @@ from workers.learn.architectures import LAYER_TYPES, layer_types_schema
 
 def test_import_does_not_pull_tensorflow():
     code = (
-        "import sys, workers.learn, workers.learn.quantize, workers.learn.evaluate, workers.learn.anomaly;"
-        "bad=[m for m in ('tensorflow','keras','tflite_micro','ai_edge_litert') if m in sys.modules];"
-        "print(bad); sys.exit(1 if bad else 0)"
+        "import sys, workers.learn, workers.learn.quantize, workers.learn.evaluate, "
+        "workers.learn.anomaly;bad=[m for m in "
+        "('tensorflow','keras','tflite_micro','ai_edge_litert') if m in sys.modules];print(bad); "
+        "sys.exit(1 if bad else 0)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60

@@ -14,6 +14,7 @@ import math
 import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -489,6 +490,7 @@ def emit_dsp(
         raise DspBuildError(name, "window_samples", "window too large for the C runtime")
     try:
         p = block.validate(params)
+        shape: tuple[int, ...]
         if name == "image":
             shape = (window_samples, 3 if p["channels"] == "RGB" else 1)
         else:
@@ -516,7 +518,7 @@ def emit_dsp(
         f"v{block.implementation_version} with params {json.dumps(p, sort_keys=True)}; window "
         f"{window_samples} x {n_axes} at {float(frequency_hz or 0):g} Hz"
     )
-    common = dict(
+    common: dict[str, Any] = dict(
         banner=banner,
         prefix=prefix,
         runtime_prefix=runtime_prefix,
@@ -586,7 +588,7 @@ def emit_dsp_chain(
     """
     if not blocks:
         raise DspBuildError("-", "blocks", "an impulse needs at least one processing block")
-    kw = dict(
+    kw: dict[str, Any] = dict(
         window_samples=window_samples,
         n_axes=n_axes,
         frequency_hz=frequency_hz,
@@ -615,7 +617,7 @@ def emit_dsp_chain(
         f"({' + '.join(e.block for e in parts)}) on one window {window_samples} x {n_axes} at "
         f"{float(frequency_hz or 0):g} Hz"
     )
-    ctx = dict(
+    ctx: dict[str, Any] = dict(
         banner=banner,
         prefix=prefix,
         blocks=described,

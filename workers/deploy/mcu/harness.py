@@ -79,7 +79,8 @@ def _round_up(value: int, multiple: int) -> int:
 
 
 def _write_inputs(out_dir: Path, *, inputs: Sequence[bytes], stride: int, tag: str) -> Path:
-    """Assembler source placing `inputs` (each padded to `stride`) in the .tinyforge_inputs section."""
+    """Assembler source placing `inputs` (each padded to `stride`) in the .tinyforge_inputs
+    section."""
     blob = out_dir / f"tinyforge_harness_inputs_{tag}.bin"
     with blob.open("wb") as f:
         for vector in inputs:
@@ -168,7 +169,8 @@ def _parse_harness_output(
             payload = bytes.fromhex(m.group(2))
             if len(payload) != output_bytes:
                 raise McuRunError(
-                    f"{where}: output {m.group(1)} has {len(payload)} bytes, expected {output_bytes}"
+                    f"{where}: output {m.group(1)} has {len(payload)} bytes, expected "
+                    f"{output_bytes}"
                 )
             outputs[int(m.group(1))] = payload
         elif m := _FAIL.match(line):
@@ -306,7 +308,8 @@ def _run_batch(
     out_dir: Path,
     timeout_s: float,
 ) -> _Batch:
-    """Link the inputs `start`.. (as many as fit) into the program, run it, parse what it printed."""
+    """Link the inputs `start`.. (as many as fit) into the program, run it, parse what it
+    printed."""
     batch = inputs[start : start + layout.per_run]
     src = _write_inputs(out_dir, inputs=batch, stride=layout.stride, tag="run")
     batch_obj = compile_objects(layout.target, sources=[src], include_dirs=[], out_dir=out_dir)

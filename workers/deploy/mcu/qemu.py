@@ -47,7 +47,8 @@ class RunResult:
 
 
 def cache_dir() -> Path:
-    """Where built helpers (the QEMU plugin) are kept: $TINYFORGE_CACHE_DIR or ~/.cache/tinyforge."""
+    """Where built helpers (the QEMU plugin) are kept: $TINYFORGE_CACHE_DIR or
+    ~/.cache/tinyforge."""
     root = os.environ.get("TINYFORGE_CACHE_DIR")
     if root:
         return Path(root)

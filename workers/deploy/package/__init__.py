@@ -42,10 +42,11 @@ class ImpulseSpec:
     slice_samples: int
     anomaly: dict[str, Any] | None = None  # K-means or GMM arrays from workers.learn.anomaly
     title: str = "impulse"
-    # image impulses: {"width", "height", "resize_mode", "color_depth"}; the window is width x height
-    # pixels of len(axes) channels, frequency 0, and there is no continuous mode
+    # image impulses: {"width", "height", "resize_mode", "color_depth"}; the window is width x
+    # height pixels of len(axes) channels, frequency 0, and there is no continuous mode
     image: dict[str, Any] | None = None
-    # further processing blocks feeding the same learning block: (block, params), features side by side
+    # further processing blocks feeding the same learning block: (block, params), features side by
+    # side
     more_dsp: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
@@ -81,7 +82,8 @@ def build_library(
     model_type: str | None = None,
     title: str = "Tinyforge impulse",
 ) -> Library:
-    """Compile and package. Raises CompileError (unsupported op, bad model, ...) before writing anything."""
+    """Compile and package. Raises CompileError (unsupported op, bad model, ...) before writing
+    anything."""
     if engine not in ENGINES:
         raise CompileError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
     tgt = get_target(target)
@@ -141,7 +143,8 @@ def build_library(
         n_in = compiled.input.nbytes // (1 if int8 else 4)
         if dsp.n_features != n_in:
             raise CompileError(
-                f"the DSP block produces {dsp.n_features} features but the model takes {n_in} inputs"
+                f"the DSP block produces {dsp.n_features} features but the model takes "
+                f"{n_in} inputs"
             )
         for rel, text in dsp.files.items():  # they call the DSP runtime by the library's prefix
             files[f"src/{rel}"] = text
@@ -266,7 +269,8 @@ TFLM_MARGIN_PERCENT = 10
 
 
 def _tflm_op_method(op: str) -> str:
-    """CONV_2D -> AddConv2D, FULLY_CONNECTED -> AddFullyConnected (MicroMutableOpResolver's names)."""
+    """CONV_2D -> AddConv2D, FULLY_CONNECTED -> AddFullyConnected (MicroMutableOpResolver's
+    names)."""
     return "Add" + "".join(p.capitalize() for p in op.split("_")).replace("2d", "2D").replace(
         "1d", "1D"
     )
@@ -283,7 +287,7 @@ def _tflm_files(
     measured, _head = tflm_arena_bytes(tflite_bytes, [sample])
     arena = ((measured * (100 + TFLM_MARGIN_PERCENT) // 100) + 15) // 16 * 16
     ops = sorted({_tflm_op_method(op) for op in compiled.ops})
-    ctx = {
+    ctx: dict[str, Any] = {
         "banner": banner,
         "prefix": prefix,
         "arena_bytes": arena,
@@ -318,7 +322,7 @@ def _tflm_files(
     }
 
 
-def _io(t) -> dict[str, Any]:  # noqa: ANN001
+def _io(t) -> dict[str, Any]:
     return {
         "shape": list(t.shape),
         "dtype": t.dtype,
@@ -362,7 +366,8 @@ def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any
             radii=floats("radii", model["radii"]),
         )
         return ctx
-    # GMM: log p(z) = logsumexp_k(const_k - |(z - mean_k) U_k|^2 / 2), const_k = log w_k + log det U_k - d log(2 pi) / 2
+    # GMM: log p(z) = logsumexp_k(const_k - |(z - mean_k) U_k|^2 / 2), const_k = log w_k + log det
+    # U_k - d log(2 pi) / 2
     d = len(index)
     weights, means = (
         np.asarray(model["weights"], np.float64),
@@ -388,7 +393,7 @@ def _anomaly_ctx(model: dict[str, Any] | None, n_features: int) -> dict[str, Any
     return ctx
 
 
-def _check_fits(tgt, compiled: CompiledModel, manifest: dict[str, Any]) -> None:  # noqa: ANN001
+def _check_fits(tgt, compiled: CompiledModel, manifest: dict[str, Any]) -> None:
     ram = manifest["ram_estimate_bytes"]
     if tgt.ram_bytes is not None and ram > tgt.ram_bytes:
         raise CompileError(

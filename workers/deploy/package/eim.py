@@ -76,15 +76,16 @@ def sensor_code(impulse: Any) -> int:  # ImpulseSpec (not imported: the package 
 
 
 def input_features(impulse: Any) -> int:
-    """Numbers in one classify request: the window (samples x axes), or one packed value per pixel."""
+    """Numbers in one classify request: the window (samples x axes), or one packed value per
+    pixel."""
     if impulse.image:
         return int(impulse.image["width"]) * int(impulse.image["height"])
     return impulse.window_samples * len(impulse.axes)
 
 
 def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
-    """The hello answer's ``model_parameters``, as Edge Impulse's runner reports them, plus the names of
-    the axes (image channels) in the order the impulse reads them."""
+    """The hello answer's ``model_parameters``, as Edge Impulse's runner reports them, plus the
+    names of the axes (image channels) in the order the impulse reads them."""
     sensor = sensor_code(impulse)
     image = impulse.image or {}
     kind = (impulse.anomaly or {}).get("kind", "kmeans" if impulse.anomaly else None)
@@ -100,7 +101,7 @@ def model_parameters(impulse: Any, labels: Sequence[str]) -> dict[str, Any]:
         "image_input_frames": 1 if image else 0,
         "image_input_height": int(image.get("height", 0)),
         "image_input_width": int(image.get("width", 0)),
-        "image_resize_mode": RESIZE_MODES.get(image.get("resize_mode"), "none"),
+        "image_resize_mode": RESIZE_MODES.get(image.get("resize_mode", ""), "none"),
         "inferencing_engine": ENGINE_NONE,
         "input_features_count": input_features(impulse),
         "interval_ms": 0 if image else 1000.0 / impulse.frequency_hz,
@@ -204,7 +205,8 @@ def compiler_for(target: str) -> str:
     """The C compiler that makes executables for `target` here; EimError when none is installed."""
     if target not in MACHINES:
         raise EimError(
-            f"the Linux runner (model.eim) exists for linux-x86_64 and linux-aarch64 builds, not for {target}"
+            "the Linux runner (model.eim) exists for linux-x86_64 and linux-aarch64 "
+            f"builds, not for {target}"
         )
     cc = os.environ.get("CC", "cc") if host_target() == target else CROSS_COMPILERS[target]
     if shutil.which(cc) is None:
@@ -255,8 +257,8 @@ def build_eim(lib_dir: Path, *, target: str, static: bool = True) -> Path:
 
 
 class EimRunner:
-    """A client of the runner protocol: starts ``model.eim SOCKET`` (optionally under a launcher such
-    as qemu-aarch64) and sends JSON requests. Use as a context manager; `hello` holds the model
+    """A client of the runner protocol: starts ``model.eim SOCKET`` (optionally under a launcher
+    such as qemu-aarch64) and sends JSON requests. Use as a context manager; `hello` holds the model
     parameters after `start`."""
 
     def __init__(
@@ -328,7 +330,8 @@ class EimRunner:
         return self.hello
 
     def send(self, message: dict[str, Any]) -> dict[str, Any]:
-        """One request, its answer; EimError with the runner's reason when it answers success: false."""
+        """One request, its answer; EimError with the runner's reason when it answers success:
+        false."""
         if self._sock is None:
             raise EimError("the runner is not started")
         self._id += 1
@@ -376,7 +379,8 @@ class EimRunner:
 
 def pack_pixels(window: np.ndarray, channels: int) -> np.ndarray:
     """An image window (pixels row by row, `channels` values 0..255 each) as the runner takes it:
-    one number 0xRRGGBB per pixel (grey pixels as 0xGGGGGG), as Edge Impulse's image runners send."""
+    one number 0xRRGGBB per pixel (grey pixels as 0xGGGGGG), as Edge Impulse's image runners
+    send."""
     px = np.rint(np.asarray(window, np.float64).reshape(-1, channels)).astype(np.int64)
     if channels == 1:
         px = np.repeat(px, 3, axis=1)
@@ -410,9 +414,10 @@ def verify_eim(
     log: Callable[[str], None] = print,
 ) -> dict[str, Any]:
     """Build the runner for `target` in the written library `lib_dir`, run it on the windows through
-    the protocol (under QEMU for the other architecture) and compare its classes with the platform's.
-    When it agrees on every window it goes into `lib` as ``model.eim`` (executable). Returns the
-    report part; a runner that cannot be built or run here is skipped with the reason."""
+    the protocol (under QEMU for the other architecture) and compare its classes with the
+    platform's. When it agrees on every window it goes into `lib` as ``model.eim`` (executable).
+    Returns the report part; a runner that cannot be built or run here is skipped with the
+    reason."""
     try:
         exe = build_eim(lib_dir, target=target)
         launcher = launcher_for(target)
@@ -437,8 +442,8 @@ def verify_eim(
         "bytes": exe.stat().st_size,
     }
     log(
-        f"Linux runner (model.eim, {target}) {where} through Edge Impulse's runner protocol on {len(rows)} "
-        f"windows: same class {100 * same:.1f}%"
+        f"Linux runner (model.eim, {target}) {where} through Edge Impulse's runner protocol on "
+        f"{len(rows)} windows: same class {100 * same:.1f}%"
     )
     if same == 1.0:
         lib.files[EIM_NAME] = exe.read_bytes()

@@ -31,7 +31,8 @@ from workers.deploy.package import Library, write_library
 
 
 def reference_outputs(tflite_bytes: bytes, inputs: np.ndarray) -> list[bytes]:
-    """Raw output tensor bytes of the TFLite Micro interpreter for each input (in the input tensor's dtype)."""
+    """Raw output tensor bytes of the TFLite Micro interpreter for each input (in the input tensor's
+    dtype)."""
     from tflite_micro.python.tflite_micro import runtime
 
     interp = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
@@ -66,12 +67,16 @@ def verify_library(
     work_dir: Path | None = None,
     run_target: bool = True,
 ) -> dict[str, Any]:
-    """Run the checks; returns what goes into the manifest (and raises nothing for a mismatch: it reports)."""
+    """Run the checks; returns what goes into the manifest (and raises nothing for a mismatch: it
+    reports)."""
     from workers.deploy import verify_on_host
 
     report: dict[str, Any] = {}
-    tmp = tempfile.TemporaryDirectory(prefix="tinyforge-verify-") if work_dir is None else None
-    wd = Path(tmp.name) if tmp else Path(work_dir)
+    tmp = None
+    if work_dir is None:
+        tmp = tempfile.TemporaryDirectory(prefix="tinyforge-verify-")
+        work_dir = Path(tmp.name)
+    wd = Path(work_dir)
     try:
         host = verify_on_host(lib.compiled, tflite_bytes, model_inputs, work_dir=wd / "model")
         report["host"] = {
@@ -84,9 +89,10 @@ def verify_library(
             "tflm_arena_bytes": host.tflm_arena_bytes,
         }
         log(
-            f"host: {host.inferences} inferences, outputs {'equal' if host.outputs_equal else 'DIFFER'}, "
-            f"{host.tensors_compared} intermediate tensors {'equal' if host.intermediates_equal else 'DIFFER'} "
-            f"(TFLM interpreter arena {host.tflm_arena_bytes} B, ours {lib.compiled.arena_bytes} B)"
+            f"host: {host.inferences} inferences, outputs "
+            f"{'equal' if host.outputs_equal else 'DIFFER'}, {host.tensors_compared} intermediate "
+            f"tensors {'equal' if host.intermediates_equal else 'DIFFER'} (TFLM interpreter arena "
+            f"{host.tflm_arena_bytes} B, ours {lib.compiled.arena_bytes} B)"
         )
         bit_exact = host.bit_exact
         if windows is not None and expected_scores is not None and len(windows):
@@ -122,16 +128,17 @@ def verify_library(
                 "output_step": step,
             }
             log(
-                f"host impulse (DSP in C + model) on {len(windows)} windows: same class {100 * same:.1f}%, "
-                f"largest score difference {diff:.4f} (one output step = {step:.4f})"
+                f"host impulse (DSP in C + model) on {len(windows)} windows: same class "
+                f"{100 * same:.1f}%, largest score difference {diff:.4f} (one output step = "
+                f"{step:.4f})"
             )
             if expected_anomaly is not None:
                 report["impulse"].update(
                     _compare_anomaly(out[:, n_labels], np.asarray(expected_anomaly, np.float64))
                 )
                 log(
-                    f"host anomaly scores (C, float32) vs the platform's: largest relative difference "
-                    f"{report['impulse']['anomaly_max_rel_diff']:.2e} "
+                    "host anomaly scores (C, float32) vs the platform's: largest relative "
+                    f"difference {report['impulse']['anomaly_max_rel_diff']:.2e} "
                     f"({'agree' if report['impulse']['anomaly_agrees'] else 'DIFFER'})"
                 )
             if lib.eim_sources:
@@ -172,7 +179,8 @@ def verify_library(
                 expected = reference_outputs(tflite_bytes, rows)
                 equal = [bytes(a) == b for a, b in zip(res.outputs, expected, strict=True)]
                 instructions = int(np.median(res.instructions)) if res.instructions else None
-                # RAM = data + bss (the arena and DSP scratch are static, so inside bss) + the deepest stack
+                # RAM = data + bss (the arena and DSP scratch are static, so inside bss) + the
+                # deepest stack
                 report["target"] = {
                     "machine": res.machine,
                     "inferences": len(rows),
@@ -186,9 +194,10 @@ def verify_library(
                 bit_exact = bit_exact and all(equal)
                 log(
                     f"{target} under QEMU ({res.machine}): {len(rows)} inferences, outputs "
-                    f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} instructions per "
-                    f"inference, flash {res.flash_bytes} B (text+data), RAM {res.ram_bytes + res.stack_used_bytes} B "
-                    f"(data+bss incl. arena {res.ram_bytes} + stack {res.stack_used_bytes})"
+                    f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} "
+                    f"instructions per inference, flash {res.flash_bytes} B (text+data), RAM "
+                    f"{res.ram_bytes + res.stack_used_bytes} B (data+bss incl. arena "
+                    f"{res.ram_bytes} + stack {res.stack_used_bytes})"
                 )
         report["bit_exact"] = bit_exact
         return report
@@ -224,8 +233,8 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
     impulse = report.get("impulse") or {}
     if impulse and impulse["same_class"] < 1.0:
         reasons.append(
-            f"the C impulse classifies {100 * (1 - impulse['same_class']):.1f}% of the test windows "
-            "differently from the platform"
+            f"the C impulse classifies {100 * (1 - impulse['same_class']):.1f}% of the test "
+            "windows differently from the platform"
         )
     if impulse.get("anomaly_agrees") is False:
         reasons.append(
@@ -235,8 +244,8 @@ def verdict(report: Mapping[str, Any]) -> list[str]:
     eim = report.get("eim") or {}
     if eim.get("same_class", 1.0) < 1.0:
         reasons.append(
-            f"the Linux runner (model.eim) classifies {100 * (1 - eim['same_class']):.1f}% of the test "
-            f"windows differently from the platform ({eim['ran']})"
+            f"the Linux runner (model.eim) classifies {100 * (1 - eim['same_class']):.1f}% of the "
+            f"test windows differently from the platform ({eim['ran']})"
         )
     return reasons
 

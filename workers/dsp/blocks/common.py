@@ -98,7 +98,10 @@ INPUT_FULL_SCALE = Param(
     32768.0,
     1e-9,
     1e12,
-    help="Values are divided by this first: 32768 for int16 PCM audio, 1 for data already in [-1, 1].",
+    help=(
+        "Values are divided by this first: 32768 for int16 PCM audio, 1 for data already in "
+        "[-1, 1]."
+    ),
     label="Input full scale",
 )
 

@@ -35,7 +35,10 @@ def moments(x: np.ndarray, axis: int = -2) -> tuple[np.ndarray, np.ndarray, np.n
 class FlattenBlock(Block):
     name = "flatten"
     title = "Flatten"
-    description = "Per axis: average, minimum, maximum, RMS, standard deviation, skewness, kurtosis (each switchable)."
+    description = (
+        "Per axis: average, minimum, maximum, RMS, standard deviation, skewness, kurtosis "
+        "(each switchable)."
+    )
     implementation_version = 1
     params = (
         Param(

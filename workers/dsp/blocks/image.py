@@ -35,7 +35,10 @@ def check_images(images) -> np.ndarray:
 class ImageBlock(Block):
     name = "image"
     title = "Image"
-    description = "Pixels as features: RGB or grayscale (BT.601 luma, rounded), scaled to [0, 1] or to the int8 range."
+    description = (
+        "Pixels as features: RGB or grayscale (BT.601 luma, rounded), scaled to [0, 1] or to "
+        "the int8 range."
+    )
     implementation_version = 1
     input_kind = "image"
     params = (
@@ -52,7 +55,10 @@ class ImageBlock(Block):
             "select",
             "0..1",
             choices=("0..1", "int8"),
-            help="0..1: pixel / 255. int8: pixel - 128, the int8 input value of a model quantized with scale 1/255.",
+            help=(
+                "0..1: pixel / 255. int8: pixel - 128, the int8 input value of a model "
+                "quantized with scale 1/255."
+            ),
             label="Scaling",
         ),
     )
@@ -74,7 +80,8 @@ class ImageBlock(Block):
     def run(
         self, windows, *, frequency_hz=0.0, params=None, graphs=False, expected_hw=None
     ) -> BlockOutput:
-        """`windows`: [n, h, w, c] uint8 (or float 0..255). `expected_hw`: (h, w) to enforce, else any size."""
+        """`windows`: [n, h, w, c] uint8 (or float 0..255). `expected_hw`: (h, w) to enforce, else
+        any size."""
         p = self.validate(params)
         x = check_images(windows)
         if expected_hw is not None and tuple(x.shape[1:3]) != tuple(expected_hw):

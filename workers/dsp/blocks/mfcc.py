@@ -40,8 +40,9 @@ class MfccBlock(Block):
     name = "mfcc"
     title = "MFCC"
     description = (
-        "Mel-frequency cepstral coefficients: log mel energies -> orthonormal DCT-II, coefficient 0 "
-        "replaced with the log frame energy, then sliding mean/variance normalisation over win_size frames."
+        "Mel-frequency cepstral coefficients: log mel energies -> orthonormal DCT-II, coefficient "
+        "0 replaced with the log frame energy, then sliding mean/variance normalisation over "
+        "win_size frames."
     )
     implementation_version = 1
     params = (

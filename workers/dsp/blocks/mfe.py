@@ -1,4 +1,5 @@
-"""MFE block: mel filterbank energies of rectangular frames, in dB mapped to [0, 1] from the noise floor."""
+"""MFE block: mel filterbank energies of rectangular frames, in dB mapped to [0, 1] from the noise
+floor."""
 
 from __future__ import annotations
 
@@ -65,7 +66,10 @@ def filterbank_graph(params: dict, frequency_hz: float) -> dict:
 class MfeBlock(Block):
     name = "mfe"
     title = "MFE (mel filterbank energies)"
-    description = "Mel filterbank energies of rectangular frames, 10*log10, mapped to [0, 1] from the noise floor."
+    description = (
+        "Mel filterbank energies of rectangular frames, 10*log10, mapped to [0, 1] from the "
+        "noise floor."
+    )
     implementation_version = 1
     params = (
         frame_length(0.02),

@@ -1,4 +1,5 @@
-"""Spectrogram block: power spectrum of rectangular frames, normalised in dB against a noise floor."""
+"""Spectrogram block: power spectrum of rectangular frames, normalised in dB against a noise
+floor."""
 
 from __future__ import annotations
 
@@ -38,7 +39,10 @@ def frames_of(
 class SpectrogramBlock(Block):
     name = "spectrogram"
     title = "Spectrogram"
-    description = "Power spectrum |FFT|^2/N of rectangular frames, in dB mapped to [0, 1] from the noise floor."
+    description = (
+        "Power spectrum |FFT|^2/N of rectangular frames, in dB mapped to [0, 1] from the noise "
+        "floor."
+    )
     implementation_version = 1
     params = (
         frame_length(0.02),

@@ -112,7 +112,8 @@ def c_features(
     frequency_hz: float,
     prefix: str = "tinyforge_",
 ) -> tuple[np.ndarray, DspEmission]:
-    """Emit, compile (cached by configuration) and run the C block on `windows` [n, samples, axes]."""
+    """Emit, compile (cached by configuration) and run the C block on `windows` [n, samples,
+    axes]."""
     emission = emit_dsp(
         block,
         params,

@@ -1,4 +1,5 @@
-"""Several processing blocks on one window in C: their features side by side, as the platform has them."""
+"""Several processing blocks on one window in C: their features side by side, as the platform has
+them."""
 
 from __future__ import annotations
 

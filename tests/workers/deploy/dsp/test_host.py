@@ -322,7 +322,8 @@ def test_spectral_wavelets(build_root, params):
     )
     diff = np.abs(stats[..., :11][..., values] - stats[..., 11:][..., values]) / scale
     assert diff.max() < 1e-5, diff.max()
-    # crossing rates are counts / (len - 1): equal (float32 vs float64 coefficients keep their signs here)
+    # crossing rates are counts / (len - 1): equal (float32 vs float64 coefficients keep their signs
+    # here)
     np.testing.assert_array_equal(stats[..., 8:10], stats[..., 19:21])
     np.testing.assert_allclose(g[..., :3], r[..., :3], rtol=2e-5, atol=2e-5)
 

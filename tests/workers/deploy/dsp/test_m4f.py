@@ -87,8 +87,8 @@ def test_mfcc_on_m4f_equals_host(tmp_path, params):
     assert len(result.instructions) == len(windows) and min(result.instructions) > 10_000
     print(
         f"\nMFCC {params or 'defaults'} on M4F: instructions/window {result.instructions}, "
-        f"flash {result.flash_bytes} B, ram {result.ram_bytes} B, stack {result.stack_used_bytes} B, "
-        f"scratch {emission.scratch_bytes} B, tables {emission.table_bytes} B; "
+        f"flash {result.flash_bytes} B, ram {result.ram_bytes} B, stack {result.stack_used_bytes} "
+        f"B, scratch {emission.scratch_bytes} B, tables {emission.table_bytes} B; "
         f"max |M4F - host| {np.abs(feats - host).max():.3g}, "
         f"bit-identical {np.mean(feats == host):.2%}"
     )

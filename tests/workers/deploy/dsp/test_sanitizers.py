@@ -57,7 +57,8 @@ SANITIZED = [
     ),
     ("flatten", {"skewness": True, "kurtosis": True}, 1, 2, 100.0),
     ("image", {"channels": "Grayscale"}, 100, 3, 0.0),
-    # wavelets: a filter longer than the deepest arrays (the symmetric extension wraps several times)
+    # wavelets: a filter longer than the deepest arrays (the symmetric extension wraps several
+    # times)
     (
         "spectral",
         {"analysis_type": "Wavelet", "wavelet": "db8", "wavelet_level": 2, "filter_type": "none"},

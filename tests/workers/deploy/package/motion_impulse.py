@@ -1,7 +1,7 @@
-"""A small real impulse for the Linux runner tests, trained once per test session: spectral features of
-the synthetic motion data set, a dense int8 classifier and a K-means anomaly block. "The platform" is
-the Python pipeline the platform classifies with (workers.dsp features, the TFLite Micro interpreter,
-workers.learn.anomaly)."""
+"""A small real impulse for the Linux runner tests, trained once per test session: spectral features
+of the synthetic motion data set, a dense int8 classifier and a K-means anomaly block. "The
+platform" is the Python pipeline the platform classifies with (workers.dsp features, the TFLite
+Micro interpreter, workers.learn.anomaly)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Anomaly blocks in C: K-means and Gaussian mixtures (full and diagonal) score like the platform."""
+"""Anomaly blocks in C: K-means and Gaussian mixtures (full and diagonal) score like the
+platform."""
 
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ def data():
     }
 
 
-def _scores_in_c(data, anomaly_model, tmp_path):  # noqa: ANN001, ANN202
+def _scores_in_c(data, anomaly_model, tmp_path):
     spec = ImpulseSpec(
         labels=["a", "b", "c", "d"],
         dsp_block="spectral",
@@ -82,7 +83,8 @@ def test_anomaly_score_in_c_equals_the_platforms(data, kind, tmp_path):
     assert lib.manifest["anomaly"] is True
     # float32 in C over features the C DSP computed vs float64 over the Python features
     np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3 * np.abs(expected).max())
-    # the same windows are flagged at the model's threshold, and the out-of-distribution ones score higher
+    # the same windows are flagged at the model's threshold, and the out-of-distribution ones score
+    # higher
     clear = np.abs(expected - model["threshold"]) > 1e-3 * max(
         1.0, abs(model["threshold"])
     )  # not on the line

@@ -1,4 +1,5 @@
-"""The classifier API on the host: continuous (sliding-window) mode equals classifying each full window."""
+"""The classifier API on the host: continuous (sliding-window) mode equals classifying each full
+window."""
 
 from __future__ import annotations
 

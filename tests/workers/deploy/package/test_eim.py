@@ -1,8 +1,8 @@
-"""The Linux runner (model.eim): Edge Impulse's own SDK clients run a Tinyforge impulse unchanged and
-classify the test windows as the platform does; bad requests and bad starts get clear errors.
+"""The Linux runner (model.eim): Edge Impulse's own SDK clients run a Tinyforge impulse unchanged
+and classify the test windows as the platform does; bad requests and bad starts get clear errors.
 
-The impulse is a real one, trained here (motion_impulse.py); "the platform" is the Python pipeline the
-platform classifies with.
+The impulse is a real one, trained here (motion_impulse.py); "the platform" is the Python pipeline
+the platform classifies with.
 """
 
 from __future__ import annotations
@@ -345,8 +345,8 @@ def test_bad_requests_are_answered_with_the_reason(verified, tmp_path):
         assert (
             ok["id"] == 19 and ok["success"] and set(ok["result"]["classification"]) == set(LABELS)
         )
-        # a message that does not end within the largest request (189 numbers x 64 bytes + 1 MiB): refused,
-        # then the runner closes the connection
+        # a message that does not end within the largest request (189 numbers x 64 bytes + 1 MiB):
+        # refused, then the runner closes the connection
         limit = 189 * 64 + 2**20
         answer = client.ask((b'{"id": 20, "classify": [' + b"1," * limit)[: limit + 1])
         assert "message larger than the largest request" in answer["error"]
@@ -384,7 +384,8 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
     )
     usage = subprocess.run([str(exe)], capture_output=True, text=True)
     assert usage.returncode == 1 and "usage:" in usage.stderr
-    # a socket left behind by a runner that was killed (nobody listens) is replaced, as Edge Impulse's does
+    # a socket left behind by a runner that was killed (nobody listens) is replaced, as Edge
+    # Impulse's does
     stale = tmp_path / "stale.sock"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as dead:
         dead.bind(str(stale))
@@ -472,7 +473,7 @@ def test_aarch64_runner_is_cross_compiled_and_checked_under_qemu(motion, tmp_pat
             EimRunner(tmp_path / "model.eim").start()
 
 
-def _image_library(tmp_path: Path, color_depth: str):  # noqa: ANN202
+def _image_library(tmp_path: Path, color_depth: str):
     channels = 3 if color_depth == "rgb" else 1
     axes = ["red", "green", "blue"] if channels == 3 else ["gray"]
     model = convert(layer(lambda L: L.Dense(2, activation="softmax")), [(1, 8 * 6 * channels)])

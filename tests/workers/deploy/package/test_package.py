@@ -1,4 +1,5 @@
-"""Packaging: the library builds from its own Makefile, the zip is deterministic and safe, errors are clear."""
+"""Packaging: the library builds from its own Makefile, the zip is deterministic and safe, errors
+are clear."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Libraries the deployment builder packages, run under QEMU on every Cortex-M core: bit-exact with TFLM."""
+"""Libraries the deployment builder packages, run under QEMU on every Cortex-M core: bit-exact with
+TFLM."""
 
 from __future__ import annotations
 
@@ -16,11 +17,12 @@ pytestmark = [pytest.mark.toolchain]
 def _need_toolchain() -> None:
     if not toolchain_available():
         pytest.skip(
-            "arm-none-eabi-gcc / qemu-system-arm not installed (scripts/install-toolchain.sh installs them)"
+            "arm-none-eabi-gcc / qemu-system-arm not installed "
+            "(scripts/install-toolchain.sh installs them)"
         )
 
 
-def _inputs(lib, n: int = 8) -> np.ndarray:  # noqa: ANN001
+def _inputs(lib, n: int = 8) -> np.ndarray:
     return np.random.default_rng(7).integers(
         -128, 128, size=(n, *lib.compiled.input.shape[1:]), dtype=np.int8
     )
