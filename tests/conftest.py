@@ -25,6 +25,7 @@ os.environ.setdefault("TINYFORGE_ENVIRONMENT", "test")
 
 from app.core.config import Settings  # noqa: E402
 from tests.paths import REPO_ROOT  # noqa: E402
+from tests.s3server import s3_bucket, s3_server  # noqa: E402, F401 - fixtures for every test
 
 PG_ADMIN_URL = os.environ.get(
     "TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -178,9 +179,9 @@ def session(settings: Settings):  # noqa: ANN201
 
 @pytest.fixture
 def store(settings: Settings):  # noqa: ANN201
-    from app.core.storage import BlobStore
+    from app.core.storage import get_store
 
-    return BlobStore(settings.storage_dir)
+    return get_store(settings)
 
 
 @pytest.fixture

@@ -140,7 +140,9 @@ def _generate_block(
     freq = spec.frequency_hz
     t0 = time.monotonic()
     pid = impulse.project_id
-    todo = [s for s in samples if not store.exists(artifacts.feature_cache_key(pid, config, s))]
+    # one listing rather than a lookup per sample (each one a round trip on object storage)
+    cached = set(store.iter_keys(artifacts.feature_cache_samples(pid, config)))
+    todo = [s for s in samples if artifacts.feature_cache_key(pid, config, s) not in cached]
     progress(
         0,
         f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
@@ -177,9 +179,9 @@ def _generate_block(
             )
             pos = 0
             for s, n in owners:
-                store.put(
-                    artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos : pos + n])
-                )
+                key = artifacts.feature_cache_key(pid, config, s)
+                store.put(key, _npy(out.features[pos : pos + n]))
+                cached.add(key)
                 pos += n
         done = min(len(todo), start + chunk_samples)
         progress(
@@ -195,10 +197,13 @@ def _generate_block(
         if s.id in skipped:
             continue
         key = artifacts.feature_cache_key(pid, config, s)
-        if not store.exists(key):
+        try:
+            feats = _load_npy(store.get(key)) if key in cached else None
+        except FileNotFoundError:  # removed meanwhile (the project's cache was cleared)
+            feats = None
+        if feats is None:
             skipped[s.id] = "features missing from cache"
             continue
-        feats = _load_npy(store.get(key))
         rows.append(feats)
         sample_ids += [s.id] * len(feats)
         window_ix += list(range(len(feats)))
