@@ -201,9 +201,15 @@ def test_web_server_and_two_workers_share_only_postgres_redis_and_s3(
             assert {"features", "tflite-int8", "keras-model", "deployment"} <= kinds, kinds
 
         # the work really was split: features on one host, training and the build on the other
-        assert "dsp.generate_features" in dsp.log() and "train.run" not in dsp.log()
-        assert "train.run" in train.log() and "deploy.build" in train.log()
-        assert "dsp.generate_features" not in train.log()
+        # (each worker's banner lists every task: count what it received)
+        def received(h: Host, task: str) -> int:
+            return h.log().count(f"Task {task}[")
+
+        assert received(dsp, "dsp.generate_features") == 1
+        assert received(dsp, "train.run") == received(dsp, "deploy.build") == 0
+        assert received(train, "train.run") == 2  # the classifier and the anomaly block
+        assert received(train, "deploy.build") == 1
+        assert received(train, "dsp.generate_features") == 0
 
         # every blob is in the bucket, none in any host's data directory
         keys = [
