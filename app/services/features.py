@@ -24,7 +24,13 @@ from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeri
 from app.services import artifacts
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid
-from app.services.samples import SampleFilter, all_samples, sample_image, sample_values
+from app.services.samples import (
+    SampleFilter,
+    all_samples,
+    read_blobs,
+    sample_image,
+    sample_values,
+)
 from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
@@ -36,17 +42,21 @@ EXPLORER_MAX_POINTS = (
 TSNE_MIN_POINTS = 30
 
 
-def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.ndarray:
-    """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c]."""
+def sample_windows(
+    store: BlobStore, sample: Sample, spec: InputBlock, raw: bytes | None = None
+) -> np.ndarray:
+    """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c].
+
+    `raw` is the sample's file when the caller has read it already (`samples.read_blobs`)."""
     if isinstance(spec, ImageInputBlock):
         if sample.kind != "image":
             raise DspError(
                 f"sample {sample.id} is a time series but the impulse's input is an image"
             )
-        return prepare_image(sample_image(store, sample), spec=spec.to_dsp())[None]
+        return prepare_image(sample_image(store, sample, raw), spec=spec.to_dsp())[None]
     if sample.kind != "timeseries":
         raise DspError(f"sample {sample.id} is an image but the impulse's input is a time series")
-    values, interval_ms, sensors = sample_values(store, sample)
+    values, interval_ms, sensors = sample_values(store, sample, raw)
     return make_windows(
         values,
         interval_ms=interval_ms,
@@ -153,9 +163,10 @@ def _generate_block(
     for start in range(0, len(todo), chunk_samples):
         chunk = todo[start : start + chunk_samples]
         windows, owners = [], []
+        raw = read_blobs(store, chunk)  # one read per pack file, not one per sample
         for s in chunk:
             try:
-                w = sample_windows(store, s, spec)
+                w = sample_windows(store, s, spec, raw[s.id])
             except (DspError, ParamError) as exc:
                 skipped[s.id] = str(exc)
                 continue

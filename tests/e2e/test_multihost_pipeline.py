@@ -177,8 +177,8 @@ def test_web_server_and_two_workers_share_only_postgres_redis_and_s3(
                 pid,
                 hmac_key,
                 dataset="motion",
-                n_per_label=8,
-                epochs=8,
+                n_per_label=20,  # the demo's data set (its anomaly verification holds on it)
+                epochs=10,
                 echo=lines.append,
                 build_targets=("linux-x86_64",),
             )
