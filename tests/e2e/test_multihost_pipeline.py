@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 import time
@@ -203,7 +204,7 @@ def test_web_server_and_two_workers_share_only_postgres_redis_and_s3(
         # the work really was split: features on one host, training and the build on the other
         # (each worker's banner lists every task: count what it received)
         def received(h: Host, task: str) -> int:
-            return h.log().count(f"Task {task}[")
+            return len(re.findall(rf"Task {re.escape(task)}\[[0-9a-f-]+\] received", h.log()))
 
         assert received(dsp, "dsp.generate_features") == 1
         assert received(dsp, "train.run") == received(dsp, "deploy.build") == 0
