@@ -490,6 +490,7 @@ def get_store(settings: Settings | None = None) -> BlobStore:
     settings = settings or get_settings()
     url = settings.storage_url
     if not url or url.startswith("file://"):
+        assert settings.storage_dir is not None  # the settings fill it in
         return LocalBlobStore(settings.storage_dir)
     bucket, prefix = parse_s3_url(url)
     cache_key = (
