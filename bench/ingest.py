@@ -213,10 +213,18 @@ class Run:
     """One load run: wall time, replies, and CPU seconds spent by server, PostgreSQL, clients and the machine."""
 
     def __init__(
-        self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int
+        self,
+        port: int,
+        requests: list[bytes],
+        clients: int,
+        connections: int,
+        server_pid: int,
+        s3_pid: int | None = None,
     ):
         server_pids, pg_pids = _children(server_pid), _postgres_pids()
         s0, p0, m0 = _cpu_seconds(server_pids), _cpu_seconds(pg_pids), _machine_busy_seconds()
+        s3_pids = [s3_pid] if s3_pid else []
+        o0 = _cpu_seconds(s3_pids)
         k0 = _cpu_seconds(server_pids, kernel_only=True)
         q: mp.Queue = mp.Queue()
         procs = [
@@ -236,6 +244,7 @@ class Run:
             _cpu_seconds(_postgres_pids()) - p0
         )  # backends that ended meanwhile are missed
         self.machine_cpu = _machine_busy_seconds() - m0
+        self.s3_cpu = _cpu_seconds(s3_pids) - o0 if s3_pids else None
         self.client_cpu = sum(r[3] for r in results)
         self.ok, self.bad = sum(r[0] for r in results), sum(r[1] for r in results)
         self.statuses: dict = {}
@@ -252,7 +261,8 @@ class Run:
         ms = lambda sec: 1000 * sec / n  # noqa: E731
         return (
             f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in the kernel), postgres {ms(self.pg_cpu):.2f}, "
-            f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
+            + (f"S3 server {ms(self.s3_cpu):.2f}, " if self.s3_cpu is not None else "")
+            + f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
             f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
         )
 
@@ -336,8 +346,9 @@ def main() -> int:
             rates = {}
             ok = True
             for name, storage_env in backends:
+                s3_pid = s3.proc.pid if s3 is not None and name == "s3" else None
                 rate, exact = _measure(
-                    args, name, storage_env, url, data_dir, bodies, hashes, api_key
+                    args, name, storage_env, url, data_dir, bodies, hashes, api_key, s3_pid
                 )
                 rates[name] = rate
                 ok = ok and exact
@@ -373,7 +384,7 @@ def _s3_env(data_dir: Path):  # noqa: ANN202 -> (env, server or None)
     return server.env(bucket, "bench"), server
 
 
-def _measure(args, storage, storage_env, url, data_dir, bodies, hashes, api_key):  # noqa: ANN001, ANN202, PLR0913
+def _measure(args, storage, storage_env, url, data_dir, bodies, hashes, api_key, s3_pid):  # noqa: ANN001, ANN202, PLR0913
     """One server on one blob backend: trivial endpoint, then ingestion; (samples/s, all stored?)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -445,7 +456,7 @@ def _measure(args, storage, storage_env, url, data_dir, bodies, hashes, api_key)
             if args.profile
             else []
         )
-        ing = Run(port, reqs, args.clients, args.connections, server.pid)
+        ing = Run(port, reqs, args.clients, args.connections, server.pid, s3_pid)
         _stop_profilers(spies)
         bad_i = ing.bad
 

@@ -79,6 +79,37 @@ def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
 
 
+def _put_all(store: BlobStore, items: list[tuple[str, bytes]]) -> None:
+    """Write many small blobs; on object storage several requests in flight (each is a round trip)."""
+    if not store.remote or len(items) < 2:
+        for key, data in items:
+            store.put(key, data)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in pool.map(lambda item: store.put(*item), items):
+            pass
+
+
+def _get_all(store: BlobStore, keys: list[str]) -> dict[str, bytes]:
+    """Read many small blobs, {key: bytes}; a key removed meanwhile is left out."""
+
+    def get(key: str) -> tuple[str, bytes | None]:
+        try:
+            return key, store.get(key)
+        except FileNotFoundError:  # removed meanwhile (the project's cache was cleared)
+            return key, None
+
+    if not store.remote or len(keys) < 2:
+        pairs = map(get, keys)
+        return {k: v for k, v in pairs if v is not None}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        return {k: v for k, v in pool.map(get, keys) if v is not None}
+
+
 def _no_progress(_percent: float, _line: str | None = None) -> None:
     pass
 
@@ -188,12 +219,13 @@ def _generate_block(
             store.put(
                 artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode()
             )
-            pos = 0
+            pos, puts = 0, []
             for s, n in owners:
                 key = artifacts.feature_cache_key(pid, config, s)
-                store.put(key, _npy(out.features[pos : pos + n]))
+                puts.append((key, _npy(out.features[pos : pos + n])))
                 cached.add(key)
                 pos += n
+            _put_all(store, puts)
         done = min(len(todo), start + chunk_samples)
         progress(
             90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples"
@@ -204,14 +236,13 @@ def _generate_block(
         progress(90.0, f"... and {len(skipped) - 20} more samples skipped")
 
     rows, sample_ids, window_ix, labels, categories = [], [], [], [], []
+    wanted = [k for s in samples if (k := artifacts.feature_cache_key(pid, config, s)) in cached]
+    stored = _get_all(store, wanted)
     for s in samples:
         if s.id in skipped:
             continue
-        key = artifacts.feature_cache_key(pid, config, s)
-        try:
-            feats = _load_npy(store.get(key)) if key in cached else None
-        except FileNotFoundError:  # removed meanwhile (the project's cache was cleared)
-            feats = None
+        data = stored.get(artifacts.feature_cache_key(pid, config, s))
+        feats = None if data is None else _load_npy(data)
         if feats is None:
             skipped[s.id] = "features missing from cache"
             continue
