@@ -56,6 +56,33 @@ def db_upgrade(revision: str) -> None:
     click.echo(f"database at revision {current_revision(settings.database_url)}")
 
 
+# --- blob storage --------------------------------------------------------------------------------
+
+
+@main.group()
+def storage() -> None:
+    """Blob storage (a local directory, or S3-compatible object storage)."""
+
+
+@storage.command("check")
+def storage_check() -> None:
+    """Write, read back and delete a probe blob in the configured store; say where it is."""
+    from app.core.storage import StorageError, check_store, get_store
+
+    try:
+        store = get_store(_settings())
+    except (StorageError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    backend = "s3" if store.remote else "local"
+    click.echo(f"backend: {backend}")
+    click.echo(f"location: {store.location}")
+    try:
+        done = check_store(store)
+    except StorageError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"ok: {done}")
+
+
 # --- users and projects --------------------------------------------------------------------------
 
 

@@ -1,8 +1,14 @@
 """Ingestion throughput: signed JSON samples posted concurrently to the real HTTP server on
 PostgreSQL.
 
-    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2]
+    .venv/bin/python bench/ingest.py [--samples 6000] [--web-workers 2] [--clients 2] \
         [--connections 8]
+    .venv/bin/python bench/ingest.py --storage s3   # the same on S3, as a ratio to local
+
+With ``--storage s3`` the run is made twice on the same database and project, first with blobs in a
+local directory (the baseline), then on S3: the server named by TINYFORGE_STORAGE_URL and
+TINYFORGE_S3_ENDPOINT_URL (and AWS_* credentials) when they are set, else moto's S3 server started
+on loopback (tests/s3server.py), and prints the S3 rate as a ratio to the local one.
 
 Starts `tinyforge serve` (uvicorn) on a fresh PostgreSQL database, pre-builds N distinct signed
 samples (3 axes × 250 values, HMAC-SHA256), posts them from several client processes (raw sockets,
@@ -212,10 +218,18 @@ class Run:
     the machine."""
 
     def __init__(
-        self, port: int, requests: list[bytes], clients: int, connections: int, server_pid: int
+        self,
+        port: int,
+        requests: list[bytes],
+        clients: int,
+        connections: int,
+        server_pid: int,
+        s3_pid: int | None = None,
     ):
         server_pids, pg_pids = _children(server_pid), _postgres_pids()
         s0, p0, m0 = _cpu_seconds(server_pids), _cpu_seconds(pg_pids), _machine_busy_seconds()
+        s3_pids = [s3_pid] if s3_pid else []
+        o0 = _cpu_seconds(s3_pids)
         k0 = _cpu_seconds(server_pids, kernel_only=True)
         q: mp.Queue = mp.Queue()
         procs = [
@@ -235,6 +249,7 @@ class Run:
             _cpu_seconds(_postgres_pids()) - p0
         )  # backends that ended meanwhile are missed
         self.machine_cpu = _machine_busy_seconds() - m0
+        self.s3_cpu = _cpu_seconds(s3_pids) - o0 if s3_pids else None
         self.client_cpu = sum(r[3] for r in results)
         self.ok, self.bad = sum(r[0] for r in results), sum(r[1] for r in results)
         self.statuses: dict = {}
@@ -250,10 +265,11 @@ class Run:
         n = max(self.ok + self.bad, 1)
         ms = lambda sec: 1000 * sec / n  # noqa: E731
         return (
-            f"CPU ms/request: server {ms(self.server_cpu):.2f} ({ms(self.server_kernel):.2f} in "
-            f"the kernel), postgres {ms(self.pg_cpu):.2f}, clients {ms(self.client_cpu):.2f}, "
-            f"whole machine {ms(self.machine_cpu):.2f} (machine "
-            f"{100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
+            f"CPU ms/request: server {ms(self.server_cpu):.2f} "
+            f"({ms(self.server_kernel):.2f} in the kernel), postgres {ms(self.pg_cpu):.2f}, "
+            + (f"S3 server {ms(self.s3_cpu):.2f}, " if self.s3_cpu is not None else "")
+            + f"clients {ms(self.client_cpu):.2f}, whole machine {ms(self.machine_cpu):.2f} "
+            f"(machine {100 * self.machine_cpu / self.elapsed / os.cpu_count():.0f}% busy)"
         )
 
 
@@ -274,15 +290,19 @@ def main() -> int:
     ap.add_argument(
         "--gil", action="store_true", help="with --profile: sample only the thread holding the GIL"
     )
+    ap.add_argument(
+        "--storage",
+        choices=("local", "s3"),
+        default="local",
+        help="s3: measure on S3 too and print the ratio to the local backend",
+    )
     args = ap.parse_args()
 
     import numpy as np
-    from sqlalchemy import create_engine, func, select, text
+    from sqlalchemy import create_engine, text
 
-    from app.core.db import make_engine, session_factory, upgrade
-    from app.demo import free_port
+    from app.core.db import session_factory, upgrade
     from app.ingestion import decode_upload, sign_acquisition
-    from app.models import Sample
     from app.services import projects
 
     db_name = f"tinyforge_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
@@ -291,7 +311,6 @@ def main() -> int:
         conn.execute(text(f'CREATE DATABASE "{db_name}"'))
     url = PG_ADMIN.rsplit("/", 1)[0] + "/" + db_name
     data_dir = Path(tempfile.mkdtemp(prefix="tinyforge-bench-"))
-    server = None
     try:
         upgrade(url)
         from app.core.config import Settings
@@ -324,6 +343,71 @@ def main() -> int:
             )
         print(f"body size {len(bodies[0])} bytes", flush=True)
 
+        s3 = None
+        backends = [("local", {})]
+        if args.storage == "s3":
+            s3_env, s3 = _s3_env(data_dir)
+            backends.append(("s3", s3_env))
+        try:
+            rates = {}
+            ok = True
+            for name, storage_env in backends:
+                s3_pid = s3.proc.pid if s3 is not None and name == "s3" else None
+                rate, exact = _measure(
+                    args, name, storage_env, url, data_dir, bodies, hashes, api_key, s3_pid
+                )
+                rates[name] = rate
+                ok = ok and exact
+        finally:
+            if s3 is not None:
+                s3.stop()
+        if "s3" in rates:
+            print(
+                f"\n== S3 vs local: {rates['s3']:.0f} / {rates['local']:.0f} samples/s, "
+                f"ratio s3 / local {rates['s3'] / rates['local']:.3f} =="
+            )
+        return 0 if ok else 1
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
+        admin.dispose()
+        import shutil
+
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _s3_env(data_dir: Path):
+    keys = ("TINYFORGE_STORAGE_URL", "TINYFORGE_S3_ENDPOINT_URL")
+    if os.environ.get("TINYFORGE_STORAGE_URL", "").startswith("s3://"):
+        env = {k: os.environ[k] for k in keys if k in os.environ}
+        print(f"S3: {env}", flush=True)
+        return env, None
+    from tests.s3server import S3Server
+
+    server = S3Server.start(data_dir / "moto.log")
+    bucket = server.new_bucket()
+    print(f"S3: moto server at {server.endpoint_url}, bucket {bucket}", flush=True)
+    return server.env(bucket, "bench"), server
+
+
+def _measure(args, storage, storage_env, url, data_dir, bodies, hashes, api_key, s3_pid):
+    """One server on one blob backend: trivial endpoint, then ingestion -> (samples/s, stored?)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select, text
+
+    from app.core.config import Settings
+    from app.core.db import make_engine
+    from app.core.storage import get_store
+    from app.demo import free_port
+    from app.models import Sample
+
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        before = conn.execute(select(func.coalesce(func.max(Sample.id), 0))).scalar_one()
+    engine.dispose()
+    server = None
+    try:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("TINYFORGE_")}
         env.update(
@@ -331,6 +415,7 @@ def main() -> int:
             TINYFORGE_DATA_DIR=str(data_dir),
             PYTHONPATH=str(REPO),
             TINYFORGE_DB_POOL_SIZE="20",
+            **storage_env,
         )
         server = subprocess.Popen(
             [
@@ -377,81 +462,86 @@ def main() -> int:
             if args.profile
             else []
         )
-        ing = Run(port, reqs, args.clients, args.connections, server.pid)
+        ing = Run(port, reqs, args.clients, args.connections, server.pid, s3_pid)
         _stop_profilers(spies)
         bad_i = ing.bad
 
         engine = make_engine(url)
+        new = Sample.id > before  # this run's rows
         with engine.connect() as conn:
-            stored = conn.execute(select(func.count()).select_from(Sample.__table__)).scalar_one()
+            stored = conn.execute(select(func.count()).where(new)).scalar_one()
             distinct = conn.execute(
-                select(func.count(func.distinct(Sample.content_hash)))
+                select(func.count(func.distinct(Sample.content_hash))).where(new)
             ).scalar_one()
             dup_names = conn.execute(
                 text(
-                    "select count(*) from (select filename from samples group by filename "
-                    "having count(*) > 1) d"
-                )
+                    "select count(*) from (select filename from samples where id > :before "
+                    "group by filename having count(*) > 1) d"
+                ),
+                {"before": before},
             ).scalar_one()
             spot = conn.execute(
-                select(func.count()).where(Sample.content_hash.in_(list(hashes)))
+                select(func.count()).where(new, Sample.content_hash.in_(list(hashes)))
             ).scalar_one()
             places = conn.execute(
-                select(Sample.filename, Sample.blob_key, Sample.blob_offset, Sample.blob_bytes)
+                select(
+                    Sample.filename, Sample.blob_key, Sample.blob_offset, Sample.blob_bytes
+                ).where(new)
             ).all()
         engine.dispose()
         # every row's byte range holds exactly the body sent under its file name
-        from app.core.storage import BlobStore
-
-        store = BlobStore(data_dir / "blobs")
+        os.environ.update({k: v for k, v in storage_env.items() if k.startswith("AWS_")})
+        store = get_store(
+            Settings(
+                database_url=url,
+                data_dir=data_dir,
+                storage_url=storage_env.get("TINYFORGE_STORAGE_URL", ""),
+                s3_endpoint_url=storage_env.get("TINYFORGE_S3_ENDPOINT_URL", ""),
+            )
+        )
         sent = {f"bench.{i}.json": body for i, body in enumerate(bodies)}
-        intact = sum(
-            1
-            for name, key, offset, size in places
-            if store.get_range(key, offset, size) == sent.get(name)
-        )
-        files = sum(1 for _ in store.iter_keys())
+        with ThreadPoolExecutor(8) as pool:
+            intact = sum(
+                pool.map(lambda p: store.get_range(p[1], p[2], p[3]) == sent.get(p[0]), places)
+            )
+        files = len({key for _, key, _, _ in places})
 
-        triv_rate, ing_rate = triv.rate, ing.rate
-        print(
-            f"\n== ingestion benchmark (PostgreSQL, uvicorn workers={args.web_workers}, "
-            f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) =="
-        )
-        print(
-            f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     ({triv.ok} ok, "
-            f"{triv.bad} failed)"
-        )
-        print(f"    {triv.cpu_line()}")
-        print(
-            f"signed JSON ingestion            : {ing_rate:8.0f} samples/s ({ing.ok} ok, {ing.bad} "
-            f"failed, statuses {ing.statuses})"
-        )
-        print(f"    {ing.cpu_line()}")
-        print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
-        print(
-            f"stored rows {stored}, distinct content hashes {distinct}, duplicated names "
-            f"{dup_names}, spot-checked hashes found {spot}/{len(hashes)}, bodies stored byte for "
-            f"byte {intact} (in {files} files)"
-        )
-        exact = (
-            stored == args.samples == distinct == intact
-            and dup_names == 0
-            and spot == len(hashes)
-            and bad_i == 0
-        )
-        print("every sample stored exactly once:", "YES" if exact else "NO")
-        print(f"target >= 1000 samples/s: {'met' if ing_rate >= 1000 else 'NOT met'}")
-        return 0 if exact else 1
     finally:
         if server is not None:
             server.terminate()
             server.wait(timeout=20)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)'))
-        admin.dispose()
-        import shutil
-
-        shutil.rmtree(data_dir, ignore_errors=True)
+    triv_rate, ing_rate = triv.rate, ing.rate
+    print(
+        f"\n== ingestion benchmark ({storage} blobs: {store.location}; PostgreSQL, "
+        f"uvicorn workers={args.web_workers}, "
+        f"clients={args.clients}x{args.connections} connections, {os.cpu_count()} cores) =="
+    )
+    print(
+        f"trivial endpoint GET /api/health : {triv_rate:8.0f} req/s     "
+        f"({triv.ok} ok, {triv.bad} failed)"
+    )
+    print(f"    {triv.cpu_line()}")
+    print(
+        f"signed JSON ingestion            : {ing_rate:8.0f} samples/s "
+        f"({ing.ok} ok, {ing.bad} failed, "
+        f"statuses {ing.statuses})"
+    )
+    print(f"    {ing.cpu_line()}")
+    print(f"ratio ingestion / trivial        : {ing_rate / triv_rate:8.3f}")
+    print(
+        f"stored rows {stored}, distinct content hashes {distinct}, "
+        f"duplicated names {dup_names}, spot-checked hashes found {spot}/{len(hashes)}, "
+        f"bodies stored byte for byte {intact} (in {files} files)"
+    )
+    exact = (
+        stored == args.samples == distinct == intact
+        and dup_names == 0
+        and spot == len(hashes)
+        and bad_i == 0
+    )
+    print("every sample stored exactly once:", "YES" if exact else "NO")
+    print(f"target >= 1000 samples/s: {'met' if ing_rate >= 1000 else 'NOT met'}")
+    return ing_rate, exact
 
 
 if __name__ == "__main__":

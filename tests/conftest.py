@@ -26,6 +26,7 @@ os.environ.setdefault("TINYFORGE_ENVIRONMENT", "test")
 
 from app.core.config import Settings
 from tests.paths import REPO_ROOT
+from tests.s3server import s3_bucket, s3_server  # noqa: F401 - fixtures for every test
 
 PG_ADMIN_URL = os.environ.get(
     "TINYFORGE_TEST_PG_ADMIN", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -181,9 +182,9 @@ def session(settings: Settings):
 
 @pytest.fixture
 def store(settings: Settings):
-    from app.core.storage import BlobStore
+    from app.core.storage import get_store
 
-    return BlobStore(settings.storage_dir)
+    return get_store(settings)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
 from app.core.security import CSRF_SESSION_KEY, csrf_matches
-from app.core.storage import BlobStore
+from app.core.storage import BlobStore, get_store
 from app.models import Project, User
 from app.services import projects as project_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
@@ -43,7 +43,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_blob_store(settings: SettingsDep) -> BlobStore:
-    return BlobStore(settings.blob_dir)
+    return get_store(settings)
 
 
 StoreDep = Annotated[BlobStore, Depends(get_blob_store)]

@@ -31,6 +31,23 @@ class Settings(BaseSettings):
         default="", description="Celery result backend; default SQLite in data_dir"
     )
     storage_dir: Path | None = Field(default=None, description="blob store; default data_dir/blobs")
+    storage_url: str = Field(
+        default="",
+        description="s3://bucket/prefix for S3-compatible object storage; empty: storage_dir",
+    )
+    s3_endpoint_url: str = Field(
+        default="", description="S3 endpoint of a non-AWS server (MinIO: http://minio:9000)"
+    )
+    s3_presign: bool = Field(
+        default=False,
+        description="artifact downloads redirect (307) to a presigned URL instead of streaming",
+    )
+    s3_presign_expiry_s: int = Field(default=300, ge=10, le=7 * 24 * 3600)
+    s3_multipart_threshold_bytes: int = Field(
+        default=16 * 1024 * 1024,
+        ge=5 * 1024 * 1024,
+        description="objects from this size up are uploaded in parts",
+    )
     secret_key: str = DEV_SECRET
     base_url: str = Field(default="", description="public URL of this server, shown in snippets")
 
@@ -64,6 +81,20 @@ class Settings(BaseSettings):
         if self.storage_dir is None:
             self.storage_dir = self.data_dir / "blobs"
         self.storage_dir = self.storage_dir.expanduser().resolve()
+        if self.storage_url.startswith("file://"):
+            self.storage_dir = Path(self.storage_url[len("file://") :]).expanduser().resolve()
+        elif self.storage_url.startswith("s3://"):
+            from app.core.storage import StorageError, parse_s3_url
+
+            try:
+                parse_s3_url(self.storage_url)
+            except StorageError as exc:
+                raise ValueError(str(exc)) from exc
+        elif self.storage_url:
+            raise ValueError(
+                f"TINYFORGE_STORAGE_URL {self.storage_url!r}: use s3://bucket/prefix "
+                "(or file:///path, or leave it empty for TINYFORGE_STORAGE_DIR)"
+            )
         if self.environment == "production" and (
             self.secret_key == DEV_SECRET or len(self.secret_key) < 32
         ):
@@ -82,6 +113,10 @@ class Settings(BaseSettings):
     @property
     def broker_dir(self) -> Path:
         return self.data_dir / "broker"
+
+    @property
+    def uses_s3(self) -> bool:
+        return self.storage_url.startswith("s3://")
 
     @property
     def is_sqlite(self) -> bool:

@@ -58,12 +58,15 @@ def _feature_cache(project_id: int, config_hash: str) -> str:
     return f"{project_prefix(project_id)}/features/{config_hash[:24]}"
 
 
+def feature_cache_samples(project_id: int, config_hash: str) -> str:
+    """The prefix of every sample's features under one configuration (one listing finds them)."""
+    return f"{_feature_cache(project_id, config_hash)}/samples"
+
+
 def feature_cache_key(project_id: int, config_hash: str, sample: Sample) -> str:
     """One sample's features under one configuration (changes when the sample's content does)."""
-    return (
-        f"{_feature_cache(project_id, config_hash)}"
-        f"/samples/{sample.id}-{sample.content_hash[:16]}.npy"
-    )
+    folder = feature_cache_samples(project_id, config_hash)
+    return f"{folder}/{sample.id}-{sample.content_hash[:16]}.npy"
 
 
 def feature_shape_key(project_id: int, config_hash: str) -> str:

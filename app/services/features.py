@@ -25,7 +25,13 @@ from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeri
 from app.services import artifacts
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid
-from app.services.samples import SampleFilter, all_samples, sample_image, sample_values
+from app.services.samples import (
+    SampleFilter,
+    all_samples,
+    read_blobs,
+    sample_image,
+    sample_values,
+)
 from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
@@ -38,17 +44,21 @@ EXPLORER_MAX_POINTS = (
 TSNE_MIN_POINTS = 30
 
 
-def sample_windows(store: BlobStore, sample: Sample, spec: InputBlock) -> np.ndarray:
-    """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c]."""
+def sample_windows(
+    store: BlobStore, sample: Sample, spec: InputBlock, raw: bytes | None = None
+) -> np.ndarray:
+    """The input block applied to one stored sample: [n_windows, samples, axes] or [1, h, w, c].
+
+    `raw` is the sample's file when the caller has read it already (`samples.read_blobs`)."""
     if isinstance(spec, ImageInputBlock):
         if sample.kind != "image":
             raise DspError(
                 f"sample {sample.id} is a time series but the impulse's input is an image"
             )
-        return prepare_image(sample_image(store, sample), spec=spec.to_dsp())[None]
+        return prepare_image(sample_image(store, sample, raw), spec=spec.to_dsp())[None]
     if sample.kind != "timeseries":
         raise DspError(f"sample {sample.id} is an image but the impulse's input is a time series")
-    values, interval_ms, sensors = sample_values(store, sample)
+    values, interval_ms, sensors = sample_values(store, sample, raw)
     return make_windows(
         values,
         interval_ms=interval_ms,
@@ -69,6 +79,37 @@ def _npy(arr: np.ndarray) -> bytes:
 
 def _load_npy(data: bytes) -> np.ndarray:
     return np.load(io.BytesIO(data), allow_pickle=False)
+
+
+def _put_all(store: BlobStore, items: list[tuple[str, bytes]]) -> None:
+    """Write many small blobs; on object storage several requests in flight (each a round trip)."""
+    if not store.remote or len(items) < 2:
+        for key, data in items:
+            store.put(key, data)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        for _ in pool.map(lambda item: store.put(*item), items):
+            pass
+
+
+def _get_all(store: BlobStore, keys: list[str]) -> dict[str, bytes]:
+    """Read many small blobs, {key: bytes}; a key removed meanwhile is left out."""
+
+    def get(key: str) -> tuple[str, bytes | None]:
+        try:
+            return key, store.get(key)
+        except FileNotFoundError:  # removed meanwhile (the project's cache was cleared)
+            return key, None
+
+    if not store.remote or len(keys) < 2:
+        pairs = map(get, keys)
+        return {k: v for k, v in pairs if v is not None}
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        return {k: v for k, v in pool.map(get, keys) if v is not None}
 
 
 def _no_progress(_percent: float, _line: str | None = None) -> None:
@@ -142,7 +183,9 @@ def _generate_block(
     freq = spec.frequency_hz
     t0 = time.monotonic()
     pid = impulse.project_id
-    todo = [s for s in samples if not store.exists(artifacts.feature_cache_key(pid, config, s))]
+    # one listing rather than a lookup per sample (each one a round trip on object storage)
+    cached = set(store.iter_keys(artifacts.feature_cache_samples(pid, config)))
+    todo = [s for s in samples if artifacts.feature_cache_key(pid, config, s) not in cached]
     progress(
         0,
         f"{cfg.name} ({block.name}): {len(samples)} samples, {len(samples) - len(todo)} cached, "
@@ -153,9 +196,10 @@ def _generate_block(
     for start in range(0, len(todo), chunk_samples):
         chunk = todo[start : start + chunk_samples]
         windows, owners = [], []
+        raw = read_blobs(store, chunk)  # one read per pack file, not one per sample
         for s in chunk:
             try:
-                w = sample_windows(store, s, spec)
+                w = sample_windows(store, s, spec, raw[s.id])
             except (DspError, ParamError) as exc:
                 skipped[s.id] = str(exc)
                 continue
@@ -178,12 +222,13 @@ def _generate_block(
             store.put(
                 artifacts.window_shape_key(pid, config), json.dumps(list(window_shape)).encode()
             )
-            pos = 0
+            pos, puts = 0, []
             for s, n in owners:
-                store.put(
-                    artifacts.feature_cache_key(pid, config, s), _npy(out.features[pos : pos + n])
-                )
+                key = artifacts.feature_cache_key(pid, config, s)
+                puts.append((key, _npy(out.features[pos : pos + n])))
+                cached.add(key)
                 pos += n
+            _put_all(store, puts)
         done = min(len(todo), start + chunk_samples)
         progress(
             90.0 * done / max(1, len(todo)), f"computed features for {done}/{len(todo)} samples"
@@ -194,14 +239,16 @@ def _generate_block(
         progress(90.0, f"... and {len(skipped) - 20} more samples skipped")
 
     rows, sample_ids, window_ix, labels, categories = [], [], [], [], []
+    wanted = [k for s in samples if (k := artifacts.feature_cache_key(pid, config, s)) in cached]
+    stored = _get_all(store, wanted)
     for s in samples:
         if s.id in skipped:
             continue
-        key = artifacts.feature_cache_key(pid, config, s)
-        if not store.exists(key):
+        data = stored.get(artifacts.feature_cache_key(pid, config, s))
+        feats = None if data is None else _load_npy(data)
+        if feats is None:
             skipped[s.id] = "features missing from cache"
             continue
-        feats = _load_npy(store.get(key))
         rows.append(feats)
         sample_ids += [s.id] * len(feats)
         window_ix += list(range(len(feats)))

@@ -25,7 +25,7 @@ from fastapi.concurrency import run_in_threadpool
 from app.core.config import Settings
 from app.core.db import session_factory
 from app.core.security import hash_api_key
-from app.core.storage import BlobStore
+from app.core.storage import BlobStore, get_store
 from app.services import projects as project_service
 from app.services.ingest_pg import PgBatchWriter, is_postgresql_psycopg
 from app.services.samples import FileResult, PendingSample, store_batch
@@ -111,7 +111,7 @@ class _SessionWriter:
 class IngestBatcher:
     def __init__(self, settings: Settings, *, max_items: int = 256, writers: int = 1):
         self._settings = settings
-        self._store = BlobStore(settings.blob_dir)
+        self._store = get_store(settings)
         self._max_items = max_items
         self._writers = writers
         self._queue: asyncio.Queue[_Request] | None = None

@@ -9,6 +9,7 @@ thread, and one INSERT per row, cost more than decoding the samples.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import select
 from collections.abc import Sequence
@@ -177,7 +178,10 @@ class PgBatchWriter:
                 if not keep:
                     return [r for r in results if r is not None]
                 kept = [items[i] for i in keep]
-                places = write_blobs(self._store, kept)
+                if self._store.remote:  # a network round trip: keep the event loop serving
+                    places = await asyncio.to_thread(write_blobs, self._store, kept)
+                else:
+                    places = write_blobs(self._store, kept)
                 written = sorted({key for key, _ in places})
                 await cur.execute(_BATCH, _batch_params(kept, places))
                 ids = {(key, offset): sample_id for sample_id, key, offset in await cur.fetchall()}

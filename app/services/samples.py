@@ -29,7 +29,7 @@ from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 INGEST_CATEGORIES = (*CATEGORIES, "split")
 QUERY_CATEGORIES = (
@@ -445,13 +445,37 @@ def read_blob(store: BlobStore, sample: Sample) -> bytes:
     return store.get_range(sample.blob_key, sample.blob_offset, sample.blob_bytes)
 
 
-def sample_values(
-    store: BlobStore, sample: Sample
-) -> tuple[np.ndarray, float, list[dict[str, str]]]:
-    """(float32 [rows, axes], interval_ms, sensors) of a time-series sample."""
+def read_blobs(
+    store: BlobStore, samples: Sequence[Sample], *, max_span_bytes: int = 64 * 1024 * 1024
+) -> dict[int, bytes]:
+    """The files of many samples, {sample id: bytes}, with one read per pack file they share.
+
+    Samples ingested in one batch sit back to back in one pack file: reading the span that holds
+    them all costs one request on object storage instead of one per sample. A pack whose span
+    would exceed `max_span_bytes` is read sample by sample.
+    """
+    out: dict[int, bytes] = {}
+    by_key: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_key.setdefault(s.blob_key, []).append(s)
+    for key, group in by_key.items():
+        lo = min(s.blob_offset for s in group)
+        hi = max(s.blob_offset + s.blob_bytes for s in group)
+        if len(group) == 1 or hi - lo > max_span_bytes:
+            for s in group:
+                out[s.id] = read_blob(store, s)
+            continue
+        span = store.get_range(key, lo, hi - lo)
+        for s in group:
+            out[s.id] = span[s.blob_offset - lo : s.blob_offset - lo + s.blob_bytes]
+    return out
+
+
+def sample_values(store: BlobStore, sample: Sample, raw: bytes | None = None):
+    """The sample's values; `raw` is its file when already read (`read_blobs`)."""
     if sample.kind == "image":
         raise BadRequest(f"sample {sample.id} is an image, not a time series")
-    return read_values(read_blob(store, sample), format=sample.format)
+    return read_values(read_blob(store, sample) if raw is None else raw, format=sample.format)
 
 
 def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
@@ -469,11 +493,10 @@ def sample_wav(store: BlobStore, sample: Sample, *, axis: int = 0) -> bytes:
     return encode_wav(pcm, rate=max(1, int(round(sample.frequency_hz))), bits=16)
 
 
-def sample_image(store: BlobStore, sample: Sample) -> np.ndarray:
-    """The pixels of an image sample, [h, w, c]."""
+def sample_image(store: BlobStore, sample: Sample, raw: bytes | None = None):
     if sample.kind != "image":
         raise BadRequest(f"sample {sample.id} is a time series, not an image")
-    return read_image(read_blob(store, sample))
+    return read_image(read_blob(store, sample) if raw is None else raw)
 
 
 def label_counts(session: Session, project_id: int) -> dict[str, dict[str, int]]:

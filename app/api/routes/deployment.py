@@ -7,7 +7,8 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
+from app.api.downloads import artifact_download
 from app.schemas.jobs import BuildRequest, JobStarted
 from app.services import artifacts, deployment
 from app.services import jobs as job_service
@@ -79,15 +80,12 @@ def download(
     project: ProjectDep,
     session: SessionDep,
     store: StoreDep,
+    settings: SettingsDep,
     type: str | None = None,
     artifactId: Annotated[int | None, Query()] = None,
 ) -> Response:
     art = artifacts.latest_deployment(session, project.id, artifactId)
-    return Response(
-        artifacts.read(store, art),
-        media_type="application/zip",
-        headers={"content-disposition": f'attachment; filename="{art.name}"'},
-    )
+    return artifact_download(store, settings, art, media_type="application/zip")
 
 
 @router.get(

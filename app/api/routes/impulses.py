@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
+from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
+from app.api.downloads import artifact_download
 from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
 from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
 from app.services import artifacts
@@ -139,11 +140,11 @@ def list_artifacts(project: ProjectDep, session: SessionDep, impulseId: int | No
 
 @router.get("/artifacts/{artifactId}/download", summary="Download a file a job produced")
 def download_artifact(
-    artifactId: int, project: ProjectDep, session: SessionDep, store: StoreDep
+    artifactId: int,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
 ) -> Response:
     art = artifacts.project_artifact(session, project.id, artifactId)
-    return Response(
-        artifacts.read(store, art),
-        media_type=artifacts.media_type(art),
-        headers={"content-disposition": f'attachment; filename="{art.name}"'},
-    )
+    return artifact_download(store, settings, art)

@@ -79,11 +79,9 @@ def test_a_failing_request_is_retried_alone_and_only_it_fails(settings, session,
     assert all(isinstance(o, list) and o[0].success for i, o in enumerate(outcomes) if i != 3)
     assert session.scalar(select(func.count()).select_from(Sample)) == 6
     store_keys = {s.blob_key for s in session.scalars(select(Sample))}
-    from app.core.storage import BlobStore
+    from app.core.storage import get_store
 
-    assert (
-        set(BlobStore(settings.storage_dir).iter_keys()) == store_keys
-    )  # the failed batch's blobs are gone
+    assert set(get_store(settings).iter_keys()) == store_keys  # the failed batch's blobs are gone
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
