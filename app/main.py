@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app import web
+from app.api.body_limit import BodyLimit
 from app.api.routes import (
     deployment,
     devices,
@@ -77,9 +78,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.environment == "production",
     )
-    app.add_middleware(
-        ingestion.IngestionFastPath
-    )  # added last: runs first, ahead of the session middleware
+    app.add_middleware(ingestion.IngestionFastPath)  # ahead of the session middleware
+    # added last, runs first: no body past the limit reaches anything, the fast path included
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:

@@ -225,6 +225,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
         form = await request.form(
             max_files=settings.max_files_per_request, max_part_size=settings.max_file_bytes
         )
+    except TooLarge:
+        raise
     except Exception as exc:  # malformed multipart, too many files, a part too large
         raise BadRequest(f"could not read the multipart body: {exc}") from exc
     try:
@@ -233,12 +235,17 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             raise BadRequest("no files found: send them in the multipart field named 'data'")
         uploads, total = [], 0
         for part in parts:
-            data = await part.read()
-            total += len(data)
+            total += part.size or 0
             if total > settings.max_upload_bytes:
                 raise TooLarge(
                     f"the uploaded files exceed the limit of {settings.max_upload_bytes} bytes per request"
                 )
+            if (part.size or 0) > settings.max_file_bytes:
+                raise TooLarge(
+                    f"{part.filename or 'a file'} is {part.size} bytes; "
+                    f"the limit is {settings.max_file_bytes} bytes per file"
+                )
+            data = await part.read()
             uploads.append(
                 UploadedFile(filename=part.filename, data=data, content_type=part.content_type)
             )
