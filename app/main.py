@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -27,6 +29,7 @@ from app.api.routes import (
     sample_edits,
 )
 from app.core.config import Settings, get_settings
+from app.core.db import is_out_of_range
 from app.devices.hub import DeviceHub
 from app.schemas.errors import describe
 from app.services.errors import ServiceError
@@ -85,6 +88,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
         return JSONResponse({"success": False, "error": exc.message}, status_code=exc.status)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        message = "another request changed or deleted the same records meanwhile: nothing was saved; retry"
+        return JSONResponse({"success": False, "error": message}, status_code=409)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+        # SQLite cannot bind an int beyond 64 bits; PostgreSQL refuses one beyond the column's type
+        if not is_out_of_range(exc):
+            raise exc
+        message = "a number in the request is beyond the database's integer range: no such record"
+        return JSONResponse({"success": False, "error": message}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
