@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from tests.app.api.helpers import acquisition, key
+from tests.app.api.helpers import acquisition, key, snapshot
 
 
 def _upload(base: str, api_key: str, n: int) -> None:
@@ -73,3 +73,33 @@ def test_ids_beyond_the_integer_range_are_404(client, make_project, big):
         r = client.request(method, path, headers=h)
         assert r.status_code == 404, (method, path, r.status_code, r.text)
         assert r.json()["success"] is False
+
+
+@pytest.mark.parametrize("name", [b"\xff\xfe.json", b"%FF%FE.json", b"ok%C3.json"])
+def test_x_file_name_that_is_not_utf8_is_400(live_server, make_project, settings, name):
+    """Over a real socket (the test client re-encodes header bytes as UTF-8)."""
+    p = make_project()
+    before = snapshot(settings)
+    r = httpx.post(
+        f"{live_server}/api/training/data",
+        content=acquisition(),
+        headers={"x-api-key": p.api_key, "content-type": "application/json", "x-file-name": name},
+    )
+    assert r.status_code == 400, r.text
+    assert "x-file-name" in r.json()["error"] and "UTF-8" in r.json()["error"]
+    assert snapshot(settings) == before
+
+
+@pytest.mark.parametrize("name", ["C:\\data\\idle.json", "\\\\server\\share\\idle.json"])
+def test_a_windows_absolute_multipart_name_is_refused(client, make_project, settings, name):
+    """The multipart parser kept only 'idle.json' of 'C:\\data\\idle.json', so it was stored."""
+    p = make_project()
+    before = snapshot(settings)
+    r = client.post(
+        "/api/training/files",
+        files=[("data", (name, acquisition(), "application/json"))],
+        headers=key(p.api_key),
+    )
+    assert r.status_code == 400, r.text
+    assert "absolute path" in r.json()["error"]
+    assert snapshot(settings) == before
