@@ -516,6 +516,7 @@ def build(
             )
         import numpy as np
 
+        from workers.deploy.mcu.errors import McuRunError
         from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
 
         rng = np.random.default_rng(0)
@@ -525,7 +526,10 @@ def build(
             if lib.compiled.input.dtype == "int8"
             else rng.normal(size=shape).astype(np.float32)
         )
-        report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
+        try:
+            report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
+        except (CompileError, McuRunError, ValueError, OSError) as exc:
+            raise click.ClickException(f"{model.name}: verification could not run: {exc}") from exc
         record_in_manifest(lib.manifest, report)
         failures = verdict(report)
         render_docs(
