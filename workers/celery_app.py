@@ -9,6 +9,8 @@ task, in the child process.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 
 from celery import Celery, signals
@@ -115,19 +117,35 @@ def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
     return outcome
 
 
+_worker = {"name": f"{socket.gethostname()} pid {os.getpid()}", "queues": "*"}
+
+
+def _beat(settings: Settings) -> None:
+    """Record that this worker is alive (a queued job says so when none is)."""
+    with session_scope(settings) as session:
+        job_service.beat_worker(session, _worker["name"], _worker["queues"])
+
+
 def _reaper_loop() -> None:
     settings = get_settings()
-    interval = max(1.0, min(30.0, settings.job_heartbeat_timeout_s / 4))
+    interval = job_service.worker_beat_interval_s(settings.job_heartbeat_timeout_s)
     while not _reaper_stop.wait(interval):
         try:
+            _beat(settings)
             reap_once(settings)
         except Exception:
             log.exception("job reaper failed")
 
 
 @signals.worker_ready.connect
-def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
+def _start_reaper(sender=None, **_kwargs) -> None:  # noqa: ANN001, ANN003
+    _worker["name"] = f"{socket.gethostname()} pid {os.getpid()}"
     try:
+        _worker["queues"] = ",".join(q.name for q in sender.task_consumer.queues)
+    except Exception:  # noqa: BLE001 - the queue list is informative only
+        _worker["queues"] = "*"
+    try:
+        _beat(get_settings())
         reap_once()
     except Exception:
         log.exception("job reaper failed at start-up")
@@ -137,6 +155,11 @@ def _start_reaper(**_kwargs) -> None:  # noqa: ANN003
 @signals.worker_shutdown.connect
 def _stop_reaper(**_kwargs) -> None:  # noqa: ANN003
     _reaper_stop.set()
+    try:
+        with session_scope() as session:
+            job_service.forget_worker(session, _worker["name"])
+    except Exception:
+        log.exception("could not remove this worker's heartbeat")
 
 
 @signals.worker_process_init.connect

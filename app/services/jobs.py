@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import on_commit
-from app.models import FINISHED, Job, JobLog
+from app.models import FINISHED, Job, JobLog, WorkerHeartbeat
 from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
 from workers.queues import JOB_KINDS
@@ -182,3 +182,61 @@ def get_job_any(session: Session, job_id: int) -> Job:
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
     return job
+
+
+# --- is any worker alive? ---------------------------------------------------------------------------
+
+
+def worker_beat_interval_s(heartbeat_timeout_s: float) -> float:
+    """How often a worker's reaper runs and records that the worker is alive."""
+    return max(1.0, min(30.0, heartbeat_timeout_s / 4))
+
+
+def beat_worker(session: Session, name: str, queues: str) -> None:
+    row = session.get(WorkerHeartbeat, name)
+    if row is None:
+        session.add(WorkerHeartbeat(name=name, queues=queues[:255], seen_at=utcnow()))
+    else:
+        row.seen_at, row.queues = utcnow(), queues[:255]
+    session.flush()
+
+
+def forget_worker(session: Session, name: str) -> None:
+    session.execute(WorkerHeartbeat.__table__.delete().where(WorkerHeartbeat.name == name))
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))
+
+
+def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> str | None:
+    """What a job that has not started (or whose worker died) is waiting for, in words; None when
+    a live worker holds it. A worker is alive if it beat within 3 beat intervals."""
+    now = utcnow()
+    stale_running = (
+        job.status == "running"
+        and job.heartbeat_at is not None
+        and now - job.heartbeat_at > timedelta(seconds=heartbeat_timeout_s)
+    )
+    if job.status != "queued" and not stale_running:
+        return None
+    alive_after = now - timedelta(seconds=3 * worker_beat_interval_s(heartbeat_timeout_s))
+    rows = session.execute(select(WorkerHeartbeat.queues, WorkerHeartbeat.seen_at)).all()
+    serving = [
+        seen for queues, seen in rows if queues in ("", "*") or job.queue in queues.split(",")
+    ]
+    alive = any(seen > alive_after for seen in serving)
+    if stale_running:
+        since = _seconds(now - job.heartbeat_at)
+        if alive:
+            return f"its worker stopped {since} s ago; a live worker will re-queue it"
+        return f"waiting for a worker: the one running it stopped {since} s ago and none is alive"
+    queued_for = _seconds(now - job.created_at)
+    if alive:
+        return f"queued for {queued_for} s on queue '{job.queue}'"
+    last = max(serving, default=None)
+    seen = f"the last one was seen {_seconds(now - last)} s ago" if last else "none has run yet"
+    return (
+        f"waiting for a worker for {queued_for} s: no worker serving queue '{job.queue}' is "
+        f"alive ({seen}); start one with `tinyforge worker`"
+    )
