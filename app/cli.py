@@ -61,6 +61,27 @@ def user() -> None:
     """Dashboard users."""
 
 
+@user.command("password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="the new password, at least 8 characters")
+def user_password(email: str, password: str) -> None:
+    """Set a user's password; every session of the user ends."""
+    from app.core.db import session_scope
+    from app.services import users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            u = users.get_by_email(session, email)
+            if u is None:
+                raise click.ClickException(f"no user with email {email}")
+            ended = users.set_password(session, u, password)
+            click.echo(f"password of {u.email} changed; {ended} session(s) ended")
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="at least 8 characters")

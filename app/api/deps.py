@@ -15,6 +15,7 @@ from app.core.security import CSRF_SESSION_KEY, csrf_matches
 from app.core.storage import BlobStore
 from app.models import Project, User
 from app.services import projects as project_service
+from app.services import sessions as session_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.jobs import TaskSender
 
@@ -87,13 +88,12 @@ def get_caller(
         if project is None:
             raise Unauthorized("the API key in x-api-key is not valid (unknown or revoked)")
         return Caller(project=project)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        user = session.get(User, user_id)
-        if user is not None:
-            if request.method not in SAFE_METHODS:
-                require_csrf(request, request.headers.get("x-csrf-token"))
-            return Caller(user=user)
+    token = request.session.get("sid") if "session" in request.scope else None
+    user = session_service.session_user(session, token) if token else None
+    if user is not None:
+        if request.method not in SAFE_METHODS:
+            require_csrf(request, request.headers.get("x-csrf-token"))
+        return Caller(user=user)
     raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
 
 

@@ -125,6 +125,19 @@ def is_member(session: Session, project_id: int, user_id: int) -> bool:
     )
 
 
+def remove_member(session: Session, project_id: int, user_id: int) -> None:
+    """Take a user out of a project, and end their sessions: a page left open (or a copied cookie)
+    keeps nothing of the access."""
+    from app.services.sessions import revoke_user_sessions
+
+    member = session.get(ProjectMember, (project_id, user_id))
+    if member is None:
+        raise NotFound(f"user {user_id} is not a member of project {project_id}")
+    session.delete(member)
+    session.flush()
+    revoke_user_sessions(session, user_id)
+
+
 def delete_project(session: Session, store: BlobStore, project: Project) -> None:
     """Delete the project's rows (cascades) and, after the caller commits, its blobs."""
     pid = project.id

@@ -35,6 +35,17 @@ def authenticate(session: Session, *, email: str, password: str) -> User | None:
     return user
 
 
+def set_password(session: Session, user: User, password: str) -> int:
+    """Change a user's password and end every session they have (returns how many ended)."""
+    from app.services.sessions import revoke_user_sessions
+
+    if len(password) < 8:
+        raise BadRequest("the password must be at least 8 characters long")
+    user.password_hash = hash_password(password)
+    session.flush()
+    return revoke_user_sessions(session, user.id)
+
+
 def get_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(User.email == email.strip().lower()))
 
