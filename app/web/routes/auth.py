@@ -41,7 +41,7 @@ def login(
 ) -> Response:  # noqa: A002
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "-"
-    wait = throttle.retry_after(address, email) if email else 0.0
+    wait = throttle.retry_after(session, address, email) if email else 0.0
     if wait > 0:
         error = f"Too many failed sign-ins: try again in {max(1, round(wait))} seconds."
         return render(
@@ -58,7 +58,7 @@ def login(
     )
     if user is None:
         if email and password:
-            throttle.failed(address, email)
+            throttle.failed(session, address, email)
         error = (
             "Enter your email and password."
             if not (email and password)
@@ -70,7 +70,7 @@ def login(
             {"next": safe_next(next), "email": email, "error": error},
             status_code=400 if not (email and password) else 401,
         )
-    throttle.succeeded(address, email)
+    throttle.succeeded(session, address, email)
     sign_in(request, session, user)
     return redirect(safe_next(next))
 
