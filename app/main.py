@@ -87,7 +87,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": exc.message}, status_code=exc.status)
+        retry_after = getattr(exc, "retry_after_s", None)
+        return JSONResponse(
+            {"success": False, "error": exc.message},
+            status_code=exc.status,
+            headers={"retry-after": str(retry_after)} if retry_after is not None else None,
+        )
 
     @app.exception_handler(StaleDataError)
     async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:

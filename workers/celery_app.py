@@ -112,6 +112,16 @@ def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
         ]
     for job in requeue:
         job_service.dispatch(celery_for(settings), job.id, job.kind)
+    # jobs left waiting in the database (a dispatcher died between its commit and its send)
+    with session_scope(settings) as session:
+        waiting = job_service.projects_waiting_for_dispatch(session)
+    for project_id in waiting:
+        job_service.dispatch_ready(
+            get_engine(settings),
+            celery_for(settings),
+            project_id,
+            settings.max_dispatched_jobs_per_project,
+        )
     for jid, what in outcome:
         log.warning("job %s: worker lost, %s", jid, what)
     return outcome

@@ -17,7 +17,7 @@ from app.models import Project, User
 from app.services import projects as project_service
 from app.services import sessions as session_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.jobs import TaskSender
+from app.services.jobs import JobLimits, LimitedSender, TaskSender
 
 
 def settings_dep(request: Request) -> Settings:
@@ -51,10 +51,11 @@ StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
 def get_task_sender(settings: SettingsDep) -> TaskSender:
-    """The Celery client that sends job messages (see `app.services.jobs.queue_job`)."""
+    """The Celery client that sends job messages, with the per-project job limits of the settings
+    (see `app.services.jobs.queue_job`)."""
     from workers.celery_app import celery_for  # builds the Celery app for the environment on import
 
-    return celery_for(settings)
+    return LimitedSender(celery_for(settings), JobLimits.of(settings))
 
 
 TaskSenderDep = Annotated[TaskSender, Depends(get_task_sender)]

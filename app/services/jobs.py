@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import on_commit
 from app.models import FINISHED, Job, JobLog, WorkerHeartbeat
 from app.models.base import utcnow
-from app.services.errors import BadRequest, NotFound
+from app.services.errors import BadRequest, NotFound, TooMany
 from workers.queues import JOB_KINDS
 
 MAX_LOG_LINE = 4000
@@ -30,6 +31,43 @@ class TaskSender(Protocol):
     """What sends a "run job N" message: a Celery app (`workers.celery_app.celery_for(settings)`)."""
 
     def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """Per project: jobs queued + running at most (more are refused with 429), and jobs whose
+    messages are in the broker or running at once (the others wait in the database, oldest first,
+    so the broker's FIFO queues never hold more than a few of one project's jobs)."""
+
+    max_active: int = 20
+    max_dispatched: int = 2
+    retry_after_s: int = 10
+
+    @classmethod
+    def of(cls, settings: Any) -> JobLimits:
+        return cls(
+            max_active=settings.max_active_jobs_per_project,
+            max_dispatched=settings.max_dispatched_jobs_per_project,
+        )
+
+
+class LimitedSender:
+    """A TaskSender with the job limits that `queue_job` applies."""
+
+    def __init__(self, sender: TaskSender, limits: JobLimits):
+        self.sender, self.limits = sender, limits
+
+    def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any:
+        return self.sender.send_task(name, args, queue=queue, task_id=task_id)
+
+
+ACTIVE = ("queued", "running")
+
+
+def active_jobs(session: Session, project_id: int) -> int:
+    return session.scalar(
+        select(func.count()).where(Job.project_id == project_id, Job.status.in_(ACTIVE))
+    )
 
 
 def create_job(
@@ -53,29 +91,88 @@ def queue_job(
     kind: str,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """Add the job row in the caller's transaction; its message goes to the broker once that commits.
+    """Add the job row in the caller's transaction; once that commits, the project's oldest waiting
+    jobs are handed to the broker, as many as its share allows (see `dispatch_ready`).
 
+    A project with `max_active` jobs queued or running is refused (TooMany, 429 with Retry-After).
     A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
     message always finds the row. If the broker refuses the message after the commit, the row is
     marked failed with the reason (a job must not sit "queued" forever).
     """
+    limits = getattr(sender, "limits", None) or JobLimits()
+    active = active_jobs(session, project_id)
+    if active >= limits.max_active:
+        raise TooMany(
+            f"project {project_id} already has {active} jobs queued or running (at most "
+            f"{limits.max_active}): retry when some have finished",
+            retry_after_s=limits.retry_after_s,
+        )
     job = create_job(session, project_id, kind, params)
-    job.celery_task_id = uuid.uuid4().hex
-    job_id, task_id, bind = job.id, job.celery_task_id, session.get_bind()
+    bind = session.get_bind()
+    on_commit(session, lambda: dispatch_ready(bind, sender, project_id, limits.max_dispatched))
+    return job
 
-    def send() -> None:
-        try:
-            dispatch(sender, job_id, kind, task_id=task_id)
-        except Exception as exc:  # broker unreachable
-            log.exception("job %s: could not send its message to the broker", job_id)
-            with Session(bind) as s:
+
+def dispatch_ready(
+    bind: Any, sender: TaskSender, project_id: int, max_dispatched: int
+) -> list[int]:
+    """Hand the project's oldest waiting jobs to the broker while fewer than `max_dispatched` of
+    its jobs are there or running. A job is claimed (its task id set) in a committed UPDATE that
+    only one caller can win, then sent; returns the ids sent. Called after a job is queued, after
+    one ends (by the worker) and by the reaper."""
+    sent: list[int] = []
+    with Session(bind) as s:
+        in_flight = s.scalar(
+            select(func.count()).where(
+                Job.project_id == project_id,
+                Job.status.in_(ACTIVE),
+                Job.celery_task_id.is_not(None),
+            )
+        )
+        free = max_dispatched - in_flight
+        if free <= 0:
+            return sent
+        waiting = s.execute(
+            select(Job.id, Job.kind)
+            .where(
+                Job.project_id == project_id,
+                Job.status == "queued",
+                Job.celery_task_id.is_(None),
+            )
+            .order_by(Job.id)
+            .limit(free)
+        ).all()
+        for job_id, kind in waiting:
+            task_id = uuid.uuid4().hex
+            claimed = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.celery_task_id.is_(None))
+                .values(celery_task_id=task_id)
+            ).rowcount
+            s.commit()
+            if not claimed:
+                continue
+            try:
+                dispatch(sender, job_id, kind, task_id=task_id)
+                sent.append(job_id)
+            except Exception as exc:  # broker unreachable
+                log.exception("job %s: could not send its message to the broker", job_id)
                 error = f"could not queue the job: {exc}"
                 mark(s, job_id, status="failed", error=error, finished_at=utcnow())
                 append_log(s, job_id, error)
                 s.commit()
+    return sent
 
-    on_commit(session, send)
-    return job
+
+def projects_waiting_for_dispatch(session: Session) -> list[int]:
+    """Projects with queued jobs not yet handed to the broker."""
+    return list(
+        session.scalars(
+            select(Job.project_id)
+            .where(Job.status == "queued", Job.celery_task_id.is_(None))
+            .distinct()
+        )
+    )
 
 
 def dispatch(sender: TaskSender, job_id: int, kind: str, *, task_id: str | None = None) -> str:
