@@ -79,16 +79,45 @@ class Caller:
 
     project: Project | None = None
     user: User | None = None
+    key_role: str | None = None
+
+
+# What an ingestion key may call besides the ingestion endpoints and the devices' WebSocket: what a
+# device (Edge Impulse's daemon, data forwarder, phone client) asks before it sends data.
+INGESTION_KEY_ROUTES = frozenset(
+    {
+        ("GET", "/api/projects"),
+        ("GET", "/api/{projectId}/devkeys"),
+        ("GET", "/api/{projectId}/devkeys/hmac"),
+        ("POST", "/api/{projectId}/devices/create"),
+        ("GET", "/api/{projectId}/device/{deviceId}"),
+    }
+)
+
+
+def _key_may_call(request: Request, role: str) -> bool:
+    if role == "full":
+        return True
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", "")
+    path = path[3:] if path.startswith("/v1/") else path
+    return (request.method, path) in INGESTION_KEY_ROUTES
 
 
 def get_caller(
     request: Request, session: SessionDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> Caller:
     if x_api_key:
-        project = project_service.project_for_api_key(session, x_api_key.strip())
-        if project is None:
+        found = project_service.key_and_project(session, x_api_key.strip())
+        if found is None:
             raise Unauthorized("the API key in x-api-key is not valid (unknown or revoked)")
-        return Caller(project=project)
+        key, project = found
+        if not _key_may_call(request, key.role):
+            raise Forbidden(
+                f"this API key is an {key.role} key: it can send data and register devices, "
+                "nothing else; use a full API key of the project"
+            )
+        return Caller(project=project, key_role=key.role)
     token = request.session.get("sid") if "session" in request.scope else None
     user = session_service.session_user(session, token) if token else None
     if user is not None:
