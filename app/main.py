@@ -15,6 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from app import web
 from app.api.body_limit import BodyLimit
+from app.api.openapi import MethodNotAllowed, install_openapi
 from app.api.routes import (
     deployment,
     devices,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.environment == "production",
     )
+    app.add_middleware(MethodNotAllowed, api=app)  # 405 before a parameterised route takes it
     app.add_middleware(ingestion.IngestionFastPath)  # ahead of the session middleware
     # added last, runs first: no body past the limit reaches anything, the fast path included
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
@@ -134,4 +136,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         remote_management.router
     )  # the devices' WebSocket, also at "/" as Edge Impulse's
     web.install(app)  # dashboard pages and /static
+    install_openapi(app)  # every operation's error statuses declared
     return app
