@@ -51,6 +51,9 @@ class JobLimits:
         )
 
 
+UNLIMITED = JobLimits(max_active=1 << 62, max_dispatched=1 << 62)
+
+
 class LimitedSender:
     """A TaskSender with the job limits that `queue_job` applies."""
 
@@ -94,12 +97,14 @@ def queue_job(
     """Add the job row in the caller's transaction; once that commits, the project's oldest waiting
     jobs are handed to the broker, as many as its share allows (see `dispatch_ready`).
 
-    A project with `max_active` jobs queued or running is refused (TooMany, 429 with Retry-After).
+    A project with `max_active` jobs queued or running is refused (TooMany, 429 with Retry-After);
+    the limits come with the sender (`LimitedSender`, as the web's TaskSenderDep gives it).
     A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
     message always finds the row. If the broker refuses the message after the commit, the row is
     marked failed with the reason (a job must not sit "queued" forever).
     """
-    limits = getattr(sender, "limits", None) or JobLimits()
+    # the web's sender carries the settings' limits; a bare sender (a script, a test) has none
+    limits = getattr(sender, "limits", None) or UNLIMITED
     active = active_jobs(session, project_id)
     if active >= limits.max_active:
         raise TooMany(
