@@ -91,6 +91,27 @@ def user() -> None:
     """Dashboard users."""
 
 
+@user.command("password")
+@click.option("--email", required=True)
+@click.option("--password", required=True, help="the new password, at least 8 characters")
+def user_password(email: str, password: str) -> None:
+    """Set a user's password; every session of the user ends."""
+    from app.core.db import session_scope
+    from app.services import users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            u = users.get_by_email(session, email)
+            if u is None:
+                raise click.ClickException(f"no user with email {email}")
+            ended = users.set_password(session, u, password)
+            click.echo(f"password of {u.email} changed; {ended} session(s) ended")
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="at least 8 characters")
@@ -561,6 +582,7 @@ def build(
             )
         import numpy as np
 
+        from workers.deploy.mcu.errors import McuRunError
         from workers.deploy.package.verify import record_in_manifest, verdict, verify_library
 
         rng = np.random.default_rng(0)
@@ -570,7 +592,10 @@ def build(
             if lib.compiled.input.dtype == "int8"
             else rng.normal(size=shape).astype(np.float32)
         )
-        report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
+        try:
+            report = verify_library(lib, data, target=target, model_inputs=inputs, log=log)
+        except (CompileError, McuRunError, ValueError, OSError) as exc:
+            raise click.ClickException(f"{model.name}: verification could not run: {exc}") from exc
         record_in_manifest(lib.manifest, report)
         failures = verdict(report)
         render_docs(

@@ -8,10 +8,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from app import web
+from app.api.body_limit import BodyLimit
+from app.api.openapi import MethodNotAllowed, install_openapi
 from app.api.routes import (
     deployment,
     devices,
@@ -26,6 +30,7 @@ from app.api.routes import (
     sample_edits,
 )
 from app.core.config import Settings, get_settings
+from app.core.db import is_out_of_range
 from app.devices.hub import DeviceHub
 from app.schemas.errors import describe
 from app.services.errors import ServiceError
@@ -79,13 +84,36 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         same_site="lax",
         https_only=settings.environment == "production",
     )
-    app.add_middleware(
-        ingestion.IngestionFastPath
-    )  # added last: runs first, ahead of the session middleware
+    app.add_middleware(MethodNotAllowed, api=app)  # 405 before a parameterised route takes it
+    app.add_middleware(ingestion.IngestionFastPath)  # ahead of the session middleware
+    # added last, runs first: no body past the limit reaches anything, the fast path included
+    app.add_middleware(BodyLimit, limit=settings.max_upload_bytes)
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": exc.message}, status_code=exc.status)
+        retry_after = getattr(exc, "retry_after_s", None)
+        return JSONResponse(
+            {"success": False, "error": exc.message},
+            status_code=exc.status,
+            headers={"retry-after": str(retry_after)} if retry_after is not None else None,
+        )
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(_request: Request, _exc: StaleDataError) -> JSONResponse:
+        message = (
+            "another request changed or deleted the same records meanwhile: nothing was saved; "
+            "retry"
+        )
+        return JSONResponse({"success": False, "error": message}, status_code=409)
+
+    @app.exception_handler(OverflowError)
+    @app.exception_handler(DataError)
+    async def _out_of_range(_request: Request, exc: Exception) -> JSONResponse:
+        # SQLite cannot bind an int beyond 64 bits; PostgreSQL refuses one beyond the column's type
+        if not is_out_of_range(exc):
+            raise exc
+        message = "a number in the request is beyond the database's integer range: no such record"
+        return JSONResponse({"success": False, "error": message}, status_code=404)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -113,4 +141,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         remote_management.router
     )  # the devices' WebSocket, also at "/" as Edge Impulse's
     web.install(app)  # dashboard pages and /static
+    install_openapi(app)  # every operation's error statuses declared
     return app

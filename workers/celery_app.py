@@ -9,6 +9,8 @@ task, in the child process.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import threading
 
 from celery import Celery, signals
@@ -112,24 +114,50 @@ def reap_once(settings: Settings | None = None) -> list[tuple[int, str]]:
         ]
     for job in requeue:
         job_service.dispatch(celery_for(settings), job.id, job.kind)
+    # jobs left waiting in the database (a dispatcher died between its commit and its send)
+    with session_scope(settings) as session:
+        waiting = job_service.projects_waiting_for_dispatch(session)
+    for project_id in waiting:
+        job_service.dispatch_ready(
+            get_engine(settings),
+            celery_for(settings),
+            project_id,
+            settings.max_dispatched_jobs_per_project,
+        )
     for jid, what in outcome:
         log.warning("job %s: worker lost, %s", jid, what)
     return outcome
 
 
+_worker = {"name": f"{socket.gethostname()} pid {os.getpid()}", "queues": "*"}
+
+
+def _beat(settings: Settings) -> None:
+    """Record that this worker is alive (a queued job says so when none is)."""
+    with session_scope(settings) as session:
+        job_service.beat_worker(session, _worker["name"], _worker["queues"])
+
+
 def _reaper_loop() -> None:
     settings = get_settings()
-    interval = max(1.0, min(30.0, settings.job_heartbeat_timeout_s / 4))
+    interval = job_service.worker_beat_interval_s(settings.job_heartbeat_timeout_s)
     while not _reaper_stop.wait(interval):
         try:
+            _beat(settings)
             reap_once(settings)
         except Exception:
             log.exception("job reaper failed")
 
 
 @signals.worker_ready.connect
-def _start_reaper(**_kwargs) -> None:
+def _start_reaper(sender=None, **_kwargs) -> None:
+    _worker["name"] = f"{socket.gethostname()} pid {os.getpid()}"
     try:
+        _worker["queues"] = ",".join(q.name for q in sender.task_consumer.queues)
+    except Exception:
+        _worker["queues"] = "*"
+    try:
+        _beat(get_settings())
         reap_once()
     except Exception:
         log.exception("job reaper failed at start-up")
@@ -139,6 +167,11 @@ def _start_reaper(**_kwargs) -> None:
 @signals.worker_shutdown.connect
 def _stop_reaper(**_kwargs) -> None:
     _reaper_stop.set()
+    try:
+        with session_scope() as session:
+            job_service.forget_worker(session, _worker["name"])
+    except Exception:
+        log.exception("could not remove this worker's heartbeat")
 
 
 @signals.worker_process_init.connect

@@ -15,8 +15,9 @@ from app.core.security import CSRF_SESSION_KEY, csrf_matches
 from app.core.storage import BlobStore, get_store
 from app.models import Project, User
 from app.services import projects as project_service
+from app.services import sessions as session_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
-from app.services.jobs import TaskSender
+from app.services.jobs import JobLimits, LimitedSender, TaskSender
 
 
 def settings_dep(request: Request) -> Settings:
@@ -50,10 +51,11 @@ StoreDep = Annotated[BlobStore, Depends(get_blob_store)]
 
 
 def get_task_sender(settings: SettingsDep) -> TaskSender:
-    """The Celery client that sends job messages (see `app.services.jobs.queue_job`)."""
+    """The Celery client that sends job messages, with the per-project job limits of the settings
+    (see `app.services.jobs.queue_job`)."""
     from workers.celery_app import celery_for  # builds the Celery app for the environment on import
 
-    return celery_for(settings)
+    return LimitedSender(celery_for(settings), JobLimits.of(settings))
 
 
 TaskSenderDep = Annotated[TaskSender, Depends(get_task_sender)]
@@ -78,23 +80,51 @@ class Caller:
 
     project: Project | None = None
     user: User | None = None
+    key_role: str | None = None
+
+
+# What an ingestion key may call besides the ingestion endpoints and the devices' WebSocket: what a
+# device (Edge Impulse's daemon, data forwarder, phone client) asks before it sends data.
+INGESTION_KEY_ROUTES = frozenset(
+    {
+        ("GET", "/api/projects"),
+        ("GET", "/api/{projectId}/devkeys"),
+        ("GET", "/api/{projectId}/devkeys/hmac"),
+        ("POST", "/api/{projectId}/devices/create"),
+        ("GET", "/api/{projectId}/device/{deviceId}"),
+    }
+)
+
+
+def _key_may_call(request: Request, role: str) -> bool:
+    if role == "full":
+        return True
+    route = request.scope.get("route")
+    path = getattr(route, "path_format", "")
+    path = path[3:] if path.startswith("/v1/") else path
+    return (request.method, path) in INGESTION_KEY_ROUTES
 
 
 def get_caller(
     request: Request, session: SessionDep, x_api_key: Annotated[str | None, Header()] = None
 ) -> Caller:
     if x_api_key:
-        project = project_service.project_for_api_key(session, x_api_key.strip())
-        if project is None:
+        found = project_service.key_and_project(session, x_api_key.strip())
+        if found is None:
             raise Unauthorized("the API key in x-api-key is not valid (unknown or revoked)")
-        return Caller(project=project)
-    user_id = request.session.get("user_id") if "session" in request.scope else None
-    if user_id is not None:
-        user = session.get(User, user_id)
-        if user is not None:
-            if request.method not in SAFE_METHODS:
-                require_csrf(request, request.headers.get("x-csrf-token"))
-            return Caller(user=user)
+        key, project = found
+        if not _key_may_call(request, key.role):
+            raise Forbidden(
+                f"this API key is an {key.role} key: it can send data and register devices, "
+                "nothing else; use a full API key of the project"
+            )
+        return Caller(project=project, key_role=key.role)
+    token = request.session.get("sid") if "session" in request.scope else None
+    user = session_service.session_user(session, token) if token else None
+    if user is not None:
+        if request.method not in SAFE_METHODS:
+            require_csrf(request, request.headers.get("x-csrf-token"))
+        return Caller(user=user)
     raise Unauthorized("missing credentials: send a project API key in the x-api-key header")
 
 

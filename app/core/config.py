@@ -66,6 +66,15 @@ class Settings(BaseSettings):
     job_max_attempts: int = Field(
         default=2, ge=1, description="deliveries of one job before it is failed"
     )
+    max_active_jobs_per_project: int = Field(
+        default=20, ge=1, description="queued + running jobs of one project; more are refused (429)"
+    )
+    max_dispatched_jobs_per_project: int = Field(
+        default=2,
+        ge=1,
+        description="jobs of one project handed to the broker at a time: the rest wait in the "
+        "database, so one project's flood cannot queue ahead of every other project's jobs",
+    )
     worker_concurrency: int = Field(default=2, ge=1)
     db_pool_size: int = Field(default=10, ge=1)
 

@@ -140,3 +140,11 @@ def _after_rollback(session: Session) -> None:
     if session.in_nested_transaction():
         return
     _run_hooks(session, "after_rollback")
+
+
+def is_out_of_range(exc: BaseException) -> bool:
+    """A number the database cannot hold: SQLite's OverflowError when binding an int beyond 64 bits,
+    PostgreSQL's NumericValueOutOfRange (an id beyond its integer column)."""
+    if isinstance(exc, OverflowError):
+        return "SQLite INTEGER" in str(exc)
+    return type(getattr(exc, "orig", None)).__name__ == "NumericValueOutOfRange"

@@ -21,6 +21,11 @@ SampleFormat = Literal["json", "cbor", "wav", "csv", "jpg", "png"]
 
 # Hard bounds that no sane device exceeds; the byte limit of the upload is the caller's `max_bytes`.
 MAX_AXES = 4096
+# A time series is read at most every minute and at most a million times a second. Beyond these
+# the sample cannot be windowed sensibly (1e6 ms turned 20 rows into 40,011 windows and a 1.36 GB
+# worker) and 1e-300 ms cannot even be written as a WAV header.
+MIN_INTERVAL_MS = 0.001
+MAX_INTERVAL_MS = 60_000.0
 MAX_SENSOR_NAME_CHARS = 255
 
 FLOAT32_MAX = float(np.finfo(np.float32).max)
@@ -148,6 +153,11 @@ def validate_interval_ms(
         )
     if value == 0 and rows != 1:
         raise malformed(f"{where} must be greater than 0 for a time series of {rows} rows.")
+    if value != 0 and not MIN_INTERVAL_MS <= value <= MAX_INTERVAL_MS:
+        raise malformed(
+            f"{where} is {interval_ms!r}: it must be between {MIN_INTERVAL_MS:g} ms (1 MHz) and "
+            f"{MAX_INTERVAL_MS:g} ms (one reading a minute)."
+        )
     return value
 
 

@@ -4,13 +4,14 @@ from app.models.artifact import Artifact
 from app.models.base import Base
 from app.models.device import Device
 from app.models.impulse import Impulse
-from app.models.job import FINISHED, JOB_STATUSES, Job, JobLog
-from app.models.project import ApiKey, HmacKey, Project
+from app.models.job import FINISHED, JOB_STATUSES, Job, JobLog, WorkerHeartbeat
+from app.models.project import API_KEY_ROLES, ApiKey, HmacKey, Project
 from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
-from app.models.user import ProjectMember, User
+from app.models.user import LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
+    "API_KEY_ROLES",
     "CATEGORIES",
     "FINISHED",
     "JOB_STATUSES",
@@ -24,8 +25,11 @@ __all__ = [
     "Impulse",
     "Job",
     "JobLog",
+    "LoginFailure",
     "Project",
     "ProjectMember",
     "Sample",
     "User",
+    "UserSession",
+    "WorkerHeartbeat",
 ]

@@ -64,5 +64,10 @@ class TypedJSON(TypeDecorator):
         return None if value is None else self._adapter.validate_python(value)
 
 
+# Tables whose ids the API hands out: SQLite must never give a deleted row's id to a new one (a
+# retried DELETE would remove the newer row), which it does without AUTOINCREMENT.
+NEVER_REUSE_IDS = {"sqlite_autoincrement": True}
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

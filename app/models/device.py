@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, UTCDateTime, utcnow
 
 
 class Device(Base):
@@ -14,7 +14,10 @@ class Device(Base):
     rename)."""
 
     __tablename__ = "devices"
-    __table_args__ = (UniqueConstraint("project_id", "name", name="uq_devices_project_id_name"),)
+    __table_args__ = (
+        UniqueConstraint("project_id", "name", name="uq_devices_project_id_name"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(

@@ -5,7 +5,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, TypedJSON, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, TypedJSON, UTCDateTime, utcnow
 from app.schemas.impulses import DspBlock, ImpulseDesign, InputBlock, LearnBlock
 
 
@@ -18,6 +18,7 @@ class Impulse(Base):
     """
 
     __tablename__ = "impulses"
+    __table_args__ = NEVER_REUSE_IDS
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, UTCDateTime, utcnow
 
 JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINISHED = frozenset({"succeeded", "failed", "cancelled"})
@@ -14,7 +14,7 @@ FINISHED = frozenset({"succeeded", "failed", "cancelled"})
 
 class Job(Base):
     __tablename__ = "jobs"
-    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"),)
+    __table_args__ = (Index("ix_jobs_status_heartbeat", "status", "heartbeat_at"), NEVER_REUSE_IDS)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(
@@ -48,3 +48,14 @@ class JobLog(Base):
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     line: Mapped[str] = mapped_column(Text)
+
+
+class WorkerHeartbeat(Base):
+    """A worker process's last sign of life (its reaper thread beats it): lets a queued job say
+    that no worker is alive, rather than wait silently."""
+
+    __tablename__ = "worker_heartbeats"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    queues: Mapped[str] = mapped_column(String(255), default="")
+    seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, UTCDateTime, utcnow
 
 
 class DeviceConnection(Base):
@@ -52,7 +52,10 @@ class DeviceCommand(Base):
     progress."""
 
     __tablename__ = "device_commands"
-    __table_args__ = (Index("ix_device_commands_process_key_status", "process_key", "status"),)
+    __table_args__ = (
+        Index("ix_device_commands_process_key_status", "process_key", "status"),
+        NEVER_REUSE_IDS,
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(

@@ -6,7 +6,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.models.base import Base, UTCDateTime, utcnow
+from app.models.base import NEVER_REUSE_IDS, Base, UTCDateTime, utcnow
 
 CATEGORIES = ("training", "testing", "anomaly")
 
@@ -16,6 +16,7 @@ class Sample(Base):
     __table_args__ = (
         Index("ix_samples_project_category_label", "project_id", "category", "label"),
         Index("ix_samples_project_content_hash", "project_id", "content_hash"),
+        NEVER_REUSE_IDS,
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

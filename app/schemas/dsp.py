@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ingestion.sample import MAX_INTERVAL_MS, MIN_INTERVAL_MS
+
 
 class DspRunRequest(BaseModel):
     """Run one processing block on one window: of `values` sent here, of a stored sample
@@ -35,7 +37,7 @@ class DspRunRequest(BaseModel):
     values: list[list[float]] | list[float] | None = Field(
         default=None, description="rows × axes, or one axis"
     )
-    interval_ms: float | None = Field(default=None, gt=0)
+    interval_ms: float | None = Field(default=None, ge=MIN_INTERVAL_MS, le=MAX_INTERVAL_MS)
     sensors: list[str] | None = None
     sample_id: int | None = None
     impulse_id: int | None = None

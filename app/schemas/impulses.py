@@ -136,9 +136,9 @@ def _input_by_type(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
         raise field_error(
             "input", (), "must be an object with a 'type' of time-series or image", value
         )
-    cls = _INPUTS.get(str(value.get("type")))
+    kind = value.get("type")
+    cls = _INPUTS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        kind = value.get("type")
         raise field_error(
             "input", ("type",), f"got {kind!r}; must be one of {', '.join(INPUT_TYPES)}", kind
         )

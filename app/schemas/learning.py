@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.ingestion.sample import MAX_INTERVAL_MS, MIN_INTERVAL_MS
+
 
 class ClassifyRequest(BaseModel):
     """Raw sensor values (rows × axes) run through the impulse: windows, processing, every trained
@@ -22,7 +24,7 @@ class ClassifyRequest(BaseModel):
     )
 
     values: list[list[float]]
-    interval_ms: float = Field(gt=0)
+    interval_ms: float = Field(ge=MIN_INTERVAL_MS, le=MAX_INTERVAL_MS)
     sensors: list[str] | None = Field(
         default=None, description="names of the columns (to pick the impulse's axes)"
     )

@@ -37,6 +37,16 @@ class TooLarge(ServiceError):
     status = 413
 
 
+class TooMany(ServiceError):
+    """Too many requests of a kind at once: answered 429 with Retry-After."""
+
+    status = 429
+
+    def __init__(self, message: str, *, retry_after_s: int):
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class Unsupported(ServiceError):
     status = 415
 

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import on_commit
-from app.models import FINISHED, Job, JobLog
+from app.models import FINISHED, Job, JobLog, WorkerHeartbeat
 from app.models.base import utcnow
-from app.services.errors import BadRequest, NotFound
+from app.services.errors import BadRequest, NotFound, TooMany
 from workers.queues import JOB_KINDS
 
 MAX_LOG_LINE = 4000
@@ -31,6 +32,49 @@ class TaskSender(Protocol):
     (`workers.celery_app.celery_for(settings)`)."""
 
     def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any: ...
+
+
+@dataclass(frozen=True)
+class JobLimits:
+    """Per project: jobs queued + running at most (more are refused with 429), and jobs whose
+    messages are in the broker or running at once (the others wait in the database, oldest first,
+    so the broker's FIFO queues never hold more than a few of one project's jobs)."""
+
+    max_active: int = 20
+    max_dispatched: int = 2
+    retry_after_s: int = 10
+
+    @classmethod
+    def of(cls, settings: Any) -> JobLimits:
+        return cls(
+            max_active=settings.max_active_jobs_per_project,
+            max_dispatched=settings.max_dispatched_jobs_per_project,
+        )
+
+
+UNLIMITED = JobLimits(max_active=1 << 62, max_dispatched=1 << 62)
+
+
+class LimitedSender:
+    """A TaskSender with the job limits that `queue_job` applies."""
+
+    def __init__(self, sender: TaskSender, limits: JobLimits):
+        self.sender, self.limits = sender, limits
+
+    def send_task(self, name: str, args: Any = None, *, queue: str, task_id: str) -> Any:
+        return self.sender.send_task(name, args, queue=queue, task_id=task_id)
+
+
+ACTIVE = ("queued", "running")
+
+
+def active_jobs(session: Session, project_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(Job.project_id == project_id, Job.status.in_(ACTIVE))
+        )
+        or 0
+    )
 
 
 def create_job(
@@ -54,30 +98,91 @@ def queue_job(
     kind: str,
     params: dict[str, Any] | None = None,
 ) -> Job:
-    """Add the job row in the caller's transaction; its message goes to the broker once that
-    commits.
+    """Add the job row in the caller's transaction; once that commits, the project's oldest waiting
+    jobs are handed to the broker, as many as its share allows (see `dispatch_ready`).
 
+    A project with `max_active` jobs queued or running is refused (TooMany, 429 with Retry-After);
+    the limits come with the sender (`LimitedSender`, as the web's TaskSenderDep gives it).
     A transaction that rolls back leaves neither a row nor a message, and a worker that receives the
     message always finds the row. If the broker refuses the message after the commit, the row is
     marked failed with the reason (a job must not sit "queued" forever).
     """
+    # the web's sender carries the settings' limits; a bare sender (a script, a test) has none
+    limits = getattr(sender, "limits", None) or UNLIMITED
+    active = active_jobs(session, project_id)
+    if active >= limits.max_active:
+        raise TooMany(
+            f"project {project_id} already has {active} jobs queued or running (at most "
+            f"{limits.max_active}): retry when some have finished",
+            retry_after_s=limits.retry_after_s,
+        )
     job = create_job(session, project_id, kind, params)
-    job.celery_task_id = uuid.uuid4().hex
-    job_id, task_id, bind = job.id, job.celery_task_id, session.get_bind()
+    bind = session.get_bind()
+    on_commit(session, lambda: dispatch_ready(bind, sender, project_id, limits.max_dispatched))
+    return job
 
-    def send() -> None:
-        try:
-            dispatch(sender, job_id, kind, task_id=task_id)
-        except Exception as exc:  # broker unreachable
-            log.exception("job %s: could not send its message to the broker", job_id)
-            with Session(bind) as s:
+
+def dispatch_ready(
+    bind: Any, sender: TaskSender, project_id: int, max_dispatched: int
+) -> list[int]:
+    """Hand the project's oldest waiting jobs to the broker while fewer than `max_dispatched` of
+    its jobs are there or running. A job is claimed (its task id set) in a committed UPDATE that
+    only one caller can win, then sent; returns the ids sent. Called after a job is queued, after
+    one ends (by the worker) and by the reaper."""
+    sent: list[int] = []
+    with Session(bind) as s:
+        in_flight = s.scalar(
+            select(func.count()).where(
+                Job.project_id == project_id,
+                Job.status.in_(ACTIVE),
+                Job.celery_task_id.is_not(None),
+            )
+        )
+        free = max_dispatched - (in_flight or 0)
+        if free <= 0:
+            return sent
+        waiting = s.execute(
+            select(Job.id, Job.kind)
+            .where(
+                Job.project_id == project_id,
+                Job.status == "queued",
+                Job.celery_task_id.is_(None),
+            )
+            .order_by(Job.id)
+            .limit(free)
+        ).all()
+        for job_id, kind in waiting:
+            task_id = uuid.uuid4().hex
+            claim = s.execute(
+                update(Job)
+                .where(Job.id == job_id, Job.celery_task_id.is_(None))
+                .values(celery_task_id=task_id)
+            )
+            assert isinstance(claim, CursorResult)  # an UPDATE's result carries its row count
+            s.commit()
+            if not claim.rowcount:
+                continue
+            try:
+                dispatch(sender, job_id, kind, task_id=task_id)
+                sent.append(job_id)
+            except Exception as exc:  # broker unreachable
+                log.exception("job %s: could not send its message to the broker", job_id)
                 error = f"could not queue the job: {exc}"
                 mark(s, job_id, status="failed", error=error, finished_at=utcnow())
                 append_log(s, job_id, error)
                 s.commit()
+    return sent
 
-    on_commit(session, send)
-    return job
+
+def projects_waiting_for_dispatch(session: Session) -> list[int]:
+    """Projects with queued jobs not yet handed to the broker."""
+    return list(
+        session.scalars(
+            select(Job.project_id)
+            .where(Job.status == "queued", Job.celery_task_id.is_(None))
+            .distinct()
+        )
+    )
 
 
 def dispatch(sender: TaskSender, job_id: int, kind: str, *, task_id: str | None = None) -> str:
@@ -185,3 +290,62 @@ def get_job_any(session: Session, job_id: int) -> Job:
     if job is None:
         raise NotFound(f"job {job_id} does not exist")
     return job
+
+
+# --- is any worker alive? ------------------------------------------------------------------------
+
+
+def worker_beat_interval_s(heartbeat_timeout_s: float) -> float:
+    """How often a worker's reaper runs and records that the worker is alive."""
+    return max(1.0, min(30.0, heartbeat_timeout_s / 4))
+
+
+def beat_worker(session: Session, name: str, queues: str) -> None:
+    row = session.get(WorkerHeartbeat, name)
+    if row is None:
+        session.add(WorkerHeartbeat(name=name, queues=queues[:255], seen_at=utcnow()))
+    else:
+        row.seen_at, row.queues = utcnow(), queues[:255]
+    session.flush()
+
+
+def forget_worker(session: Session, name: str) -> None:
+    session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.name == name))
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(0, int(delta.total_seconds()))
+
+
+def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> str | None:
+    """What a job that has not started (or whose worker died) is waiting for, in words; None when
+    a live worker holds it. A worker is alive if it beat within 3 beat intervals."""
+    now = utcnow()
+    stale_running = (
+        job.status == "running"
+        and job.heartbeat_at is not None
+        and now - job.heartbeat_at > timedelta(seconds=heartbeat_timeout_s)
+    )
+    if job.status != "queued" and not stale_running:
+        return None
+    alive_after = now - timedelta(seconds=3 * worker_beat_interval_s(heartbeat_timeout_s))
+    rows = session.execute(select(WorkerHeartbeat.queues, WorkerHeartbeat.seen_at)).all()
+    serving = [
+        seen for queues, seen in rows if queues in ("", "*") or job.queue in queues.split(",")
+    ]
+    alive = any(seen > alive_after for seen in serving)
+    if stale_running:
+        assert job.heartbeat_at is not None
+        since = _seconds(now - job.heartbeat_at)
+        if alive:
+            return f"its worker stopped {since} s ago; a live worker will re-queue it"
+        return f"waiting for a worker: the one running it stopped {since} s ago and none is alive"
+    queued_for = _seconds(now - job.created_at)
+    if alive:
+        return f"queued for {queued_for} s on queue '{job.queue}'"
+    last = max(serving, default=None)
+    seen = f"the last one was seen {_seconds(now - last)} s ago" if last else "none has run yet"
+    return (
+        f"waiting for a worker for {queued_for} s: no worker serving queue '{job.queue}' is "
+        f"alive ({seen}); start one with `tinyforge worker`"
+    )

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from app.core.db import on_commit
 from app.core.security import display_prefix, hash_api_key, new_api_key, new_hmac_key
 from app.core.storage import BlobStore
-from app.models import ApiKey, HmacKey, Project, ProjectMember, User
+from app.models import API_KEY_ROLES, ApiKey, HmacKey, Project, ProjectMember, User
 from app.models.base import utcnow
 from app.services.errors import BadRequest, NotFound
 
@@ -38,11 +38,21 @@ def create_project(
     return NewProject(project=project, api_key=key, hmac_key=hmac.key)
 
 
-def create_api_key(session: Session, project: Project, *, name: str = "default") -> str:
+def create_api_key(
+    session: Session, project: Project, *, name: str = "default", role: str = "full"
+) -> str:
+    """A new key (returned once). `role` "full" uses the project's whole API; "ingestion" can only
+    send data and do what a device does to start (see app.api.deps.INGESTION_KEY_ROUTES)."""
+    if role not in API_KEY_ROLES:
+        raise BadRequest(f"unknown API key role '{role}': use one of {', '.join(API_KEY_ROLES)}")
     key = new_api_key()
     session.add(
         ApiKey(
-            project_id=project.id, name=name, prefix=display_prefix(key), key_hash=hash_api_key(key)
+            project_id=project.id,
+            name=name,
+            prefix=display_prefix(key),
+            key_hash=hash_api_key(key),
+            role=role,
         )
     )
     session.flush()
@@ -71,13 +81,19 @@ def rotate_hmac_key(session: Session, project: Project) -> str:
     return hmac.key
 
 
-def project_for_api_key(session: Session, key: str) -> Project | None:
+def key_and_project(session: Session, key: str) -> tuple[ApiKey, Project] | None:
+    """The live key and its project, or None for an unknown or revoked key."""
     row = session.execute(
-        select(Project, ApiKey.id)
-        .join(ApiKey, ApiKey.project_id == Project.id)
+        select(ApiKey, Project)
+        .join(Project, ApiKey.project_id == Project.id)
         .where(ApiKey.key_hash == hash_api_key(key), ApiKey.revoked_at.is_(None))
     ).first()
-    return row[0] if row else None
+    return (row[0], row[1]) if row else None
+
+
+def project_for_api_key(session: Session, key: str) -> Project | None:
+    found = key_and_project(session, key)
+    return found[1] if found else None
 
 
 def hmac_keys(session: Session, project_id: int) -> list[str]:
@@ -123,6 +139,19 @@ def is_member(session: Session, project_id: int, user_id: int) -> bool:
         )
         is not None
     )
+
+
+def remove_member(session: Session, project_id: int, user_id: int) -> None:
+    """Take a user out of a project, and end their sessions: a page left open (or a copied cookie)
+    keeps nothing of the access."""
+    from app.services.sessions import revoke_user_sessions
+
+    member = session.get(ProjectMember, (project_id, user_id))
+    if member is None:
+        raise NotFound(f"user {user_id} is not a member of project {project_id}")
+    session.delete(member)
+    session.flush()
+    revoke_user_sessions(session, user_id)
 
 
 def delete_project(session: Session, store: BlobStore, project: Project) -> None:

@@ -8,7 +8,17 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Table, bindparam, case, delete, func, insert, select
+from sqlalchemy import (
+    CursorResult,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -581,18 +591,32 @@ def delete_all(
 
 
 def rebalance(session: Session, project_id: int) -> dict[str, int]:
-    """Move training/testing samples so that each label is split ~80/20, deterministically."""
-    moved = 0
-    for sample in session.scalars(
-        select(Sample).where(
+    """Move training/testing samples so that each label is split ~80/20, deterministically.
+
+    The moves are set-based UPDATEs (not a flush of loaded rows), so a sample that another request
+    deletes meanwhile is simply not moved, rather than failing the whole rebalance."""
+    moves: dict[str, list[int]] = {"training": [], "testing": []}
+    rows = session.execute(
+        select(Sample.id, Sample.category, Sample.filename, Sample.content_hash).where(
             Sample.project_id == project_id, Sample.category.in_(("training", "testing"))
         )
-    ):
-        target = split_category(f"{sample.filename}:{sample.content_hash}")
-        if target != sample.category:
-            sample.category = target
-            moved += 1
-    session.flush()
+    )
+    for sample_id, category, filename, content_hash in rows:
+        target = split_category(f"{filename}:{content_hash}")
+        if target != category:
+            moves[target].append(sample_id)
+    moved = 0
+    for destination, ids in moves.items():
+        for chunk in _chunks(ids, 500):
+            result = session.execute(
+                update(Sample)
+                .where(Sample.project_id == project_id, Sample.id.in_(chunk))
+                .values(category=destination)
+                .execution_options(synchronize_session=False)
+            )
+            assert isinstance(result, CursorResult)  # an UPDATE's result carries its row count
+            moved += result.rowcount
+    session.expire_all()
     counts = dict(
         session.execute(
             select(Sample.category, func.count())

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -28,11 +29,37 @@ def create_user(
     return user
 
 
+_dummy_hash: list[str] = []
+
+
+def _hash_of_nobody() -> str:
+    """A real Argon2 hash (made once) to verify against when the email is unknown."""
+    if not _dummy_hash:
+        _dummy_hash.append(hash_password(secrets.token_urlsafe(16)))
+    return _dummy_hash[0]
+
+
 def authenticate(session: Session, *, email: str, password: str) -> User | None:
+    """The user, if the password is theirs. An unknown email costs one password verification too,
+    so the answer's timing does not tell which emails have accounts."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
-    if user is None or not verify_password(user.password_hash, password):
+    if user is None:
+        verify_password(_hash_of_nobody(), password)
+        return None
+    if not verify_password(user.password_hash, password):
         return None
     return user
+
+
+def set_password(session: Session, user: User, password: str) -> int:
+    """Change a user's password and end every session they have (returns how many ended)."""
+    from app.services.sessions import revoke_user_sessions
+
+    if len(password) < 8:
+        raise BadRequest("the password must be at least 8 characters long")
+    user.password_hash = hash_password(password)
+    session.flush()
+    return revoke_user_sessions(session, user.id)
 
 
 def get_by_email(session: Session, email: str) -> User | None:

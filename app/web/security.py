@@ -1,9 +1,10 @@
 """Dashboard sessions and CSRF.
 
-The session lives in Starlette's signed cookie `tinyforge_session` (HttpOnly, SameSite=lax;
-https_only in production — set up in `app.main`). Every form carries a per-session CSRF token
-(synchroniser token pattern); a POST without the right token is refused with 403 before anything
-else runs.
+The signed cookie `tinyforge_session` (HttpOnly, SameSite=lax; https_only in production — set up
+in `app.main`) carries a server-side session's token (`app.services.sessions`), so a session ends
+when its row is revoked, whoever holds a copy of the cookie. Every form carries a per-session CSRF
+token (synchroniser token pattern); a POST without the right token is refused with 403 before
+anything else runs.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from fastapi import Depends, Form, Header, HTTPException, Request
 from app.api.deps import SessionDep, require_csrf
 from app.core.security import CSRF_SESSION_KEY, new_csrf_token
 from app.models import User
+from app.services import sessions as session_service
 
 CSRF_FIELD = "csrf_token"
 
@@ -49,12 +51,21 @@ def login_redirect(request: Request) -> HTTPException:
     )
 
 
+SESSION_KEY = "sid"  # where the signed cookie keeps the server-side session's token
+
+
+def signed_in_user(request: Request, session) -> User | None:
+    """The user of the request's server-side session, if it is live."""
+    if "session" not in request.scope:
+        return None
+    return session_service.session_user(session, request.session.get(SESSION_KEY))
+
+
 def current_user(request: Request, session: SessionDep) -> User:
     """The signed-in user, or a 303 to /login (the route class turns it into a redirect)."""
-    user_id = request.session.get("user_id")
-    user = session.get(User, user_id) if user_id is not None else None
+    user = signed_in_user(request, session)
     if user is None:
-        request.session.pop("user_id", None)
+        request.session.pop(SESSION_KEY, None)
         raise login_redirect(request)
     return user
 
@@ -62,14 +73,16 @@ def current_user(request: Request, session: SessionDep) -> User:
 UserDep = Annotated[User, Depends(current_user)]
 
 
-def sign_in(request: Request, user: User) -> None:
+def sign_in(request: Request, session, user: User) -> None:
     """Start a fresh session for `user` (drops whatever the anonymous session held: no fixation)."""
     request.session.clear()
-    request.session["user_id"] = user.id
+    request.session[SESSION_KEY] = session_service.start_session(session, user)
     csrf_token(request)
 
 
-def sign_out(request: Request) -> None:
+def sign_out(request: Request, session) -> None:
+    """End the session on the server too: a copy of the cookie no longer signs anyone in."""
+    session_service.end_session(session, request.session.get(SESSION_KEY))
     request.session.clear()
 
 

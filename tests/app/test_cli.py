@@ -323,3 +323,43 @@ def test_build_cli_errors(tmp_path):
     (tmp_path / "full" / "x").write_text("x")
     proc = run(["build", str(bad), "--out", str(tmp_path / "full")], tmp_path / "d", check=False)
     assert proc.returncode == 1 and "not empty" in proc.stderr
+
+
+def _batch_model(path: Path, batch: int) -> Path:
+    """A small int8 classifier whose input tensor holds `batch` rows ([batch, 8])."""
+    import numpy as np
+    import tensorflow as tf
+
+    inp = tf.keras.Input(shape=(8,), batch_size=batch)
+    hidden = tf.keras.layers.Dense(4, activation="relu")(inp)
+    model = tf.keras.Model(inp, tf.keras.layers.Dense(3, activation="softmax")(hidden))
+    conv = tf.lite.TFLiteConverter.from_keras_model(model)
+    conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    rng = np.random.default_rng(0)
+    conv.representative_dataset = lambda: (
+        [rng.normal(size=(batch, 8)).astype(np.float32)] for _ in range(10)
+    )
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    conv.inference_input_type = conv.inference_output_type = tf.int8
+    path.write_bytes(conv.convert())
+    return path
+
+
+@pytest.mark.toolchain
+def test_build_verify_of_a_batch_4_model_on_cortex_m(tmp_path):
+    """Issue 10 item 8: the on-target run fed single rows to a [4, 8] input: a traceback
+    (McuRunError: BADSTRIDE). Each inference now gets the whole input tensor, as on the host."""
+    from workers.deploy.mcu import toolchain_available
+
+    if not toolchain_available():
+        pytest.skip("arm-none-eabi-gcc / qemu-system-arm not installed")
+    model = _batch_model(tmp_path / "batch4.tflite", 4)
+    proc = run(
+        ["build", str(model), "--target", "cortex-m4f", "--out", str(tmp_path / "o"), "--verify"],
+        tmp_path / "d",
+        check=False,
+        timeout=600,
+    )
+    assert "Traceback" not in proc.stderr, proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "20 inferences, outputs equal" in proc.stderr and "bit exact: True" in proc.stdout

@@ -50,3 +50,56 @@ def test_upgrade_downgrade_upgrade_and_models_match(empty_db_url):
         )
     finally:
         engine.dispose()
+
+
+def test_sqlite_ids_are_never_reused_and_the_rebuild_keeps_every_row(tmp_path):
+    """Issue 10 item 8: SQLite gave a deleted sample's id to the next one, so a retried DELETE
+    removed the newer sample. The revision rebuilds the tables with AUTOINCREMENT without losing
+    (or cascading away) a row of any table that references them."""
+    url = f"sqlite:///{tmp_path / 'm.sqlite'}"
+    cfg = alembic_config(url)
+    command.upgrade(cfg, "0004")
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO projects (id, name, description, require_signed_data, "
+                    "created_at) VALUES (7, 'p', '', 0, '2026-01-01')"
+                )
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO api_keys (project_id, name, prefix, key_hash, "
+                    "created_at) VALUES (7, 'k', 'tf', 'h', '2026-01-01')"
+                )
+            )
+            for sid in (1, 2, 3):
+                conn.execute(text(
+                    "INSERT INTO samples (id, project_id, category, label, filename, kind, "
+                    "format, sensors, interval_ms, frequency_hz, value_count, length_ms, "
+                    "content_hash, metadata, enabled, signature_verified, blob_key, blob_bytes, "
+                    "created_at, updated_at, blob_offset) VALUES (:id, 7, 'training', 'a', 'f', "
+                    "'timeseries', 'json', '[]', 10, 100, 1, 10, 'h', '{}', 1, 0, 'k', 1, "
+                    "'2026-01-01', '2026-01-01', 0)"
+                ), {"id": sid})  # fmt: skip
+        command.upgrade(cfg, "head")
+        with engine.begin() as conn:
+            assert conn.execute(text("SELECT count(*) FROM samples")).scalar() == 3
+            assert conn.execute(text("SELECT count(*) FROM api_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA foreign_key_check")).all() == []
+            conn.execute(text("DELETE FROM samples WHERE id = 3"))
+            conn.execute(text(
+                "INSERT INTO samples (project_id, category, label, filename, kind, "
+                "format, sensors, interval_ms, frequency_hz, value_count, length_ms, "
+                "content_hash, metadata, enabled, signature_verified, blob_key, blob_bytes, "
+                "created_at, updated_at, blob_offset) VALUES (7, 'training', 'a', 'f', "
+                "'timeseries', 'json', '[]', 10, 100, 1, 10, 'h', '{}', 1, 0, 'k', 1, "
+                "'2026-01-01', '2026-01-01', 0)"
+            ))  # fmt: skip
+            ids = conn.execute(text("SELECT id FROM samples ORDER BY id")).scalars().all()
+            assert ids == [1, 2, 4]
+            conn.execute(text("DELETE FROM projects WHERE id = 7"))  # the cascade still works
+            assert conn.execute(text("SELECT count(*) FROM samples")).scalar() == 0
+    finally:
+        engine.dispose()

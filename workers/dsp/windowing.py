@@ -168,6 +168,10 @@ def resample_ratio(
     return frac.numerator, frac.denominator
 
 
+# 64 Mi float32 values (256 MB): the windows of one sample, or the sample once resampled
+MAX_WINDOW_VALUES = 1 << 26
+
+
 def make_windows(
     values: np.ndarray,
     *,
@@ -224,11 +228,22 @@ def make_windows(
         arr = arr[:, [names.index(a) for a in spec.axes]]
 
     source_hz = 1000.0 / interval_ms
-    if abs(source_hz - spec.frequency_hz) > 1e-6 * spec.frequency_hz:
-        up, down = resample_ratio(source_hz, spec.frequency_hz)
-        arr = scipy.signal.resample_poly(arr, up, down, axis=0)
-
     size, stride = spec.samples_per_window, spec.stride_samples
+    resample = abs(source_hz - spec.frequency_hz) > 1e-6 * spec.frequency_hz
+    if resample:
+        up, down = resample_ratio(source_hz, spec.frequency_hz)
+        rows = -(-arr.shape[0] * up // down)
+    else:
+        rows = arr.shape[0]
+    windows = 1 + max(rows - size, 0) // stride
+    if max(rows, windows * size) * arr.shape[1] > MAX_WINDOW_VALUES:
+        raise DspError(
+            f"sample too long for this impulse: {arr.shape[0]} rows every {interval_ms:g} ms make "
+            f"{windows} windows of {size} x {arr.shape[1]} values at {spec.frequency_hz:g} Hz; "
+            f"at most {MAX_WINDOW_VALUES} values per sample (split the sample or raise the stride)"
+        )
+    if resample:
+        arr = scipy.signal.resample_poly(arr, up, down, axis=0)
     rows = arr.shape[0]
     if rows < size:
         if not spec.pad_short:

@@ -114,7 +114,32 @@ def _start(job_id: int) -> JobContext | None:
         return JobContext(job)
 
 
+def _dispatch_next(job_id: int) -> None:
+    """A job of the project ended (or was dropped): hand its next waiting job to the broker."""
+    from workers.celery_app import celery_for
+
+    settings = get_settings()
+    try:
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            project_id = job.project_id if job is not None else None
+            bind = session.get_bind()
+        if project_id is not None:
+            job_service.dispatch_ready(
+                bind, celery_for(settings), project_id, settings.max_dispatched_jobs_per_project
+            )
+    except Exception:
+        log.exception("job %s: could not dispatch the project's next job", job_id)
+
+
 def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> None:
+    try:
+        _run_job(job_id, fn)
+    finally:
+        _dispatch_next(job_id)
+
+
+def _run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> None:
     ctx = _start(job_id)
     if ctx is None:
         return

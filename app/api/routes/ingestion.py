@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator, Mapping
-from urllib.parse import unquote
 
 import orjson
 from fastapi import APIRouter, Request
@@ -16,6 +15,8 @@ from starlette.datastructures import UploadFile
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.ingestion.errors import IngestionError
+from app.ingestion.names import decode_header_value
 from app.services import samples as sample_service
 from app.services.errors import BadRequest, NotFound, ServiceError, TooLarge, Unauthorized
 from app.services.ingest_batcher import ProjectAuth
@@ -64,6 +65,31 @@ async def _store(
     )
 
 
+def _header_text(value: str, *, header: str) -> str:
+    """A text header: its raw bytes (latin-1 on the wire) must be UTF-8, and its %-escapes too."""
+    try:
+        raw = value.encode("latin-1").decode("utf-8")
+        return decode_header_value(raw, header=header)
+    except UnicodeError:
+        raise BadRequest(f"Header {header} is not valid UTF-8.") from None
+    except IngestionError as exc:
+        raise BadRequest(exc.message) from None
+
+
+_DISPOSITION_FILENAME = re.compile(r'filename="([^"]*)"|filename=([^;\s]+)', re.IGNORECASE)
+
+
+def _part_filename(part: UploadFile) -> str | None:
+    """The file name as the client sent it. The multipart parser keeps only what follows the last
+    backslash of `C:\\dir\\x.json` (an old browser's habit), which would let an absolute path
+    through unseen: given whole, the sample service refuses it as docs/ingestion.md says."""
+    m = _DISPOSITION_FILENAME.search(part.headers.get("content-disposition", ""))
+    if not m or not part.filename:
+        return part.filename
+    raw = m.group(1) if m.group(1) is not None else m.group(2)
+    return raw if raw != part.filename and raw.endswith("\\" + part.filename) else part.filename
+
+
 def _options(
     category: str,
     settings,
@@ -94,7 +120,7 @@ def _options(
             raise BadRequest("x-interval-ms must be a number of milliseconds") from exc
     return IngestOptions(
         category=category,
-        label=unquote(x_label) if x_label is not None else None,
+        label=_header_text(x_label, header="x-label") if x_label is not None else None,
         no_label=_flag(x_no_label),
         disallow_duplicates=_flag(x_disallow_duplicates),
         add_date_id=_flag(x_add_date_id),
@@ -184,7 +210,7 @@ async def ingest_data_body(
     content_type = headers.get("content-type")
     x_file_name = headers.get("x-file-name")
     if x_file_name:
-        name = unquote(x_file_name)
+        name = _header_text(x_file_name, header="x-file-name")
     else:
         ext = "cbor" if content_type and "cbor" in content_type else "json"
         name = f"{opts.label or 'sample'}.{ext}"
@@ -228,6 +254,8 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
         form = await request.form(
             max_files=settings.max_files_per_request, max_part_size=settings.max_file_bytes
         )
+    except TooLarge:
+        raise
     except Exception as exc:  # malformed multipart, too many files, a part too large
         raise BadRequest(f"could not read the multipart body: {exc}") from exc
     try:
@@ -236,15 +264,22 @@ async def ingest_files(category: str, request: Request) -> JSONResponse:
             raise BadRequest("no files found: send them in the multipart field named 'data'")
         uploads, total = [], 0
         for part in parts:
-            data = await part.read()
-            total += len(data)
+            total += part.size or 0
             if total > settings.max_upload_bytes:
                 raise TooLarge(
                     f"the uploaded files exceed the limit of {settings.max_upload_bytes} "
                     "bytes per request"
                 )
+            if (part.size or 0) > settings.max_file_bytes:
+                raise TooLarge(
+                    f"{part.filename or 'a file'} is {part.size} bytes; "
+                    f"the limit is {settings.max_file_bytes} bytes per file"
+                )
+            data = await part.read()
             uploads.append(
-                UploadedFile(filename=part.filename, data=data, content_type=part.content_type)
+                UploadedFile(
+                    filename=_part_filename(part), data=data, content_type=part.content_type
+                )
             )
     finally:
         await form.close()

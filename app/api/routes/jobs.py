@@ -49,8 +49,12 @@ def wait_job(
 
 
 @router.get("/{jobId}/status", summary="A job's status and progress")
-def job_status(jobId: int, project: ProjectDep, session: SessionDep) -> dict:
-    return {"success": True, "job": job_json(job_service.get_job(session, project.id, jobId))}
+def job_status(jobId: int, project: ProjectDep, session: SessionDep, settings: SettingsDep) -> dict:
+    job = job_service.get_job(session, project.id, jobId)
+    waiting = job_service.waiting_note(
+        session, job, heartbeat_timeout_s=settings.job_heartbeat_timeout_s
+    )
+    return {"success": True, "job": {**job_json(job), "waiting": waiting}}
 
 
 @router.get("/{jobId}/stdout", summary="A job's log lines")
@@ -93,7 +97,10 @@ async def stream(
         with factory() as s:
             lines = job_service.log_lines(s, jobId, after_id=after, limit=500)
             job = job_service.get_job(s, project.id, jobId)
-            return [(ln.id, ln.line) for ln in lines], job_json(job)
+            waiting = job_service.waiting_note(
+                s, job, heartbeat_timeout_s=settings.job_heartbeat_timeout_s
+            )
+            return [(ln.id, ln.line) for ln in lines], {**job_json(job), "waiting": waiting}
 
     async def events():
         after, last_state = 0, None
@@ -102,13 +109,11 @@ async def stream(
             for line_id, text in lines:
                 after = line_id
                 yield f"id: {line_id}\nevent: log\ndata: {json.dumps({'line': text})}\n\n"
-            state = (job["status"], job["progress"])
+            state = (job["status"], job["progress"], job["waiting"])
             if state != last_state:
                 last_state = state
-                yield (
-                    "event: status\ndata: "
-                    f"{json.dumps({'status': job['status'], 'progress': job['progress']})}\n\n"
-                )
+                data = {k: job[k] for k in ("status", "progress", "waiting")}
+                yield f"event: status\ndata: {json.dumps(data)}\n\n"
             if job["status"] in ("succeeded", "failed", "cancelled") and not lines:
                 yield (
                     "event: end\ndata: "

@@ -142,9 +142,9 @@ async def upload_model(
     part = form.get("file") or form.get("data")
     if not isinstance(part, UploadFile):
         raise BadRequest("send the model as multipart/form-data in a field named 'file'")
+    if (part.size or 0) > settings.max_file_bytes:
+        raise TooLarge(f"the model is {part.size} bytes; the limit is {settings.max_file_bytes}")
     data = await part.read()
-    if len(data) > settings.max_file_bytes:
-        raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
     name = part.filename or "model.tflite"
     art = await run_in_threadpool(
         learning.store_uploaded_model, session, store, project.id, name, data

@@ -340,7 +340,10 @@
       es.addEventListener("status", function (ev) {
         var s = JSON.parse(ev.data);
         if (bar) { bar.value = s.progress; bar.textContent = s.progress + "%"; }
-        if (status) { status.textContent = s.status + " · " + s.progress + "%"; status.setAttribute("data-status", s.status); }
+        if (status) {
+          status.textContent = s.status + " · " + s.progress + "%" + (s.waiting ? " · " + s.waiting : "");
+          status.setAttribute("data-status", s.status);
+        }
       });
       es.addEventListener("end", function (ev) {
         var s = JSON.parse(ev.data);

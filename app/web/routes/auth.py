@@ -8,9 +8,8 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from app.api.deps import SessionDep
-from app.models import User
 from app.services import users as user_service
-from app.web.security import CsrfDep, csrf_token, safe_next, sign_in, sign_out
+from app.web.security import CsrfDep, csrf_token, safe_next, sign_in, sign_out, signed_in_user
 from app.web.templating import HtmlRoute, redirect, render
 
 router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashboard"])
@@ -18,16 +17,14 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 
 @router.get("/")
 def home(request: Request, session: SessionDep) -> Response:
-    user_id = request.session.get("user_id")
-    if user_id is not None and session.get(User, user_id) is not None:
+    if signed_in_user(request, session) is not None:
         return redirect("/projects")
     return redirect("/login")
 
 
 @router.get("/login")
 def login_page(request: Request, session: SessionDep, next: str | None = None) -> Response:
-    user_id = request.session.get("user_id")
-    if user_id is not None and session.get(User, user_id) is not None:
+    if signed_in_user(request, session) is not None:
         return redirect(safe_next(next))
     csrf_token(request)
     return render(request, "login.html", {"next": safe_next(next), "email": "", "error": None})
@@ -44,7 +41,7 @@ def login(
 ) -> Response:
     throttle = request.app.state.login_throttle
     address = request.client.host if request.client else "-"
-    wait = throttle.retry_after(address, email) if email else 0.0
+    wait = throttle.retry_after(session, address, email) if email else 0.0
     if wait > 0:
         error = f"Too many failed sign-ins: try again in {max(1, round(wait))} seconds."
         return render(
@@ -61,7 +58,7 @@ def login(
     )
     if user is None:
         if email and password:
-            throttle.failed(address, email)
+            throttle.failed(session, address, email)
         error = (
             "Enter your email and password."
             if not (email and password)
@@ -73,12 +70,12 @@ def login(
             {"next": safe_next(next), "email": email, "error": error},
             status_code=400 if not (email and password) else 401,
         )
-    throttle.succeeded(address, email)
-    sign_in(request, user)
+    throttle.succeeded(session, address, email)
+    sign_in(request, session, user)
     return redirect(safe_next(next))
 
 
 @router.post("/logout")
-def logout(request: Request, _csrf: CsrfDep) -> Response:
-    sign_out(request)
+def logout(request: Request, session: SessionDep, _csrf: CsrfDep) -> Response:
+    sign_out(request, session)
     return redirect("/login")

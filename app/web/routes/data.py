@@ -119,8 +119,7 @@ async def upload(
         return redirect(f"/projects/{project.id}/data#upload")
     uploads, total = [], 0
     for part in parts:
-        data = await part.read()
-        total += len(data)
+        total += part.size or 0
         if total > settings.max_upload_bytes:
             flash(
                 request,
@@ -129,6 +128,7 @@ async def upload(
                 field="files",
             )
             return redirect(f"/projects/{project.id}/data#upload")
+        data = await part.read()
         uploads.append(
             sample_service.UploadedFile(
                 filename=part.filename, data=data, content_type=part.content_type

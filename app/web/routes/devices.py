@@ -55,9 +55,9 @@ def phone_key(
     settings: SettingsDep,
     _csrf: CsrfDep,
 ) -> Response:
-    """A key of its own for the phone (revocable apart from the others); shown once, inside the QR
-    code."""
-    key = project_service.create_api_key(session, project, name="phone")
+    """An ingestion key of its own for the phone (it can send data and nothing else; revocable apart
+    from the others); shown once, inside the QR code."""
+    key = project_service.create_api_key(session, project, name="phone", role="ingestion")
     url = f"{server_url(request, settings)}/phone#apiKey={key}"
     return render(
         request,

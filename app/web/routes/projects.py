@@ -73,6 +73,7 @@ def _dashboard(
     project,
     *,
     new_api_key: str | None = None,
+    new_device_key: str | None = None,
     created: bool = False,
     status_code: int = 200,
 ) -> Response:
@@ -88,15 +89,14 @@ def _dashboard(
             "api_keys": dashboard.live_api_keys(session, project.id),
             "hmac_keys": project_service.hmac_keys(session, project.id),
             "new_api_key": new_api_key,
+            "new_device_key": new_device_key,
             "created": created,
             "base_url": base,
             "nav": "dashboard",
         },
         status_code=status_code,
     )
-    if (
-        new_api_key
-    ):  # the one page that shows a full API key must not be kept by caches or the back button
+    if new_api_key or new_device_key:  # a page showing a key must not be kept by caches or history
         response.headers["cache-control"] = "no-store"
     return response
 
@@ -129,6 +129,22 @@ def rotate_api_key(
         "warning",
     )
     return _dashboard(request, session, settings, user, project, new_api_key=key)
+
+
+@router.post("/projects/{project_id}/device-key")
+def create_device_key(
+    request: Request,
+    project: PageProjectDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+) -> Response:
+    """An ingestion key for devices: it can send data and nothing else (shown once, in the
+    snippets)."""
+    key = project_service.create_api_key(session, project, name="device", role="ingestion")
+    flash(request, "Copy the device key now: it is shown only once.", "warning")
+    return _dashboard(request, session, settings, user, project, new_device_key=key)
 
 
 @router.post("/projects/{project_id}/rotate-hmac-key")

@@ -15,7 +15,8 @@ def test_create_project_shows_the_api_key_once_and_it_works(browser):
     assert r.status_code == 200
     key = re.search(r'<code id="new-api-key">([^<]+)</code>', r.text).group(1)
     assert "shown only once" in r.text and r.headers["cache-control"] == "no-store"
-    assert f'-H "x-api-key: {key}"' in r.text and f'os.environ["EI_API_KEY"] = "{key}"' in r.text
+    assert f'os.environ["EI_API_KEY"] = "{key}"' in r.text  # the SDK needs a full key
+    assert '-H "x-api-key: YOUR_DEVICE_KEY"' in r.text  # devices get an ingestion key
     pid = int(re.search(r'action="/projects/(\d+)/rotate-api-key"', r.text).group(1))
     assert (
         c.get(f"/api/{pid}", headers={"x-api-key": key}).json()["project"]["name"]

@@ -35,10 +35,14 @@ def reference_outputs(tflite_bytes: bytes, inputs: np.ndarray) -> list[bytes]:
     dtype)."""
     from tflite_micro.python.tflite_micro import runtime
 
+    from workers.deploy.reader import read_model
+
+    graph = read_model(tflite_bytes)
+    shape = tuple(graph.tensor(graph.inputs[0]).shape)
     interp = runtime.Interpreter.from_bytes(bytes(tflite_bytes))
     out = []
-    for row in inputs:
-        interp.set_input(row[None], 0)
+    for row in inputs:  # one inference's input: the whole input tensor (a batch > 1 included)
+        interp.set_input(np.ascontiguousarray(row).reshape(shape), 0)
         interp.invoke()
         out.append(np.ascontiguousarray(interp.get_output(0)).tobytes())
     return out
@@ -168,7 +172,10 @@ def verify_library(
                 src = wd / "target-src"
                 write_library(lib, src)
                 sources = [src / s for s in lib.model_sources]
-                rows = model_inputs[: min(len(model_inputs), 20)]
+                # one row per inference, shaped like the whole input tensor (batch included), as
+                # the host run groups them
+                batched = np.asarray(model_inputs).reshape((-1, *lib.compiled.input.shape))
+                rows = batched[: min(len(batched), 20)]
                 res = run_model_harness(
                     target,
                     HarnessLibrary(sources, [src / "src"]),
