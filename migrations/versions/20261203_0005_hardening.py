@@ -11,7 +11,7 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "i10_hardening"
+revision = "0005"
 down_revision = "0004"
 branch_labels = None
 depends_on = None
