@@ -310,18 +310,20 @@ def run_demo(
     t0 = time.monotonic()
     build_targets = default_build_targets() if build_targets is None else build_targets
     upgrade()
+    with session_scope() as session:  # before `tinyforge up` would make it, unseen by the user
+        owner, password = users.ensure_first_admin(session)
+        owner_email = owner.email
     port = port or free_port()
     with running_platform(port, echo=echo) as url:
         stages["start"] = round(time.monotonic() - t0, 2)
 
         t = time.monotonic()
         with session_scope() as session:
-            owner, password = users.ensure_first_admin(session)
+            owner = users.get_by_email(session, owner_email)
             new = projects.create_project(
                 session, name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}", owner=owner
             )
             project_id, api_key, hmac_key = new.project.id, new.api_key, new.hmac_key
-            owner_email = owner.email
         echo(f"created project {project_id} owned by {owner_email}")
         stages["create_project"] = round(time.monotonic() - t, 2)
 
