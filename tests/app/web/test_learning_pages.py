@@ -102,3 +102,74 @@ def test_testing_an_untrained_block_is_refused_with_a_message(
     assert r.status_code == 303
     assert "has no training-results yet" in client.get(r.headers["location"]).text
     assert client.get(f"/api/{pid}/jobs").json()["jobs"] == []
+
+
+def test_validation_splits_by_speaker_and_warnings_show_in_log_and_page(
+    browser, user_project, settings, store, client
+):
+    """Samples carrying a `speaker` key: training validates on whole speakers without being told,
+    says so in the log and on the page, and warns that 4 validation windows per class say little."""
+    import json
+
+    import numpy as np
+
+    from app.core.db import session_scope
+    from app.services import features, learning
+    from tests.app.api.helpers import acquisition, key
+
+    p = user_project
+    pid, h = p.project.id, key(p.api_key)
+    rng = np.random.default_rng(0)
+    for speaker in ("ann", "bo", "cy"):
+        for label, sign in (("yes", 1.0), ("no", -1.0)):
+            for i in range(2):
+                values = (sign + 0.1 * rng.standard_normal((4, 3))).round(3).tolist()
+                r = client.post(
+                    "/api/training/data",
+                    content=acquisition(values=values),
+                    headers={
+                        **h,
+                        "x-file-name": f"{label}.{speaker}{i}.json",
+                        "x-label": label,
+                        "x-metadata": json.dumps({"speaker": speaker}),
+                        "content-type": "application/json",
+                    },
+                )
+                assert r.status_code == 200, r.text
+    impulse = {
+        "input": {
+            "type": "time-series",
+            "window_size_ms": 20,
+            "window_increase_ms": 20,
+            "frequency_hz": 100,
+        },
+        "dsp": [{"id": 1, "block": "flatten"}],
+        "learn": [
+            {
+                "id": 2,
+                "type": "classification",
+                "dsp": [1],
+                "settings": {"training": {"epochs": 3, "validation_split": 0.3}},
+            }
+        ],
+    }
+    iid = client.post(f"/api/{pid}/impulses", json=impulse, headers=h).json()["id"]
+    features.generate(lambda: session_scope(settings), store, pid, iid)
+    lines: list[str] = []
+    result = learning.train(lambda: session_scope(settings), store, pid, iid, 2, log=lines.append)
+    assert result["split"] == {
+        "by": "metadata",
+        "key": "speaker",
+        "suggested": True,
+        "n_groups": 3,
+        "message": next(line for line in lines if line.startswith("validation split by")),
+    }
+    assert "validation split by metadata 'speaker' (suggested" in result["split"]["message"]
+    # one speaker of three: 2 samples x 2 windows = 4 validation windows per class
+    assert result["validation"]["float32"]["n"] == 8
+    assert any(
+        line.startswith("warning: the validation set is too small per class") for line in lines
+    )
+    page = browser.client.get(f"/projects/{pid}/training?impulse={iid}&learn=2").text
+    assert 'id="validation-split"' in page and "<strong>speaker</strong> (3 values" in page
+    assert 'id="training-warnings"' in page and "too small per class" in page
