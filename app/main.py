@@ -83,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
-        return JSONResponse({"success": False, "error": exc.message}, status_code=exc.status)
+        body: dict = {"success": False, "error": exc.message}
+        if len(getattr(exc, "errors", ())) > 1:
+            body["errors"] = exc.errors  # every broken rule, each naming its field
+        return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -73,6 +73,39 @@ def _no_progress(_percent: float, _line: str | None = None) -> None:
     pass
 
 
+def resampling(session: Session, project_id: int, spec: InputBlock) -> dict[str, Any] | None:
+    """Which enabled time-series samples the input block resamples (their rate is not its
+    frequency), or None: `{"to_hz", "samples", "from_hz": {rate: count}, "message"}`."""
+    from sqlalchemy import func, select
+
+    if isinstance(spec, ImageInputBlock):
+        return None
+    target = float(spec.frequency_hz)
+    rows = session.execute(
+        select(Sample.frequency_hz, func.count())
+        .where(
+            Sample.project_id == project_id,
+            Sample.kind == "timeseries",
+            Sample.enabled.is_(True),
+            Sample.frequency_hz > 0,
+        )
+        .group_by(Sample.frequency_hz)
+    ).all()
+    other = {float(hz): int(n) for hz, n in rows if abs(hz - target) > 1e-6 * target}
+    if not other:
+        return None
+    parts = ", ".join(
+        f"{n} at {hz:g} Hz ({'up' if hz < target else 'down'}-sampled {max(hz, target) / min(hz, target):.3g}x)"
+        for hz, n in sorted(other.items())
+    )
+    return {
+        "to_hz": target,
+        "samples": sum(other.values()),
+        "from_hz": {f"{hz:g}": n for hz, n in other.items()},
+        "message": f"resampling to the impulse's {target:g} Hz: {parts}",
+    }
+
+
 def generate(
     uow: UnitOfWork,
     store: BlobStore,
@@ -96,7 +129,11 @@ def generate(
         for i in block_ids:
             impulse_service.dsp_block(impulse, i)
         revision = impulse.revision
+        resampled = resampling(session, project_id, impulse.input)
     summary: dict[str, Any] = {"impulse_id": impulse_id, "revision": revision, "blocks": {}}
+    if resampled:
+        summary["resampled"] = resampled
+        say(0.0, resampled["message"])
     for bi, block_id in enumerate(block_ids):
         span = (100.0 * bi / len(block_ids), 100.0 * (bi + 1) / len(block_ids))
 

@@ -26,6 +26,14 @@ def list_impulses(project: ProjectDep, session: SessionDep) -> dict:
     }
 
 
+@router.get(
+    "/impulse-defaults",
+    summary="The time-series input defaults this project's samples give (rate, window, step)",
+)
+def impulse_defaults(project: ProjectDep, session: SessionDep) -> dict:
+    return {"success": True, "input": impulse_service.data_defaults(session, project.id)}
+
+
 @router.post(
     "/impulses", summary="Create an impulse (input block, processing blocks, learning blocks)"
 )

@@ -20,7 +20,7 @@ from app.web.deps import PageProjectDep
 from app.web.impulse_form import (
     declarations,
     design_from_form,
-    field_for_error,
+    form_errors,
     parse,
     values_from_impulse,
 )
@@ -83,7 +83,11 @@ def _page(
             "impulse": impulse,
             "impulses": impulse_service.list_impulses(session, project.id),
             "decl": decl,
-            "values": values if values is not None else values_from_impulse(impulse, decl),
+            "values": values
+            if values is not None
+            else values_from_impulse(
+                impulse, decl, impulse_service.data_defaults(session, project.id)
+            ),
             "errors": errors or {},
             "features": features,
             "feature_jobs": jobs,
@@ -130,7 +134,6 @@ async def create_impulse(
     try:
         impulse = impulse_service.create_impulse(session, project.id, parse(ImpulseCreate, body))
     except Invalid as exc:
-        field, text = field_for_error(exc.message, body)
         return _page(
             request,
             session,
@@ -138,7 +141,7 @@ async def create_impulse(
             user,
             None,
             values=values,
-            errors={field: text},
+            errors=form_errors(exc, body),
             status_code=422,
         )
     flash(request, f"Impulse '{impulse.name}' saved. Generate its features next.", "success")
@@ -197,7 +200,6 @@ async def update_impulse(
         _keep_ids(impulse, update)
         impulse_service.update_impulse(session, impulse, update)
     except Invalid as exc:
-        field, text = field_for_error(exc.message, body)
         return _page(
             request,
             session,
@@ -205,7 +207,7 @@ async def update_impulse(
             user,
             impulse,
             values=values,
-            errors={field: text},
+            errors=form_errors(exc, body),
             status_code=422,
         )
     changed = impulse.revision != before

@@ -211,3 +211,30 @@ def test_second_processing_block_and_an_anomaly_block_from_the_form(browser, use
     assert [b["block"] for b in imp["dsp"]] == ["mfcc"] and [b["id"] for b in imp["learn"]] == [
         learn_ids[0]
     ]
+
+
+def test_new_impulse_form_takes_its_defaults_from_the_data(browser, user_project, client):
+    import numpy as np
+
+    from tests.app.api.helpers import acquisition, key
+
+    p = user_project
+    values = np.zeros((30, 3)).tolist()  # 3 s at 10 Hz
+    r = client.post(
+        "/api/training/data",
+        content=acquisition(values=values, interval_ms=100),
+        headers={
+            **key(p.api_key),
+            "x-file-name": "walk.1.json",
+            "x-label": "walk",
+            "content-type": "application/json",
+        },
+    )
+    assert r.status_code == 200, r.text
+    page = browser.client.get(f"/projects/{p.project.id}/impulse").text
+    for name, value in (
+        ("frequency_hz", "10.0"),
+        ("window_size_ms", "1000.0"),
+        ("window_increase_ms", "1000.0"),
+    ):
+        assert re.search(rf'name="in.{name}" data-type="float"\s+value="{value}"', page), name
