@@ -86,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body: dict = {"success": False, "error": exc.message}
         if len(getattr(exc, "errors", ())) > 1:
             body["errors"] = exc.errors  # every broken rule, each naming its field
+        if getattr(exc, "job_id", None) is not None:
+            body["jobId"] = exc.job_id  # the job already running (409)
         return JSONResponse(body, status_code=exc.status)
 
     @app.exception_handler(RequestValidationError)

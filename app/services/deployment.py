@@ -57,9 +57,12 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
 
 def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
     """Fail before queueing what would fail in the job: an impulse whose model is not trained yet."""
+    from app.services import readiness
+
     if params.get("impulseId") is not None:
         impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
+        readiness.refuse(readiness.build_blocker(session, impulse, block))
         artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
 
 

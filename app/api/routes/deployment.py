@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
 from app.schemas.jobs import BuildRequest, JobStarted
-from app.services import artifacts, deployment
+from app.services import artifacts, deployment, readiness
 from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api", tags=["deployment"])
@@ -66,6 +66,7 @@ def build(
 ) -> JobStarted:  # noqa: A002 - Edge Impulse's query parameter
     params = deployment.validate_request(body or BuildRequest())
     deployment.check_ready_to_build(session, project.id, params)
+    readiness.refuse_duplicate(session, project.id, "build", params)
     job = job_service.queue_job(
         session, sender, project.id, "build", {**params, "type": type or "zip"}
     )

@@ -8,7 +8,7 @@ from fastapi.responses import Response
 from app.api.deps import ProjectDep, SessionDep, StoreDep, TaskSenderDep
 from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
 from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
-from app.services import artifacts
+from app.services import artifacts, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 
@@ -88,6 +88,7 @@ def generate_features(
     if body.dspId is not None:
         impulse_service.dsp_block(impulse, body.dspId)
     params = {"impulse_id": impulse.id, "dsp_id": body.dspId}
+    readiness.refuse_duplicate(session, project.id, "generate-features", params)
     return JobStarted.of(
         job_service.queue_job(session, sender, project.id, "generate-features", params)
     )

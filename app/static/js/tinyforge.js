@@ -325,14 +325,22 @@
     $all("[data-job-stream]").forEach(function (box) {
       if (!window.EventSource) return;
       var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
-      var seen = {}, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
+      var seen = {}, tb = null, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
       $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
       var es = new EventSource(box.getAttribute("data-job-stream"));
       es.addEventListener("log", function (ev) {
         if (seen[ev.lastEventId]) return;
         seen[ev.lastEventId] = true;
         var line = JSON.parse(ev.data).line, li = document.createElement("li");
-        li.textContent = line; log.appendChild(li);
+        if (tb && line.indexOf("failed: ") !== 0) { tb.textContent += "\n" + line; return; }
+        tb = null;
+        if (line.indexOf("Traceback (most recent call last)") === 0) {  // behind "details", as the server renders it
+          var det = document.createElement("details"), sum = document.createElement("summary");
+          tb = document.createElement("pre");
+          sum.textContent = "details (traceback)"; tb.textContent = line;
+          det.appendChild(sum); det.appendChild(tb); li.appendChild(det);
+        } else { li.textContent = line; }
+        log.appendChild(li);
         log.scrollTop = log.scrollHeight;
         var ep = epochTarget && parseEpoch(line);
         if (ep) { epochs.push(ep); historyPlots(document.getElementById(epochTarget), epochs); }

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Impulse, Job
 from app.schemas.impulses import ANOMALY_TYPES, ImpulseCreate, ImpulseUpdate, LearnBlockSpec
-from app.services import artifacts
+from app.services import artifacts, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import samples as sample_service
@@ -230,6 +230,10 @@ def generate_features(
 ) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     params = {"impulse_id": impulse.id, "dsp_id": None}
+    running = readiness.running_job(session, project.id, "generate-features", params)
+    if running is not None:
+        flash(request, f"Generating features already: job {running.id}.", "warning")
+        return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={running.id}#features")
     job = job_service.queue_job(session, sender, project.id, "generate-features", params)
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={job.id}#features")
 

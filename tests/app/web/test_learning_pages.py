@@ -62,8 +62,48 @@ def test_bad_training_setting_is_shown_at_its_field_and_nothing_starts(
     assert imp["learn"][0]["settings"] == {} and imp["revision"] == 1
 
 
-def test_start_training_saves_settings_and_queues_a_job(browser, user_project, impulse_id, client):
+def _features(client, p, impulse_id, settings, store) -> None:  # noqa: ANN001
+    """Two one-second recordings at 8 kHz and the impulse's features."""
+    import numpy as np
+
+    from app.core.db import session_scope
+    from app.services import features
+    from tests.app.api.helpers import acquisition, key
+
+    for i, label in enumerate(("yes", "no")):
+        values = np.random.default_rng(i).normal(size=(8000, 1)).round(3).tolist()
+        r = client.post(
+            "/api/training/data",
+            content=acquisition(values=values, interval_ms=0.125),
+            headers={
+                **key(p.api_key),
+                "x-file-name": f"{label}.json",
+                "x-label": label,
+                "content-type": "application/json",
+            },
+        )
+        assert r.status_code == 200, r.text
+    features.generate(lambda: session_scope(settings), store, p.project.id, impulse_id)
+
+
+def test_training_without_features_is_disabled_and_refused_with_the_reason(
+    browser, user_project, impulse_id, client
+):
     pid = user_project.project.id
+    page = browser.client.get(f"/projects/{pid}/training").text
+    assert 'id="start-training" disabled' in page
+    assert re.search(r'id="train-blocker">Not now: no features for processing block', page)
+    r = browser.post(f"/projects/{pid}/training/{impulse_id}/100", {"epochs": "5"})
+    assert r.status_code == 303 and "job=" not in r.headers["location"]
+    assert "generate features first" in client.get(r.headers["location"]).text
+    assert client.get(f"/api/{pid}/jobs").json()["jobs"] == []
+
+
+def test_start_training_saves_settings_and_queues_a_job(
+    browser, user_project, impulse_id, client, settings, store
+):
+    pid = user_project.project.id
+    _features(client, user_project, impulse_id, settings, store)
     r = browser.post(
         f"/projects/{pid}/training/{impulse_id}/100",
         {
@@ -92,6 +132,10 @@ def test_start_training_saves_settings_and_queues_a_job(browser, user_project, i
         and 'data-epoch-plot="live-epochs"' in page
     )
     assert 'value="5"' in page
+    assert f'id="train-blocker">Not now: job {job_id} is queued' in page  # not twice
+    again = browser.post(f"/projects/{pid}/training/{impulse_id}/100", {"epochs": "5"})
+    assert "job=" not in again.headers["location"]
+    assert len(client.get(f"/api/{pid}/jobs").json()["jobs"]) == 1
 
 
 def test_testing_an_untrained_block_is_refused_with_a_message(
@@ -100,7 +144,9 @@ def test_testing_an_untrained_block_is_refused_with_a_message(
     pid = user_project.project.id
     r = browser.post(f"/projects/{pid}/testing/{impulse_id}/100")
     assert r.status_code == 303
-    assert "has no training-results yet" in client.get(r.headers["location"]).text
+    page = client.get(r.headers["location"]).text
+    assert "has no trained model yet: train it first (Training)" in page
+    assert 'id="test-blocker">Not now: learning block' in page
     assert client.get(f"/api/{pid}/jobs").json()["jobs"] == []
 
 
