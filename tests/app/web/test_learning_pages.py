@@ -219,3 +219,5 @@ def test_validation_splits_by_speaker_and_warnings_show_in_log_and_page(
     page = browser.client.get(f"/projects/{pid}/training?impulse={iid}&learn=2").text
     assert 'id="validation-split"' in page and "<strong>speaker</strong> (3 values" in page
     assert 'id="training-warnings"' in page and "too small per class" in page
+    # confusion matrices in percent of the true label's row, the count below
+    assert re.search(r'class="num diag">100\.0%<br><span class="muted small">4</span>', page)
