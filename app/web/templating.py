@@ -89,10 +89,11 @@ def _fold_tracebacks(lines: Any) -> list[dict[str, Any]]:
     for ln in lines:
         text = ln.line
         if text.startswith("Traceback (most recent call last)"):
-            folding = {"id": ln.id, "traceback": [text]}
+            folding = {"id": ln.id, "ids": [ln.id], "traceback": [text]}
             out.append(folding)
         elif folding is not None and not text.startswith("failed: "):
             folding["traceback"].append(text)
+            folding["ids"].append(ln.id)
         else:
             folding = None
             out.append({"id": ln.id, "line": text})

@@ -327,6 +327,9 @@
       var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
       var seen = {}, tb = null, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
       $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
+      $all("[data-line-ids]", log).forEach(function (li) {  // a folded traceback: every line it holds
+        li.getAttribute("data-line-ids").split(" ").forEach(function (id) { seen[id] = true; });
+      });
       var es = new EventSource(box.getAttribute("data-job-stream"));
       es.addEventListener("log", function (ev) {
         if (seen[ev.lastEventId]) return;

@@ -221,3 +221,25 @@ def test_validation_splits_by_speaker_and_warnings_show_in_log_and_page(
     assert 'id="training-warnings"' in page and "too small per class" in page
     # confusion matrices in percent of the true label's row, the count below
     assert re.search(r'class="num diag">\d+\.\d%<br><span class="muted small">\d</span>', page)
+
+
+def test_a_failed_jobs_traceback_is_folded_behind_details(browser, user_project, settings):
+    from app.core.db import session_scope
+    from app.services import jobs as job_service
+
+    pid = user_project.project.id
+    with session_scope(settings) as s:
+        job = job_service.create_job(s, pid, "wait")
+        job_service.append_log(
+            s,
+            job.id,
+            'Traceback (most recent call last):\n  File "app/x.py", line 1, in f\nValueError: bad',
+        )
+        job_service.append_log(s, job.id, "failed: bad")
+        job_service.mark(s, job.id, status="failed", error="bad")
+        jid = job.id
+    page = browser.client.get(f"/projects/{pid}/jobs/{jid}").text
+    folded = re.search(r'<li data-line-id="(\d+)" data-line-ids="([\d ]+)"><details>', page)
+    assert folded and len(folded.group(2).split()) == 3  # all three lines in one entry
+    assert "<summary>details (traceback)</summary>" in page
+    assert re.search(r"<li data-line-id=\"\d+\">failed: bad</li>", page)
