@@ -415,3 +415,73 @@ def impulse_json(impulse: Impulse) -> dict[str, Any]:
         "created": impulse.created_at.isoformat(),
         "updated": impulse.updated_at.isoformat(),
     }
+
+
+# --- the design at a glance -----------------------------------------------------------------------
+
+
+def design_cards(session: Session, impulse: Impulse) -> list[dict[str, Any]]:
+    """The impulse as block cards left to right, each with what comes out of it: the input's
+    window ("16000 samples at 16 kHz, 1 axis"), each processing block's output shape, each
+    learning block's classes. Axes and classes come from the project's training data."""
+    from sqlalchemy import func
+
+    from app.models import Sample
+
+    cards: list[dict[str, Any]] = []
+    inp = impulse.input
+    if isinstance(inp, ImageInputBlock):
+        n_axes = len(inp.channels)
+        cards.append(
+            {
+                "kind": "input",
+                "name": "Image input",
+                "out": f"{inp.width}×{inp.height}×{n_axes}",
+                "detail": f"{inp.resize_mode}, {inp.color_depth}",
+            }
+        )
+        window = inp.width * inp.height
+    else:
+        sensors = session.scalars(
+            select(Sample.sensors)
+            .where(Sample.project_id == impulse.project_id, Sample.kind == "timeseries")
+            .limit(1)
+        ).first()
+        n_axes = len(inp.axes) if inp.axes else max(1, len(sensors or []))
+        window = TimeSeriesInput.window_samples(inp.window_size_ms, inp.frequency_hz)
+        cards.append(
+            {
+                "kind": "input",
+                "name": "Time-series input",
+                "out": f"{window} × {n_axes}",
+                "detail": f"{inp.window_size_ms:g} ms windows every {inp.window_increase_ms:g} ms "
+                f"at {inp.frequency_hz:g} Hz, {n_axes} ax{'is' if n_axes == 1 else 'es'}",
+            }
+        )
+    for b in impulse.dsp:
+        try:
+            shape = get_block(b.block).output_shape(
+                window_samples=window, n_axes=n_axes, frequency_hz=inp.frequency_hz, params=b.params
+            )
+            out = "×".join(str(d) for d in shape) or "?"
+        except (ParamError, ValueError) as exc:
+            out = f"does not fit: {exc}"
+        cards.append({"kind": "dsp", "name": b.name, "out": out, "detail": b.block})
+    labels = session.scalar(
+        select(func.count(func.distinct(Sample.label))).where(
+            Sample.project_id == impulse.project_id,
+            Sample.category == "training",
+            Sample.enabled.is_(True),
+        )
+    )
+    names = {d.id: d.name for d in impulse.dsp}
+    for lb in impulse.learn:
+        reads = ", ".join(names.get(i, str(i)) for i in lb.dsp)
+        if lb.is_anomaly:
+            out = "anomaly score"
+        elif lb.type == "regression":
+            out = "a value"
+        else:
+            out = f"{labels or 0} class{'' if labels == 1 else 'es'}"
+        cards.append({"kind": "learn", "name": lb.name, "out": out, "detail": f"reads {reads}"})
+    return cards

@@ -90,6 +90,7 @@ def _page(
             ),
             "errors": errors or {},
             "features": features,
+            "cards": impulse_service.design_cards(session, impulse) if impulse else [],
             "feature_jobs": jobs,
             "job_id": job_id,
             "samples": samples,
