@@ -324,7 +324,7 @@
   function initJobStreams() {
     $all("[data-job-stream]").forEach(function (box) {
       if (!window.EventSource) return;
-      var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
+      var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box), stage = $(".job-stage", box);
       var seen = {}, tb = null, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
       $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
       $all("[data-line-ids]", log).forEach(function (li) {  // a folded traceback: every line it holds
@@ -336,6 +336,7 @@
         seen[ev.lastEventId] = true;
         var line = JSON.parse(ev.data).line, li = document.createElement("li");
         if (tb && line.indexOf("failed: ") !== 0) { tb.textContent += "\n" + line; return; }
+        if (stage && line.indexOf("Traceback") !== 0) stage.textContent = line.length > 140 ? line.slice(0, 139) + "…" : line;  // the stage the progress is in
         tb = null;
         if (line.indexOf("Traceback (most recent call last)") === 0) {  // behind "details", as the server renders it
           var det = document.createElement("details"), sum = document.createElement("summary");

@@ -243,3 +243,5 @@ def test_a_failed_jobs_traceback_is_folded_behind_details(browser, user_project,
     assert folded and len(folded.group(2).split()) == 3  # all three lines in one entry
     assert "<summary>details (traceback)</summary>" in page
     assert re.search(r"<li data-line-id=\"\d+\">failed: bad</li>", page)
+    # the progress names its stage: the job's latest line
+    assert '<span class="job-stage muted small" aria-live="polite">failed: bad</span>' in page
