@@ -458,6 +458,8 @@ def _results(
 
 # --- model testing ---------------------------------------------------------------------------------
 
+UNCERTAIN_BELOW = 0.6  # a window whose top score is lower counts as uncertain (as Edge Impulse)
+
 
 def test(
     uow: UnitOfWork,
@@ -552,9 +554,24 @@ def test(
                             "scores": [round(float(x), 4) for x in mean[j]],
                         }
                     )
+        with uow() as session:
+            names = dict(
+                session.execute(
+                    select(Sample.id, Sample.filename).where(
+                        Sample.id.in_([int(x["sampleId"]) for x in samples_out][:5000])
+                    )
+                ).all()
+            )
+        for x in samples_out:
+            x["name"] = names.get(x["sampleId"], f"#{x['sampleId']}")
         result.update(
             {
                 "labels": labels,
+                "min_confidence": UNCERTAIN_BELOW,
+                "uncertain_windows": {
+                    k: int((np.asarray(v).max(axis=1) < UNCERTAIN_BELOW).sum())
+                    for k, v in scores.items()
+                },
                 "per_window": per_window,
                 "per_sample": per_sample,
                 "samples": samples_out,

@@ -219,6 +219,30 @@ def test_validation_splits_by_speaker_and_warnings_show_in_log_and_page(
     page = browser.client.get(f"/projects/{pid}/training?impulse={iid}&learn=2").text
     assert 'id="validation-split"' in page and "<strong>speaker</strong> (3 values" in page
     assert 'id="training-warnings"' in page and "too small per class" in page
+    for label, sign in (("yes", 1.0), ("no", -1.0)):  # test: per window, per sample, by name
+        r = client.post(
+            "/api/testing/data",
+            content=acquisition(values=[[sign, sign, sign]] * 4),
+            headers={
+                **h,
+                "x-file-name": f"{label}.held-out.json",
+                "x-label": label,
+                "content-type": "application/json",
+            },
+        )
+        assert r.status_code == 200, r.text
+    features.generate(lambda: session_scope(settings), store, pid, iid)
+    tested = learning.test(lambda: session_scope(settings), store, pid, iid, 2, log=lines.append)
+    assert sorted(x["name"] for x in tested["samples"]) == ["no.held-out.json", "yes.held-out.json"]
+    assert tested["min_confidence"] == 0.6 and set(tested["uncertain_windows"]) == {
+        "float32",
+        "int8",
+    }
+    testing = browser.client.get(f"/projects/{pid}/testing?impulse={iid}&learn=2").text
+    assert "int8 accuracy per window" in testing and "int8 accuracy per sample" in testing
+    assert (
+        ">yes.held-out.json</a>" in testing and "Uncertain windows (top score &lt; 0.6)" in testing
+    )
     # confusion matrices in percent of the true label's row, the count below
     assert re.search(r'class="num diag">\d+\.\d%<br><span class="muted small">\d</span>', page)
 
