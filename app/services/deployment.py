@@ -87,6 +87,7 @@ def build(
 
     p = validate_request(BuildRequest.model_validate(params))
     t0 = time.monotonic()
+    left_out: list[str] = []  # learning blocks of the impulse the library goes without, and why
     spec, windows, expected, model_inputs, impulse_id, expected_anomaly = (
         None,
         None,
@@ -122,6 +123,13 @@ def build(
                 for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])
             ]
             anomaly = _anomaly_model(session, store, impulse, block)
+            left_out = [
+                f"anomaly block '{o.name}' is not trained: train it to include it"
+                for o in impulse.learn
+                if o.anomaly_kind is not None and o.dsp == block.dsp and anomaly is None
+            ]
+            for reason in left_out:
+                log(f"left out of the library: {reason}")
             axes = (
                 impulse.input.channels
                 if isinstance(impulse.input, ImageInputBlock)
@@ -192,6 +200,8 @@ def build(
     root = f"tinyforge-{_slug(title)}-{p['target']}"
     blob = zip_library(lib, root=root)
     lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
+    if left_out:
+        lib.manifest["left_out"] = left_out
     with uow() as session:
         artifact_id = artifacts.save_deployment(
             session,

@@ -142,3 +142,41 @@ def test_a_failed_job_shows_one_line_without_server_paths(settings, make_project
     assert "Traceback (most recent call last)" in tb and lines[-1] == "failed: " + job.error
     assert "/srv/" not in tb and "/work/" not in tb and "/usr/" not in tb, tb
     assert 'File "tests/app/api/test_guardrails.py"' in tb
+
+
+def test_a_build_that_leaves_out_an_untrained_anomaly_block_says_so(
+    client, make_project, settings, store
+):
+    from app.services import deployment, features, learning
+
+    p = make_project()
+    pid, h = p.project.id, key(p.api_key)
+    _data(client, p)
+    body = {
+        **IMPULSE,
+        "learn": [
+            IMPULSE["learn"][0],
+            {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 2}},
+        ],
+    }
+    iid = client.post(f"/api/{pid}/impulses", json=body, headers=h).json()["id"]
+    uow = lambda: session_scope(settings)  # noqa: E731
+    features.generate(uow, store, pid, iid)
+    learning.train(uow, store, pid, iid, 2, log=lambda line: None)
+    lines: list[str] = []
+    out = deployment.build(
+        uow,
+        store,
+        pid,
+        {
+            "impulseId": iid,
+            "learnId": 2,
+            "engine": "compiled",
+            "modelType": "int8",
+            "target": "linux-x86_64",
+        },
+        log=lines.append,
+    )
+    reason = "anomaly block 'anomaly-kmeans' is not trained: train it to include it"
+    assert out["manifest"]["left_out"] == [reason]
+    assert f"left out of the library: {reason}" in lines
