@@ -275,6 +275,13 @@ def _generate_block(
         92,
         f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})",
     )
+    shown = min(X.shape[0], EXPLORER_MAX_POINTS)
+    progress(
+        93,
+        f"feature explorer: projecting {shown} of {X.shape[0]} windows to 2-D "
+        f"({'t-SNE' if shown >= TSNE_MIN_POINTS else 'PCA'}; at most {EXPLORER_MAX_POINTS} "
+        "windows, about 10 s per 1000 here)",
+    )
     explorer = explorer_data(
         X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix)
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -84,7 +85,32 @@ def test_demo_then_up_then_sign_in_and_see_the_model_and_library(page, tmp_path,
         assert f"{summary['validation_accuracy']['int8'] * 100:.1f}" in acc.inner_text()
         page.screenshot(path=screenshots / "first-run-3-model.png", full_page=True)
 
-        page.get_by_role("link", name="Deployment", exact=True).click()
+        # the feature explorer: labelled axes, hover names the nearest point, a click opens it
+        page.get_by_role("link", name="Impulse design", exact=True).click()
+        page.wait_for_selector("[data-plotted]", timeout=60_000)
+        over = page.locator(".u-over").first
+        over.scroll_into_view_if_needed()
+        box = over.bounding_box()
+        readout = page.locator(".explorer-readout").first
+        hit = None
+        for i in range(1, 60):
+            for j in range(1, 20):
+                x, y = box["x"] + box["width"] * i / 60, box["y"] + box["height"] * j / 20
+                page.mouse.move(x, y)
+                if readout.inner_text().startswith("sample #"):
+                    hit = (x, y, readout.inner_text())
+                    break
+            if hit:
+                break
+        assert hit, "no point under the cursor anywhere"
+        axes = page.locator("[data-plotted]").first.inner_text()
+        assert re.search(r"(t-SNE|UMAP|PCA) 1", axes) and re.search(r"(t-SNE|UMAP|PCA) 2", axes)
+        page.screenshot(path=screenshots / "first-run-explorer.png", full_page=True)
+        sample_id = hit[2].split("#")[1].split()[0]
+        page.mouse.click(hit[0], hit[1])
+        page.wait_for_url(f"**/projects/{summary['project_id']}/data/{sample_id}")
+
+        page.goto(access["project_url"].replace("http://127.0.0.1:8000", base) + "/deployment")
         zip_name = summary["deployments"]["linux-x86_64"]["zip"]
         assert page.get_by_text(zip_name).first.is_visible()
         page.screenshot(path=screenshots / "first-run-4-library.png", full_page=True)

@@ -196,9 +196,37 @@
         points: { show: true, size: 7, stroke: c, fill: c, width: 1 } };
     }));
     el.innerHTML = "";
-    var u = new uPlot({ title: "Feature explorer (" + body.method + ", " + pts.length + " of " + body.total + " windows)",
+    var method = { tsne: "t-SNE", umap: "UMAP", pca: "PCA" }[body.method] || body.method;
+    var readout = document.createElement("p");
+    readout.className = "small explorer-readout"; readout.setAttribute("aria-live", "polite");
+    readout.textContent = "Point at a dot to see its sample; click to open it.";
+    var m = /\/api\/(\d+)\//.exec(el.getAttribute("data-explorer-url") || ""), nearest = null;
+    function closest(u) {  // the point nearest the cursor, in pixels, within 14 px
+      var best = null, bestD = 14 * 14, cx = u.cursor.left, cy = u.cursor.top;
+      if (cx == null || cx < 0) return null;
+      pts.forEach(function (p) {
+        var dx = u.valToPos(p.x, "x") - cx, dy = u.valToPos(p.y, "y") - cy, d = dx * dx + dy * dy;
+        if (d < bestD) { bestD = d; best = p; }
+      });
+      return best;
+    }
+    var u = new uPlot({ title: "Feature explorer (" + method + ", " + pts.length + " of " + body.total + " windows)",
       width: widthOf(el), height: 380, series: series, scales: { x: { time: false } },
-      cursor: { points: { show: false } }, axes: [{}, {}] }, [xs].concat(ys), el);
+      cursor: { points: { show: false } },
+      axes: [{ label: method + " 1" }, { label: method + " 2" }],
+      legend: { show: true, live: false },
+      hooks: { setCursor: [function (u) {
+        nearest = closest(u);
+        readout.textContent = nearest
+          ? "sample #" + nearest.sampleId + " · " + (nearest.label || "(no label)") + " · window " + nearest.window +
+            " · " + nearest.category + (m ? " (click to open)" : "")
+          : "Point at a dot to see its sample; click to open it.";
+      }] } }, [xs].concat(ys), el);
+    u.over.style.cursor = "crosshair";
+    u.over.addEventListener("click", function () {
+      if (nearest && m) window.location.assign("/projects/" + m[1] + "/data/" + nearest.sampleId);
+    });
+    el.appendChild(readout);
     el.setAttribute("data-plotted", String(pts.length));
     watchResize(el, u);
   }

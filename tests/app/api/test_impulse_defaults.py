@@ -125,3 +125,7 @@ def test_the_feature_job_says_what_it_resamples(client, make_project, settings, 
     )
     assert summary["resampled"]["samples"] == 2
     assert "resampling to the impulse's 100 Hz: 2 at 10 Hz (up-sampled 10x)" in lines
+    # the explorer's projection says what it does before it does it
+    assert any(
+        line.startswith("feature explorer: projecting 4 of 4 windows to 2-D (PCA") for line in lines
+    ), lines
