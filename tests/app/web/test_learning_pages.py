@@ -269,3 +269,46 @@ def test_a_failed_jobs_traceback_is_folded_behind_details(browser, user_project,
     assert re.search(r"<li data-line-id=\"\d+\">failed: bad</li>", page)
     # the progress names its stage: the job's latest line
     assert '<span class="job-stage muted small" aria-live="polite">failed: bad</span>' in page
+
+
+def test_anomaly_results_are_a_table_with_the_threshold(
+    browser, user_project, settings, store, client
+):
+    import numpy as np
+
+    from app.core.db import session_scope
+    from app.services import features, learning
+    from tests.app.api.helpers import acquisition, key
+
+    p = user_project
+    pid, h = p.project.id, key(p.api_key)
+    rng = np.random.default_rng(1)
+    for category, n, centre in (("training", 6, 0.0), ("testing", 2, 0.0), ("anomaly", 2, 9.0)):
+        for i in range(n):
+            values = (centre + 0.1 * rng.standard_normal((4, 3))).round(3).tolist()
+            r = client.post(
+                f"/api/{category}/data",
+                content=acquisition(values=values),
+                headers={
+                    **h,
+                    "x-file-name": f"idle.{category}{i}.json",
+                    "x-label": "idle",
+                    "content-type": "application/json",
+                },
+            )
+            assert r.status_code == 200, r.text
+    body = {
+        "input": {"type": "time-series", "frequency_hz": 100, "window_size_ms": 20},
+        "dsp": [{"id": 1, "block": "flatten"}],
+        "learn": [{"id": 3, "type": "anomaly-kmeans", "settings": {"n_clusters": 2}}],
+    }
+    iid = client.post(f"/api/{pid}/impulses", json=body, headers=h).json()["id"]
+    uow = lambda: session_scope(settings)  # noqa: E731
+    features.generate(uow, store, pid, iid)
+    learning.train(uow, store, pid, iid, 3, log=lambda line: None)
+    tested = learning.test(uow, store, pid, iid, 3, log=lambda line: None)
+    page = browser.client.get(f"/projects/{pid}/testing?impulse={iid}&learn=3").text
+    assert 'id="anomaly-results"' in page and "<pre>{" not in page
+    assert f"above the threshold {tested['threshold']:.3g} is flagged" in page
+    rows = re.findall(r"<tr><td>(\w+)</td><td class=\"num\">(\d+)</td>", page)
+    assert rows == [("testing", "4"), ("anomaly", "4")], rows
