@@ -103,8 +103,8 @@ def test_demo_then_up_then_sign_in_and_see_the_model_and_library(page, tmp_path,
             if hit:
                 break
         assert hit, "no point under the cursor anywhere"
-        axes = page.locator("[data-plotted]").first.inner_text()
-        assert re.search(r"(t-SNE|UMAP|PCA) 1", axes) and re.search(r"(t-SNE|UMAP|PCA) 2", axes)
+        axes = page.locator("[data-plotted]").first.get_attribute("data-axes")
+        assert re.fullmatch(r"(t-SNE|UMAP|PCA) 1, \1 2", axes), axes
         page.screenshot(path=screenshots / "first-run-explorer.png", full_page=True)
         sample_id = hit[2].split("#")[1].split()[0]
         page.mouse.click(hit[0], hit[1])

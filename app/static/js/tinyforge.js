@@ -227,6 +227,7 @@
       if (nearest && m) window.location.assign("/projects/" + m[1] + "/data/" + nearest.sampleId);
     });
     el.appendChild(readout);
+    el.setAttribute("data-axes", method + " 1, " + method + " 2");  // drawn on the canvas; named here too
     el.setAttribute("data-plotted", String(pts.length));
     watchResize(el, u);
   }
