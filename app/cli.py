@@ -91,27 +91,6 @@ def user() -> None:
     """Dashboard users."""
 
 
-@user.command("password")
-@click.option("--email", required=True)
-@click.option("--password", required=True, help="the new password, at least 8 characters")
-def user_password(email: str, password: str) -> None:
-    """Set a user's password; every session of the user ends."""
-    from app.core.db import session_scope
-    from app.services import users
-    from app.services.errors import ServiceError
-
-    _migrate()
-    try:
-        with session_scope() as session:
-            u = users.get_by_email(session, email)
-            if u is None:
-                raise click.ClickException(f"no user with email {email}")
-            ended = users.set_password(session, u, password)
-            click.echo(f"password of {u.email} changed; {ended} session(s) ended")
-    except ServiceError as exc:
-        raise click.ClickException(exc.message) from exc
-
-
 @user.command("create")
 @click.option("--email", required=True)
 @click.option("--password", required=True, help="at least 8 characters")
@@ -131,6 +110,31 @@ def user_create(email: str, password: str, admin: bool) -> None:
         raise click.ClickException(exc.message) from exc
 
 
+@user.command("set-password")
+@click.option("--email", required=True)
+@click.option(
+    "--password", default=None, help="at least 8 characters (default: a new random one, printed)"
+)
+def user_set_password(email: str, password: str | None) -> None:
+    """Set a dashboard user's password (the first user's too: admin@tinyforge.local); every
+    session of the user ends."""
+    from app.core.db import session_scope
+    from app.services import users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    new = password if password is not None else secrets.token_urlsafe(12)
+    try:
+        with session_scope() as session:
+            u, ended = users.set_password_by_email(session, email=email, password=new)
+            click.echo(
+                f"password of {u.email} changed" + ("" if password is not None else f": {new}")
+            )
+            click.echo(f"{ended} dashboard session(s) of {u.email} ended", err=True)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+
+
 @main.group()
 def project() -> None:
     """Projects."""
@@ -139,7 +143,10 @@ def project() -> None:
 @project.command("create")
 @click.option("--name", required=True)
 @click.option(
-    "--owner", "owner_email", default=None, help="email of an existing user who will own it"
+    "--owner",
+    "owner_email",
+    default=None,
+    help="email of an existing user who will own it (default: the first admin)",
 )
 @click.option("--json", "as_json", is_flag=True, help='print {"id", "api_key", "hmac_key"}')
 def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
@@ -149,26 +156,60 @@ def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
     from app.services.errors import ServiceError
 
     _migrate()
+    password = None
     try:
         with session_scope() as session:
-            owner = None
             if owner_email:
                 owner = users.get_by_email(session, owner_email)
                 if owner is None:
                     raise click.ClickException(
                         f"no user with email {owner_email}; create it with `tinyforge user create`"
                     )
+            else:
+                owner, password = users.ensure_first_admin(session)
             new = projects.create_project(session, name=name, owner=owner)
             out = {"id": new.project.id, "api_key": new.api_key, "hmac_key": new.hmac_key}
+            owner_email = owner.email
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
+    click.echo(f"project {out['id']} belongs to {owner_email}", err=True)
+    if password:
+        click.echo(f"first user: {owner_email}  password: {password}", err=True)
     if as_json:
         click.echo(json.dumps(out))
     else:
         click.echo(
-            f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: "
-            f"keep it)\n  HMAC key: {out['hmac_key']}"
+            f"project {out['id']} '{name}'\n  API key:  {out['api_key']}  (shown once: keep it)"
+            f"\n  HMAC key: {out['hmac_key']}"
         )
+
+
+@project.command("add-member")
+@click.option("--project", "project_id", type=int, required=True, help="project id")
+@click.option("--email", required=True, help="an existing user")
+@click.option("--role", type=click.Choice(["member", "owner"]), default="member", show_default=True)
+def project_add_member(project_id: int, email: str, role: str) -> None:
+    """Let a user see and work on a project in the dashboard."""
+    from app.core.db import session_scope
+    from app.services import projects, users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            u = users.get_by_email(session, email)
+            if u is None:
+                raise click.ClickException(
+                    f"no user with email {email}; create it with `tinyforge user create`"
+                )
+            p = projects.get_project(session, project_id)
+            added = projects.add_member(session, p, u, role=role)
+            click.echo(
+                f"{u.email} {'is now' if added else 'was already'} a member of project {p.id} "
+                f"'{p.name}' (role {role})"
+            )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
 
 
 # --- serving -------------------------------------------------------------------------------------
@@ -337,9 +378,7 @@ def _ensure_first_user() -> str | None:
     with session_scope() as session:
         if users.count_users(session):
             return None
-        password = secrets.token_urlsafe(12)
-        users.create_user(session, email="admin@tinyforge.local", password=password, is_admin=True)
-        return password
+        return users.ensure_first_admin(session)[1]
 
 
 @main.command()
@@ -412,8 +451,9 @@ def up(
                 )
             else:
                 click.echo(
-                    "sign in with an existing user, or create one with "
-                    "`tinyforge user create --email E --password P`"
+                    "sign in with an existing user (the first one is admin@tinyforge.local; "
+                    "`tinyforge user set-password --email E` resets a password), or create one "
+                    "with `tinyforge user create --email E --password P`"
                 )
             config = uvicorn.Config(
                 "app.main:create_app",
@@ -661,6 +701,10 @@ def demo(
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, indent=None if as_json else 2))
+    if not as_json:
+        from app.demo import dashboard_text
+
+        click.echo(dashboard_text(summary["dashboard"]))
 
 
 def _add_device_commands() -> None:

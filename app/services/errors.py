@@ -52,6 +52,15 @@ class Unsupported(ServiceError):
 
 
 class Invalid(ServiceError):
-    """A well-formed request whose content breaks a rule (a parameter out of range, ...)."""
+    """A well-formed request whose content breaks a rule (a parameter out of range, ...).
+    `errors`: every rule broken, each naming its field (`message` joins them)."""
 
     status = 422
+
+    def __init__(self, message: str, *, status: int | None = None, errors: list[str] | None = None):
+        super().__init__(message, status=status)
+        self.errors = errors or [message]
+
+    @classmethod
+    def of(cls, errors: list[str]) -> Invalid:
+        return cls("; ".join(errors), errors=errors)

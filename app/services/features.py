@@ -116,6 +116,40 @@ def _no_progress(_percent: float, _line: str | None = None) -> None:
     pass
 
 
+def resampling(session: Session, project_id: int, spec: InputBlock) -> dict[str, Any] | None:
+    """Which enabled time-series samples the input block resamples (their rate is not its
+    frequency), or None: `{"to_hz", "samples", "from_hz": {rate: count}, "message"}`."""
+    from sqlalchemy import func, select
+
+    if isinstance(spec, ImageInputBlock):
+        return None
+    target = float(spec.frequency_hz)
+    rows = session.execute(
+        select(Sample.frequency_hz, func.count())
+        .where(
+            Sample.project_id == project_id,
+            Sample.kind == "timeseries",
+            Sample.enabled.is_(True),
+            Sample.frequency_hz > 0,
+        )
+        .group_by(Sample.frequency_hz)
+    ).all()
+    other = {float(hz): int(n) for hz, n in rows if abs(hz - target) > 1e-6 * target}
+    if not other:
+        return None
+    parts = ", ".join(
+        f"{n} at {hz:g} Hz ({'up' if hz < target else 'down'}-sampled "
+        f"{max(hz, target) / min(hz, target):.3g}x)"
+        for hz, n in sorted(other.items())
+    )
+    return {
+        "to_hz": target,
+        "samples": sum(other.values()),
+        "from_hz": {f"{hz:g}": n for hz, n in other.items()},
+        "message": f"resampling to the impulse's {target:g} Hz: {parts}",
+    }
+
+
 def generate(
     uow: UnitOfWork,
     store: BlobStore,
@@ -139,7 +173,11 @@ def generate(
         for i in block_ids:
             impulse_service.dsp_block(impulse, i)
         revision = impulse.revision
+        resampled = resampling(session, project_id, impulse.input)
     summary: dict[str, Any] = {"impulse_id": impulse_id, "revision": revision, "blocks": {}}
+    if resampled:
+        summary["resampled"] = resampled
+        say(0.0, resampled["message"])
     for bi, block_id in enumerate(block_ids):
         span = (100.0 * bi / len(block_ids), 100.0 * (bi + 1) / len(block_ids))
 
@@ -287,6 +325,13 @@ def _generate_block(
     progress(
         92,
         f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})",
+    )
+    shown = min(X.shape[0], EXPLORER_MAX_POINTS)
+    progress(
+        93,
+        f"feature explorer: projecting {shown} of {X.shape[0]} windows to 2-D "
+        f"({'t-SNE' if shown >= TSNE_MIN_POINTS else 'PCA'}; at most {EXPLORER_MAX_POINTS} "
+        "windows, about 10 s per 1000 here)",
     )
     explorer = explorer_data(
         X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix)

@@ -26,6 +26,7 @@ from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, Invalid, NotFound
 from workers.deploy import SUPPORTED_OPS
 from workers.learn import LearnError
+from workers.learn.checks import evaluation_warnings, training_warnings
 
 
 def learn_block(impulse: Impulse, learn_id: int | None) -> LearnBlock:
@@ -168,12 +169,15 @@ def train(
         data = load_block_features(session, store, impulse, block)
         labels_now, cats_now = _labels_from_db(session, data["sample_ids"])
         revision = impulse.revision
-        split_key = block.training.get("split_by_metadata")
-        groups_all = _metadata_values(session, data["sample_ids"], split_key) if split_key else None
-    train_rows = cats_now == "training"
-    if not train_rows.any():
-        raise BadRequest(
-            "no training features: put samples in the training category and generate features"
+        train_rows = cats_now == "training"
+        if not train_rows.any():
+            raise BadRequest(
+                "no training features: put samples in the training category and generate features"
+            )
+        split = (
+            validation_groups(session, data["sample_ids"], train_rows, block.training)
+            if block.anomaly_kind is None
+            else None
         )
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
@@ -186,15 +190,19 @@ def train(
     if block.anomaly_kind is not None:
         result, arts = _train_anomaly(block, block.anomaly_kind, X.reshape(len(X), -1), log)
     else:
-        groups = groups_all[train_rows] if groups_all is not None else None
-        if groups is not None:
-            log(
-                f"validation split by metadata '{split_key}': {len(set(groups.tolist()))} "
-                "distinct values"
-            )
+        assert split is not None
+        groups = split.pop("groups")
+        log(split["message"])
         result, arts = _train_nn(
             block, X, y, data, log=log, progress=progress, should_stop=should_stop, groups=groups
         )
+        result["split"] = split
+        if block.task == "classification":
+            result["warnings"] = training_warnings(
+                result["history"], result["validation"], n_classes=len(result["labels"])
+            )
+            for warning in result["warnings"]:
+                log(f"warning: {warning}")
     result.update(
         {
             "impulse_id": impulse_id,
@@ -218,17 +226,61 @@ def train(
     return result
 
 
-def _metadata_values(session: Session, sample_ids: np.ndarray, key: str) -> np.ndarray:
-    """The value of metadata `key` for every row's sample ('' when a sample lacks it)."""
+def _sample_metadata(session: Session, sample_ids: np.ndarray) -> dict[int, dict]:
     ids = sorted(set(int(i) for i in sample_ids))
-    meta: dict[int, str] = {}
+    meta: dict[int, dict] = {}
     for chunk in range(0, len(ids), 900):
         part = ids[chunk : chunk + 900]
         for sid, md in session.execute(
             select(Sample.id, Sample.metadata_).where(Sample.id.in_(part))
         ):
-            meta[sid] = str((md or {}).get(key, ""))
-    return np.array([meta.get(int(i), "") for i in sample_ids])
+            meta[sid] = md or {}
+    return meta
+
+
+def validation_groups(
+    session: Session, sample_ids: np.ndarray, train_rows: np.ndarray, training: dict
+) -> dict:
+    """What validation keeps together, for the training rows: the metadata key the block names
+    (`split_by_metadata`), else a key the samples carry (speaker, subject, device, ...: see
+    `suggest_split_key`), else the sample. Never single windows: windows of one recording are
+    near copies of each other. Returns `groups` (one value per training row), `by`
+    ("metadata" or "sample"), `key`, `suggested`, `n_groups` and the `message` for the log."""
+    from workers.learn.training import suggest_split_key
+
+    ids = sample_ids[train_rows]
+    meta = _sample_metadata(session, ids)
+    key = training.get("split_by_metadata")
+    suggested = False
+    if not key:
+        uniq = sorted(set(int(i) for i in ids))
+        key = suggest_split_key([meta.get(i) for i in uniq])
+        suggested = key is not None
+    if key:
+        groups = np.array([str(meta.get(int(i), {}).get(key, "")) for i in ids])
+        n = len(set(groups.tolist()))
+        how = "suggested: every sample carries it" if suggested else "split_by_metadata"
+        message = (
+            f"validation split by metadata '{key}' ({how}): {n} distinct values, "
+            f"each on one side only"
+        )
+        by = "metadata"
+    else:
+        groups = np.array([str(int(i)) for i in ids])
+        n = len(set(groups.tolist()))
+        message = (
+            f"validation split by sample: the {n} training samples each go whole to training "
+            "or validation (set split_by_metadata to keep e.g. a speaker's samples together)"
+        )
+        by = "sample"
+    return {
+        "groups": groups,
+        "by": by,
+        "key": key,
+        "suggested": suggested,
+        "n_groups": n,
+        "message": message,
+    }
 
 
 def _train_nn(
@@ -411,6 +463,8 @@ def _results(
 
 # --- model testing --------------------------------------------------------------------------------
 
+UNCERTAIN_BELOW = 0.6  # a window whose top score is lower counts as uncertain (as Edge Impulse)
+
 
 def test(
     uow: UnitOfWork,
@@ -506,9 +560,24 @@ def test(
                             "scores": [round(float(x), 4) for x in mean[j]],
                         }
                     )
+        with uow() as session:
+            names = dict(
+                session.execute(
+                    select(Sample.id, Sample.filename).where(
+                        Sample.id.in_([int(x["sampleId"]) for x in samples_out][:5000])
+                    )
+                ).all()
+            )
+        for x in samples_out:
+            x["name"] = names.get(x["sampleId"], f"#{x['sampleId']}")
         result.update(
             {
                 "labels": labels,
+                "min_confidence": UNCERTAIN_BELOW,
+                "uncertain_windows": {
+                    k: int((np.asarray(v).max(axis=1) < UNCERTAIN_BELOW).sum())
+                    for k, v in scores.items()
+                },
                 "per_window": per_window,
                 "per_sample": per_sample,
                 "samples": samples_out,
@@ -520,6 +589,11 @@ def test(
             "test accuracy per sample: "
             + ", ".join(f"{k} {v['accuracy']:.4f}" for k, v in per_sample.items())
         )
+        result["warnings"] = evaluation_warnings(
+            per_window, result["accuracy"], trained.get("validation") or {}
+        )
+        for warning in result["warnings"]:
+            log(f"warning: {warning}")
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
         art = artifacts.save_learn_artifact(

@@ -130,6 +130,26 @@ def projects_for_user(session: Session, user: User) -> list[Project]:
     )
 
 
+MEMBER_ROLES = ("owner", "member")
+
+
+def add_member(session: Session, project: Project, user: User, *, role: str = "member") -> bool:
+    """Let `user` see `project` in the dashboard; False when they already could (the role is
+    updated). An owner also becomes the project's owner."""
+    if role not in MEMBER_ROLES:
+        raise BadRequest(f"role must be one of {', '.join(MEMBER_ROLES)}, not '{role}'")
+    row = session.get(ProjectMember, (project.id, user.id))
+    if role == "owner":
+        project.owner_id = user.id
+    if row is not None:
+        row.role = role
+        session.flush()
+        return False
+    session.add(ProjectMember(project_id=project.id, user_id=user.id, role=role))
+    session.flush()
+    return True
+
+
 def is_member(session: Session, project_id: int, user_id: int) -> bool:
     return (
         session.scalar(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 
@@ -25,3 +26,7 @@ def install(app: FastAPI) -> None:
     for module in (auth, projects, data, data_tools, devices, impulses, jobs, learning, deployment):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> RedirectResponse:  # browsers ask for it before reading the page's <link>
+        return RedirectResponse("/static/favicon.svg", status_code=301)

@@ -169,8 +169,20 @@ def field_for_error(message: str, body: Mapping[str, Any]) -> tuple[str, str]:
     return name, text if field in (None, "type") else f"{field}: {text}"
 
 
-def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[str, Any]:
-    """Form values showing an existing impulse (or the defaults for a new one)."""
+def form_errors(exc: Invalid, body: Mapping[str, Any]) -> dict[str, str]:
+    """Every error of an `Invalid` at the form field it names (several on one field: joined)."""
+    out: dict[str, str] = {}
+    for message in exc.errors:
+        field, text = field_for_error(message, body)
+        out[field] = f"{out[field]}; {text}" if field in out else text
+    return out
+
+
+def values_from_impulse(
+    impulse: Impulse | None, decl: dict[str, Any], data_defaults: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Form values showing an existing impulse (or the defaults for a new one: the declared ones,
+    with the time-series input's from the project's data, `impulses.data_defaults`)."""
     values: dict[str, Any] = {}
     inp = impulse.input if impulse is not None else None
     values["name"] = impulse.name if impulse is not None else "Impulse"
@@ -179,6 +191,9 @@ def values_from_impulse(impulse: Impulse | None, decl: dict[str, Any]) -> dict[s
         for p in decl["inputs"][kind]["params"]:
             v = getattr(inp, p["name"]) if inp is not None and inp.type == kind else p["default"]
             values[prefix + p["name"]] = ", ".join(v) if isinstance(v, list) else v
+    if impulse is None:
+        for name, v in (data_defaults or {}).items():
+            values["in." + name] = v
     blocks = (
         [(b.block, b.params) for b in impulse.dsp]
         if impulse is not None and impulse.dsp

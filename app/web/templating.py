@@ -83,6 +83,29 @@ def redirect(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
+def _fold_tracebacks(lines: Any) -> list[dict[str, Any]]:
+    """Job log lines as shown: `{"id", "line"}` each, except that a traceback (from its
+    "Traceback (most recent call last)" line up to the line before "failed: ...") becomes one
+    `{"id", "traceback": [lines]}` entry, rendered behind "details"."""
+    out: list[dict[str, Any]] = []
+    folding: dict[str, Any] | None = None
+    for ln in lines:
+        text = ln.line
+        if text.startswith("Traceback (most recent call last)"):
+            folding = {"id": ln.id, "ids": [ln.id], "traceback": [text]}
+            out.append(folding)
+        elif folding is not None and not text.startswith("failed: "):
+            folding["traceback"].append(text)
+            folding["ids"].append(ln.id)
+        else:
+            folding = None
+            out.append({"id": ln.id, "line": text})
+    return out
+
+
+templates.env.filters["fold_tracebacks"] = _fold_tracebacks
+
+
 class HtmlRoute(APIRoute):
     """Dashboard routes: a domain error or an HTTP error becomes an HTML page, a 303 becomes a
     redirect."""

@@ -363,3 +363,74 @@ def test_build_verify_of_a_batch_4_model_on_cortex_m(tmp_path):
     assert "Traceback" not in proc.stderr, proc.stderr
     assert proc.returncode == 0, proc.stderr
     assert "20 inferences, outputs equal" in proc.stderr and "bit exact: True" in proc.stdout
+
+
+def _members(data_dir: Path) -> list[tuple[int, str, str]]:
+    import sqlite3
+
+    with contextlib.closing(sqlite3.connect(data_dir / "tinyforge.sqlite")) as db:
+        return db.execute(
+            "SELECT m.project_id, u.email, m.role FROM project_members m "
+            "JOIN users u ON u.id = m.user_id ORDER BY m.project_id, u.email"
+        ).fetchall()
+
+
+def test_project_create_without_owner_goes_to_the_first_admin(tmp_path):
+    d = tmp_path / "d"
+    first = run(["project", "create", "--name", "Fresh", "--json"], d)
+    assert json.loads(first.stdout)["id"] == 1
+    assert "first user: admin@tinyforge.local  password: " in first.stderr
+    password = first.stderr.split("password: ")[1].split()[0]
+    again = run(["project", "create", "--name", "Second", "--json"], d)
+    assert "password" not in again.stderr  # the admin exists now
+    assert _members(d) == [
+        (1, "admin@tinyforge.local", "owner"),
+        (2, "admin@tinyforge.local", "owner"),
+    ]
+    import sqlite3
+
+    from app.core.security import verify_password  # the printed password is the admin's
+
+    with contextlib.closing(sqlite3.connect(d / "tinyforge.sqlite")) as db:
+        (hashed,) = db.execute("SELECT password_hash FROM users").fetchone()
+    assert verify_password(hashed, password)
+
+
+def test_set_password_and_add_member(tmp_path):
+    import sqlite3
+
+    from app.core.security import verify_password
+
+    d = tmp_path / "d"
+    run(["user", "create", "--email", "bo@example.com", "--password", "first-pass"], d)
+    run(["project", "create", "--name", "P", "--owner", "bo@example.com"], d)
+    out = run(["user", "set-password", "--email", "BO@example.com", "--password", "second-pass"], d)
+    assert "password of bo@example.com changed" in out.stdout
+    generated = run(["user", "set-password", "--email", "bo@example.com"], d).stdout
+    new = generated.strip().rsplit(": ", 1)[1]
+    with contextlib.closing(sqlite3.connect(d / "tinyforge.sqlite")) as db:
+        (hashed,) = db.execute(
+            "SELECT password_hash FROM users WHERE email = 'bo@example.com'"
+        ).fetchone()
+    assert verify_password(hashed, new) and not verify_password(hashed, "second-pass")
+    short = run(
+        ["user", "set-password", "--email", "bo@example.com", "--password", "x"], d, check=False
+    )
+    assert short.returncode == 1 and "at least 8 characters" in short.stderr
+    nobody = run(["user", "set-password", "--email", "no@example.com"], d, check=False)
+    assert nobody.returncode == 1 and "no user with email no@example.com" in nobody.stderr
+
+    run(["user", "create", "--email", "cy@example.com", "--password", "cy-password"], d)
+    added = run(["project", "add-member", "--project", "1", "--email", "cy@example.com"], d)
+    assert "cy@example.com is now a member of project 1 'P' (role member)" in added.stdout
+    twice = run(["project", "add-member", "--project", "1", "--email", "cy@example.com"], d)
+    assert "was already a member" in twice.stdout
+    assert _members(d) == [(1, "bo@example.com", "owner"), (1, "cy@example.com", "member")]
+    missing = run(
+        ["project", "add-member", "--project", "9", "--email", "cy@example.com"], d, check=False
+    )
+    assert missing.returncode == 1 and "project 9 does not exist" in missing.stderr
+    stranger = run(
+        ["project", "add-member", "--project", "1", "--email", "zz@example.com"], d, check=False
+    )
+    assert stranger.returncode == 1 and "no user with email zz@example.com" in stranger.stderr

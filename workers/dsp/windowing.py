@@ -25,10 +25,10 @@ TIMESERIES_PARAMS = (
     Param(
         "window_increase_ms",
         "float",
-        500.0,
+        1000.0,
         1.0,
         3_600_000.0,
-        help="Step between window starts (ms).",
+        help="Step between window starts (ms); default: the window size.",
         label="Window increase (ms)",
     ),
     Param(
@@ -37,7 +37,8 @@ TIMESERIES_PARAMS = (
         16000.0,
         0.001,
         1_000_000.0,
-        help="Sampling frequency of the windows; samples at another rate are resampled.",
+        help="Sampling frequency of the windows; default: the samples' own rate. Samples at "
+        "another rate are resampled (the feature job says so).",
         label="Frequency (Hz)",
     ),
     Param(

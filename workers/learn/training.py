@@ -87,12 +87,14 @@ SETTINGS: dict[str, dict[str, Any]] = {
         "kind": "float",
         "minimum": 0.0,
         "maximum": 0.9,
-        "help": "fraction of the training data held out for validation (stratified per class)",
+        "help": "fraction of the training data held out for validation (whole samples, "
+        "stratified per class)",
     },
     "split_by_metadata": {
         "kind": "str",
         "optional": True,
-        "help": "metadata key: keep all samples with one value on the same side of the split",
+        "help": "metadata key (speaker, subject, device): keep all samples with one value on the "
+        "same side of the split; default: such a key when every sample has one",
     },
     "class_weighting": {"kind": "bool", "help": "weight the loss by inverse class frequency"},
     "early_stopping_patience": {
@@ -288,15 +290,41 @@ def label_indices(names: Any, labels: Sequence[str]) -> np.ndarray:
 # --------------------------------------------------------------------------- split
 
 
+# Metadata keys that name who or what recorded a sample: windows, and samples, of one speaker
+# (subject, device, ...) resemble each other more than a new one will, so validation keeps them
+# apart.
+GROUP_KEYS = ("speaker", "subject", "participant", "person", "user", "patient", "device", "session")
+
+
+def suggest_split_key(metadata: Sequence[dict[str, Any] | None]) -> str | None:
+    """The metadata key to split validation by, when the samples carry one: the first of
+    `GROUP_KEYS` (any case) that every sample has, non-empty, with at least two values."""
+    if not metadata:
+        return None
+    present: dict[str, str] = {}  # lower-case name -> the key as spelled in the first sample
+    for key in metadata[0] or {}:
+        present.setdefault(str(key).lower(), str(key))
+    for name in GROUP_KEYS:
+        spelled = present.get(name)
+        if spelled is None:
+            continue
+        values = [str((m or {}).get(spelled, "")).strip() for m in metadata]
+        if all(values) and len(set(values)) >= 2:
+            return spelled
+    return None
+
+
 def split_indices(
     y: np.ndarray, *, validation_split: float, seed: int, task: str, groups: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Deterministic train/validation split.
 
-    Classification without groups: stratified (every class keeps about `validation_split`
-    of its samples in validation, at least one when it has two or more). With `groups`
-    (the values of a metadata key): whole groups go to one side, chosen at random until
-    about `validation_split` of the samples are in validation.
+    Without groups (every row its own sample): classification is stratified (every class keeps
+    about `validation_split` of its rows in validation, at least one when it has two or more).
+    With `groups` (the sample each window came from, or the values of a metadata key): whole
+    groups go to one side. When every group holds one class (windows of one sample) the groups
+    are stratified per class the same way; otherwise groups are chosen at random until about
+    `validation_split` of the rows are in validation.
     """
     n = len(y)
     rng = np.random.default_rng(seed)
@@ -308,14 +336,32 @@ def split_indices(
             raise LearnError(
                 f"{n} feature vectors but {groups.shape[0]} metadata values to split by"
             )
-        keys = np.unique(groups.astype(str))
+        group_str = groups.astype(str)
+        keys, inverse = np.unique(group_str, return_inverse=True)
         if len(keys) < 2:
             raise LearnError(
                 f"cannot split by metadata: every sample has the same value ({keys[0]!r}); "
                 "need at least two"
             )
+        if task == "classification" and len(np.unique(np.stack([inverse, y]), axis=1)[0]) == len(
+            keys
+        ):  # one class per group: stratify the groups
+            val_groups: list[int] = []
+            group_class = np.zeros(len(keys), dtype=y.dtype)
+            group_class[inverse] = y
+            sizes = np.bincount(inverse, minlength=len(keys))
+            for c in np.unique(y):
+                members = np.flatnonzero(group_class == c)
+                members = members[rng.permutation(len(members))]
+                target, taken = validation_split * sizes[members].sum(), 0
+                for g in members[:-1]:  # at least one group of the class stays in training
+                    if taken >= target or (taken and taken + sizes[g] / 2 > target):
+                        break
+                    val_groups.append(int(g))
+                    taken += sizes[g]
+            val_mask = np.isin(inverse, val_groups)
+            return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
         order = rng.permutation(len(keys))
-        group_str = groups.astype(str)
         val_mask = np.zeros(n, dtype=bool)
         target = validation_split * n
         for k in order[:-1]:  # never put every group in validation
@@ -449,9 +495,10 @@ def prepare_training_data(
 def training_split(
     y: np.ndarray, *, settings: TrainSettings, groups: Any = None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The train/validation indices `settings` ask for (`split_indices`; by `groups` when
-    `split_by_metadata` is set). `LearnError` when the metadata values are missing or the
-    split leaves nothing to train on."""
+    """The train/validation indices (`split_indices`, by `groups` whenever they are given: the
+    platform always gives them, the sample of every window or a metadata key's values).
+    `LearnError` when `split_by_metadata` is set without its values or the split leaves
+    nothing to train on."""
     if settings.split_by_metadata and groups is None:
         raise LearnError(
             f"split by metadata '{settings.split_by_metadata}' asked, but no metadata "
@@ -462,7 +509,7 @@ def training_split(
         validation_split=settings.validation_split,
         seed=settings.seed,
         task=settings.task,
-        groups=groups if settings.split_by_metadata else None,
+        groups=groups,
     )
     if len(train_idx) == 0:
         raise LearnError("the validation split leaves no samples to train on")
@@ -654,7 +701,8 @@ def train(
 
     - classification: y holds class indices into `labels` (or label names); regression: y
       holds numbers (one target, or one column per target) and `labels` names the targets.
-    - `groups`: the metadata values used when `settings.split_by_metadata` is set.
+    - `groups`: per row, the group validation keeps together (its sample, or the value of
+      the metadata key `settings.split_by_metadata`); None: every row is its own sample.
     - `on_epoch(epoch, metrics)` is called after every epoch (1-based) with the loss/metric dict.
     - `should_stop()` is polled after every batch; when it returns True training stops and
       `TrainingCancelled` is raised.

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import socket
 import threading
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from app.core.config import get_settings
@@ -132,6 +134,36 @@ def _dispatch_next(job_id: int) -> None:
         log.exception("job %s: could not dispatch the project's next job", job_id)
 
 
+_PATH = re.compile(r"(?<![\w.:/])/(?:[^\s\"'/:,()]+/)+[^\s\"'/:,()]*")
+_ROOTS = tuple(
+    str(p) + "/"
+    for p in (Path(__file__).resolve().parent.parent.parent,)  # the source tree
+)
+
+
+def redact_paths(text: str) -> str:
+    """`text` without server paths: files of the source tree relative to it, installed packages
+    from `site-packages/`, any other absolute path as `…/` and its last part."""
+
+    def short(m: re.Match[str]) -> str:
+        path = m.group(0)
+        for root in _ROOTS:
+            if path.startswith(root):
+                return path[len(root) :]
+        if "/site-packages/" in path:
+            return "site-packages/" + path.split("/site-packages/", 1)[1]
+        return "…/" + path.rstrip("/").rsplit("/", 1)[-1]
+
+    return _PATH.sub(short, text)
+
+
+def one_line(message: str, *, limit: int = 300) -> str:
+    """A job's error as the page shows it: its first line, no server paths, at most `limit`
+    characters (the whole story, traceback included, is in the job log)."""
+    first = redact_paths(message.strip().splitlines()[0] if message.strip() else message)
+    return first if len(first) <= limit else first[: limit - 1] + "…"
+
+
 def run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> None:
     try:
         _run_job(job_id, fn)
@@ -164,10 +196,10 @@ def _run_job(job_id: int, fn: Callable[[JobContext], dict[str, Any] | None]) -> 
         outcome = {"status": "cancelled"}
         final_line = "cancelled"
     except Exception as exc:  # the job failed: record why, for the user
-        message = getattr(exc, "message", None) or str(exc) or exc.__class__.__name__
+        message = one_line(getattr(exc, "message", None) or str(exc) or exc.__class__.__name__)
         outcome = {"status": "failed", "error": message}
         final_line = "failed: " + message
-        tb = traceback.format_exc()
+        tb = redact_paths(traceback.format_exc())
     finally:
         stop.set()
         beater.join(timeout=5)

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSenderDep
 from app.api.downloads import artifact_download
 from app.schemas.jobs import BuildRequest, JobStarted
-from app.services import artifacts, deployment
+from app.services import artifacts, deployment, readiness
 from app.services import jobs as job_service
 
 router = APIRouter(prefix="/api", tags=["deployment"])
@@ -67,6 +67,7 @@ def build(
 ) -> JobStarted:
     params = deployment.validate_request(body or BuildRequest())
     deployment.check_ready_to_build(session, project.id, params)
+    readiness.refuse_duplicate(session, project.id, "build", params)
     job = job_service.queue_job(
         session, sender, project.id, "build", {**params, "type": type or "zip"}
     )

@@ -9,7 +9,7 @@ from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSend
 from app.api.downloads import artifact_download
 from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
 from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
-from app.services import artifacts
+from app.services import artifacts, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 
@@ -25,6 +25,14 @@ def list_impulses(project: ProjectDep, session: SessionDep) -> dict:
             for i in impulse_service.list_impulses(session, project.id)
         ],
     }
+
+
+@router.get(
+    "/impulse-defaults",
+    summary="The time-series input defaults this project's samples give (rate, window, step)",
+)
+def impulse_defaults(project: ProjectDep, session: SessionDep) -> dict:
+    return {"success": True, "input": impulse_service.data_defaults(session, project.id)}
 
 
 @router.post(
@@ -81,6 +89,7 @@ def generate_features(
     if body.dspId is not None:
         impulse_service.dsp_block(impulse, body.dspId)
     params = {"impulse_id": impulse.id, "dsp_id": body.dspId}
+    readiness.refuse_duplicate(session, project.id, "generate-features", params)
     return JobStarted.of(
         job_service.queue_job(session, sender, project.id, "generate-features", params)
     )

@@ -13,7 +13,7 @@ from app.api.deps import ProjectDep, SessionDep, SettingsDep, StoreDep, TaskSend
 from app.schemas.impulses import TimeSeriesInputBlock
 from app.schemas.jobs import JobStarted, LearnJobRequest
 from app.schemas.learning import ClassifyRequest
-from app.services import artifacts, learning
+from app.services import artifacts, learning, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import samples as sample_service
@@ -35,8 +35,10 @@ def train(
 ) -> JobStarted:
     impulse, block = _block(session, project, body.impulseId, body.learnId)
     impulse_service.validate_learn_settings(block)
+    readiness.refuse(readiness.training_blocker(session, impulse, block))
     learning.check_ready_to_train(session, impulse, block)
     params = {"impulse_id": impulse.id, "learn_id": block.id}
+    readiness.refuse_duplicate(session, project.id, "train", params)
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "train", params))
 
 
@@ -45,8 +47,9 @@ def test(
     body: LearnJobRequest, project: ProjectDep, session: SessionDep, sender: TaskSenderDep
 ) -> JobStarted:
     impulse, block = _block(session, project, body.impulseId, body.learnId)
-    artifacts.learn_artifact(session, impulse, block.id, "training-results")
+    readiness.refuse(readiness.testing_blocker(session, impulse, block))
     params = {"impulse_id": impulse.id, "learn_id": block.id}
+    readiness.refuse_duplicate(session, project.id, "test", params)
     return JobStarted.of(job_service.queue_job(session, sender, project.id, "test", params))
 
 

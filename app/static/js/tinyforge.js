@@ -196,9 +196,38 @@
         points: { show: true, size: 7, stroke: c, fill: c, width: 1 } };
     }));
     el.innerHTML = "";
-    var u = new uPlot({ title: "Feature explorer (" + body.method + ", " + pts.length + " of " + body.total + " windows)",
+    var method = { tsne: "t-SNE", umap: "UMAP", pca: "PCA" }[body.method] || body.method;
+    var readout = document.createElement("p");
+    readout.className = "small explorer-readout"; readout.setAttribute("aria-live", "polite");
+    readout.textContent = "Point at a dot to see its sample; click to open it.";
+    var m = /\/api\/(\d+)\//.exec(el.getAttribute("data-explorer-url") || ""), nearest = null;
+    function closest(u) {  // the point nearest the cursor, in pixels, within 14 px
+      var best = null, bestD = 14 * 14, cx = u.cursor.left, cy = u.cursor.top;
+      if (cx == null || cx < 0) return null;
+      pts.forEach(function (p) {
+        var dx = u.valToPos(p.x, "x") - cx, dy = u.valToPos(p.y, "y") - cy, d = dx * dx + dy * dy;
+        if (d < bestD) { bestD = d; best = p; }
+      });
+      return best;
+    }
+    var u = new uPlot({ title: "Feature explorer (" + method + ", " + pts.length + " of " + body.total + " windows)",
       width: widthOf(el), height: 380, series: series, scales: { x: { time: false } },
-      cursor: { points: { show: false } }, axes: [{}, {}] }, [xs].concat(ys), el);
+      cursor: { points: { show: false } },
+      axes: [{ label: method + " 1" }, { label: method + " 2" }],
+      legend: { show: true, live: false },
+      hooks: { setCursor: [function (u) {
+        nearest = closest(u);
+        readout.textContent = nearest
+          ? "sample #" + nearest.sampleId + " · " + (nearest.label || "(no label)") + " · window " + nearest.window +
+            " · " + nearest.category + (m ? " (click to open)" : "")
+          : "Point at a dot to see its sample; click to open it.";
+      }] } }, [xs].concat(ys), el);
+    u.over.style.cursor = "crosshair";
+    u.over.addEventListener("click", function () {
+      if (nearest && m) window.location.assign("/projects/" + m[1] + "/data/" + nearest.sampleId);
+    });
+    el.appendChild(readout);
+    el.setAttribute("data-axes", method + " 1, " + method + " 2");  // drawn on the canvas; named here too
     el.setAttribute("data-plotted", String(pts.length));
     watchResize(el, u);
   }
@@ -324,15 +353,27 @@
   function initJobStreams() {
     $all("[data-job-stream]").forEach(function (box) {
       if (!window.EventSource) return;
-      var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box);
-      var seen = {}, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
+      var log = $(".job-log", box), bar = $("progress", box), status = $(".job-status", box), stage = $(".job-stage", box);
+      var seen = {}, tb = null, epochs = [], epochTarget = box.parentElement && box.parentElement.getAttribute("data-epoch-plot");
       $all("[data-line-id]", log).forEach(function (li) { seen[li.getAttribute("data-line-id")] = true; });
+      $all("[data-line-ids]", log).forEach(function (li) {  // a folded traceback: every line it holds
+        li.getAttribute("data-line-ids").split(" ").forEach(function (id) { seen[id] = true; });
+      });
       var es = new EventSource(box.getAttribute("data-job-stream"));
       es.addEventListener("log", function (ev) {
         if (seen[ev.lastEventId]) return;
         seen[ev.lastEventId] = true;
         var line = JSON.parse(ev.data).line, li = document.createElement("li");
-        li.textContent = line; log.appendChild(li);
+        if (tb && line.indexOf("failed: ") !== 0) { tb.textContent += "\n" + line; return; }
+        if (stage && line.indexOf("Traceback") !== 0) stage.textContent = line.length > 140 ? line.slice(0, 139) + "…" : line;  // the stage the progress is in
+        tb = null;
+        if (line.indexOf("Traceback (most recent call last)") === 0) {  // behind "details", as the server renders it
+          var det = document.createElement("details"), sum = document.createElement("summary");
+          tb = document.createElement("pre");
+          sum.textContent = "details (traceback)"; tb.textContent = line;
+          det.appendChild(sum); det.appendChild(tb); li.appendChild(det);
+        } else { li.textContent = line; }
+        log.appendChild(li);
         log.scrollTop = log.scrollHeight;
         var ep = epochTarget && parseEpoch(line);
         if (ep) { epochs.push(ep); historyPlots(document.getElementById(epochTarget), epochs); }

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, TaskSenderDep
 from app.models import Job
 from app.schemas.jobs import BuildRequest
-from app.services import artifacts, deployment, learning
+from app.services import artifacts, deployment, learning, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services.errors import BadRequest, NotFound
+from app.services.errors import BadRequest, Conflict, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
@@ -93,12 +93,14 @@ def _page(
     if impulse is not None and impulse.learn:
         block = learning.learn_block(impulse, learn_id)
     trained = False
+    build_blocker = None
     if impulse is not None and block is not None:
         try:
             artifacts.learn_artifact(session, impulse, block.id, "tflite-int8")
             trained = True
         except NotFound:
             trained = False
+        build_blocker = readiness.build_blocker(session, impulse, block)
     jobs = list(
         session.scalars(
             select(Job)
@@ -116,7 +118,8 @@ def _page(
             "impulses": impulses,
             "impulse": impulse,
             "block": block,
-            "trained": trained,
+            "trained": trained and build_blocker is None,
+            "build_blocker": build_blocker,
             "presets": choices,
             "engines": ["compiled", "tflite-micro"],
             "model_types": ["int8", "float32"],
@@ -173,7 +176,8 @@ async def build(
             )
         )
         deployment.check_ready_to_build(session, project.id, params)
-    except (BadRequest, NotFound) as exc:
+        readiness.refuse_duplicate(session, project.id, "build", params)
+    except (BadRequest, NotFound, Conflict) as exc:
         errors = errors or {_field_for(exc.message): exc.message}
         return _page(
             request,

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Impulse, Job
 from app.schemas.impulses import ANOMALY_TYPES, ImpulseCreate, ImpulseUpdate, LearnBlockSpec
-from app.services import artifacts
+from app.services import artifacts, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import samples as sample_service
@@ -21,7 +21,7 @@ from app.web.deps import PageProjectDep
 from app.web.impulse_form import (
     declarations,
     design_from_form,
-    field_for_error,
+    form_errors,
     parse,
     values_from_impulse,
 )
@@ -84,9 +84,14 @@ def _page(
             "impulse": impulse,
             "impulses": impulse_service.list_impulses(session, project.id),
             "decl": decl,
-            "values": values if values is not None else values_from_impulse(impulse, decl),
+            "values": values
+            if values is not None
+            else values_from_impulse(
+                impulse, decl, impulse_service.data_defaults(session, project.id)
+            ),
             "errors": errors or {},
             "features": features,
+            "cards": impulse_service.design_cards(session, impulse) if impulse else [],
             "feature_jobs": jobs,
             "job_id": job_id,
             "samples": samples,
@@ -131,7 +136,6 @@ async def create_impulse(
     try:
         impulse = impulse_service.create_impulse(session, project.id, parse(ImpulseCreate, body))
     except Invalid as exc:
-        field, text = field_for_error(exc.message, body)
         return _page(
             request,
             session,
@@ -139,7 +143,7 @@ async def create_impulse(
             user,
             None,
             values=values,
-            errors={field: text},
+            errors=form_errors(exc, body),
             status_code=422,
         )
     flash(request, f"Impulse '{impulse.name}' saved. Generate its features next.", "success")
@@ -198,7 +202,6 @@ async def update_impulse(
         _keep_ids(impulse, update)
         impulse_service.update_impulse(session, impulse, update)
     except Invalid as exc:
-        field, text = field_for_error(exc.message, body)
         return _page(
             request,
             session,
@@ -206,7 +209,7 @@ async def update_impulse(
             user,
             impulse,
             values=values,
-            errors={field: text},
+            errors=form_errors(exc, body),
             status_code=422,
         )
     changed = impulse.revision != before
@@ -229,6 +232,10 @@ def generate_features(
 ) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     params = {"impulse_id": impulse.id, "dsp_id": None}
+    running = readiness.running_job(session, project.id, "generate-features", params)
+    if running is not None:
+        flash(request, f"Generating features already: job {running.id}.", "warning")
+        return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={running.id}#features")
     job = job_service.queue_job(session, sender, project.id, "generate-features", params)
     return redirect(f"/projects/{project.id}/impulse/{impulse.id}?job={job.id}#features")
 

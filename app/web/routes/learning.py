@@ -11,10 +11,10 @@ from sqlalchemy import select
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Impulse, Job
 from app.schemas.impulses import LearnBlock
-from app.services import artifacts, learning
+from app.services import artifacts, learning, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services.errors import Invalid, NotFound
+from app.services.errors import Conflict, Invalid, NotFound
 from app.web.deps import PageProjectDep
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
@@ -109,9 +109,19 @@ def _context(
         "live_job": live,
         "results": None,
         "test_results": None,
+        "blocker": None,
         "downloads": [],
     }
     if impulse is not None and block is not None:
+        running = live if live is not None and live.status in ("queued", "running") else None
+        blocker = (
+            readiness.training_blocker(session, impulse, block)
+            if kind == "train"
+            else readiness.testing_blocker(session, impulse, block)
+        )
+        if running is not None:
+            blocker = f"job {running.id} is {running.status}; wait for it or cancel it"
+        ctx["blocker"] = blocker
         ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
         ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
         ctx["downloads"] = artifacts.learn_artifacts(session, impulse, block.id)
@@ -175,6 +185,12 @@ async def start_training(
         ctx.update({"fields": TRAIN_FIELDS, "values": values, "errors": {field: exc.message}})
         return render(request, "training.html", ctx, status_code=422)
     params = {"impulse_id": impulse.id, "learn_id": learn_id}
+    try:
+        readiness.refuse(readiness.training_blocker(session, impulse, new_block))
+        readiness.refuse_duplicate(session, project.id, "train", params)
+    except Conflict as exc:
+        flash(request, exc.message, "error")
+        return redirect(f"/projects/{project.id}/training?impulse={impulse.id}&learn={learn_id}")
     job = job_service.queue_job(session, sender, project.id, "train", params)
     flash(request, f"Training job {job.id} started.", "info")
     return redirect(
@@ -212,12 +228,13 @@ def start_testing(
 ) -> Response:
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
+    params = {"impulse_id": impulse.id, "learn_id": learn_id}
     try:
-        artifacts.learn_artifact(session, impulse, block.id, "training-results")
-    except NotFound as exc:
+        readiness.refuse(readiness.testing_blocker(session, impulse, block))
+        readiness.refuse_duplicate(session, project.id, "test", params)
+    except Conflict as exc:
         flash(request, exc.message, "error")
         return redirect(f"/projects/{project.id}/testing?impulse={impulse.id}&learn={learn_id}")
-    params = {"impulse_id": impulse.id, "learn_id": learn_id}
     job = job_service.queue_job(session, sender, project.id, "test", params)
     flash(request, f"Model testing job {job.id} started.", "info")
     return redirect(

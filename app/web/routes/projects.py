@@ -60,9 +60,10 @@ def create_project(
             },
             status_code=400,
         )
-    return _dashboard(
-        request, session, settings, user, new.project, new_api_key=new.api_key, created=True
-    )
+    # post/redirect/get: a reload of the page shows the project, it does not create another one.
+    # The key rides in the session for this one redirect and is dropped when shown.
+    request.session["new_api_key"] = {"project_id": new.project.id, "key": new.api_key}
+    return redirect(f"/projects/{new.project.id}?created=1")
 
 
 def _dashboard(
@@ -108,8 +109,13 @@ def project_dashboard(
     user: UserDep,
     session: SessionDep,
     settings: SettingsDep,
+    created: bool = False,
 ) -> Response:
-    return _dashboard(request, session, settings, user, project)
+    pending = request.session.pop("new_api_key", None)
+    key = pending["key"] if pending and pending.get("project_id") == project.id else None
+    return _dashboard(
+        request, session, settings, user, project, new_api_key=key, created=created and bool(key)
+    )
 
 
 @router.post("/projects/{project_id}/rotate-api-key")

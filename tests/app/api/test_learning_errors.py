@@ -22,11 +22,11 @@ def test_train_without_features_or_with_one_label(client, make_project):
     pid, h = p.project.id, key(p.api_key)
     iid = client.post(f"/api/{pid}/impulses", json=IMPULSE, headers=h).json()["id"]
     r = client.post(f"/api/{pid}/jobs/train", json={"impulseId": iid}, headers=h)
-    assert r.status_code == 400 and "no features to train on" in r.json()["error"]
+    assert r.status_code == 409 and "no features for processing block" in r.json()["error"]
     r = client.post(f"/api/{pid}/jobs/train", json={"impulseId": iid, "learnId": 9}, headers=h)
     assert r.status_code == 404 and "no learning block 9" in r.json()["error"]
     r = client.post(f"/api/{pid}/jobs/test", json={"impulseId": iid}, headers=h)
-    assert r.status_code == 404 and "train it first" in r.json()["error"]
+    assert r.status_code == 409 and "train it first" in r.json()["error"]
     r = client.get(f"/api/{pid}/impulses/{iid}/learn/2/results", headers=h)
     assert r.status_code == 404
 

@@ -110,3 +110,12 @@ def test_repeated_wrong_passwords_are_throttled_with_429(client, make_user):
     assert (
         client.get("/projects", follow_redirects=False).headers["location"].startswith("/login")
     )  # not signed in
+
+
+def test_favicon(client):
+    login = client.get("/login").text
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in login
+    r = client.get("/favicon.ico", follow_redirects=False)
+    assert r.status_code == 301 and r.headers["location"] == "/static/favicon.svg"
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.text.startswith("<svg")

@@ -60,7 +60,7 @@ def test_bad_engine_and_untrained_block_are_reported_without_a_job(
     r = browser.post(
         url, {"preset": "target:cortex-m4f", "engine": "compiled", "model_type": "int8"}
     )
-    assert r.status_code == 404 and "has no tflite-int8 yet" in r.text
+    assert r.status_code == 409 and "has no trained model yet: train it first" in r.text
     assert 'value="target:cortex-m4f" selected' in r.text
     assert client.get(f"/api/{pid}/jobs").json()["jobs"] == []
 

@@ -212,3 +212,67 @@ def test_second_processing_block_and_an_anomaly_block_from_the_form(browser, use
     assert [b["block"] for b in imp["dsp"]] == ["mfcc"] and [b["id"] for b in imp["learn"]] == [
         learn_ids[0]
     ]
+
+
+def test_new_impulse_form_takes_its_defaults_from_the_data(browser, user_project, client):
+    import numpy as np
+
+    from tests.app.api.helpers import acquisition, key
+
+    p = user_project
+    values = np.zeros((30, 3)).tolist()  # 3 s at 10 Hz
+    r = client.post(
+        "/api/training/data",
+        content=acquisition(values=values, interval_ms=100),
+        headers={
+            **key(p.api_key),
+            "x-file-name": "walk.1.json",
+            "x-label": "walk",
+            "content-type": "application/json",
+        },
+    )
+    assert r.status_code == 200, r.text
+    page = browser.client.get(f"/projects/{p.project.id}/impulse").text
+    for name, value in (
+        ("frequency_hz", "10.0"),
+        ("window_size_ms", "1000.0"),
+        ("window_increase_ms", "1000.0"),
+    ):
+        assert re.search(rf'name="in.{name}" data-type="float"\s+value="{value}"', page), name
+
+
+def test_saved_impulse_shows_block_cards_with_output_shapes(browser, user_project, client):
+    from tests.app.api.helpers import acquisition, key
+    from workers.dsp import get_block
+
+    p = user_project
+    pid, h = p.project.id, key(p.api_key)
+    for label in ("yes", "no"):
+        r = client.post(
+            "/api/training/data",
+            content=acquisition(values=[[0.1, 0.2, 0.3]] * 150, interval_ms=10),
+            headers={
+                **h,
+                "x-file-name": f"{label}.json",
+                "x-label": label,
+                "content-type": "application/json",
+            },
+        )
+        assert r.status_code == 200, r.text
+    body = {
+        "input": {"type": "time-series", "frequency_hz": 100, "window_size_ms": 1000},
+        "dsp": [{"id": 1, "block": "flatten"}],
+        "learn": [{"id": 2, "type": "classification"}],
+    }
+    iid = client.post(f"/api/{pid}/impulses", json=body, headers=h).json()["id"]
+    page = browser.client.get(f"/projects/{pid}/impulse/{iid}").text
+    cards = re.findall(r'<strong>([^<]+)</strong><span class="out">([^<]+)</span>', page)
+    flat = get_block("flatten").output_shape(
+        window_samples=100, n_axes=3, frequency_hz=100, params={}
+    )
+    assert cards == [
+        ("Time-series input", "100 × 3"),
+        ("Flatten", "×".join(map(str, flat))),
+        ("classification", "2 classes"),
+    ], cards
+    assert "(block 1)" not in page  # blocks by name, not id

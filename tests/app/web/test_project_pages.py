@@ -12,7 +12,10 @@ def test_create_project_shows_the_api_key_once_and_it_works(browser):
     c = browser.client
     assert "No projects yet" in c.get("/projects").text
     r = browser.post("/projects", {"name": "  Keyword spotting ", "description": "yes/no"})
-    assert r.status_code == 200
+    assert r.status_code == 303  # post/redirect/get: reloading the page creates nothing
+    assert re.fullmatch(r"/projects/\d+\?created=1", r.headers["location"])
+    r = c.get(r.headers["location"])
+    assert r.status_code == 200 and "Project created: your API key" in r.text
     key = re.search(r'<code id="new-api-key">([^<]+)</code>', r.text).group(1)
     assert "shown only once" in r.text and r.headers["cache-control"] == "no-store"
     assert f'os.environ["EI_API_KEY"] = "{key}"' in r.text  # the SDK needs a full key
@@ -24,6 +27,9 @@ def test_create_project_shows_the_api_key_once_and_it_works(browser):
     )
     page = c.get(f"/projects/{pid}").text
     assert key not in page and "YOUR_API_KEY" in page and key[:8] in page  # the prefix only
+    reload = c.get(f"/projects/{pid}?created=1").text  # the reload: no key, no new project
+    assert key not in reload and "Project created" not in reload
+    assert len(re.findall(r'href="/projects/\d+"', c.get("/projects").text)) == 1
     listing = c.get("/projects").text
     assert f'href="/projects/{pid}"' in listing and "Keyword spotting" in listing
 

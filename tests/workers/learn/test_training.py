@@ -370,11 +370,12 @@ def test_training_split_follows_the_settings():
     np.testing.assert_array_equal(train_idx, expected[0])
     np.testing.assert_array_equal(val_idx, expected[1])
     groups = np.array([f"g{i % 4}" for i in range(20)])
-    # groups are ignored unless the settings ask to split by them
-    assert np.array_equal(
-        training_split(y, settings=TrainSettings(validation_split=0.2, seed=4), groups=groups)[1],
-        val_idx,
+    # groups given = groups kept apart, whether or not a metadata key is named (the platform
+    # always gives the windows' samples)
+    by_default = training_split(
+        y, settings=TrainSettings(validation_split=0.2, seed=4), groups=groups
     )
+    assert set(groups[by_default[0]]).isdisjoint(groups[by_default[1]])
     by_group = training_split(
         y, settings=TrainSettings(split_by_metadata="device", seed=4), groups=groups
     )
@@ -476,3 +477,42 @@ def test_fit_epochs_and_validation_metrics_on_a_compiled_model():
     assert metrics["accuracy"] == pytest.approx(history[-1]["val_accuracy"])
     assert metrics["n"] == len(val_idx)
     assert validation_metrics(model, X[:0], y[:0], labels=data.labels, task="classification") == {}
+
+
+def test_split_by_sample_keeps_windows_of_a_sample_together_and_stratifies():
+    # 3 classes, 10 samples each of 2..6 windows: validation is whole samples of every class
+    rng = np.random.default_rng(0)
+    y, groups = [], []
+    for c in range(3):
+        for s in range(10):
+            n = int(rng.integers(2, 7))
+            y += [c] * n
+            groups += [f"{c}-{s}"] * n
+    y, groups = np.array(y), np.array(groups)
+    train_idx, val_idx = split_indices(
+        y, validation_split=0.2, seed=1, task="classification", groups=groups
+    )
+    assert set(groups[train_idx]).isdisjoint(groups[val_idx])
+    assert len(train_idx) + len(val_idx) == len(y)
+    for c in range(3):
+        val_samples = {g for g in groups[val_idx] if g.startswith(f"{c}-")}
+        assert 1 <= len(val_samples) <= 3, (c, val_samples)  # ~20 % of 10 samples
+    # a class with one sample keeps it for training
+    y1 = np.array([0, 0, 1, 1, 1, 1])
+    g1 = np.array(["a", "a", "b", "b", "c", "c"])
+    tr, va = split_indices(y1, validation_split=0.5, seed=0, task="classification", groups=g1)
+    assert set(g1[tr]) >= {"a"} and set(g1[va]) <= {"b", "c"} and len(va) == 2
+
+
+def test_suggest_split_key():
+    from workers.learn.training import suggest_split_key
+
+    assert suggest_split_key([{"Speaker": "ann"}, {"Speaker": "bo"}]) == "Speaker"
+    assert suggest_split_key([{"speaker": "ann"}, {"speaker": "ann"}]) is None  # one value
+    assert suggest_split_key([{"speaker": "ann"}, {}]) is None  # not every sample has it
+    assert suggest_split_key([{"mood": "a"}, {"mood": "b"}]) is None  # not a recording key
+    assert (
+        suggest_split_key([{"device": "x", "subject": "p"}, {"device": "y", "subject": "q"}])
+        == "subject"
+    )
+    assert suggest_split_key([]) is None and suggest_split_key([None, None]) is None
