@@ -52,6 +52,13 @@ class EmitContext:
         return f"{self.prefix}{name}"
 
 
+def _aligned(ctx: EmitContext, decl: str) -> str:
+    """A constant array declaration 16-byte aligned (the kernels' vector loads of re-laid-out
+    weights need 4-byte alignment): `<PREFIX>ALIGNED16` from the runtime's kernels.h."""
+    head, sep, tail = decl.partition("] = {")
+    return f"{head}] {ctx.prefix.upper()}ALIGNED16{sep[1:]}{tail}"
+
+
 def _struct(ctype: str, name: str, fields: dict) -> str:
     parts = []
     for key, value in fields.items():
@@ -282,7 +289,7 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         filter_ref = ctx.sym(op, "_filter")
         relaid = interleave_filter(conv.flt.data, f["out_c"], col_stride)
         ctx.relaid_weight_bytes += relaid.size
-        code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
+        code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
         f["col_stride"] = col_stride
     code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), f))
     code.call = (

@@ -69,6 +69,24 @@ static int32_t tinyforge_smlatt(int32_t a, int32_t b, int32_t acc)
 #define TINYFORGE_MVE 0
 #endif
 
+#if TINYFORGE_MVE
+/* tinyforge_mbqm_fast on four lanes, each with its own multiplier and shift, then the output
+ * offset and the clamp: TFLM's double rounding, bit-exact. VQRDMULH is
+ * SaturatingRoundingDoublingHighMul ((2ab + 2^31) >> 32, saturated); RoundingDivideByPOT
+ * (round half away from zero) is VRSHL (round half up, exact wide arithmetic) after negative
+ * values are moved down by one, as CMSIS-NN does it. A right shift of 0 changes nothing. */
+static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32_t out_off,
+                                    int32_t act_min, int32_t act_max)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(shift, zero); /* <= 0: VRSHL shifts right */
+    acc = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), mult);
+    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
+    acc = vaddq_n_s32(vrshlq_s32(acc, right), out_off);
+    return vminq_s32(vmaxq_s32(acc, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
+
 #if TINYFORGE_DSP
 static inline uint32_t tinyforge_load4(const int8_t *p)
 {
@@ -290,6 +308,80 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     return dst;
 }
 
+#if TINYFORGE_MVE
+/* Byte offsets of one row's bytes in a block of two rows interleaved 4 bytes at a time. */
+static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+
+/* Two pixels (columns x0, x1: k bytes each) times two channels (their rows interleaved 4 bytes at a
+ * time in `f`, 4-byte aligned): 16 taps per step, VLD2 separating the two rows; the k % 16 tail
+ * gathers the rows' bytes under a lane predicate. Returns {p0c0, p0c1, p1c0, p1c1}. */
+static inline int32x4_t dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f, int k,
+                                  int32_t b0, int32_t b1)
+{
+    int32_t s00 = b0, s01 = b1, s10 = b0, s11 = b1;
+    int32x4_t r;
+    for (; k >= 16; k -= 16, x0 += 16, x1 += 16, f += 32) {
+        const int32x4x2_t w = vld2q_s32((const int32_t *)f);
+        const int8x16_t f0 = vreinterpretq_s8_s32(w.val[0]), f1 = vreinterpretq_s8_s32(w.val[1]);
+        const int8x16_t a0 = vld1q_s8(x0), a1 = vld1q_s8(x1);
+        s00 = vmladavaq_s8(s00, a0, f0);
+        s01 = vmladavaq_s8(s01, a0, f1);
+        s10 = vmladavaq_s8(s10, a1, f0);
+        s11 = vmladavaq_s8(s11, a1, f1);
+    }
+    if (k > 0) {
+        const mve_pred16_t pr = vctp8q((uint32_t)k);
+        const uint8x16_t off = vld1q_u8(tinyforge_pair_offsets);
+        const int8x16_t f0 = vldrbq_gather_offset_z_s8(f, off, pr);
+        const int8x16_t f1 = vldrbq_gather_offset_z_s8(f + 4, off, pr);
+        const int8x16_t a0 = vld1q_z_s8(x0, pr), a1 = vld1q_z_s8(x1, pr);
+        s00 = vmladavaq_s8(s00, a0, f0);
+        s01 = vmladavaq_s8(s01, a0, f1);
+        s10 = vmladavaq_s8(s10, a1, f0);
+        s11 = vmladavaq_s8(s11, a1, f1);
+    }
+    r = vdupq_n_s32(s00);
+    r = vsetq_lane_s32(s01, r, 1);
+    r = vsetq_lane_s32(s10, r, 2);
+    return vsetq_lane_s32(s11, r, 3);
+}
+
+/* The convolution on Helium: two pixels per pass, their columns read in place (1x1 without
+ * padding) or gathered by conv_column; two channels per step, the four results requantised in
+ * one vector and scattered to the two output pixels. `filter` is 4-byte aligned. */
+static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                       const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride;
+    const int pixels = p->batches * p->out_h * p->out_w;
+    static const uint32_t pair_lane_init[4] = {0, 1, 0, 1};
+    static const uint32_t second_pixel[4] = {0, 0, 1, 1};
+    const uint32x4_t pair_lanes = vld1q_u32(pair_lane_init), second = vld1q_u32(second_pixel);
+    int pix, oc;
+    for (pix = 0; pix < pixels; pix += 2) {
+        const int last = pix + 1 >= pixels; /* odd pixel count: the last pixel twice */
+        const int8_t *x0 = conv_column(p, input, pix, scratch);
+        const int8_t *x1 = last ? x0 : conv_column(p, input, pix + 1, scratch + k);
+        int8_t *out0 = output + pix * p->out_c;
+        const uint32_t d = last ? 0u : (uint32_t)p->out_c;
+        /* lanes {p0c0, p0c1, p1c0, p1c1}: byte offsets {0, 1, d, d + 1} from out0 + oc */
+        const uint32x4_t store_off = vmlaq_n_u32(pair_lanes, second, d);
+        for (oc = 0; oc + 2 <= p->out_c; oc += 2) {
+            int32x4_t acc = dot22_mve(x0, x1, filter + oc * k, k, bias_eff[oc], bias_eff[oc + 1]);
+            acc = requant_mve(acc, vldrwq_gather_shifted_offset_s32(p->multiplier + oc, pair_lanes),
+                              vldrwq_gather_shifted_offset_s32(p->shift + oc, pair_lanes),
+                              p->output_offset, p->act_min, p->act_max);
+            vstrbq_scatter_offset_s32(out0 + oc, store_off, acc);
+        }
+        if (oc < p->out_c) { /* odd channel count: the last row is stored plain */
+            const int8_t *row = filter + oc * k;
+            out0[oc] = requant(dot_s8(x0, row, k, bias_eff[oc]), p->multiplier[oc], p->shift[oc], p);
+            out0[d + oc] = requant(dot_s8(x1, row, k, bias_eff[oc]), p->multiplier[oc], p->shift[oc], p);
+        }
+    }
+}
+#endif
+
 void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
@@ -299,6 +391,12 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     const int pixels = p->batches * p->out_h * p->out_w;
     int8_t *const interleaved = scratch + 2 * k;
     int pix = 0;
+#if TINYFORGE_MVE
+    if (tinyforge_aligned4(filter)) {
+        conv2d_mve(p, input, filter, bias_eff, output, scratch);
+        return;
+    }
+#endif
     for (; pix < pixels; pix += 2) {
         const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
         const int8_t *col0 = conv_column(p, input, pix, scratch);
@@ -382,10 +480,9 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                     for (t = 0; t < taps; ++t, f += C) {
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(rows[t] + c), vldrbq_s32(f)));
                     }
-                    out[c] = requant(vgetq_lane_s32(acc, 0), p->multiplier[c], p->shift[c], p);
-                    out[c + 1] = requant(vgetq_lane_s32(acc, 1), p->multiplier[c + 1], p->shift[c + 1], p);
-                    out[c + 2] = requant(vgetq_lane_s32(acc, 2), p->multiplier[c + 2], p->shift[c + 2], p);
-                    out[c + 3] = requant(vgetq_lane_s32(acc, 3), p->multiplier[c + 3], p->shift[c + 3], p);
+                    acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c),
+                                      p->output_offset, p->act_min, p->act_max);
+                    vstrbq_s32(out + c, acc); /* the low byte of each lane */
                 }
 #endif
 #if TINYFORGE_DSP
