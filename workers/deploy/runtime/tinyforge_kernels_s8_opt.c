@@ -75,14 +75,19 @@ static int32_t tinyforge_smlatt(int32_t a, int32_t b, int32_t acc)
  * SaturatingRoundingDoublingHighMul ((2ab + 2^31) >> 32, saturated); RoundingDivideByPOT
  * (round half away from zero) is VRSHL (round half up, exact wide arithmetic) after negative
  * values are moved down by one, as CMSIS-NN does it. A right shift of 0 changes nothing. */
-static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32_t out_off,
-                                    int32_t act_min, int32_t act_max)
+static inline int32x4_t mbqm_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift)
 {
     const int32x4_t zero = vdupq_n_s32(0);
     const int32x4_t right = vminq_s32(shift, zero); /* <= 0: VRSHL shifts right */
     acc = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), mult);
     acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
-    acc = vaddq_n_s32(vrshlq_s32(acc, right), out_off);
+    return vrshlq_s32(acc, right);
+}
+
+static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32_t out_off,
+                                    int32_t act_min, int32_t act_max)
+{
+    acc = vaddq_n_s32(mbqm_mve(acc, mult, shift), out_off);
     return vminq_s32(vmaxq_s32(acc, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
 }
 #endif
@@ -536,8 +541,24 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
                           const int8_t *in2, int8_t *output)
 {
     const tinyforge_binary_s8_t p = *params;
-    int i;
-    for (i = 0; i < size; ++i) {
+    int i = 0;
+#if TINYFORGE_MVE
+    { /* four elements per step; the last step's lanes past `size` are predicated off */
+        const int32x4_t m1 = vdupq_n_s32(p.input1_multiplier), s1 = vdupq_n_s32(p.input1_shift);
+        const int32x4_t m2 = vdupq_n_s32(p.input2_multiplier), s2 = vdupq_n_s32(p.input2_shift);
+        const int32x4_t mo = vdupq_n_s32(p.output_multiplier), so = vdupq_n_s32(p.output_shift);
+        const int32x4_t ls = vdupq_n_s32(p.left_shift);
+        for (; i < size; i += 4) {
+            const mve_pred16_t pr = vctp32q((uint32_t)(size - i));
+            const int32x4_t a = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(in1 + i, pr), p.input1_offset), ls);
+            const int32x4_t b = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(in2 + i, pr), p.input2_offset), ls);
+            const int32x4_t sum = vaddq_s32(mbqm_mve(a, m1, s1), mbqm_mve(b, m2, s2));
+            const int32x4_t out = vaddq_n_s32(mbqm_mve(sum, mo, so), p.output_offset);
+            vstrbq_p_s32(output + i, vminq_s32(vmaxq_s32(out, vdupq_n_s32(p.act_min)), vdupq_n_s32(p.act_max)), pr);
+        }
+    }
+#endif
+    for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
         const int32_t sum = tinyforge_mbqm_fast(a, p.input1_multiplier, p.input1_shift) +
@@ -564,7 +585,25 @@ void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *
                 const int x1 = (in_x0 + p.f_w < p.in_w) ? in_x0 + p.f_w : p.in_w;
                 const int count = (y1 - y0) * (x1 - x0);
                 int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
-                for (c = 0; c < C; ++c) {
+                c = 0;
+#if TINYFORGE_MVE
+                for (; c + 4 <= C; c += 4) { /* four channels per vector, divided lane by lane */
+                    int32x4_t sum = vdupq_n_s32(0);
+                    int32_t acc[4];
+                    int j;
+                    for (y = y0; y < y1; ++y) {
+                        const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                        for (x = x0; x < x1; ++x, row += C) sum = vaddq_s32(sum, vldrbq_s32(row));
+                    }
+                    vst1q_s32(acc, sum);
+                    for (j = 0; j < 4; ++j) {
+                        int32_t a = acc[j];
+                        if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                        out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                    }
+                }
+#endif
+                for (; c < C; ++c) {
                     int32_t acc = 0;
                     for (y = y0; y < y1; ++y) {
                         const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
