@@ -125,6 +125,15 @@ def interleave_filter(data: np.ndarray, out_c: int, col_stride: int) -> np.ndarr
     return np.concatenate([paired.reshape(-1), rows[2 * pairs :].reshape(-1)])
 
 
+def group_channels(data: np.ndarray, channels: int) -> np.ndarray:
+    """Depthwise filter layout of the optimised kernel: channels zero-padded to a multiple of 4
+    and grouped by four, each group's taps together: [groups][taps][4]."""
+    taps = np.asarray(data, dtype=np.int8).reshape(-1, channels)
+    padded = np.zeros((taps.shape[0], (channels + 3) // 4 * 4), dtype=np.int8)
+    padded[:, :channels] = taps
+    return padded.reshape(taps.shape[0], -1, 4).transpose(1, 0, 2).reshape(-1)
+
+
 def interleave_rows(data: np.ndarray, rows: int, *, group: int) -> np.ndarray:
     """Rows (length a multiple of 4) interleaved `group` at a time, 4 bytes from each in turn;
     the last `rows % group` rows stay plain."""
@@ -281,7 +290,11 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
     ctx.relaid_weight_bytes += 4 * len(bias_eff)
     if conv.depthwise:
         ctx.scratch_bytes = max(ctx.scratch_bytes, f["in_c"])
-        filter_ref = ctx.ptr(op.inputs[1])
+        ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
+        filter_ref = ctx.sym(op, "_filter")
+        relaid = group_channels(conv.flt.data, f["in_c"])
+        ctx.relaid_weight_bytes += relaid.size
+        code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
     else:
         col_stride = (f["f_h"] * f["f_w"] * f["in_c"] + 3) // 4 * 4  # rows padded to whole words
         ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)

@@ -84,12 +84,29 @@ static inline int32x4_t mbqm_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift)
     return vrshlq_s32(acc, right);
 }
 
+/* acc + a * b on four lanes. In assembly so that GCC keeps the chain in order: written with
+ * intrinsics, unrolled chains get re-associated into nine live products and spill the Q registers. */
+static inline int32x4_t mla_mve(int32x4_t acc, int32x4_t a, int32x4_t b)
+{
+    int32x4_t t;
+    __asm__("vmul.i32 %q1, %q2, %q3\n\tvadd.i32 %q0, %q0, %q1" : "+w"(acc), "=&w"(t) : "w"(a), "w"(b));
+    return acc;
+}
+
 static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32_t out_off,
                                     int32_t act_min, int32_t act_max)
 {
     acc = vaddq_n_s32(mbqm_mve(acc, mult, shift), out_off);
     return vminq_s32(vmaxq_s32(acc, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
 }
+#endif
+
+/* GCC's scheduling before register allocation hoists the vector loads of unrolled Helium loops
+ * and spills the 8 Q registers; kernels with such loops turn it off. */
+#if TINYFORGE_MVE && defined(__GNUC__) && !defined(__clang__)
+#define TINYFORGE_NO_PRESCHED __attribute__((optimize("no-schedule-insns")))
+#else
+#define TINYFORGE_NO_PRESCHED
 #endif
 
 #if TINYFORGE_DSP
@@ -440,7 +457,10 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
 }
 
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
- * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. */
+ * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. The
+ * filter is grouped by four channels (lower.group_channels): [in_c / 4 rounded up][taps][4], so
+ * one group's taps are contiguous. */
+TINYFORGE_NO_PRESCHED
 void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input,
                                        const int8_t *filter, const int32_t *bias_eff, int8_t *output,
                                        int8_t *scratch)
@@ -479,21 +499,44 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 c = 0;
 #if TINYFORGE_MVE
                 /* four channels per vector: widening byte loads, 32-bit lane products */
+                if (taps == 9 && rows[1] == rows[0] + C && rows[2] == rows[0] + 2 * C &&
+                    rows[4] == rows[3] + C && rows[5] == rows[3] + 2 * C && rows[7] == rows[6] + C &&
+                    rows[8] == rows[6] + 2 * C) {
+                    /* 3x3 with three contiguous taps per filter row (no border tap in the middle
+                     * of a row): three row pointers stepped along the channels */
+                    const int8_t *r0 = rows[0], *r1 = rows[3], *r2 = rows[6];
+                    const int8_t *f = filter;
+                    for (; c + 4 <= C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
+                        int32x4_t acc = vldrwq_s32(bias_eff + c);
+                        acc = mla_mve(acc, vldrbq_s32(r0), vldrbq_s32(f));
+                        acc = mla_mve(acc, vldrbq_s32(r0 + C), vldrbq_s32(f + 4));
+                        acc = mla_mve(acc, vldrbq_s32(r0 + 2 * C), vldrbq_s32(f + 8));
+                        acc = mla_mve(acc, vldrbq_s32(r1), vldrbq_s32(f + 12));
+                        acc = mla_mve(acc, vldrbq_s32(r1 + C), vldrbq_s32(f + 16));
+                        acc = mla_mve(acc, vldrbq_s32(r1 + 2 * C), vldrbq_s32(f + 20));
+                        acc = mla_mve(acc, vldrbq_s32(r2), vldrbq_s32(f + 24));
+                        acc = mla_mve(acc, vldrbq_s32(r2 + C), vldrbq_s32(f + 28));
+                        acc = mla_mve(acc, vldrbq_s32(r2 + 2 * C), vldrbq_s32(f + 32));
+                        acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c),
+                                          p->output_offset, p->act_min, p->act_max);
+                        vstrbq_s32(out + c, acc); /* the low byte of each lane */
+                    }
+                }
                 for (; c + 4 <= C; c += 4) {
                     int32x4_t acc = vldrwq_s32(bias_eff + c);
-                    const int8_t *f = filter + c;
-                    for (t = 0; t < taps; ++t, f += C) {
+                    const int8_t *f = filter + c * taps;
+                    for (t = 0; t < taps; ++t, f += 4) {
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(rows[t] + c), vldrbq_s32(f)));
                     }
                     acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c),
                                       p->output_offset, p->act_min, p->act_max);
-                    vstrbq_s32(out + c, acc); /* the low byte of each lane */
+                    vstrbq_s32(out + c, acc);
                 }
 #endif
 #if TINYFORGE_DSP
                 for (; c + 4 <= C; c += 4) {
                     int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
-                    const int8_t *f = filter + c;
+                    const int8_t *f = filter + c * taps;
 #define TINYFORGE_DW_TAP(T, F)                                                                   \
     do {                                                                                  \
         const uint32_t wx = tinyforge_load4(rows[T] + c);                                        \
@@ -507,16 +550,16 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     } while (0)
                     if (taps == 9) { /* 3x3: the common case, unrolled */
                         TINYFORGE_DW_TAP(0, f);
-                        TINYFORGE_DW_TAP(1, f + C);
-                        TINYFORGE_DW_TAP(2, f + 2 * C);
-                        TINYFORGE_DW_TAP(3, f + 3 * C);
-                        TINYFORGE_DW_TAP(4, f + 4 * C);
-                        TINYFORGE_DW_TAP(5, f + 5 * C);
-                        TINYFORGE_DW_TAP(6, f + 6 * C);
-                        TINYFORGE_DW_TAP(7, f + 7 * C);
-                        TINYFORGE_DW_TAP(8, f + 8 * C);
+                        TINYFORGE_DW_TAP(1, f + 4);
+                        TINYFORGE_DW_TAP(2, f + 8);
+                        TINYFORGE_DW_TAP(3, f + 12);
+                        TINYFORGE_DW_TAP(4, f + 16);
+                        TINYFORGE_DW_TAP(5, f + 20);
+                        TINYFORGE_DW_TAP(6, f + 24);
+                        TINYFORGE_DW_TAP(7, f + 28);
+                        TINYFORGE_DW_TAP(8, f + 32);
                     } else {
-                        for (t = 0; t < taps; ++t, f += C) TINYFORGE_DW_TAP(t, f);
+                        for (t = 0; t < taps; ++t, f += 4) TINYFORGE_DW_TAP(t, f);
                     }
 #undef TINYFORGE_DW_TAP
                     out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
@@ -525,9 +568,10 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                     out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
                 }
 #endif
-                for (; c < C; ++c) {
+                for (; c < C; ++c) { /* weights of channel c: group c & ~3, lane c & 3 */
+                    const int8_t *f = filter + (c & ~3) * taps + (c & 3);
                     int32_t acc = bias_eff[c];
-                    for (t = 0; t < taps; ++t) acc += (int32_t)filter[t * C + c] * rows[t][c];
+                    for (t = 0; t < taps; ++t) acc += (int32_t)f[4 * t] * rows[t][c];
                     out[c] = requant(acc, p->multiplier[c], p->shift[c], p);
                 }
             }
