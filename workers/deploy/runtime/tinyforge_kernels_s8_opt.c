@@ -288,6 +288,29 @@ static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, in
     }
 }
 
+/* n bytes copied / set: 16 per predicated vector step on Helium, memcpy / memset elsewhere. */
+static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
+{
+#if TINYFORGE_MVE
+    for (; n > 0; n -= 16, d += 16, src += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)n);
+        vstrbq_p_s8(d, vldrbq_z_s8(src, pr), pr);
+    }
+#else
+    memcpy(d, src, (size_t)n);
+#endif
+}
+
+static inline void fill_bytes(int8_t *d, int8_t value, int n)
+{
+#if TINYFORGE_MVE
+    const int8x16_t v = vdupq_n_s8(value);
+    for (; n > 0; n -= 16, d += 16) vstrbq_p_s8(d, v, vctp8q((uint32_t)n));
+#else
+    memset(d, value, (size_t)n);
+#endif
+}
+
 /* The im2col column of output pixel `pix` (flat over batch, rows, columns): a pointer into
  * the input for unpadded 1x1 convolutions, else gathered into `dst` with padded taps set to
  * the input zero point. */
@@ -296,18 +319,37 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     const int ox = pix % p->out_w, oy = (pix / p->out_w) % p->out_h, b = pix / (p->out_w * p->out_h);
     const int in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
     const int8_t pad_value = (int8_t)(-p->input_offset);
+    const int taps_bytes = p->f_h * p->f_w * p->in_c;
     int8_t *d = dst;
     int fy, fx, c;
     if (p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
         return input + (((b * p->in_h) + in_y0) * p->in_w + in_x0) * p->in_c;
     }
-    for (c = p->f_h * p->f_w * p->in_c; c < p->col_stride; ++c) dst[c] = 0; /* zero-weight tail */
+    for (c = taps_bytes; c < p->col_stride; ++c) dst[c] = 0; /* zero-weight tail (< 4 bytes) */
     if (p->dil_w == 1 && in_x0 >= 0 && in_x0 + p->f_w <= p->in_w && in_y0 >= 0 &&
-        in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) {
+        in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) { /* inside the image: whole filter rows */
         const int row_bytes = p->f_w * p->in_c;
         for (fy = 0; fy < p->f_h; ++fy, d += row_bytes) {
             memcpy(d, input + (((b * p->in_h) + in_y0 + p->dil_h * fy) * p->in_w + in_x0) * p->in_c,
                    (size_t)row_bytes);
+        }
+        return dst;
+    }
+    if (p->dil_w == 1) { /* row by row: padding left, the taps inside the image, padding right */
+        const int row_bytes = p->f_w * p->in_c;
+        const int xa = in_x0 < 0 ? 0 : in_x0;
+        const int xb = in_x0 + p->f_w < p->in_w ? in_x0 + p->f_w : p->in_w;
+        const int left = (xa - in_x0) * p->in_c;
+        const int inside = xb > xa ? (xb - xa) * p->in_c : 0;
+        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes) {
+            const int in_y = in_y0 + p->dil_h * fy;
+            if (in_y < 0 || in_y >= p->in_h || inside == 0) {
+                fill_bytes(d, pad_value, row_bytes);
+                continue;
+            }
+            if (left > 0) fill_bytes(d, pad_value, left);
+            copy_bytes(d + left, input + (((b * p->in_h) + in_y) * p->in_w + xa) * p->in_c, inside);
+            if (left + inside < row_bytes) fill_bytes(d + left + inside, pad_value, row_bytes - left - inside);
         }
         return dst;
     }
