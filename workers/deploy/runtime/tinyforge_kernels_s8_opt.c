@@ -486,6 +486,14 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
             if (n == 4) {
                 for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
                 dot4i_s8(x, filter + oc * k, k, acc);
+#if TINYFORGE_MVE
+                { /* the four rows requantised in one vector */
+                    const int32x4_t m = p->per_channel ? vldrwq_s32(p->multiplier + oc) : vdupq_n_s32(p->multiplier[0]);
+                    const int32x4_t sh = p->per_channel ? vldrwq_s32(p->shift + oc) : vdupq_n_s32(p->shift[0]);
+                    vstrbq_s32(out + oc, requant_mve(vld1q_s32(acc), m, sh, p->output_offset, p->act_min, p->act_max));
+                    continue;
+                }
+#endif
             } else { /* the last out_depth % 4 rows are stored plain */
                 for (j = 0; j < n; ++j) acc[j] = dot_s8(x, filter + (oc + j) * k, k, bias_eff[oc + j]);
             }
