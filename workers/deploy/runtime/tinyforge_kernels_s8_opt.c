@@ -329,10 +329,17 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     if (p->dil_w == 1 && in_x0 >= 0 && in_x0 + p->f_w <= p->in_w && in_y0 >= 0 &&
         in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) { /* inside the image: whole filter rows */
         const int row_bytes = p->f_w * p->in_c;
-        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes) {
-            memcpy(d, input + (((b * p->in_h) + in_y0 + p->dil_h * fy) * p->in_w + in_x0) * p->in_c,
-                   (size_t)row_bytes);
+        const int8_t *src = input + (((b * p->in_h) + in_y0) * p->in_w + in_x0) * p->in_c;
+        const int src_step = p->dil_h * p->in_w * p->in_c;
+#if TINYFORGE_MVE
+        if ((row_bytes & 15) == 0) { /* whole vectors: no predicate */
+            for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) {
+                for (c = 0; c < row_bytes; c += 16) vst1q_s8(d + c, vld1q_s8(src + c));
+            }
+            return dst;
         }
+#endif
+        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) memcpy(d, src, (size_t)row_bytes);
         return dst;
     }
     if (p->dil_w == 1) { /* row by row: padding left, the taps inside the image, padding right */
