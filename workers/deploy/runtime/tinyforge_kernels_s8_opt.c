@@ -513,6 +513,33 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
     }
 }
 
+#if TINYFORGE_MVE
+/* Depthwise 3x3 of one output pixel inside the image on Helium, all channels (C a multiple of 4):
+ * three filter rows starting at r0, r1, r2, their three taps C bytes apart; four channels per step,
+ * the multiply-accumulate chain in order (mla_mve), requantised in one vector. */
+static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
+                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff, int8_t *out)
+{
+    const int C = p->in_c;
+    int c;
+    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
+        int32x4_t acc = vldrwq_s32(bias_eff + c);
+        acc = mla_mve(acc, vldrbq_s32(r0), vldrbq_s32(f));
+        acc = mla_mve(acc, vldrbq_s32(r0 + C), vldrbq_s32(f + 4));
+        acc = mla_mve(acc, vldrbq_s32(r0 + 2 * C), vldrbq_s32(f + 8));
+        acc = mla_mve(acc, vldrbq_s32(r1), vldrbq_s32(f + 12));
+        acc = mla_mve(acc, vldrbq_s32(r1 + C), vldrbq_s32(f + 16));
+        acc = mla_mve(acc, vldrbq_s32(r1 + 2 * C), vldrbq_s32(f + 20));
+        acc = mla_mve(acc, vldrbq_s32(r2), vldrbq_s32(f + 24));
+        acc = mla_mve(acc, vldrbq_s32(r2 + C), vldrbq_s32(f + 28));
+        acc = mla_mve(acc, vldrbq_s32(r2 + 2 * C), vldrbq_s32(f + 32));
+        acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c), p->output_offset,
+                          p->act_min, p->act_max);
+        vstrbq_s32(out + c, acc); /* the low byte of each lane */
+    }
+}
+#endif
+
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
  * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. The
  * filter is grouped by four channels (lower.group_channels): [in_c / 4 rounded up][taps][4], so
@@ -528,6 +555,10 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     const int8_t *rows[64];
     int tap_offset[64];
     int b, oy, ox, c, fy, fx, t;
+#if TINYFORGE_MVE
+    const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
+    const int row_step = p->in_w * C;
+#endif
     memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
@@ -541,6 +572,12 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 if (in_y0 >= 0 && in_y0 + (p->f_h - 1) * p->dil_h < p->in_h && in_x0 >= 0 &&
                     in_x0 + (p->f_w - 1) * p->dil_w < p->in_w) {
                     const int8_t *base = in_b + (in_y0 * p->in_w + in_x0) * C;
+#if TINYFORGE_MVE
+                    if (fast3x3) { /* no tap pointers to build */
+                        dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
+                        continue;
+                    }
+#endif
                     for (t = 0; t < taps; ++t) rows[t] = base + tap_offset[t];
                 } else {
                     t = 0;
@@ -556,29 +593,6 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 c = 0;
 #if TINYFORGE_MVE
                 /* four channels per vector: widening byte loads, 32-bit lane products */
-                if (taps == 9 && rows[1] == rows[0] + C && rows[2] == rows[0] + 2 * C &&
-                    rows[4] == rows[3] + C && rows[5] == rows[3] + 2 * C && rows[7] == rows[6] + C &&
-                    rows[8] == rows[6] + 2 * C) {
-                    /* 3x3 with three contiguous taps per filter row (no border tap in the middle
-                     * of a row): three row pointers stepped along the channels */
-                    const int8_t *r0 = rows[0], *r1 = rows[3], *r2 = rows[6];
-                    const int8_t *f = filter;
-                    for (; c + 4 <= C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
-                        int32x4_t acc = vldrwq_s32(bias_eff + c);
-                        acc = mla_mve(acc, vldrbq_s32(r0), vldrbq_s32(f));
-                        acc = mla_mve(acc, vldrbq_s32(r0 + C), vldrbq_s32(f + 4));
-                        acc = mla_mve(acc, vldrbq_s32(r0 + 2 * C), vldrbq_s32(f + 8));
-                        acc = mla_mve(acc, vldrbq_s32(r1), vldrbq_s32(f + 12));
-                        acc = mla_mve(acc, vldrbq_s32(r1 + C), vldrbq_s32(f + 16));
-                        acc = mla_mve(acc, vldrbq_s32(r1 + 2 * C), vldrbq_s32(f + 20));
-                        acc = mla_mve(acc, vldrbq_s32(r2), vldrbq_s32(f + 24));
-                        acc = mla_mve(acc, vldrbq_s32(r2 + C), vldrbq_s32(f + 28));
-                        acc = mla_mve(acc, vldrbq_s32(r2 + 2 * C), vldrbq_s32(f + 32));
-                        acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c),
-                                          p->output_offset, p->act_min, p->act_max);
-                        vstrbq_s32(out + c, acc); /* the low byte of each lane */
-                    }
-                }
                 for (; c + 4 <= C; c += 4) {
                     int32x4_t acc = vldrwq_s32(bias_eff + c);
                     const int8_t *f = filter + c * taps;
