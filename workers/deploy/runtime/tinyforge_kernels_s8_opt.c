@@ -385,12 +385,12 @@ static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16,
 
 /* Two pixels (columns x0, x1: k bytes each) times two channels (their rows interleaved 4 bytes at a
  * time in `f`, 4-byte aligned): 16 taps per step, VLD2 separating the two rows; the k % 16 tail
- * gathers the rows' bytes under a lane predicate. Returns {p0c0, p0c1, p1c0, p1c1}. */
-static inline int32x4_t dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f, int k,
-                                  int32_t b0, int32_t b1)
+ * gathers the rows' bytes under a lane predicate. Stores the two channels of
+ * each pixel in acc0[0..1] and acc1[0..1]. */
+static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f, int k,
+                             const int32_t *bias, int32_t *acc0, int32_t *acc1)
 {
-    int32_t s00 = b0, s01 = b1, s10 = b0, s11 = b1;
-    int32x4_t r;
+    int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1];
     for (; k >= 16; k -= 16, x0 += 16, x1 += 16, f += 32) {
         const int32x4x2_t w = vld2q_s32((const int32_t *)f);
         const int8x16_t f0 = vreinterpretq_s8_s32(w.val[0]), f1 = vreinterpretq_s8_s32(w.val[1]);
@@ -411,43 +411,52 @@ static inline int32x4_t dot22_mve(const int8_t *x0, const int8_t *x1, const int8
         s10 = vmladavaq_s8(s10, a1, f0);
         s11 = vmladavaq_s8(s11, a1, f1);
     }
-    r = vdupq_n_s32(s00);
-    r = vsetq_lane_s32(s01, r, 1);
-    r = vsetq_lane_s32(s10, r, 2);
-    return vsetq_lane_s32(s11, r, 3);
+    acc0[0] = s00;
+    acc0[1] = s01;
+    acc1[0] = s10;
+    acc1[1] = s11;
+}
+
+/* Requantise n accumulators (n a multiple of 4) of consecutive channels into `out`. */
+static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *acc, int n, int8_t *out)
+{
+    int c;
+    for (c = 0; c < n; c += 4) {
+        vstrbq_s32(out + c, requant_mve(vld1q_s32(acc + c), vld1q_s32(p->multiplier + c),
+                                        vld1q_s32(p->shift + c), p->output_offset, p->act_min, p->act_max));
+    }
 }
 
 /* The convolution on Helium: two pixels per pass, their columns read in place (1x1 without
- * padding) or gathered by conv_column; two channels per step, the four results requantised in
- * one vector and scattered to the two output pixels. `filter` is 4-byte aligned. */
+ * padding) or gathered by conv_column; two channels per step into a row of accumulators per
+ * pixel (`acc`, 2 * out_c rounded up to 4 int32 in the scratch after the columns), then each
+ * pixel requantised four channels per vector. `filter` is 4-byte aligned. */
 static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
                        const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
     const int k = p->col_stride;
     const int pixels = p->batches * p->out_h * p->out_w;
-    static const uint32_t pair_lane_init[4] = {0, 1, 0, 1};
-    static const uint32_t second_pixel[4] = {0, 0, 1, 1};
-    const uint32x4_t pair_lanes = vld1q_u32(pair_lane_init), second = vld1q_u32(second_pixel);
+    const int n4 = p->out_c & ~3;
+    int32_t *const acc0 = (int32_t *)(void *)(scratch + 2 * k), *const acc1 = acc0 + p->out_c + 1;
     int pix, oc;
     for (pix = 0; pix < pixels; pix += 2) {
         const int last = pix + 1 >= pixels; /* odd pixel count: the last pixel twice */
         const int8_t *x0 = conv_column(p, input, pix, scratch);
         const int8_t *x1 = last ? x0 : conv_column(p, input, pix + 1, scratch + k);
-        int8_t *out0 = output + pix * p->out_c;
-        const uint32_t d = last ? 0u : (uint32_t)p->out_c;
-        /* lanes {p0c0, p0c1, p1c0, p1c1}: byte offsets {0, 1, d, d + 1} from out0 + oc */
-        const uint32x4_t store_off = vmlaq_n_u32(pair_lanes, second, d);
+        int8_t *out0 = output + pix * p->out_c, *out1 = last ? out0 : out0 + p->out_c;
         for (oc = 0; oc + 2 <= p->out_c; oc += 2) {
-            int32x4_t acc = dot22_mve(x0, x1, filter + oc * k, k, bias_eff[oc], bias_eff[oc + 1]);
-            acc = requant_mve(acc, vldrwq_gather_shifted_offset_s32(p->multiplier + oc, pair_lanes),
-                              vldrwq_gather_shifted_offset_s32(p->shift + oc, pair_lanes),
-                              p->output_offset, p->act_min, p->act_max);
-            vstrbq_scatter_offset_s32(out0 + oc, store_off, acc);
+            dot22_mve(x0, x1, filter + oc * k, k, bias_eff + oc, acc0 + oc, acc1 + oc);
         }
         if (oc < p->out_c) { /* odd channel count: the last row is stored plain */
             const int8_t *row = filter + oc * k;
-            out0[oc] = requant(dot_s8(x0, row, k, bias_eff[oc]), p->multiplier[oc], p->shift[oc], p);
-            out0[d + oc] = requant(dot_s8(x1, row, k, bias_eff[oc]), p->multiplier[oc], p->shift[oc], p);
+            acc0[oc] = dot_s8(x0, row, k, bias_eff[oc]);
+            acc1[oc] = dot_s8(x1, row, k, bias_eff[oc]);
+        }
+        requant_row_mve(p, acc0, n4, out0);
+        requant_row_mve(p, acc1, n4, out1);
+        for (oc = n4; oc < p->out_c; ++oc) {
+            out0[oc] = requant(acc0[oc], p->multiplier[oc], p->shift[oc], p);
+            out1[oc] = requant(acc1[oc], p->multiplier[oc], p->shift[oc], p);
         }
     }
 }
