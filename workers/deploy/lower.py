@@ -423,7 +423,7 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
             relaid = interleave_rows(flt.data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
-            code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
+            code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
             code.call = (
                 f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
                 f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])});"
