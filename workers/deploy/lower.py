@@ -300,7 +300,7 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         # two im2col columns, then either their interleaving (4 * col_stride in all) or, on
         # Helium, one row of int32 accumulators per pixel (2 * (out_c + 1) words)
         ctx.scratch_bytes = max(
-            ctx.scratch_bytes, 4 * col_stride, 2 * col_stride + 8 * (f["out_c"] + 1)
+            ctx.scratch_bytes, 4 * col_stride, 3 * col_stride + 12 * (f["out_c"] + 1)
         )
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")

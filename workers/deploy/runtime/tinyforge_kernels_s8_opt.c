@@ -417,6 +417,48 @@ static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f
     acc1[1] = s11;
 }
 
+/* Three pixels x two channels: dot22_mve with a third column, six accumulators (VMLADAVA needs
+ * even registers: seven exist). */
+static inline void dot32_mve(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *f, int k,
+                             const int32_t *bias, int32_t *acc0, int32_t *acc1, int32_t *acc2)
+{
+    int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1], s20 = bias[0], s21 = bias[1];
+    for (; k >= 16; k -= 16, x0 += 16, x1 += 16, x2 += 16, f += 32) {
+        const int32x4x2_t w = vld2q_s32((const int32_t *)f);
+        const int8x16_t f0 = vreinterpretq_s8_s32(w.val[0]), f1 = vreinterpretq_s8_s32(w.val[1]);
+        int8x16_t a = vld1q_s8(x0);
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        a = vld1q_s8(x1);
+        s10 = vmladavaq_s8(s10, a, f0);
+        s11 = vmladavaq_s8(s11, a, f1);
+        a = vld1q_s8(x2);
+        s20 = vmladavaq_s8(s20, a, f0);
+        s21 = vmladavaq_s8(s21, a, f1);
+    }
+    if (k > 0) {
+        const mve_pred16_t pr = vctp8q((uint32_t)k);
+        const uint8x16_t off = vld1q_u8(tinyforge_pair_offsets);
+        const int8x16_t f0 = vldrbq_gather_offset_z_s8(f, off, pr);
+        const int8x16_t f1 = vldrbq_gather_offset_z_s8(f + 4, off, pr);
+        int8x16_t a = vld1q_z_s8(x0, pr);
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        a = vld1q_z_s8(x1, pr);
+        s10 = vmladavaq_s8(s10, a, f0);
+        s11 = vmladavaq_s8(s11, a, f1);
+        a = vld1q_z_s8(x2, pr);
+        s20 = vmladavaq_s8(s20, a, f0);
+        s21 = vmladavaq_s8(s21, a, f1);
+    }
+    acc0[0] = s00;
+    acc0[1] = s01;
+    acc1[0] = s10;
+    acc1[1] = s11;
+    acc2[0] = s20;
+    acc2[1] = s21;
+}
+
 /* Requantise n accumulators (n a multiple of 4) of consecutive channels into `out`. */
 static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *acc, int n, int8_t *out)
 {
@@ -427,36 +469,40 @@ static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *
     }
 }
 
-/* The convolution on Helium: two pixels per pass, their columns read in place (1x1 without
- * padding) or gathered by conv_column; two channels per step into a row of accumulators per
- * pixel (`acc`, 2 * out_c rounded up to 4 int32 in the scratch after the columns), then each
- * pixel requantised four channels per vector. `filter` is 4-byte aligned. */
+/* The convolution on Helium: three pixels per pass, their columns read in place (1x1 without
+ * padding) or gathered by conv_column; two channels per step into a row of int32 accumulators
+ * per pixel (3 * (out_c + 1) int32 in the scratch after the three columns), then each pixel
+ * requantised four channels per vector. A last pass with fewer pixels repeats its last one.
+ * `filter` is 4-byte aligned. */
 static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
                        const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
     const int k = p->col_stride;
     const int pixels = p->batches * p->out_h * p->out_w;
     const int n4 = p->out_c & ~3;
-    int32_t *const acc0 = (int32_t *)(void *)(scratch + 2 * k), *const acc1 = acc0 + p->out_c + 1;
-    int pix, oc;
-    for (pix = 0; pix < pixels; pix += 2) {
-        const int last = pix + 1 >= pixels; /* odd pixel count: the last pixel twice */
+    int32_t *const acc0 = (int32_t *)(void *)(scratch + 3 * k);
+    int32_t *const acc1 = acc0 + p->out_c + 1, *const acc2 = acc1 + p->out_c + 1;
+    int pix, oc, j;
+    for (pix = 0; pix < pixels; pix += 3) {
+        const int n = pixels - pix < 3 ? pixels - pix : 3;
         const int8_t *x0 = conv_column(p, input, pix, scratch);
-        const int8_t *x1 = last ? x0 : conv_column(p, input, pix + 1, scratch + k);
-        int8_t *out0 = output + pix * p->out_c, *out1 = last ? out0 : out0 + p->out_c;
+        const int8_t *x1 = n > 1 ? conv_column(p, input, pix + 1, scratch + k) : x0;
+        const int8_t *x2 = n > 2 ? conv_column(p, input, pix + 2, scratch + 2 * k) : x1;
+        int8_t *out0 = output + pix * p->out_c;
         for (oc = 0; oc + 2 <= p->out_c; oc += 2) {
-            dot22_mve(x0, x1, filter + oc * k, k, bias_eff + oc, acc0 + oc, acc1 + oc);
+            dot32_mve(x0, x1, x2, filter + oc * k, k, bias_eff + oc, acc0 + oc, acc1 + oc, acc2 + oc);
         }
         if (oc < p->out_c) { /* odd channel count: the last row is stored plain */
             const int8_t *row = filter + oc * k;
             acc0[oc] = dot_s8(x0, row, k, bias_eff[oc]);
             acc1[oc] = dot_s8(x1, row, k, bias_eff[oc]);
+            acc2[oc] = dot_s8(x2, row, k, bias_eff[oc]);
         }
-        requant_row_mve(p, acc0, n4, out0);
-        requant_row_mve(p, acc1, n4, out1);
-        for (oc = n4; oc < p->out_c; ++oc) {
-            out0[oc] = requant(acc0[oc], p->multiplier[oc], p->shift[oc], p);
-            out1[oc] = requant(acc1[oc], p->multiplier[oc], p->shift[oc], p);
+        for (j = 0; j < n; ++j) {
+            const int32_t *acc = j == 0 ? acc0 : j == 1 ? acc1 : acc2;
+            int8_t *out = out0 + j * p->out_c;
+            requant_row_mve(p, acc, n4, out);
+            for (oc = n4; oc < p->out_c; ++oc) out[oc] = requant(acc[oc], p->multiplier[oc], p->shift[oc], p);
         }
     }
 }
