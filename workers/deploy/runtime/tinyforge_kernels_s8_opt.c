@@ -482,12 +482,21 @@ static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const 
     const int n4 = p->out_c & ~3;
     int32_t *const acc0 = (int32_t *)(void *)(scratch + 3 * k);
     int32_t *const acc1 = acc0 + p->out_c + 1, *const acc2 = acc1 + p->out_c + 1;
+    const int pointwise = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                          p->stride_h == 1 && p->stride_w == 1;
     int pix, oc, j;
     for (pix = 0; pix < pixels; pix += 3) {
         const int n = pixels - pix < 3 ? pixels - pix : 3;
-        const int8_t *x0 = conv_column(p, input, pix, scratch);
-        const int8_t *x1 = n > 1 ? conv_column(p, input, pix + 1, scratch + k) : x0;
-        const int8_t *x2 = n > 2 ? conv_column(p, input, pix + 2, scratch + 2 * k) : x1;
+        const int8_t *x0, *x1, *x2;
+        if (pointwise) { /* consecutive pixels, in_c bytes apart */
+            x0 = input + pix * p->in_c;
+            x1 = n > 1 ? x0 + p->in_c : x0;
+            x2 = n > 2 ? x1 + p->in_c : x1;
+        } else {
+            x0 = conv_column(p, input, pix, scratch);
+            x1 = n > 1 ? conv_column(p, input, pix + 1, scratch + k) : x0;
+            x2 = n > 2 ? conv_column(p, input, pix + 2, scratch + 2 * k) : x1;
+        }
         int8_t *out0 = output + pix * p->out_c;
         for (oc = 0; oc + 2 <= p->out_c; oc += 2) {
             dot32_mve(x0, x1, x2, filter + oc * k, k, bias_eff + oc, acc0 + oc, acc1 + oc, acc2 + oc);
@@ -757,6 +766,23 @@ void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *
                 int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
                 c = 0;
 #if TINYFORGE_MVE
+                if (count <= 256) { /* |sum| <= 256 * 128: eight channels per int16 vector */
+                    for (; c + 8 <= C; c += 8) {
+                        int16x8_t sum = vdupq_n_s16(0);
+                        int16_t acc[8];
+                        int j;
+                        for (y = y0; y < y1; ++y) {
+                            const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                            for (x = x0; x < x1; ++x, row += C) sum = vaddq_s16(sum, vldrbq_s16(row));
+                        }
+                        vst1q_s16(acc, sum);
+                        for (j = 0; j < 8; ++j) {
+                            int32_t a = acc[j];
+                            if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                            out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                        }
+                    }
+                }
                 for (; c + 4 <= C; c += 4) { /* four channels per vector, divided lane by lane */
                     int32x4_t sum = vdupq_n_s32(0);
                     int32_t acc[4];
