@@ -52,6 +52,9 @@ class EmitContext:
         return f"{self.prefix}{name}"
 
 
+MVE_ACC_CHANNELS = 32  # TINYFORGE_MVE_ACC_CHANNELS of tinyforge_kernels_s8_opt.c
+
+
 def _aligned(ctx: EmitContext, decl: str) -> str:
     """A constant array declaration 16-byte aligned (the kernels' vector loads of re-laid-out
     weights need 4-byte alignment): `<PREFIX>ALIGNED16` from the runtime's kernels.h."""
@@ -297,10 +300,10 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
     else:
         col_stride = (f["f_h"] * f["f_w"] * f["in_c"] + 3) // 4 * 4  # rows padded to whole words
-        # two im2col columns, then either their interleaving (4 * col_stride in all) or, on
-        # Helium, one row of int32 accumulators per pixel (2 * (out_c + 1) words)
+        # two im2col columns and their interleaving (4 * col_stride in all), or on Helium three
+        # columns and three rows of MVE_ACC_CHANNELS int32 accumulators
         ctx.scratch_bytes = max(
-            ctx.scratch_bytes, 4 * col_stride, 3 * col_stride + 12 * (f["out_c"] + 1)
+            ctx.scratch_bytes, 4 * col_stride, 3 * col_stride + 12 * MVE_ACC_CHANNELS
         )
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")

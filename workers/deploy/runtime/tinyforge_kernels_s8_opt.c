@@ -417,6 +417,10 @@ static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f
     acc1[1] = s11;
 }
 
+/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
+ * holds three rows after three columns: lower.py sizes it with the same number). */
+#define TINYFORGE_MVE_ACC_CHANNELS 32
+
 /* Three pixels x two channels: dot22_mve with a third column, six accumulators (VMLADAVA needs
  * even registers: seven exist). */
 static inline void dot32_mve(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *f, int k,
@@ -459,35 +463,40 @@ static inline void dot32_mve(const int8_t *x0, const int8_t *x1, const int8_t *x
     acc2[1] = s21;
 }
 
-/* Requantise n accumulators (n a multiple of 4) of consecutive channels into `out`. */
-static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *acc, int n, int8_t *out)
+/* Requantise the accumulators of channels first .. first + n - 1 into out[first ..]; the
+ * vectors take n rounded down to 4, the rest is scalar. */
+static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *acc, int first, int n,
+                                   int8_t *out)
 {
+    const int n4 = n & ~3;
     int c;
-    for (c = 0; c < n; c += 4) {
-        vstrbq_s32(out + c, requant_mve(vld1q_s32(acc + c), vld1q_s32(p->multiplier + c),
-                                        vld1q_s32(p->shift + c), p->output_offset, p->act_min, p->act_max));
+    for (c = 0; c < n4; c += 4) {
+        vstrbq_s32(out + first + c,
+                   requant_mve(vld1q_s32(acc + c), vld1q_s32(p->multiplier + first + c),
+                               vld1q_s32(p->shift + first + c), p->output_offset, p->act_min, p->act_max));
     }
+    for (; c < n; ++c) out[first + c] = requant(acc[c], p->multiplier[first + c], p->shift[first + c], p);
 }
 
 /* The convolution on Helium: three pixels per pass, their columns read in place (1x1 without
  * padding) or gathered by conv_column; two channels per step into a row of int32 accumulators
- * per pixel (3 * (out_c + 1) int32 in the scratch after the three columns), then each pixel
- * requantised four channels per vector. A last pass with fewer pixels repeats its last one.
+ * per pixel (blocks of TINYFORGE_MVE_ACC_CHANNELS, in the scratch after the three columns), then
+ * each pixel's block requantised four channels per vector. A last pass with fewer pixels repeats its last one.
  * `filter` is 4-byte aligned. */
 static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
                        const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
     const int k = p->col_stride;
     const int pixels = p->batches * p->out_h * p->out_w;
-    const int n4 = p->out_c & ~3;
     int32_t *const acc0 = (int32_t *)(void *)(scratch + 3 * k);
-    int32_t *const acc1 = acc0 + p->out_c + 1, *const acc2 = acc1 + p->out_c + 1;
+    int32_t *const acc1 = acc0 + TINYFORGE_MVE_ACC_CHANNELS, *const acc2 = acc1 + TINYFORGE_MVE_ACC_CHANNELS;
     const int pointwise = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
                           p->stride_h == 1 && p->stride_w == 1;
-    int pix, oc, j;
+    int pix, oc, c0, j;
     for (pix = 0; pix < pixels; pix += 3) {
         const int n = pixels - pix < 3 ? pixels - pix : 3;
         const int8_t *x0, *x1, *x2;
+        int8_t *const out0 = output + pix * p->out_c;
         if (pointwise) { /* consecutive pixels, in_c bytes apart */
             x0 = input + pix * p->in_c;
             x1 = n > 1 ? x0 + p->in_c : x0;
@@ -497,21 +506,22 @@ static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const 
             x1 = n > 1 ? conv_column(p, input, pix + 1, scratch + k) : x0;
             x2 = n > 2 ? conv_column(p, input, pix + 2, scratch + 2 * k) : x1;
         }
-        int8_t *out0 = output + pix * p->out_c;
-        for (oc = 0; oc + 2 <= p->out_c; oc += 2) {
-            dot32_mve(x0, x1, x2, filter + oc * k, k, bias_eff + oc, acc0 + oc, acc1 + oc, acc2 + oc);
-        }
-        if (oc < p->out_c) { /* odd channel count: the last row is stored plain */
-            const int8_t *row = filter + oc * k;
-            acc0[oc] = dot_s8(x0, row, k, bias_eff[oc]);
-            acc1[oc] = dot_s8(x1, row, k, bias_eff[oc]);
-            acc2[oc] = dot_s8(x2, row, k, bias_eff[oc]);
-        }
-        for (j = 0; j < n; ++j) {
-            const int32_t *acc = j == 0 ? acc0 : j == 1 ? acc1 : acc2;
-            int8_t *out = out0 + j * p->out_c;
-            requant_row_mve(p, acc, n4, out);
-            for (oc = n4; oc < p->out_c; ++oc) out[oc] = requant(acc[oc], p->multiplier[oc], p->shift[oc], p);
+        /* channels in blocks of TINYFORGE_MVE_ACC_CHANNELS (even: pairs never straddle two) */
+        for (c0 = 0; c0 < p->out_c; c0 += TINYFORGE_MVE_ACC_CHANNELS) {
+            const int c1 = c0 + TINYFORGE_MVE_ACC_CHANNELS < p->out_c ? c0 + TINYFORGE_MVE_ACC_CHANNELS : p->out_c;
+            for (oc = c0; oc + 2 <= c1; oc += 2) {
+                dot32_mve(x0, x1, x2, filter + oc * k, k, bias_eff + oc, acc0 + oc - c0, acc1 + oc - c0,
+                          acc2 + oc - c0);
+            }
+            if (oc < c1) { /* odd channel count: the last row is stored plain */
+                const int8_t *row = filter + oc * k;
+                acc0[oc - c0] = dot_s8(x0, row, k, bias_eff[oc]);
+                acc1[oc - c0] = dot_s8(x1, row, k, bias_eff[oc]);
+                acc2[oc - c0] = dot_s8(x2, row, k, bias_eff[oc]);
+            }
+            for (j = 0; j < n; ++j) {
+                requant_row_mve(p, j == 0 ? acc0 : j == 1 ? acc1 : acc2, c0, c1 - c0, out0 + j * p->out_c);
+            }
         }
     }
 }
