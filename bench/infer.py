@@ -1,17 +1,20 @@
-"""Compiled int8 models vs the TFLite Micro interpreter: host time, and Cortex-M4F instructions.
+"""Compiled int8 models vs the TFLite Micro interpreter: host time, and instructions per core.
 
-Run:  .venv/bin/python bench/infer.py [--models kws_ref_model ...] [--host-runs N] [--no-qemu]
+Run:  .venv/bin/python bench/infer.py [--models kws_ref_model ...] [--cores cortex-m55 ...]
+                                      [--host-runs N] [--no-qemu] [--no-host]
 
 Per model, measured in the same run:
 - host time per inference of the generated library (release build, -O2, the example
   program fed N inputs on stdin; a 1-input run is subtracted to cancel process start-up)
   vs the `tflite-micro` Python interpreter's `invoke()` (reference kernels, same inputs);
 - with the Arm toolchain and QEMU present (workers.deploy.mcu): instructions executed by one
-  inference on cortex-m4f (mps2-an386) for the optimised kernels (SMLAD/SXTB16) and for the
+  inference on each core (cortex-m4f: SMLAD/SXTB16; cortex-m55: Helium; cortex-m0plus and
+  cortex-m3: the optimised file's plain-C loops) for the optimised kernels and for the
   compiler's plain-C reference kernels, instructions per MAC, flash (text+data) and RAM
-  (data+bss) of the harness program; outputs are checked byte for byte against the
-  interpreter. The printed bar is TFLM + CMSIS-NN on the same QEMU M4F with the same counting
-  (figures from issue 5).
+  (data+bss) of the harness program; outputs are checked byte for byte against the interpreter.
+- the ratios of issue 15's goals: optimised / TFLM+CMSIS-NN (the issue's anchor figures, measured
+  on the same QEMU machines with the same counting) against the goal (<= 0.9 on the M55, <= 0.75
+  on the M4F), optimised / the issue's "before" figures, and optimised / plain C of this run.
 Not part of the test suite; nothing is asserted.
 """
 
@@ -35,12 +38,39 @@ from workers.deploy.host import _as_input_list, build_host, tflm_reference  # no
 from workers.deploy.reader import read_model  # noqa: E402
 
 MODELS = ["kws_ref_model", "vww_96_int8", "pretrainedResnet_quant", "ad01_int8"]
-CMSIS_NN_M4F = {
-    "kws_ref_model": 7.70e6,
-    "vww_96_int8": 24.1e6,
-    "pretrainedResnet_quant": 29.9e6,
-    "ad01_int8": 0.58e6,
+CORES = ["cortex-m4f", "cortex-m55", "cortex-m3", "cortex-m0plus"]
+# Issue 15's table: TFLM (HEAD 90b983c2) + the CMSIS-NN it pins, instructions inside one
+# inference on the same QEMU machines, -O2, arm-none-eabi-gcc 12.2.
+CMSIS_NN = {
+    "cortex-m4f": {
+        "kws_ref_model": 7_697_551,
+        "vww_96_int8": 24_102_341,
+        "pretrainedResnet_quant": 29_861_173,
+        "ad01_int8": 583_130,
+    },
+    "cortex-m55": {
+        "kws_ref_model": 1_813_848,
+        "vww_96_int8": 6_560_139,
+        "pretrainedResnet_quant": 4_910_243,
+        "ad01_int8": 150_443,
+    },
 }
+# Tinyforge before issue 15 (the same table).
+BEFORE = {
+    "cortex-m4f": {
+        "kws_ref_model": 7_576_956,
+        "vww_96_int8": 23_184_799,
+        "pretrainedResnet_quant": 25_677_160,
+        "ad01_int8": 511_860,
+    },
+    "cortex-m55": {
+        "kws_ref_model": 4_197_312,
+        "vww_96_int8": 14_159_872,
+        "pretrainedResnet_quant": 9_890_121,
+        "ad01_int8": 138_105,
+    },
+}
+GOAL = {"cortex-m4f": 0.75, "cortex-m55": 0.9}  # optimised / TFLM+CMSIS-NN
 TFLM_REFERENCE_M4F = {
     "kws_ref_model": 43.1e6,
     "vww_96_int8": 100.5e6,
@@ -76,16 +106,17 @@ def tflm_seconds_per_inference(model: bytes, inputs: np.ndarray) -> float:
     return (time.perf_counter() - t0) / len(inputs)
 
 
-def qemu_m4f(model: bytes, inputs: np.ndarray, work: Path, *, optimize: bool):
+def qemu_run(model: bytes, inputs: np.ndarray, work: Path, *, target: str, optimize: bool):
     from workers.deploy.mcu import HarnessLibrary, run_model_harness
 
     compiled = compile_model(model, out_dir=work / "lib", optimize=optimize)
     result = run_model_harness(
-        "cortex-m4f",
+        target,
         HarnessLibrary([work / "lib" / s for s in compiled.sources], [work / "lib"]),
         inputs=[x.tobytes() for x in inputs],
         output_bytes=compiled.output.nbytes,
         out_dir=work / "build",
+        timeout_s=600,
     )
     return compiled, result
 
@@ -93,9 +124,11 @@ def qemu_m4f(model: bytes, inputs: np.ndarray, work: Path, *, optimize: bool):
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", nargs="*", default=MODELS)
+    ap.add_argument("--cores", nargs="*", default=CORES)
     ap.add_argument("--host-runs", type=int, default=200, help="inferences per host timing")
-    ap.add_argument("--qemu-runs", type=int, default=3, help="inferences per QEMU run")
+    ap.add_argument("--qemu-runs", type=int, default=2, help="inferences per QEMU run")
     ap.add_argument("--no-qemu", action="store_true")
+    ap.add_argument("--no-host", action="store_true", help="skip the host timings")
     args = ap.parse_args()
 
     qemu = not args.no_qemu
@@ -109,6 +142,7 @@ def main() -> None:
                 "(scripts/install-toolchain.sh installs them)\n"
             )
 
+    goals: list[str] = []
     for name in args.models:
         model = (MODELS_DIR / f"{name}.tflite").read_bytes()
         graph = read_model(model)
@@ -118,40 +152,65 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="tinyforge-bench-") as tmp:
             work = Path(tmp)
             compiled = compile_model(model, out_dir=work / "lib")
-            exe = build_host(compiled, work)
-            ours = host_seconds_per_inference(exe, inputs)
-            tflm = tflm_seconds_per_inference(model, inputs)
             print(
                 f"{name}: {compiled.macs / 1e6:.2f} M MACs, arena {compiled.arena_bytes} B "
                 f"(lower bound {compiled.lower_bound_bytes} B), weights {compiled.weights_bytes} B"
             )
-            print(
-                f"  host   compiled {ours * 1e6:9.1f} us/inference   tflite-micro interpreter "
-                f"{tflm * 1e6:9.1f} us   -> {tflm / ours:5.1f}x faster"
-                if ours > 0
-                else f"  host   compiled <1 us   tflite-micro {tflm * 1e6:.1f} us"
-            )
+            if not args.no_host:
+                exe = build_host(compiled, work)
+                ours = host_seconds_per_inference(exe, inputs)
+                tflm = tflm_seconds_per_inference(model, inputs)
+                print(
+                    f"  host   compiled {ours * 1e6:9.1f} us/inference   tflite-micro "
+                    f"interpreter {tflm * 1e6:9.1f} us   -> {tflm / ours:5.1f}x faster"
+                    if ours > 0
+                    else f"  host   compiled <1 us   tflite-micro {tflm * 1e6:.1f} us"
+                )
             if not qemu:
                 continue
             x = inputs[: args.qemu_runs]
             ref, _ = tflm_reference(model, _as_input_list(graph, x))
-            rows = {}
-            for label, optimize in (("optimised", True), ("plain C", False)):
-                c, r = qemu_m4f(model, x, work / label.replace(" ", "_"), optimize=optimize)
-                exact = all(bytes(o) == e for o, e in zip(r.outputs, ref, strict=True))
-                rows[label] = r
-                print(
-                    f"  M4F    {label:9s} {r.instructions[0] / 1e6:7.2f} M instr "
-                    f"({r.instructions[0] / c.macs:4.2f}/MAC)  flash {r.flash_bytes} B  "
-                    f"RAM {r.ram_bytes} B  stack {r.stack_used_bytes} B  bit-exact {exact}"
-                )
-            opt, plain = rows["optimised"].instructions[0], rows["plain C"].instructions[0]
-            print(
-                f"  M4F    optimised vs plain C {plain / opt:4.2f}x;  vs TFLM+CMSIS-NN "
-                f"({CMSIS_NN_M4F[name] / 1e6:.2f} M) {CMSIS_NN_M4F[name] / opt:4.2f}x;  "
-                f"vs TFLM reference ({TFLM_REFERENCE_M4F[name] / 1e6:.1f} M) "
-                f"{TFLM_REFERENCE_M4F[name] / opt:4.2f}x"
-            )
+            for core in args.cores:
+                rows = {}
+                for label, optimize in (("optimised", True), ("plain C", False)):
+                    sub = work / core / label.replace(" ", "_")
+                    c, r = qemu_run(model, x, sub, target=core, optimize=optimize)
+                    exact = all(bytes(o) == e for o, e in zip(r.outputs, ref, strict=True))
+                    rows[label] = r.instructions[0]
+                    print(
+                        f"  {core:13s} {label:9s} {r.instructions[0]:>12,} instr "
+                        f"({r.instructions[0] / c.macs:5.3f}/MAC)  flash {r.flash_bytes} B  "
+                        f"RAM {r.ram_bytes} B  stack {r.stack_used_bytes} B  bit-exact {exact}"
+                    )
+                opt, plain = rows["optimised"], rows["plain C"]
+                line = f"  {core:13s} optimised / plain C {opt / plain:5.3f}"
+                if core in CMSIS_NN:
+                    bar, before = CMSIS_NN[core][name], BEFORE[core][name]
+                    ratio = opt / bar
+                    verdict = "met" if ratio <= GOAL[core] else "NOT met"
+                    line += (
+                        f";  / TFLM+CMSIS-NN ({bar:,}) {ratio:5.3f} (goal <= {GOAL[core]}: "
+                        f"{verdict});  / before issue 15 ({before:,}) {opt / before:5.3f}"
+                    )
+                    goals.append(
+                        f"{name:24s} {core:11s} {opt:>12,} {bar:>12,} {ratio:6.3f} "
+                        f"{GOAL[core]:5.2f}  {verdict}"
+                    )
+                if core == "cortex-m4f":
+                    ref_m4f = TFLM_REFERENCE_M4F[name]
+                    line += f";  TFLM reference ({ref_m4f / 1e6:.1f} M) / optimised {ref_m4f / opt:4.2f}x"
+                print(line)
+    if goals:
+        print("\nIssue 15 goals: optimised instructions / TFLM+CMSIS-NN (anchor figures)")
+        print(
+            f"{'model':24s} {'core':11s} {'optimised':>12s} {'CMSIS-NN':>12s} {'ratio':>6s} {'goal':>5s}"
+        )
+        for g in goals:
+            print(g)
+        print(
+            "Not measured here: the arena goal of --optimize ram and Linux SIMD vs LiteRT "
+            "(not implemented), the M4F cycle-model goal (the profile's cycle model)."
+        )
 
 
 if __name__ == "__main__":

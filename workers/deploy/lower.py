@@ -53,6 +53,16 @@ class EmitContext:
         return f"{self.prefix}{name}"
 
 
+MVE_ACC_CHANNELS = 32  # TINYFORGE_MVE_ACC_CHANNELS of tinyforge_kernels_s8_opt.c
+
+
+def _aligned(ctx: EmitContext, decl: str) -> str:
+    """A constant array declaration 16-byte aligned (the kernels' vector loads of re-laid-out
+    weights need 4-byte alignment): `<PREFIX>ALIGNED16` from the runtime's kernels.h."""
+    head, sep, tail = decl.partition("] = {")
+    return f"{head}] {ctx.prefix.upper()}ALIGNED16{sep[1:]}{tail}"
+
+
 def _struct(ctype: str, name: str, fields: dict) -> str:
     parts = []
     for key, value in fields.items():
@@ -119,6 +129,15 @@ def interleave_filter(data: np.ndarray, out_c: int, col_stride: int) -> np.ndarr
     pairs = out_c // 2
     paired = rows[: 2 * pairs].reshape(pairs, 2, col_stride // 4, 4).transpose(0, 2, 1, 3)
     return np.concatenate([paired.reshape(-1), rows[2 * pairs :].reshape(-1)])
+
+
+def group_channels(data: np.ndarray, channels: int) -> np.ndarray:
+    """Depthwise filter layout of the optimised kernel: channels zero-padded to a multiple of 4
+    and grouped by four, each group's taps together: [groups][taps][4]."""
+    taps = np.asarray(data, dtype=np.int8).reshape(-1, channels)
+    padded = np.zeros((taps.shape[0], (channels + 3) // 4 * 4), dtype=np.int8)
+    padded[:, :channels] = taps
+    return padded.reshape(taps.shape[0], -1, 4).transpose(1, 0, 2).reshape(-1)
 
 
 def interleave_rows(data: np.ndarray, rows: int, *, group: int) -> np.ndarray:
@@ -277,15 +296,23 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
     ctx.relaid_weight_bytes += 4 * len(bias_eff)
     if conv.depthwise:
         ctx.scratch_bytes = max(ctx.scratch_bytes, f["in_c"])
-        filter_ref = ctx.ptr(op.inputs[1])
+        ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
+        filter_ref = ctx.sym(op, "_filter")
+        relaid = group_channels(conv.flt.data, f["in_c"])
+        ctx.relaid_weight_bytes += relaid.size
+        code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
     else:
         col_stride = (f["f_h"] * f["f_w"] * f["in_c"] + 3) // 4 * 4  # rows padded to whole words
-        ctx.scratch_bytes = max(ctx.scratch_bytes, 4 * col_stride)
+        # two im2col columns and their interleaving (4 * col_stride in all), or on Helium three
+        # columns and three rows of MVE_ACC_CHANNELS int32 accumulators
+        ctx.scratch_bytes = max(
+            ctx.scratch_bytes, 4 * col_stride, 3 * col_stride + 12 * MVE_ACC_CHANNELS
+        )
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")
         relaid = interleave_filter(conv.flt.constant_data, f["out_c"], col_stride)
         ctx.relaid_weight_bytes += relaid.size
-        code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
+        code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
         f["col_stride"] = col_stride
     code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), f))
     code.call = (
@@ -402,7 +429,7 @@ def lower_fully_connected(ctx: EmitContext, op: Operator) -> OpCode:
             filter_ref = ctx.sym(op, "_filter")  # rows interleaved in fours for the kernel
             relaid = interleave_rows(flt.constant_data, out_depth, group=4)
             ctx.relaid_weight_bytes += relaid.size
-            code.decls.append(c_int_array(filter_ref, relaid, "int8_t"))
+            code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
             code.call = (
                 f"{ctx.rt('fully_connected_s8_opt')}(&{ctx.sym(op)}, "
                 f"{ctx.ptr(op.inputs[0], const=True)}, {filter_ref}, {ctx.sym(op, '_bias_eff')}, "

@@ -251,3 +251,22 @@ def test_optimised_weight_layouts():
     out = interleave_rows(m, 5, group=4)
     assert out[:16].tolist() == [0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27]
     assert out[32:].tolist() == list(range(32, 40))
+
+
+def test_depthwise_filter_grouped_by_four_channels():
+    from workers.deploy.lower import group_channels
+
+    w = np.arange(2 * 6, dtype=np.int8).reshape(1, 1, 2, 6)  # 2 taps, 6 channels -> padded to 8
+    out = group_channels(w, 6)
+    # group 0: channels 0-3 of tap 0, then of tap 1; group 1: channels 4-5 (+ 2 zero) likewise
+    assert out.tolist() == [0, 1, 2, 3, 6, 7, 8, 9, 4, 5, 0, 0, 10, 11, 0, 0]
+
+
+def test_relaid_weights_are_16_byte_aligned_for_vector_loads():
+    model = require_shared(MODELS_DIR / "kws_ref_model.tflite").read_bytes()
+    c = compile_model(model, prefix="kw_")
+    text = c.files["kw_model.c"]
+    filters = [line for line in text.splitlines() if line.startswith("static const int8_t kw_op")]
+    assert filters and all("] KW_ALIGNED16 = {" in line for line in filters)
+    assert "kw_scratch[" in text and "KW_ALIGNED16;" in text
+    assert "define KW_ALIGNED16" in c.files["runtime/kw_kernels.h"]

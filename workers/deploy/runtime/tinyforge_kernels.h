@@ -6,6 +6,13 @@
 
 #include <stdint.h>
 
+/* Alignment of the re-laid-out weight arrays and the scratch (vector loads). */
+#if defined(__GNUC__) || defined(__clang__)
+#define TINYFORGE_ALIGNED16 __attribute__((aligned(16)))
+#else
+#define TINYFORGE_ALIGNED16
+#endif
+
 /* CONV_2D and DEPTHWISE_CONV_2D. */
 typedef struct {
     int batches, in_h, in_w, in_c, out_h, out_w, out_c, f_h, f_w;

@@ -69,6 +69,46 @@ static int32_t tinyforge_smlatt(int32_t a, int32_t b, int32_t acc)
 #define TINYFORGE_MVE 0
 #endif
 
+#if TINYFORGE_MVE
+/* tinyforge_mbqm_fast on four lanes, each with its own multiplier and shift, then the output
+ * offset and the clamp: TFLM's double rounding, bit-exact. VQRDMULH is
+ * SaturatingRoundingDoublingHighMul ((2ab + 2^31) >> 32, saturated); RoundingDivideByPOT
+ * (round half away from zero) is VRSHL (round half up, exact wide arithmetic) after negative
+ * values are moved down by one, as CMSIS-NN does it. A right shift of 0 changes nothing. */
+static inline int32x4_t mbqm_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(shift, zero); /* <= 0: VRSHL shifts right */
+    acc = vqrdmulhq_s32(vshlq_s32(acc, vmaxq_s32(shift, zero)), mult);
+    acc = vqaddq_s32(acc, vshrq_n_s32(vandq_s32(acc, right), 31));
+    return vrshlq_s32(acc, right);
+}
+
+/* acc + a * b on four lanes. In assembly so that GCC keeps the chain in order: written with
+ * intrinsics, unrolled chains get re-associated into nine live products and spill the Q registers. */
+static inline int32x4_t mla_mve(int32x4_t acc, int32x4_t a, int32x4_t b)
+{
+    int32x4_t t;
+    __asm__("vmul.i32 %q1, %q2, %q3\n\tvadd.i32 %q0, %q0, %q1" : "+w"(acc), "=&w"(t) : "w"(a), "w"(b));
+    return acc;
+}
+
+static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shift, int32_t out_off,
+                                    int32_t act_min, int32_t act_max)
+{
+    acc = vaddq_n_s32(mbqm_mve(acc, mult, shift), out_off);
+    return vminq_s32(vmaxq_s32(acc, vdupq_n_s32(act_min)), vdupq_n_s32(act_max));
+}
+#endif
+
+/* GCC's scheduling before register allocation hoists the vector loads of unrolled Helium loops
+ * and spills the 8 Q registers; kernels with such loops turn it off. */
+#if TINYFORGE_MVE && defined(__GNUC__) && !defined(__clang__)
+#define TINYFORGE_NO_PRESCHED __attribute__((optimize("no-schedule-insns")))
+#else
+#define TINYFORGE_NO_PRESCHED
+#endif
+
 #if TINYFORGE_DSP
 static inline uint32_t tinyforge_load4(const int8_t *p)
 {
@@ -248,6 +288,29 @@ static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, in
     }
 }
 
+/* n bytes copied / set: 16 per predicated vector step on Helium, memcpy / memset elsewhere. */
+static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
+{
+#if TINYFORGE_MVE
+    for (; n > 0; n -= 16, d += 16, src += 16) {
+        const mve_pred16_t pr = vctp8q((uint32_t)n);
+        vstrbq_p_s8(d, vldrbq_z_s8(src, pr), pr);
+    }
+#else
+    memcpy(d, src, (size_t)n);
+#endif
+}
+
+static inline void fill_bytes(int8_t *d, int8_t value, int n)
+{
+#if TINYFORGE_MVE
+    const int8x16_t v = vdupq_n_s8(value);
+    for (; n > 0; n -= 16, d += 16) vstrbq_p_s8(d, v, vctp8q((uint32_t)n));
+#else
+    memset(d, value, (size_t)n);
+#endif
+}
+
 /* The im2col column of output pixel `pix` (flat over batch, rows, columns): a pointer into
  * the input for unpadded 1x1 convolutions, else gathered into `dst` with padded taps set to
  * the input zero point. */
@@ -256,18 +319,44 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     const int ox = pix % p->out_w, oy = (pix / p->out_w) % p->out_h, b = pix / (p->out_w * p->out_h);
     const int in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
     const int8_t pad_value = (int8_t)(-p->input_offset);
+    const int taps_bytes = p->f_h * p->f_w * p->in_c;
     int8_t *d = dst;
     int fy, fx, c;
     if (p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0) {
         return input + (((b * p->in_h) + in_y0) * p->in_w + in_x0) * p->in_c;
     }
-    for (c = p->f_h * p->f_w * p->in_c; c < p->col_stride; ++c) dst[c] = 0; /* zero-weight tail */
+    for (c = taps_bytes; c < p->col_stride; ++c) dst[c] = 0; /* zero-weight tail (< 4 bytes) */
     if (p->dil_w == 1 && in_x0 >= 0 && in_x0 + p->f_w <= p->in_w && in_y0 >= 0 &&
-        in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) {
+        in_y0 + (p->f_h - 1) * p->dil_h < p->in_h) { /* inside the image: whole filter rows */
         const int row_bytes = p->f_w * p->in_c;
+        const int8_t *src = input + (((b * p->in_h) + in_y0) * p->in_w + in_x0) * p->in_c;
+        const int src_step = p->dil_h * p->in_w * p->in_c;
+#if TINYFORGE_MVE
+        if ((row_bytes & 15) == 0) { /* whole vectors: no predicate */
+            for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) {
+                for (c = 0; c < row_bytes; c += 16) vst1q_s8(d + c, vld1q_s8(src + c));
+            }
+            return dst;
+        }
+#endif
+        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) memcpy(d, src, (size_t)row_bytes);
+        return dst;
+    }
+    if (p->dil_w == 1) { /* row by row: padding left, the taps inside the image, padding right */
+        const int row_bytes = p->f_w * p->in_c;
+        const int xa = in_x0 < 0 ? 0 : in_x0;
+        const int xb = in_x0 + p->f_w < p->in_w ? in_x0 + p->f_w : p->in_w;
+        const int left = (xa - in_x0) * p->in_c;
+        const int inside = xb > xa ? (xb - xa) * p->in_c : 0;
         for (fy = 0; fy < p->f_h; ++fy, d += row_bytes) {
-            memcpy(d, input + (((b * p->in_h) + in_y0 + p->dil_h * fy) * p->in_w + in_x0) * p->in_c,
-                   (size_t)row_bytes);
+            const int in_y = in_y0 + p->dil_h * fy;
+            if (in_y < 0 || in_y >= p->in_h || inside == 0) {
+                fill_bytes(d, pad_value, row_bytes);
+                continue;
+            }
+            if (left > 0) fill_bytes(d, pad_value, left);
+            copy_bytes(d + left, input + (((b * p->in_h) + in_y) * p->in_w + xa) * p->in_c, inside);
+            if (left + inside < row_bytes) fill_bytes(d + left + inside, pad_value, row_bytes - left - inside);
         }
         return dst;
     }
@@ -290,6 +379,154 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     return dst;
 }
 
+#if TINYFORGE_MVE
+/* Byte offsets of one row's bytes in a block of two rows interleaved 4 bytes at a time. */
+static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+
+/* Two pixels (columns x0, x1: k bytes each) times two channels (their rows interleaved 4 bytes at a
+ * time in `f`, 4-byte aligned): 16 taps per step, VLD2 separating the two rows; the k % 16 tail
+ * gathers the rows' bytes under a lane predicate. Stores the two channels of
+ * each pixel in acc0[0..1] and acc1[0..1]. */
+static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f, int k,
+                             const int32_t *bias, int32_t *acc0, int32_t *acc1)
+{
+    int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1];
+    for (; k >= 16; k -= 16, x0 += 16, x1 += 16, f += 32) {
+        const int32x4x2_t w = vld2q_s32((const int32_t *)f);
+        const int8x16_t f0 = vreinterpretq_s8_s32(w.val[0]), f1 = vreinterpretq_s8_s32(w.val[1]);
+        const int8x16_t a0 = vld1q_s8(x0), a1 = vld1q_s8(x1);
+        s00 = vmladavaq_s8(s00, a0, f0);
+        s01 = vmladavaq_s8(s01, a0, f1);
+        s10 = vmladavaq_s8(s10, a1, f0);
+        s11 = vmladavaq_s8(s11, a1, f1);
+    }
+    if (k > 0) {
+        const mve_pred16_t pr = vctp8q((uint32_t)k);
+        const uint8x16_t off = vld1q_u8(tinyforge_pair_offsets);
+        const int8x16_t f0 = vldrbq_gather_offset_z_s8(f, off, pr);
+        const int8x16_t f1 = vldrbq_gather_offset_z_s8(f + 4, off, pr);
+        const int8x16_t a0 = vld1q_z_s8(x0, pr), a1 = vld1q_z_s8(x1, pr);
+        s00 = vmladavaq_s8(s00, a0, f0);
+        s01 = vmladavaq_s8(s01, a0, f1);
+        s10 = vmladavaq_s8(s10, a1, f0);
+        s11 = vmladavaq_s8(s11, a1, f1);
+    }
+    acc0[0] = s00;
+    acc0[1] = s01;
+    acc1[0] = s10;
+    acc1[1] = s11;
+}
+
+/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
+ * holds three rows after three columns: lower.py sizes it with the same number). */
+#define TINYFORGE_MVE_ACC_CHANNELS 32
+
+/* Three pixels x two channels: dot22_mve with a third column, six accumulators (VMLADAVA needs
+ * even registers: seven exist). */
+static inline void dot32_mve(const int8_t *x0, const int8_t *x1, const int8_t *x2, const int8_t *f, int k,
+                             const int32_t *bias, int32_t *acc0, int32_t *acc1, int32_t *acc2)
+{
+    int32_t s00 = bias[0], s01 = bias[1], s10 = bias[0], s11 = bias[1], s20 = bias[0], s21 = bias[1];
+    for (; k >= 16; k -= 16, x0 += 16, x1 += 16, x2 += 16, f += 32) {
+        const int32x4x2_t w = vld2q_s32((const int32_t *)f);
+        const int8x16_t f0 = vreinterpretq_s8_s32(w.val[0]), f1 = vreinterpretq_s8_s32(w.val[1]);
+        int8x16_t a = vld1q_s8(x0);
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        a = vld1q_s8(x1);
+        s10 = vmladavaq_s8(s10, a, f0);
+        s11 = vmladavaq_s8(s11, a, f1);
+        a = vld1q_s8(x2);
+        s20 = vmladavaq_s8(s20, a, f0);
+        s21 = vmladavaq_s8(s21, a, f1);
+    }
+    if (k > 0) {
+        const mve_pred16_t pr = vctp8q((uint32_t)k);
+        const uint8x16_t off = vld1q_u8(tinyforge_pair_offsets);
+        const int8x16_t f0 = vldrbq_gather_offset_z_s8(f, off, pr);
+        const int8x16_t f1 = vldrbq_gather_offset_z_s8(f + 4, off, pr);
+        int8x16_t a = vld1q_z_s8(x0, pr);
+        s00 = vmladavaq_s8(s00, a, f0);
+        s01 = vmladavaq_s8(s01, a, f1);
+        a = vld1q_z_s8(x1, pr);
+        s10 = vmladavaq_s8(s10, a, f0);
+        s11 = vmladavaq_s8(s11, a, f1);
+        a = vld1q_z_s8(x2, pr);
+        s20 = vmladavaq_s8(s20, a, f0);
+        s21 = vmladavaq_s8(s21, a, f1);
+    }
+    acc0[0] = s00;
+    acc0[1] = s01;
+    acc1[0] = s10;
+    acc1[1] = s11;
+    acc2[0] = s20;
+    acc2[1] = s21;
+}
+
+/* Requantise the accumulators of channels first .. first + n - 1 into out[first ..]; the
+ * vectors take n rounded down to 4, the rest is scalar. */
+static inline void requant_row_mve(const tinyforge_conv_s8_t *p, const int32_t *acc, int first, int n,
+                                   int8_t *out)
+{
+    const int n4 = n & ~3;
+    int c;
+    for (c = 0; c < n4; c += 4) {
+        vstrbq_s32(out + first + c,
+                   requant_mve(vld1q_s32(acc + c), vld1q_s32(p->multiplier + first + c),
+                               vld1q_s32(p->shift + first + c), p->output_offset, p->act_min, p->act_max));
+    }
+    for (; c < n; ++c) out[first + c] = requant(acc[c], p->multiplier[first + c], p->shift[first + c], p);
+}
+
+/* The convolution on Helium: three pixels per pass, their columns read in place (1x1 without
+ * padding) or gathered by conv_column; two channels per step into a row of int32 accumulators
+ * per pixel (blocks of TINYFORGE_MVE_ACC_CHANNELS, in the scratch after the three columns), then
+ * each pixel's block requantised four channels per vector. A last pass with fewer pixels repeats its last one.
+ * `filter` is 4-byte aligned. */
+static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                       const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride;
+    const int pixels = p->batches * p->out_h * p->out_w;
+    int32_t *const acc0 = (int32_t *)(void *)(scratch + 3 * k);
+    int32_t *const acc1 = acc0 + TINYFORGE_MVE_ACC_CHANNELS, *const acc2 = acc1 + TINYFORGE_MVE_ACC_CHANNELS;
+    const int pointwise = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0 &&
+                          p->stride_h == 1 && p->stride_w == 1;
+    int pix, oc, c0, j;
+    for (pix = 0; pix < pixels; pix += 3) {
+        const int n = pixels - pix < 3 ? pixels - pix : 3;
+        const int8_t *x0, *x1, *x2;
+        int8_t *const out0 = output + pix * p->out_c;
+        if (pointwise) { /* consecutive pixels, in_c bytes apart */
+            x0 = input + pix * p->in_c;
+            x1 = n > 1 ? x0 + p->in_c : x0;
+            x2 = n > 2 ? x1 + p->in_c : x1;
+        } else {
+            x0 = conv_column(p, input, pix, scratch);
+            x1 = n > 1 ? conv_column(p, input, pix + 1, scratch + k) : x0;
+            x2 = n > 2 ? conv_column(p, input, pix + 2, scratch + 2 * k) : x1;
+        }
+        /* channels in blocks of TINYFORGE_MVE_ACC_CHANNELS (even: pairs never straddle two) */
+        for (c0 = 0; c0 < p->out_c; c0 += TINYFORGE_MVE_ACC_CHANNELS) {
+            const int c1 = c0 + TINYFORGE_MVE_ACC_CHANNELS < p->out_c ? c0 + TINYFORGE_MVE_ACC_CHANNELS : p->out_c;
+            for (oc = c0; oc + 2 <= c1; oc += 2) {
+                dot32_mve(x0, x1, x2, filter + oc * k, k, bias_eff + oc, acc0 + oc - c0, acc1 + oc - c0,
+                          acc2 + oc - c0);
+            }
+            if (oc < c1) { /* odd channel count: the last row is stored plain */
+                const int8_t *row = filter + oc * k;
+                acc0[oc - c0] = dot_s8(x0, row, k, bias_eff[oc]);
+                acc1[oc - c0] = dot_s8(x1, row, k, bias_eff[oc]);
+                acc2[oc - c0] = dot_s8(x2, row, k, bias_eff[oc]);
+            }
+            for (j = 0; j < n; ++j) {
+                requant_row_mve(p, j == 0 ? acc0 : j == 1 ? acc1 : acc2, c0, c1 - c0, out0 + j * p->out_c);
+            }
+        }
+    }
+}
+#endif
+
 void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
@@ -299,6 +536,12 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     const int pixels = p->batches * p->out_h * p->out_w;
     int8_t *const interleaved = scratch + 2 * k;
     int pix = 0;
+#if TINYFORGE_MVE
+    if (tinyforge_aligned4(filter)) {
+        conv2d_mve(p, input, filter, bias_eff, output, scratch);
+        return;
+    }
+#endif
     for (; pix < pixels; pix += 2) {
         const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
         const int8_t *col0 = conv_column(p, input, pix, scratch);
@@ -324,6 +567,14 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
             if (n == 4) {
                 for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
                 dot4i_s8(x, filter + oc * k, k, acc);
+#if TINYFORGE_MVE
+                { /* the four rows requantised in one vector */
+                    const int32x4_t m = p->per_channel ? vldrwq_s32(p->multiplier + oc) : vdupq_n_s32(p->multiplier[0]);
+                    const int32x4_t sh = p->per_channel ? vldrwq_s32(p->shift + oc) : vdupq_n_s32(p->shift[0]);
+                    vstrbq_s32(out + oc, requant_mve(vld1q_s32(acc), m, sh, p->output_offset, p->act_min, p->act_max));
+                    continue;
+                }
+#endif
             } else { /* the last out_depth % 4 rows are stored plain */
                 for (j = 0; j < n; ++j) acc[j] = dot_s8(x, filter + (oc + j) * k, k, bias_eff[oc + j]);
             }
@@ -336,8 +587,38 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
     }
 }
 
+#if TINYFORGE_MVE
+/* Depthwise 3x3 of one output pixel inside the image on Helium, all channels (C a multiple of 4):
+ * three filter rows starting at r0, r1, r2, their three taps C bytes apart; four channels per step,
+ * the multiply-accumulate chain in order (mla_mve), requantised in one vector. */
+static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
+                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff, int8_t *out)
+{
+    const int C = p->in_c;
+    int c;
+    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
+        int32x4_t acc = vldrwq_s32(bias_eff + c);
+        acc = mla_mve(acc, vldrbq_s32(r0), vldrbq_s32(f));
+        acc = mla_mve(acc, vldrbq_s32(r0 + C), vldrbq_s32(f + 4));
+        acc = mla_mve(acc, vldrbq_s32(r0 + 2 * C), vldrbq_s32(f + 8));
+        acc = mla_mve(acc, vldrbq_s32(r1), vldrbq_s32(f + 12));
+        acc = mla_mve(acc, vldrbq_s32(r1 + C), vldrbq_s32(f + 16));
+        acc = mla_mve(acc, vldrbq_s32(r1 + 2 * C), vldrbq_s32(f + 20));
+        acc = mla_mve(acc, vldrbq_s32(r2), vldrbq_s32(f + 24));
+        acc = mla_mve(acc, vldrbq_s32(r2 + C), vldrbq_s32(f + 28));
+        acc = mla_mve(acc, vldrbq_s32(r2 + 2 * C), vldrbq_s32(f + 32));
+        acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c), p->output_offset,
+                          p->act_min, p->act_max);
+        vstrbq_s32(out + c, acc); /* the low byte of each lane */
+    }
+}
+#endif
+
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
- * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. */
+ * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. The
+ * filter is grouped by four channels (lower.group_channels): [in_c / 4 rounded up][taps][4], so
+ * one group's taps are contiguous. */
+TINYFORGE_NO_PRESCHED
 void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input,
                                        const int8_t *filter, const int32_t *bias_eff, int8_t *output,
                                        int8_t *scratch)
@@ -348,6 +629,10 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     const int8_t *rows[64];
     int tap_offset[64];
     int b, oy, ox, c, fy, fx, t;
+#if TINYFORGE_MVE
+    const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
+    const int row_step = p->in_w * C;
+#endif
     memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
@@ -361,6 +646,12 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 if (in_y0 >= 0 && in_y0 + (p->f_h - 1) * p->dil_h < p->in_h && in_x0 >= 0 &&
                     in_x0 + (p->f_w - 1) * p->dil_w < p->in_w) {
                     const int8_t *base = in_b + (in_y0 * p->in_w + in_x0) * C;
+#if TINYFORGE_MVE
+                    if (fast3x3) { /* no tap pointers to build */
+                        dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
+                        continue;
+                    }
+#endif
                     for (t = 0; t < taps; ++t) rows[t] = base + tap_offset[t];
                 } else {
                     t = 0;
@@ -378,20 +669,19 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                 /* four channels per vector: widening byte loads, 32-bit lane products */
                 for (; c + 4 <= C; c += 4) {
                     int32x4_t acc = vldrwq_s32(bias_eff + c);
-                    const int8_t *f = filter + c;
-                    for (t = 0; t < taps; ++t, f += C) {
+                    const int8_t *f = filter + c * taps;
+                    for (t = 0; t < taps; ++t, f += 4) {
                         acc = vaddq_s32(acc, vmulq_s32(vldrbq_s32(rows[t] + c), vldrbq_s32(f)));
                     }
-                    out[c] = requant(vgetq_lane_s32(acc, 0), p->multiplier[c], p->shift[c], p);
-                    out[c + 1] = requant(vgetq_lane_s32(acc, 1), p->multiplier[c + 1], p->shift[c + 1], p);
-                    out[c + 2] = requant(vgetq_lane_s32(acc, 2), p->multiplier[c + 2], p->shift[c + 2], p);
-                    out[c + 3] = requant(vgetq_lane_s32(acc, 3), p->multiplier[c + 3], p->shift[c + 3], p);
+                    acc = requant_mve(acc, vldrwq_s32(p->multiplier + c), vldrwq_s32(p->shift + c),
+                                      p->output_offset, p->act_min, p->act_max);
+                    vstrbq_s32(out + c, acc);
                 }
 #endif
 #if TINYFORGE_DSP
                 for (; c + 4 <= C; c += 4) {
                     int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
-                    const int8_t *f = filter + c;
+                    const int8_t *f = filter + c * taps;
 #define TINYFORGE_DW_TAP(T, F)                                                                   \
     do {                                                                                  \
         const uint32_t wx = tinyforge_load4(rows[T] + c);                                        \
@@ -405,16 +695,16 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     } while (0)
                     if (taps == 9) { /* 3x3: the common case, unrolled */
                         TINYFORGE_DW_TAP(0, f);
-                        TINYFORGE_DW_TAP(1, f + C);
-                        TINYFORGE_DW_TAP(2, f + 2 * C);
-                        TINYFORGE_DW_TAP(3, f + 3 * C);
-                        TINYFORGE_DW_TAP(4, f + 4 * C);
-                        TINYFORGE_DW_TAP(5, f + 5 * C);
-                        TINYFORGE_DW_TAP(6, f + 6 * C);
-                        TINYFORGE_DW_TAP(7, f + 7 * C);
-                        TINYFORGE_DW_TAP(8, f + 8 * C);
+                        TINYFORGE_DW_TAP(1, f + 4);
+                        TINYFORGE_DW_TAP(2, f + 8);
+                        TINYFORGE_DW_TAP(3, f + 12);
+                        TINYFORGE_DW_TAP(4, f + 16);
+                        TINYFORGE_DW_TAP(5, f + 20);
+                        TINYFORGE_DW_TAP(6, f + 24);
+                        TINYFORGE_DW_TAP(7, f + 28);
+                        TINYFORGE_DW_TAP(8, f + 32);
                     } else {
-                        for (t = 0; t < taps; ++t, f += C) TINYFORGE_DW_TAP(t, f);
+                        for (t = 0; t < taps; ++t, f += 4) TINYFORGE_DW_TAP(t, f);
                     }
 #undef TINYFORGE_DW_TAP
                     out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
@@ -423,9 +713,10 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                     out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
                 }
 #endif
-                for (; c < C; ++c) {
+                for (; c < C; ++c) { /* weights of channel c: group c & ~3, lane c & 3 */
+                    const int8_t *f = filter + (c & ~3) * taps + (c & 3);
                     int32_t acc = bias_eff[c];
-                    for (t = 0; t < taps; ++t) acc += (int32_t)filter[t * C + c] * rows[t][c];
+                    for (t = 0; t < taps; ++t) acc += (int32_t)f[4 * t] * rows[t][c];
                     out[c] = requant(acc, p->multiplier[c], p->shift[c], p);
                 }
             }
@@ -439,8 +730,24 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
                           const int8_t *in2, int8_t *output)
 {
     const tinyforge_binary_s8_t p = *params;
-    int i;
-    for (i = 0; i < size; ++i) {
+    int i = 0;
+#if TINYFORGE_MVE
+    { /* four elements per step; the last step's lanes past `size` are predicated off */
+        const int32x4_t m1 = vdupq_n_s32(p.input1_multiplier), s1 = vdupq_n_s32(p.input1_shift);
+        const int32x4_t m2 = vdupq_n_s32(p.input2_multiplier), s2 = vdupq_n_s32(p.input2_shift);
+        const int32x4_t mo = vdupq_n_s32(p.output_multiplier), so = vdupq_n_s32(p.output_shift);
+        const int32x4_t ls = vdupq_n_s32(p.left_shift);
+        for (; i < size; i += 4) {
+            const mve_pred16_t pr = vctp32q((uint32_t)(size - i));
+            const int32x4_t a = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(in1 + i, pr), p.input1_offset), ls);
+            const int32x4_t b = vshlq_s32(vaddq_n_s32(vldrbq_z_s32(in2 + i, pr), p.input2_offset), ls);
+            const int32x4_t sum = vaddq_s32(mbqm_mve(a, m1, s1), mbqm_mve(b, m2, s2));
+            const int32x4_t out = vaddq_n_s32(mbqm_mve(sum, mo, so), p.output_offset);
+            vstrbq_p_s32(output + i, vminq_s32(vmaxq_s32(out, vdupq_n_s32(p.act_min)), vdupq_n_s32(p.act_max)), pr);
+        }
+    }
+#endif
+    for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
         const int32_t sum = tinyforge_mbqm_fast(a, p.input1_multiplier, p.input1_shift) +
@@ -467,7 +774,42 @@ void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *
                 const int x1 = (in_x0 + p.f_w < p.in_w) ? in_x0 + p.f_w : p.in_w;
                 const int count = (y1 - y0) * (x1 - x0);
                 int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
-                for (c = 0; c < C; ++c) {
+                c = 0;
+#if TINYFORGE_MVE
+                if (count <= 256) { /* |sum| <= 256 * 128: eight channels per int16 vector */
+                    for (; c + 8 <= C; c += 8) {
+                        int16x8_t sum = vdupq_n_s16(0);
+                        int16_t acc[8];
+                        int j;
+                        for (y = y0; y < y1; ++y) {
+                            const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                            for (x = x0; x < x1; ++x, row += C) sum = vaddq_s16(sum, vldrbq_s16(row));
+                        }
+                        vst1q_s16(acc, sum);
+                        for (j = 0; j < 8; ++j) {
+                            int32_t a = acc[j];
+                            if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                            out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                        }
+                    }
+                }
+                for (; c + 4 <= C; c += 4) { /* four channels per vector, divided lane by lane */
+                    int32x4_t sum = vdupq_n_s32(0);
+                    int32_t acc[4];
+                    int j;
+                    for (y = y0; y < y1; ++y) {
+                        const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                        for (x = x0; x < x1; ++x, row += C) sum = vaddq_s32(sum, vldrbq_s32(row));
+                    }
+                    vst1q_s32(acc, sum);
+                    for (j = 0; j < 4; ++j) {
+                        int32_t a = acc[j];
+                        if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                        out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                    }
+                }
+#endif
+                for (; c < C; ++c) {
                     int32_t acc = 0;
                     for (y = y0; y < y1; ++y) {
                         const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;

@@ -155,3 +155,18 @@ def test_missing_toolchain_says_how_to_install(tmp_path, monkeypatch):
         build_elf("cortex-m4f", sources=[C_DIR / "exit_code.c"], include_dirs=[], out_dir=tmp_path)
     assert "arm-none-eabi-gcc" in str(err.value) and "qemu-system-arm" in str(err.value)
     assert os.environ["PATH"] == str(tmp_path)
+
+
+@requires_toolchain
+def test_helium_requantisation_equals_the_scalar_reference(tmp_path):
+    """requant_mve / mbqm_mve (VQRDMULH, VRSHL with the fix-up for negatives) on the M55 give
+    TFLM's MultiplyByQuantizedMultiplier lane by lane: ties, saturation, left shifts, clamps."""
+    deploy = Path(__file__).resolve().parents[4] / "workers" / "deploy"
+    elf = build_elf(
+        "cortex-m55",
+        sources=[C_DIR / "requant_probe.c"],
+        include_dirs=[deploy, deploy / "runtime"],
+        out_dir=tmp_path,
+    )
+    result = run_elf("cortex-m55", elf.path, timeout_s=120)
+    assert result.exit_code == 0, result.stdout.decode(errors="replace")[-2000:]

@@ -59,11 +59,12 @@ def test_every_shared_model_on_m55(name, tmp_path):
     assert report["target"]["bit_exact"], report
 
 
-@pytest.mark.parametrize("name", ["ad01_int8", "kws_ref_model"])
+@pytest.mark.parametrize("name", ["ad01_int8", "kws_ref_model", "pretrainedResnet_quant"])
 def test_helium_kernels_on_m55_are_bit_exact_and_faster(name, tmp_path):
     """The same library on the M55 with its Helium (MVE) loops and with them compiled out
     (-DTINYFORGE_NO_MVE: the SMLAD path): identical outputs, equal to the interpreter's, and
-    fewer executed instructions with Helium (FC and conv dot products, depthwise channels)."""
+    fewer executed instructions with Helium (FC and conv dot products, depthwise channels,
+    vectorised requantisation, residual ADDs, average pooling)."""
     _need_toolchain()
     from workers.deploy.mcu import HarnessLibrary, run_model_harness
     from workers.deploy.package import write_library
