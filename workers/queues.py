@@ -18,6 +18,7 @@ JOB_KINDS = MappingProxyType(
         "generate-features": ("dsp.generate_features", "dsp"),
         "train": ("train.run", "train"),
         "test": ("train.test", "train"),
+        "profile": ("deploy.profile", "deploy"),
         "build": ("deploy.build", "deploy"),
     }
 )

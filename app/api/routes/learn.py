@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -66,6 +66,28 @@ def training_results(
     )
     out["downloads"] = {a.kind: a.id for a in artifacts.learn_artifacts(session, impulse, block.id)}
     return {"success": True, **out}
+
+
+@router.get(
+    "/impulses/{impulseId}/learn/{learnId}/profile",
+    summary="Latency, RAM and flash per board, int8 beside float32 (dsp, model, anomaly, total)",
+)
+def learn_profile(
+    impulseId: int,  # noqa: N803
+    learnId: int,  # noqa: N803
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    board: Annotated[list[str] | None, Query(description="board preset names (repeatable)")] = None,
+) -> dict:
+    from app.services import profiles
+
+    impulse, block = _block(session, project, impulseId, learnId)
+    return {
+        "success": True,
+        "targetBoard": profiles.project_board(project),
+        **profiles.learn_profile(session, store, impulse, block.id, boards=board),
+    }
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/test-results", summary="Model testing results")

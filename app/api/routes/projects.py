@@ -53,4 +53,8 @@ def update_project(
     if body.requireSignedData is not None:
         project.require_signed_data = body.requireSignedData
         on_commit(session, request.app.state.key_cache.clear)
+    if body.targetBoard is not None:
+        from app.services.profiles import check_board
+
+        project.target_board = check_board(body.targetBoard)
     return {"success": True}
