@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from tflite.BuiltinOperator import BuiltinOperator as BOP
 
 from tests.app.test_cli import run
 from tests.paths import MODELS_DIR, require_shared
 from tests.workers.deploy.tflite_writer import Op, T, write_model
-from tflite.BuiltinOperator import BuiltinOperator as BOP
 from workers.deploy.mcu import toolchain_available
 from workers.deploy.profile import board_names
 
