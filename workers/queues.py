@@ -19,6 +19,9 @@ JOB_KINDS = MappingProxyType(
         "train": ("train.run", "train"),
         "test": ("train.test", "train"),
         "profile": ("deploy.profile", "deploy"),
+        # Edge Impulse SDK's pretrained-model upload/profile: done in the request, the row is
+        # created finished (never dispatched) so the SDK can poll it
+        "pretrained-model": ("deploy.profile", "deploy"),
         "build": ("deploy.build", "deploy"),
     }
 )
