@@ -45,15 +45,15 @@ def _queue_profile(ctx: JobContext, impulse_id: int, learn_id: int) -> None:
     from app.services import jobs as job_service
 
     with session_scope() as session:
-        job = job_service.queue_job(
+        job_id = job_service.queue_job(
             session,
             celery_app,
             ctx.project_id,
             "profile",
             {"impulse_id": impulse_id, "learn_id": learn_id},
-        )
-        session.flush()
-        ctx.log(f"queued the profile job {job.id} (latency, RAM and flash per board)")
+        ).id
+    # after the commit: the log line is written through another session (SQLite: one writer)
+    ctx.log(f"queued the profile job {job_id} (latency, RAM and flash per board)")
 
 
 @celery_app.task(name="train.test", soft_time_limit=6 * 3600)
