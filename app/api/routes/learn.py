@@ -235,3 +235,17 @@ def get_pretrained_model(project: ProjectDep, session: SessionDep) -> dict:
     from app.services import ei_profile
 
     return ei_profile.pretrained_model(session, project)
+
+
+@router.post(
+    "/pretrained-model/save", summary="Input/output description of the uploaded model (EI SDK)"
+)
+async def save_pretrained_model(request: Request, project: ProjectDep, session: SessionDep) -> dict:
+    from app.services import ei_profile
+
+    body = await request.json()
+    if not isinstance(body, dict) or "model" not in body:
+        raise BadRequest("send {'input': {...}, 'model': {...}} as JSON")
+    art = ei_profile.current_model(session, project.id)
+    art.meta = {**(art.meta or {}), "ei_model_info": body}
+    return {"success": True}

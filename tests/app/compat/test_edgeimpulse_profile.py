@@ -50,3 +50,31 @@ def test_edgeimpulse_sdk_lists_devices_and_profiles(live_server, make_project):
     assert "Performance on device types:" in out["summary"]
     assert out["table"]["lowEndMcu"]["supported"] is True
     assert out["inputs"][0]["shape"] == [1, 640]
+
+
+DEPLOY_SCRIPT = Path(__file__).with_name("edgeimpulse_deploy_session.py")
+
+
+def test_edgeimpulse_sdk_deploys_an_uploaded_model(live_server, worker, make_project, tmp_path):
+    model = require_shared(MODELS_DIR / "ad01_int8.tflite")
+    p = make_project("SDK deploy")
+    env = {
+        **os.environ,
+        "EI_API_KEY": p.api_key,
+        "EI_API_ENDPOINT": f"{live_server}/v1",
+        "PYTHONPATH": str(REPO_ROOT),
+    }
+    proc = subprocess.run(
+        [sys.executable, str(DEPLOY_SCRIPT), str(model), str(tmp_path / "out")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, proc.stdout[-3000:] + proc.stderr[-3000:]
+    out = json.loads(lines[0][7:])
+    assert out["bytes"] > 100_000 and any(n.endswith("model_data.c") for n in out["names"])
+    assert out["bit_exact"] is True  # the verified library, not an unchecked export
+    assert "zip" in out["targets"] and "cortex-m4f" in out["targets"]
+    assert list((tmp_path / "out").iterdir())  # the SDK wrote the zip where it was asked to
