@@ -50,31 +50,56 @@ def _part(cycles: int | None, clock_hz: int, ram: int | None, flash: int | None)
     }
 
 
-def shape_board(entry: dict[str, Any], *, anomaly_block: bool = False) -> dict[str, Any]:
+def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
     """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
 
-    The DSP and the anomaly block are not profiled yet: their parts are null and a note says so;
-    `total` is then the model's figures."""
+    `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
+    or None (then the DSP part is null and a note says so). The anomaly block is not profiled.
+    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deeper of the
+    two measured stacks + static data; flash total = code + weights + DSP tables."""
+    from workers.deploy.profile.cycles import cycles_from_classes
+
     clock = entry["clock_hz"]
     model = _part(entry["cycles"], clock, entry["ram_bytes"], entry["flash_bytes"])
     empty = _part(None, clock, None, None)
     notes = list(entry["notes"])
-    notes.append("DSP and anomaly blocks are not profiled yet: total is the model alone")
+    ram = dict(entry["ram"])
+    flash = dict(entry["flash"])
+    total = dict(model)
+    dsp_part = empty
+    if dsp is not None:
+        dsp_cycles = cycles_from_classes(
+            dsp.classes, entry["target"], flash_wait_states=entry["flash_wait_states"]
+        ).cycles
+        dsp_part = _part(dsp_cycles, clock, dsp.ram_bytes, dsp.flash_bytes)
+        ram["window"] = dsp.window_bytes
+        ram["dsp_scratch"] = dsp.scratch_bytes
+        ram["stack"] = max(ram["stack"], dsp.stack_used_bytes)
+        flash["dsp_code"] = dsp.code_bytes - dsp.table_bytes
+        flash["dsp_tables"] = dsp.table_bytes
+        cycles = entry["cycles"] + dsp_cycles
+        total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
+    else:
+        notes.append("the DSP is not profiled in this answer: total is the model alone")
+    board_ram, board_flash = entry["board_ram_bytes"], entry["board_flash_bytes"]
+    fits = (board_ram is None or total["ram_bytes"] <= board_ram) and (
+        board_flash is None or total["flash_bytes"] <= board_flash
+    )
     return {
         "board": entry["board"],
         "target": entry["target"],
         "mcu": entry["mcu"],
         "clock_hz": clock,
-        "board_ram_bytes": entry["board_ram_bytes"],
-        "board_flash_bytes": entry["board_flash_bytes"],
+        "board_ram_bytes": board_ram,
+        "board_flash_bytes": board_flash,
         "method": entry["method"],
-        "fits": entry["fits"],
-        "dsp": empty,
-        "model": empty if anomaly_block else model,
-        "anomaly": model if anomaly_block else empty,
-        "total": dict(model),
-        "ram": entry["ram"],
-        "flash": entry["flash"],
+        "fits": fits,
+        "dsp": dsp_part,
+        "model": model,
+        "anomaly": empty,
+        "total": total,
+        "ram": ram,
+        "flash": flash,
         "instructions": entry["instructions"],
         "notes": notes,
     }
@@ -85,6 +110,7 @@ def profile_models(
     *,
     boards: Sequence[str] | None = None,
     measure_board: str | None = None,
+    dsp: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda m: None,
 ) -> dict[str, Any]:
     """Profile each model ({"int8": bytes, "float32": bytes}) on the boards: estimates on every
@@ -107,7 +133,7 @@ def profile_models(
         )
         out[kind] = {
             "model": result["model"],
-            "boards": [shape_board(e) for e in result["boards"]],
+            "boards": [shape_board(e, (dsp or {}).get(e["target"])) for e in result["boards"]],
         }
         for e in result["boards"]:
             if e["method"] == "measured":
@@ -178,7 +204,8 @@ def run_profile(
         board = project_board(project)
         revision = impulse.revision
     log(f"profiling {', '.join(models)} on {len(board_names())} boards; measuring {board}")
-    result = profile_models(models, measure_board=board, log=log)
+    dsp = _measure_dsp(uow, project_id, impulse_id, learn_id, log)
+    result = profile_models(models, measure_board=board, dsp=dsp, log=log)
     result["measured_board"] = board
     with uow() as session:
         impulse = impulse_service.get_impulse(session, project_id, impulse_id)
@@ -193,3 +220,53 @@ def run_profile(
             job_id=job_id,
         )
     return {"boards": len(result.get("int8", result.get("float32", {})).get("boards", []))}
+
+
+def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> dict | None:  # noqa: ANN001
+    """The block's processing blocks, as the library emits them, measured on every core under
+    QEMU (one window each); None without the toolchain or for an impulse the C DSP cannot build."""
+    from app.schemas.impulses import ImageInputBlock
+    from app.services import deployment, learning
+    from app.services import impulses as impulse_service
+    from workers.deploy.dsp import DspBuildError, emit_dsp_chain
+    from workers.deploy.mcu import toolchain_available
+    from workers.deploy.profile import PROFILE_BOARDS
+    from workers.deploy.profile.dsp import measure_dsp
+
+    if not toolchain_available():
+        log("the Arm toolchain is not installed: the DSP is not profiled")
+        return None
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        block = learning.learn_block(impulse, learn_id)
+        cfgs = [impulse_service.dsp_block(impulse, d) for d in block.dsp]
+        try:
+            axes = (  # as the deployment builder takes them
+                impulse.input.channels
+                if isinstance(impulse.input, ImageInputBlock)
+                else deployment._axes(session, impulse)
+            )
+            spec = deployment._impulse_spec(impulse, cfgs[0], {}, None, axes)
+        except ServiceError as exc:
+            log(f"the DSP is not profiled: {exc.message}")
+            return None
+    try:
+        emission = emit_dsp_chain(
+            [(c.block, c.params) for c in cfgs],
+            window_samples=spec.window_samples,
+            n_axes=len(spec.axes),
+            frequency_hz=spec.frequency_hz,
+        )
+    except DspBuildError as exc:
+        log(f"the DSP is not profiled: {exc}")
+        return None
+    out = {}
+    for target in dict.fromkeys(b.target for b in PROFILE_BOARDS):
+        m = measure_dsp(emission, target)
+        out[target] = m
+        log(
+            f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
+            f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
+            f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
+        )
+    return out

@@ -56,6 +56,8 @@ def trained_project(settings, live_server, worker, make_project):  # noqa: ANN00
     p = make_project("Profiles", owner=owner)
     pid, h = p.project.id, key(p.api_key)
     with httpx.Client(base_url=live_server, timeout=60) as client:
+        r = client.post(f"/api/{pid}", json={"targetBoard": BOARD}, headers=h)
+        assert r.status_code == 200, r.text
         _upload(client, p, motion_dataset(8, seed=5), "training")
         iid = client.post(f"/api/{pid}/impulses", json=IMPULSE, headers=h).json()["id"]
         job, log = _run(client, p, "generate-features", {"impulseId": iid})

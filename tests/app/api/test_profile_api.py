@@ -51,7 +51,12 @@ def test_profile_after_training_per_board_int8_and_float32(client, trained, work
             assert b["method"] in ("measured", "estimated")
             assert b["model"]["cycles"] > 0 and b["model"]["latency_ms"] > 0
             assert b["total"]["ram_bytes"] == sum(b["ram"].values())
+            assert b["anomaly"]["cycles"] is None
             assert b["total"]["flash_bytes"] == sum(b["flash"].values())
+            if toolchain_available():  # the DSP measured on every core, summed into total
+                assert b["dsp"]["cycles"] > 0 and b["dsp"]["ram_bytes"] > 0
+                assert b["total"]["cycles"] == b["dsp"]["cycles"] + b["model"]["cycles"]
+                assert b["ram"]["window"] == 63 * 3 * 4  # 1 s at 62.5 Hz, 3 axes, float32
         nano = next(b for b in boards if b["board"] == NANO)
         assert nano["method"] == ("measured" if toolchain_available() else "estimated")
         others = [b for b in boards if b["target"] != nano["target"]]
