@@ -103,6 +103,14 @@ def test_training_and_deployment_pages_show_the_profile(
     assert "Accuracy: int8" in page.locator("#profile").inner_text()
     _check_page(page)
 
+    page.goto(f"{live_server}/projects/{pid}/impulse/{iid}")
+    cost = page.locator("#dsp-cost-1").inner_text()
+    if toolchain_available():  # the DSP block's generated C, measured on the project's board
+        assert re.search(rf"On {BOARD}: [\d.]+ ms per window \([\d,]+ cycles\)", cost), cost
+    else:
+        assert "appears after a learning block it feeds is trained" in cost
+    _check_page(page)
+
     page.goto(f"{live_server}/projects/{pid}/deployment?impulse={iid}&learn=2")
     page.locator("#profile-table").wait_for()
     selected = page.locator("#d-preset option:checked").inner_text()
