@@ -102,6 +102,13 @@ def test_training_and_deployment_pages_show_the_profile(
     assert page.locator(f'#profile-table tr.chosen[data-board="{BOARD}"]').count() == 1
     assert "Accuracy: int8" in page.locator("#profile").inner_text()
     _check_page(page)
+    # the project's board can be changed here; the table marks the new one
+    page.get_by_label("Project board").select_option("Teensy 4.1")
+    page.get_by_role("button", name="Save board").click()
+    page.locator('#profile-table tr.chosen[data-board="Teensy 4.1"]').wait_for()
+    page.get_by_label("Project board").select_option(BOARD)
+    page.get_by_role("button", name="Save board").click()
+    page.locator(f'#profile-table tr.chosen[data-board="{BOARD}"]').wait_for()
 
     page.goto(f"{live_server}/projects/{pid}/impulse/{iid}")
     cost = page.locator("#dsp-cost-1").inner_text()

@@ -144,6 +144,7 @@ def profile_context(session, store, project, impulse, block) -> dict[str, Any]: 
         "profile": None,
         "project_board": profiles.project_board(project),
         "profile_job": None,
+        "profile_boards": profiles.board_names(),
     }
     if impulse is None or block is None or getattr(block, "is_anomaly", False):
         return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from tests.paths import REPO_ROOT
@@ -26,13 +28,18 @@ def test_cells_that_do_not_fit_are_red():
         "int8": {"boards": [_board("A", 10_000, 100_000), _board("B", 300 * 1024, 100_000)]},
         "float32": {"boards": [_board("A", 40_000, 2 * 1024 * 1024), _board("B", 9e5, 400_000)]},
     }
+    request = SimpleNamespace(url=SimpleNamespace(path="/projects/1/training", query="impulse=1"))
     html = env.get_template("_profile_table.html").render(
+        request=request,
+        csrf_input=lambda r: '<input type="hidden" name="csrf" value="x">',
+        profile_boards=["A", "B"],
         profile=profile,
         results={"validation": {"int8": {"accuracy": 0.9}, "float32": {"accuracy": 0.95}}},
         project_board="A",
         project={"id": 1},
         profile_job=None,
     )
+    assert '<option value="A" selected>A</option>' in html  # the project's board, preselected
     rows = html.split('<tr data-board="')[1:]
     a, b = (r.split("</tr>")[0] for r in rows)
     assert a.startswith("A") and 'class="chosen"' in a
