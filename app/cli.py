@@ -662,6 +662,55 @@ def build(
 
 
 @main.command()
+@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--board",
+    "-b",
+    "boards",
+    multiple=True,
+    help="board preset (repeatable); default: every Cortex-M preset",
+)
+@click.option("--estimate", is_flag=True, help="use the fitted estimator, never QEMU")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+def profile(model: Path, boards: tuple[str, ...], estimate: bool, as_json: bool) -> None:
+    """Latency, RAM and flash of a .tflite on each board (no server needed).
+
+    Measured under QEMU with the per-core cycle model when the Arm toolchain is installed,
+    estimated otherwise (or with --estimate).
+    """
+    from workers.deploy import CompileError
+    from workers.deploy.profile import profile_model
+
+    try:
+        result = profile_model(
+            model.read_bytes(), boards=list(boards), estimate=estimate, model_name=model.stem
+        )
+    except CompileError as exc:
+        raise click.ClickException(f"{model.name}: {exc}") from exc
+    except (ValueError, FileNotFoundError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    m = result["model"]
+    click.echo(
+        f"{model.name}: {m['dtype']}, {m['macs']:,} MACs, arena {m['arena_bytes']:,} B, "
+        f"weights {m['weights_bytes']:,} B"
+    )
+    click.echo(
+        f"{'board':32s} {'latency ms':>11s} {'cycles':>13s} {'RAM B':>9s} {'flash B':>10s}  method"
+    )
+    for b in result["boards"]:
+        mark = "" if b["fits"] else "  DOES NOT FIT"
+        click.echo(
+            f"{b['board']:32s} {b['latency_ms']:>11.3f} {b['cycles']:>13,} {b['ram_bytes']:>9,} "
+            f"{b['flash_bytes']:>10,}  {b['method']}{mark}"
+        )
+        for note in b["notes"]:
+            click.echo(f"    note: {note}")
+
+
+@main.command()
 @click.option(
     "--dataset",
     type=click.Choice(["motion", "fsdd"]),

@@ -198,12 +198,16 @@ def main() -> None:
                     )
                 if core == "cortex-m4f":
                     ref_m4f = TFLM_REFERENCE_M4F[name]
-                    line += f";  TFLM reference ({ref_m4f / 1e6:.1f} M) / optimised {ref_m4f / opt:4.2f}x"
+                    line += (
+                        f";  TFLM reference ({ref_m4f / 1e6:.1f} M) / optimised "
+                        f"{ref_m4f / opt:4.2f}x"
+                    )
                 print(line)
     if goals:
         print("\nIssue 15 goals: optimised instructions / TFLM+CMSIS-NN (anchor figures)")
         print(
-            f"{'model':24s} {'core':11s} {'optimised':>12s} {'CMSIS-NN':>12s} {'ratio':>6s} {'goal':>5s}"
+            f"{'model':24s} {'core':11s} {'optimised':>12s} {'CMSIS-NN':>12s} {'ratio':>6s} "
+            f"{'goal':>5s}"
         )
         for g in goals:
             print(g)

@@ -18,6 +18,10 @@ JOB_KINDS = MappingProxyType(
         "generate-features": ("dsp.generate_features", "dsp"),
         "train": ("train.run", "train"),
         "test": ("train.test", "train"),
+        "profile": ("deploy.profile", "deploy"),
+        # Edge Impulse SDK's pretrained-model upload/profile: done in the request, the row is
+        # created finished (never dispatched) so the SDK can poll it
+        "pretrained-model": ("deploy.profile", "deploy"),
         "build": ("deploy.build", "deploy"),
     }
 )

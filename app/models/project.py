@@ -20,6 +20,9 @@ class Project(Base):
     )
     require_signed_data: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a board preset name (workers.deploy.targets.BOARDS): profiled under QEMU after training,
+    # preselected on the Deployment page; None = Arduino Nano 33 BLE Sense
+    target_board: Mapped[str | None] = mapped_column(String(100))
 
 
 API_KEY_ROLES = ("full", "ingestion")

@@ -15,6 +15,9 @@ def iso(dt) -> str | None:
     return dt.isoformat().replace("+00:00", "Z") if dt is not None else None
 
 
+DEFAULT_BOARD = "Arduino Nano 33 BLE Sense"
+
+
 def project_json(project: Project, owner: str = "") -> dict[str, Any]:
     return {
         "id": project.id,
@@ -35,6 +38,7 @@ def project_json(project: Project, owner: str = "") -> dict[str, Any]:
         "indPauseProcessingSamples": False,
         "publicProjectListed": False,
         "requireSignedData": project.require_signed_data,
+        "targetBoard": project.target_board or DEFAULT_BOARD,
     }
 
 

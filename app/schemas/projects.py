@@ -21,3 +21,5 @@ class ProjectSettings(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     description: str | None = Field(default=None, max_length=2000)
     requireSignedData: bool | None = None
+    # a board preset name (GET /api/profile/boards lists them); profiled after every training
+    targetBoard: str | None = Field(default=None, max_length=100)

@@ -43,6 +43,7 @@ LEARN_FILES = {
     "training-results": ".json",
     "anomaly-model": ".json",
     "test-results": ".json",
+    "profile": ".json",  # latency/RAM/flash per board (app/services/profiles.py)
 }
 
 

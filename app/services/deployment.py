@@ -37,6 +37,8 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
     engine = request.engine or "compiled"
     if engine == "tflite":  # Edge Impulse's name for its TFLM export
         engine = "tflite-micro"
+    elif engine in ("tflite-eon", "tflite-eon-ram-optimized"):  # EI's compiled engine (EON)
+        engine = "compiled"
     if engine not in ENGINES:
         raise BadRequest(f"engine '{engine}' is not known: use one of {', '.join(ENGINES)}")
     model_type = request.modelType or "int8"

@@ -1,7 +1,7 @@
 """hardening (issue 10): api key roles, server-side sessions, shared login throttling, worker
 heartbeats, and SQLite ids that are never reused (AUTOINCREMENT)
 
-Revision ID: i10_hardening
+Revision ID: 0005
 Revises: 0004
 Create Date: 2026-12-03 17:20:00
 """

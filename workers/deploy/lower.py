@@ -298,7 +298,7 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         ctx.scratch_bytes = max(ctx.scratch_bytes, f["in_c"])
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")
-        relaid = group_channels(conv.flt.data, f["in_c"])
+        relaid = group_channels(conv.flt.constant_data, f["in_c"])
         ctx.relaid_weight_bytes += relaid.size
         code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
     else:

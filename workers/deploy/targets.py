@@ -105,6 +105,10 @@ class Board:
     flash_bytes: int | None
     ram_bytes: int | None
     notes: str = ""
+    # Flash wait states at `clock_hz` (vendor reference manuals' flash latency tables). The cycle
+    # model charges them once per taken branch: sequential fetches are assumed hidden by the
+    # part's prefetch buffer / flash accelerator / cache (docs/profile.md).
+    flash_wait_states: int = 0
 
 
 _MPS2_FLASH = MemoryRegion(0x0000_0000, 4 * MIB)  # ZBT SSRAM1
@@ -188,11 +192,43 @@ BOARDS: tuple[Board, ...] = (
         16 * KIB,
         "Cortex-M0 (ARMv6-M, runs Cortex-M0+ code); the QEMU verification machine",
     ),
-    Board("Arduino Due", "cortex-m3", "SAM3X8E", 84_000_000, 512 * KIB, 96 * KIB),
-    Board('STM32F103 "Blue Pill"', "cortex-m3", "STM32F103C8", 72_000_000, 64 * KIB, 20 * KIB),
+    Board(
+        "Arduino Due",
+        "cortex-m3",
+        "SAM3X8E",
+        84_000_000,
+        512 * KIB,
+        96 * KIB,
+        flash_wait_states=4,
+    ),
+    Board(
+        'STM32F103 "Blue Pill"',
+        "cortex-m3",
+        "STM32F103C8",
+        72_000_000,
+        64 * KIB,
+        20 * KIB,
+        flash_wait_states=2,
+    ),
     Board("Arduino Nano 33 BLE Sense", "cortex-m4f", "nRF52840", 64_000_000, 1 * MIB, 256 * KIB),
-    Board("STM32F4 Discovery", "cortex-m4f", "STM32F407VG", 168_000_000, 1 * MIB, 192 * KIB),
-    Board("STM32F746G Discovery", "cortex-m7", "STM32F746NG", 216_000_000, 1 * MIB, 320 * KIB),
+    Board(
+        "STM32F4 Discovery",
+        "cortex-m4f",
+        "STM32F407VG",
+        168_000_000,
+        1 * MIB,
+        192 * KIB,
+        flash_wait_states=5,
+    ),
+    Board(
+        "STM32F746G Discovery",
+        "cortex-m7",
+        "STM32F746NG",
+        216_000_000,
+        1 * MIB,
+        320 * KIB,
+        flash_wait_states=7,
+    ),
     Board(
         "Arduino Portenta H7",
         "cortex-m7",
@@ -201,6 +237,7 @@ BOARDS: tuple[Board, ...] = (
         2 * MIB,
         1 * MIB,
         "M7 core; its double-precision FPU is not used by the preset",
+        flash_wait_states=4,
     ),
     Board("Teensy 4.1", "cortex-m7", "i.MX RT1062", 600_000_000, 8 * MIB, 1 * MIB),
     Board(

@@ -20,7 +20,7 @@ def _train(ctx: JobContext) -> dict:
     from workers.tasks.base import JobCancelled
 
     try:
-        return learning.train(
+        result = learning.train(
             session_scope,
             get_store(),
             ctx.project_id,
@@ -33,6 +33,28 @@ def _train(ctx: JobContext) -> dict:
         )
     except TrainingCancelled as exc:
         raise JobCancelled() from exc
+    if result.get("artifacts", {}).get("tflite-int8") or result.get("artifacts", {}).get(
+        "tflite-float32"
+    ):
+        _queue_profile(ctx, int(ctx.params["impulse_id"]), int(result["learn_id"]))
+    return result
+
+
+def _queue_profile(ctx: JobContext, impulse_id: int, learn_id: int) -> None:
+    """Every training is followed by a profile job (latency/RAM/flash per board, issue 11)."""
+    from app.core.db import session_scope
+    from app.services import jobs as job_service
+
+    with session_scope() as session:
+        job_id = job_service.queue_job(
+            session,
+            celery_app,
+            ctx.project_id,
+            "profile",
+            {"impulse_id": impulse_id, "learn_id": learn_id},
+        ).id
+    # after the commit: the log line is written through another session (SQLite: one writer)
+    ctx.log(f"queued the profile job {job_id} (latency, RAM and flash per board)")
 
 
 @celery_app.task(name="train.test", soft_time_limit=6 * 3600)

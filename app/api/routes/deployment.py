@@ -54,6 +54,48 @@ def targets() -> dict:
     }
 
 
+@router.get(
+    "/{projectId}/deployment/targets/data-sources",
+    summary="Deployment targets in Edge Impulse's format (its SDK's list_deployment_targets)",
+)
+def targets_data_sources(project: ProjectDep) -> dict:
+    from workers.deploy.targets import TARGETS
+
+    def target(fmt: str, name: str, description: str) -> dict:
+        return {
+            "name": name,
+            "description": description,
+            "image": "",
+            "imageClasses": "",
+            "format": fmt,
+            "hasEonCompiler": True,
+            "hasTensorRT": False,
+            "hasTensaiFlow": False,
+            "hasDRPAI": False,
+            "hasTIDL": False,
+            "hasAkida": False,
+            "hasMemryx": False,
+            "hasStAton": False,
+            "hasCevaNpn": False,
+            "hasNordicAxon": False,
+            "hasQaic": False,
+            "hideOptimizations": False,
+            "uiSection": "library",
+            "supportedEngines": ["tflite", "tflite-eon"],
+            "preferredEngine": "tflite-eon",
+            "docsUrl": "",
+            "modelVariants": [
+                {"variant": "int8", "supported": True},
+                {"variant": "float32", "supported": True},
+            ],
+            "parameters": [],
+        }
+
+    targets = [target("zip", "C library (zip)", "the host build (linux-x86_64), verified")]
+    targets += [target(t.name, t.name, t.description) for t in TARGETS.values()]
+    return {"success": True, "targets": targets}
+
+
 @router.post(
     "/{projectId}/jobs/build-ondevice-model",
     summary="Start a job that builds and verifies a C library",
@@ -63,9 +105,20 @@ def build(
     session: SessionDep,
     sender: TaskSenderDep,
     body: BuildRequest | None = None,
-    type: str | None = None,  # Edge Impulse's query parameter
+    type: str | None = None,
 ) -> JobStarted:
-    params = deployment.validate_request(body or BuildRequest())
+    body = body or BuildRequest()
+    if body.impulseId is None and body.modelId is None:
+        # Edge Impulse's SDK (model.deploy) builds the uploaded "pretrained model"
+        from app.services import ei_profile
+
+        body = body.model_copy(update={"modelId": ei_profile.current_model(session, project.id).id})
+    if body.target is None and type is not None:
+        from workers.deploy.targets import TARGETS
+
+        if type in TARGETS:  # the SDK names the target in ?type= (deploy_target)
+            body = body.model_copy(update={"target": type})
+    params = deployment.validate_request(body)
     deployment.check_ready_to_build(session, project.id, params)
     readiness.refuse_duplicate(session, project.id, "build", params)
     job = job_service.queue_job(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
@@ -69,6 +69,28 @@ def training_results(
     )
     out["downloads"] = {a.kind: a.id for a in artifacts.learn_artifacts(session, impulse, block.id)}
     return {"success": True, **out}
+
+
+@router.get(
+    "/impulses/{impulseId}/learn/{learnId}/profile",
+    summary="Latency, RAM and flash per board, int8 beside float32 (dsp, model, anomaly, total)",
+)
+def learn_profile(
+    impulseId: int,
+    learnId: int,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    board: Annotated[list[str] | None, Query(description="board preset names (repeatable)")] = None,
+) -> dict:
+    from app.services import profiles
+
+    impulse, block = _block(session, project, impulseId, learnId)
+    return {
+        "success": True,
+        "targetBoard": profiles.project_board(project),
+        **profiles.learn_profile(session, store, impulse, block.id, boards=board),
+    }
 
 
 @router.get("/impulses/{impulseId}/learn/{learnId}/test-results", summary="Model testing results")
@@ -162,3 +184,71 @@ def list_models(project: ProjectDep, session: SessionDep) -> dict[str, Any]:
         "success": True,
         "models": [{"id": a.id, "name": a.name, "size": a.size_bytes, **a.meta} for a in models],
     }
+
+
+# --- Edge Impulse's pretrained-model API (the SDK's model.profile / list_profile_devices) -------
+
+
+@router.post("/pretrained-model/upload", summary="Upload a .tflite to profile or deploy (EI SDK)")
+async def upload_pretrained_model(
+    request: Request,
+    project: ProjectDep,
+    session: SessionDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> dict:
+    from app.services import ei_profile
+
+    form = await request.form(max_files=2, max_part_size=settings.max_file_bytes)
+    part = form.get("modelFile")
+    if not isinstance(part, UploadFile):
+        raise BadRequest("send the model as multipart/form-data in a field named 'modelFile'")
+    file_type = str(form.get("modelFileType") or "tflite")
+    if file_type != "tflite":
+        raise BadRequest(f"model file type '{file_type}' is not supported: upload a .tflite")
+    data = await part.read()
+    if len(data) > settings.max_file_bytes:
+        raise TooLarge(f"the model is {len(data)} bytes; the limit is {settings.max_file_bytes}")
+    name = str(form.get("modelFileName") or part.filename or "model.tflite")
+    device = form.get("device")
+    job_id = await run_in_threadpool(
+        ei_profile.upload,
+        session,
+        store,
+        project,
+        name=name,
+        data=data,
+        device=str(device) if device else None,
+    )
+    return {"success": True, "id": job_id}
+
+
+@router.post("/pretrained-model/profile", summary="Profile the uploaded model (EI SDK)")
+async def profile_pretrained_model(
+    project: ProjectDep, session: SessionDep, store: StoreDep
+) -> dict:
+    from app.services import ei_profile
+
+    job_id = await run_in_threadpool(ei_profile.profile, session, store, project)
+    return {"success": True, "id": job_id}
+
+
+@router.get("/pretrained-model", summary="The uploaded model, its tensors and profile (EI SDK)")
+def get_pretrained_model(project: ProjectDep, session: SessionDep) -> dict:
+    from app.services import ei_profile
+
+    return ei_profile.pretrained_model(session, project)
+
+
+@router.post(
+    "/pretrained-model/save", summary="Input/output description of the uploaded model (EI SDK)"
+)
+async def save_pretrained_model(request: Request, project: ProjectDep, session: SessionDep) -> dict:
+    from app.services import ei_profile
+
+    body = await request.json()
+    if not isinstance(body, dict) or "model" not in body:
+        raise BadRequest("send {'input': {...}, 'model': {...}} as JSON")
+    art = ei_profile.current_model(session, project.id)
+    art.meta = {**(art.meta or {}), "ei_model_info": body}
+    return {"success": True}

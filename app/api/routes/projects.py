@@ -33,10 +33,15 @@ def list_projects(caller: CallerDep, session: SessionDep) -> dict:
 
 @router.get("/{projectId}", summary="Project info, with sample counts per category and label")
 def project_info(project: ProjectDep, session: SessionDep) -> dict:
+    from app.services.ei_profile import project_info_extras
+
     counts = sample_service.label_counts(session, project.id)
+    owner = _owner_email(session, project)
     return {
+        # the fields Edge Impulse's ProjectInfoResponse requires (its SDK reads latencyDevices)
+        **project_info_extras(project, owner, counts),
         "success": True,
-        "project": project_json(project, _owner_email(session, project)),
+        "project": project_json(project, owner),
         "sampleCounts": {c: sum(v.values()) for c, v in counts.items()},
         "labelCounts": counts,
     }
@@ -53,4 +58,8 @@ def update_project(
     if body.requireSignedData is not None:
         project.require_signed_data = body.requireSignedData
         on_commit(session, request.app.state.key_cache.clear)
+    if body.targetBoard is not None:
+        from app.services.profiles import check_board
+
+        project.target_board = check_board(body.targetBoard)
     return {"success": True}

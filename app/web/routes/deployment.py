@@ -25,6 +25,16 @@ router = APIRouter(route_class=HtmlRoute, include_in_schema=False, tags=["dashbo
 DEFAULT_PRESET = "target:linux-x86_64"
 
 
+def _project_preset(project) -> str:
+    """The project's target board (issue 11) preselected; the host build when it has none."""
+    from workers.deploy.targets import BOARDS
+
+    for i, b in enumerate(BOARDS):
+        if b.name == project.target_board:
+            return f"board:{i}"
+    return DEFAULT_PRESET
+
+
 def presets() -> list[dict[str, Any]]:
     """Board presets first (each names its target), then the bare targets."""
     from workers.deploy.targets import BOARDS, TARGETS
@@ -81,7 +91,8 @@ def _page(
         "project": project,
         "nav": "deployment",
         "errors": errors or {},
-        "values": values or {"preset": DEFAULT_PRESET, "engine": "compiled", "model_type": "int8"},
+        "values": values
+        or {"preset": _project_preset(project), "engine": "compiled", "model_type": "int8"},
     }
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (
@@ -129,6 +140,11 @@ def _page(
             "boards": {p["target"]: p for p in choices},
         }
     )
+    from app.api.deps import get_blob_store, settings_dep
+    from app.web.routes.learning import profile_context
+
+    store = get_blob_store(settings_dep(request))
+    ctx.update(profile_context(session, store, project, impulse, block))
     return render(request, "deployment.html", ctx, status_code=status_code)
 
 

@@ -71,6 +71,7 @@ def _page(
         ][:5]
         if job_id is None and jobs and jobs[0].status in ("queued", "running"):
             job_id = jobs[0].id
+    dsp_costs = _dsp_costs(request, session, project, impulse)
     samples, _ = sample_service.list_samples(
         session, project.id, sample_service.SampleFilter(), limit=PREVIEW_SAMPLES
     )
@@ -95,9 +96,38 @@ def _page(
             "feature_jobs": jobs,
             "job_id": job_id,
             "samples": samples,
+            "dsp_costs": dsp_costs,
+            "project_board": dsp_costs.pop("_board", None),
         },
         status_code=status_code,
     )
+
+
+def _dsp_costs(request, session, project, impulse) -> dict:
+    """Per processing block: its cost on the project's board (the `dsp` part of the board's
+    entry), from the profile job of a learning block it feeds alone (issue 11); `_board`: the
+    board's name."""
+    from app.api.deps import get_blob_store, settings_dep
+    from app.services import profiles
+
+    board = profiles.project_board(project)
+    out: dict = {"_board": board}
+    if impulse is None:
+        return out
+    store = get_blob_store(settings_dep(request))
+    for learn in impulse.learn:
+        if len(learn.dsp) != 1 or learn.dsp[0] in out:
+            continue
+        try:
+            art = artifacts.learn_artifact(session, impulse, learn.id, "profile")
+        except NotFound:
+            continue
+        prof = artifacts.read_json(store, art)
+        kind = prof.get("int8") or prof.get("float32") or {}
+        entry = next((b for b in kind.get("boards", []) if b["board"] == board), None)
+        if entry and entry["dsp"]["cycles"] is not None:
+            out[learn.dsp[0]] = {**entry["dsp"], "method": "measured"}
+    return out
 
 
 @router.get("/projects/{project_id}/impulse")

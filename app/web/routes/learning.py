@@ -142,7 +142,31 @@ def training_page(
     ctx = _context(request, session, store, project, user, "training", impulse, learn, job)
     settings = ctx["block"].training if ctx["block"] is not None else {}
     ctx.update({"fields": TRAIN_FIELDS, "values": {**_defaults(), **settings}, "errors": {}})
+    ctx.update(profile_context(session, store, project, ctx["impulse"], ctx["block"]))
     return render(request, "training.html", ctx)
+
+
+def profile_context(session, store, project, impulse, block) -> dict[str, Any]:
+    """What templates/_profile_table.html needs: the stored profile of the block (the profile
+    job's), the project's board and a running profile job."""
+    from app.services import profiles
+
+    out: dict[str, Any] = {
+        "profile": None,
+        "project_board": profiles.project_board(project),
+        "profile_job": None,
+        "profile_boards": profiles.board_names(),
+    }
+    if impulse is None or block is None or getattr(block, "is_anomaly", False):
+        return out
+    out["profile"] = _artifact_json(session, store, impulse, block, "profile")
+    running = [
+        j
+        for j in _jobs(session, project.id, "profile", impulse)
+        if j.params.get("learn_id") == block.id and j.status in ("queued", "running")
+    ]
+    out["profile_job"] = running[0] if running else None
+    return out
 
 
 def _number(kind: str, raw: str) -> Any:

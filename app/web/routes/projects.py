@@ -184,3 +184,28 @@ def delete_project(
     on_commit(session, request.app.state.key_cache.clear)
     flash(request, f"Project {name} deleted.", "info")
     return redirect("/projects")
+
+
+@router.post("/projects/{project_id}/target-board")
+def set_target_board(
+    request: Request,
+    project: PageProjectDep,
+    session: SessionDep,
+    _csrf: CsrfDep,
+    board: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+) -> Response:
+    """The project's board (issue 11): profiled under QEMU after training, preselected for
+    builds."""
+    from app.services.errors import ServiceError
+    from app.services.profiles import check_board
+
+    try:
+        project.target_board = check_board(board)
+        flash(
+            request, f"Project board: {board}. The next training profiles it under QEMU.", "success"
+        )
+    except ServiceError as exc:
+        flash(request, exc.message, "error")
+    target = back if back.startswith(f"/projects/{project.id}/") else f"/projects/{project.id}"
+    return redirect(target)

@@ -72,6 +72,8 @@ class HarnessResult:
     runs: int
     machine: str = ""
     constants_in_bulk: bool = False
+    # count_classes=True: one dict per inference, instruction class -> count (cycle model)
+    classes: list[dict[str, int]] = field(default_factory=list)
 
 
 def _round_up(value: int, multiple: int) -> int:
@@ -220,6 +222,7 @@ class _Layout:
 class _Batch:
     outputs: list[bytes]
     instructions: list[int]
+    classes: list[dict[str, int]]
     stack_used: int
     stack_reserved: int
     elf: ElfInfo
@@ -233,6 +236,7 @@ def run_model_harness(
     output_bytes: int,
     out_dir: Path,
     timeout_s: float = 120,
+    count_classes: bool = False,
 ) -> HarnessResult:
     """Run `library` once per input on `target`'s QEMU machine.
 
@@ -240,7 +244,8 @@ def run_model_harness(
     `tinyforge_model_invoke` call, and flash/RAM/stack figures. Raises McuRunError when the
     model fails, faults, overflows its stack or prints something unexpected,
     McuTimeoutError when a run hangs, McuBuildError when the library does not compile or
-    fit, ToolchainMissingError when the tools are absent.
+    fit, ToolchainMissingError when the tools are absent. `count_classes` also counts the
+    instructions of each inference by class (`HarnessResult.classes`, for the cycle model).
     """
     _require_toolchain()
     mcu_target(target)
@@ -264,7 +269,15 @@ def run_model_harness(
         target, machine, constants_in_bulk, per_run, stride, len(vectors[0]), output_bytes
     )
     batches = [
-        _run_batch(layout, objects, vectors, start, out_dir=out_dir, timeout_s=timeout_s)
+        _run_batch(
+            layout,
+            objects,
+            vectors,
+            start,
+            out_dir=out_dir,
+            timeout_s=timeout_s,
+            count_classes=count_classes,
+        )
         for start in range(0, len(vectors), per_run)
     ]
     elf = batches[-1].elf
@@ -279,6 +292,7 @@ def run_model_harness(
         runs=len(batches),
         machine=machine,
         constants_in_bulk=constants_in_bulk,
+        classes=[c for b in batches for c in b.classes],
     )
 
 
@@ -307,6 +321,7 @@ def _run_batch(
     *,
     out_dir: Path,
     timeout_s: float,
+    count_classes: bool = False,
 ) -> _Batch:
     """Link the inputs `start`.. (as many as fit) into the program, run it, parse what it
     printed."""
@@ -330,6 +345,7 @@ def _run_batch(
         elf.path,
         timeout_s=timeout_s,
         count_instructions=True,
+        count_mode="class" if count_classes else "tb",
         machine=layout.machine,
     )
     if result.exit_code != 0:
@@ -358,4 +374,4 @@ def _run_batch(
         raise McuRunError(
             f"{where}: counted {len(result.instructions)} regions for {len(batch)} inferences"
         )
-    return _Batch(outputs, list(result.instructions), used, reserved, elf)
+    return _Batch(outputs, list(result.instructions), list(result.classes), used, reserved, elf)

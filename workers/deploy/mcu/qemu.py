@@ -27,8 +27,12 @@ from workers.deploy.mcu.errors import (
 from workers.deploy.mcu.toolchain import QEMU, mcu_target, require_toolchain
 
 PLUGIN_DIR = Path(__file__).resolve().parent / "plugin"
-PLUGIN_SOURCES = (PLUGIN_DIR / "insn_count.c", PLUGIN_DIR / "qemu_plugin_min.h")
-COUNT_MODES = ("tb", "insn")
+PLUGIN_SOURCES = (
+    PLUGIN_DIR / "insn_count.c",
+    PLUGIN_DIR / "qemu_plugin_min.h",
+    PLUGIN_DIR / "insn_classes.h",
+)
+COUNT_MODES = ("tb", "insn", "class")
 TIMEOUT_EXIT_CODES = (124, 137)  # timeout(1): TERM sent / KILL sent
 
 
@@ -36,7 +40,9 @@ TIMEOUT_EXIT_CODES = (124, 137)  # timeout(1): TERM sent / KILL sent
 class RunResult:
     """What an emulated run produced.
 
-    `instructions` holds one count per `sev`-delimited region (empty unless counting).
+    `instructions` holds one count per `sev`-delimited region (empty unless counting);
+    `classes` (count_mode="class") one dict per region: instruction class or auxiliary
+    counter name -> count (see plugin/insn_classes.h and workers.deploy.profile.cycles).
     """
 
     exit_code: int
@@ -44,6 +50,7 @@ class RunResult:
     instructions: list[int] = field(default_factory=list)
     stderr: bytes = b""
     elapsed_s: float = 0.0
+    classes: list[dict[str, int]] = field(default_factory=list)
 
 
 def cache_dir() -> Path:
@@ -127,6 +134,18 @@ def _parse_counts(path: Path) -> list[int]:
     ]
 
 
+def _parse_classes(path: Path) -> list[dict[str, int]]:
+    regions: list[dict[str, int]] = []
+    if not path.is_file():
+        return regions
+    for line in path.read_text().splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0] != "region":
+            continue
+        regions.append({k: int(v) for k, v in (w.split("=", 1) for w in words[2:])})
+    return regions
+
+
 def run_elf(
     target: str,
     elf: Path,
@@ -141,7 +160,9 @@ def run_elf(
     A non-zero exit code is returned, not raised (callers decide); a run that exceeds
     `timeout_s` raises McuTimeoutError, QEMU failing to start or locking up raises
     McuRunError. `count_mode` "insn" counts with a callback per instruction (slow; a
-    cross-check of the default "tb"). `machine` must be the one the ELF was linked for
+    cross-check of the default "tb"); "class" also counts by instruction class
+    (`RunResult.classes`, for the cycle model; a callback per executed block). `machine` must be
+    the one the ELF was linked for
     (`ElfInfo.machine`; default: the target's preferred machine).
     """
     require_toolchain()
@@ -157,6 +178,7 @@ def run_elf(
 
     with tempfile.TemporaryDirectory(prefix="tf-qemu-") as tmp:
         counts_file = Path(tmp) / "insn_counts.txt"
+        classes_file = Path(tmp) / "insn_classes.txt"
         cmd = [
             "timeout",
             "--kill-after=5",
@@ -173,7 +195,10 @@ def run_elf(
         if count_instructions:
             if "," in str(counts_file):
                 raise McuRunError(f"temporary directory {tmp!r} contains a comma; set TMPDIR")
-            cmd += ["-plugin", f"{plugin_path()},out={counts_file},mode={count_mode}"]
+            plugin_args = f"{plugin_path()},out={counts_file},mode={count_mode}"
+            if count_mode == "class":
+                plugin_args += f",classes={classes_file}"
+            cmd += ["-plugin", plugin_args]
         started = time.monotonic()
         try:
             proc = subprocess.run(
@@ -189,6 +214,7 @@ def run_elf(
             ) from exc
         elapsed = time.monotonic() - started
         counts = _parse_counts(counts_file) if count_instructions else []
+        classes = _parse_classes(classes_file) if count_instructions else []
 
     stderr_text = proc.stderr.decode(errors="replace")
     if proc.returncode in TIMEOUT_EXIT_CODES and elapsed >= 0.9 * timeout_s:
@@ -208,4 +234,5 @@ def run_elf(
         instructions=counts,
         stderr=proc.stderr,
         elapsed_s=elapsed,
+        classes=classes,
     )

@@ -182,13 +182,21 @@ def verify_library(
                     inputs=[np.ascontiguousarray(r).tobytes() for r in rows],
                     output_bytes=lib.compiled.output.nbytes,
                     out_dir=wd / "target-build",
+                    count_classes=True,
                 )
                 expected = reference_outputs(tflite_bytes, rows)
                 equal = [bytes(a) == b for a, b in zip(res.outputs, expected, strict=True)]
                 instructions = int(np.median(res.instructions)) if res.instructions else None
                 # RAM = data + bss (the arena and DSP scratch are static, so inside bss) + the
                 # deepest stack
+                cycles = _median_cycles(res.classes, target)
+                clock_hz = tgt.clock_hz
                 report["target"] = {
+                    "cycles": cycles,
+                    "clock_hz": clock_hz,
+                    "latency_ms": (
+                        round(cycles / clock_hz * 1000, 4) if cycles and clock_hz else None
+                    ),
                     "machine": res.machine,
                     "inferences": len(rows),
                     "bit_exact": all(equal),
@@ -202,7 +210,9 @@ def verify_library(
                 log(
                     f"{target} under QEMU ({res.machine}): {len(rows)} inferences, outputs "
                     f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} "
-                    f"instructions per inference, flash {res.flash_bytes} B (text+data), RAM "
+                    f"instructions per inference = {cycles or 0:,} cycles = "
+                    f"{report['target']['latency_ms']} ms at {(clock_hz or 0) / 1e6:g} MHz "
+                    f"(cycle model, docs/profile.md), flash {res.flash_bytes} B (text+data), RAM "
                     f"{res.ram_bytes + res.stack_used_bytes} B (data+bss incl. arena "
                     f"{res.ram_bytes} + stack {res.stack_used_bytes})"
                 )
@@ -213,7 +223,23 @@ def verify_library(
             tmp.cleanup()
 
 
-TARGET_MEASUREMENTS = ("instructions", "flash_bytes", "ram_bytes")
+TARGET_MEASUREMENTS = (
+    "instructions",
+    "cycles",
+    "latency_ms",
+    "clock_hz",
+    "flash_bytes",
+    "ram_bytes",
+)
+
+
+def _median_cycles(classes: list[dict[str, int]], target: str) -> int | None:
+    """Median cycles per inference from the class counts (issue 11 cycle model)."""
+    from workers.deploy.profile.cycles import CORES, cycles_from_classes
+
+    if not classes or target not in CORES:
+        return None
+    return int(np.median([cycles_from_classes(c, target).cycles for c in classes]))
 
 
 def verdict(report: Mapping[str, Any]) -> list[str]:

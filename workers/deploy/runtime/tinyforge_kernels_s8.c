@@ -283,14 +283,15 @@ void tinyforge_clamp_s8(int size, int32_t lo, int32_t hi, const int8_t *input, i
 
 static float round_away(float x)
 {
-    /* TfLiteRound: round half away from zero, without libm. */
-    if (x >= 0.0f) {
-        float t = (float)(int64_t)x;
-        return (x - t >= 0.5f) ? t + 1.0f : t;
-    } else {
-        float t = (float)(int64_t)x;
-        return (t - x >= 0.5f) ? t - 1.0f : t;
-    }
+    /* TfLiteRound: round half away from zero, without libm. A float of magnitude >= 2^23 has
+     * no fraction bits, so it is its own rounding; below that, truncating through int32 is
+     * exact. (Truncating through int64 costs a 64-bit software conversion, __aeabi_f2lz, on
+     * cores without a double-precision FPU; the results are identical.) */
+    float t;
+    if (!(x > -8388608.0f && x < 8388608.0f)) return x;
+    t = (float)(int32_t)x;
+    if (x >= 0.0f) return (x - t >= 0.5f) ? t + 1.0f : t;
+    return (t - x >= 0.5f) ? t - 1.0f : t;
 }
 
 void tinyforge_mean_hw_s8(const tinyforge_mean_s8_t *p, const int8_t *input, int8_t *output)

@@ -1,0 +1,274 @@
+"""Performance profiles of trained learning blocks, per board, int8 beside float32 (issue 11).
+
+The computation is `workers.deploy.profile.profile_model` (pure, no database); this module
+loads a block's models, shapes the answer of
+`GET /api/{projectId}/impulses/{impulseId}/learn/{learnId}/profile` and stores it as the block's
+`profile` artifact (written by the profile job that follows every training).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from app.core.storage import BlobStore
+from app.models import Impulse, Project
+from app.schemas.ei import DEFAULT_BOARD
+from app.services import artifacts
+from app.services.errors import NotFound, ServiceError
+
+PARTS = ("dsp", "model", "anomaly", "total")
+
+
+def board_names() -> list[str]:
+    from workers.deploy.profile import board_names as names
+
+    return names()
+
+
+def check_board(name: str) -> str:
+    """`name` if it is a profiled board preset; a 422 listing the valid ones otherwise."""
+    valid = board_names()
+    if name not in valid:
+        raise ServiceError(f"unknown board {name!r}; valid boards: {', '.join(valid)}", status=422)
+    return name
+
+
+def project_board(project: Project) -> str:
+    return project.target_board or DEFAULT_BOARD
+
+
+def _part(cycles: int | None, clock_hz: int, ram: int | None, flash: int | None) -> dict:
+    return {
+        "cycles": cycles,
+        "latency_ms": None if cycles is None else round(cycles / clock_hz * 1000, 4),
+        "ram_bytes": ram,
+        "flash_bytes": flash,
+    }
+
+
+def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
+    """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
+
+    `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
+    or None (then the DSP part is null and a note says so). The anomaly block is not profiled.
+    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deeper of the
+    two measured stacks + static data; flash total = code + weights + DSP tables."""
+    from workers.deploy.profile.cycles import cycles_from_classes
+
+    clock = entry["clock_hz"]
+    model = _part(entry["cycles"], clock, entry["ram_bytes"], entry["flash_bytes"])
+    empty = _part(None, clock, None, None)
+    notes = list(entry["notes"])
+    ram = dict(entry["ram"])
+    flash = dict(entry["flash"])
+    total = dict(model)
+    dsp_part = empty
+    if dsp is not None:
+        dsp_cycles = cycles_from_classes(
+            dsp.classes, entry["target"], flash_wait_states=entry["flash_wait_states"]
+        ).cycles
+        dsp_part = _part(dsp_cycles, clock, dsp.ram_bytes, dsp.flash_bytes)
+        ram["window"] = dsp.window_bytes
+        ram["dsp_scratch"] = dsp.scratch_bytes
+        ram["stack"] = max(ram["stack"], dsp.stack_used_bytes)
+        flash["dsp_code"] = dsp.code_bytes - dsp.table_bytes
+        flash["dsp_tables"] = dsp.table_bytes
+        cycles = entry["cycles"] + dsp_cycles
+        total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
+    else:
+        notes.append("the DSP is not profiled in this answer: total is the model alone")
+    board_ram, board_flash = entry["board_ram_bytes"], entry["board_flash_bytes"]
+    fits = (board_ram is None or total["ram_bytes"] <= board_ram) and (
+        board_flash is None or total["flash_bytes"] <= board_flash
+    )
+    return {
+        "board": entry["board"],
+        "target": entry["target"],
+        "mcu": entry["mcu"],
+        "clock_hz": clock,
+        "board_ram_bytes": board_ram,
+        "board_flash_bytes": board_flash,
+        "method": entry["method"],
+        "fits": fits,
+        "dsp": dsp_part,
+        "model": model,
+        "anomaly": empty,
+        "total": total,
+        "ram": ram,
+        "flash": flash,
+        "instructions": entry["instructions"],
+        "notes": notes,
+    }
+
+
+def profile_models(
+    models: dict[str, bytes],
+    *,
+    boards: Sequence[str] | None = None,
+    measure_board: str | None = None,
+    dsp: dict[str, Any] | None = None,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict[str, Any]:
+    """Profile each model ({"int8": bytes, "float32": bytes}) on the boards: estimates on every
+    board; measured under QEMU on `measure_board`'s core when given and the toolchain is there."""
+    from workers.deploy.mcu import toolchain_available
+    from workers.deploy.profile import profile_model, resolve_boards
+
+    chosen = [b.name for b in resolve_boards(boards)]
+    measure_targets: list[str] = []
+    if measure_board is not None and toolchain_available():
+        measure_targets = [b.target for b in resolve_boards([measure_board])]
+    out: dict[str, Any] = {}
+    for kind, data in models.items():
+        result = profile_model(
+            data,
+            boards=chosen,
+            estimate=not measure_targets,
+            measure_targets=measure_targets,
+            model_name=kind,
+        )
+        out[kind] = {
+            "model": result["model"],
+            "boards": [shape_board(e, (dsp or {}).get(e["target"])) for e in result["boards"]],
+        }
+        for e in result["boards"]:
+            if e["method"] == "measured":
+                log(
+                    f"{kind} on {e['board']} (QEMU, measured): {e['cycles']:,} cycles = "
+                    f"{e['latency_ms']:.2f} ms at {e['clock_hz'] / 1e6:g} MHz, RAM "
+                    f"{e['ram_bytes']:,} B "
+                    f"(arena {e['ram']['arena']:,} + scratch {e['ram']['scratch']:,} + stack "
+                    f"{e['ram']['stack']:,} + other {e['ram']['other']:,}), flash "
+                    f"{e['flash_bytes']:,} B"
+                )
+    return out
+
+
+def _models(session: Session, store: BlobStore, impulse: Impulse, learn_id: int) -> dict:
+    models = {}
+    for kind, name in (("int8", "tflite-int8"), ("float32", "tflite-float32")):
+        try:
+            art = artifacts.learn_artifact(session, impulse, learn_id, name)
+        except NotFound:
+            continue
+        models[kind] = store.get(art.blob_key)
+    if not models:
+        raise NotFound("this learning block has no trained model yet: train it first")
+    return models
+
+
+def learn_profile(
+    session: Session,
+    store: BlobStore,
+    impulse: Impulse,
+    learn_id: int,
+    *,
+    boards: Sequence[str] | None = None,
+) -> dict[str, Any]:
+    """The stored profile (from the profile job) of a block, or a fresh estimate when there is
+    none yet; filtered to `boards` (422 for an unknown one)."""
+    for name in boards or ():
+        check_board(name)
+    try:
+        art = artifacts.learn_artifact(session, impulse, learn_id, "profile")
+        stored = json.loads(store.get(art.blob_key))
+    except NotFound:
+        stored = profile_models(_models(session, store, impulse, learn_id))
+    if boards:
+        wanted = set(boards)
+        for kind in ("int8", "float32"):
+            if kind in stored:
+                stored[kind]["boards"] = [b for b in stored[kind]["boards"] if b["board"] in wanted]
+    return stored
+
+
+def run_profile(
+    uow: Callable[[], Any],
+    store: BlobStore,
+    project_id: int,
+    impulse_id: int,
+    learn_id: int,
+    *,
+    job_id: int | None = None,
+    log: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    """The profile job: estimate on every board, measure the project's board, store the result."""
+    from app.services import impulses as impulse_service
+
+    with uow() as session:
+        project = session.get(Project, project_id)
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        models = _models(session, store, impulse, learn_id)
+        board = project_board(project)
+        revision = impulse.revision
+    log(f"profiling {', '.join(models)} on {len(board_names())} boards; measuring {board}")
+    dsp = _measure_dsp(uow, project_id, impulse_id, learn_id, log)
+    result = profile_models(models, measure_board=board, dsp=dsp, log=log)
+    result["measured_board"] = board
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        artifacts.save_learn_artifact(
+            session,
+            store,
+            impulse,
+            learn_id,
+            "profile",
+            json.dumps(result).encode(),
+            revision=revision,
+            job_id=job_id,
+        )
+    return {"boards": len(result.get("int8", result.get("float32", {})).get("boards", []))}
+
+
+def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> dict | None:
+    """The block's processing blocks, as the library emits them, measured on every core under
+    QEMU (one window each); None without the toolchain or for an impulse the C DSP cannot build."""
+    from app.schemas.impulses import ImageInputBlock
+    from app.services import deployment, learning
+    from app.services import impulses as impulse_service
+    from workers.deploy.dsp import DspBuildError, emit_dsp_chain
+    from workers.deploy.mcu import toolchain_available
+    from workers.deploy.profile import PROFILE_BOARDS
+    from workers.deploy.profile.dsp import measure_dsp
+
+    if not toolchain_available():
+        log("the Arm toolchain is not installed: the DSP is not profiled")
+        return None
+    with uow() as session:
+        impulse = impulse_service.get_impulse(session, project_id, impulse_id)
+        block = learning.learn_block(impulse, learn_id)
+        cfgs = [impulse_service.dsp_block(impulse, d) for d in block.dsp]
+        try:
+            axes = (  # as the deployment builder takes them
+                impulse.input.channels
+                if isinstance(impulse.input, ImageInputBlock)
+                else deployment._axes(session, impulse)
+            )
+            spec = deployment._impulse_spec(impulse, cfgs[0], {}, None, axes)
+        except ServiceError as exc:
+            log(f"the DSP is not profiled: {exc.message}")
+            return None
+    try:
+        emission = emit_dsp_chain(
+            [(c.block, c.params) for c in cfgs],
+            window_samples=spec.window_samples,
+            n_axes=len(spec.axes),
+            frequency_hz=spec.frequency_hz,
+        )
+    except DspBuildError as exc:
+        log(f"the DSP is not profiled: {exc}")
+        return None
+    out = {}
+    for target in dict.fromkeys(b.target for b in PROFILE_BOARDS):
+        m = measure_dsp(emission, target)
+        out[target] = m
+        log(
+            f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
+            f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
+            f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
+        )
+    return out
