@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from app.core.db import on_commit
@@ -68,8 +68,11 @@ ACTIVE = ("queued", "running")
 
 
 def active_jobs(session: Session, project_id: int) -> int:
-    return session.scalar(
-        select(func.count()).where(Job.project_id == project_id, Job.status.in_(ACTIVE))
+    return (
+        session.scalar(
+            select(func.count()).where(Job.project_id == project_id, Job.status.in_(ACTIVE))
+        )
+        or 0
     )
 
 
@@ -134,7 +137,7 @@ def dispatch_ready(
                 Job.celery_task_id.is_not(None),
             )
         )
-        free = max_dispatched - in_flight
+        free = max_dispatched - (in_flight or 0)
         if free <= 0:
             return sent
         waiting = s.execute(
@@ -153,7 +156,7 @@ def dispatch_ready(
                 update(Job)
                 .where(Job.id == job_id, Job.celery_task_id.is_(None))
                 .values(celery_task_id=task_id)
-            ).rowcount
+            ).rowcount  # type: ignore[attr-defined]
             s.commit()
             if not claimed:
                 continue
@@ -304,7 +307,7 @@ def beat_worker(session: Session, name: str, queues: str) -> None:
 
 
 def forget_worker(session: Session, name: str) -> None:
-    session.execute(WorkerHeartbeat.__table__.delete().where(WorkerHeartbeat.name == name))
+    session.execute(delete(WorkerHeartbeat).where(WorkerHeartbeat.name == name))
 
 
 def _seconds(delta: timedelta) -> int:
@@ -315,10 +318,11 @@ def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> s
     """What a job that has not started (or whose worker died) is waiting for, in words; None when
     a live worker holds it. A worker is alive if it beat within 3 beat intervals."""
     now = utcnow()
+    beat = job.heartbeat_at
     stale_running = (
         job.status == "running"
-        and job.heartbeat_at is not None
-        and now - job.heartbeat_at > timedelta(seconds=heartbeat_timeout_s)
+        and beat is not None
+        and now - beat > timedelta(seconds=heartbeat_timeout_s)
     )
     if job.status != "queued" and not stale_running:
         return None
@@ -328,8 +332,8 @@ def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> s
         seen for queues, seen in rows if queues in ("", "*") or job.queue in queues.split(",")
     ]
     alive = any(seen > alive_after for seen in serving)
-    if stale_running:
-        since = _seconds(now - job.heartbeat_at)
+    if stale_running and beat is not None:
+        since = _seconds(now - beat)
         if alive:
             return f"its worker stopped {since} s ago; a live worker will re-queue it"
         return f"waiting for a worker: the one running it stopped {since} s ago and none is alive"

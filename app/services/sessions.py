@@ -64,4 +64,4 @@ def revoke_user_sessions(session: Session, user_id: int) -> int:
         .where(UserSession.user_id == user_id, UserSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return result.rowcount
+    return result.rowcount  # type: ignore[attr-defined]

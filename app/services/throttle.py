@@ -50,7 +50,7 @@ class LoginThrottle:
                 .where(LoginFailure.key == key, LoginFailure.failed_at > horizon)
                 .order_by(LoginFailure.failed_at.desc())
             )
-            if session.scalar(select(func.count()).select_from(recent.subquery())) < limit:
+            if (session.scalar(select(func.count()).select_from(recent.subquery())) or 0) < limit:
                 continue
             oldest_counted = session.scalar(recent.offset(limit - 1).limit(1))
             if oldest_counted is not None:
