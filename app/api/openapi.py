@@ -123,32 +123,6 @@ class MethodNotAllowed:
         await self.app(scope, receive, send)
 
 
-def methods_for_literal_path(app: FastAPI, path: str, values: set[str]) -> set[str]:
-    """The methods of the routes whose template matches `path` with one of `values` (path
-    parameter values that failed validation) as a literal segment: `DELETE /api/1/raw-data/count`
-    matched `DELETE /api/{projectId}/raw-data/{sampleId}` (sampleId=count), but the path
-    `/api/{projectId}/raw-data/count` exists, for GET only: the answer is 405, not 422."""
-    if path.startswith("/v1/"):
-        path = path[3:]
-    segments = path.rstrip("/").split("/")
-    methods: set[str] = set()
-    for ctx in _routes(app):
-        template = (ctx.path_format or "").split("/")
-        if len(template) != len(segments):
-            continue
-        literal_hit = False
-        for got, want in zip(segments, template, strict=True):
-            if want.startswith("{"):
-                continue
-            if got != want:
-                break
-            literal_hit = literal_hit or got in values
-        else:
-            if literal_hit:
-                methods |= set(ctx.methods or ())
-    return methods
-
-
 def error_statuses(route: Any) -> set[int]:
     calls = _calls(route)
     methods = route.methods or set()

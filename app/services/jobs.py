@@ -321,10 +321,11 @@ def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> s
     """What a job that has not started (or whose worker died) is waiting for, in words; None when
     a live worker holds it. A worker is alive if it beat within 3 beat intervals."""
     now = utcnow()
+    beat = job.heartbeat_at
     stale_running = (
         job.status == "running"
-        and job.heartbeat_at is not None
-        and now - job.heartbeat_at > timedelta(seconds=heartbeat_timeout_s)
+        and beat is not None
+        and now - beat > timedelta(seconds=heartbeat_timeout_s)
     )
     if job.status != "queued" and not stale_running:
         return None
@@ -334,9 +335,8 @@ def waiting_note(session: Session, job: Job, *, heartbeat_timeout_s: float) -> s
         seen for queues, seen in rows if queues in ("", "*") or job.queue in queues.split(",")
     ]
     alive = any(seen > alive_after for seen in serving)
-    if stale_running:
-        assert job.heartbeat_at is not None
-        since = _seconds(now - job.heartbeat_at)
+    if stale_running and beat is not None:
+        since = _seconds(now - beat)
         if alive:
             return f"its worker stopped {since} s ago; a live worker will re-queue it"
         return f"waiting for a worker: the one running it stopped {since} s ago and none is alive"

@@ -65,9 +65,15 @@ def test_sign_in_upload_design_generate_explore(page, live_server, worker, user,
     page.get_by_role("button", name="Create project").click()
     key = page.locator("#new-api-key").inner_text()
     assert key.startswith("tf_")
-    assert key in page.locator("#snippet-curl").inner_text()
+    assert key in page.locator("#snippet-sdk").inner_text()  # the SDK needs a full key
     _check_page(page)
     page.screenshot(path=screenshots / "02-project-created.png", full_page=True)
+    # devices get an ingestion key of their own, shown once in the curl snippet
+    page.get_by_role("button", name="Create a device key").click()
+    device_key = page.locator("#new-device-key").inner_text()
+    assert device_key.startswith("tf_") and device_key != key
+    assert device_key in page.locator("#snippet-curl").inner_text()
+    _check_page(page)
     pid = re.search(
         r"/projects/(\d+)/", page.locator("form[action$='rotate-api-key']").get_attribute("action")
     ).group(1)

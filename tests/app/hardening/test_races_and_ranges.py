@@ -103,3 +103,20 @@ def test_a_windows_absolute_multipart_name_is_refused(client, make_project, sett
     assert r.status_code == 400, r.text
     assert "absolute path" in r.json()["error"]
     assert snapshot(settings) == before
+
+
+def test_a_stale_data_error_anywhere_is_a_409(settings):
+    """Any other flush that meets a row deleted meanwhile answers 409 (retry), not 500."""
+    from fastapi.testclient import TestClient
+    from sqlalchemy.orm.exc import StaleDataError
+
+    from app.main import create_app
+
+    app = create_app(settings)
+
+    def stale() -> dict:
+        raise StaleDataError("UPDATE statement on table 'samples' expected to update 1 row(s)")
+
+    app.add_api_route("/test-stale", stale, methods=["POST"])
+    r = TestClient(app).post("/test-stale")
+    assert r.status_code == 409 and "retry" in r.json()["error"]
