@@ -268,7 +268,7 @@ MOTION_EXAMPLE: dict[str, Any] = {
             "dsp": [1],
             # the small dense net on unnormalised spectral features is seed-sensitive: with seed 1
             # and validation by sample it stalls at 50-62 % (seed 2 stalls with the old split by
-            # window); seed 3 trains in both (bench: /tmp experiment in issue 13's report)
+            # window); seed 3 trains in both (bench/motion_seeds.py)
             "settings": {"training": {"epochs": 30, "seed": 3}},
         },
         {"id": 3, "type": "anomaly-kmeans", "dsp": [1], "settings": {"n_clusters": 8}},

@@ -238,6 +238,22 @@ def _sample_metadata(session: Session, sample_ids: np.ndarray) -> dict[int, dict
     return meta
 
 
+def split_suggestion(session: Session, project_id: int) -> str:
+    """What an empty `split_by_metadata` means for the project's training data, for the form:
+    "suggested: <key>" when every training sample carries such a key, else "whole samples"."""
+    from workers.learn.training import suggest_split_key
+
+    metadata = session.scalars(
+        select(Sample.metadata_).where(
+            Sample.project_id == project_id,
+            Sample.category == "training",
+            Sample.enabled.is_(True),
+        )
+    ).all()
+    key = suggest_split_key(list(metadata))
+    return f"suggested: {key}" if key else "whole samples"
+
+
 def validation_groups(
     session: Session, sample_ids: np.ndarray, train_rows: np.ndarray, training: dict
 ) -> dict:

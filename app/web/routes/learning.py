@@ -40,6 +40,13 @@ TRAIN_FIELDS = (
         "Fraction of the training data held out (0 … 0.9).",
     ),
     ("seed", "int", "Random seed", "Same seed and data ⇒ same model."),
+    (
+        "split_by_metadata",
+        "str",
+        "Keep together in validation",
+        "A metadata key (speaker, subject, device): all samples with one value go to one side. "
+        "Empty: such a key when every sample carries one, else whole samples.",
+    ),
 )
 
 
@@ -143,6 +150,7 @@ def training_page(
     settings = ctx["block"].training if ctx["block"] is not None else {}
     ctx.update({"fields": TRAIN_FIELDS, "values": {**_defaults(), **settings}, "errors": {}})
     ctx.update(profile_context(session, store, project, ctx["impulse"], ctx["block"]))
+    ctx["split_suggestion"] = learning.split_suggestion(session, project.id)
     return render(request, "training.html", ctx)
 
 
@@ -170,6 +178,8 @@ def profile_context(session, store, project, impulse, block) -> dict[str, Any]:
 
 
 def _number(kind: str, raw: str) -> Any:
+    if kind == "str":
+        return raw.strip()
     try:
         value = float(raw.strip())
     except ValueError:

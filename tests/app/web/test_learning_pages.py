@@ -219,6 +219,7 @@ def test_validation_splits_by_speaker_and_warnings_show_in_log_and_page(
     )
     page = browser.client.get(f"/projects/{pid}/training?impulse={iid}&learn=2").text
     assert 'id="validation-split"' in page and "<strong>speaker</strong> (3 values" in page
+    assert 'placeholder="suggested: speaker" id="t-split_by_metadata"' in page
     assert 'id="training-warnings"' in page and "too small per class" in page
     for label, sign in (("yes", 1.0), ("no", -1.0)):  # test: per window, per sample, by name
         r = client.post(
