@@ -247,3 +247,39 @@ def run_trial(
         "seconds": round(time.perf_counter() - t0, 2),
         "int8_tflite": models.int8_tflite,
     }
+
+
+def test_accuracy(data: TuneData, impulse: dict[str, Any], tflite: bytes) -> float:
+    """Accuracy of a trained .tflite (int8 or float32) on held-out data, by TFLite Micro."""
+    from workers.learn.evaluate import classification_metrics, predict_tflite
+
+    X, y, _ = features(data, impulse)
+    scores = predict_tflite(tflite, X)
+    return float(classification_metrics(y, scores, sorted(set(data.labels) | set(y)))["accuracy"])
+
+
+def load_fsdd(folder: Any, *, speakers: Sequence[str] | None = None, per_digit: int | None = None):
+    """(train, test) TuneData of the Free Spoken Digit Dataset in `folder`
+    (`{digit}_{speaker}_{index}.wav`, index 0-4 is the test set), grouped by speaker."""
+    from pathlib import Path
+
+    from scipy.io import wavfile
+
+    train: dict[str, list] = {"arrays": [], "labels": [], "groups": [], "interval_ms": []}
+    test: dict[str, list] = {"arrays": [], "labels": [], "groups": [], "interval_ms": []}
+    for f in sorted(Path(folder).glob("*.wav")):
+        digit, speaker, index = f.stem.split("_")
+        if speakers and speaker not in speakers:
+            continue
+        if per_digit is not None and int(index) >= 5 + per_digit:
+            continue
+        rate, pcm = wavfile.read(f)
+        part = test if int(index) <= 4 else train
+        part["arrays"].append(np.asarray(pcm, np.float32).reshape(-1, 1))
+        part["labels"].append(digit)
+        part["groups"].append(speaker)
+        part["interval_ms"].append(1000.0 / rate)
+    return (
+        TuneData("audio", sensors=["audio"], split_key="speaker", **train),
+        TuneData("audio", sensors=["audio"], split_key="speaker", **test),
+    )
