@@ -146,7 +146,7 @@ def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> lis
 
 
 @main.command()
-@click.option("--queues", "-Q", default="default,dsp,train,deploy", show_default=True)
+@click.option("--queues", "-Q", default="default,dsp,train,deploy,tune", show_default=True)
 @click.option(
     "--concurrency", "-c", type=int, default=None, help="default TINYFORGE_WORKER_CONCURRENCY"
 )
@@ -322,7 +322,10 @@ def up(
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
     argv = _worker_argv(
-        "default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO"
+        "default,dsp,train,deploy,tune",
+        concurrency or settings.worker_concurrency,
+        "prefork",
+        "INFO",
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     with (

@@ -24,6 +24,7 @@ from app.api.routes import (
     raw_data,
     remote_management,
     sample_edits,
+    tuner,
 )
 from app.core.config import Settings, get_settings
 from app.devices.hub import DeviceHub
@@ -41,6 +42,7 @@ API_ROUTERS = [
     sample_edits.router,
     raw_data.router,
     jobs.router,
+    tuner.router,
     impulses.router,
     learn.router,
     devices.router,

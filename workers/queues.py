@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-QUEUES = ("default", "dsp", "train", "deploy")
+QUEUES = ("default", "dsp", "train", "deploy", "tune")
 
 # job kind -> (Celery task name, queue)
 JOB_KINDS = MappingProxyType(
@@ -19,5 +19,8 @@ JOB_KINDS = MappingProxyType(
         "train": ("train.run", "train"),
         "test": ("train.test", "train"),
         "build": ("deploy.build", "deploy"),
+        # the tuner's coordinator waits on its trials: it must not hold a `tune` slot
+        "tune": ("tune.run", "default"),
+        "tune-trial": ("tune.trial", "tune"),
     }
 )

@@ -8,6 +8,7 @@ from app.models.job import FINISHED, JOB_STATUSES, Job, JobLog
 from app.models.project import ApiKey, HmacKey, Project
 from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
+from app.models.tune import TuneTrial
 from app.models.user import ProjectMember, User
 
 __all__ = [
@@ -27,5 +28,6 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Sample",
+    "TuneTrial",
     "User",
 ]

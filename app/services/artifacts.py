@@ -58,6 +58,11 @@ def _feature_cache(project_id: int, config_hash: str) -> str:
     return f"{project_prefix(project_id)}/features/{config_hash[:24]}"
 
 
+def tune_data_key(project_id: int, job_id: int) -> str:
+    """The training samples a tuner job works on, packed once for all its trials."""
+    return f"{project_prefix(project_id)}/tune/{job_id}/data.npz"
+
+
 def feature_cache_key(project_id: int, config_hash: str, sample: Sample) -> str:
     """One sample's features under one configuration (changes when the sample's content does)."""
     return f"{_feature_cache(project_id, config_hash)}/samples/{sample.id}-{sample.content_hash[:16]}.npy"
