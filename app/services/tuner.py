@@ -332,7 +332,8 @@ def run(
                         {"tuner_job_id": job_id, "trial_id": trial.id},
                     )
                     trial.trial_job_id = tj.id
-                log(f"rung {r}: queued {min(count, len(alive))} trials of {epochs} epochs")
+        if not existing:  # logged outside the transaction (SQLite has one writer)
+            log(f"rung {r}: queued {min(count, len(alive))} trials of {epochs} epochs")
         while True:
             with uow() as session:
                 trials = [t for t in _trials(session, job_id) if t.rung == r]
@@ -345,6 +346,9 @@ def run(
                             tj = session.get(Job, t.trial_job_id)
                             if tj is not None and tj.status not in FINISHED:
                                 job_service.request_cancel(session, tj)
+                            if tj is None or tj.status == "cancelled":  # had not started
+                                t.status, t.finished_at = "cancelled", utcnow()
+                                t.reason = "tuner cancelled" if not over else "time budget"
                 results = [_result_of(t) for t in trials if t.status == "succeeded"]
             progress(100.0 * (r + done / max(1, len(trials))) / len(rungs))
             if cancelled():

@@ -149,7 +149,10 @@ def test_trials_run_on_two_workers_are_persisted_and_applied(client, make_projec
     body = {"board": BOARD, "maxTrials": 4, "maxEpochs": 2, "space": FAST_SPACE}
     jid = _tune(client, p, body).json()["id"]
     job = _wait(client, p, jid)
-    assert job["status"] == "succeeded", job
+    log = [
+        ln["data"] for ln in client.get(f"/api/{pid}/jobs/{jid}/stdout", headers=h).json()["stdout"]
+    ]
+    assert job["status"] == "succeeded", (job["error"], log[-30:])
     res = client.get(f"/api/{pid}/jobs/{jid}/result", headers=h).json()
     trials = res["trials"]
     assert len(trials) == 4 and all(t["status"] == "succeeded" for t in trials), trials
