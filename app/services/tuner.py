@@ -473,6 +473,15 @@ def result(session: Session, job: Job) -> dict[str, Any]:
         key=lambda t: (t["epochs"], *strategy.score(t)),
         default=None,
     )
+    front = strategy.pareto_front(
+        [
+            (t["id"], t["accuracy"]["int8"], t["profile"]["latency_ms"])
+            for t in trials
+            if t["status"] == "succeeded"
+        ]
+    )
+    for t in trials:
+        t["pareto"] = t["id"] in front
     return {
         "trials": trials,
         "best": top,

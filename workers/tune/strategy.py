@@ -96,3 +96,16 @@ def best(results: Sequence[dict[str, Any]], *, final_epochs: int | None = None) 
     pool = [r for r in results if final_epochs is None or r.get("epochs") == final_epochs]
     top = promote(pool, 1)
     return top[0] if top else None
+
+
+def pareto_front(points: Sequence[tuple[Any, float, float]]) -> set[Any]:
+    """Ids of the points `(id, accuracy, latency_ms)` no other point beats on both (at least as
+    accurate and at least as fast, better on one)."""
+    front = set()
+    for pid, acc, lat in points:
+        dominated = any(
+            a >= acc and la <= lat and (a > acc or la < lat) for q, a, la in points if q != pid
+        )
+        if not dominated:
+            front.add(pid)
+    return front

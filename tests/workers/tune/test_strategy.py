@@ -36,3 +36,9 @@ def test_halving_promotes_the_best_and_ranks_ties_by_latency():
         {"accuracy": {"int8": None}, "profile": None, "id": "failed"},
     ]
     assert [r["id"] for r in strategy.promote(tie, 3)] == ["fast", "slow"]
+
+
+def test_pareto_front_keeps_only_undominated_trials():
+    pts = [("a", 0.9, 5.0), ("b", 0.95, 8.0), ("c", 0.85, 6.0), ("d", 0.9, 5.0), ("e", 0.7, 1.0)]
+    assert strategy.pareto_front(pts) == {"a", "b", "d", "e"}
+    assert strategy.pareto_front([]) == set()
