@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 
@@ -173,3 +174,65 @@ def test_trials_run_on_two_workers_are_persisted_and_applied(client, make_projec
     imp = client.get(f"/api/{pid}/impulses/{r.json()['id']}", headers=h).json()
     text = str(imp)
     assert res["best"]["impulse"]["dsp"]["block"] in text and "dense" in text
+
+
+def _trial_jobs(client, p, jid, statuses=("running",), timeout=300):  # noqa: ANN001, ANN202
+    """The trial jobs of tuner `jid` once one of them has a status in `statuses`."""
+    pid, h = p.project.id, key(p.api_key)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        jobs = client.get(f"/api/{pid}/jobs", params={"kind": "tune-trial"}, headers=h).json()
+        mine = [j for j in jobs["jobs"] if j["params"].get("tuner_job_id") == jid]
+        if any(j["status"] in statuses for j in mine):
+            return mine
+        time.sleep(0.3)
+    raise AssertionError(f"no trial of tuner {jid} reached {statuses}")
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_a_trial_whose_worker_dies_is_retried_and_cancelling_the_tuner_cancels_its_trials(
+    client, make_project, worker
+):
+    import signal
+
+    p = make_project()
+    pid, h = p.project.id, key(p.api_key)
+    _upload(client, p, motion_dataset(4, seed=1))
+    one = {**FAST_SPACE, "downsample": [4], "dsp": ["raw"], "width": [4]}
+    jid = _tune(client, p, {"board": BOARD, "maxTrials": 1, "maxEpochs": 2, "space": one}).json()
+    jid = jid["id"]
+    (running,) = [j for j in _trial_jobs(client, p, jid) if j["status"] == "running"]
+    child = int(running["worker"].rsplit(" pid ", 1)[1])
+    assert child != worker.proc.pid
+    os.kill(child, signal.SIGKILL)  # the pool process training the trial dies
+    job = _wait(client, p, jid)
+    assert job["status"] == "succeeded", job
+    (trial_job,) = _trial_jobs(client, p, jid, statuses=("succeeded",))
+    assert trial_job["attempts"] == 2, trial_job
+    (trial,) = client.get(f"/api/{pid}/jobs/{jid}/result", headers=h).json()["trials"]
+    assert trial["status"] == "succeeded" and trial["accuracy"]["int8"] is not None
+
+    long = {
+        "board": BOARD,
+        "maxTrials": 2,
+        "maxEpochs": 5000,
+        "strategy": "random",
+        "space": {**FAST_SPACE, "dsp": ["raw"]},
+    }
+    jid = _tune(client, p, long).json()["id"]
+    _trial_jobs(client, p, jid)
+    r = client.post(f"/api/{pid}/jobs/{jid}/cancel", headers=h)
+    assert r.status_code == 200, r.text
+    job = _wait(client, p, jid, timeout=120)
+    assert job["status"] == "cancelled", job
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        trials = client.get(f"/api/{pid}/jobs/{jid}/result", headers=h).json()["trials"]
+        if all(t["status"] == "cancelled" for t in trials):
+            break
+        time.sleep(0.5)
+    assert len(trials) == 2 and all(t["status"] == "cancelled" for t in trials), trials
+    trial_jobs = _trial_jobs(client, p, jid, statuses=("cancelled",))
+    assert all(j["status"] == "cancelled" for j in trial_jobs), trial_jobs
