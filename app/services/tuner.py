@@ -335,12 +335,13 @@ def run(
         if not existing:  # logged outside the transaction (SQLite has one writer)
             log(f"rung {r}: queued {min(count, len(alive))} trials of {epochs} epochs")
         while True:
+            stop = cancelled()  # read once: the heartbeat thread may set it at any moment
             with uow() as session:
                 trials = [t for t in _trials(session, job_id) if t.rung == r]
                 _sync_with_jobs(session, trials)
                 done = sum(t.finished for t in trials)
                 over = budget is not None and time.monotonic() - t0 > float(budget)
-                if cancelled() or over:
+                if stop or over:
                     for t in trials:
                         if not t.finished and t.trial_job_id is not None:
                             tj = session.get(Job, t.trial_job_id)
@@ -351,7 +352,7 @@ def run(
                                 t.reason = "tuner cancelled" if not over else "time budget"
                 results = [_result_of(t) for t in trials if t.status == "succeeded"]
             progress(100.0 * (r + done / max(1, len(trials))) / len(rungs))
-            if cancelled():
+            if stop:
                 raise TuneCancelled()
             if over:
                 log(f"time budget of {budget} s reached: remaining trials cancelled")
@@ -460,13 +461,25 @@ def trial_json(t: TuneTrial) -> dict[str, Any]:
     }
 
 
+def _with_job_outcome(session: Session, t: TuneTrial) -> dict[str, Any]:
+    """A trial as JSON; one whose job ended without writing the row (cancelled before it
+    started, gave up after lost workers) shows the job's outcome."""
+    out = trial_json(t)
+    if not t.finished and t.trial_job_id is not None:
+        job = session.get(Job, t.trial_job_id)
+        if job is not None and job.status in FINISHED:
+            out["status"] = "failed" if job.status == "succeeded" else job.status
+            out["reason"] = t.reason or job.error or f"trial job {job.status}"
+    return out
+
+
 def result(session: Session, job: Job) -> dict[str, Any]:
     """{"trials": [...], "best", "skipped", "limits"}: every trained trial as it stands (the
     screened-only rows are folded into `skipped` when they did not fit)."""
     if job.kind != "tune":
         raise NotFound(f"job {job.id} is not a tuner job")
     rows = _trials(session, job.id)
-    trials = [trial_json(t) for t in rows if t.rung >= 0]
+    trials = [_with_job_outcome(session, t) for t in rows if t.rung >= 0]
     skipped = [trial_json(t) for t in rows if t.status == "skipped"]
     top = max(
         (t for t in trials if t["status"] == "succeeded"),
@@ -503,12 +516,16 @@ def get_trial(session: Session, project_id: int, job_id: int, trial_id: int) -> 
 
 def apply(session: Session, project_id: int, job_id: int, trial_id: int) -> int:
     """A new impulse with the trial's input, processing block and learning block (its layers,
-    the trial's seed and the tuner's full number of epochs); returns its id."""
+    the trial's epochs and seed); returns its id."""
     t = get_trial(session, project_id, job_id, trial_id)
     if t.impulse is None or t.rung < 0:
         raise Conflict(f"trial {trial_id} was {t.status}: only a trained trial can be applied")
     job = job_service.get_job(session, project_id, job_id)
     imp = t.impulse
+    # the trial's epochs and seed; its validation split when that was by a metadata key
+    training: dict[str, Any] = {"epochs": t.epochs, "seed": int(job.params.get("seed", 1))}
+    if job.params.get("split_key") not in (None, "sample"):
+        training["split_by_metadata"] = job.params["split_key"]
     body = ImpulseCreate.model_validate(
         {
             "name": f"Tuner job {job_id}, trial {trial_id}",
@@ -521,10 +538,7 @@ def apply(session: Session, project_id: int, job_id: int, trial_id: int) -> int:
                     "dsp": [1],
                     "settings": {
                         "layers": imp["learn"]["layers"],
-                        "training": {
-                            "epochs": int(job.params.get("max_epochs", DEFAULT_EPOCHS)),
-                            "seed": int(job.params.get("seed", 1)),
-                        },
+                        "training": training,
                     },
                 }
             ],

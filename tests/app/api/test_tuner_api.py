@@ -217,7 +217,7 @@ def test_a_trial_whose_worker_dies_is_retried_and_cancelling_the_tuner_cancels_i
     long = {
         "board": BOARD,
         "maxTrials": 2,
-        "maxEpochs": 5000,
+        "maxEpochs": 1000,
         "strategy": "random",
         "space": {**FAST_SPACE, "dsp": ["raw"]},
     }
@@ -233,6 +233,7 @@ def test_a_trial_whose_worker_dies_is_retried_and_cancelling_the_tuner_cancels_i
         if all(t["status"] == "cancelled" for t in trials):
             break
         time.sleep(0.5)
-    assert len(trials) == 2 and all(t["status"] == "cancelled" for t in trials), trials
+    statuses = [(t["status"], t["reason"]) for t in trials]
+    assert len(trials) == 2 and all(t["status"] == "cancelled" for t in trials), statuses
     trial_jobs = _trial_jobs(client, p, jid, statuses=("cancelled",))
     assert all(j["status"] == "cancelled" for j in trial_jobs), trial_jobs
