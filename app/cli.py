@@ -468,11 +468,10 @@ def _trials_table(trials: list[dict], limit: int) -> list[str]:
     ]
     for t in done[:limit]:
         imp = t["impulse"]
-        net = {ly["type"] for ly in imp["learn"]["layers"]} & {"dense", "conv1d", "conv2d"}
         desc = (
-            f"{imp['dsp']['block']} {imp['input'].get('window_size_ms', imp['input'].get('width'))}"
-            f" {'/'.join(sorted(net))} w{t['point'].get('width')} d{t['point'].get('depth')}"
-            f" {t['point'].get('network')}"
+            f"{imp['dsp']['block']} "
+            f"{imp['input'].get('window_size_ms', imp['input'].get('width'))}"
+            f" {t['point'].get('network')} w{t['point'].get('width')} d{t['point'].get('depth')}"
         )
         rows.append(
             f"{t['id']:>6} {t['epochs']:>6} {t['accuracy']['int8']:>7.1%} "
