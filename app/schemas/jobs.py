@@ -115,7 +115,7 @@ class TuneRequest(BaseModel):
         },
     )
 
-    board: str = Field(description="a board preset (`tinyforge profile --list-boards`)")
+    board: str = Field(description="a board preset (an unknown name is refused with the list)")
     maxLatencyMs: float | None = Field(default=None, gt=0, description="model latency limit")
     maxRamBytes: int | None = Field(default=None, gt=0, description="default: the board's RAM")
     maxFlashBytes: int | None = Field(default=None, gt=0, description="default: the board's flash")
