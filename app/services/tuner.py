@@ -344,10 +344,10 @@ def run(
                 if stop or over:
                     for t in trials:
                         if not t.finished and t.trial_job_id is not None:
-                            tj = session.get(Job, t.trial_job_id)
-                            if tj is not None and tj.status not in FINISHED:
-                                job_service.request_cancel(session, tj)
-                            if tj is None or tj.status == "cancelled":  # had not started
+                            running = session.get(Job, t.trial_job_id)
+                            if running is not None and running.status not in FINISHED:
+                                job_service.request_cancel(session, running)
+                            if running is None or running.status == "cancelled":  # not started
                                 t.status, t.finished_at = "cancelled", utcnow()
                                 t.reason = "tuner cancelled" if not over else "time budget"
                 results = [_result_of(t) for t in trials if t.status == "succeeded"]
@@ -375,6 +375,13 @@ def summary(uow: UnitOfWork, job_id: int) -> dict[str, Any]:
 # ----------------------------------------------------------------------------- one trial
 
 
+def _trial_row(session: Session, trial_id: int) -> TuneTrial:
+    trial = session.get(TuneTrial, trial_id)
+    if trial is None:
+        raise NotFound(f"trial {trial_id} does not exist")
+    return trial
+
+
 def run_trial_job(
     uow: UnitOfWork,
     store: BlobStore,
@@ -389,9 +396,7 @@ def run_trial_job(
     from workers.tune.trial import TuneData, run_trial
 
     with uow() as session:
-        trial = session.get(TuneTrial, trial_id)
-        if trial is None:
-            raise NotFound(f"trial {trial_id} does not exist")
+        trial = _trial_row(session, trial_id)
         tuner = job_service.get_job_any(session, trial.job_id)
         trial.status, trial.worker = "running", worker
         impulse, epochs = dict(trial.impulse or {}), trial.epochs
@@ -415,16 +420,16 @@ def run_trial_job(
         )
     except TrainingCancelled:
         with uow() as session:
-            t = session.get(TuneTrial, trial_id)
+            t = _trial_row(session, trial_id)
             t.status, t.reason, t.finished_at = "cancelled", "cancelled", utcnow()
         raise
     except Exception as exc:
         with uow() as session:
-            t = session.get(TuneTrial, trial_id)
+            t = _trial_row(session, trial_id)
             t.status, t.reason, t.finished_at = "failed", str(exc)[:2000], utcnow()
         raise
     with uow() as session:
-        t = session.get(TuneTrial, trial_id)
+        t = _trial_row(session, trial_id)
         t.status = "succeeded"
         t.accuracy_float32 = out["accuracy"]["float32"]
         t.accuracy_int8 = out["accuracy"]["int8"]

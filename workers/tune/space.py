@@ -377,6 +377,7 @@ def impulse_for(
     these features), with the block's or the architecture's own message."""
     inp = input_block(kind, point, source_hz=source_hz)
     block = get_block(point["dsp"])
+    shape: tuple[int, ...]
     try:
         params = block.validate(dsp_params(point))
         if kind == "image":
@@ -386,7 +387,7 @@ def impulse_for(
                     "channels": "Grayscale" if inp["color_depth"] == "grayscale" else "RGB",
                 }
             )
-            shape = block.output_shape(width=inp["width"], height=inp["height"], params=params)
+            shape = (int(inp["height"]), int(inp["width"]), 3 if params["channels"] == "RGB" else 1)
         else:
             samples = max(
                 1, int(math.floor(inp["window_size_ms"] * inp["frequency_hz"] / 1000 + 0.5))

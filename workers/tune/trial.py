@@ -55,7 +55,7 @@ class TuneData:
             interval_ms=np.array(self.interval_ms, np.float64),
             sensors=np.array(self.sensors or []),
             split_key=np.array(self.split_key),
-            **arrays,
+            **arrays,  # type: ignore[arg-type]
         )
         return buf.getvalue()
 
@@ -104,13 +104,13 @@ def _windows(data: TuneData, inp: dict[str, Any]) -> tuple[list[np.ndarray], lis
     for i, arr in enumerate(data.arrays):
         try:
             if inp["type"] == "image":
-                spec = ImageInput(
+                image_spec = ImageInput(
                     width=inp["width"],
                     height=inp["height"],
                     resize_mode=inp["resize_mode"],
                     color_depth=inp["color_depth"],
                 )
-                w = prepare_image(arr, spec=spec)[None]
+                w = prepare_image(arr, spec=image_spec)[None]
             else:
                 spec = TimeSeriesInput(
                     axes=None,
