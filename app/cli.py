@@ -10,6 +10,7 @@ import secrets
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import TypedDict
 
@@ -239,7 +240,7 @@ def _worker_argv(queues: str, concurrency: int, pool: str, loglevel: str) -> lis
 
 
 @main.command()
-@click.option("--queues", "-Q", default="default,dsp,train,deploy", show_default=True)
+@click.option("--queues", "-Q", default="default,dsp,train,deploy,tune", show_default=True)
 @click.option(
     "--concurrency", "-c", type=int, default=None, help="default TINYFORGE_WORKER_CONCURRENCY"
 )
@@ -423,7 +424,10 @@ def up(
     url = f"{'https' if tls else 'http'}://{host}:{port}"
     log_path = settings.data_dir / "worker.log"
     argv = _worker_argv(
-        "default,dsp,train,deploy", concurrency or settings.worker_concurrency, "prefork", "INFO"
+        "default,dsp,train,deploy,tune",
+        concurrency or settings.worker_concurrency,
+        "prefork",
+        "INFO",
     )
     env = {**os.environ, "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     with (
@@ -556,6 +560,102 @@ def upload(
         click.echo(f"  failed: {name}: {error}", err=True)
     if failures:
         sys.exit(1)
+
+
+def _trials_table(trials: list[dict], limit: int) -> list[str]:
+    done = [t for t in trials if t["status"] == "succeeded"]
+    done.sort(key=lambda t: (-t["epochs"], -t["accuracy"]["int8"], t["profile"]["latency_ms"]))
+    rows = [
+        f"{'trial':>6} {'epochs':>6} {'int8':>7} {'float32':>7} {'latency':>10} {'RAM':>9} "
+        f"{'flash':>9}  impulse"
+    ]
+    for t in done[:limit]:
+        imp = t["impulse"]
+        desc = (
+            f"{imp['dsp']['block']} "
+            f"{imp['input'].get('window_size_ms', imp['input'].get('width'))}"
+            f" {t['point'].get('network')} w{t['point'].get('width')} d{t['point'].get('depth')}"
+        )
+        rows.append(
+            f"{t['id']:>6} {t['epochs']:>6} {t['accuracy']['int8']:>7.1%} "
+            f"{t['accuracy']['float32']:>7.1%} {t['profile']['latency_ms']:>7.2f} ms "
+            f"{t['profile']['ram_bytes']:>9,} {t['profile']['flash_bytes']:>9,}  {desc}"
+        )
+    return rows
+
+
+@main.command()
+@click.option(
+    "--url",
+    default=lambda: os.environ.get("TINYFORGE_URL", "http://127.0.0.1:8000"),
+    show_default="$TINYFORGE_URL or http://127.0.0.1:8000",
+)
+@click.option("--api-key", envvar="TINYFORGE_API_KEY", required=True, help="project API key")
+@click.option("--board", required=True, help="board preset (tinyforge profile --help lists them)")
+@click.option("--max-latency-ms", type=float, default=None, help="model latency limit (ms)")
+@click.option("--max-ram-bytes", type=int, default=None, help="default: the board's RAM")
+@click.option("--max-flash-bytes", type=int, default=None, help="default: the board's flash")
+@click.option("--trials", type=int, default=9, show_default=True, help="candidates to train")
+@click.option("--max-epochs", type=int, default=30, show_default=True)
+@click.option("--time-budget-s", type=float, default=None)
+@click.option("--space", default=None, help="JSON override of the search space")
+@click.option("--top", default=5, show_default=True, help="rows of the table of best trials")
+def tune(
+    url: str,
+    api_key: str,
+    board: str,
+    max_latency_ms: float | None,
+    max_ram_bytes: int | None,
+    max_flash_bytes: int | None,
+    trials: int,
+    max_epochs: int,
+    time_budget_s: float | None,
+    space: str | None,
+    top: int,
+) -> None:
+    """Run the tuner on the project's training data and print the best trials."""
+    from app.client import ApiError, TinyforgeClient
+
+    try:
+        space_json = json.loads(space) if space else None
+    except ValueError as exc:
+        raise click.BadParameter(f"not JSON: {exc}", param_hint="--space") from exc
+    body = {
+        "board": board,
+        "maxLatencyMs": max_latency_ms,
+        "maxRamBytes": max_ram_bytes,
+        "maxFlashBytes": max_flash_bytes,
+        "maxTrials": trials,
+        "maxEpochs": max_epochs,
+        "timeBudgetS": time_budget_s,
+        "space": space_json,
+    }
+    body = {k: v for k, v in body.items() if v is not None}
+    with TinyforgeClient(url, api_key) as client:
+        try:
+            pid = client.project_id()
+            jid = client.post(f"/api/{pid}/jobs/tune", json=body)["id"]
+            with click.progressbar(length=100, label=f"tuner job {jid}", file=sys.stderr) as bar:
+                done = 0
+                while True:
+                    job = client.get(f"/api/{pid}/jobs/{jid}/status")["job"]
+                    bar.update(job["progress"] - done)
+                    done = job["progress"]
+                    if job["status"] in ("succeeded", "failed", "cancelled"):
+                        break
+                    time.sleep(1.0)
+            result = client.get(f"/api/{pid}/jobs/{jid}/result")
+        except ApiError as exc:
+            raise click.ClickException(exc.message) from exc
+    skipped = len(result.get("skipped") or [])
+    if job["status"] != "succeeded":
+        raise click.ClickException(f"tuner job {jid} {job['status']}: {job['error']}")
+    click.echo(
+        f"tuner job {jid}: {len(result['trials'])} trials trained, {skipped} candidates skipped "
+        f"(did not fit {board})"
+    )
+    for line in _trials_table(result["trials"], top):
+        click.echo(line)
 
 
 @main.command()

@@ -28,6 +28,7 @@ from app.api.routes import (
     raw_data,
     remote_management,
     sample_edits,
+    tuner,
 )
 from app.core.config import Settings, get_settings
 from app.core.db import is_out_of_range
@@ -47,6 +48,7 @@ API_ROUTERS = [
     sample_edits.router,
     raw_data.router,
     jobs.router,
+    tuner.router,
     impulses.router,
     learn.router,
     devices.router,

@@ -18,7 +18,7 @@ import pytest
 
 from tests.paths import REPO_ROOT
 
-LIBRARIES = ("workers/dsp", "workers/learn", "workers/deploy")
+LIBRARIES = ("workers/dsp", "workers/learn", "workers/deploy", "workers/tune")
 NO_HTTP = ("app/services", "app/models", "app/schemas", "app/core")
 ROUTE_PACKAGES = ("app.api.routes", "app.web.routes")
 ROUTER_INSTALLERS = ("app.main", "app.web")

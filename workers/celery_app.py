@@ -1,7 +1,7 @@
 """The Celery application, configured from Settings.
 
 Embedded default: a filesystem broker under the data directory (no server needed). Production:
-Redis or RabbitMQ via TINYFORGE_BROKER_URL. Queues per workload: default, dsp, train, deploy.
+Redis or RabbitMQ via TINYFORGE_BROKER_URL. Queues per workload: default, dsp, train, deploy, tune.
 TensorFlow is never imported here or in a prefork parent: training code imports it inside the
 task, in the child process.
 """
@@ -28,6 +28,7 @@ TASK_MODULES = [
     "workers.tasks.dsp",
     "workers.tasks.learn",
     "workers.tasks.deploy",
+    "workers.tasks.tune",
 ]
 
 

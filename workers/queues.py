@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-QUEUES = ("default", "dsp", "train", "deploy")
+QUEUES = ("default", "dsp", "train", "deploy", "tune")
 
 # job kind -> (Celery task name, queue)
 JOB_KINDS = MappingProxyType(
@@ -23,5 +23,8 @@ JOB_KINDS = MappingProxyType(
         # created finished (never dispatched) so the SDK can poll it
         "pretrained-model": ("deploy.profile", "deploy"),
         "build": ("deploy.build", "deploy"),
+        # the tuner's coordinator waits on its trials: it must not hold a `tune` slot
+        "tune": ("tune.run", "default"),
+        "tune-trial": ("tune.trial", "tune"),
     }
 )

@@ -8,6 +8,7 @@ from app.models.job import FINISHED, JOB_STATUSES, Job, JobLog, WorkerHeartbeat
 from app.models.project import API_KEY_ROLES, ApiKey, HmacKey, Project
 from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
+from app.models.tune import TuneTrial
 from app.models.user import LoginFailure, ProjectMember, User, UserSession
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Project",
     "ProjectMember",
     "Sample",
+    "TuneTrial",
     "User",
     "UserSession",
     "WorkerHeartbeat",

@@ -5,6 +5,8 @@ Field names are Edge Impulse's where its API has the same call (impulseId, learn
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from app.models import Job
@@ -87,3 +89,48 @@ class BuildRequest(BaseModel):
     target: str | None = Field(
         default=None, description="default linux-x86_64; GET /api/deployment/targets lists them"
     )
+
+
+class TuneRequest(BaseModel):
+    """Search input windows, processing blocks and networks under a board's budget (the tuner).
+
+    Only `board` is required; RAM and flash limits default to the board's resources. `space`
+    narrows or widens the default search space of the project's kind of data (dimension →
+    list of values, e.g. `{"dsp": ["mfcc"], "width": [8, 16]}`; `null` removes a
+    `dsp.<parameter>` dimension)."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "board": "Arduino Nano 33 BLE Sense",
+                    "maxLatencyMs": 20,
+                    "maxTrials": 9,
+                    "timeBudgetS": 1800,
+                    "space": {"network": ["ds_cnn", "micronet"], "width": [8, 16, 32]},
+                },
+                {"board": "Arduino Nano 33 BLE Sense"},
+            ]
+        },
+    )
+
+    board: str = Field(description="a board preset (an unknown name is refused with the list)")
+    maxLatencyMs: float | None = Field(default=None, gt=0, description="model latency limit")
+    maxRamBytes: int | None = Field(default=None, gt=0, description="default: the board's RAM")
+    maxFlashBytes: int | None = Field(default=None, gt=0, description="default: the board's flash")
+    maxTrials: int = Field(
+        default=9, ge=1, le=200, description="candidates trained (the first rung's size)"
+    )
+    timeBudgetS: float | None = Field(
+        default=None, gt=0, description="stop (cancelling running trials) after this long"
+    )
+    space: dict | None = Field(default=None, description="override of the default search space")
+    maxEpochs: int = Field(default=30, ge=1, le=1000, description="epochs of the last rung")
+    strategy: Literal["halving", "random"] = "halving"
+    splitByMetadata: str | None = Field(
+        default=None,
+        description="metadata key of the validation split (default: speaker/subject/... when "
+        "every sample has it, else by sample)",
+    )
+    seed: int = Field(default=1, ge=0)

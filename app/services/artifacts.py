@@ -64,6 +64,11 @@ def feature_cache_samples(project_id: int, config_hash: str) -> str:
     return f"{_feature_cache(project_id, config_hash)}/samples"
 
 
+def tune_data_key(project_id: int, job_id: int) -> str:
+    """The training samples a tuner job works on, packed once for all its trials."""
+    return f"{project_prefix(project_id)}/tune/{job_id}/data.npz"
+
+
 def feature_cache_key(project_id: int, config_hash: str, sample: Sample) -> str:
     """One sample's features under one configuration (changes when the sample's content does)."""
     folder = feature_cache_samples(project_id, config_hash)

@@ -20,10 +20,22 @@ def install(app: FastAPI) -> None:
         jobs,
         learning,
         projects,
+        tuner,
     )
     from app.web.templating import STATIC_DIR
 
-    for module in (auth, projects, data, data_tools, devices, impulses, jobs, learning, deployment):
+    for module in (
+        auth,
+        projects,
+        data,
+        data_tools,
+        devices,
+        impulses,
+        jobs,
+        learning,
+        deployment,
+        tuner,
+    ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
 
