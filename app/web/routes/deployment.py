@@ -141,7 +141,7 @@ def _page(
         }
     )
     from app.api.deps import get_blob_store, settings_dep
-    from app.web.routes.learning import profile_context
+    from app.web.learn_views import profile_context
 
     store = get_blob_store(settings_dep(request))
     ctx.update(profile_context(session, store, project, impulse, block))

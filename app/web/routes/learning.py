@@ -6,16 +6,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from app.api.deps import SessionDep, StoreDep, TaskSenderDep
-from app.models import Impulse, Job
-from app.schemas.impulses import LearnBlock
 from app.services import artifacts, learning, readiness
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
-from app.services.errors import Conflict, Invalid, NotFound
+from app.services.errors import Conflict, Invalid
 from app.web.deps import PageProjectDep
+from app.web.learn_views import artifact_json, profile_context, recent_jobs
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
 from workers.learn import TrainSettings
@@ -68,26 +66,6 @@ def _pick(session, project, impulse_id: int | None, learn_id: int | None):
     return impulses, impulse, block
 
 
-def _artifact_json(session, store, impulse: Impulse, block: LearnBlock, kind: str) -> dict | None:
-    try:
-        art = artifacts.learn_artifact(session, impulse, block.id, kind)
-    except NotFound:
-        return None
-    return artifacts.read_json(store, art)
-
-
-def _jobs(session, project_id: int, kind: str, impulse: Impulse | None) -> list[Job]:
-    if impulse is None:
-        return []
-    rows = session.scalars(
-        select(Job)
-        .where(Job.project_id == project_id, Job.kind == kind)
-        .order_by(Job.id.desc())
-        .limit(30)
-    )
-    return [j for j in rows if j.params.get("impulse_id") == impulse.id][:5]
-
-
 def _context(
     request: Request,
     session,
@@ -101,7 +79,7 @@ def _context(
 ) -> dict[str, Any]:
     impulses, impulse, block = _pick(session, project, impulse_id, learn_id)
     kind = "train" if nav == "training" else "test"
-    jobs = _jobs(session, project.id, kind, impulse)
+    jobs = recent_jobs(session, project.id, kind, impulse)
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
     live = next((j for j in jobs if j.id == job_id), None)
@@ -129,8 +107,8 @@ def _context(
         if running is not None:
             blocker = f"job {running.id} is {running.status}; wait for it or cancel it"
         ctx["blocker"] = blocker
-        ctx["results"] = _artifact_json(session, store, impulse, block, "training-results")
-        ctx["test_results"] = _artifact_json(session, store, impulse, block, "test-results")
+        ctx["results"] = artifact_json(session, store, impulse, block, "training-results")
+        ctx["test_results"] = artifact_json(session, store, impulse, block, "test-results")
         ctx["downloads"] = artifacts.learn_artifacts(session, impulse, block.id)
     return ctx
 
@@ -152,29 +130,6 @@ def training_page(
     ctx.update(profile_context(session, store, project, ctx["impulse"], ctx["block"]))
     ctx["split_suggestion"] = learning.split_suggestion(session, project.id)
     return render(request, "training.html", ctx)
-
-
-def profile_context(session, store, project, impulse, block) -> dict[str, Any]:
-    """What templates/_profile_table.html needs: the stored profile of the block (the profile
-    job's), the project's board and a running profile job."""
-    from app.services import profiles
-
-    out: dict[str, Any] = {
-        "profile": None,
-        "project_board": profiles.project_board(project),
-        "profile_job": None,
-        "profile_boards": profiles.board_names(),
-    }
-    if impulse is None or block is None or getattr(block, "is_anomaly", False):
-        return out
-    out["profile"] = _artifact_json(session, store, impulse, block, "profile")
-    running = [
-        j
-        for j in _jobs(session, project.id, "profile", impulse)
-        if j.params.get("learn_id") == block.id and j.status in ("queued", "running")
-    ]
-    out["profile_job"] = running[0] if running else None
-    return out
 
 
 def _number(kind: str, raw: str) -> Any:
