@@ -111,8 +111,14 @@ def build(
     if body.impulseId is None and body.modelId is None:
         # Edge Impulse's SDK (model.deploy) builds the uploaded "pretrained model"
         from app.services import ei_profile
+        from app.services.errors import NotFound
 
-        body = body.model_copy(update={"modelId": ei_profile.current_model(session, project.id).id})
+        try:
+            model_id = ei_profile.current_model(session, project.id).id
+        except NotFound:
+            model_id = None  # validate_request says what to send
+        if model_id is not None:
+            body = body.model_copy(update={"modelId": model_id})
     if body.target is None and type is not None:
         from workers.deploy.targets import TARGETS
 
