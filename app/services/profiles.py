@@ -50,13 +50,17 @@ def _part(cycles: int | None, clock_hz: int, ram: int | None, flash: int | None)
     }
 
 
-def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
+def shape_board(
+    entry: dict[str, Any], dsp: Any = None, anomaly: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
 
     `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
-    or None (then the DSP part is null and a note says so). The anomaly block is not profiled.
-    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deeper of the
-    two measured stacks + static data; flash total = code + weights + DSP tables."""
+    or None (then the DSP part is null and a note says so). `anomaly`: the trained anomaly
+    block's model (K-means or GMM), costed from its dimensions (`profile.anomaly`), or None.
+    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deepest of the
+    stacks (DSP, model, anomaly scorer) + static data; flash total = code + weights + DSP tables
+    + anomaly tables. Cycles total = DSP + model + anomaly."""
     from workers.deploy.profile.cycles import cycles_from_classes
 
     clock = entry["clock_hz"]
@@ -65,7 +69,7 @@ def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
     notes = list(entry["notes"])
     ram = dict(entry["ram"])
     flash = dict(entry["flash"])
-    total = dict(model)
+    cycles = entry["cycles"]
     dsp_part = empty
     if dsp is not None:
         dsp_cycles = cycles_from_classes(
@@ -77,23 +81,21 @@ def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
         ram["stack"] = max(ram["stack"], dsp.stack_used_bytes)
         flash["dsp_code"] = dsp.code_bytes - dsp.table_bytes
         flash["dsp_tables"] = dsp.table_bytes
-        cycles = entry["cycles"] + dsp_cycles
-        total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
+        cycles += dsp_cycles
     else:
-        notes.append("the DSP is not profiled in this answer: total is the model alone")
+        notes.append("the DSP is not profiled in this answer: total is without it")
+    total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
     board_ram, board_flash = entry["board_ram_bytes"], entry["board_flash_bytes"]
-    fits = (board_ram is None or total["ram_bytes"] <= board_ram) and (
-        board_flash is None or total["flash_bytes"] <= board_flash
-    )
-    return {
+    board = {
         "board": entry["board"],
         "target": entry["target"],
         "mcu": entry["mcu"],
         "clock_hz": clock,
         "board_ram_bytes": board_ram,
         "board_flash_bytes": board_flash,
+        "flash_wait_states": entry["flash_wait_states"],
         "method": entry["method"],
-        "fits": fits,
+        "fits": _fits(total, board_ram, board_flash),
         "dsp": dsp_part,
         "model": model,
         "anomaly": empty,
@@ -103,6 +105,41 @@ def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
         "instructions": entry["instructions"],
         "notes": notes,
     }
+    return with_anomaly(board, anomaly)
+
+
+def _fits(total: dict, board_ram: int | None, board_flash: int | None) -> bool:
+    return (board_ram is None or total["ram_bytes"] <= board_ram) and (
+        board_flash is None or total["flash_bytes"] <= board_flash
+    )
+
+
+def with_anomaly(board: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[str, Any]:
+    """`board` (a shaped entry without anomaly part) with the anomaly scorer's cost added to its
+    parts, breakdowns and total; `board` itself when `anomaly` is None. Applied when the profile is
+    read, so a block trained after the classifier's profile job still counts."""
+    from workers.deploy.profile.anomaly import NOTE, anomaly_cost
+
+    if anomaly is None or board["anomaly"]["cycles"] is not None:
+        return board
+    cost = anomaly_cost(
+        anomaly, board["target"], flash_wait_states=board.get("flash_wait_states", 0)
+    )
+    clock = board["clock_hz"]
+    ram = {**board["ram"], "stack": max(board["ram"]["stack"], cost["ram_bytes"])}
+    flash = {**board["flash"], "anomaly_tables": cost["flash_bytes"]}
+    total = _part(
+        board["total"]["cycles"] + cost["cycles"], clock, sum(ram.values()), sum(flash.values())
+    )
+    return {
+        **board,
+        "anomaly": _part(cost["cycles"], clock, cost["ram_bytes"], cost["flash_bytes"]),
+        "total": total,
+        "ram": ram,
+        "flash": flash,
+        "fits": _fits(total, board["board_ram_bytes"], board["board_flash_bytes"]),
+        "notes": [*board["notes"], NOTE],
+    }
 
 
 def profile_models(
@@ -111,10 +148,12 @@ def profile_models(
     boards: Sequence[str] | None = None,
     measure_board: str | None = None,
     dsp: dict[str, Any] | None = None,
+    anomaly: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda m: None,
 ) -> dict[str, Any]:
     """Profile each model ({"int8": bytes, "float32": bytes}) on the boards: estimates on every
-    board; measured under QEMU on `measure_board`'s core when given and the toolchain is there."""
+    board; measured under QEMU on `measure_board`'s core when given and the toolchain is there.
+    `dsp`: measured processing blocks per target; `anomaly`: the trained anomaly block beside."""
     from workers.deploy.mcu import toolchain_available
     from workers.deploy.profile import profile_model, resolve_boards
 
@@ -133,7 +172,9 @@ def profile_models(
         )
         out[kind] = {
             "model": result["model"],
-            "boards": [shape_board(e, (dsp or {}).get(e["target"])) for e in result["boards"]],
+            "boards": [
+                shape_board(e, (dsp or {}).get(e["target"]), anomaly) for e in result["boards"]
+            ],
         }
         for e in result["boards"]:
             if e["method"] == "measured":
@@ -161,6 +202,17 @@ def _models(session: Session, store: BlobStore, impulse: Impulse, learn_id: int)
     return models
 
 
+def _anomaly(session: Session, store: BlobStore, impulse: Impulse, learn_id: int) -> dict | None:
+    """The trained anomaly block that scores beside block `learn_id` (same processing blocks), as
+    the deployment compiles it; None when there is none (or `learn_id` is the anomaly block)."""
+    from app.services import deployment, learning
+
+    block = learning.learn_block(impulse, learn_id)
+    if block.anomaly_kind is not None:
+        return None
+    return deployment._anomaly_model(session, store, impulse, block)
+
+
 def learn_profile(
     session: Session,
     store: BlobStore,
@@ -170,7 +222,8 @@ def learn_profile(
     boards: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The stored profile (from the profile job) of a block, or a fresh estimate when there is
-    none yet; filtered to `boards` (422 for an unknown one)."""
+    none yet, with the anomaly block beside it (as trained now) costed in; filtered to `boards`
+    (422 for an unknown one)."""
     for name in boards or ():
         check_board(name)
     try:
@@ -178,11 +231,13 @@ def learn_profile(
         stored = json.loads(store.get(art.blob_key))
     except NotFound:
         stored = profile_models(_models(session, store, impulse, learn_id))
-    if boards:
-        wanted = set(boards)
-        for kind in ("int8", "float32"):
-            if kind in stored:
-                stored[kind]["boards"] = [b for b in stored[kind]["boards"] if b["board"] in wanted]
+    anomaly = _anomaly(session, store, impulse, learn_id)
+    wanted = set(boards or board_names())
+    for kind in ("int8", "float32"):
+        if kind in stored:
+            stored[kind]["boards"] = [
+                with_anomaly(b, anomaly) for b in stored[kind]["boards"] if b["board"] in wanted
+            ]
     return stored
 
 
