@@ -62,13 +62,12 @@ def shape_board(
     stacks (DSP, model, anomaly scorer) + static data; flash total = code + weights + DSP tables
     + anomaly tables. Cycles total = DSP + model + anomaly."""
     from workers.deploy.profile.cycles import cycles_from_classes
+    from workers.deploy.profile.memory import impulse_memory, memory_totals
 
     clock = entry["clock_hz"]
     model = _part(entry["cycles"], clock, entry["ram_bytes"], entry["flash_bytes"])
     empty = _part(None, clock, None, None)
     notes = list(entry["notes"])
-    ram = dict(entry["ram"])
-    flash = dict(entry["flash"])
     cycles = entry["cycles"]
     dsp_part = empty
     if dsp is not None:
@@ -76,15 +75,11 @@ def shape_board(
             dsp.classes, entry["target"], flash_wait_states=entry["flash_wait_states"]
         ).cycles
         dsp_part = _part(dsp_cycles, clock, dsp.ram_bytes, dsp.flash_bytes)
-        ram["window"] = dsp.window_bytes
-        ram["dsp_scratch"] = dsp.scratch_bytes
-        ram["stack"] = max(ram["stack"], dsp.stack_used_bytes)
-        flash["dsp_code"] = dsp.code_bytes - dsp.table_bytes
-        flash["dsp_tables"] = dsp.table_bytes
         cycles += dsp_cycles
     else:
         notes.append("the DSP is not profiled in this answer: total is without it")
-    total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
+    ram, flash = impulse_memory(entry["ram"], entry["flash"], dsp=dsp)
+    total = _part(cycles, clock, *memory_totals(ram, flash))
     board_ram, board_flash = entry["board_ram_bytes"], entry["board_flash_bytes"]
     board = {
         "board": entry["board"],
@@ -119,6 +114,7 @@ def with_anomaly(board: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[
     parts, breakdowns and total; `board` itself when `anomaly` is None. Applied when the profile is
     read, so a block trained after the classifier's profile job still counts."""
     from workers.deploy.profile.anomaly import NOTE, anomaly_cost
+    from workers.deploy.profile.memory import impulse_memory, memory_totals
 
     if anomaly is None or board["anomaly"]["cycles"] is not None:
         return board
@@ -126,11 +122,8 @@ def with_anomaly(board: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[
         anomaly, board["target"], flash_wait_states=board.get("flash_wait_states", 0)
     )
     clock = board["clock_hz"]
-    ram = {**board["ram"], "stack": max(board["ram"]["stack"], cost["ram_bytes"])}
-    flash = {**board["flash"], "anomaly_tables": cost["flash_bytes"]}
-    total = _part(
-        board["total"]["cycles"] + cost["cycles"], clock, sum(ram.values()), sum(flash.values())
-    )
+    ram, flash = impulse_memory(board["ram"], board["flash"], anomaly=cost)
+    total = _part(board["total"]["cycles"] + cost["cycles"], clock, *memory_totals(ram, flash))
     return {
         **board,
         "anomaly": _part(cost["cycles"], clock, cost["ram_bytes"], cost["flash_bytes"]),
@@ -288,7 +281,6 @@ def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> d
     from workers.deploy.dsp import DspBuildError, emit_dsp_chain
     from workers.deploy.mcu import toolchain_available
     from workers.deploy.profile import PROFILE_BOARDS
-    from workers.deploy.profile.dsp import measure_dsp
 
     if not toolchain_available():
         log("the Arm toolchain is not installed: the DSP is not profiled")
@@ -317,13 +309,59 @@ def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> d
     except DspBuildError as exc:
         log(f"the DSP is not profiled: {exc}")
         return None
-    out = {}
-    for target in dict.fromkeys(b.target for b in PROFILE_BOARDS):
-        m = measure_dsp(emission, target)
-        out[target] = m
-        log(
-            f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
-            f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
-            f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
-        )
-    return out
+    return {
+        target: _measure_dsp_on(emission, target, log)
+        for target in dict.fromkeys(b.target for b in PROFILE_BOARDS)
+    }
+
+
+def _measure_dsp_on(emission, target: str, log: Callable[[str], None]) -> Any:
+    from workers.deploy.profile.dsp import measure_dsp
+
+    m = measure_dsp(emission, target)
+    log(
+        f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
+        f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
+        f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
+    )
+    return m
+
+
+def impulse_on_target(
+    tflite: bytes,
+    target: str,
+    *,
+    spec: Any = None,
+    anomaly: dict[str, Any] | None = None,
+    board: str | None = None,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict[str, Any] | None:
+    """What a build for `target` records (issue 11): the profile entry of the impulse on a board
+    with that core (`board` when it has it, else the first preset), the model and the DSP measured
+    under QEMU, the anomaly block computed: the same function and inputs as the profile job, so
+    the manifest's RAM/flash are the profile API's. `spec`: the build's `ImpulseSpec` (None for a
+    bare model). None without the toolchain or for a core the profile does not cover."""
+    from workers.deploy.dsp import DspBuildError, emit_dsp_chain
+    from workers.deploy.mcu import toolchain_available
+    from workers.deploy.profile import PROFILE_BOARDS, profile_model
+
+    candidates = [b for b in PROFILE_BOARDS if b.target == target]
+    if not candidates or not toolchain_available():
+        return None
+    chosen = next((b for b in candidates if b.name == board), candidates[0])
+    dsp = None
+    if spec is not None:
+        try:
+            emission = emit_dsp_chain(
+                [(spec.dsp_block, spec.dsp_params), *spec.more_dsp],
+                window_samples=spec.window_samples,
+                n_axes=len(spec.axes),
+                frequency_hz=spec.frequency_hz,
+            )
+            dsp = _measure_dsp_on(emission, target, log)
+        except DspBuildError as exc:
+            log(f"the DSP is not profiled: {exc}")
+    result = profile_model(tflite, boards=[chosen.name], measure_targets=[target])
+    if anomaly is None and spec is not None:
+        anomaly = spec.anomaly
+    return shape_board(result["boards"][0], dsp, anomaly)

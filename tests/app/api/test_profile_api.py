@@ -78,6 +78,25 @@ def test_profile_after_training_per_board_int8_and_float32(client, trained, work
             assert b["total"]["flash_bytes"] == before["total"]["flash_bytes"] + a["flash_bytes"]
             assert b["total"]["ram_bytes"] == sum(b["ram"].values())
 
+    if toolchain_available():  # the build records the profile's RAM/flash: one definition
+        job, log = _run(
+            client,
+            p,
+            "build-ondevice-model",
+            {"impulseId": iid, "learnId": 2, "target": nano["target"], "modelType": "int8"},
+        )
+        assert job["status"] == "succeeded", log[-20:]
+        m = job["result"]["manifest"]
+        prof = next(b for b in after["int8"]["boards"] if b["board"] == NANO)
+        assert m["memory_board"] == NANO and prof["method"] == "measured"
+        assert (m["ram_bytes"], m["flash_bytes"]) == (
+            prof["total"]["ram_bytes"],
+            prof["total"]["flash_bytes"],
+        )
+        assert (m["ram"], m["flash"]) == (prof["ram"], prof["flash"])
+        line = next(ln for ln in log if " memory (as the profile of " in ln)
+        assert f"RAM {m['ram_bytes']:,} B (" in line and f"flash {m['flash_bytes']:,} B (" in line
+
     one = client.get(
         f"/api/{pid}/impulses/{iid}/learn/2/profile", params={"board": NANO}, headers=h
     ).json()
