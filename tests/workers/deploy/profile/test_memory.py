@@ -1,6 +1,11 @@
 """One definition of an impulse's RAM and flash (workers/deploy/profile/memory.py), shared by the
 profile API, the dashboard, the build log and the manifest."""
 
+import pytest
+
+from app.services import profiles
+from tests.paths import MODELS_DIR, require_shared
+from workers.deploy.mcu import toolchain_available
 from workers.deploy.profile.dsp import DspMeasurement
 from workers.deploy.profile.memory import describe_memory, impulse_memory, memory_totals
 
@@ -55,3 +60,22 @@ def test_the_log_words():
         "dsp scratch 2,048), flash 33,000 B (weights 20,000 + code 9,000 + dsp code 2,500 + "
         "dsp tables 1,500)"
     )
+
+
+@pytest.mark.skipif(not toolchain_available(), reason="needs arm-none-eabi-gcc and QEMU")
+def test_the_build_and_the_profile_api_compute_the_same_figures():
+    """The build's caller (`impulse_on_target`, what the manifest records) and the profile's
+    (`profile_models`, what the API serves) on the same model and board."""
+    model = require_shared(MODELS_DIR / "ad01_int8.tflite").read_bytes()
+    board = "STM32F4 Discovery"  # cortex-m4f, not the first preset of that core
+    anomaly = {"kind": "kmeans", "mean": [0.0] * 3, "radii": [1.0, 2.0]}
+    built = profiles.impulse_on_target(model, "cortex-m4f", board=board, anomaly=anomaly)
+    served = profiles.profile_models({"int8": model}, boards=[board], measure_board=board)
+    api = profiles.with_anomaly(served["int8"]["boards"][0], anomaly)
+    assert built["board"] == api["board"] == board and built["method"] == "measured"
+    assert built["total"] == api["total"] and (built["ram"], built["flash"]) == (
+        api["ram"],
+        api["flash"],
+    )
+    assert built["flash"]["anomaly_tables"] == 62
+    assert profiles.impulse_on_target(model, "linux-x86_64") is None  # not a profiled core
