@@ -206,6 +206,27 @@ def _anomaly(session: Session, store: BlobStore, impulse: Impulse, learn_id: int
     return deployment._anomaly_model(session, store, impulse, block)
 
 
+def stored_profile(
+    session: Session, store: BlobStore, impulse: Impulse, learn_id: int
+) -> dict[str, Any] | None:
+    """The profile job's stored result for a block with the anomaly block beside it (as trained
+    now) costed in (`with_anomaly`): what the API and the dashboard show; None before the job."""
+    try:
+        art = artifacts.learn_artifact(session, impulse, learn_id, "profile")
+    except NotFound:
+        return None
+    return _with_anomaly_all(
+        json.loads(store.get(art.blob_key)), _anomaly(session, store, impulse, learn_id)
+    )
+
+
+def _with_anomaly_all(prof: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[str, Any]:
+    for kind in ("int8", "float32"):
+        if kind in prof:
+            prof[kind]["boards"] = [with_anomaly(b, anomaly) for b in prof[kind]["boards"]]
+    return prof
+
+
 def learn_profile(
     session: Session,
     store: BlobStore,
@@ -214,23 +235,21 @@ def learn_profile(
     *,
     boards: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The stored profile (from the profile job) of a block, or a fresh estimate when there is
-    none yet, with the anomaly block beside it (as trained now) costed in; filtered to `boards`
-    (422 for an unknown one)."""
+    """The stored profile (`stored_profile`) of a block, or a fresh estimate when there is none
+    yet, with the anomaly block costed in; filtered to `boards` (422 for an unknown one)."""
     for name in boards or ():
         check_board(name)
-    try:
-        art = artifacts.learn_artifact(session, impulse, learn_id, "profile")
-        stored = json.loads(store.get(art.blob_key))
-    except NotFound:
-        stored = profile_models(_models(session, store, impulse, learn_id))
-    anomaly = _anomaly(session, store, impulse, learn_id)
-    wanted = set(boards or board_names())
-    for kind in ("int8", "float32"):
-        if kind in stored:
-            stored[kind]["boards"] = [
-                with_anomaly(b, anomaly) for b in stored[kind]["boards"] if b["board"] in wanted
-            ]
+    stored = stored_profile(session, store, impulse, learn_id)
+    if stored is None:
+        stored = _with_anomaly_all(
+            profile_models(_models(session, store, impulse, learn_id)),
+            _anomaly(session, store, impulse, learn_id),
+        )
+    if boards:
+        wanted = set(boards)
+        for kind in ("int8", "float32"):
+            if kind in stored:
+                stored[kind]["boards"] = [b for b in stored[kind]["boards"] if b["board"] in wanted]
     return stored
 
 

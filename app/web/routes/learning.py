@@ -159,7 +159,7 @@ def profile_context(session, store, project, impulse, block) -> dict[str, Any]:
     }
     if impulse is None or block is None or getattr(block, "is_anomaly", False):
         return out
-    out["profile"] = _artifact_json(session, store, impulse, block, "profile")
+    out["profile"] = profiles.stored_profile(session, store, impulse, block.id)
     running = [
         j
         for j in _jobs(session, project.id, "profile", impulse)
