@@ -43,6 +43,8 @@ def main() -> None:
     targets = args.targets.split(",")
     table = load_table()
     fitted = set(table.get("fitted_on", []))
+    for entry in table["targets"].values():  # a core refitted alone (profile_fit.py --merge)
+        fitted |= set(entry.get("fitted_on", []))
     errors: dict[str, list[float]] = {t: [] for t in targets}
     times: dict[str, list[float]] = {t: [] for t in targets}
     print(

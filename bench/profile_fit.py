@@ -173,6 +173,11 @@ def main() -> None:
     ap.add_argument("--targets", default=",".join(CORES))
     ap.add_argument("--out", type=Path, default=TABLE_PATH)
     ap.add_argument("--samples", type=Path, default=None, help="also write the raw samples here")
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="replace only --targets in the existing --out table (their own fitted_on list)",
+    )
     args = ap.parse_args()
     targets = args.targets.split(",")
 
@@ -224,7 +229,14 @@ def main() -> None:
             "stack": int(max(r["stack"] for r in rows)),
             "other_ram": int(np.median(other)),
         }
-    table["fitted_on"] = [name for name, _ in models]
+    names = [name for name, _ in models]
+    if args.merge and args.out.is_file():
+        base = json.loads(args.out.read_text())
+        for t in targets:
+            base["targets"][t] = {**table["targets"][t], "fitted_on": names}
+        table = base
+    else:
+        table["fitted_on"] = names
     args.out.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n")
     if args.samples:
         args.samples.write_text(json.dumps(samples))

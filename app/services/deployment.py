@@ -16,7 +16,7 @@ from app.core.storage import BlobStore
 from app.models import Impulse
 from app.schemas.impulses import DspBlock, ImageInputBlock, LearnBlock, TimeSeriesInputBlock
 from app.schemas.jobs import BuildRequest
-from app.services import artifacts, learning
+from app.services import artifacts, learning, profiles
 from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services.errors import BadRequest, NotFound
@@ -103,7 +103,8 @@ def build(
         None,
     )
     with uow() as session:
-        project_name = get_project(session, project_id).name
+        project = get_project(session, project_id)
+        project_name, project_board = project.name, profiles.project_board(project)
         if "modelId" in p:
             art = artifacts.uploaded_model(session, project_id, p["modelId"])
             tflite = artifacts.read(store, art)
@@ -191,6 +192,7 @@ def build(
         failures = verdict(report)
         if failures:
             raise BadRequest("verification failed: " + "; ".join(failures))
+        _record_memory(lib.manifest, tflite, p["target"], spec, project_board, log)
     else:
         log(
             "tflite-micro engine: the export is checked for completeness (model bytes, op "
@@ -228,6 +230,35 @@ def build(
         "size": len(blob),
         "manifest": lib.manifest,
     }
+
+
+def _record_memory(
+    manifest: dict[str, Any],
+    tflite: bytes,
+    target: str,
+    spec: Any,
+    board: str,
+    log: Callable[[str], None],
+) -> None:
+    """The manifest's `ram_bytes` / `flash_bytes` and their breakdowns (`ram`, `flash`): the
+    profile's figures for this impulse on a board with the target's core (the project's board when
+    it has that core), one definition with the profile API and the dashboard
+    (`workers.deploy.profile.memory`). Left as verification measured them when the target is not
+    profiled or the toolchain is missing."""
+    from workers.deploy.profile.memory import describe_memory
+
+    entry = profiles.impulse_on_target(tflite, target, spec=spec, board=board)
+    if entry is None:
+        return
+    manifest["ram_bytes"] = entry["total"]["ram_bytes"]
+    manifest["flash_bytes"] = entry["total"]["flash_bytes"]
+    manifest["ram"] = entry["ram"]
+    manifest["flash"] = entry["flash"]
+    manifest["memory_board"] = entry["board"]
+    log(
+        f"{target} memory (as the profile of {entry['board']}, docs/profile.md): "
+        f"{describe_memory(entry['ram'], entry['flash'])}"
+    )
 
 
 def _anomaly_model(

@@ -50,50 +50,47 @@ def _part(cycles: int | None, clock_hz: int, ram: int | None, flash: int | None)
     }
 
 
-def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
+def shape_board(
+    entry: dict[str, Any], dsp: Any = None, anomaly: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
 
     `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
-    or None (then the DSP part is null and a note says so). The anomaly block is not profiled.
-    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deeper of the
-    two measured stacks + static data; flash total = code + weights + DSP tables."""
+    or None (then the DSP part is null and a note says so). `anomaly`: the trained anomaly
+    block's model (K-means or GMM), costed from its dimensions (`profile.anomaly`), or None.
+    RAM total = window buffer + DSP working memory + arena + kernel scratch + the deepest of the
+    stacks (DSP, model, anomaly scorer) + static data; flash total = code + weights + DSP tables
+    + anomaly tables. Cycles total = DSP + model + anomaly."""
     from workers.deploy.profile.cycles import cycles_from_classes
+    from workers.deploy.profile.memory import impulse_memory, memory_totals
 
     clock = entry["clock_hz"]
     model = _part(entry["cycles"], clock, entry["ram_bytes"], entry["flash_bytes"])
     empty = _part(None, clock, None, None)
     notes = list(entry["notes"])
-    ram = dict(entry["ram"])
-    flash = dict(entry["flash"])
-    total = dict(model)
+    cycles = entry["cycles"]
     dsp_part = empty
     if dsp is not None:
         dsp_cycles = cycles_from_classes(
             dsp.classes, entry["target"], flash_wait_states=entry["flash_wait_states"]
         ).cycles
         dsp_part = _part(dsp_cycles, clock, dsp.ram_bytes, dsp.flash_bytes)
-        ram["window"] = dsp.window_bytes
-        ram["dsp_scratch"] = dsp.scratch_bytes
-        ram["stack"] = max(ram["stack"], dsp.stack_used_bytes)
-        flash["dsp_code"] = dsp.code_bytes - dsp.table_bytes
-        flash["dsp_tables"] = dsp.table_bytes
-        cycles = entry["cycles"] + dsp_cycles
-        total = _part(cycles, clock, sum(ram.values()), sum(flash.values()))
+        cycles += dsp_cycles
     else:
-        notes.append("the DSP is not profiled in this answer: total is the model alone")
+        notes.append("the DSP is not profiled in this answer: total is without it")
+    ram, flash = impulse_memory(entry["ram"], entry["flash"], dsp=dsp)
+    total = _part(cycles, clock, *memory_totals(ram, flash))
     board_ram, board_flash = entry["board_ram_bytes"], entry["board_flash_bytes"]
-    fits = (board_ram is None or total["ram_bytes"] <= board_ram) and (
-        board_flash is None or total["flash_bytes"] <= board_flash
-    )
-    return {
+    board = {
         "board": entry["board"],
         "target": entry["target"],
         "mcu": entry["mcu"],
         "clock_hz": clock,
         "board_ram_bytes": board_ram,
         "board_flash_bytes": board_flash,
+        "flash_wait_states": entry["flash_wait_states"],
         "method": entry["method"],
-        "fits": fits,
+        "fits": _fits(total, board_ram, board_flash),
         "dsp": dsp_part,
         "model": model,
         "anomaly": empty,
@@ -103,6 +100,39 @@ def shape_board(entry: dict[str, Any], dsp: Any = None) -> dict[str, Any]:
         "instructions": entry["instructions"],
         "notes": notes,
     }
+    return with_anomaly(board, anomaly)
+
+
+def _fits(total: dict, board_ram: int | None, board_flash: int | None) -> bool:
+    return (board_ram is None or total["ram_bytes"] <= board_ram) and (
+        board_flash is None or total["flash_bytes"] <= board_flash
+    )
+
+
+def with_anomaly(board: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[str, Any]:
+    """`board` (a shaped entry without anomaly part) with the anomaly scorer's cost added to its
+    parts, breakdowns and total; `board` itself when `anomaly` is None. Applied when the profile is
+    read, so a block trained after the classifier's profile job still counts."""
+    from workers.deploy.profile.anomaly import NOTE, anomaly_cost
+    from workers.deploy.profile.memory import impulse_memory, memory_totals
+
+    if anomaly is None or board["anomaly"]["cycles"] is not None:
+        return board
+    cost = anomaly_cost(
+        anomaly, board["target"], flash_wait_states=board.get("flash_wait_states", 0)
+    )
+    clock = board["clock_hz"]
+    ram, flash = impulse_memory(board["ram"], board["flash"], anomaly=cost)
+    total = _part(board["total"]["cycles"] + cost["cycles"], clock, *memory_totals(ram, flash))
+    return {
+        **board,
+        "anomaly": _part(cost["cycles"], clock, cost["ram_bytes"], cost["flash_bytes"]),
+        "total": total,
+        "ram": ram,
+        "flash": flash,
+        "fits": _fits(total, board["board_ram_bytes"], board["board_flash_bytes"]),
+        "notes": [*board["notes"], NOTE],
+    }
 
 
 def profile_models(
@@ -111,10 +141,12 @@ def profile_models(
     boards: Sequence[str] | None = None,
     measure_board: str | None = None,
     dsp: dict[str, Any] | None = None,
+    anomaly: dict[str, Any] | None = None,
     log: Callable[[str], None] = lambda m: None,
 ) -> dict[str, Any]:
     """Profile each model ({"int8": bytes, "float32": bytes}) on the boards: estimates on every
-    board; measured under QEMU on `measure_board`'s core when given and the toolchain is there."""
+    board; measured under QEMU on `measure_board`'s core when given and the toolchain is there.
+    `dsp`: measured processing blocks per target; `anomaly`: the trained anomaly block beside."""
     from workers.deploy.mcu import toolchain_available
     from workers.deploy.profile import profile_model, resolve_boards
 
@@ -133,7 +165,9 @@ def profile_models(
         )
         out[kind] = {
             "model": result["model"],
-            "boards": [shape_board(e, (dsp or {}).get(e["target"])) for e in result["boards"]],
+            "boards": [
+                shape_board(e, (dsp or {}).get(e["target"]), anomaly) for e in result["boards"]
+            ],
         }
         for e in result["boards"]:
             if e["method"] == "measured":
@@ -161,6 +195,38 @@ def _models(session: Session, store: BlobStore, impulse: Impulse, learn_id: int)
     return models
 
 
+def _anomaly(session: Session, store: BlobStore, impulse: Impulse, learn_id: int) -> dict | None:
+    """The trained anomaly block that scores beside block `learn_id` (same processing blocks), as
+    the deployment compiles it; None when there is none (or `learn_id` is the anomaly block)."""
+    from app.services import deployment, learning
+
+    block = learning.learn_block(impulse, learn_id)
+    if block.anomaly_kind is not None:
+        return None
+    return deployment._anomaly_model(session, store, impulse, block)
+
+
+def stored_profile(
+    session: Session, store: BlobStore, impulse: Impulse, learn_id: int
+) -> dict[str, Any] | None:
+    """The profile job's stored result for a block with the anomaly block beside it (as trained
+    now) costed in (`with_anomaly`): what the API and the dashboard show; None before the job."""
+    try:
+        art = artifacts.learn_artifact(session, impulse, learn_id, "profile")
+    except NotFound:
+        return None
+    return _with_anomaly_all(
+        json.loads(store.get(art.blob_key)), _anomaly(session, store, impulse, learn_id)
+    )
+
+
+def _with_anomaly_all(prof: dict[str, Any], anomaly: dict[str, Any] | None) -> dict[str, Any]:
+    for kind in ("int8", "float32"):
+        if kind in prof:
+            prof[kind]["boards"] = [with_anomaly(b, anomaly) for b in prof[kind]["boards"]]
+    return prof
+
+
 def learn_profile(
     session: Session,
     store: BlobStore,
@@ -169,15 +235,16 @@ def learn_profile(
     *,
     boards: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The stored profile (from the profile job) of a block, or a fresh estimate when there is
-    none yet; filtered to `boards` (422 for an unknown one)."""
+    """The stored profile (`stored_profile`) of a block, or a fresh estimate when there is none
+    yet, with the anomaly block costed in; filtered to `boards` (422 for an unknown one)."""
     for name in boards or ():
         check_board(name)
-    try:
-        art = artifacts.learn_artifact(session, impulse, learn_id, "profile")
-        stored = json.loads(store.get(art.blob_key))
-    except NotFound:
-        stored = profile_models(_models(session, store, impulse, learn_id))
+    stored = stored_profile(session, store, impulse, learn_id)
+    if stored is None:
+        stored = _with_anomaly_all(
+            profile_models(_models(session, store, impulse, learn_id)),
+            _anomaly(session, store, impulse, learn_id),
+        )
     if boards:
         wanted = set(boards)
         for kind in ("int8", "float32"):
@@ -233,7 +300,6 @@ def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> d
     from workers.deploy.dsp import DspBuildError, emit_dsp_chain
     from workers.deploy.mcu import toolchain_available
     from workers.deploy.profile import PROFILE_BOARDS
-    from workers.deploy.profile.dsp import measure_dsp
 
     if not toolchain_available():
         log("the Arm toolchain is not installed: the DSP is not profiled")
@@ -262,13 +328,59 @@ def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> d
     except DspBuildError as exc:
         log(f"the DSP is not profiled: {exc}")
         return None
-    out = {}
-    for target in dict.fromkeys(b.target for b in PROFILE_BOARDS):
-        m = measure_dsp(emission, target)
-        out[target] = m
-        log(
-            f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
-            f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
-            f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
-        )
-    return out
+    return {
+        target: _measure_dsp_on(emission, target, log)
+        for target in dict.fromkeys(b.target for b in PROFILE_BOARDS)
+    }
+
+
+def _measure_dsp_on(emission, target: str, log: Callable[[str], None]) -> Any:
+    from workers.deploy.profile.dsp import measure_dsp
+
+    m = measure_dsp(emission, target)
+    log(
+        f"DSP ({emission.block}) on {target}: {sum(m.classes.values()):,} counts, RAM "
+        f"{m.ram_bytes:,} B (window {m.window_bytes:,} + scratch {m.scratch_bytes:,} + stack "
+        f"{m.stack_used_bytes:,}), flash {m.flash_bytes:,} B (tables {m.table_bytes:,})"
+    )
+    return m
+
+
+def impulse_on_target(
+    tflite: bytes,
+    target: str,
+    *,
+    spec: Any = None,
+    anomaly: dict[str, Any] | None = None,
+    board: str | None = None,
+    log: Callable[[str], None] = lambda m: None,
+) -> dict[str, Any] | None:
+    """What a build for `target` records (issue 11): the profile entry of the impulse on a board
+    with that core (`board` when it has it, else the first preset), the model and the DSP measured
+    under QEMU, the anomaly block computed: the same function and inputs as the profile job, so
+    the manifest's RAM/flash are the profile API's. `spec`: the build's `ImpulseSpec` (None for a
+    bare model). None without the toolchain or for a core the profile does not cover."""
+    from workers.deploy.dsp import DspBuildError, emit_dsp_chain
+    from workers.deploy.mcu import toolchain_available
+    from workers.deploy.profile import PROFILE_BOARDS, profile_model
+
+    candidates = [b for b in PROFILE_BOARDS if b.target == target]
+    if not candidates or not toolchain_available():
+        return None
+    chosen = next((b for b in candidates if b.name == board), candidates[0])
+    dsp = None
+    if spec is not None:
+        try:
+            emission = emit_dsp_chain(
+                [(spec.dsp_block, spec.dsp_params), *spec.more_dsp],
+                window_samples=spec.window_samples,
+                n_axes=len(spec.axes),
+                frequency_hz=spec.frequency_hz,
+            )
+            dsp = _measure_dsp_on(emission, target, log)
+        except DspBuildError as exc:
+            log(f"the DSP is not profiled: {exc}")
+    result = profile_model(tflite, boards=[chosen.name], measure_targets=[target])
+    if anomaly is None and spec is not None:
+        anomaly = spec.anomaly
+    return shape_board(result["boards"][0], dsp, anomaly)

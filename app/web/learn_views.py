@@ -46,7 +46,7 @@ def profile_context(session, store, project, impulse, block) -> dict[str, Any]:
     }
     if impulse is None or block is None or getattr(block, "is_anomaly", False):
         return out
-    out["profile"] = artifact_json(session, store, impulse, block, "profile")
+    out["profile"] = profiles.stored_profile(session, store, impulse, block.id)
     running = [
         j
         for j in recent_jobs(session, project.id, "profile", impulse)

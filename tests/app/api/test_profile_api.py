@@ -8,7 +8,7 @@ import time
 import pytest
 
 from tests.app.api.helpers import key
-from tests.app.api.test_learning_api import trained  # noqa: F401  (fixture)
+from tests.app.api.test_learning_api import _run, trained  # noqa: F401  (fixture)
 from workers.deploy.mcu import toolchain_available
 
 pytestmark = [
@@ -51,7 +51,7 @@ def test_profile_after_training_per_board_int8_and_float32(client, trained, work
             assert b["method"] in ("measured", "estimated")
             assert b["model"]["cycles"] > 0 and b["model"]["latency_ms"] > 0
             assert b["total"]["ram_bytes"] == sum(b["ram"].values())
-            assert b["anomaly"]["cycles"] is None
+            assert b["anomaly"]["cycles"] is None  # the K-means block (3) is not trained yet
             assert b["total"]["flash_bytes"] == sum(b["flash"].values())
             if toolchain_available():  # the DSP measured on every core, summed into total
                 assert b["dsp"]["cycles"] > 0 and b["dsp"]["ram_bytes"] > 0
@@ -64,6 +64,38 @@ def test_profile_after_training_per_board_int8_and_float32(client, trained, work
     int8 = next(b for b in body["int8"]["boards"] if b["board"] == NANO)
     f32 = next(b for b in body["float32"]["boards"] if b["board"] == NANO)
     assert int8["flash"]["weights"] < f32["flash"]["weights"]  # int8 weights are 4x smaller
+
+    # the anomaly block trained after the profile job: costed in when the profile is read
+    job, _ = _run(client, p, "train", {"impulseId": iid, "learnId": 3})
+    assert job["status"] == "succeeded", job
+    after = client.get(f"/api/{pid}/impulses/{iid}/learn/2/profile", headers=h).json()
+    for kind in ("int8", "float32"):
+        for b, before in zip(after[kind]["boards"], body[kind]["boards"], strict=True):
+            a = b["anomaly"]
+            assert a["cycles"] > 0 and a["ram_bytes"] > 0 and a["flash_bytes"] > 0
+            assert b["total"]["cycles"] == before["total"]["cycles"] + a["cycles"]
+            assert b["flash"]["anomaly_tables"] == a["flash_bytes"]
+            assert b["total"]["flash_bytes"] == before["total"]["flash_bytes"] + a["flash_bytes"]
+            assert b["total"]["ram_bytes"] == sum(b["ram"].values())
+
+    if toolchain_available():  # the build records the profile's RAM/flash: one definition
+        job, log = _run(
+            client,
+            p,
+            "build-ondevice-model",
+            {"impulseId": iid, "learnId": 2, "target": nano["target"], "modelType": "int8"},
+        )
+        assert job["status"] == "succeeded", log[-20:]
+        m = job["result"]["manifest"]
+        prof = next(b for b in after["int8"]["boards"] if b["board"] == NANO)
+        assert m["memory_board"] == NANO and prof["method"] == "measured"
+        assert (m["ram_bytes"], m["flash_bytes"]) == (
+            prof["total"]["ram_bytes"],
+            prof["total"]["flash_bytes"],
+        )
+        assert (m["ram"], m["flash"]) == (prof["ram"], prof["flash"])
+        line = next(ln for ln in log if " memory (as the profile of " in ln)
+        assert f"RAM {m['ram_bytes']:,} B (" in line and f"flash {m['flash_bytes']:,} B (" in line
 
     one = client.get(
         f"/api/{pid}/impulses/{iid}/learn/2/profile", params={"board": NANO}, headers=h

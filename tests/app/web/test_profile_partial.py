@@ -40,6 +40,22 @@ def test_cells_that_do_not_fit_are_red():
         profile_job=None,
     )
     assert '<option value="A" selected>A</option>' in html  # the project's board, preselected
+    assert "anomaly block (" not in html  # no anomaly part in these boards
+    with_anomaly = {
+        **profile["int8"]["boards"][0],
+        "anomaly": {"cycles": 64_000, "latency_ms": 1.0},
+    }
+    html2 = env.get_template("_profile_table.html").render(
+        request=request,
+        csrf_input=lambda r: "",
+        profile_boards=["A", "B"],
+        profile={**profile, "int8": {"boards": [with_anomaly, profile["int8"]["boards"][1]]}},
+        results=None,
+        project_board="A",
+        project={"id": 1},
+        profile_job=None,
+    )
+    assert "+ anomaly block (" in html2 and "computed from its size" in html2
     rows = html.split('<tr data-board="')[1:]
     a, b = (r.split("</tr>")[0] for r in rows)
     assert a.startswith("A") and 'class="chosen"' in a

@@ -212,9 +212,9 @@ def verify_library(
                     f"{'equal' if all(equal) else 'DIFFER'} to the interpreter, {instructions} "
                     f"instructions per inference = {cycles or 0:,} cycles = "
                     f"{report['target']['latency_ms']} ms at {(clock_hz or 0) / 1e6:g} MHz "
-                    f"(cycle model, docs/profile.md), flash {res.flash_bytes} B (text+data), RAM "
-                    f"{res.ram_bytes + res.stack_used_bytes} B (data+bss incl. arena "
-                    f"{res.ram_bytes} + stack {res.stack_used_bytes})"
+                    f"(cycle model, docs/profile.md); the harness program: text+data "
+                    f"{res.flash_bytes} B, data+bss {res.ram_bytes} B, stack "
+                    f"{res.stack_used_bytes} B"
                 )
         report["bit_exact"] = bit_exact
         return report
