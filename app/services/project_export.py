@@ -26,6 +26,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -37,6 +38,7 @@ from app.core.storage import BlobStore
 from app.models import Artifact, Impulse, Project, Sample, User
 from app.models.base import utcnow
 from app.models.sample import CATEGORIES
+from app.schemas.impulses import ImpulseDesign
 from app.services import artifacts as artifact_service
 from app.services import projects as project_service
 from app.services.errors import BadRequest
@@ -324,7 +326,7 @@ def import_project(
         if path not in blob_of:
             key = f"{prefix}/samples/{uuid.uuid4().hex}.{s.get('format', 'bin')}"
             store.put_new(key, files[path])
-            on_rollback(session, lambda key=key: store.delete(key))
+            on_rollback(session, partial(store.delete, key))
             blob_of[path] = key
         try:
             fields = {f: s[f] for f in _SAMPLE_FIELDS}
@@ -343,8 +345,6 @@ def import_project(
             )
         )
     session.add_all(rows)
-
-    from app.schemas.impulses import ImpulseDesign
 
     id_of: dict[int, int] = {}
     for i, imp in enumerate(impulses):
