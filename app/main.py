@@ -28,6 +28,7 @@ from app.api.routes import (
     raw_data,
     remote_management,
     sample_edits,
+    versions,
 )
 from app.core.config import Settings, get_settings
 from app.core.db import is_out_of_range
@@ -50,6 +51,7 @@ API_ROUTERS = [
     impulses.router,
     learn.router,
     devices.router,
+    versions.router,
 ]
 
 

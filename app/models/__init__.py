@@ -9,6 +9,7 @@ from app.models.project import API_KEY_ROLES, ApiKey, HmacKey, Project
 from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
 from app.models.user import LoginFailure, ProjectMember, User, UserSession
+from app.models.version import ProjectVersion
 
 __all__ = [
     "API_KEY_ROLES",
@@ -28,6 +29,7 @@ __all__ = [
     "LoginFailure",
     "Project",
     "ProjectMember",
+    "ProjectVersion",
     "Sample",
     "User",
     "UserSession",

@@ -106,13 +106,22 @@ def _time(value: datetime | None) -> str | None:
 
 def project_snapshot(session: Session, store: BlobStore, project: Project) -> dict[str, bytes]:
     """Every file of the project's export, by name in the zip (the manifest included)."""
+    return snapshot_with_ids(session, store, project)[0]
+
+
+def snapshot_with_ids(
+    session: Session, store: BlobStore, project: Project
+) -> tuple[dict[str, bytes], list[int]]:
+    """The export's files, and the sample ids in the order of samples.json (for versions)."""
     files: dict[str, bytes] = {}
+    sample_ids: list[int] = []
     samples_out = []
     rows = session.scalars(
         select(Sample).where(Sample.project_id == project.id).order_by(Sample.id)
     )
     for s in rows:
         data = read_blob(store, s)
+        sample_ids.append(s.id)
         path = f"samples/{_sha(data)}"
         files[path] = data
         out = {f: getattr(s, f) for f in _SAMPLE_FIELDS}
@@ -178,7 +187,7 @@ def project_snapshot(session: Session, store: BlobStore, project: Project) -> di
             },
         }
     )
-    return files
+    return files, sample_ids
 
 
 def write_zip(files: dict[str, bytes], out: IO[bytes]) -> None:
@@ -291,8 +300,10 @@ def import_project(
     files: dict[str, bytes],
     *,
     owner: User | None,
+    name: str | None = None,
 ) -> ImportResult:
-    """A new project from checked export files (`read_export`), in the caller's transaction.
+    """A new project from checked export files (`read_export`), in the caller's transaction;
+    `name` replaces the exported project's name.
 
     Blobs written here are deleted again if that transaction rolls back.
     """
@@ -307,7 +318,7 @@ def import_project(
 
     new = project_service.create_project(
         session,
-        name=str(info.get("name", "")),
+        name=name or str(info.get("name", "")),
         owner=owner,
         description=info.get("description", ""),
     )

@@ -37,11 +37,10 @@ def _body(seed: int) -> bytes:
     return sign_acquisition(accel_payload(20, seed=seed), hmac_key=HMAC_KEY)
 
 
-def _fill(settings, store, make_project) -> int:
-    """A project with five samples (two with the same bytes), an impulse, a model and a library."""
-    new = make_project("exported")
+def fill(settings, store, project_id: int) -> int:
+    """Five samples (two with the same bytes), an impulse, a model and a library."""
     with session_scope(settings) as s:
-        project = s.get(Project, new.project.id)
+        project = s.get(Project, project_id)
         project.description = "walks and runs"
         for category, label, seeds in (("training", "walk", [1, 2, 2]), ("testing", "run", [3, 4])):
             files = [UploadedFile(f"{label}.{i}.json", _body(seed)) for i, seed in enumerate(seeds)]
@@ -80,7 +79,7 @@ def _count(db: Path, table: str) -> int:
 
 
 def test_export_import_export_gives_the_same_bytes(settings, store, make_project, tmp_path):
-    project_id = _fill(settings, store, make_project)
+    project_id = fill(settings, store, make_project("exported").project.id)
     first = tmp_path / "first.zip"
     with session_scope(settings) as s:
         done = project_export.export_project(s, store, s.get(Project, project_id), first)
@@ -143,7 +142,7 @@ def _damaged(source: Path, tmp_path: Path, how: str) -> Path:
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_a_damaged_export_is_refused_and_creates_nothing(settings, store, make_project, tmp_path):
-    project_id = _fill(settings, store, make_project)
+    project_id = fill(settings, store, make_project("exported").project.id)
     good = tmp_path / "good.zip"
     with session_scope(settings) as s:
         project_export.export_project(s, store, s.get(Project, project_id), good)
@@ -166,7 +165,7 @@ def test_a_damaged_export_is_refused_and_creates_nothing(settings, store, make_p
 
 
 def test_a_failure_halfway_leaves_no_rows_and_no_blobs(settings, store, make_project, tmp_path):
-    project_id = _fill(settings, store, make_project)
+    project_id = fill(settings, store, make_project("exported").project.id)
     with session_scope(settings) as s:
         files = project_export.project_snapshot(s, store, s.get(Project, project_id))
     # the last artifact points to an impulse that is not there: found after every sample's blob
