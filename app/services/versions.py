@@ -148,8 +148,35 @@ def compare(store: BlobStore, a: ProjectVersion, b: ProjectVersion) -> dict[str,
                 if imp_a[r]["design"] != imp_b[r]["design"]
             ],
         },
+        "accuracy": {"from": _accuracy(store, a), "to": _accuracy(store, b)},
         "counts": {"from": a.counts, "to": b.counts},
     }
+
+
+def _accuracy(store: BlobStore, version: ProjectVersion) -> list[dict[str, Any]]:
+    """The validation accuracy of each trained learning block, from its training results."""
+    files = version_files(store, version)
+    names = {i["ref"]: i["name"] for i in json.loads(files["impulses.json"])}
+    out = []
+    for art in json.loads(files["artifacts.json"]):
+        if art["kind"] != "training-results":
+            continue
+        try:
+            validation = json.loads(files[art["file"]]).get("validation") or {}
+        except (ValueError, AttributeError):
+            continue
+        out.append(
+            {
+                "impulse": names.get(art["impulse_ref"]),
+                "learnId": (art.get("meta") or {}).get("learn_id"),
+                **{
+                    model: metrics["accuracy"]
+                    for model, metrics in validation.items()
+                    if isinstance(metrics, dict) and "accuracy" in metrics
+                },
+            }
+        )
+    return out
 
 
 def _samples_by_id(store: BlobStore, version: ProjectVersion) -> dict[int, dict[str, Any]]:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 from sqlalchemy import select
 
 from app.core.db import session_scope
-from app.models import Project, Sample
-from app.services import project_export
+from app.models import Impulse, Project, Sample
+from app.services import artifacts, project_export
 from app.services.samples import IngestOptions, UploadedFile, delete_samples, ingest, relabel
 from tests.app.api.helpers import key
 from tests.app.ingestion.factories import HMAC_KEY
@@ -26,10 +27,11 @@ def test_versions_freeze_compare_and_restore(settings, store, client, make_proje
     pid = fill(settings, store, new.project.id)
     h = key(new.api_key)
 
+    _results(settings, store, pid, 0.875)
     r = client.post(f"/api/{pid}/versions", json={"description": "shipped in March"}, headers=h)
     assert r.status_code == 200, r.text
     assert r.json()["version"]["number"] == 1
-    assert r.json()["version"]["counts"] == {"samples": 5, "impulses": 1, "artifacts": 2}
+    assert r.json()["version"]["counts"] == {"samples": 5, "impulses": 1, "artifacts": 3}
 
     # change the data: relabel one, delete one, add one
     with session_scope(settings) as s:
@@ -39,6 +41,7 @@ def test_versions_freeze_compare_and_restore(settings, store, client, make_proje
         opts = IngestOptions(category="training", label="walk", hmac_keys=(HMAC_KEY,))
         added = ingest(s, store, s.get(Project, pid), [UploadedFile("w.json", _body(9))], opts)
         added_id = added[0].sample_id
+    _results(settings, store, pid, 0.9375)
     r = client.post(f"/api/{pid}/versions", json={}, headers=h)
     assert r.status_code == 200 and r.json()["version"]["number"] == 2
 
@@ -54,6 +57,10 @@ def test_versions_freeze_compare_and_restore(settings, store, client, make_proje
         "changed": [],
     }
     assert diff["impulses"] == {"added": [], "removed": [], "changed": []}
+    assert diff["accuracy"] == {
+        "from": [{"impulse": "Impulse", "learnId": 7, "int8": 0.875}],
+        "to": [{"impulse": "Impulse", "learnId": 7, "int8": 0.9375}],
+    }
 
     # restore version 1: a new project holding exactly what version 1 froze
     r = client.post(f"/api/{pid}/versions/1/restore", headers=h)
@@ -76,6 +83,16 @@ def test_versions_freeze_compare_and_restore(settings, store, client, make_proje
         "success": True,
         "versions": [],
     }
+
+
+def _results(settings, store, project_id: int, accuracy: float) -> None:
+    """Training results as training writes them (validation metrics per model)."""
+    body = json.dumps({"validation": {"int8": {"accuracy": accuracy, "loss": 0.1}}}).encode()
+    with session_scope(settings) as s:
+        impulse = s.scalars(select(Impulse).where(Impulse.project_id == project_id)).one()
+        artifacts.save_learn_artifact(
+            s, store, impulse, 7, "training-results", body, revision=1, job_id=None
+        )
 
 
 def _version_key(settings, project_id: int, number: int) -> str:
