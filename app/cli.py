@@ -286,6 +286,88 @@ def import_cmd(zip_path: Path, owner_email: str | None) -> None:
     )
 
 
+@main.group()
+def version() -> None:
+    """Project versions: frozen copies of a project's data, impulses and models."""
+
+
+@version.command("create")
+@click.argument("project_id", type=int)
+@click.option("--description", "-m", default="", help="what this version is")
+def version_create(project_id: int, description: str) -> None:
+    """Freeze project PROJECT_ID as a new version."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope(settings) as session:
+            p = projects.get_project(session, project_id)
+            v = versions.create_version(session, get_store(settings), p, description=description)
+            out = versions.version_json(v)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    c = out["counts"]
+    click.echo(
+        f"project {project_id} version {out['number']}: {c['samples']} samples, "
+        f"{c['impulses']} impulses, {c['artifacts']} artifacts"
+    )
+
+
+@version.command("list")
+@click.argument("project_id", type=int)
+def version_list(project_id: int) -> None:
+    """The versions of project PROJECT_ID, oldest first."""
+    from app.core.db import session_scope
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope(_settings()) as session:
+            projects.get_project(session, project_id)
+            rows = [versions.version_json(v) for v in versions.list_versions(session, project_id)]
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    for v in rows:
+        c = v["counts"]
+        click.echo(
+            f"{v['number']}\t{v['createdAt']}\t{c['samples']} samples, {c['impulses']} impulses, "
+            f"{c['artifacts']} artifacts\t{v['description']}"
+        )
+
+
+@version.command("restore")
+@click.argument("project_id", type=int)
+@click.argument("number", type=int)
+def version_restore(project_id: int, number: int) -> None:
+    """A new project holding version NUMBER of project PROJECT_ID (owned by the same owner)."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.models import User
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope(settings) as session:
+            p = projects.get_project(session, project_id)
+            v = versions.get_version(session, project_id, number)
+            owner = session.get(User, p.owner_id) if p.owner_id is not None else None
+            done = versions.restore(session, get_store(settings), v, owner=owner)
+            new_id, api_key = done.new.project.id, done.new.api_key
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"project {new_id} restored from version {number} of project {project_id}\n"
+        f"  API key:  {api_key}  (shown once: keep it)"
+    )
+
+
 # --- serving -------------------------------------------------------------------------------------
 
 

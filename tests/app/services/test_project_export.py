@@ -196,3 +196,19 @@ def test_read_export_checks_the_manifest_before_anything(tmp_path):
     files["manifest.json"] = json.dumps({"format": "something-else"}).encode()
     with pytest.raises(project_export.ImportFailed, match="does not describe"):
         project_export.read_export(io.BytesIO(project_export.zip_bytes(files)))
+
+
+def test_version_commands(tmp_path):
+    data = tmp_path / "d"
+    run(["project", "create", "--name", "Walks"], data)
+    out = run(["version", "create", "1", "-m", "empty start"], data).stdout
+    assert "project 1 version 1: 0 samples, 0 impulses, 0 artifacts" in out
+    listed = run(["version", "list", "1"], data).stdout.splitlines()
+    assert len(listed) == 1 and listed[0].startswith("1\t") and listed[0].endswith("empty start")
+    out = run(["version", "restore", "1", "1"], data).stdout
+    assert "project 2 restored from version 1 of project 1" in out
+    proc = run(["version", "restore", "1", "5"], data, check=False)
+    assert proc.returncode == 1 and "version 5 does not exist in project 1" in proc.stderr
+    with sqlite3.connect(data / "tinyforge.sqlite") as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM projects ORDER BY id")]
+    assert names == ["Walks", "Walks (version 1)"]
