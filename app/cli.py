@@ -213,6 +213,162 @@ def project_add_member(project_id: int, email: str, role: str) -> None:
         raise click.ClickException(exc.message) from exc
 
 
+# --- moving a project between installations ------------------------------------------------------
+
+
+@main.command("export")
+@click.argument("project_id", type=int)
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+def export_cmd(project_id: int, out: Path) -> None:
+    """Write project PROJECT_ID (samples, impulses, models, libraries) to the zip OUT."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.services import project_export, projects
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope(settings) as session:
+            p = projects.get_project(session, project_id)
+            done = project_export.export_project(session, get_store(settings), p, out)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {out}: {exc}") from exc
+    click.echo(
+        f"project {project_id} exported to {out}: {done.samples} samples "
+        f"({done.sample_files} distinct files), {done.impulses} impulses, "
+        f"{done.artifacts} artifacts, {done.bytes} bytes"
+    )
+
+
+@main.command("import")
+@click.argument("zip_path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--owner",
+    "owner_email",
+    default=None,
+    help="email of an existing user who will own it (default: the first admin)",
+)
+def import_cmd(zip_path: Path, owner_email: str | None) -> None:
+    """Create a new project from an export zip; every file's hash is checked first."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.services import project_export, users
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    password = None
+    try:
+        files = project_export.read_export(zip_path)
+        with session_scope(settings) as session:
+            if owner_email:
+                owner = users.get_by_email(session, owner_email)
+                if owner is None:
+                    raise click.ClickException(
+                        f"no user with email {owner_email}; create it with `tinyforge user create`"
+                    )
+            else:
+                owner, password = users.ensure_first_admin(session)
+            owner_email = owner.email
+            done = project_export.import_project(session, get_store(settings), files, owner=owner)
+            new_id, api_key = done.new.project.id, done.new.api_key
+    except ServiceError as exc:
+        raise click.ClickException(f"import refused, nothing created: {exc.message}") from exc
+    if password:
+        click.echo(f"first user: {owner_email}  password: {password}", err=True)
+    c = done.counts
+    click.echo(
+        f"project {new_id} imported from {zip_path}: {c['samples']} samples, "
+        f"{c['impulses']} impulses, {c['artifacts']} artifacts\n"
+        f"  API key:  {api_key}  (shown once: keep it)"
+    )
+
+
+@main.group()
+def version() -> None:
+    """Project versions: frozen copies of a project's data, impulses and models."""
+
+
+@version.command("create")
+@click.argument("project_id", type=int)
+@click.option("--description", "-m", default="", help="what this version is")
+def version_create(project_id: int, description: str) -> None:
+    """Freeze project PROJECT_ID as a new version."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope(settings) as session:
+            p = projects.get_project(session, project_id)
+            v = versions.create_version(session, get_store(settings), p, description=description)
+            out = versions.version_json(v)
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    c = out["counts"]
+    click.echo(
+        f"project {project_id} version {out['number']}: {c['samples']} samples, "
+        f"{c['impulses']} impulses, {c['artifacts']} artifacts"
+    )
+
+
+@version.command("list")
+@click.argument("project_id", type=int)
+def version_list(project_id: int) -> None:
+    """The versions of project PROJECT_ID, oldest first."""
+    from app.core.db import session_scope
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope(_settings()) as session:
+            projects.get_project(session, project_id)
+            rows = [versions.version_json(v) for v in versions.list_versions(session, project_id)]
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    for v in rows:
+        c = v["counts"]
+        click.echo(
+            f"{v['number']}\t{v['createdAt']}\t{c['samples']} samples, {c['impulses']} impulses, "
+            f"{c['artifacts']} artifacts\t{v['description']}"
+        )
+
+
+@version.command("restore")
+@click.argument("project_id", type=int)
+@click.argument("number", type=int)
+def version_restore(project_id: int, number: int) -> None:
+    """A new project holding version NUMBER of project PROJECT_ID (owned by the same owner)."""
+    from app.core.db import session_scope
+    from app.core.storage import get_store
+    from app.models import User
+    from app.services import projects, versions
+    from app.services.errors import ServiceError
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope(settings) as session:
+            p = projects.get_project(session, project_id)
+            v = versions.get_version(session, project_id, number)
+            owner = session.get(User, p.owner_id) if p.owner_id is not None else None
+            done = versions.restore(session, get_store(settings), v, owner=owner)
+            new_id, api_key = done.new.project.id, done.new.api_key
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(
+        f"project {new_id} restored from version {number} of project {project_id}\n"
+        f"  API key:  {api_key}  (shown once: keep it)"
+    )
+
+
 # --- serving -------------------------------------------------------------------------------------
 
 

@@ -29,6 +29,7 @@ from app.api.routes import (
     remote_management,
     sample_edits,
     tuner,
+    versions,
 )
 from app.core.config import Settings, get_settings
 from app.core.db import is_out_of_range
@@ -52,6 +53,7 @@ API_ROUTERS = [
     impulses.router,
     learn.router,
     devices.router,
+    versions.router,
 ]
 
 

@@ -10,6 +10,7 @@ from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
 from app.models.tune import TuneTrial
 from app.models.user import LoginFailure, ProjectMember, User, UserSession
+from app.models.version import ProjectVersion
 
 __all__ = [
     "API_KEY_ROLES",
@@ -29,6 +30,7 @@ __all__ = [
     "LoginFailure",
     "Project",
     "ProjectMember",
+    "ProjectVersion",
     "Sample",
     "TuneTrial",
     "User",

@@ -283,6 +283,33 @@ def save_uploaded_model(
     )
 
 
+def restore_artifact(
+    session: Session,
+    store: BlobStore,
+    *,
+    project_id: int,
+    impulse_id: int | None,
+    kind: str,
+    name: str,
+    data: bytes,
+    meta: dict[str, Any],
+) -> Artifact:
+    """An artifact brought from a project export (app/services/project_export.py), in the folder
+    its kind is stored in; its blob goes again if the import's transaction rolls back."""
+    folder = {DEPLOYMENT: "deployments", UPLOADED_MODEL: "models"}.get(kind, f"artifacts/{kind}")
+    return _add(
+        session,
+        store,
+        project_id=project_id,
+        kind=kind,
+        name=name,
+        folder=folder,
+        data=data,
+        meta=meta,
+        impulse_id=impulse_id,
+    )
+
+
 # --- finding -------------------------------------------------------------------------------------
 
 

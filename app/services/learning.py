@@ -282,7 +282,11 @@ def validation_groups(
         )
         by = "metadata"
     else:
-        groups = np.array([str(int(i)) for i in ids])
+        # a sample's rank among the training samples, not its id: the split then depends on the
+        # samples' order only, so a project restored from a version (new ids, same order) splits
+        # the same way with the same seed (ids as strings sort "10" before "9")
+        rank = {sid: r for r, sid in enumerate(sorted(set(int(i) for i in ids)))}
+        groups = np.array([f"{rank[int(i)]:09d}" for i in ids])
         n = len(set(groups.tolist()))
         message = (
             f"validation split by sample: the {n} training samples each go whole to training "
