@@ -187,9 +187,45 @@ static inline int32_t dot_s8(const int8_t *a, const int8_t *b, int n, int32_t ac
     return acc;
 }
 
+/* tinyforge_mbqm_fast for a right shift r = -shift >= 2 (most channels), in one 64-bit multiply-
+ * accumulate and two 32-bit steps. With S = x * m, mbqm_fast rounds twice: h = (S + 2^30) >> 31,
+ * then half away from zero, (h + 2^(r-1) - [h < 0]) >> r. Nested floors of powers of two compose,
+ * so that is (S + 2^30 - [h < 0] * 2^31 + 2^(30+r)) >> (31 + r); [x < 0] may replace [h < 0] (they
+ * differ only when -2^30 <= S < 0, where both give 0); and as 2^(30+r) = 2^(r-2) * 2^32, the
+ * last term joins the high word: (hi(S + (x < 0 ? -2^30 : 2^30)) + 2^(r-2)) >> (r-1), no overflow
+ * (|hi| < 2^30). Checked against tinyforge_mbqm_fast on 2e8 random (x, m, r). */
+static inline int32_t mbqm_right2(int32_t x, int32_t multiplier, int32_t shift)
+{
+    /* (hi + 2^(r-2)) >> (r-1) == ((hi >> (r-2)) + 1) >> 1 (nested floors again) */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t lo, hi;
+    __asm__("asr %1, %2, #31\n\t"
+            "orr %0, %4, %1, lsl #31\n\t" /* k = x < 0 ? -2^30 : 2^30 in lo:hi */
+            "smlal %0, %1, %2, %3"
+            : "=&r"(lo), "=&r"(hi)
+            : "r"(x), "r"(multiplier), "r"(1 << 30));
+    (void)lo;
+#else
+    const int64_t k = x < 0 ? -(1 << 30) : (1 << 30);
+    const int32_t hi = (int32_t)(((int64_t)x * multiplier + k) >> 32);
+#endif
+    return ((hi >> (~shift - 1)) + 1) >> 1;
+}
+
+/* tinyforge_mbqm_fast, through mbqm_right2 when it applies. */
+static inline int32_t mbqm_opt(int32_t x, int32_t multiplier, int32_t shift)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    if (__builtin_expect(shift <= -2, 1)) return mbqm_right2(x, multiplier, shift);
+#else
+    if (shift <= -2) return mbqm_right2(x, multiplier, shift);
+#endif
+    return tinyforge_mbqm_fast(x, multiplier, shift);
+}
+
 static inline int8_t requant(int32_t acc, int32_t multiplier, int32_t shift, const tinyforge_conv_s8_t *p)
 {
-    acc = tinyforge_mbqm_fast(acc, multiplier, shift) + p->output_offset;
+    acc = mbqm_opt(acc, multiplier, shift) + p->output_offset;
     return (int8_t)tinyforge_clamp_i32(acc, p->act_min, p->act_max);
 }
 
@@ -580,7 +616,7 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
             }
             for (j = 0; j < n; ++j) {
                 const int q = p->per_channel ? oc + j : 0;
-                const int32_t v = tinyforge_mbqm_fast(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
+                const int32_t v = mbqm_opt(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
                 out[oc + j] = (int8_t)tinyforge_clamp_i32(v, p->act_min, p->act_max);
             }
         }
@@ -614,6 +650,46 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 }
 #endif
 
+#if TINYFORGE_DSP
+/* Depthwise 3x3 of one output pixel inside the image with the DSP extension, all channels (C a
+ * multiple of 4): the three filter rows start at r0, r1, r2, their taps C bytes apart, so no
+ * tap-pointer table is read; four channels per step (SMLABB/SMLATT on the SXTB16 halves). */
+static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
+                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff, int8_t *out)
+{
+    const int C = p->in_c;
+    int c;
+    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
+        int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
+#define TINYFORGE_DW_TAP3(X, F)                                                               \
+    do {                                                                                  \
+        const uint32_t wx = tinyforge_load4(X);                                           \
+        const uint32_t wf = tinyforge_load4(F);                                           \
+        const int32_t x02 = tinyforge_sxtb16(wx), x13 = tinyforge_sxtb16_ror8(wx);        \
+        const int32_t f02 = tinyforge_sxtb16(wf), f13 = tinyforge_sxtb16_ror8(wf);        \
+        a0 = tinyforge_smlabb(x02, f02, a0);                                              \
+        a2 = tinyforge_smlatt(x02, f02, a2);                                              \
+        a1 = tinyforge_smlabb(x13, f13, a1);                                              \
+        a3 = tinyforge_smlatt(x13, f13, a3);                                              \
+    } while (0)
+        TINYFORGE_DW_TAP3(r0, f);
+        TINYFORGE_DW_TAP3(r0 + C, f + 4);
+        TINYFORGE_DW_TAP3(r0 + 2 * C, f + 8);
+        TINYFORGE_DW_TAP3(r1, f + 12);
+        TINYFORGE_DW_TAP3(r1 + C, f + 16);
+        TINYFORGE_DW_TAP3(r1 + 2 * C, f + 20);
+        TINYFORGE_DW_TAP3(r2, f + 24);
+        TINYFORGE_DW_TAP3(r2 + C, f + 28);
+        TINYFORGE_DW_TAP3(r2 + 2 * C, f + 32);
+#undef TINYFORGE_DW_TAP3
+        out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
+        out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
+        out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);
+        out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
+    }
+}
+#endif
+
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
  * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. The
  * filter is grouped by four channels (lower.group_channels): [in_c / 4 rounded up][taps][4], so
@@ -629,7 +705,7 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     const int8_t *rows[64];
     int tap_offset[64];
     int b, oy, ox, c, fy, fx, t;
-#if TINYFORGE_MVE
+#if TINYFORGE_MVE || TINYFORGE_DSP
     const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
     const int row_step = p->in_w * C;
 #endif
@@ -649,6 +725,11 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
 #if TINYFORGE_MVE
                     if (fast3x3) { /* no tap pointers to build */
                         dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
+                        continue;
+                    }
+#elif TINYFORGE_DSP
+                    if (fast3x3) {
+                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
                         continue;
                     }
 #endif
@@ -750,9 +831,9 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
     for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
-        const int32_t sum = tinyforge_mbqm_fast(a, p.input1_multiplier, p.input1_shift) +
-                            tinyforge_mbqm_fast(b, p.input2_multiplier, p.input2_shift);
-        const int32_t raw = tinyforge_mbqm_fast(sum, p.output_multiplier, p.output_shift) + p.output_offset;
+        const int32_t sum = mbqm_opt(a, p.input1_multiplier, p.input1_shift) +
+                            mbqm_opt(b, p.input2_multiplier, p.input2_shift);
+        const int32_t raw = mbqm_opt(sum, p.output_multiplier, p.output_shift) + p.output_offset;
         output[i] = (int8_t)tinyforge_clamp_i32(raw, p.act_min, p.act_max);
     }
 }
