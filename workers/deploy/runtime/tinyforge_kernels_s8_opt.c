@@ -149,6 +149,33 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
     }
 #endif
 #if TINYFORGE_DSP
+#define TINYFORGE_DOT4(WA, W0, W1, W2, W3)                                                    \
+    do {                                                                                  \
+        const int32_t ae = tinyforge_sxtb16(WA), ao = tinyforge_sxtb16_ror8(WA);          \
+        uint32_t w = (W0);                                                                \
+        s0 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s0);                                \
+        s0 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s0);                           \
+        w = (W1);                                                                         \
+        s1 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s1);                                \
+        s1 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s1);                           \
+        w = (W2);                                                                         \
+        s2 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s2);                                \
+        s2 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s2);                           \
+        w = (W3);                                                                         \
+        s3 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s3);                                \
+        s3 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s3);                           \
+    } while (0)
+    if (tinyforge_aligned4(a) && tinyforge_aligned4(f)) { /* two input words per loop */
+        const tinyforge_word_t *x = (const tinyforge_word_t *)a, *w4 = (const tinyforge_word_t *)f;
+        int n = k >> 2;
+        for (; n >= 2; n -= 2, x += 2, w4 += 8) {
+            TINYFORGE_DOT4(x[0], w4[0], w4[1], w4[2], w4[3]);
+            TINYFORGE_DOT4(x[1], w4[4], w4[5], w4[6], w4[7]);
+        }
+        a = (const int8_t *)x;
+        f = (const int8_t *)w4;
+    }
+#undef TINYFORGE_DOT4
     for (; a != end; a += 4, f += 16) {
         const uint32_t wa = tinyforge_load4(a);
         const int32_t ae = tinyforge_sxtb16(wa), ao = tinyforge_sxtb16_ror8(wa);
@@ -670,6 +697,7 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     }
 }
 
+TINYFORGE_NO_PRESCHED_CONV
 void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output)
 {
