@@ -108,7 +108,7 @@ static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shi
 #else
 #define TINYFORGE_NO_PRESCHED
 #endif
-/* The same for the convolution without Helium: its unrolled two-step SMLAD loop spills otherwise. */
+/* The same for the convolution without Helium: its unrolled SMLAD loop spills otherwise. */
 #if !TINYFORGE_MVE && defined(__GNUC__) && !defined(__clang__)
 #define TINYFORGE_NO_PRESCHED_CONV __attribute__((optimize("no-schedule-insns")))
 #else
@@ -165,9 +165,10 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
         s3 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s3);                                \
         s3 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s3);                           \
     } while (0)
+#if !TINYFORGE_MVE /* on the M55 it made the FC kernel slower (register allocation) */
     if (tinyforge_aligned4(a) && tinyforge_aligned4(f)) { /* two input words per loop */
         const tinyforge_word_t *x = (const tinyforge_word_t *)a, *w4 = (const tinyforge_word_t *)f;
-        int n = k >> 2;
+        int n = (int)(end - a) >> 2; /* input words */
         for (; n >= 2; n -= 2, x += 2, w4 += 8) {
             TINYFORGE_DOT4(x[0], w4[0], w4[1], w4[2], w4[3]);
             TINYFORGE_DOT4(x[1], w4[4], w4[5], w4[6], w4[7]);
@@ -175,6 +176,7 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
         a = (const int8_t *)x;
         f = (const int8_t *)w4;
     }
+#endif
 #undef TINYFORGE_DOT4
     for (; a != end; a += 4, f += 16) {
         const uint32_t wa = tinyforge_load4(a);
@@ -336,7 +338,7 @@ static inline void dot22i_s8(const int8_t *ci, const int8_t *fi, int k, int32_t 
     if (tinyforge_aligned4(ci) && tinyforge_aligned4(fi)) {
         /* word-aligned: LDRD with write-back fetches each pair, two steps per loop */
         const tinyforge_word_t *c = (const tinyforge_word_t *)ci, *f = (const tinyforge_word_t *)fi;
-        int n = k >> 2;
+        int n = (int)(end - ci) >> 3; /* steps of one word per column */
         for (; n >= 2; n -= 2, c += 4, f += 4) {
             TINYFORGE_DOT22(c[0], c[1], f[0], f[1]);
             TINYFORGE_DOT22(c[2], c[3], f[2], f[3]);
@@ -392,7 +394,7 @@ static void conv_pixel_pair(const tinyforge_conv_s8_t *p, const int8_t *ci, int 
         {
             const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
             const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
-            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2)) { /* each channel's shift for both pixels */
+            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2)) { /* one shift per channel, both pixels */
                 const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
                 const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
                 const int full = lo == -128 && hi == 127;
@@ -726,7 +728,8 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
             }
             for (j = 0; j < n; ++j) {
                 const int q = p->per_channel ? oc + j : 0;
-                const int32_t v = mbqm_opt(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
+                const int32_t v =
+                    mbqm_opt(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
                 out[oc + j] = (int8_t)tinyforge_clamp_i32(v, p->act_min, p->act_max);
             }
         }
@@ -765,7 +768,8 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  * multiple of 4): the three filter rows start at r0, r1, r2, their taps C bytes apart, so no
  * tap-pointer table is read; four channels per step (SMLABB/SMLATT on the SXTB16 halves). */
 static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
-                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff, int8_t *out)
+                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff,
+                                   int8_t *out)
 {
     const int C = p->in_c;
     int c;
@@ -793,7 +797,8 @@ static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r
         TINYFORGE_DW_TAP3(r2 + 2 * C, f + 32);
 #undef TINYFORGE_DW_TAP3
         {
-            const int32_t sh0 = p->shift[c], sh1 = p->shift[c + 1], sh2 = p->shift[c + 2], sh3 = p->shift[c + 3];
+            const int32_t sh0 = p->shift[c], sh1 = p->shift[c + 1];
+            const int32_t sh2 = p->shift[c + 2], sh3 = p->shift[c + 3];
             if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2 && sh2 <= -2 && sh3 <= -2)) {
                 const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
                 const int full = lo == -128 && hi == 127;
@@ -851,7 +856,8 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
                     }
 #elif TINYFORGE_DSP
                     if (fast3x3) {
-                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
+                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter,
+                                        bias_eff, out);
                         continue;
                     }
 #endif

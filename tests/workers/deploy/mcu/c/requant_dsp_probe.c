@@ -68,7 +68,8 @@ int main(void)
     /* pseudo-random: multipliers in [2^30, 2^31) and below, shifts -31..+2, int8 clamps */
     for (i = 0; i < 50000; ++i) {
         const int32_t acc = (int32_t)next() >> (next() % 31);
-        const int32_t mult = (i & 7) ? (int32_t)(0x40000000u | (next() >> 2)) : (int32_t)(next() >> 1);
+        const int32_t mult =
+            (i & 7) ? (int32_t)(0x40000000u | (next() >> 2)) : (int32_t)(next() >> 1);
         const int32_t shift = (int32_t)(next() % 34) - 31;
         const int32_t off = (int32_t)(next() % 256) - 128;
         bad |= check(acc, mult, shift, off, -128, 127);
