@@ -64,10 +64,10 @@ static int32_t tinyforge_smlatt(int32_t a, int32_t b, int32_t acc)
 #if defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(TINYFORGE_NO_MVE)
 #include <arm_mve.h>
 #define TINYFORGE_MVE 1
-#define tinyforge_aligned4(p) ((((uintptr_t)(p)) & 3u) == 0u)
 #else
 #define TINYFORGE_MVE 0
 #endif
+#define tinyforge_aligned4(p) ((((uintptr_t)(p)) & 3u) == 0u)
 
 #if TINYFORGE_MVE
 /* tinyforge_mbqm_fast on four lanes, each with its own multiplier and shift, then the output
@@ -108,8 +108,20 @@ static inline int32x4_t requant_mve(int32x4_t acc, int32x4_t mult, int32x4_t shi
 #else
 #define TINYFORGE_NO_PRESCHED
 #endif
+/* The same for the convolution without Helium: its unrolled SMLAD loop spills otherwise. */
+#if !TINYFORGE_MVE && defined(__GNUC__) && !defined(__clang__)
+#define TINYFORGE_NO_PRESCHED_CONV __attribute__((optimize("no-schedule-insns")))
+#else
+#define TINYFORGE_NO_PRESCHED_CONV
+#endif
 
 #if TINYFORGE_DSP
+/* A word of int8 data read in place (the compiler may then pair loads into LDRD). */
+#if defined(__GNUC__) || defined(__clang__)
+typedef uint32_t __attribute__((may_alias)) tinyforge_word_t;
+#else
+typedef uint32_t tinyforge_word_t;
+#endif
 static inline uint32_t tinyforge_load4(const int8_t *p)
 {
     uint32_t w;
@@ -137,6 +149,35 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
     }
 #endif
 #if TINYFORGE_DSP
+#define TINYFORGE_DOT4(WA, W0, W1, W2, W3)                                                    \
+    do {                                                                                  \
+        const int32_t ae = tinyforge_sxtb16(WA), ao = tinyforge_sxtb16_ror8(WA);          \
+        uint32_t w = (W0);                                                                \
+        s0 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s0);                                \
+        s0 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s0);                           \
+        w = (W1);                                                                         \
+        s1 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s1);                                \
+        s1 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s1);                           \
+        w = (W2);                                                                         \
+        s2 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s2);                                \
+        s2 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s2);                           \
+        w = (W3);                                                                         \
+        s3 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s3);                                \
+        s3 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s3);                           \
+    } while (0)
+#if !TINYFORGE_MVE /* on the M55 it made the FC kernel slower (register allocation) */
+    if (tinyforge_aligned4(a) && tinyforge_aligned4(f)) { /* two input words per loop */
+        const tinyforge_word_t *x = (const tinyforge_word_t *)a, *w4 = (const tinyforge_word_t *)f;
+        int n = (int)(end - a) >> 2; /* input words */
+        for (; n >= 2; n -= 2, x += 2, w4 += 8) {
+            TINYFORGE_DOT4(x[0], w4[0], w4[1], w4[2], w4[3]);
+            TINYFORGE_DOT4(x[1], w4[4], w4[5], w4[6], w4[7]);
+        }
+        a = (const int8_t *)x;
+        f = (const int8_t *)w4;
+    }
+#endif
+#undef TINYFORGE_DOT4
     for (; a != end; a += 4, f += 16) {
         const uint32_t wa = tinyforge_load4(a);
         const int32_t ae = tinyforge_sxtb16(wa), ao = tinyforge_sxtb16_ror8(wa);
@@ -187,9 +228,73 @@ static inline int32_t dot_s8(const int8_t *a, const int8_t *b, int n, int32_t ac
     return acc;
 }
 
+/* tinyforge_mbqm_fast for a right shift r = -shift >= 2 (most channels), in one 64-bit multiply-
+ * accumulate and two 32-bit steps. With S = x * m, mbqm_fast rounds twice: h = (S + 2^30) >> 31,
+ * then half away from zero, (h + 2^(r-1) - [h < 0]) >> r. Nested floors of powers of two compose,
+ * so that is (S + 2^30 - [h < 0] * 2^31 + 2^(30+r)) >> (31 + r); [x < 0] may replace [h < 0] (they
+ * differ only when -2^30 <= S < 0, where both give 0); and as 2^(30+r) = 2^(r-2) * 2^32, the
+ * last term joins the high word: (hi(S + (x < 0 ? -2^30 : 2^30)) + 2^(r-2)) >> (r-1), no overflow
+ * (|hi| < 2^30). Checked against tinyforge_mbqm_fast on 2e8 random (x, m, r). */
+static inline int32_t mbqm_right2_hi(int32_t x, int32_t multiplier)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t lo, hi;
+    __asm__("asr %1, %2, #31\n\t"
+            "orr %0, %4, %1, lsl #31\n\t" /* k = x < 0 ? -2^30 : 2^30 in lo:hi */
+            "smlal %0, %1, %2, %3"
+            : "=&r"(lo), "=&r"(hi)
+            : "r"(x), "r"(multiplier), "r"(1 << 30));
+    (void)lo;
+    return hi;
+#else
+    const int64_t k = x < 0 ? -(1 << 30) : (1 << 30);
+    return (int32_t)(((int64_t)x * multiplier + k) >> 32);
+#endif
+}
+
+/* (hi + 2^(r-2)) >> (r-1) == ((hi >> (r-2)) + 1) >> 1 (nested floors again); s = r - 2. */
+static inline int32_t mbqm_right2_round(int32_t hi, int s) { return ((hi >> s) + 1) >> 1; }
+
+static inline int32_t mbqm_right2(int32_t x, int32_t multiplier, int32_t shift)
+{
+    return mbqm_right2_round(mbqm_right2_hi(x, multiplier), ~shift - 1);
+}
+
+#if defined(__GNUC__) || defined(__clang__)
+#define TINYFORGE_LIKELY(c) __builtin_expect(!!(c), 1)
+#else
+#define TINYFORGE_LIKELY(c) (c)
+#endif
+
+/* Clamp to [-128, 127]: one SSAT where the core has it (the usual activation range: a ReLU
+ * output with zero point -128, or no activation). */
+static inline int32_t tinyforge_sat8(int32_t x)
+{
+#if defined(__ARM_FEATURE_SAT) && defined(__ARM_FEATURE_DSP)
+    return __ssat(x, 8);
+#else
+    return tinyforge_clamp_i32(x, -128, 127);
+#endif
+}
+
+/* mbqm_right2 with s = r - 2, output offset and clamp; `full`: the clamp is [-128, 127]. */
+static inline int8_t requant_r2(int32_t acc, int32_t multiplier, int s, int32_t off, int32_t lo,
+                                int32_t hi, int full)
+{
+    const int32_t v = mbqm_right2_round(mbqm_right2_hi(acc, multiplier), s) + off;
+    return (int8_t)(full ? tinyforge_sat8(v) : tinyforge_clamp_i32(v, lo, hi));
+}
+
+/* tinyforge_mbqm_fast, through mbqm_right2 when it applies. */
+static inline int32_t mbqm_opt(int32_t x, int32_t multiplier, int32_t shift)
+{
+    if (TINYFORGE_LIKELY(shift <= -2)) return mbqm_right2(x, multiplier, shift);
+    return tinyforge_mbqm_fast(x, multiplier, shift);
+}
+
 static inline int8_t requant(int32_t acc, int32_t multiplier, int32_t shift, const tinyforge_conv_s8_t *p)
 {
-    acc = tinyforge_mbqm_fast(acc, multiplier, shift) + p->output_offset;
+    acc = mbqm_opt(acc, multiplier, shift) + p->output_offset;
     return (int8_t)tinyforge_clamp_i32(acc, p->act_min, p->act_max);
 }
 
@@ -215,6 +320,33 @@ static inline void dot22i_s8(const int8_t *ci, const int8_t *fi, int k, int32_t 
     }
 #endif
 #if TINYFORGE_DSP
+#define TINYFORGE_DOT22(WA0, WA1, WB0, WB1)                                                   \
+    do {                                                                                  \
+        const int32_t a0e = tinyforge_sxtb16(WA0), a0o = tinyforge_sxtb16_ror8(WA0);      \
+        const int32_t a1e = tinyforge_sxtb16(WA1), a1o = tinyforge_sxtb16_ror8(WA1);      \
+        const int32_t b0e = tinyforge_sxtb16(WB0), b0o = tinyforge_sxtb16_ror8(WB0);      \
+        const int32_t b1e = tinyforge_sxtb16(WB1), b1o = tinyforge_sxtb16_ror8(WB1);      \
+        s00 = tinyforge_smlad(a0e, b0e, s00);                                             \
+        s00 = tinyforge_smlad(a0o, b0o, s00);                                             \
+        s01 = tinyforge_smlad(a0e, b1e, s01);                                             \
+        s01 = tinyforge_smlad(a0o, b1o, s01);                                             \
+        s10 = tinyforge_smlad(a1e, b0e, s10);                                             \
+        s10 = tinyforge_smlad(a1o, b0o, s10);                                             \
+        s11 = tinyforge_smlad(a1e, b1e, s11);                                             \
+        s11 = tinyforge_smlad(a1o, b1o, s11);                                             \
+    } while (0)
+    if (tinyforge_aligned4(ci) && tinyforge_aligned4(fi)) {
+        /* word-aligned: LDRD with write-back fetches each pair, two steps per loop */
+        const tinyforge_word_t *c = (const tinyforge_word_t *)ci, *f = (const tinyforge_word_t *)fi;
+        int n = (int)(end - ci) >> 3; /* steps of one word per column */
+        for (; n >= 2; n -= 2, c += 4, f += 4) {
+            TINYFORGE_DOT22(c[0], c[1], f[0], f[1]);
+            TINYFORGE_DOT22(c[2], c[3], f[2], f[3]);
+        }
+        ci = (const int8_t *)c;
+        fi = (const int8_t *)f;
+    }
+#undef TINYFORGE_DOT22
     for (; ci != end; ci += 8, fi += 8) {
         const uint32_t wa0 = tinyforge_load4(ci), wa1 = tinyforge_load4(ci + 4);
         const uint32_t wb0 = tinyforge_load4(fi), wb1 = tinyforge_load4(fi + 4);
@@ -259,6 +391,20 @@ static void conv_pixel_pair(const tinyforge_conv_s8_t *p, const int8_t *ci, int 
         acc[0] = acc[2] = bias_eff[oc];
         acc[1] = acc[3] = bias_eff[oc + 1];
         dot22i_s8(ci, filter + oc * k, k, acc);
+        {
+            const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
+            const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
+            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2)) { /* one shift per channel, both pixels */
+                const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
+                const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+                const int full = lo == -128 && hi == 127;
+                out0[oc] = requant_r2(acc[0], m0, s0, off, lo, hi, full);
+                out1[oc] = requant_r2(acc[2], m0, s0, off, lo, hi, full);
+                out0[oc + 1] = requant_r2(acc[1], m1, s1, off, lo, hi, full);
+                out1[oc + 1] = requant_r2(acc[3], m1, s1, off, lo, hi, full);
+                continue;
+            }
+        }
         out0[oc] = requant(acc[0], p->multiplier[oc], p->shift[oc], p);
         out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], p->shift[oc + 1], p);
         out1[oc] = requant(acc[2], p->multiplier[oc], p->shift[oc], p);
@@ -527,6 +673,7 @@ static void conv2d_mve(const tinyforge_conv_s8_t *p, const int8_t *input, const 
 }
 #endif
 
+TINYFORGE_NO_PRESCHED_CONV
 void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
@@ -552,6 +699,7 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     }
 }
 
+TINYFORGE_NO_PRESCHED_CONV
 void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output)
 {
@@ -580,7 +728,8 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
             }
             for (j = 0; j < n; ++j) {
                 const int q = p->per_channel ? oc + j : 0;
-                const int32_t v = tinyforge_mbqm_fast(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
+                const int32_t v =
+                    mbqm_opt(acc[j], p->multiplier[q], p->shift[q]) + p->output_offset;
                 out[oc + j] = (int8_t)tinyforge_clamp_i32(v, p->act_min, p->act_max);
             }
         }
@@ -614,6 +763,60 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 }
 #endif
 
+#if TINYFORGE_DSP
+/* Depthwise 3x3 of one output pixel inside the image with the DSP extension, all channels (C a
+ * multiple of 4): the three filter rows start at r0, r1, r2, their taps C bytes apart, so no
+ * tap-pointer table is read; four channels per step (SMLABB/SMLATT on the SXTB16 halves). */
+static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
+                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff,
+                                   int8_t *out)
+{
+    const int C = p->in_c;
+    int c;
+    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
+        int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
+#define TINYFORGE_DW_TAP3(X, F)                                                               \
+    do {                                                                                  \
+        const uint32_t wx = tinyforge_load4(X);                                           \
+        const uint32_t wf = tinyforge_load4(F);                                           \
+        const int32_t x02 = tinyforge_sxtb16(wx), x13 = tinyforge_sxtb16_ror8(wx);        \
+        const int32_t f02 = tinyforge_sxtb16(wf), f13 = tinyforge_sxtb16_ror8(wf);        \
+        a0 = tinyforge_smlabb(x02, f02, a0);                                              \
+        a2 = tinyforge_smlatt(x02, f02, a2);                                              \
+        a1 = tinyforge_smlabb(x13, f13, a1);                                              \
+        a3 = tinyforge_smlatt(x13, f13, a3);                                              \
+    } while (0)
+        TINYFORGE_DW_TAP3(r0, f);
+        TINYFORGE_DW_TAP3(r0 + C, f + 4);
+        TINYFORGE_DW_TAP3(r0 + 2 * C, f + 8);
+        TINYFORGE_DW_TAP3(r1, f + 12);
+        TINYFORGE_DW_TAP3(r1 + C, f + 16);
+        TINYFORGE_DW_TAP3(r1 + 2 * C, f + 20);
+        TINYFORGE_DW_TAP3(r2, f + 24);
+        TINYFORGE_DW_TAP3(r2 + C, f + 28);
+        TINYFORGE_DW_TAP3(r2 + 2 * C, f + 32);
+#undef TINYFORGE_DW_TAP3
+        {
+            const int32_t sh0 = p->shift[c], sh1 = p->shift[c + 1];
+            const int32_t sh2 = p->shift[c + 2], sh3 = p->shift[c + 3];
+            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2 && sh2 <= -2 && sh3 <= -2)) {
+                const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+                const int full = lo == -128 && hi == 127;
+                out[c] = requant_r2(a0, p->multiplier[c], ~sh0 - 1, off, lo, hi, full);
+                out[c + 1] = requant_r2(a1, p->multiplier[c + 1], ~sh1 - 1, off, lo, hi, full);
+                out[c + 2] = requant_r2(a2, p->multiplier[c + 2], ~sh2 - 1, off, lo, hi, full);
+                out[c + 3] = requant_r2(a3, p->multiplier[c + 3], ~sh3 - 1, off, lo, hi, full);
+                continue;
+            }
+        }
+        out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
+        out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
+        out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);
+        out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
+    }
+}
+#endif
+
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
  * row of input zero points (`scratch`, in_c bytes), which the folded bias makes exact. The
  * filter is grouped by four channels (lower.group_channels): [in_c / 4 rounded up][taps][4], so
@@ -629,7 +832,7 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     const int8_t *rows[64];
     int tap_offset[64];
     int b, oy, ox, c, fy, fx, t;
-#if TINYFORGE_MVE
+#if TINYFORGE_MVE || TINYFORGE_DSP
     const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
     const int row_step = p->in_w * C;
 #endif
@@ -649,6 +852,12 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
 #if TINYFORGE_MVE
                     if (fast3x3) { /* no tap pointers to build */
                         dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
+                        continue;
+                    }
+#elif TINYFORGE_DSP
+                    if (fast3x3) {
+                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter,
+                                        bias_eff, out);
                         continue;
                     }
 #endif
@@ -750,9 +959,9 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
     for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
-        const int32_t sum = tinyforge_mbqm_fast(a, p.input1_multiplier, p.input1_shift) +
-                            tinyforge_mbqm_fast(b, p.input2_multiplier, p.input2_shift);
-        const int32_t raw = tinyforge_mbqm_fast(sum, p.output_multiplier, p.output_shift) + p.output_offset;
+        const int32_t sum = mbqm_opt(a, p.input1_multiplier, p.input1_shift) +
+                            mbqm_opt(b, p.input2_multiplier, p.input2_shift);
+        const int32_t raw = mbqm_opt(sum, p.output_multiplier, p.output_shift) + p.output_offset;
         output[i] = (int8_t)tinyforge_clamp_i32(raw, p.act_min, p.act_max);
     }
 }

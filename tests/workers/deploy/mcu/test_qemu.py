@@ -170,3 +170,20 @@ def test_helium_requantisation_equals_the_scalar_reference(tmp_path):
     )
     result = run_elf("cortex-m55", elf.path, timeout_s=120)
     assert result.exit_code == 0, result.stdout.decode(errors="replace")[-2000:]
+
+
+@requires_toolchain
+@pytest.mark.parametrize("core", ["cortex-m4f", "cortex-m3"])
+def test_scalar_fast_requantisation_equals_the_reference(tmp_path, core):
+    """mbqm_opt / requant_r2 of the optimised kernels (one SMLAL for right shifts >= 2, inline
+    assembly on the M4F, plain C on the M3; SSAT clamp) give TFLM's MultiplyByQuantizedMultiplier:
+    ties, extremes, every shift, pseudo-random values."""
+    deploy = Path(__file__).resolve().parents[4] / "workers" / "deploy"
+    elf = build_elf(
+        core,
+        sources=[C_DIR / "requant_dsp_probe.c"],
+        include_dirs=[deploy, deploy / "runtime"],
+        out_dir=tmp_path,
+    )
+    result = run_elf(core, elf.path, timeout_s=120)
+    assert result.exit_code == 0, result.stdout.decode(errors="replace")[-2000:]
