@@ -24,6 +24,8 @@ from pathlib import Path
 
 import pytest
 
+from app.core.processes import start_child
+
 ACCESS_KEY = "tinyforge-test"
 SECRET_KEY = "tinyforge-test-secret"
 REGION = "us-east-1"
@@ -47,12 +49,12 @@ class S3Server:
         port = _free_port()
         log = open(log_path, "ab")
         env = {**os.environ, **(extra_env or {})}
-        proc = subprocess.Popen(
+        # start_child: the server dies with the test process, even when pytest is killed
+        proc = start_child(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
-            start_new_session=True,
         )
         log.close()
         server = cls(proc, port, log_path)
