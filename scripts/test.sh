@@ -13,4 +13,5 @@ scripts/install-toolchain.sh || echo "warning: Arm toolchain/QEMU not installed:
 scripts/install-browser.sh || echo "warning: Chromium not installed: browser tests will skip" >&2
 scripts/install-ei-linux.sh || echo "warning: edge-impulse-linux not installed: its device test will skip" >&2
 mkdir -p test-output
-exec .venv/bin/python -m pytest "$@"
+# both cores: test files are spread over two pytest workers (TINYFORGE_TEST_WORKERS=0 runs serially)
+exec .venv/bin/python -m pytest -n "${TINYFORGE_TEST_WORKERS:-2}" --dist loadfile "$@"

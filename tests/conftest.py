@@ -72,7 +72,9 @@ def _databases(tmp_path_factory) -> Iterator[dict[str, dict]]:
                 conn.execute(text(f'CREATE DATABASE "{name}"'))
             admin.dispose()
             url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-            db_index = 1 + (os.getpid() % 14)
+            # one Redis database per pytest process: xdist workers gw0, gw1... get 1, 2...
+            worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+            db_index = 1 + (int(worker[2:]) if worker[2:].isdigit() else os.getpid()) % 14
             info = {
                 "url": url,
                 "broker": f"{REDIS_URL}/{db_index}",
