@@ -19,6 +19,7 @@ def install(app: FastAPI) -> None:
         impulses,
         jobs,
         learning,
+        members,
         projects,
         tuner,
     )
@@ -35,6 +36,7 @@ def install(app: FastAPI) -> None:
         learning,
         deployment,
         tuner,
+        members,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
