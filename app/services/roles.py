@@ -73,6 +73,7 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     # versions: restoring makes a new project from one
     ("POST", f"{_API}/versions/{{number}}/restore"): Role.ADMIN,
     # the dashboard
+    ("POST", f"{_WEB}/versions/{{number}}/restore"): Role.ADMIN,
     ("POST", f"{_WEB}/delete"): Role.OWNER,
     ("POST", f"{_WEB}/rotate-api-key"): Role.ADMIN,
     ("POST", f"{_WEB}/rotate-hmac-key"): Role.ADMIN,

@@ -22,6 +22,7 @@ def install(app: FastAPI) -> None:
         members,
         projects,
         tuner,
+        versions,
     )
     from app.web.templating import STATIC_DIR
 
@@ -37,6 +38,7 @@ def install(app: FastAPI) -> None:
         deployment,
         tuner,
         members,
+        versions,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

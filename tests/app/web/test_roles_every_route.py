@@ -33,6 +33,7 @@ NEEDS = {
     ("DELETE", f"{A}/invitations/{{invitationId}}"): ADMIN,
     ("GET", f"{A}/audit"): ADMIN,
     ("POST", f"{A}/versions/{{number}}/restore"): ADMIN,
+    ("POST", f"{W}/versions/{{number}}/restore"): ADMIN,
     ("POST", f"{W}/rotate-api-key"): ADMIN,
     ("POST", f"{W}/rotate-hmac-key"): ADMIN,
     ("POST", f"{W}/api-keys"): ADMIN,
