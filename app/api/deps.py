@@ -185,8 +185,11 @@ def drop_change(request: Request) -> None:
     event = getattr(request.state, "audit_event", None)
     if event is not None:
         session = object_session(event)
-        if session is not None and event in session.new:
-            session.expunge(event)
+        if session is not None:
+            if event in session.new:
+                session.expunge(event)
+            else:  # flushed already (a query of the route autoflushed it)
+                session.delete(event)
 
 
 def get_access(

@@ -110,3 +110,22 @@ def test_an_api_key_with_a_role_from_the_dashboard(browser, user_project, client
     assert r.status_code == 403
     r = browser.post(f"/projects/{pid}/api-keys", {"name": "ci", "role": "root"})
     assert r.status_code == 400 and "unknown API key role" in r.text
+
+
+def test_the_audit_log_keeps_successful_changes_only(browser, user_project, settings):
+    from app.core.db import session_scope
+    from app.models import AuditEvent
+
+    pid = user_project.project.id
+    # a page answering 400 (the deletion not confirmed) and a refused one (409) leave nothing
+    assert browser.post(f"/projects/{pid}/delete", {"confirm": "wrong"}).status_code == 400
+    r = browser.post(f"/projects/{pid}/members/{browser.user_id}/role", {"role": "viewer"})
+    assert r.status_code == 409
+    with session_scope(settings) as s:
+        assert s.query(AuditEvent).count() == 0
+    assert browser.post(f"/projects/{pid}/rotate-hmac-key").status_code == 303
+    page = browser.client.get(f"/projects/{pid}/audit")
+    assert (
+        "hmackey.rotate" in page.text and "POST /projects/{project_id}/rotate-hmac-key" in page.text
+    )
+    assert "ada@example.com" in page.text
