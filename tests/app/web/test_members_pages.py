@@ -129,3 +129,25 @@ def test_the_audit_log_keeps_successful_changes_only(browser, user_project, sett
         "hmackey.rotate" in page.text and "POST /projects/{project_id}/rotate-hmac-key" in page.text
     )
     assert "ada@example.com" in page.text
+
+
+def test_a_viewer_is_told_the_project_is_read_only(app, browser, user_project, make_user, settings):
+    from app.core.db import session_scope
+    from app.models import Project, User
+    from app.services import projects
+
+    pid = user_project.project.id
+    uid, _ = make_user("vi@example.com")
+    with session_scope(settings) as s:
+        projects.add_member(s, s.get(Project, pid), s.get(User, uid), role="viewer")
+    vi = TestClient(app)
+    assert sign_in(vi, "vi@example.com").status_code == 303
+    assert 'id="read-only"' in vi.get(f"/projects/{pid}/data").text
+    assert 'id="read-only"' not in browser.client.get(f"/projects/{pid}/data").text
+    r = vi.post(
+        f"/projects/{pid}/data/upload",
+        data={"csrf_token": token_from(vi.get("/projects").text)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 403
+    assert "this needs the member role in the project; you are viewer" in r.text
