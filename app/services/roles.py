@@ -70,10 +70,12 @@ ROUTE_ROLES: dict[tuple[str, str], Role] = {
     ("POST", f"{_API}/invitations"): Role.ADMIN,
     ("DELETE", f"{_API}/invitations/{{invitationId}}"): Role.ADMIN,
     ("GET", f"{_API}/audit"): Role.ADMIN,
-    # versions: restoring makes a new project from one
+    # versions: restoring makes a new project from one; deleting one
     ("POST", f"{_API}/versions/{{number}}/restore"): Role.ADMIN,
+    ("DELETE", f"{_API}/versions/{{number}}"): Role.ADMIN,
     # the dashboard
     ("POST", f"{_WEB}/versions/{{number}}/restore"): Role.ADMIN,
+    ("POST", f"{_WEB}/versions/{{number}}/delete"): Role.ADMIN,
     ("POST", f"{_WEB}/delete"): Role.OWNER,
     ("POST", f"{_WEB}/rotate-api-key"): Role.ADMIN,
     ("POST", f"{_WEB}/rotate-hmac-key"): Role.ADMIN,

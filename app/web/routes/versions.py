@@ -88,3 +88,19 @@ def restore_version(
     request.session["new_api_key"] = {"project_id": new_id, "key": done.new.api_key}
     flash(request, f"Version {number} restored into this new project.", "success")
     return redirect(f"/projects/{new_id}?created=1")
+
+
+@router.post("/projects/{project_id}/versions/{number}/delete")
+def delete_version(
+    request: Request,
+    access: PageAccessDep,
+    number: int,
+    session: SessionDep,
+    store: StoreDep,
+    _csrf: CsrfDep,
+) -> Response:
+    versions.delete_version(
+        session, store, versions.get_version(session, access.project.id, number)
+    )
+    flash(request, f"Version {number} deleted.", "success")
+    return redirect(f"/projects/{access.project.id}/versions")

@@ -33,7 +33,9 @@ NEEDS = {
     ("DELETE", f"{A}/invitations/{{invitationId}}"): ADMIN,
     ("GET", f"{A}/audit"): ADMIN,
     ("POST", f"{A}/versions/{{number}}/restore"): ADMIN,
+    ("DELETE", f"{A}/versions/{{number}}"): ADMIN,
     ("POST", f"{W}/versions/{{number}}/restore"): ADMIN,
+    ("POST", f"{W}/versions/{{number}}/delete"): ADMIN,
     ("POST", f"{W}/rotate-api-key"): ADMIN,
     ("POST", f"{W}/rotate-hmac-key"): ADMIN,
     ("POST", f"{W}/api-keys"): ADMIN,
@@ -145,7 +147,7 @@ def _call(client, method, url, *, headers=None, form_token=None):
 
 
 def test_every_route_refuses_exactly_what_each_role_may_not_do(app, team):
-    checked = {"refused": 0, "allowed": 0}
+    checked = {"refused": 0, "allowed": 0, "ingestion": 0}
     scoped = [r for r in routes(app) if "{projectId}" in r[1] or "{project_id}" in r[1]]
     # rotating revokes the keys the walk uses, so it goes last; then the deletion (refused with
     # 400 anyway: the form does not confirm the project's name)
@@ -175,6 +177,7 @@ def test_every_route_refuses_exactly_what_each_role_may_not_do(app, team):
             ingestion_ok = (method, path) in INGESTION
             r = _call(anon, method, url, headers={"x-api-key": team["keys"]["ingestion"]})
             assert (r.status_code == 403) != ingestion_ok, (method, path, "ingestion", r.text)
+            checked["ingestion"] += 1
         for who, held, c, headers, form in callers:
             r = _call(c, method, url, headers=headers, form_token=form)
             if held < need:
@@ -185,4 +188,8 @@ def test_every_route_refuses_exactly_what_each_role_may_not_do(app, team):
             else:
                 assert r.status_code != 403, (method, path, who, r.text[:300])
                 checked["allowed"] += 1
+    print(
+        f"{len(scoped)} project routes: {checked['refused']} calls refused, "
+        f"{checked['allowed']} allowed, {checked['ingestion']} with an ingestion key"
+    )
     assert checked["refused"] > 100 and checked["allowed"] > 500, checked

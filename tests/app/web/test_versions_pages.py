@@ -44,3 +44,18 @@ def test_save_compare_and_restore_a_version(browser, user_project, client):
     assert 'id="count-samples">1<' in new_page.text
     long = browser.post(f"/projects/{pid}/versions", {"description": "x" * 2001})
     assert long.status_code == 422
+
+
+def test_delete_a_version(browser, user_project, client, settings):
+    pid = user_project.project.id
+    assert browser.post(f"/projects/{pid}/versions", {"description": "v1"}).status_code == 303
+    blobs = sorted(p.name for p in settings.storage_dir.rglob("*-v1.zip"))
+    assert len(blobs) == 1
+    assert browser.post(f"/projects/{pid}/versions/1/delete").status_code == 303
+    assert "No version yet" in browser.client.get(f"/projects/{pid}/versions").text
+    assert not list(settings.storage_dir.rglob("*-v1.zip"))
+    assert browser.post(f"/projects/{pid}/versions/1/delete").status_code == 404
+    key = {"x-api-key": user_project.api_key}
+    assert browser.post(f"/projects/{pid}/versions", {"description": "again"}).status_code == 303
+    assert client.delete(f"/api/{pid}/versions/1", headers=key).status_code == 200
+    assert client.get(f"/api/{pid}/versions", headers=key).json()["versions"] == []
