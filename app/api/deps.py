@@ -169,7 +169,7 @@ def record_change(request: Request, session: Session, access: Access) -> None:
     kept only if the request succeeds (a dashboard page answering 4xx drops it: `drop_change`)."""
     if request.method in SAFE_METHODS:
         return
-    ids = {k: v for k, v in request.path_params.items()}
+    ids = dict(request.path_params)
     request.state.audit_event = audit.record(
         session,
         access.project.id,

@@ -7,6 +7,7 @@ neither demoted nor removed (409); removal ends every session of the person remo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,7 +22,7 @@ from app.services.roles import Role
 class Member:
     user: User
     role: Role
-    joined_at: object
+    joined_at: datetime
 
 
 def member_role(session: Session, project_id: int, user_id: int) -> Role | None:
@@ -50,7 +51,7 @@ def member_json(m: Member) -> dict:
         "email": m.user.email,
         "name": m.user.name,
         "role": m.role.label,
-        "joined": m.joined_at.isoformat() if hasattr(m.joined_at, "isoformat") else None,
+        "joined": m.joined_at.isoformat(),
     }
 
 
