@@ -185,15 +185,20 @@ def project_create(name: str, owner_email: str | None, as_json: bool) -> None:
         )
 
 
+ROLE_CHOICES = click.Choice(["viewer", "member", "admin", "owner"])
+
+
 @project.command("add-member")
 @click.option("--project", "project_id", type=int, required=True, help="project id")
 @click.option("--email", required=True, help="an existing user")
-@click.option("--role", type=click.Choice(["member", "owner"]), default="member", show_default=True)
+@click.option("--role", type=ROLE_CHOICES, default="member", show_default=True)
 def project_add_member(project_id: int, email: str, role: str) -> None:
-    """Let a user see and work on a project in the dashboard."""
+    """Let a user use a project with a role (viewer, member, admin, owner: docs/teams.md); for a
+    member already, change the role (the last owner stays owner)."""
     from app.core.db import session_scope
-    from app.services import projects, users
+    from app.services import audit, members, projects, users
     from app.services.errors import ServiceError
+    from app.services.roles import Role
 
     _migrate()
     try:
@@ -204,13 +209,96 @@ def project_add_member(project_id: int, email: str, role: str) -> None:
                     f"no user with email {email}; create it with `tinyforge user create`"
                 )
             p = projects.get_project(session, project_id)
-            added = projects.add_member(session, p, u, role=role)
+            actor = audit.Actor(label="tinyforge CLI")
+            if members.member_role(session, p.id, u.id) is None:
+                projects.add_member(session, p, u, role=role)
+                audit.record(
+                    session,
+                    p.id,
+                    actor,
+                    "member.add",
+                    target=u.email,
+                    detail={"userId": u.id, "role": role},
+                )
+                added = True
+            else:
+                members.set_role(session, p, u.id, Role.parse(role), by=Role.OWNER, actor=actor)
+                added = False
             click.echo(
                 f"{u.email} {'is now' if added else 'was already'} a member of project {p.id} "
                 f"'{p.name}' (role {role})"
             )
     except ServiceError as exc:
         raise click.ClickException(exc.message) from exc
+
+
+@project.command("invite")
+@click.argument("project_id", type=int)
+@click.option("--role", type=ROLE_CHOICES, default="member", show_default=True)
+@click.option("--days", type=float, default=7.0, show_default=True, help="days until it expires")
+def project_invite(project_id: int, role: str, days: float) -> None:
+    """Print an invitation link to PROJECT_ID (single use; TINYFORGE_BASE_URL is its host)."""
+    from app.core.db import session_scope
+    from app.services import audit, invitations, projects
+    from app.services.errors import ServiceError
+    from app.services.roles import Role
+
+    _migrate()
+    settings = _settings()
+    try:
+        with session_scope() as session:
+            p = projects.get_project(session, project_id)
+            new = invitations.create(
+                session,
+                p,
+                Role.parse(role),
+                by=Role.OWNER,
+                actor=audit.Actor(label="tinyforge CLI"),
+                expires_in_days=days,
+            )
+            expires = new.invitation.expires_at
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    base = (settings.base_url or "http://localhost:8000").rstrip("/")
+    click.echo(f"{base}{invitations.invite_path(new.token)}")
+    click.echo(
+        f"joins project {project_id} as {role}; single use; expires {expires:%Y-%m-%d %H:%M} UTC",
+        err=True,
+    )
+
+
+@project.command("add-key")
+@click.argument("project_id", type=int)
+@click.option(
+    "--role",
+    type=click.Choice(["ingestion", "full", "admin"]),
+    default="full",
+    show_default=True,
+    help="ingestion: send data only; full: a member's; admin",
+)
+@click.option("--name", default="cli", show_default=True)
+def project_add_key(project_id: int, role: str, name: str) -> None:
+    """Create an API key for PROJECT_ID and print it (shown once)."""
+    from app.core.db import session_scope
+    from app.services import audit, projects
+    from app.services.errors import ServiceError
+
+    _migrate()
+    try:
+        with session_scope() as session:
+            p = projects.get_project(session, project_id)
+            key = projects.create_api_key(session, p, name=name, role=role)
+            audit.record(
+                session,
+                p.id,
+                audit.Actor(label="tinyforge CLI"),
+                "apikey.create",
+                target=name,
+                detail={"role": role},
+            )
+    except ServiceError as exc:
+        raise click.ClickException(exc.message) from exc
+    click.echo(key)
 
 
 # --- moving a project between installations ------------------------------------------------------

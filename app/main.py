@@ -24,6 +24,7 @@ from app.api.routes import (
     ingestion,
     jobs,
     learn,
+    members,
     projects,
     raw_data,
     remote_management,
@@ -54,6 +55,7 @@ API_ROUTERS = [
     learn.router,
     devices.router,
     versions.router,
+    members.router,
 ]
 
 

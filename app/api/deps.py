@@ -7,17 +7,20 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Header, Path, Request
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from app.core.config import Settings, get_settings
 from app.core.db import session_factory
 from app.core.security import CSRF_SESSION_KEY, csrf_matches
 from app.core.storage import BlobStore, get_store
-from app.models import Project, User
+from app.models import ApiKey, Project, User
+from app.services import audit
+from app.services import members as member_service
 from app.services import projects as project_service
 from app.services import sessions as session_service
 from app.services.errors import Forbidden, NotFound, Unauthorized
 from app.services.jobs import JobLimits, LimitedSender, TaskSender
+from app.services.roles import KEY_ROLES, Role, check
 
 
 def settings_dep(request: Request) -> Settings:
@@ -27,12 +30,17 @@ def settings_dep(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(settings_dep)]
 
 
-def get_session(settings: SettingsDep) -> Iterator[Session]:
-    """One transaction per request: committed when the route returns, rolled back when it raises."""
+def get_session(request: Request, settings: SettingsDep) -> Iterator[Session]:
+    """One transaction per request: committed when the route returns, rolled back when it raises
+    (also when a dashboard route turns the error into a page: `app.web.templating.HtmlRoute` sets
+    `request.state.failed`)."""
     session = session_factory(settings)()
     try:
         yield session
-        session.commit()
+        if getattr(request.state, "failed", False):
+            session.rollback()
+        else:
+            session.commit()
     except BaseException:
         session.rollback()
         raise
@@ -81,6 +89,17 @@ class Caller:
     project: Project | None = None
     user: User | None = None
     key_role: str | None = None
+    key: ApiKey | None = None
+
+    @property
+    def actor(self) -> audit.Actor:
+        if self.key is not None:
+            return audit.Actor(
+                label=f"API key {self.key.name} ({self.key.prefix}…, {self.key.role})",
+                key_id=self.key.id,
+            )
+        assert self.user is not None
+        return audit.Actor(label=self.user.email, user_id=self.user.id)
 
 
 # What an ingestion key may call besides the ingestion endpoints and the devices' WebSocket: what a
@@ -96,13 +115,18 @@ INGESTION_KEY_ROUTES = frozenset(
 )
 
 
-def _key_may_call(request: Request, role: str) -> bool:
-    if role == "full":
-        return True
+def route_template(request: Request) -> str:
+    """The matched route's path template (`/api/{projectId}/raw-data/{sampleId}`), without the
+    SDK's /v1 prefix."""
     route = request.scope.get("route")
-    path = getattr(route, "path_format", "")
-    path = path[3:] if path.startswith("/v1/") else path
-    return (request.method, path) in INGESTION_KEY_ROUTES
+    path = getattr(route, "path_format", "") or getattr(route, "path", "")
+    return path[3:] if path.startswith("/v1/") else path
+
+
+def _key_may_call(request: Request, role: str) -> bool:
+    if KEY_ROLES.get(role) is not None:
+        return True
+    return (request.method, route_template(request)) in INGESTION_KEY_ROUTES
 
 
 def get_caller(
@@ -118,7 +142,7 @@ def get_caller(
                 f"this API key is an {key.role} key: it can send data and register devices, "
                 "nothing else; use a full API key of the project"
             )
-        return Caller(project=project, key_role=key.role)
+        return Caller(project=project, key_role=key.role, key=key)
     token = request.session.get("sid") if "session" in request.scope else None
     user = session_service.session_user(session, token) if token else None
     if user is not None:
@@ -131,22 +155,78 @@ def get_caller(
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_project(
+@dataclass
+class Access:
+    """The project in the path, the caller's role in it and who to name in its audit log."""
+
+    project: Project
+    role: Role
+    actor: audit.Actor
+
+
+def record_change(request: Request, session: Session, access: Access) -> None:
+    """Audit a change request (any method but GET/HEAD/OPTIONS) in its own transaction: it is
+    kept only if the request succeeds (a dashboard page answering 4xx drops it: `drop_change`)."""
+    if request.method in SAFE_METHODS:
+        return
+    ids = dict(request.path_params)
+    request.state.audit_event = audit.record(
+        session,
+        access.project.id,
+        access.actor,
+        f"{request.method} {route_template(request)}",
+        target=request.url.path,
+        detail={"path": ids},
+    )
+
+
+def drop_change(request: Request) -> None:
+    """Forget the audit entry of a request that answered an error without raising."""
+    event = getattr(request.state, "audit_event", None)
+    if event is not None:
+        session = object_session(event)
+        if session is not None:
+            if event in session.new:
+                session.expunge(event)
+            else:  # flushed already (a query of the route autoflushed it)
+                session.delete(event)
+
+
+def get_access(
+    request: Request,
     project_id: Annotated[int, Path(alias="projectId", ge=1)],
     caller: CallerDep,
     session: SessionDep,
-) -> Project:
-    """The project in the path, if the caller may use it. Others' projects are 404, as if absent."""
+) -> Access:
+    """The project in the path, if the caller may use it: others' projects are 404, as if absent;
+    an action the caller's role does not allow is 403 (`app.services.roles.required_role`)."""
     if caller.project is not None:
         if caller.project.id != project_id:
             raise NotFound(
                 f"project {project_id} does not exist or this API key has no access to it"
             )
-        return caller.project
-    assert caller.user is not None
-    if not project_service.is_member(session, project_id, caller.user.id):
-        raise NotFound(f"project {project_id} does not exist or you have no access to it")
-    return project_service.get_project(session, project_id)
+        project = caller.project
+        role = KEY_ROLES.get(caller.key_role or "")
+        if role is not None:  # an ingestion key was already limited to its routes by get_caller
+            check(role, request.method, route_template(request), who=f"this {caller.key_role} key")
+        access = Access(project=project, role=role or Role.VIEWER, actor=caller.actor)
+    else:
+        assert caller.user is not None
+        held = member_service.member_role(session, project_id, caller.user.id)
+        if held is None:
+            raise NotFound(f"project {project_id} does not exist or you have no access to it")
+        check(held, request.method, route_template(request))
+        project = project_service.get_project(session, project_id)
+        access = Access(project=project, role=held, actor=caller.actor)
+    record_change(request, session, access)
+    return access
+
+
+AccessDep = Annotated[Access, Depends(get_access)]
+
+
+def get_project(access: AccessDep) -> Project:
+    return access.project
 
 
 ProjectDep = Annotated[Project, Depends(get_project)]

@@ -31,7 +31,8 @@ ERROR_SCHEMA = {
 REASONS = {
     400: "The request is not valid (the message says why)",
     401: "Missing or unknown credentials (x-api-key, or a dashboard session)",
-    403: "These credentials may not do this (an ingestion key; a missing CSRF token)",
+    403: "These credentials may not do this (the role it needs is named; an ingestion key; a "
+    "missing CSRF token)",
     404: "No such project or resource (or not visible to these credentials)",
     409: "Conflict: a duplicate, a concurrent change, or a state that does not allow this",
     413: "The request body is larger than the limit",

@@ -8,6 +8,7 @@ from app.models.job import FINISHED, JOB_STATUSES, Job, JobLog, WorkerHeartbeat
 from app.models.project import API_KEY_ROLES, ApiKey, HmacKey, Project
 from app.models.remote import DeviceCommand, DeviceConnection
 from app.models.sample import CATEGORIES, Sample
+from app.models.team import AuditEvent, Invitation
 from app.models.tune import TuneTrial
 from app.models.user import LoginFailure, ProjectMember, User, UserSession
 from app.models.version import ProjectVersion
@@ -19,12 +20,14 @@ __all__ = [
     "JOB_STATUSES",
     "ApiKey",
     "Artifact",
+    "AuditEvent",
     "Base",
     "Device",
     "DeviceCommand",
     "DeviceConnection",
     "HmacKey",
     "Impulse",
+    "Invitation",
     "Job",
     "JobLog",
     "LoginFailure",

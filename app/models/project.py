@@ -25,7 +25,7 @@ class Project(Base):
     target_board: Mapped[str | None] = mapped_column(String(100))
 
 
-API_KEY_ROLES = ("full", "ingestion")
+API_KEY_ROLES = ("full", "admin", "ingestion")
 
 
 class ApiKey(Base):
@@ -42,7 +42,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(200), default="default")
     prefix: Mapped[str] = mapped_column(String(32))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # what the key may do: "full" (the project's API) or "ingestion" (send data, nothing else)
+    # what the key may do: "full" (a member's API), "admin" (an admin's) or "ingestion" (send data,
+    # nothing else); see app.services.roles
     role: Mapped[str] = mapped_column(String(20), default="full", server_default="full")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

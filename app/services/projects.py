@@ -31,7 +31,7 @@ def create_project(
     session.flush()
     if owner is not None:
         session.add(ProjectMember(project_id=project.id, user_id=owner.id, role="owner"))
-    key = create_api_key(session, project)
+    key = create_api_key(session, project, role="admin")
     hmac = HmacKey(project_id=project.id, key=new_hmac_key())
     session.add(hmac)
     session.flush()
@@ -41,8 +41,9 @@ def create_project(
 def create_api_key(
     session: Session, project: Project, *, name: str = "default", role: str = "full"
 ) -> str:
-    """A new key (returned once). `role` "full" uses the project's whole API; "ingestion" can only
-    send data and do what a device does to start (see app.api.deps.INGESTION_KEY_ROUTES)."""
+    """A new key (returned once). `role` "admin" acts as a project admin, "full" as a member
+    (app.services.roles); "ingestion" can only send data and do what a device does to start (see
+    app.api.deps.INGESTION_KEY_ROUTES)."""
     if role not in API_KEY_ROLES:
         raise BadRequest(f"unknown API key role '{role}': use one of {', '.join(API_KEY_ROLES)}")
     key = new_api_key()
@@ -60,13 +61,13 @@ def create_api_key(
 
 
 def rotate_api_keys(session: Session, project: Project) -> str:
-    """Revoke every live key of the project and return a new one."""
+    """Revoke every live key of the project and return a new (admin) one."""
     session.execute(
         update(ApiKey)
         .where(ApiKey.project_id == project.id, ApiKey.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    return create_api_key(session, project)
+    return create_api_key(session, project, role="admin")
 
 
 def rotate_hmac_key(session: Session, project: Project) -> str:
@@ -106,6 +107,16 @@ def hmac_keys(session: Session, project_id: int) -> list[str]:
     )
 
 
+def revoke_api_key(session: Session, project_id: int, key_id: int) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None or key.project_id != project_id:
+        raise NotFound(f"API key {key_id} does not exist in project {project_id}")
+    if key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.flush()
+    return key
+
+
 def api_keys(session: Session, project_id: int) -> list[ApiKey]:
     return list(
         session.scalars(select(ApiKey).where(ApiKey.project_id == project_id).order_by(ApiKey.id))
@@ -130,14 +141,13 @@ def projects_for_user(session: Session, user: User) -> list[Project]:
     )
 
 
-MEMBER_ROLES = ("owner", "member")
-
-
 def add_member(session: Session, project: Project, user: User, *, role: str = "member") -> bool:
-    """Let `user` see `project` in the dashboard; False when they already could (the role is
-    updated). An owner also becomes the project's owner."""
-    if role not in MEMBER_ROLES:
-        raise BadRequest(f"role must be one of {', '.join(MEMBER_ROLES)}, not '{role}'")
+    """Let `user` use `project` with `role` (owner, admin, member, viewer: app.services.roles);
+    False when they already were a member (the role is updated). An owner also becomes the
+    project's owner."""
+    from app.services.roles import Role
+
+    role = Role.parse(role).label
     row = session.get(ProjectMember, (project.id, user.id))
     if role == "owner":
         project.owner_id = user.id

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.core.db import on_rollback
+from app.core.db import on_commit, on_rollback
 from app.core.storage import BlobStore
 from app.models import Project, ProjectVersion, User
 from app.services import project_export
@@ -80,6 +80,15 @@ def get_version(session: Session, project_id: int, number: int) -> ProjectVersio
     if version is None:
         raise NotFound(f"version {number} does not exist in project {project_id}")
     return version
+
+
+def delete_version(session: Session, store: BlobStore, version: ProjectVersion) -> None:
+    """Delete a version: its row now, its zip once the caller commits. (A later version takes the
+    next number after the newest remaining one.)"""
+    key = version.blob_key
+    session.delete(version)
+    session.flush()
+    on_commit(session, lambda: store.delete(key))
 
 
 def version_files(store: BlobStore, version: ProjectVersion) -> dict[str, bytes]:

@@ -19,8 +19,10 @@ def install(app: FastAPI) -> None:
         impulses,
         jobs,
         learning,
+        members,
         projects,
         tuner,
+        versions,
     )
     from app.web.templating import STATIC_DIR
 
@@ -35,6 +37,8 @@ def install(app: FastAPI) -> None:
         learning,
         deployment,
         tuner,
+        members,
+        versions,
     ):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")

@@ -114,9 +114,12 @@ class HtmlRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            # the request's transaction (app.api.deps.get_session) ends after this returns: an
+            # error caught here rolls it back, a page answering 4xx drops its audit entry
             try:
-                return await handler(request)
+                response = await handler(request)
             except HTTPException as exc:
+                request.state.failed = True
                 if (
                     exc.status_code in (301, 302, 303, 307, 308)
                     and exc.headers
@@ -125,9 +128,16 @@ class HtmlRoute(APIRoute):
                     return RedirectResponse(exc.headers["location"], status_code=exc.status_code)
                 return _error_page(request, exc.status_code, str(exc.detail))
             except ServiceError as exc:
+                request.state.failed = True
                 return _error_page(request, exc.status, exc.message)
             except RequestValidationError as exc:
+                request.state.failed = True
                 return _error_page(request, 422, describe(exc.errors()))
+            if response.status_code >= 400:
+                from app.api.deps import drop_change
+
+                drop_change(request)
+            return response
 
         return route
 
@@ -139,6 +149,7 @@ TITLES = {
     409: "Conflict",
     413: "Too large",
     415: "Unsupported",
+    410: "Gone",
     422: "Invalid input",
 }
 

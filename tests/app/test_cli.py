@@ -6,7 +6,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -434,3 +436,50 @@ def test_set_password_and_add_member(tmp_path):
         ["project", "add-member", "--project", "1", "--email", "zz@example.com"], d, check=False
     )
     assert stranger.returncode == 1 and "no user with email zz@example.com" in stranger.stderr
+
+
+def test_add_member_with_a_role_invite_and_add_key(tmp_path):
+    d = tmp_path / "d"
+    run(["user", "create", "--email", "bo@example.com", "--password", "first-pass"], d)
+    run(["user", "create", "--email", "cy@example.com", "--password", "cy-password"], d)
+    run(["project", "create", "--name", "P", "--owner", "bo@example.com"], d)
+    out = run(
+        ["project", "add-member", "--project", "1", "--email", "cy@example.com", "--role", "admin"],
+        d,
+    )
+    assert "(role admin)" in out.stdout
+    run(
+        [
+            "project",
+            "add-member",
+            "--project",
+            "1",
+            "--email",
+            "cy@example.com",
+            "--role",
+            "viewer",
+        ],
+        d,
+    )
+    assert _members(d) == [(1, "bo@example.com", "owner"), (1, "cy@example.com", "viewer")]
+    last = run(
+        ["project", "add-member", "--project", "1", "--email", "bo@example.com", "--role", "admin"],
+        d,
+        check=False,
+    )
+    assert last.returncode == 1 and "last owner" in last.stderr
+    bad = run(
+        ["project", "add-member", "--project", "1", "--email", "cy@example.com", "--role", "boss"],
+        d,
+        check=False,
+    )
+    assert bad.returncode == 2 and "boss" in bad.stderr
+    link = run(["project", "invite", "1", "--role", "member"], d).stdout.strip()
+    assert re.fullmatch(r"http://localhost:8000/invite/[A-Za-z0-9_-]{40,}", link), link
+    key = run(["project", "add-key", "1", "--role", "ingestion", "--name", "dev"], d).stdout.strip()
+    assert key.startswith("tf_key_")
+    with contextlib.closing(sqlite3.connect(d / "tinyforge.sqlite")) as db:
+        roles = db.execute("SELECT name, role FROM api_keys ORDER BY id").fetchall()
+        actions = [a for (a,) in db.execute("SELECT action FROM audit_events ORDER BY id")]
+    assert roles == [("default", "admin"), ("dev", "ingestion")]
+    assert actions == ["member.add", "member.role", "invitation.create", "apikey.create"]

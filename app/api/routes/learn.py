@@ -246,7 +246,10 @@ def get_pretrained_model(project: ProjectDep, session: SessionDep) -> dict:
 async def save_pretrained_model(request: Request, project: ProjectDep, session: SessionDep) -> dict:
     from app.services import ei_profile
 
-    body = await request.json()
+    try:
+        body = await request.json()
+    except ValueError:  # an empty or non-JSON body
+        body = None
     if not isinstance(body, dict) or "model" not in body:
         raise BadRequest("send {'input': {...}, 'model': {...}} as JSON")
     art = ei_profile.current_model(session, project.id)

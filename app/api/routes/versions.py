@@ -68,3 +68,9 @@ def restore(
         "apiKey": done.new.api_key,
         "counts": done.counts,
     }
+
+
+@router.delete("/{number}", summary="Delete a version (admin)")
+def delete(number: int, project: ProjectDep, session: SessionDep, store: StoreDep) -> dict:
+    versions.delete_version(session, store, versions.get_version(session, project.id, number))
+    return {"success": True}

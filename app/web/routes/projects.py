@@ -10,10 +10,10 @@ from fastapi.responses import Response
 
 from app.api.deps import SessionDep, SettingsDep, StoreDep
 from app.core.db import on_commit
-from app.services import dashboard
+from app.services import audit, dashboard
 from app.services import projects as project_service
 from app.services.errors import BadRequest
-from app.web.deps import PageProjectDep, server_url
+from app.web.deps import PageAccessDep, PageProjectDep, server_url
 from app.web.security import CsrfDep, UserDep
 from app.web.templating import HtmlRoute, flash, redirect, render
 
@@ -66,6 +66,10 @@ def create_project(
     return redirect(f"/projects/{new.project.id}?created=1")
 
 
+def _actor(user) -> audit.Actor:
+    return audit.Actor(label=user.email, user_id=user.id)
+
+
 def _dashboard(
     request: Request,
     session,
@@ -94,6 +98,8 @@ def _dashboard(
             "created": created,
             "base_url": base,
             "nav": "dashboard",
+            "role": int(request.state.project_role),
+            "role_name": request.state.project_role.label,
         },
         status_code=status_code,
     )
@@ -128,12 +134,34 @@ def rotate_api_key(
     _csrf: CsrfDep,
 ) -> Response:
     key = project_service.rotate_api_keys(session, project)
+    audit.record(session, project.id, _actor(user), "apikey.rotate", detail={"role": "admin"})
     on_commit(session, request.app.state.key_cache.clear)
     flash(
         request,
         "Every previous API key is revoked. Copy the new key now: it is shown only once.",
         "warning",
     )
+    return _dashboard(request, session, settings, user, project, new_api_key=key)
+
+
+@router.post("/projects/{project_id}/api-keys")
+def create_api_key(
+    request: Request,
+    access: PageAccessDep,
+    user: UserDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    _csrf: CsrfDep,
+    name: Annotated[str, Form(max_length=200)] = "api",
+    role: Annotated[str, Form(max_length=20)] = "full",
+) -> Response:
+    """A new API key with a role (admin): shown once."""
+    project = access.project
+    key = project_service.create_api_key(session, project, name=name.strip() or "api", role=role)
+    audit.record(
+        session, project.id, access.actor, "apikey.create", target=name, detail={"role": role}
+    )
+    flash(request, f"New {role} API key: copy it now, it is shown only once.", "warning")
     return _dashboard(request, session, settings, user, project, new_api_key=key)
 
 
@@ -155,9 +183,10 @@ def create_device_key(
 
 @router.post("/projects/{project_id}/rotate-hmac-key")
 def rotate_hmac_key(
-    request: Request, project: PageProjectDep, session: SessionDep, _csrf: CsrfDep
+    request: Request, project: PageProjectDep, user: UserDep, session: SessionDep, _csrf: CsrfDep
 ) -> Response:
     project_service.rotate_hmac_key(session, project)
+    audit.record(session, project.id, _actor(user), "hmackey.rotate")
     on_commit(session, request.app.state.key_cache.clear)
     flash(request, "New HMAC key created; data signed with the old key is now refused.", "warning")
     return redirect(f"/projects/{project.id}#keys")

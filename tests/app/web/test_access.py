@@ -22,10 +22,24 @@ def _web_routes():
         impulses,
         jobs,
         learning,
+        members,
         projects,
+        versions,
     )
 
-    for module in (auth, projects, data, data_tools, devices, impulses, jobs, learning, deployment):
+    for module in (
+        auth,
+        projects,
+        data,
+        data_tools,
+        devices,
+        impulses,
+        jobs,
+        learning,
+        deployment,
+        members,
+        versions,
+    ):
         for route in module.router.routes:
             for method in route.methods:
                 yield method, route.path
@@ -63,6 +77,10 @@ def other_project(settings, make_user, make_project, client):
             "impulse_id": imp.id,
             "job_id": job.id,
             "learn_id": 100,
+            "user_id": uid,
+            "invitation_id": 1,
+            "number": 1,
+            "token": "x",
         }
     r = client.post(
         "/api/training/files",
@@ -98,7 +116,9 @@ def test_anonymous_visitors_are_sent_to_login_everywhere(client, other_project):
             "/logout",
             "/",
             "/phone",
-        ):  # the phone page carries its API key itself
+            "/invite/{token}",
+            "/invite/{token}/signup",
+        ):  # the phone page carries its API key itself; an invitation link is opened signed out
             continue
         r = client.request(method, _fill(path, other_project), follow_redirects=False)
         if method == "GET":
@@ -153,6 +173,7 @@ def test_every_form_post_without_the_csrf_token_is_403(browser, user_project, se
         ).id
         jid = jobs.create_job(s, project_id=pid, kind="wait").id
     ids = {"project_id": pid, "sample_id": sid, "impulse_id": iid, "job_id": jid, "learn_id": 100}
+    ids.update(user_id=browser.user_id, invitation_id=1, number=1, token="x")
     before = snapshot(settings)
     posts = [p for m, p in _web_routes() if m == "POST"]
     assert len(posts) >= 14

@@ -55,16 +55,16 @@ def test_a_device_key_sends_data_and_nothing_else(browser, user_project, client)
         r = client.request(method, path, json=body, headers=key(device_key))
         assert r.status_code == 403, (method, path, r.text)
         assert "ingestion key" in r.json()["error"]
-    # the full key still does everything
+    # the project's first key (an admin key since issue 16) changes settings
     r = client.post(
         f"/api/{pid}", json={"requireSignedData": True}, headers=key(user_project.api_key)
     )
     assert r.status_code == 200
     keys = browser.client.get(f"/projects/{pid}").text
-    assert "ingestion only" in keys and "full access" in keys
+    assert "ingestion only" in keys and "(default, admin" in keys
 
 
-def test_project_create_prints_a_full_key(tmp_path):
+def test_project_create_prints_an_admin_key(tmp_path):
     from tests.app.test_cli import run
 
     proc = run(["project", "create", "--name", "p"], tmp_path / "d")
@@ -76,4 +76,4 @@ def test_project_create_prints_a_full_key(tmp_path):
     settings = Settings(data_dir=tmp_path / "d", environment="test")
     with session_scope(settings) as s:
         api_key, _ = projects.key_and_project(s, printed)
-        assert api_key.role == "full"
+        assert api_key.role == "admin"  # the project's first key acts as an admin (issue 16)
