@@ -12,6 +12,7 @@ import pytest
 from app.ingestion import sign_acquisition
 from app.synthetic import motion_dataset
 from tests.app.api.helpers import key
+from workers.deploy.mcu import toolchain_available
 
 BOARD = "Arduino Nano 33 BLE Sense"
 # a small, fast space: raw/flatten features, tiny dense networks
@@ -257,7 +258,8 @@ def test_an_applied_trial_trained_with_the_same_seed_reproduces_its_accuracy(
 ):
     """Apply a trial, generate its features and train it as any impulse: the platform's
     validation accuracy (float32 and int8) is the trial's, exactly: same windows and features,
-    same split (by sample), same seed, same epochs."""
+    same split (by sample), same seed, same epochs. The trial's DSP latency is the one the
+    profile shows for the trained impulse."""
     p = make_project()
     pid, h = p.project.id, key(p.api_key)
     # 12 noisy samples per class (ids from 1: "10" sorts before "9" as a string), a small network
@@ -294,3 +296,23 @@ def test_an_applied_trial_trained_with_the_same_seed_reproduces_its_accuracy(
     assert trained["split"]["by"] == "sample"
     assert 0 < trial["accuracy"]["int8"] < 1, trial["accuracy"]
     assert validation == trial["accuracy"], (validation, trial["accuracy"])
+
+    # the trial's DSP latency is the profile page's (the profile job that follows training)
+    deadline = time.monotonic() + 600
+    while True:
+        jobs = client.get(f"/api/{pid}/jobs", params={"kind": "profile"}, headers=h).json()["jobs"]
+        if jobs and all(j["status"] in ("succeeded", "failed", "cancelled") for j in jobs):
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(1)
+    assert [j["status"] for j in jobs] == ["succeeded"], jobs
+    prof = client.get(
+        f"/api/{pid}/impulses/{impulse_id}/learn/2/profile", params={"board": BOARD}, headers=h
+    ).json()
+    (entry,) = prof["int8"]["boards"]
+    assert entry["dsp"]["latency_ms"] == trial["profile"]["dsp_latency_ms"], (entry, trial)
+    if toolchain_available():
+        assert trial["profile"]["dsp_latency_ms"] > 0
+        assert trial["profile"]["latency_ms"] == pytest.approx(
+            trial["profile"]["dsp_latency_ms"] + trial["profile"]["nn_latency_ms"], abs=2e-4
+        )
