@@ -810,8 +810,8 @@ def _trials_table(trials: list[dict], limit: int) -> list[str]:
     done = [t for t in trials if t["status"] == "succeeded"]
     done.sort(key=lambda t: (-t["epochs"], -t["accuracy"]["int8"], t["profile"]["latency_ms"]))
     rows = [
-        f"{'trial':>6} {'epochs':>6} {'int8':>7} {'float32':>7} {'latency':>10} {'RAM':>9} "
-        f"{'flash':>9}  impulse"
+        f"{'trial':>6} {'epochs':>6} {'int8':>7} {'float32':>7} {'latency':>10} {'DSP+NN':>13} "
+        f"{'RAM':>9} {'flash':>9}  impulse"
     ]
     for t in done[:limit]:
         imp = t["impulse"]
@@ -820,10 +820,13 @@ def _trials_table(trials: list[dict], limit: int) -> list[str]:
             f"{imp['input'].get('window_size_ms', imp['input'].get('width'))}"
             f" {t['point'].get('network')} w{t['point'].get('width')} d{t['point'].get('depth')}"
         )
+        prof = t["profile"]
+        dsp = prof.get("dsp_latency_ms")  # None: the DSP was not measured (no Arm toolchain)
+        parts = "-" if dsp is None else f"{dsp:.2f}+{prof['nn_latency_ms']:.2f}"
         rows.append(
             f"{t['id']:>6} {t['epochs']:>6} {t['accuracy']['int8']:>7.1%} "
-            f"{t['accuracy']['float32']:>7.1%} {t['profile']['latency_ms']:>7.2f} ms "
-            f"{t['profile']['ram_bytes']:>9,} {t['profile']['flash_bytes']:>9,}  {desc}"
+            f"{t['accuracy']['float32']:>7.1%} {prof['latency_ms']:>7.2f} ms {parts:>13} "
+            f"{prof['ram_bytes']:>9,} {prof['flash_bytes']:>9,}  {desc}"
         )
     return rows
 

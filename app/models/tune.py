@@ -32,7 +32,9 @@ class TuneTrial(Base):
     estimate: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # untrained model's profile
     accuracy_float32: Mapped[float | None] = mapped_column()
     accuracy_int8: Mapped[float | None] = mapped_column()
-    latency_ms: Mapped[float | None] = mapped_column()
+    latency_ms: Mapped[float | None] = mapped_column()  # the impulse's: DSP + network
+    dsp_latency_ms: Mapped[float | None] = mapped_column()  # None: DSP not measured
+    nn_latency_ms: Mapped[float | None] = mapped_column()
     ram_bytes: Mapped[int | None] = mapped_column()
     flash_bytes: Mapped[int | None] = mapped_column()
     reason: Mapped[str | None] = mapped_column(Text)

@@ -262,7 +262,7 @@ def validation_groups(
     `suggest_split_key`), else the sample. Never single windows: windows of one recording are
     near copies of each other. Returns `groups` (one value per training row), `by`
     ("metadata" or "sample"), `key`, `suggested`, `n_groups` and the `message` for the log."""
-    from workers.learn.training import suggest_split_key
+    from workers.learn.training import sample_groups, suggest_split_key
 
     ids = sample_ids[train_rows]
     meta = _sample_metadata(session, ids)
@@ -282,11 +282,7 @@ def validation_groups(
         )
         by = "metadata"
     else:
-        # a sample's rank among the training samples, not its id: the split then depends on the
-        # samples' order only, so a project restored from a version (new ids, same order) splits
-        # the same way with the same seed (ids as strings sort "10" before "9")
-        rank = {sid: r for r, sid in enumerate(sorted(set(int(i) for i in ids)))}
-        groups = np.array([f"{rank[int(i)]:09d}" for i in ids])
+        groups = sample_groups(ids)  # a sample's rank among the training samples
         n = len(set(groups.tolist()))
         message = (
             f"validation split by sample: the {n} training samples each go whole to training "

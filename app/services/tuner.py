@@ -33,7 +33,6 @@ from app.services.samples import SampleFilter, all_samples, sample_image, sample
 from workers.tune import cost, strategy
 from workers.tune import space as tune_space
 
-SPLIT_KEYS = ("speaker", "subject", "user", "participant")
 DEFAULT_EPOCHS = 30
 ETA = 3
 Log = Callable[[str], None]
@@ -56,8 +55,11 @@ def data_kind(samples: list[Sample]) -> str:
 
 
 def split_key(samples: list[Sample], wanted: str | None) -> str:
-    """The metadata key the validation split groups by: `wanted`, else a usual one every sample
-    carries (speaker, subject, ...), else the sample itself."""
+    """The metadata key the validation split groups by: `wanted`, else the one the platform's
+    training would suggest (`suggest_split_key`: speaker, subject, ... when every sample carries
+    it), else the sample itself: so training an applied trial splits the same way."""
+    from workers.learn.training import suggest_split_key
+
     if wanted:
         missing = [s.id for s in samples if wanted not in (s.metadata_ or {})]
         if missing:
@@ -66,10 +68,7 @@ def split_key(samples: list[Sample], wanted: str | None) -> str:
                 f"{wanted!r} (e.g. sample {missing[0]})"
             )
         return wanted
-    for key in SPLIT_KEYS:
-        if samples and all(key in (s.metadata_ or {}) for s in samples):
-            return key
-    return "sample"
+    return suggest_split_key([s.metadata_ for s in samples]) or "sample"
 
 
 def training_samples(session: Session, project_id: int) -> list[Sample]:
@@ -102,7 +101,15 @@ def pack_data(store: BlobStore, samples: list[Sample], *, kind: str, key: str):
             arrays.append(values)
             intervals.append(float(interval_ms))
             sensors = sensors or [x["name"] for x in sens]
-    groups = [str(s.id) if key == "sample" else str(s.metadata_[key]) for s in samples]
+    from workers.learn.training import sample_groups
+
+    # the groups the platform's training makes of the same samples (`validation_groups`), so an
+    # applied trial trained with the same seed gets the same split
+    groups = (
+        [str(g) for g in sample_groups([s.id for s in samples])]
+        if key == "sample"
+        else [str(s.metadata_[key]) for s in samples]
+    )
     return TuneData(
         kind=kind,
         arrays=arrays,
@@ -434,6 +441,8 @@ def run_trial_job(
         t.accuracy_float32 = out["accuracy"]["float32"]
         t.accuracy_int8 = out["accuracy"]["int8"]
         t.latency_ms = out["profile"]["latency_ms"]
+        t.dsp_latency_ms = out["profile"]["dsp_latency_ms"]
+        t.nn_latency_ms = out["profile"]["nn_latency_ms"]
         t.ram_bytes = out["profile"]["ram_bytes"]
         t.flash_bytes = out["profile"]["flash_bytes"]
         t.seconds = out["seconds"]
@@ -456,6 +465,8 @@ def trial_json(t: TuneTrial) -> dict[str, Any]:
         "accuracy": {"float32": t.accuracy_float32, "int8": t.accuracy_int8},
         "profile": {
             "latency_ms": t.latency_ms,
+            "dsp_latency_ms": t.dsp_latency_ms,
+            "nn_latency_ms": t.nn_latency_ms,
             "ram_bytes": t.ram_bytes,
             "flash_bytes": t.flash_bytes,
         },

@@ -118,4 +118,9 @@ def test_tune_cli_shows_progress_and_the_best_trials(client, make_project, live_
     assert lines[0].startswith("tuner job ") and "2 trials trained" in lines[0]
     assert lines[1].split()[:4] == ["trial", "epochs", "int8", "float32"]
     assert len(lines) == 4 and all(" ms " in ln for ln in lines[2:])
-    assert {ln.split()[8] for ln in lines[2:]} == {"flatten", "raw"}
+    assert {ln.split()[9] for ln in lines[2:]} == {"flatten", "raw"}
+    for ln in lines[2:]:  # latency = DSP + network (when the DSP could be measured)
+        total, parts = float(ln.split()[4]), ln.split()[6]
+        if parts != "-":
+            dsp, nn = map(float, parts.split("+"))
+            assert abs(dsp + nn - total) <= 0.011, ln

@@ -296,6 +296,16 @@ def label_indices(names: Any, labels: Sequence[str]) -> np.ndarray:
 GROUP_KEYS = ("speaker", "subject", "participant", "person", "user", "patient", "device", "session")
 
 
+def sample_groups(sample_ids: Sequence[int]) -> np.ndarray:
+    """Per row, the group a split by sample keeps together: its sample's rank among the distinct
+    ids, zero-padded, not the id itself. The split then depends on the samples' order only (ids as
+    strings sort "10" before "9"), so a project restored from a version (new ids, same order)
+    splits the same way with the same seed, and so does the tuner, which groups the same samples
+    before it makes windows."""
+    rank = {sid: r for r, sid in enumerate(sorted({int(i) for i in sample_ids}))}
+    return np.array([f"{rank[int(i)]:09d}" for i in sample_ids])
+
+
 def suggest_split_key(metadata: Sequence[dict[str, Any] | None]) -> str | None:
     """The metadata key to split validation by, when the samples carry one: the first of
     `GROUP_KEYS` (any case) that every sample has, non-empty, with at least two values."""

@@ -1,5 +1,6 @@
 """One candidate, end to end: screening before training, and a trial (features → train →
-float32 + int8 → validation accuracy of both by TFLite Micro → profile on the board).
+float32 + int8 → validation accuracy of both by TFLite Micro → profile of the impulse, DSP and
+network, on the board).
 
 The data a tuner works on is a `TuneData`: the project's training samples as arrays (one per
 sample) with their labels and a group per sample (a metadata value such as the speaker, or the
@@ -18,6 +19,10 @@ import numpy as np
 
 from workers.tune import cost
 from workers.tune.space import SpaceError, impulse_for
+
+# a trial's profile on the board: the impulse's latency (DSP + network) and its two parts, the
+# impulse's RAM and flash (window, DSP, model)
+PROFILE_KEYS = ("latency_ms", "dsp_latency_ms", "nn_latency_ms", "ram_bytes", "flash_bytes")
 
 
 @dataclass
@@ -191,7 +196,7 @@ def screen(
         tfl = untrained_int8(
             impulse["learn"]["layers"], input_shape=impulse["feature_shape"], n_classes=n_classes
         )
-        profile = cost.estimate(tfl, limits.board)
+        profile = cost.candidate_cost(tfl, impulse, board=limits.board, n_axes=n_axes)
     except ValueError as exc:
         return Screened(point, impulse, None, f"cannot be built: {exc}")
     bad = cost.violations(profile, limits)
@@ -232,13 +237,13 @@ def run_trial(
         should_stop=should_stop,
         on_epoch=on_epoch,
     )
-    profile = cost.estimate(models.int8_tflite, board)
+    profile = cost.candidate_cost(models.int8_tflite, impulse, board=board, n_axes=data.n_axes)
     return {
         "accuracy": {
             "float32": models.validation["float32"]["accuracy"],
             "int8": models.validation["int8"]["accuracy"],
         },
-        "profile": {k: profile[k] for k in ("latency_ms", "ram_bytes", "flash_bytes")},
+        "profile": {k: profile[k] for k in PROFILE_KEYS},
         "epochs": int(epochs),
         "windows": {
             "train": len(models.result.train_indices),

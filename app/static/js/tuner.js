@@ -54,7 +54,12 @@
       cell(tr, describe(t));
       cell(tr, pct(t.accuracy.int8), "num");
       cell(tr, pct(t.accuracy.float32), "num");
-      cell(tr, t.profile.latency_ms === null ? "" : t.profile.latency_ms.toFixed(2), "num");
+      const lat = cell(tr, t.profile.latency_ms === null ? "" : t.profile.latency_ms.toFixed(2), "num");
+      if (t.profile.nn_latency_ms !== null && t.profile.nn_latency_ms !== undefined) {
+        lat.title = t.profile.dsp_latency_ms === null
+          ? `network ${t.profile.nn_latency_ms.toFixed(2)} ms (DSP not measured: no Arm toolchain)`
+          : `DSP ${t.profile.dsp_latency_ms.toFixed(2)} ms + network ${t.profile.nn_latency_ms.toFixed(2)} ms`;
+      }
       cell(tr, t.profile.ram_bytes, "num");
       cell(tr, t.profile.flash_bytes, "num");
       cell(tr, t.pareto ? "★ front" : "");

@@ -6,11 +6,13 @@ import os
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from app.ingestion import sign_acquisition
 from app.synthetic import motion_dataset
 from tests.app.api.helpers import key
+from workers.deploy.mcu import toolchain_available
 
 BOARD = "Arduino Nano 33 BLE Sense"
 # a small, fast space: raw/flatten features, tiny dense networks
@@ -237,3 +239,80 @@ def test_a_trial_whose_worker_dies_is_retried_and_cancelling_the_tuner_cancels_i
     assert len(trials) == 2 and all(t["status"] == "cancelled" for t in trials), statuses
     trial_jobs = _trial_jobs(client, p, jid, statuses=("cancelled",))
     assert all(j["status"] == "cancelled" for j in trial_jobs), trial_jobs
+
+
+def _run_job(client, p, path, body):
+    pid, h = p.project.id, key(p.api_key)
+    r = client.post(f"/api/{pid}/jobs/{path}", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    job = _wait(client, p, r.json()["id"])
+    assert job["status"] == "succeeded", job
+    return job
+
+
+@pytest.mark.slow
+@pytest.mark.worker
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_an_applied_trial_trained_with_the_same_seed_reproduces_its_accuracy(
+    client, make_project, worker
+):
+    """Apply a trial, generate its features and train it as any impulse: the platform's
+    validation accuracy (float32 and int8) is the trial's, exactly: same windows and features,
+    same split (by sample), same seed, same epochs. The trial's DSP latency is the one the
+    profile shows for the trained impulse."""
+    p = make_project()
+    pid, h = p.project.id, key(p.api_key)
+    # 12 noisy samples per class (ids from 1: "10" sorts before "9" as a string), a small network
+    # and 4 epochs: an accuracy well inside (0, 1) that a different split or different features
+    # would change
+    rng = np.random.default_rng(4)
+    noisy = [(lab, v + rng.normal(0, 1.0, v.shape)) for lab, v in motion_dataset(12, seed=3)]
+    _upload(client, p, noisy)
+    one = {
+        "window_size_ms": [1000],
+        "downsample": [2],
+        "dsp": ["spectral"],
+        "dsp.fft_length": [16],
+        "dsp.filter_type": ["low"],
+        "dsp.analysis_type": ["FFT"],
+        "network": ["dense"],
+        "width": [8],
+        "depth": [1],
+    }
+    body = {"board": BOARD, "maxTrials": 1, "maxEpochs": 4, "space": one, "seed": 7}
+    r = _tune(client, p, body)
+    assert r.status_code == 200, r.text
+    jid = r.json()["id"]
+    assert _wait(client, p, jid)["status"] == "succeeded"
+    (trial,) = client.get(f"/api/{pid}/jobs/{jid}/result", headers=h).json()["trials"]
+    assert trial["status"] == "succeeded", trial
+
+    r = client.post(f"/api/{pid}/tuner/{jid}/trials/{trial['id']}/apply", headers=h)
+    assert r.status_code == 200, r.text
+    impulse_id = r.json()["id"]
+    _run_job(client, p, "generate-features", {"impulseId": impulse_id})
+    trained = _run_job(client, p, "train", {"impulseId": impulse_id, "learnId": 2})["result"]
+    validation = {k: v["accuracy"] for k, v in trained["validation"].items()}
+    assert trained["split"]["by"] == "sample"
+    assert 0 < trial["accuracy"]["int8"] < 1, trial["accuracy"]
+    assert validation == trial["accuracy"], (validation, trial["accuracy"])
+
+    # the trial's DSP latency is the profile page's (the profile job that follows training)
+    deadline = time.monotonic() + 600
+    while True:
+        jobs = client.get(f"/api/{pid}/jobs", params={"kind": "profile"}, headers=h).json()["jobs"]
+        if jobs and all(j["status"] in ("succeeded", "failed", "cancelled") for j in jobs):
+            break
+        assert time.monotonic() < deadline, jobs
+        time.sleep(1)
+    assert [j["status"] for j in jobs] == ["succeeded"], jobs
+    prof = client.get(
+        f"/api/{pid}/impulses/{impulse_id}/learn/2/profile", params={"board": BOARD}, headers=h
+    ).json()
+    (entry,) = prof["int8"]["boards"]
+    assert entry["dsp"]["latency_ms"] == trial["profile"]["dsp_latency_ms"], (entry, trial)
+    if toolchain_available():
+        assert trial["profile"]["dsp_latency_ms"] > 0
+        assert trial["profile"]["latency_ms"] == pytest.approx(
+            trial["profile"]["dsp_latency_ms"] + trial["profile"]["nn_latency_ms"], abs=2e-4
+        )

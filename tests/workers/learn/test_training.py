@@ -13,6 +13,7 @@ from workers.learn.training import (
     epoch_data,
     fit_epochs,
     prepare_training_data,
+    sample_groups,
     set_determinism,
     split_indices,
     training_split,
@@ -516,3 +517,14 @@ def test_suggest_split_key():
         == "subject"
     )
     assert suggest_split_key([]) is None and suggest_split_key([None, None]) is None
+
+
+def test_a_split_by_sample_groups_by_the_samples_rank_not_its_id():
+    # as strings, ids sort "10" before "9"; ranks keep the samples' order (the tuner and the
+    # training job group the same samples the same way, and a restored project splits alike)
+    assert sample_groups([10, 9, 10, 2]).tolist() == [
+        "000000002",
+        "000000001",
+        "000000002",
+        "000000000",
+    ]
