@@ -400,11 +400,63 @@
     });
   }
 
+  /* ---- job lists that update live: poll the JSON list while a job is queued or running ---- */
+  function initJobLists() {
+    $all("[data-jobs-live]").forEach(function (box) {
+      var url = box.getAttribute("data-jobs-live"), project = box.getAttribute("data-project");
+      function active(s) { return s === "queued" || s === "running"; }
+      function row(j) {  // a new row of the jobs table, as jobs.html renders one
+        var tr = document.createElement("tr"), link = "/projects/" + project + "/jobs/" + j.id;
+        tr.setAttribute("data-job-id", j.id);
+        tr.innerHTML = '<td><a></a></td><td class="job-kind"></td><td><span class="badge job-badge"></span></td>' +
+          '<td class="num job-progress"></td><td class="hide-sm"></td><td class="hide-sm job-finished"></td><td class="job-actions"></td>';
+        var a = tr.querySelector("a"); a.href = link; a.textContent = "#" + j.id;
+        tr.querySelector(".job-kind").textContent = j.kind;
+        tr.children[4].textContent = (j.created || "").replace("T", " ").slice(0, 19) + " UTC";
+        return tr;
+      }
+      function update(jobs) {
+        var busy = false;
+        jobs.forEach(function (j) {
+          busy = busy || active(j.status);
+          var el = box.querySelector('[data-job-id="' + j.id + '"]');
+          if (!el && box.tagName === "TBODY") {
+            el = row(j); box.insertBefore(el, box.firstChild);
+            var wrap = box.closest(".table-wrap"), none = $("#no-jobs");
+            if (wrap) wrap.hidden = false;
+            if (none) none.hidden = true;
+          }
+          if (!el) return;
+          if (el.getAttribute("data-status") === j.status && el.getAttribute("data-progress") === String(j.progress)) return;
+          el.setAttribute("data-status", j.status); el.setAttribute("data-progress", String(j.progress));
+          if (el.tagName === "A") { el.textContent = "#" + j.id + " " + j.status; return; }
+          var badge = $(".job-badge", el), prog = $(".job-progress", el), fin = $(".job-finished", el);
+          if (badge) { badge.className = "badge job-badge " + j.status; badge.textContent = j.status; }
+          if (prog) prog.textContent = j.progress + "%";
+          if (fin) fin.textContent = j.finished ? j.finished.replace("T", " ").slice(0, 19) + " UTC" : "—";
+          var cancel = $(".job-actions form", el);
+          if (cancel && !active(j.status)) cancel.hidden = true;
+        });
+        return busy;
+      }
+      function poll() {
+        if (document.hidden) { setTimeout(poll, 3000); return; }
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+          .then(function (body) {
+            var busy = body.success && update(body.jobs || []);
+            box.setAttribute("data-polled", String(+(box.getAttribute("data-polled") || 0) + 1));
+            setTimeout(poll, busy ? 2000 : 6000);
+          }).catch(function () { setTimeout(poll, 10000); });
+      }
+      setTimeout(poll, 1500);
+    });
+  }
+
   /* for the page scripts (data.js, devices.js, phone.js) */
   window.Tinyforge = { linePlot: linePlot, plotSample: plotSample, csrf: csrf };
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    initCopy(); initConfirm(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams();
+    initCopy(); initConfirm(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams(); initJobLists();
   });
 })();
