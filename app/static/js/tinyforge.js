@@ -56,6 +56,23 @@
     });
   }
 
+  /* ---- a parameter shown only when another of its block has a given value (Param.shown_when) ---- */
+  function initShownWhen() {
+    var boxes = $all("[data-shown-when]");
+    if (!boxes.length) return;
+    function apply() {
+      boxes.forEach(function (box) {
+        var cond = JSON.parse(box.getAttribute("data-shown-when")), prefix = box.getAttribute("data-param-prefix");
+        box.hidden = !Object.keys(cond).every(function (name) {
+          var inp = document.querySelector('[name="' + prefix + name + '"]');
+          return !inp || cond[name].map(String).indexOf(inp.value) >= 0;
+        });
+      });
+    }
+    document.addEventListener("change", function (ev) { if (ev.target && ev.target.tagName === "SELECT") apply(); });
+    apply();
+  }
+
   /* ---- plots ---- */
   function decimate(xs, ys, maxPoints) {
     var n = xs.length;
@@ -457,6 +474,6 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    initCopy(); initConfirm(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams(); initJobLists();
+    initCopy(); initConfirm(); initSwitches(); initShownWhen(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams(); initJobLists();
   });
 })();

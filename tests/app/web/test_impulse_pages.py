@@ -276,3 +276,41 @@ def test_saved_impulse_shows_block_cards_with_output_shapes(browser, user_projec
         ("classification", "2 classes"),
     ], cards
     assert "(block 1)" not in page  # blocks by name, not id
+
+
+def _param_hidden(page: str, field_id: str) -> bool:
+    """Whether the <div> holding the input `field_id` is rendered hidden."""
+    at = page.index(f'id="{field_id}"')
+    div = page[page.rindex("<div", 0, at) : page.index(">", page.rindex("<div", 0, at)) + 1]
+    return " hidden" in div
+
+
+def test_the_form_shows_only_the_parameters_that_apply(browser, user_project, client):
+    pid = user_project.project.id
+    page = client.get(f"/projects/{pid}/impulse").text
+    # spectral analysis by default: a low-pass filter and FFT analysis
+    assert not _param_hidden(page, "p-spectral-filter_cutoff")
+    assert not _param_hidden(page, "p-spectral-fft_length")
+    assert _param_hidden(page, "p-spectral-wavelet")
+    assert _param_hidden(page, "p-spectral-wavelet_level")
+    assert 'data-shown-when="{&#34;analysis_type&#34;: [&#34;Wavelet&#34;]}"' in page  # for the JS
+
+    form = {
+        **MFCC_FORM,
+        "in.frequency_hz": "100",
+        "in.window_size_ms": "2000",
+        "block": "spectral",
+        "p.spectral.filter_type": "none",
+        "p.spectral.analysis_type": "Wavelet",
+        "p.spectral.wavelet_level": "2",
+    }
+    r = browser.post(f"/projects/{pid}/impulse", form)
+    assert r.status_code == 303, r.text[-2000:]
+    page = client.get(r.headers["location"]).text
+    assert _param_hidden(page, "p-spectral-filter_cutoff")
+    assert _param_hidden(page, "p-spectral-filter_order")
+    assert _param_hidden(page, "p-spectral-fft_length")
+    assert _param_hidden(page, "p-spectral-do_log")
+    assert not _param_hidden(page, "p-spectral-wavelet")
+    assert not _param_hidden(page, "p-spectral-wavelet_level")
+    assert not _param_hidden(page, "p-spectral-analysis_type")
