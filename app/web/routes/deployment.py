@@ -35,6 +35,18 @@ def _project_preset(project) -> str:
     return DEFAULT_PRESET
 
 
+def _last_preset(jobs: list[Job], choices: list[dict[str, Any]]) -> str | None:
+    """The preset of the newest build (its board, else its bare target), to preselect it again."""
+    for job in jobs:
+        board, target = job.params.get("board"), job.params.get("target")
+        for c in choices:
+            if (board and c["group"] == "Boards" and c["name"] == board) or (
+                not board and c["group"] == "Targets" and c["target"] == target
+            ):
+                return str(c["value"])
+    return None
+
+
 def presets() -> list[dict[str, Any]]:
     """Board presets first (each names its target), then the bare targets."""
     from workers.deploy.targets import BOARDS, TARGETS
@@ -91,8 +103,6 @@ def _page(
         "project": project,
         "nav": "deployment",
         "errors": errors or {},
-        "values": values
-        or {"preset": _project_preset(project), "engine": "compiled", "model_type": "int8"},
     }
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (
@@ -124,8 +134,15 @@ def _page(
         job_id = jobs[0].id
     builds = artifacts.deployments(session, project.id)
     choices = presets()
+    last = next((j for j in jobs if j.params.get("impulseId") is not None), None)
     ctx.update(
         {
+            "values": values
+            or {
+                "preset": _last_preset(jobs, choices) or _project_preset(project),
+                "engine": last.params.get("engine", "compiled") if last else "compiled",
+                "model_type": last.params.get("modelType", "int8") if last else "int8",
+            },
             "impulses": impulses,
             "impulse": impulse,
             "block": block,

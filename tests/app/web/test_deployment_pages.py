@@ -103,3 +103,49 @@ def test_builds_are_listed_with_figures_and_download_link(
         "bit-exact" in block and "40.0 KiB" in block and "9.0 KiB" in block and "1,234,567" in block
     )
     assert "classifies 100.0% of the test windows" in block and "CONV_2D, SOFTMAX" in block
+
+
+def test_the_chosen_board_is_preselected_again_and_shown_on_its_library(
+    browser, user_project, impulse_id, settings
+):
+    from app.core.db import session_scope
+    from app.models import Artifact, Job
+    from workers.deploy.targets import BOARDS
+
+    pid = user_project.project.id
+    i, board = 2, BOARDS[2]
+    assert i != 0 and board.name != user_project.project.target_board
+    params = {"impulseId": impulse_id, "learnId": 100, "engine": "compiled"}
+    with session_scope(settings) as s:
+        s.add(
+            Job(
+                project_id=pid,
+                kind="build",
+                status="succeeded",
+                params={
+                    **params,
+                    "modelType": "float32",
+                    "target": board.target,
+                    "board": board.name,
+                    "type": "zip",
+                },
+            )
+        )
+        s.add(
+            Artifact(
+                project_id=pid,
+                impulse_id=impulse_id,
+                kind="deployment",
+                name="lib.zip",
+                blob_key="projects/x/lib.zip",
+                size_bytes=2048,
+                sha256="0" * 64,
+                meta={"request": {**params, "target": board.target, "board": board.name}},
+            )
+        )
+    page = browser.client.get(f"/projects/{pid}/deployment").text
+    assert f'<option value="board:{i}" selected>' in page
+    assert '<option value="float32" selected>' in page
+    card = page[page.index('class="build"') :]
+    shown = re.search(r'<dd class="small build-board">([^<]+)</dd>', card)
+    assert shown and shown.group(1) == board.name.replace('"', "&#34;")
