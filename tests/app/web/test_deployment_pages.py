@@ -149,3 +149,98 @@ def test_the_chosen_board_is_preselected_again_and_shown_on_its_library(
     card = page[page.index('class="build"') :]
     shown = re.search(r'<dd class="small build-board">([^<]+)</dd>', card)
     assert shown and shown.group(1) == board.name.replace('"', "&#34;")
+
+
+def _usage_panel(page: str) -> str:
+    return page[page.index('id="library-usage"') :]
+
+
+def _show_library(settings, store, pid, impulse_id, lib, root) -> tuple[str, bytes]:
+    from app.core.db import session_scope
+    from app.services import artifacts
+    from workers.deploy.package import zip_library
+
+    data = zip_library(lib, root=root)
+    with session_scope(settings) as s:
+        artifacts.save_deployment(
+            s,
+            store,
+            project_id=pid,
+            impulse_id=impulse_id,
+            job_id=None,
+            name=f"{root}.zip",
+            data=data,
+            meta={**lib.manifest, "request": {"target": lib.manifest["target"]}},
+        )
+    return f"{root}.zip", data
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def test_how_to_use_names_what_the_library_holds_and_its_make_lines_compile(
+    browser, user_project, impulse_id, settings, store, tmp_path
+):
+    import io
+    import subprocess
+    import zipfile
+    from pathlib import Path
+
+    from tests.paths import MODELS_DIR, require_shared
+    from workers.deploy.package import build_library
+
+    kws = (require_shared(MODELS_DIR) / "kws_ref_model.tflite").read_bytes()
+    lib = build_library(kws, target="linux-x86_64")
+    pid = user_project.project.id
+    zip_name, data = _show_library(settings, store, pid, impulse_id, lib, "tinyforge-kws-linux")
+    panel = _usage_panel(browser.client.get(f"/projects/{pid}/deployment").text)
+    assert zip_name in panel
+    cmake = _unescape(re.search(r'<pre class="usage-cmake">(.*?)</pre>', panel, re.S).group(1))
+    assert "add_subdirectory(tinyforge-kws-linux)" in cmake
+    target = re.search(r"target_link_libraries\(your_app PRIVATE (\w+)\)", cmake).group(1)
+    assert f"add_library({target} STATIC" in lib.files["CMakeLists.txt"].decode()
+    assert "no example sketch" in panel  # a model alone: no .ino in this zip
+
+    # the Make lines, as a user pastes them, compile the library's sources
+    make = _unescape(re.search(r'<pre class="usage-make">(.*?)</pre>', panel, re.S).group(1))
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    lines = dict(ln.split("+=" if "+=" in ln else "=", 1) for ln in make.splitlines())
+    root = lines["TINYFORGE "].strip()
+    expand = lambda v: v.replace("$(TINYFORGE)", str(tmp_path / root)).split()  # noqa: E731
+    srcs, cflags = expand(lines["SRCS     "]), expand(lines["CFLAGS   "])
+    assert srcs and all(Path(s).is_file() for s in srcs), srcs
+    header = re.search(r'#include "([^"]+)"', _unescape(panel)).group(1)
+    assert (tmp_path / root / "src" / header).is_file()
+    main = tmp_path / "main.c"
+    main.write_text(f'#include "{header}"\nint main(void) {{ return 0; }}\n')
+    subprocess.run(
+        ["cc", *cflags, "-Wall", "-Werror", "-o", str(tmp_path / "app"), str(main), *srcs, "-lm"],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.slow
+def test_how_to_use_an_impulse_library_opens_its_arduino_sketch(
+    browser, user_project, impulse_id, settings, store
+):
+    import io
+    import zipfile
+
+    from tests.workers.deploy.package.motion_impulse import motion_impulse
+    from workers.deploy.package import build_library
+
+    m = motion_impulse()
+    lib = build_library(m.tflite, target="cortex-m4f", impulse=m.spec, title="motion")
+    pid = user_project.project.id
+    _, data = _show_library(settings, store, pid, impulse_id, lib, "tinyforge-motion-cortex-m4f")
+    panel = _usage_panel(browser.client.get(f"/projects/{pid}/deployment").text)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    sketches = re.findall(r'<code class="usage-sketch">([^<]+)</code>', panel)
+    assert sketches and all(f"tinyforge-motion-cortex-m4f/{s}" in names for s in sketches)
+    assert "library.properties" in lib.files  # what Add .ZIP Library reads
+    assert "tinyforge_run_classifier(window, &amp;result)" in panel
+    assert "tinyforge_run_classifier" in lib.files["src/tinyforge_classifier.h"].decode()
