@@ -117,26 +117,57 @@
   }
 
   function heatmap(el, graph) {
-    /* graph.data[row][col]: row = y (drawn bottom-up), col = x */
+    /* graph.data[row][col]: row = y (drawn bottom-up), col = x; graph.x / graph.y name the axes (with
+       units), graph.x_values / graph.y_values give each column's / row's value for the ticks */
     var rows = graph.data.length, cols = rows ? graph.data[0].length : 0;
+    var xName = graph.x || "x", yName = graph.y || "y";
     var fig = document.createElement("figure");
     var cap = document.createElement("figcaption");
-    cap.textContent = graph.name + " (" + cols + " " + (graph.x || "x") + " × " + rows + " " + (graph.y || "y") + ")";
-    var canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, cols); canvas.height = Math.max(1, rows);
-    canvas.className = "heatmap";
-    canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", cap.textContent);
+    cap.textContent = graph.name + " (" + cols + " × " + rows + ": " + xName + " across, " + yName + " up)";
+    var src = document.createElement("canvas");
+    src.width = Math.max(1, cols); src.height = Math.max(1, rows);
     var lo = Infinity, hi = -Infinity;
     graph.data.forEach(function (r) { r.forEach(function (v) { if (v < lo) lo = v; if (v > hi) hi = v; }); });
-    var span = hi - lo || 1, ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows);
+    var span = hi - lo || 1, sctx = src.getContext("2d"), img = sctx.createImageData(Math.max(1, cols), Math.max(1, rows));
     for (var y = 0; y < rows; y++) {
       for (var x = 0; x < cols; x++) {
         var t = (graph.data[y][x] - lo) / span, c = viridis(t), o = ((rows - 1 - y) * cols + x) * 4;
         img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
       }
     }
-    ctx.putImageData(img, 0, 0);
+    sctx.putImageData(img, 0, 0);
+    // the drawn figure: the image stretched into a plot area, ticks and axis names around it
+    var W = Math.min(720, widthOf(el)), H = 240, L = 64, B = 40, T = 8, R = 12, dpr = window.devicePixelRatio || 1;
+    var canvas = document.createElement("canvas");
+    canvas.className = "heatmap";
+    canvas.width = W * dpr; canvas.height = H * dpr; canvas.style.width = W + "px"; canvas.style.height = H + "px";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", cap.textContent);
+    var ctx = canvas.getContext("2d"), pw = W - L - R, ph = H - T - B;
+    ctx.scale(dpr, dpr);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(src, L, T, pw, ph);
+    ctx.fillStyle = "#334155"; ctx.strokeStyle = "#64748b"; ctx.font = "11px system-ui, sans-serif";
+    function fmt(v) { return typeof v !== "number" ? String(v) : Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(2).replace(/\.?0+$/, ""); }
+    function ticks(n) { var k = Math.min(n, 6), out = []; for (var i = 0; i < k; i++) out.push(Math.round(i * (n - 1) / Math.max(1, k - 1))); return out; }
+    var xv = graph.x_values || null, yv = graph.y_values || null;
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    ticks(cols).forEach(function (i) {
+      var px = L + (i + 0.5) * pw / cols;
+      ctx.beginPath(); ctx.moveTo(px, T + ph); ctx.lineTo(px, T + ph + 4); ctx.stroke();
+      ctx.fillText(fmt(xv ? xv[i] : i), px, T + ph + 6);
+    });
+    ctx.fillText(xName, L + pw / 2, H - 14);
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    ticks(rows).forEach(function (i) {
+      var py = T + ph - (i + 0.5) * ph / rows;
+      ctx.beginPath(); ctx.moveTo(L - 4, py); ctx.lineTo(L, py); ctx.stroke();
+      ctx.fillText(fmt(yv ? yv[i] : i), L - 6, py);
+    });
+    ctx.save(); ctx.translate(12, T + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center"; ctx.fillText(yName, 0, 0); ctx.restore();
+    fig.setAttribute("data-x-axis", xName); fig.setAttribute("data-y-axis", yName);
+    if (xv) fig.setAttribute("data-x-range", fmt(xv[0]) + "…" + fmt(xv[xv.length - 1]));
+    if (yv) fig.setAttribute("data-y-range", fmt(yv[0]) + "…" + fmt(yv[yv.length - 1]));
     fig.appendChild(cap); fig.appendChild(canvas);
     var scale = document.createElement("p");
     scale.className = "muted small";
