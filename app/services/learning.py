@@ -91,7 +91,8 @@ def load_block_features(
         art = artifacts.feature_artifact(session, impulse, dsp_id)
         if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
             raise BadRequest(
-                f"the features of processing block {dsp_id} are out of date (the impulse changed): "
+                f"the features of processing block '{cfg.name}' are out of date (the impulse "
+                "changed): "
                 "run generate-features again"
             )
         parts.append((cfg, art, feature_service.load_features(store, art)))
@@ -182,7 +183,7 @@ def train(
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
     log(
-        f"training {block.type} block {block.id} on {len(X)} windows of shape "
+        f"training {block.type} block '{block.name}' on {len(X)} windows of shape "
         f"{list(data['shape'])} ({data['kind']} features), labels: "
         f"{', '.join(sorted(set(y.tolist())))}"
     )
@@ -512,7 +513,7 @@ def test(
                 "no testing features: put samples in the testing category and generate features"
             )
         X = data["X"][rows]
-        log(f"testing {block.type} block {block.id} on {int(rows.sum())} windows")
+        log(f"testing {block.type} block '{block.name}' on {int(rows.sum())} windows")
         scores = score_features(session, store, impulse, block, X, tuple(data["shape"]))
         revision = impulse.revision
     progress(80)
@@ -674,9 +675,13 @@ def classify_windows(
         try:
             scores = score_features(session, store, impulse, block, X, shape)
         except NotFound as exc:
-            result["blocks"][str(block.id)] = {"type": block.type, "error": exc.message}
+            result["blocks"][str(block.id)] = {
+                "type": block.type,
+                "name": block.name,
+                "error": exc.message,
+            }
             continue
-        entry: dict[str, Any] = {"type": block.type}
+        entry: dict[str, Any] = {"type": block.type, "name": block.name}
         if "anomaly" in scores:
             thr = _results(session, store, impulse, block)["threshold"]
             entry.update(

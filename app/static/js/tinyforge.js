@@ -377,15 +377,15 @@
           out.innerHTML = "";
           var parts = [];
           Object.keys(res.blocks).forEach(function (bid) {
-            var b = res.blocks[bid];
-            if (b.error) { parts.push("block " + bid + ": " + b.error); return; }
+            var b = res.blocks[bid], name = b.name || ("block " + bid);
+            if (b.error) { parts.push(name + ": " + b.error); return; }
             if (b.labels && b.int8) {
-              parts.push("block " + bid + " predicts " + b.predicted + " (int8, mean of " + res.windows + " windows)");
+              parts.push(name + " predicts " + b.predicted + " (int8, mean of " + res.windows + " windows)");
               var box = document.createElement("div"); box.className = "plot"; out.appendChild(box);
               linePlot(box, { title: "Per-window scores (int8)", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 240,
                 series: b.labels.map(function (l, i) { return { label: l, values: b.int8.map(function (row) { return row[i]; }) }; }) });
             } else if (b.scores) {
-              parts.push("block " + bid + ": anomaly threshold " + b.threshold);
+              parts.push(name + ": anomaly threshold " + b.threshold);
               var box2 = document.createElement("div"); box2.className = "plot"; out.appendChild(box2);
               linePlot(box2, { title: "Anomaly score per window", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 220,
                 series: [{ label: "score", values: b.scores }] });
