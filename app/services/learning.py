@@ -204,6 +204,9 @@ def train(
             )
             for warning in result["warnings"]:
                 log(f"warning: {warning}")
+            result["window_predictions"] = window_predictions(
+                arts["tflite-int8"], data, result["labels"], log
+            )
     result.update(
         {
             "impulse_id": impulse_id,
@@ -225,6 +228,33 @@ def train(
         }
     result["artifacts"] = ids
     return result
+
+
+WINDOW_PREDICTIONS_MAX = 20_000
+
+
+def window_predictions(
+    tflite_int8: bytes, data: dict[str, np.ndarray], labels: list[str], log: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The int8 model's label for every window of the block's features (training and testing), for
+    the feature explorer to mark the misclassified ones: `{"by_window": {"<sampleId>:<window>":
+    label index}}`; None beyond WINDOW_PREDICTIONS_MAX windows."""
+    from workers.learn.evaluate import predict_tflite
+
+    n = len(data["X"])
+    if n > WINDOW_PREDICTIONS_MAX:
+        log(f"feature explorer: {n} windows, too many to mark the misclassified ones")
+        return None
+    scores = predict_tflite(tflite_int8, data["X"].reshape((n, *data["shape"])), engine="tflm")
+    pred = np.argmax(scores, axis=1)
+    wrong = int(np.sum(np.array(labels)[pred] != data["labels"])) if labels else 0
+    log(f"feature explorer: the int8 model gets {wrong} of {n} windows wrong (marked there)")
+    return {
+        "by_window": {
+            f"{int(sid)}:{int(w)}": int(p)
+            for sid, w, p in zip(data["sample_ids"], data["window_index"], pred, strict=True)
+        }
+    }
 
 
 def _sample_metadata(session: Session, sample_ids: np.ndarray) -> dict[int, dict]:

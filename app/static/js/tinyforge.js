@@ -236,6 +236,8 @@
     var labels = [];
     pts.forEach(function (p) { if (labels.indexOf(p.label) < 0) labels.push(p.label); });
     labels.sort();
+    var wrong = function (p) { return p.predicted !== undefined && p.label && p.predicted !== p.label; };
+    var nWrong = pts.filter(wrong).length;
     var xs = pts.map(function (p) { return p.x; });
     var ys = labels.map(function (l) { return pts.map(function (p) { return p.label === l ? p.y : null; }); });
     var series = [{ label: "x" }].concat(labels.map(function (l, i) {
@@ -243,13 +245,19 @@
       return { label: l || "(no label)", stroke: c, fill: c, paths: function () { return null; },
         points: { show: true, size: 7, stroke: c, fill: c, width: 1 } };
     }));
+    if (body.predictedBy) {  // a ring around each window the trained model gets wrong
+      series.push({ label: "misclassified by " + body.predictedBy + " (" + nWrong + ")", stroke: "#111827",
+        paths: function () { return null; }, points: { show: true, size: 15, stroke: "#111827", fill: "rgba(0,0,0,0)", width: 2 } });
+      ys.push(pts.map(function (p) { return wrong(p) ? p.y : null; }));
+    }
     el.innerHTML = "";
     var method = { tsne: "t-SNE", umap: "UMAP", pca: "PCA" }[body.method] || body.method;
+    var hint = "Point at a dot to see its sample; click to open it.";
     var readout = document.createElement("p");
     readout.className = "small explorer-readout"; readout.setAttribute("aria-live", "polite");
-    readout.textContent = "Point at a dot to see its sample; click to open it.";
+    readout.textContent = hint;
     var m = /\/api\/(\d+)\//.exec(el.getAttribute("data-explorer-url") || ""), nearest = null;
-    function closest(u) {  // the point nearest the cursor, in pixels, within 14 px
+    function closest(u) {  // the point nearest the cursor, in CSS pixels of the plot area, within 14 px
       var best = null, bestD = 14 * 14, cx = u.cursor.left, cy = u.cursor.top;
       if (cx == null || cx < 0) return null;
       pts.forEach(function (p) {
@@ -258,6 +266,11 @@
       });
       return best;
     }
+    function describe(p) {
+      return (p.sampleName || "sample #" + p.sampleId) + " · " + (p.label || "(no label)") +
+        (p.predicted !== undefined ? (wrong(p) ? " · predicted " + p.predicted + " (wrong)" : " · predicted correctly") : "") +
+        " · window " + p.window + " · " + p.category + (m ? " (click to open)" : "");
+    }
     var u = new uPlot({ title: "Feature explorer (" + method + ", " + pts.length + " of " + body.total + " windows)",
       width: widthOf(el), height: 380, series: series, scales: { x: { time: false } },
       cursor: { points: { show: false } },
@@ -265,17 +278,22 @@
       legend: { show: true, live: false },
       hooks: { setCursor: [function (u) {
         nearest = closest(u);
-        readout.textContent = nearest
-          ? "sample #" + nearest.sampleId + " · " + (nearest.label || "(no label)") + " · window " + nearest.window +
-            " · " + nearest.category + (m ? " (click to open)" : "")
-          : "Point at a dot to see its sample; click to open it.";
+        readout.textContent = nearest ? describe(nearest) : hint;
+        if (nearest) { readout.setAttribute("data-sample-id", nearest.sampleId); } else { readout.removeAttribute("data-sample-id"); }
       }] } }, [xs].concat(ys), el);
     u.over.style.cursor = "crosshair";
     u.over.addEventListener("click", function () {
       if (nearest && m) window.location.assign("/projects/" + m[1] + "/data/" + nearest.sampleId);
     });
     el.appendChild(readout);
+    var note = document.createElement("p");
+    note.className = "muted small explorer-note";
+    note.textContent = (body.sampled ? "A random " + pts.length + " of the " + body.total + " windows are shown. " : "") +
+      (body.predictedBy ? nWrong + " of " + pts.length + " windows shown are misclassified by " + body.predictedBy + " (ringed)." :
+        "Misclassified windows are ringed here once a classifier is trained on these features.");
+    el.appendChild(note);
     el.setAttribute("data-axes", method + " 1, " + method + " 2");  // drawn on the canvas; named here too
+    el.setAttribute("data-misclassified", String(nWrong));
     el.setAttribute("data-plotted", String(pts.length));
     watchResize(el, u);
   }
