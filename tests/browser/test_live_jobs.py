@@ -30,7 +30,7 @@ def _set(settings, job_id, **fields):
             setattr(job, k, v)
 
 
-def test_jobs_list_and_recent_builds_update_without_a_reload(
+def test_jobs_list_and_recent_jobs_update_without_a_reload(
     page, live_server, settings, screenshots
 ):
     from app.core.db import session_scope
@@ -73,4 +73,18 @@ def test_jobs_list_and_recent_builds_update_without_a_reload(
     assert not row.locator(".job-actions form").is_visible()  # no cancel for a finished job
     assert page.evaluate("window.__same_page") is True  # no reload happened
     page.screenshot(path=screenshots / "jobs-live.png", full_page=True)
+
+    # the project page's recent jobs follow too
+    page.goto(f"{live_server}/projects/{pid}")
+    page.evaluate("window.__same_page = true")
+    recent = page.locator(f'.recent-jobs a[data-job-id="{oid}"]')
+    assert recent.inner_text() == f"#{oid} queued"
+    _set(settings, oid, status="running", progress=30)
+    page.wait_for_function(
+        f"document.querySelector('.recent-jobs a[data-job-id=\"{oid}\"]').textContent"
+        f" == '#{oid} running'",
+        timeout=15_000,
+    )
+    assert page.evaluate("window.__same_page") is True
+    page.screenshot(path=screenshots / "project-recent-jobs.png")
     assert page.js_errors == []
