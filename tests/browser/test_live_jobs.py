@@ -48,7 +48,7 @@ def test_jobs_list_and_recent_jobs_update_without_a_reload(
     page.goto(f"{live_server}/projects/{pid}/jobs")
     page.evaluate("window.__same_page = true")
     row = page.locator(f'tr[data-job-id="{jid}"]')
-    assert row.locator(".job-badge").inner_text() == "running"
+    assert row.locator(".badge").inner_text() == "running"
 
     _set(settings, jid, progress=60)
     page.wait_for_function(
@@ -66,8 +66,7 @@ def test_jobs_list_and_recent_jobs_update_without_a_reload(
 
     _set(settings, jid, status="succeeded", progress=100)
     page.wait_for_function(
-        f"document.querySelector('tr[data-job-id=\"{jid}\"] .job-badge').textContent"
-        " == 'succeeded'",
+        f"document.querySelector('tr[data-job-id=\"{jid}\"] .badge').textContent == 'succeeded'",
         timeout=15_000,
     )
     assert not row.locator(".job-actions form").is_visible()  # no cancel for a finished job

@@ -474,7 +474,7 @@
       function row(j) {  // a new row of the jobs table, as jobs.html renders one
         var tr = document.createElement("tr"), link = "/projects/" + project + "/jobs/" + j.id;
         tr.setAttribute("data-job-id", j.id);
-        tr.innerHTML = '<td><a></a></td><td class="job-kind"></td><td><span class="badge job-badge"></span></td>' +
+        tr.innerHTML = '<td><a></a></td><td class="job-kind"></td><td><span class="badge"></span></td>' +
           '<td class="num job-progress"></td><td class="hide-sm"></td><td class="hide-sm job-finished"></td><td class="job-actions"></td>';
         var a = tr.querySelector("a"); a.href = link; a.textContent = "#" + j.id;
         tr.querySelector(".job-kind").textContent = j.kind;
@@ -496,8 +496,8 @@
           if (el.getAttribute("data-status") === j.status && el.getAttribute("data-progress") === String(j.progress)) return;
           el.setAttribute("data-status", j.status); el.setAttribute("data-progress", String(j.progress));
           if (el.tagName === "A") { el.textContent = "#" + j.id + " " + j.status; return; }
-          var badge = $(".job-badge", el), prog = $(".job-progress", el), fin = $(".job-finished", el);
-          if (badge) { badge.className = "badge job-badge " + j.status; badge.textContent = j.status; }
+          var badge = $(".badge", el), prog = $(".job-progress", el), fin = $(".job-finished", el);
+          if (badge) { badge.className = "badge " + j.status; badge.textContent = j.status; }
           if (prog) prog.textContent = j.progress + "%";
           if (fin) fin.textContent = j.finished ? j.finished.replace("T", " ").slice(0, 19) + " UTC" : "—";
           var cancel = $(".job-actions form", el);
