@@ -207,6 +207,7 @@ def test_how_to_use_names_what_the_library_holds_and_its_make_lines_compile(
     # the Make lines, as a user pastes them, compile the library's sources
     make = _unescape(re.search(r'<pre class="usage-make">(.*?)</pre>', panel, re.S).group(1))
     zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    make = make.replace("\\\n", " ")  # continued lines
     lines = dict(ln.split("+=" if "+=" in ln else "=", 1) for ln in make.splitlines())
     root = lines["TINYFORGE "].strip()
     expand = lambda v: v.replace("$(TINYFORGE)", str(tmp_path / root)).split()  # noqa: E731
