@@ -331,8 +331,10 @@ def feature_artifact(
     for art in _of_impulse(session, impulse, kind):
         if art.meta.get("dsp_id") == dsp_id:
             return art
+    name = next((b.name for b in impulse.dsp if b.id == dsp_id), str(dsp_id))
     raise NotFound(
-        f"no features generated yet for impulse {impulse.id}, block {dsp_id}: run generate-features"
+        f"no features generated yet for impulse '{impulse.name}', block '{name}': "
+        "run generate-features"
     )
 
 
@@ -341,8 +343,9 @@ def learn_artifact(session: Session, impulse: Impulse, learn_id: int, kind: str)
     for art in _of_impulse(session, impulse, kind):
         if art.meta.get("learn_id") == learn_id:
             return art
+    name = next((b.name for b in impulse.learn if b.id == learn_id), str(learn_id))
     raise NotFound(
-        f"learning block {learn_id} of impulse {impulse.id} has no {kind} yet: train it first"
+        f"learning block '{name}' of impulse '{impulse.name}' has no {kind} yet: train it first"
     )
 
 

@@ -115,7 +115,7 @@ def build(
             block = learning.learn_block(impulse, p.get("learnId"))
             if block.is_anomaly:
                 raise BadRequest(
-                    f"learning block {block.id} is {block.type}: build a classifier or "
+                    f"learning block '{block.name}' is {block.type}: build a classifier or "
                     "regression block"
                 )
             kind = "tflite-int8" if p["modelType"] == "int8" else "tflite-float32"

@@ -24,7 +24,7 @@ from app.models import Artifact, Impulse, Sample
 from app.schemas.impulses import DspBlock, ImageInputBlock, InputBlock, TimeSeriesInputBlock
 from app.services import artifacts
 from app.services import impulses as impulse_service
-from app.services.errors import BadRequest, Invalid
+from app.services.errors import BadRequest, Invalid, NotFound
 from app.services.samples import (
     SampleFilter,
     all_samples,
@@ -35,12 +35,12 @@ from app.services.samples import (
 from workers.dsp import DspError, ImageInput, ParamError, get_block, make_windows, prepare_image
 
 Progress = Callable[[float, str | None], None]
-EXPLORER_MAX_POINTS = (
-    1000  # a random subset beyond this (t-SNE cost grows fast: ~10 s for 1000 here)
-)
-# t-SNE shows clusters better than PCA once there are enough points; UMAP would too, but its first
-# call in a process spends 30-100 s compiling (numba), which a feature job should not pay. PCA is
-# always included.
+# The explorer projects at most this many windows (a random subset beyond, said on the page).
+EXPLORER_MAX_POINTS = 1000
+# UMAP (umap-learn) from this many windows, t-SNE (scikit-learn) when UMAP does not import, PCA
+# below TSNE_MIN_POINTS. UMAP's first call in a worker process imports and compiles (numba) for
+# 40-100 s on this 2-core machine, later ones take ~15 s for 1000 windows; the job log says so.
+UMAP_MIN_POINTS = 100
 TSNE_MIN_POINTS = 30
 
 
@@ -326,20 +326,15 @@ def _generate_block(
         92,
         f"assembled {X.shape[0]} windows × {X.shape[1]} features (shape per window {tuple(shape)})",
     )
-    shown = min(X.shape[0], EXPLORER_MAX_POINTS)
-    progress(
-        93,
-        f"feature explorer: projecting {shown} of {X.shape[0]} windows to 2-D "
-        f"({'t-SNE' if shown >= TSNE_MIN_POINTS else 'PCA'}; at most {EXPLORER_MAX_POINTS} "
-        "windows, about 10 s per 1000 here)",
-    )
     explorer = explorer_data(
-        X, np.array(labels), np.array(categories), np.array(sample_ids), np.array(window_ix)
+        X,
+        np.array(labels),
+        np.array(categories),
+        np.array(sample_ids),
+        np.array(window_ix),
+        progress=lambda line: progress(93, line),
     )
-    progress(
-        98,
-        f"feature explorer: {explorer['method']} projection of {len(explorer['points'])} windows",
-    )
+    progress(98, None)
     features_art = artifacts.save_features(
         session, store, impulse, cfg.id, buf.getvalue(), meta, job_id
     )
@@ -364,6 +359,16 @@ def _generate_block(
     }
 
 
+def explorer_method(n_points: int) -> str:
+    """The projection the explorer uses for this many points: umap, tsne or pca."""
+    if n_points >= UMAP_MIN_POINTS:
+        import importlib.util
+
+        if importlib.util.find_spec("umap") is not None:
+            return "umap"
+    return "tsne" if n_points >= TSNE_MIN_POINTS else "pca"
+
+
 def explorer_data(
     X: np.ndarray,
     labels: np.ndarray,
@@ -372,17 +377,38 @@ def explorer_data(
     window_ix: np.ndarray,
     *,
     seed: int = 0,
+    progress: Callable[[str], None] = lambda line: None,
 ) -> dict[str, Any]:
+    """The feature explorer: at most EXPLORER_MAX_POINTS windows (a random subset beyond, `sampled`
+    true) projected to 2-D by UMAP, t-SNE or PCA (`explorer_method`), with PCA beside, and feature
+    importance. `progress` gets a line before and after the projection."""
     from workers.dsp import feature_importance, project_2d
 
     idx = np.arange(len(X))
     if len(idx) > EXPLORER_MAX_POINTS:
         idx = np.sort(np.random.default_rng(seed).choice(idx, EXPLORER_MAX_POINTS, replace=False))
+    method = explorer_method(len(idx))
+    name = {"umap": "UMAP", "tsne": "t-SNE", "pca": "PCA"}[method]
+    progress(
+        f"feature explorer: projecting {len(idx)} of {len(X)} windows to 2-D ({name}"
+        + (f"; a random {len(idx)}, at most {EXPLORER_MAX_POINTS}" if len(idx) < len(X) else "")
+        + (
+            "; the first UMAP in a worker compiles for about a minute, later ones take ~15 s"
+            if method == "umap"
+            else "; about 10 s per 1000 windows here"
+            if method == "tsne"
+            else ""
+        )
+        + ")"
+    )
+    t0 = time.monotonic()
     pca, _ = project_2d(X[idx], method="pca", seed=seed)
     coords, method = (
-        project_2d(X[idx], method="tsne", seed=seed)
-        if len(idx) >= TSNE_MIN_POINTS
-        else (pca, "pca")
+        (pca, "pca") if method == "pca" else project_2d(X[idx], method=method, seed=seed)
+    )
+    progress(
+        f"feature explorer: {method} projection of {len(idx)} windows in "
+        f"{time.monotonic() - t0:.1f} s"
     )
     points = [
         {
@@ -397,11 +423,64 @@ def explorer_data(
         }
         for i, j in enumerate(idx)
     ]
-    out: dict[str, Any] = {"method": method, "points": points, "total": int(len(X))}
+    out: dict[str, Any] = {
+        "method": method,
+        "points": points,
+        "total": int(len(X)),
+        "sampled": bool(len(idx) < len(X)),
+    }
     train = categories == "training"
     n_classes = len(set(labels[train].tolist()))
     if 2 <= n_classes < int(train.sum()):
         out["importance"] = [float(v) for v in feature_importance(X[train], labels[train])]
+    return out
+
+
+def explorer_view(
+    session: Session, store: BlobStore, impulse: Impulse, dsp_id: int
+) -> dict[str, Any]:
+    """The stored explorer of one processing block, each point with its sample's file name
+    (`sampleName`) and, once a classifier reading the block is trained on the current design, the
+    label it predicts (`predicted`; `predictedBy` names the block)."""
+    from sqlalchemy import select
+
+    art = artifacts.feature_artifact(session, impulse, dsp_id, kind=artifacts.FEATURE_EXPLORER)
+    out = artifacts.read_json(store, art)
+    points = out.get("points", [])
+    ids = sorted({p["sampleId"] for p in points})
+    names = dict(
+        session.execute(
+            select(Sample.id, Sample.filename).where(
+                Sample.project_id == impulse.project_id, Sample.id.in_(ids)
+            )
+        ).all()
+    )
+    for p in points:
+        p["sampleName"] = names.get(p["sampleId"])
+    for block in impulse.learn:
+        if block.anomaly_kind is not None or block.task != "classification":
+            continue
+        if dsp_id not in block.dsp:
+            continue
+        try:
+            results = artifacts.read_json(
+                store, artifacts.learn_artifact(session, impulse, block.id, "training-results")
+            )
+        except NotFound:
+            continue
+        preds = results.get("window_predictions")
+        if not preds or results.get("revision") != impulse.revision:
+            continue
+        labels, by_window = results["labels"], preds["by_window"]
+        for p in points:
+            k = by_window.get(f"{p['sampleId']}:{p['window']}")
+            if k is not None:
+                p["predicted"] = labels[k]
+        out["predictedBy"] = block.name
+        out["misclassified"] = sum(
+            1 for p in points if "predicted" in p and p["label"] and p["predicted"] != p["label"]
+        )
+        break
     return out
 
 

@@ -91,7 +91,8 @@ def load_block_features(
         art = artifacts.feature_artifact(session, impulse, dsp_id)
         if art.meta.get("config_hash") != impulse_service.feature_config_hash(impulse.input, cfg):
             raise BadRequest(
-                f"the features of processing block {dsp_id} are out of date (the impulse changed): "
+                f"the features of processing block '{cfg.name}' are out of date (the impulse "
+                "changed): "
                 "run generate-features again"
             )
         parts.append((cfg, art, feature_service.load_features(store, art)))
@@ -182,7 +183,7 @@ def train(
     X, y = data["X"][train_rows], labels_now[train_rows]
     X = X.reshape((len(X),) + tuple(data["shape"]))
     log(
-        f"training {block.type} block {block.id} on {len(X)} windows of shape "
+        f"training {block.type} block '{block.name}' on {len(X)} windows of shape "
         f"{list(data['shape'])} ({data['kind']} features), labels: "
         f"{', '.join(sorted(set(y.tolist())))}"
     )
@@ -203,6 +204,9 @@ def train(
             )
             for warning in result["warnings"]:
                 log(f"warning: {warning}")
+            result["window_predictions"] = window_predictions(
+                arts["tflite-int8"], data, result["labels"], log
+            )
     result.update(
         {
             "impulse_id": impulse_id,
@@ -224,6 +228,33 @@ def train(
         }
     result["artifacts"] = ids
     return result
+
+
+WINDOW_PREDICTIONS_MAX = 20_000
+
+
+def window_predictions(
+    tflite_int8: bytes, data: dict[str, np.ndarray], labels: list[str], log: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """The int8 model's label for every window of the block's features (training and testing), for
+    the feature explorer to mark the misclassified ones: `{"by_window": {"<sampleId>:<window>":
+    label index}}`; None beyond WINDOW_PREDICTIONS_MAX windows."""
+    from workers.learn.evaluate import predict_tflite
+
+    n = len(data["X"])
+    if n > WINDOW_PREDICTIONS_MAX:
+        log(f"feature explorer: {n} windows, too many to mark the misclassified ones")
+        return None
+    scores = predict_tflite(tflite_int8, data["X"].reshape((n, *data["shape"])), engine="tflm")
+    pred = np.argmax(scores, axis=1)
+    wrong = int(np.sum(np.array(labels)[pred] != data["labels"])) if labels else 0
+    log(f"feature explorer: the int8 model gets {wrong} of {n} windows wrong (marked there)")
+    return {
+        "by_window": {
+            f"{int(sid)}:{int(w)}": int(p)
+            for sid, w, p in zip(data["sample_ids"], data["window_index"], pred, strict=True)
+        }
+    }
 
 
 def _sample_metadata(session: Session, sample_ids: np.ndarray) -> dict[int, dict]:
@@ -508,7 +539,7 @@ def test(
                 "no testing features: put samples in the testing category and generate features"
             )
         X = data["X"][rows]
-        log(f"testing {block.type} block {block.id} on {int(rows.sum())} windows")
+        log(f"testing {block.type} block '{block.name}' on {int(rows.sum())} windows")
         scores = score_features(session, store, impulse, block, X, tuple(data["shape"]))
         revision = impulse.revision
     progress(80)
@@ -670,9 +701,13 @@ def classify_windows(
         try:
             scores = score_features(session, store, impulse, block, X, shape)
         except NotFound as exc:
-            result["blocks"][str(block.id)] = {"type": block.type, "error": exc.message}
+            result["blocks"][str(block.id)] = {
+                "type": block.type,
+                "name": block.name,
+                "error": exc.message,
+            }
             continue
-        entry: dict[str, Any] = {"type": block.type}
+        entry: dict[str, Any] = {"type": block.type, "name": block.name}
         if "anomaly" in scores:
             thr = _results(session, store, impulse, block)["threshold"]
             entry.update(

@@ -97,8 +97,8 @@ def test_demo_then_up_then_sign_in_and_see_the_model_and_library(page, tmp_path,
             for j in range(1, 20):
                 x, y = box["x"] + box["width"] * i / 60, box["y"] + box["height"] * j / 20
                 page.mouse.move(x, y)
-                if readout.inner_text().startswith("sample #"):
-                    hit = (x, y, readout.inner_text())
+                if readout.get_attribute("data-sample-id"):
+                    hit = (x, y, readout.get_attribute("data-sample-id"))
                     break
             if hit:
                 break
@@ -106,7 +106,7 @@ def test_demo_then_up_then_sign_in_and_see_the_model_and_library(page, tmp_path,
         axes = page.locator("[data-plotted]").first.get_attribute("data-axes")
         assert re.fullmatch(r"(t-SNE|UMAP|PCA) 1, \1 2", axes), axes
         page.screenshot(path=screenshots / "first-run-explorer.png", full_page=True)
-        sample_id = hit[2].split("#")[1].split()[0]
+        sample_id = hit[2]
         page.mouse.click(hit[0], hit[1])
         page.wait_for_url(f"**/projects/{summary['project_id']}/data/{sample_id}")
 

@@ -8,7 +8,7 @@ dashboard form built from that schema (`Block` lives in `processing_block.py`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -44,6 +44,9 @@ class Param:
     choices: tuple[Any, ...] | None = None
     help: str = ""
     label: str = ""
+    # Shown (and used) only when another parameter of the block has one of these values, e.g.
+    # {"filter_type": ("low", "high")}; the form hides it otherwise.
+    shown_when: dict[str, tuple[Any, ...]] | None = field(default=None, hash=False)
 
     def __post_init__(self) -> None:
         if self.type not in PARAM_TYPES:
@@ -123,6 +126,9 @@ class Param:
             "choices": list(self.choices) if self.choices is not None else None,
             "help": self.help,
             "label": self.label or self.name.replace("_", " ").capitalize(),
+            "shown_when": {k: list(v) for k, v in self.shown_when.items()}
+            if self.shown_when
+            else None,
         }
 
     def json_schema(self) -> dict[str, Any]:

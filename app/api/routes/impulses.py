@@ -10,6 +10,7 @@ from app.api.downloads import artifact_download
 from app.schemas.impulses import ImpulseCreate, ImpulseUpdate
 from app.schemas.jobs import GenerateFeaturesRequest, JobStarted
 from app.services import artifacts, readiness
+from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 
@@ -122,8 +123,7 @@ def feature_explorer(
 ) -> dict:
     impulse = impulse_service.get_impulse(session, project.id, impulseId)
     dsp_id = impulse_service.dsp_block(impulse, dspId).id
-    art = artifacts.feature_artifact(session, impulse, dsp_id, kind=artifacts.FEATURE_EXPLORER)
-    return {"success": True, **artifacts.read_json(store, art)}
+    return {"success": True, **feature_service.explorer_view(session, store, impulse, dsp_id)}
 
 
 @router.get("/artifacts", summary="Files jobs produced")

@@ -56,6 +56,23 @@
     });
   }
 
+  /* ---- a parameter shown only when another of its block has a given value (Param.shown_when) ---- */
+  function initShownWhen() {
+    var boxes = $all("[data-shown-when]");
+    if (!boxes.length) return;
+    function apply() {
+      boxes.forEach(function (box) {
+        var cond = JSON.parse(box.getAttribute("data-shown-when")), prefix = box.getAttribute("data-param-prefix");
+        box.hidden = !Object.keys(cond).every(function (name) {
+          var inp = document.querySelector('[name="' + prefix + name + '"]');
+          return !inp || cond[name].map(String).indexOf(inp.value) >= 0;
+        });
+      });
+    }
+    document.addEventListener("change", function (ev) { if (ev.target && ev.target.tagName === "SELECT") apply(); });
+    apply();
+  }
+
   /* ---- plots ---- */
   function decimate(xs, ys, maxPoints) {
     var n = xs.length;
@@ -100,26 +117,57 @@
   }
 
   function heatmap(el, graph) {
-    /* graph.data[row][col]: row = y (drawn bottom-up), col = x */
+    /* graph.data[row][col]: row = y (drawn bottom-up), col = x; graph.x / graph.y name the axes (with
+       units), graph.x_values / graph.y_values give each column's / row's value for the ticks */
     var rows = graph.data.length, cols = rows ? graph.data[0].length : 0;
+    var xName = graph.x || "x", yName = graph.y || "y";
     var fig = document.createElement("figure");
     var cap = document.createElement("figcaption");
-    cap.textContent = graph.name + " (" + cols + " " + (graph.x || "x") + " × " + rows + " " + (graph.y || "y") + ")";
-    var canvas = document.createElement("canvas");
-    canvas.width = Math.max(1, cols); canvas.height = Math.max(1, rows);
-    canvas.className = "heatmap";
-    canvas.setAttribute("role", "img");
-    canvas.setAttribute("aria-label", cap.textContent);
+    cap.textContent = graph.name + " (" + cols + " × " + rows + ": " + xName + " across, " + yName + " up)";
+    var src = document.createElement("canvas");
+    src.width = Math.max(1, cols); src.height = Math.max(1, rows);
     var lo = Infinity, hi = -Infinity;
     graph.data.forEach(function (r) { r.forEach(function (v) { if (v < lo) lo = v; if (v > hi) hi = v; }); });
-    var span = hi - lo || 1, ctx = canvas.getContext("2d"), img = ctx.createImageData(cols, rows);
+    var span = hi - lo || 1, sctx = src.getContext("2d"), img = sctx.createImageData(Math.max(1, cols), Math.max(1, rows));
     for (var y = 0; y < rows; y++) {
       for (var x = 0; x < cols; x++) {
         var t = (graph.data[y][x] - lo) / span, c = viridis(t), o = ((rows - 1 - y) * cols + x) * 4;
         img.data[o] = c[0]; img.data[o + 1] = c[1]; img.data[o + 2] = c[2]; img.data[o + 3] = 255;
       }
     }
-    ctx.putImageData(img, 0, 0);
+    sctx.putImageData(img, 0, 0);
+    // the drawn figure: the image stretched into a plot area, ticks and axis names around it
+    var W = Math.min(720, widthOf(el)), H = 240, L = 64, B = 40, T = 8, R = 12, dpr = window.devicePixelRatio || 1;
+    var canvas = document.createElement("canvas");
+    canvas.className = "heatmap";
+    canvas.width = W * dpr; canvas.height = H * dpr; canvas.style.width = W + "px"; canvas.style.height = H + "px";
+    canvas.setAttribute("role", "img");
+    canvas.setAttribute("aria-label", cap.textContent);
+    var ctx = canvas.getContext("2d"), pw = W - L - R, ph = H - T - B;
+    ctx.scale(dpr, dpr);
+    ctx.imageSmoothingEnabled = false;
+    ctx.drawImage(src, L, T, pw, ph);
+    ctx.fillStyle = "#334155"; ctx.strokeStyle = "#64748b"; ctx.font = "11px system-ui, sans-serif";
+    function fmt(v) { return typeof v !== "number" ? String(v) : Math.abs(v) >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toPrecision(2).replace(/\.?0+$/, ""); }
+    function ticks(n) { var k = Math.min(n, 6), out = []; for (var i = 0; i < k; i++) out.push(Math.round(i * (n - 1) / Math.max(1, k - 1))); return out; }
+    var xv = graph.x_values || null, yv = graph.y_values || null;
+    ctx.textAlign = "center"; ctx.textBaseline = "top";
+    ticks(cols).forEach(function (i) {
+      var px = L + (i + 0.5) * pw / cols;
+      ctx.beginPath(); ctx.moveTo(px, T + ph); ctx.lineTo(px, T + ph + 4); ctx.stroke();
+      ctx.fillText(fmt(xv ? xv[i] : i), px, T + ph + 6);
+    });
+    ctx.fillText(xName, L + pw / 2, H - 14);
+    ctx.textAlign = "right"; ctx.textBaseline = "middle";
+    ticks(rows).forEach(function (i) {
+      var py = T + ph - (i + 0.5) * ph / rows;
+      ctx.beginPath(); ctx.moveTo(L - 4, py); ctx.lineTo(L, py); ctx.stroke();
+      ctx.fillText(fmt(yv ? yv[i] : i), L - 6, py);
+    });
+    ctx.save(); ctx.translate(12, T + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center"; ctx.fillText(yName, 0, 0); ctx.restore();
+    fig.setAttribute("data-x-axis", xName); fig.setAttribute("data-y-axis", yName);
+    if (xv) fig.setAttribute("data-x-range", fmt(xv[0]) + "…" + fmt(xv[xv.length - 1]));
+    if (yv) fig.setAttribute("data-y-range", fmt(yv[0]) + "…" + fmt(yv[yv.length - 1]));
     fig.appendChild(cap); fig.appendChild(canvas);
     var scale = document.createElement("p");
     scale.className = "muted small";
@@ -188,6 +236,8 @@
     var labels = [];
     pts.forEach(function (p) { if (labels.indexOf(p.label) < 0) labels.push(p.label); });
     labels.sort();
+    var wrong = function (p) { return p.predicted !== undefined && p.label && p.predicted !== p.label; };
+    var nWrong = pts.filter(wrong).length;
     var xs = pts.map(function (p) { return p.x; });
     var ys = labels.map(function (l) { return pts.map(function (p) { return p.label === l ? p.y : null; }); });
     var series = [{ label: "x" }].concat(labels.map(function (l, i) {
@@ -195,13 +245,19 @@
       return { label: l || "(no label)", stroke: c, fill: c, paths: function () { return null; },
         points: { show: true, size: 7, stroke: c, fill: c, width: 1 } };
     }));
+    if (body.predictedBy) {  // a ring around each window the trained model gets wrong
+      series.push({ label: "misclassified by " + body.predictedBy + " (" + nWrong + ")", stroke: "#111827",
+        paths: function () { return null; }, points: { show: true, size: 15, stroke: "#111827", fill: "rgba(0,0,0,0)", width: 2 } });
+      ys.push(pts.map(function (p) { return wrong(p) ? p.y : null; }));
+    }
     el.innerHTML = "";
     var method = { tsne: "t-SNE", umap: "UMAP", pca: "PCA" }[body.method] || body.method;
+    var hint = "Point at a dot to see its sample; click to open it.";
     var readout = document.createElement("p");
     readout.className = "small explorer-readout"; readout.setAttribute("aria-live", "polite");
-    readout.textContent = "Point at a dot to see its sample; click to open it.";
+    readout.textContent = hint;
     var m = /\/api\/(\d+)\//.exec(el.getAttribute("data-explorer-url") || ""), nearest = null;
-    function closest(u) {  // the point nearest the cursor, in pixels, within 14 px
+    function closest(u) {  // the point nearest the cursor, in CSS pixels of the plot area, within 14 px
       var best = null, bestD = 14 * 14, cx = u.cursor.left, cy = u.cursor.top;
       if (cx == null || cx < 0) return null;
       pts.forEach(function (p) {
@@ -210,6 +266,11 @@
       });
       return best;
     }
+    function describe(p) {
+      return (p.sampleName || "sample #" + p.sampleId) + " · " + (p.label || "(no label)") +
+        (p.predicted !== undefined ? (wrong(p) ? " · predicted " + p.predicted + " (wrong)" : " · predicted correctly") : "") +
+        " · window " + p.window + " · " + p.category + (m ? " (click to open)" : "");
+    }
     var u = new uPlot({ title: "Feature explorer (" + method + ", " + pts.length + " of " + body.total + " windows)",
       width: widthOf(el), height: 380, series: series, scales: { x: { time: false } },
       cursor: { points: { show: false } },
@@ -217,17 +278,22 @@
       legend: { show: true, live: false },
       hooks: { setCursor: [function (u) {
         nearest = closest(u);
-        readout.textContent = nearest
-          ? "sample #" + nearest.sampleId + " · " + (nearest.label || "(no label)") + " · window " + nearest.window +
-            " · " + nearest.category + (m ? " (click to open)" : "")
-          : "Point at a dot to see its sample; click to open it.";
+        readout.textContent = nearest ? describe(nearest) : hint;
+        if (nearest) { readout.setAttribute("data-sample-id", nearest.sampleId); } else { readout.removeAttribute("data-sample-id"); }
       }] } }, [xs].concat(ys), el);
     u.over.style.cursor = "crosshair";
     u.over.addEventListener("click", function () {
       if (nearest && m) window.location.assign("/projects/" + m[1] + "/data/" + nearest.sampleId);
     });
     el.appendChild(readout);
+    var note = document.createElement("p");
+    note.className = "muted small explorer-note";
+    note.textContent = (body.sampled ? "A random " + pts.length + " of the " + body.total + " windows are shown. " : "") +
+      (body.predictedBy ? nWrong + " of " + pts.length + " windows shown are misclassified by " + body.predictedBy + " (ringed)." :
+        "Misclassified windows are ringed here once a classifier is trained on these features.");
+    el.appendChild(note);
     el.setAttribute("data-axes", method + " 1, " + method + " 2");  // drawn on the canvas; named here too
+    el.setAttribute("data-misclassified", String(nWrong));
     el.setAttribute("data-plotted", String(pts.length));
     watchResize(el, u);
   }
@@ -329,15 +395,15 @@
           out.innerHTML = "";
           var parts = [];
           Object.keys(res.blocks).forEach(function (bid) {
-            var b = res.blocks[bid];
-            if (b.error) { parts.push("block " + bid + ": " + b.error); return; }
+            var b = res.blocks[bid], name = b.name || ("block " + bid);
+            if (b.error) { parts.push(name + ": " + b.error); return; }
             if (b.labels && b.int8) {
-              parts.push("block " + bid + " predicts " + b.predicted + " (int8, mean of " + res.windows + " windows)");
+              parts.push(name + " predicts " + b.predicted + " (int8, mean of " + res.windows + " windows)");
               var box = document.createElement("div"); box.className = "plot"; out.appendChild(box);
               linePlot(box, { title: "Per-window scores (int8)", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 240,
                 series: b.labels.map(function (l, i) { return { label: l, values: b.int8.map(function (row) { return row[i]; }) }; }) });
             } else if (b.scores) {
-              parts.push("block " + bid + ": anomaly threshold " + b.threshold);
+              parts.push(name + ": anomaly threshold " + b.threshold);
               var box2 = document.createElement("div"); box2.className = "plot"; out.appendChild(box2);
               linePlot(box2, { title: "Anomaly score per window", xs: res.windowStartsMs, xLabel: "window start (ms)", height: 220,
                 series: [{ label: "score", values: b.scores }] });
@@ -400,11 +466,63 @@
     });
   }
 
+  /* ---- job lists that update live: poll the JSON list while a job is queued or running ---- */
+  function initJobLists() {
+    $all("[data-jobs-live]").forEach(function (box) {
+      var url = box.getAttribute("data-jobs-live"), project = box.getAttribute("data-project");
+      function active(s) { return s === "queued" || s === "running"; }
+      function row(j) {  // a new row of the jobs table, as jobs.html renders one
+        var tr = document.createElement("tr"), link = "/projects/" + project + "/jobs/" + j.id;
+        tr.setAttribute("data-job-id", j.id);
+        tr.innerHTML = '<td><a></a></td><td class="job-kind"></td><td><span class="badge"></span></td>' +
+          '<td class="num job-progress"></td><td class="hide-sm"></td><td class="hide-sm job-finished"></td><td class="job-actions"></td>';
+        var a = tr.querySelector("a"); a.href = link; a.textContent = "#" + j.id;
+        tr.querySelector(".job-kind").textContent = j.kind;
+        tr.children[4].textContent = (j.created || "").replace("T", " ").slice(0, 19) + " UTC";
+        return tr;
+      }
+      function update(jobs) {
+        var busy = false;
+        jobs.forEach(function (j) {
+          busy = busy || active(j.status);
+          var el = box.querySelector('[data-job-id="' + j.id + '"]');
+          if (!el && box.tagName === "TBODY") {
+            el = row(j); box.insertBefore(el, box.firstChild);
+            var wrap = box.closest(".table-wrap"), none = $("#no-jobs");
+            if (wrap) wrap.hidden = false;
+            if (none) none.hidden = true;
+          }
+          if (!el) return;
+          if (el.getAttribute("data-status") === j.status && el.getAttribute("data-progress") === String(j.progress)) return;
+          el.setAttribute("data-status", j.status); el.setAttribute("data-progress", String(j.progress));
+          if (el.tagName === "A") { el.textContent = "#" + j.id + " " + j.status; return; }
+          var badge = $(".badge", el), prog = $(".job-progress", el), fin = $(".job-finished", el);
+          if (badge) { badge.className = "badge " + j.status; badge.textContent = j.status; }
+          if (prog) prog.textContent = j.progress + "%";
+          if (fin) fin.textContent = j.finished ? j.finished.replace("T", " ").slice(0, 19) + " UTC" : "—";
+          var cancel = $(".job-actions form", el);
+          if (cancel && !active(j.status)) cancel.hidden = true;
+        });
+        return busy;
+      }
+      function poll() {
+        if (document.hidden) { setTimeout(poll, 3000); return; }
+        fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); })
+          .then(function (body) {
+            var busy = body.success && update(body.jobs || []);
+            box.setAttribute("data-polled", String(+(box.getAttribute("data-polled") || 0) + 1));
+            setTimeout(poll, busy ? 2000 : 6000);
+          }).catch(function () { setTimeout(poll, 10000); });
+      }
+      setTimeout(poll, 1500);
+    });
+  }
+
   /* for the page scripts (data.js, devices.js, phone.js) */
   window.Tinyforge = { linePlot: linePlot, plotSample: plotSample, csrf: csrf };
 
   document.addEventListener("DOMContentLoaded", function () {
     document.documentElement.classList.add("js");
-    initCopy(); initConfirm(); initSwitches(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams();
+    initCopy(); initConfirm(); initSwitches(); initShownWhen(); initSamplePlot(); initExplorers(); initPreview(); initHistory(); initClassify(); initJobStreams(); initJobLists();
   });
 })();

@@ -3,6 +3,9 @@ verification result and the flash/RAM/instruction figures; download the zip."""
 
 from __future__ import annotations
 
+import io
+import re
+import zipfile
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -33,6 +36,18 @@ def _project_preset(project) -> str:
         if b.name == project.target_board:
             return f"board:{i}"
     return DEFAULT_PRESET
+
+
+def _last_preset(jobs: list[Job], choices: list[dict[str, Any]]) -> str | None:
+    """The preset of the newest build (its board, else its bare target), to preselect it again."""
+    for job in jobs:
+        board, target = job.params.get("board"), job.params.get("target")
+        for c in choices:
+            if (board and c["group"] == "Boards" and c["name"] == board) or (
+                not board and c["group"] == "Targets" and c["target"] == target
+            ):
+                return str(c["value"])
+    return None
 
 
 def presets() -> list[dict[str, Any]]:
@@ -66,6 +81,38 @@ def presets() -> list[dict[str, Any]]:
     return out
 
 
+def library_usage(name: str, data: bytes) -> dict[str, Any] | None:
+    """How to use one built library, with the names it really holds: its folder, the Arduino
+    example sketch, the CMake target (from its CMakeLists.txt), the Makefile's sources and include
+    paths, the header to include. None when the zip is not one of our libraries."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = zf.namelist()
+            root = names[0].split("/", 1)[0]
+            files = {n[len(root) + 1 :]: n for n in names if n.startswith(root + "/")}
+            cmake = zf.read(files["CMakeLists.txt"]).decode()
+            make = zf.read(files["Makefile"]).decode()
+    except (zipfile.BadZipFile, KeyError, IndexError, UnicodeDecodeError):
+        return None
+    target = re.search(r"^add_library\((\w+)", cmake, re.M)
+    make_vars = dict(re.findall(r"^(\w+) = (.*)$", make, re.M))
+    sources = (make_vars.get("MODEL_SRCS", "") + " " + make_vars.get("IMPULSE_SRCS", "")).split()
+    headers = sorted(f.rsplit("/", 1)[1] for f in files if re.fullmatch(r"src/[^/]+\.h", f))
+    header = next((h for h in headers if h.endswith("classifier.h")), None) or next(
+        (h for h in headers if h.endswith("model.h")), None
+    )
+    return {
+        "zip": name,
+        "root": root,
+        "sketches": sorted(f for f in files if f.endswith(".ino")),
+        "cmake_target": target.group(1) if target else None,
+        "make_sources": sources,
+        "make_includes": make_vars.get("INCLUDES", "").split(),
+        "header": header,
+        "prefix": header[: -len("classifier.h")] if header and "classifier" in header else None,
+    }
+
+
 def _field_for(message: str) -> str:
     for key, field in (("engine", "engine"), ("modelType", "model_type"), ("target", "preset")):
         if key in message:
@@ -91,8 +138,6 @@ def _page(
         "project": project,
         "nav": "deployment",
         "errors": errors or {},
-        "values": values
-        or {"preset": _project_preset(project), "engine": "compiled", "model_type": "int8"},
     }
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (
@@ -123,9 +168,25 @@ def _page(
     if job_id is None and jobs and jobs[0].status in ("queued", "running"):
         job_id = jobs[0].id
     builds = artifacts.deployments(session, project.id)
+    from app.api.deps import get_blob_store, settings_dep
+
+    store = get_blob_store(settings_dep(request))
+    usage = None
+    if builds:
+        try:
+            usage = library_usage(builds[0].name, artifacts.read(store, builds[0]))
+        except FileNotFoundError:  # the blob is gone; the card still shows the figures
+            usage = None
     choices = presets()
+    last = next((j for j in jobs if j.params.get("impulseId") is not None), None)
     ctx.update(
         {
+            "values": values
+            or {
+                "preset": _last_preset(jobs, choices) or _project_preset(project),
+                "engine": last.params.get("engine", "compiled") if last else "compiled",
+                "model_type": last.params.get("modelType", "int8") if last else "int8",
+            },
             "impulses": impulses,
             "impulse": impulse,
             "block": block,
@@ -137,13 +198,12 @@ def _page(
             "jobs": jobs,
             "live_job": next((j for j in jobs if j.id == job_id), None),
             "builds": builds,
+            "usage": usage,
             "boards": {p["target"]: p for p in choices},
         }
     )
-    from app.api.deps import get_blob_store, settings_dep
     from app.web.learn_views import profile_context
 
-    store = get_blob_store(settings_dep(request))
     ctx.update(profile_context(session, store, project, impulse, block))
     return render(request, "deployment.html", ctx, status_code=status_code)
 

@@ -13,6 +13,7 @@ from app.api.deps import SessionDep, StoreDep, TaskSenderDep
 from app.models import Impulse, Job
 from app.schemas.impulses import ANOMALY_TYPES, ImpulseCreate, ImpulseUpdate, LearnBlockSpec
 from app.services import artifacts, readiness
+from app.services import features as feature_service
 from app.services import impulses as impulse_service
 from app.services import jobs as job_service
 from app.services import samples as sample_service
@@ -71,6 +72,11 @@ def _page(
         ][:5]
         if job_id is None and jobs and jobs[0].status in ("queued", "running"):
             job_id = jobs[0].id
+    resampled = (
+        _resampling_note(feature_service.resampling(session, project.id, impulse.input))
+        if impulse is not None
+        else None
+    )
     dsp_costs = _dsp_costs(request, session, project, impulse)
     samples, _ = sample_service.list_samples(
         session, project.id, sample_service.SampleFilter(), limit=PREVIEW_SAMPLES
@@ -97,10 +103,27 @@ def _page(
             "job_id": job_id,
             "samples": samples,
             "dsp_costs": dsp_costs,
+            "resampled": resampled,
             "project_board": dsp_costs.pop("_board", None),
         },
         status_code=status_code,
     )
+
+
+def _resampling_note(r: dict | None) -> str | None:
+    """`features.resampling` in words: "2 samples at 10 Hz up-sampled 10×" (each rate)."""
+    if not r:
+        return None
+    to = float(r["to_hz"])
+    parts = []
+    for hz, n in sorted(r["from_hz"].items(), key=lambda kv: float(kv[0])):
+        f = float(hz)
+        ratio = max(f, to) / min(f, to)
+        parts.append(
+            f"{n} sample{'s' if n != 1 else ''} at {hz} Hz "
+            f"{'up' if f < to else 'down'}-sampled {ratio:.3g}×"
+        )
+    return "; ".join(parts)
 
 
 def _dsp_costs(request, session, project, impulse) -> dict:

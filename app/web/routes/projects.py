@@ -11,6 +11,7 @@ from fastapi.responses import Response
 from app.api.deps import SessionDep, SettingsDep, StoreDep
 from app.core.db import on_commit
 from app.services import audit, dashboard
+from app.services import jobs as job_service
 from app.services import projects as project_service
 from app.services.errors import BadRequest
 from app.web.deps import PageAccessDep, PageProjectDep, server_url
@@ -91,6 +92,7 @@ def _dashboard(
             "project": project,
             "counts": dashboard.project_counts(session, project.id),
             "labels": dashboard.label_table(session, project.id),
+            "recent_jobs": job_service.list_jobs(session, project.id, limit=5),
             "api_keys": dashboard.live_api_keys(session, project.id),
             "hmac_keys": project_service.hmac_keys(session, project.id),
             "new_api_key": new_api_key,

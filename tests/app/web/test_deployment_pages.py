@@ -103,3 +103,145 @@ def test_builds_are_listed_with_figures_and_download_link(
         "bit-exact" in block and "40.0 KiB" in block and "9.0 KiB" in block and "1,234,567" in block
     )
     assert "classifies 100.0% of the test windows" in block and "CONV_2D, SOFTMAX" in block
+
+
+def test_the_chosen_board_is_preselected_again_and_shown_on_its_library(
+    browser, user_project, impulse_id, settings
+):
+    from app.core.db import session_scope
+    from app.models import Artifact, Job
+    from workers.deploy.targets import BOARDS
+
+    pid = user_project.project.id
+    i, board = 2, BOARDS[2]
+    assert i != 0 and board.name != user_project.project.target_board
+    params = {"impulseId": impulse_id, "learnId": 100, "engine": "compiled"}
+    with session_scope(settings) as s:
+        s.add(
+            Job(
+                project_id=pid,
+                kind="build",
+                status="succeeded",
+                params={
+                    **params,
+                    "modelType": "float32",
+                    "target": board.target,
+                    "board": board.name,
+                    "type": "zip",
+                },
+            )
+        )
+        s.add(
+            Artifact(
+                project_id=pid,
+                impulse_id=impulse_id,
+                kind="deployment",
+                name="lib.zip",
+                blob_key="projects/x/lib.zip",
+                size_bytes=2048,
+                sha256="0" * 64,
+                meta={"request": {**params, "target": board.target, "board": board.name}},
+            )
+        )
+    page = browser.client.get(f"/projects/{pid}/deployment").text
+    assert f'<option value="board:{i}" selected>' in page
+    assert '<option value="float32" selected>' in page
+    card = page[page.index('class="build"') :]
+    shown = re.search(r'<dd class="small build-board">([^<]+)</dd>', card)
+    assert shown and shown.group(1) == board.name.replace('"', "&#34;")
+
+
+def _usage_panel(page: str) -> str:
+    return page[page.index('id="library-usage"') :]
+
+
+def _show_library(settings, store, pid, impulse_id, lib, root) -> tuple[str, bytes]:
+    from app.core.db import session_scope
+    from app.services import artifacts
+    from workers.deploy.package import zip_library
+
+    data = zip_library(lib, root=root)
+    with session_scope(settings) as s:
+        artifacts.save_deployment(
+            s,
+            store,
+            project_id=pid,
+            impulse_id=impulse_id,
+            job_id=None,
+            name=f"{root}.zip",
+            data=data,
+            meta={**lib.manifest, "request": {"target": lib.manifest["target"]}},
+        )
+    return f"{root}.zip", data
+
+
+def _unescape(text: str) -> str:
+    import html
+
+    return html.unescape(re.sub(r"<[^>]+>", "", text))
+
+
+def test_how_to_use_names_what_the_library_holds_and_its_make_lines_compile(
+    browser, user_project, impulse_id, settings, store, tmp_path
+):
+    import io
+    import subprocess
+    import zipfile
+    from pathlib import Path
+
+    from tests.paths import MODELS_DIR, require_shared
+    from workers.deploy.package import build_library
+
+    kws = (require_shared(MODELS_DIR) / "kws_ref_model.tflite").read_bytes()
+    lib = build_library(kws, target="linux-x86_64")
+    pid = user_project.project.id
+    zip_name, data = _show_library(settings, store, pid, impulse_id, lib, "tinyforge-kws-linux")
+    panel = _usage_panel(browser.client.get(f"/projects/{pid}/deployment").text)
+    assert zip_name in panel
+    cmake = _unescape(re.search(r'<pre class="usage-cmake">(.*?)</pre>', panel, re.S).group(1))
+    assert "add_subdirectory(tinyforge-kws-linux)" in cmake
+    target = re.search(r"target_link_libraries\(your_app PRIVATE (\w+)\)", cmake).group(1)
+    assert f"add_library({target} STATIC" in lib.files["CMakeLists.txt"].decode()
+    assert "no example sketch" in panel  # a model alone: no .ino in this zip
+
+    # the Make lines, as a user pastes them, compile the library's sources
+    make = _unescape(re.search(r'<pre class="usage-make">(.*?)</pre>', panel, re.S).group(1))
+    zipfile.ZipFile(io.BytesIO(data)).extractall(tmp_path)
+    make = make.replace("\\\n", " ")  # continued lines
+    lines = dict(ln.split("+=" if "+=" in ln else "=", 1) for ln in make.splitlines())
+    root = lines["TINYFORGE "].strip()
+    expand = lambda v: v.replace("$(TINYFORGE)", str(tmp_path / root)).split()  # noqa: E731
+    srcs, cflags = expand(lines["SRCS     "]), expand(lines["CFLAGS   "])
+    assert srcs and all(Path(s).is_file() for s in srcs), srcs
+    header = re.search(r'#include "([^"]+)"', _unescape(panel)).group(1)
+    assert (tmp_path / root / "src" / header).is_file()
+    main = tmp_path / "main.c"
+    main.write_text(f'#include "{header}"\nint main(void) {{ return 0; }}\n')
+    subprocess.run(
+        ["cc", *cflags, "-Wall", "-Werror", "-o", str(tmp_path / "app"), str(main), *srcs, "-lm"],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.slow
+def test_how_to_use_an_impulse_library_opens_its_arduino_sketch(
+    browser, user_project, impulse_id, settings, store
+):
+    import io
+    import zipfile
+
+    from tests.workers.deploy.package.motion_impulse import motion_impulse
+    from workers.deploy.package import build_library
+
+    m = motion_impulse()
+    lib = build_library(m.tflite, target="cortex-m4f", impulse=m.spec, title="motion")
+    pid = user_project.project.id
+    _, data = _show_library(settings, store, pid, impulse_id, lib, "tinyforge-motion-cortex-m4f")
+    panel = _usage_panel(browser.client.get(f"/projects/{pid}/deployment").text)
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    sketches = re.findall(r'<code class="usage-sketch">([^<]+)</code>', panel)
+    assert sketches and all(f"tinyforge-motion-cortex-m4f/{s}" in names for s in sketches)
+    assert "library.properties" in lib.files  # what Add .ZIP Library reads
+    assert "tinyforge_run_classifier(window, &amp;result)" in panel
+    assert "tinyforge_run_classifier" in lib.files["src/tinyforge_classifier.h"].decode()

@@ -276,3 +276,81 @@ def test_saved_impulse_shows_block_cards_with_output_shapes(browser, user_projec
         ("classification", "2 classes"),
     ], cards
     assert "(block 1)" not in page  # blocks by name, not id
+
+
+def _param_hidden(page: str, field_id: str) -> bool:
+    """Whether the <div> holding the input `field_id` is rendered hidden."""
+    at = page.index(f'id="{field_id}"')
+    div = page[page.rindex("<div", 0, at) : page.index(">", page.rindex("<div", 0, at)) + 1]
+    return " hidden" in div
+
+
+def test_the_form_shows_only_the_parameters_that_apply(browser, user_project, client):
+    pid = user_project.project.id
+    page = client.get(f"/projects/{pid}/impulse").text
+    # spectral analysis by default: a low-pass filter and FFT analysis
+    assert not _param_hidden(page, "p-spectral-filter_cutoff")
+    assert not _param_hidden(page, "p-spectral-fft_length")
+    assert _param_hidden(page, "p-spectral-wavelet")
+    assert _param_hidden(page, "p-spectral-wavelet_level")
+    assert 'data-shown-when="{&#34;analysis_type&#34;: [&#34;Wavelet&#34;]}"' in page  # for the JS
+
+    form = {
+        **MFCC_FORM,
+        "in.frequency_hz": "100",
+        "in.window_size_ms": "2000",
+        "block": "spectral",
+        "p.spectral.filter_type": "none",
+        "p.spectral.analysis_type": "Wavelet",
+        "p.spectral.wavelet_level": "2",
+    }
+    r = browser.post(f"/projects/{pid}/impulse", form)
+    assert r.status_code == 303, r.text[-2000:]
+    page = client.get(r.headers["location"]).text
+    assert _param_hidden(page, "p-spectral-filter_cutoff")
+    assert _param_hidden(page, "p-spectral-filter_order")
+    assert _param_hidden(page, "p-spectral-fft_length")
+    assert _param_hidden(page, "p-spectral-do_log")
+    assert not _param_hidden(page, "p-spectral-wavelet")
+    assert not _param_hidden(page, "p-spectral-wavelet_level")
+    assert not _param_hidden(page, "p-spectral-analysis_type")
+
+
+def test_resampling_is_said_before_and_after_generating_features(
+    browser, user_project, client, settings, store
+):
+    from app.core.db import session_scope
+    from app.services import artifacts
+    from app.services import impulses as impulse_service
+
+    pid = user_project.project.id
+    for i in range(2):
+        client.post(
+            "/api/training/files",
+            headers={"x-api-key": user_project.api_key, "x-label": "a"},
+            files={"data": (f"a.{i}.wav", wav_bytes(1.0, rate=8000, seed=i), "audio/wav")},
+        )
+    at_rate = {**MFCC_FORM, "in.frequency_hz": "8000"}
+    r = browser.post(f"/projects/{pid}/impulse", at_rate)
+    page = client.get(r.headers["location"]).text
+    assert 'id="resampling"' not in page  # the samples' own rate: nothing to say
+
+    iid = int(r.headers["location"].rsplit("/", 1)[1])
+    r = browser.post(f"/projects/{pid}/impulse/{iid}", {**MFCC_FORM, "in.frequency_hz": "16000"})
+    note = re.search(
+        r'<p class="resampling small" id="resampling">(.*?)</p>',
+        client.get(r.headers["location"]).text,
+        re.S,
+    )
+    text = re.sub(r"<[^>]+>", "", note.group(1))
+    assert "differs from the samples' rate" in text
+    assert "generating features will resample 2 samples at 8000 Hz up-sampled 2×" in text
+
+    with session_scope(settings) as s:  # as the feature job leaves it
+        impulse = impulse_service.get_impulse(s, pid, iid)
+        block = impulse.dsp[0]
+        meta = {"config_hash": impulse_service.feature_config_hash(impulse.input, block)}
+        artifacts.save_features(s, store, impulse, block.id, b"npz", {**meta, "rows": 2}, None)
+    page = client.get(f"/projects/{pid}/impulse/{iid}").text
+    text = re.sub(r"<[^>]+>", "", re.search(r'id="resampling">(.*?)</p>', page, re.S).group(1))
+    assert text == "Resampled to the impulse's 16000 Hz: 2 samples at 8000 Hz up-sampled 2×."

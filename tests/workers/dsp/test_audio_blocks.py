@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import python_speech_features as psf
 
-from workers.dsp import BLOCKS, DspError, ParamError
+from workers.dsp import BLOCKS, DspError, ParamError, get_block
 from workers.dsp.blocks.mfe import mel_energies
 from workers.dsp.primitives import frame_signal, mel_filterbank, power_spectrum
 
@@ -376,3 +376,24 @@ def test_nan_signal_is_rejected():
     x[0, 10, 0] = np.nan
     with pytest.raises(DspError, match="NaN"):
         MFCC.run(x, frequency_hz=8000, params={})
+
+
+@pytest.mark.parametrize(
+    ("name", "y_axis"),
+    [
+        ("mfcc", "cepstral coefficient"),
+        ("mfe", "mel filter centre (Hz)"),
+        ("spectrogram", "frequency (Hz)"),
+    ],
+)
+def test_heatmaps_name_their_axes_with_units_and_give_each_frame_its_time(name, y_axis):
+    block = get_block(name)
+    params = block.validate({"frame_stride": 0.025})
+    x = np.random.default_rng(0).normal(size=(1, 8000, 1)).astype(np.float32)
+    graph = block.run(x, frequency_hz=8000, params=params, graphs=True).graphs[0]
+    rows, cols = len(graph["data"]), len(graph["data"][0])
+    assert graph["type"] == "image" and graph["x"] == "time (s)" and graph["y"] == y_axis
+    assert graph["x_values"] == pytest.approx([i * 0.025 for i in range(cols)])
+    assert len(graph["y_values"]) == rows
+    if name != "mfcc":  # frequencies rise up to at most Nyquist
+        assert np.all(np.diff(graph["y_values"]) >= 0) and graph["y_values"][-1] <= 4000

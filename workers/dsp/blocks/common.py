@@ -139,6 +139,12 @@ def frame_geometry(
     return frame, stride, frames
 
 
+def frame_times_s(params: dict, *, n_frames: int, frequency_hz: float) -> list[float]:
+    """Start time (s) of each frame within the window: the heatmaps' time axis."""
+    stride = seconds_to_samples(params["frame_stride"], frequency_hz=frequency_hz)
+    return [round(i * stride / frequency_hz, 6) for i in range(n_frames)]
+
+
 def band_edges(params: dict, *, frequency_hz: float) -> tuple[float, float]:
     nyquist = frequency_hz / 2.0
     high = params["high_frequency"] or nyquist

@@ -19,6 +19,7 @@ from .common import (
     frame_geometry,
     frame_length,
     frame_stride,
+    frame_times_s,
     num_filters,
 )
 from .mfe import filterbank_graph, mel_energies
@@ -107,8 +108,12 @@ class MfccBlock(Block):
                     "name": "Cepstral coefficients",
                     "type": "image",
                     "data": out[0, 0].T.tolist(),
-                    "x": "frame",
-                    "y": "coefficient",
+                    "x": "time (s)",
+                    "y": "cepstral coefficient",
+                    "x_values": frame_times_s(
+                        params, n_frames=out.shape[2], frequency_hz=frequency_hz
+                    ),
+                    "y_values": list(range(out.shape[3])),
                 }
             )
             g.append(filterbank_graph(params, frequency_hz))

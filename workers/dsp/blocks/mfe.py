@@ -19,6 +19,7 @@ from .common import (
     frame_geometry,
     frame_length,
     frame_stride,
+    frame_times_s,
     num_filters,
 )
 from .spectrogram import frames_of, tf_shape
@@ -103,8 +104,18 @@ class MfeBlock(Block):
                     "name": "Mel energies",
                     "type": "image",
                     "data": out[0, 0].T.tolist(),
-                    "x": "frame",
-                    "y": "filter",
+                    "x": "time (s)",
+                    "y": "mel filter centre (Hz)",
+                    "x_values": frame_times_s(
+                        params, n_frames=out.shape[2], frequency_hz=frequency_hz
+                    ),
+                    "y_values": filterbank_frequencies(
+                        num_filters=params["num_filters"],
+                        fft_length=params["fft_length"],
+                        frequency_hz=frequency_hz,
+                        low_hz=band_edges(params, frequency_hz=frequency_hz)[0],
+                        high_hz=band_edges(params, frequency_hz=frequency_hz)[1],
+                    ).tolist(),
                 }
             )
             g.append(filterbank_graph(params, frequency_hz))

@@ -104,8 +104,18 @@ class SpectralBlock(Block):
             1e6,
             help="Filter cut-off (Hz), below Nyquist.",
             label="Cut-off frequency (Hz)",
+            shown_when={"filter_type": ("low", "high")},
         ),
-        Param("filter_order", "int", 6, 1, 10, help="Butterworth order.", label="Order"),
+        Param(
+            "filter_order",
+            "int",
+            6,
+            1,
+            10,
+            help="Butterworth order.",
+            label="Order",
+            shown_when={"filter_type": ("low", "high")},
+        ),
         Param(
             "analysis_type",
             "select",
@@ -122,6 +132,7 @@ class SpectralBlock(Block):
             4096,
             help="Welch segment / FFT length, a power of two.",
             label="FFT length",
+            shown_when={"analysis_type": ("FFT",)},
         ),
         Param(
             "do_log",
@@ -129,6 +140,7 @@ class SpectralBlock(Block):
             True,
             help="Take log10 of the spectral power bins.",
             label="Take log of spectrum",
+            shown_when={"analysis_type": ("FFT",)},
         ),
         Param(
             "do_fft_overlap",
@@ -136,6 +148,7 @@ class SpectralBlock(Block):
             True,
             help="Overlap Welch segments by half.",
             label="Overlap FFT frames",
+            shown_when={"analysis_type": ("FFT",)},
         ),
         Param(
             "wavelet_level",
@@ -145,6 +158,7 @@ class SpectralBlock(Block):
             7,
             help="Wavelet decomposition level.",
             label="Wavelet decomposition level",
+            shown_when={"analysis_type": ("Wavelet",)},
         ),
         Param(
             "wavelet",
@@ -153,6 +167,7 @@ class SpectralBlock(Block):
             choices=WAVELETS,
             help="Wavelet family (pywavelets name).",
             label="Wavelet",
+            shown_when={"analysis_type": ("Wavelet",)},
         ),
     )
 

@@ -15,6 +15,7 @@ from .common import (
     frame_geometry,
     frame_length,
     frame_stride,
+    frame_times_s,
 )
 
 
@@ -77,9 +78,12 @@ class SpectrogramBlock(Block):
                     "name": "Spectrogram",
                     "type": "image",
                     "data": out[0, 0].T.tolist(),
-                    "x": "frame",
-                    "y": "frequency bin",
-                    "frequencies_hz": (
+                    "x": "time (s)",
+                    "y": "frequency (Hz)",
+                    "x_values": frame_times_s(
+                        params, n_frames=out.shape[2], frequency_hz=frequency_hz
+                    ),
+                    "y_values": (
                         np.arange(out.shape[-1]) * frequency_hz / params["fft_length"]
                     ).tolist(),
                 }
