@@ -140,6 +140,7 @@ def compile_model(
     model_name: str = "model",
     optimize: bool = True,
     optimize_for: str = "speed",
+    ram_prune: bool = True,
 ) -> CompiledModel:
     """Compile `tflite_bytes` to C sources; write them under `out_dir` when given.
 
@@ -148,6 +149,7 @@ def compile_model(
     extension, plain C elsewhere), bit-exact with the reference kernels used otherwise.
     `optimize_for` "speed" (default) or "ram": the RAM plan runs some operators in place or tile
     by tile (`lifetimes.plan_memory`) to shrink the arena; it needs the optimised kernels.
+    `ram_prune=False` keeps every RAM rewrite, even those that do not shrink the arena (tests).
     """
     check_prefix(prefix)
     graph = read_model(tflite_bytes)
@@ -160,7 +162,7 @@ def compile_model(
         )
     if optimize_for == "ram" and not optimize:
         raise CompileError("optimize_for='ram' needs the optimised kernels (optimize=True)")
-    plan = plan_memory(graph, optimize_for=optimize_for)
+    plan = plan_memory(graph, optimize_for=optimize_for, prune=ram_prune)
     ctx = EmitContext(
         graph=graph,
         prefix=prefix,

@@ -211,6 +211,11 @@ def _ram_step(sharing: _Sharing, op: Operator) -> RamStep | None:
     return RamStep("conv_add_tiles", op.index, tile * out_c, tile, add_op=nxt, other=other)
 
 
+def output_tiles(out_h: int, out_w: int, tile: int) -> list[tuple[int, int, int]]:
+    """The tiles `conv2d_add_s8_tiled` runs, in its order: (row, first column, columns)."""
+    return [(oy, ox, min(tile, out_w - ox)) for oy in range(out_h) for ox in range(0, out_w, tile)]
+
+
 def _share_all(
     graph: Graph, lifetimes: dict[int, Lifetime], ram_ops: set[int] | None
 ) -> tuple[_Sharing, dict[int, RamStep]]:
@@ -283,12 +288,13 @@ def _plan(
 
 
 def plan_memory(
-    graph: Graph, *, alignment_bytes: int = 16, optimize_for: str = "speed"
+    graph: Graph, *, alignment_bytes: int = 16, optimize_for: str = "speed", prune: bool = True
 ) -> ArenaPlan:
     """Arena offsets of every non-constant tensor: its buffer's place in one static arena.
 
     `optimize_for="ram"` applies every RAM rewrite the graph allows, then gives up each one
-    (costliest kind first) whose removal leaves the arena no larger.
+    (costliest kind first) whose removal leaves the arena no larger (`prune=False` keeps them
+    all: tests use it to run every rewrite).
     """
     if optimize_for not in OPTIMIZE_FOR:
         raise CompileError(
@@ -298,6 +304,8 @@ def plan_memory(
     if optimize_for == "speed":
         return _plan(graph, lifetimes, set(), alignment_bytes)
     best = _plan(graph, lifetimes, None, alignment_bytes)
+    if not prune:
+        return best
     kept = set(best.ram_steps)
     for kind in RAM_KINDS:
         for k in sorted(best.ram_steps):
