@@ -67,7 +67,12 @@ def presets() -> list[dict[str, Any]]:
 
 
 def _field_for(message: str) -> str:
-    for key, field in (("engine", "engine"), ("modelType", "model_type"), ("target", "preset")):
+    for key, field in (
+        ("optimize", "optimize"),
+        ("engine", "engine"),
+        ("modelType", "model_type"),
+        ("target", "preset"),
+    ):
         if key in message:
             return field
     return ""
@@ -92,7 +97,12 @@ def _page(
         "nav": "deployment",
         "errors": errors or {},
         "values": values
-        or {"preset": _project_preset(project), "engine": "compiled", "model_type": "int8"},
+        or {
+            "preset": _project_preset(project),
+            "engine": "compiled",
+            "model_type": "int8",
+            "optimize": "speed",
+        },
     }
     impulses = impulse_service.list_impulses(session, project.id)
     impulse = (
@@ -134,6 +144,7 @@ def _page(
             "presets": choices,
             "engines": ["compiled", "tflite-micro"],
             "model_types": ["int8", "float32"],
+            "optimize_choices": ["speed", "ram"],
             "jobs": jobs,
             "live_job": next((j for j in jobs if j.id == job_id), None),
             "builds": builds,
@@ -173,7 +184,7 @@ async def build(
     _csrf: CsrfDep,
 ) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type")}
+    values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type", "optimize")}
     chosen = next((p for p in presets() if p["value"] == values["preset"]), None)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
@@ -186,6 +197,7 @@ async def build(
             BuildRequest(
                 engine=values["engine"],
                 modelType=values["model_type"],
+                optimize=values["optimize"] or None,
                 target=chosen["target"],
                 impulseId=impulse.id,
                 learnId=block.id,
