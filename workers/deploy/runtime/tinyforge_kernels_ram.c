@@ -3,6 +3,33 @@
 
 #include "tinyforge_kernels_ram.h"
 
+/* `group` bytes of each of `n` pixels `stride` bytes apart into `dst`, back to back (the
+ * constant sizes let the compiler copy a word or a byte at a time). */
+static void gather(int8_t *dst, const int8_t *src, int n, int stride, int group)
+{
+    int i;
+    if (group == 4) {
+        for (i = 0; i < n; ++i, src += stride, dst += 4) memcpy(dst, src, 4);
+    } else if (group == 1) {
+        for (i = 0; i < n; ++i, src += stride) dst[i] = *src;
+    } else {
+        for (i = 0; i < n; ++i, src += stride, dst += group) memcpy(dst, src, (size_t)group);
+    }
+}
+
+/* The inverse of gather: `n` runs of `group` bytes from `src` to pixels `stride` apart. */
+static void scatter(int8_t *dst, const int8_t *src, int n, int stride, int group)
+{
+    int i;
+    if (group == 4) {
+        for (i = 0; i < n; ++i, dst += stride, src += 4) memcpy(dst, src, 4);
+    } else if (group == 1) {
+        for (i = 0; i < n; ++i, dst += stride) *dst = src[i];
+    } else {
+        for (i = 0; i < n; ++i, dst += stride, src += group) memcpy(dst, src, (size_t)group);
+    }
+}
+
 void tinyforge_depthwise_conv2d_s8_inplace(const tinyforge_conv_s8_t *params, int8_t *buf,
                                            const int8_t *filter, const int32_t *bias_eff, int group,
                                            int8_t *temp, int8_t *scratch)
@@ -12,20 +39,16 @@ void tinyforge_depthwise_conv2d_s8_inplace(const tinyforge_conv_s8_t *params, in
     const int taps = params->f_h * params->f_w;
     const int in_pixels = p.batches * p.in_h * p.in_w, out_pixels = p.batches * p.out_h * p.out_w;
     int8_t *const in_group = temp, *const out_group = temp + (size_t)in_pixels * group;
-    int c0, i;
+    int c0;
     p.in_c = p.out_c = group;
     for (c0 = 0; c0 < C; c0 += group) {
-        const int8_t *src = buf + c0;
-        int8_t *dst = in_group;
-        for (i = 0; i < in_pixels; ++i, src += C, dst += group) memcpy(dst, src, (size_t)group);
+        gather(in_group, buf + c0, in_pixels, C, group);
         p.multiplier = params->multiplier + c0;
         p.shift = params->shift + c0;
         /* channel c's taps: group c & ~3 of the grouped layout, lane c & 3, 4 bytes apart */
         tinyforge_depthwise_conv2d_s8_opt(&p, in_group, filter + (c0 & ~3) * taps + (c0 & 3),
                                           bias_eff + c0, out_group, scratch);
-        src = out_group;
-        dst = buf + c0;
-        for (i = 0; i < out_pixels; ++i, src += group, dst += C) memcpy(dst, src, (size_t)group);
+        scatter(buf + c0, out_group, out_pixels, C, group);
     }
 }
 
