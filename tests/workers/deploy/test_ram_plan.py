@@ -204,3 +204,25 @@ def test_ram_plan_bit_exact_under_qemu(name, core, tmp_path):
     )
     expected, _ = tflm_reference(model, _as_input_list(read_model(model), x))
     assert [bytes(o) for o in result.outputs] == expected
+
+
+@pytest.mark.toolchain
+@pytest.mark.parametrize("core", ["cortex-m4f", "cortex-m55"])
+def test_every_rewrite_bit_exact_under_qemu(small_net, core, tmp_path):
+    mcu = pytest.importorskip("workers.deploy.mcu")
+    if not mcu.toolchain_available():
+        pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/install-toolchain.sh)")
+    compiled = compile_model(
+        small_net, out_dir=tmp_path / "lib", optimize_for="ram", ram_prune=False
+    )
+    assert len(set(compiled.ram_steps.values())) == 3
+    x = np.random.default_rng(13).integers(-128, 128, size=(4, 1, 9, 13, 3), dtype=np.int8)
+    result = mcu.run_model_harness(
+        core,
+        mcu.HarnessLibrary([tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]),
+        inputs=[v.tobytes() for v in x],
+        output_bytes=compiled.output.nbytes,
+        out_dir=tmp_path / "build",
+    )
+    expected, _ = tflm_reference(small_net, _as_input_list(read_model(small_net), x))
+    assert [bytes(o) for o in result.outputs] == expected
