@@ -939,9 +939,23 @@ def tune(
     help="build on the host and compare with the TFLite Micro interpreter; "
     "for Cortex-M targets also run under QEMU and count instructions",
 )
+@click.option(
+    "--optimize",
+    type=click.Choice(["speed", "ram"]),
+    default="speed",
+    show_default=True,
+    help="ram: a smaller arena (in-place depthwise/pointwise, convolution + ADD on tiles)",
+)
 @click.option("--json", "as_json", is_flag=True, help="print the manifest as JSON")
 def build(
-    model: Path, target: str, out_dir: Path, engine: str, prefix: str, verify: bool, as_json: bool
+    model: Path,
+    target: str,
+    out_dir: Path,
+    engine: str,
+    prefix: str,
+    verify: bool,
+    optimize: str,
+    as_json: bool,
 ) -> None:
     """Compile a .tflite into a self-contained C library (no server needed)."""
     from workers.deploy import CompileError
@@ -958,7 +972,14 @@ def build(
         click.echo(message, err=True)
 
     try:
-        lib = build_library(data, target=target, engine=engine, prefix=prefix, title=model.stem)
+        lib = build_library(
+            data,
+            target=target,
+            engine=engine,
+            prefix=prefix,
+            title=model.stem,
+            optimize_for=optimize,
+        )
     except (CompileError, ValueError) as exc:
         raise click.ClickException(f"{model.name}: {exc}") from exc
     failures: list[str] = []  # why verification fails the build (none without --verify)

@@ -1,7 +1,7 @@
 """Compiled int8 models vs the TFLite Micro interpreter: host time, and instructions per core.
 
 Run:  .venv/bin/python bench/infer.py [--models kws_ref_model ...] [--cores cortex-m55 ...]
-                                      [--host-runs N] [--no-qemu] [--no-host]
+                                      [--host-runs N] [--no-qemu] [--no-host] [--no-plain]
 
 Per model, measured in the same run:
 - host time per inference of the generated library (release build, -O2, the example
@@ -12,6 +12,9 @@ Per model, measured in the same run:
   cortex-m3: the optimised file's plain-C loops) for the optimised kernels and for the
   compiler's plain-C reference kernels, instructions per MAC, flash (text+data) and RAM
   (data+bss) of the harness program; outputs are checked byte for byte against the interpreter.
+- the memory plans: arena of the speed plan (default) and of `--optimize ram`, each / TFLM's
+  arena on the Cortex-M4 (issue 15's figures; goal: ram <= 0.6), and on each core the
+  instructions of the ram plan / the speed plan (both optimised kernels, same inputs, same run);
 - the ratios of issue 15's goals: optimised / TFLM+CMSIS-NN (the issue's anchor figures, measured
   on the same QEMU machines with the same counting) against the goal (<= 0.9 on the M55, <= 0.75
   on the M4F), optimised / the issue's "before" figures, and optimised / plain C of this run.
@@ -71,6 +74,14 @@ BEFORE = {
     },
 }
 GOAL = {"cortex-m4f": 0.75, "cortex-m55": 0.9}  # optimised / TFLM+CMSIS-NN
+# TFLM's arena on the Cortex-M4 (issue 15) and the goal of `--optimize ram` against it.
+TFLM_M4_ARENA = {
+    "kws_ref_model": 22_820,
+    "vww_96_int8": 100_708,
+    "pretrainedResnet_quant": 54_996,
+    "ad01_int8": 2_580,
+}
+RAM_GOAL = 0.6
 TFLM_REFERENCE_M4F = {
     "kws_ref_model": 43.1e6,
     "vww_96_int8": 100.5e6,
@@ -106,10 +117,20 @@ def tflm_seconds_per_inference(model: bytes, inputs: np.ndarray) -> float:
     return (time.perf_counter() - t0) / len(inputs)
 
 
-def qemu_run(model: bytes, inputs: np.ndarray, work: Path, *, target: str, optimize: bool):
+def qemu_run(
+    model: bytes,
+    inputs: np.ndarray,
+    work: Path,
+    *,
+    target: str,
+    optimize: bool,
+    optimize_for: str = "speed",
+):
     from workers.deploy.mcu import HarnessLibrary, run_model_harness
 
-    compiled = compile_model(model, out_dir=work / "lib", optimize=optimize)
+    compiled = compile_model(
+        model, out_dir=work / "lib", optimize=optimize, optimize_for=optimize_for
+    )
     result = run_model_harness(
         target,
         HarnessLibrary([work / "lib" / s for s in compiled.sources], [work / "lib"]),
@@ -129,6 +150,7 @@ def main() -> None:
     ap.add_argument("--qemu-runs", type=int, default=2, help="inferences per QEMU run")
     ap.add_argument("--no-qemu", action="store_true")
     ap.add_argument("--no-host", action="store_true", help="skip the host timings")
+    ap.add_argument("--no-plain", action="store_true", help="skip the plain-C kernels on QEMU")
     args = ap.parse_args()
 
     qemu = not args.no_qemu
@@ -143,6 +165,8 @@ def main() -> None:
             )
 
     goals: list[str] = []
+    arenas: list[str] = []
+    ram_cost: dict[str, dict[str, float]] = {}
     for name in args.models:
         model = (MODELS_DIR / f"{name}.tflite").read_bytes()
         graph = read_model(model)
@@ -152,10 +176,31 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="tinyforge-bench-") as tmp:
             work = Path(tmp)
             compiled = compile_model(model, out_dir=work / "lib")
+            ram = compile_model(model, optimize_for="ram")
             print(
                 f"{name}: {compiled.macs / 1e6:.2f} M MACs, arena {compiled.arena_bytes} B "
                 f"(lower bound {compiled.lower_bound_bytes} B), weights {compiled.weights_bytes} B"
             )
+            tflm_arena = TFLM_M4_ARENA.get(name)
+            kinds = sorted(set(ram.ram_steps.values()))
+            print(
+                f"  arena  speed {compiled.arena_bytes} B, ram {ram.arena_bytes} B "
+                f"({', '.join(kinds) or 'no rewrite lowers it'})"
+                + (
+                    f";  / TFLM M4 arena ({tflm_arena:,} B): speed "
+                    f"{compiled.arena_bytes / tflm_arena:5.3f}, "
+                    f"ram {ram.arena_bytes / tflm_arena:5.3f}"
+                    if tflm_arena
+                    else ""
+                )
+            )
+            if tflm_arena:
+                verdict = "met" if ram.arena_bytes <= RAM_GOAL * tflm_arena else "NOT met"
+                arenas.append(
+                    f"{name:24s} {compiled.arena_bytes:>7,} {ram.arena_bytes:>7,} {tflm_arena:>8,} "
+                    f"{compiled.arena_bytes / tflm_arena:6.3f} {ram.arena_bytes / tflm_arena:6.3f} "
+                    f"{RAM_GOAL:5.2f}  {verdict}"
+                )
             if not args.no_host:
                 exe = build_host(compiled, work)
                 ours = host_seconds_per_inference(exe, inputs)
@@ -172,9 +217,14 @@ def main() -> None:
             ref, _ = tflm_reference(model, _as_input_list(graph, x))
             for core in args.cores:
                 rows = {}
-                for label, optimize in (("optimised", True), ("plain C", False)):
+                variants = [("optimised", True, "speed"), ("ram plan", True, "ram")]
+                if not args.no_plain:
+                    variants.append(("plain C", False, "speed"))
+                for label, optimize, plan in variants:
                     sub = work / core / label.replace(" ", "_")
-                    c, r = qemu_run(model, x, sub, target=core, optimize=optimize)
+                    c, r = qemu_run(
+                        model, x, sub, target=core, optimize=optimize, optimize_for=plan
+                    )
                     exact = all(bytes(o) == e for o, e in zip(r.outputs, ref, strict=True))
                     rows[label] = r.instructions[0]
                     print(
@@ -182,8 +232,11 @@ def main() -> None:
                         f"({r.instructions[0] / c.macs:5.3f}/MAC)  flash {r.flash_bytes} B  "
                         f"RAM {r.ram_bytes} B  stack {r.stack_used_bytes} B  bit-exact {exact}"
                     )
-                opt, plain = rows["optimised"], rows["plain C"]
-                line = f"  {core:13s} optimised / plain C {opt / plain:5.3f}"
+                opt, plain = rows["optimised"], rows.get("plain C")
+                ram_cost.setdefault(name, {})[core] = rows["ram plan"] / opt
+                line = f"  {core:13s} ram plan / optimised {rows['ram plan'] / opt:5.3f}"
+                if plain:
+                    line += f";  optimised / plain C {opt / plain:5.3f}"
                 if core in CMSIS_NN:
                     bar, before = CMSIS_NN[core][name], BEFORE[core][name]
                     ratio = opt / bar
@@ -203,6 +256,22 @@ def main() -> None:
                         f"{ref_m4f / opt:4.2f}x"
                     )
                 print(line)
+    if arenas:
+        cores = sorted({c for v in ram_cost.values() for c in v}, key=args.cores.index)
+        print(
+            "\nArena: speed and ram plans / TFLM's Cortex-M4 arena (issue 15; goal ram <= "
+            f"{RAM_GOAL}), and the ram plan's instructions / the speed plan's per core"
+        )
+        print(
+            f"{'model':24s} {'speed B':>7s} {'ram B':>7s} {'TFLM M4':>8s} {'speed':>6s} "
+            f"{'ram':>6s} {'goal':>5s}        " + " ".join(f"{c:>13s}" for c in cores)
+        )
+        for name, line in zip(args.models, arenas, strict=False):
+            cost = ram_cost.get(name, {})
+            print(
+                f"{line:72s} "
+                + " ".join(f"{cost[c]:13.3f}" if c in cost else f"{'-':>13s}" for c in cores)
+            )
     if goals:
         print("\nIssue 15 goals: optimised instructions / TFLM+CMSIS-NN (anchor figures)")
         print(
@@ -212,8 +281,8 @@ def main() -> None:
         for g in goals:
             print(g)
         print(
-            "Not measured here: the arena goal of --optimize ram and Linux SIMD vs LiteRT "
-            "(not implemented), the M4F cycle-model goal (the profile's cycle model)."
+            "Not measured here: Linux SIMD vs LiteRT (not implemented), the M4F cycle-model "
+            "goal (the profile's cycle model)."
         )
 
 

@@ -86,6 +86,11 @@ class BuildRequest(BaseModel):
         default=None, description="compiled (default) or tflite-micro ('tflite' is taken as it)"
     )
     modelType: str | None = Field(default=None, description="int8 (default) or float32")
+    optimize: str | None = Field(
+        default=None,
+        description="speed (default) or ram: the smaller arena of in-place and tiled operators "
+        "(compiled engine; 'tflite-eon-ram-optimized' implies ram)",
+    )
     target: str | None = Field(
         default=None, description="default linux-x86_64; GET /api/deployment/targets lists them"
     )

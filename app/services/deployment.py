@@ -31,16 +31,24 @@ MAX_VERIFY = 100
 def validate_request(request: BuildRequest) -> dict[str, Any]:
     """The build job's parameters: defaults filled in, Edge Impulse's engine name mapped, every
     choice checked (400 naming the unknown one and the known ones)."""
+    from workers.deploy.lifetimes import OPTIMIZE_FOR
     from workers.deploy.package import ENGINES
     from workers.deploy.targets import TARGETS
 
     engine = request.engine or "compiled"
+    optimize = request.optimize or ("ram" if engine == "tflite-eon-ram-optimized" else "speed")
     if engine == "tflite":  # Edge Impulse's name for its TFLM export
         engine = "tflite-micro"
     elif engine in ("tflite-eon", "tflite-eon-ram-optimized"):  # EI's compiled engine (EON)
         engine = "compiled"
     if engine not in ENGINES:
         raise BadRequest(f"engine '{engine}' is not known: use one of {', '.join(ENGINES)}")
+    if optimize not in OPTIMIZE_FOR:
+        raise BadRequest(
+            f"optimize '{optimize}' is not known: use one of {', '.join(OPTIMIZE_FOR)}"
+        )
+    if optimize != "speed" and engine != "compiled":
+        raise BadRequest(f"optimize '{optimize}' applies to the compiled engine only")
     model_type = request.modelType or "int8"
     if model_type not in ("int8", "float32"):
         raise BadRequest(f"modelType '{model_type}' is not known: use int8 or float32")
@@ -50,6 +58,7 @@ def validate_request(request: BuildRequest) -> dict[str, Any]:
     out = {
         "engine": engine,
         "modelType": model_type,
+        "optimize": optimize,
         "target": target,
         **request.model_dump(include={"impulseId", "learnId", "modelId"}, exclude_none=True),
     }
@@ -156,6 +165,7 @@ def build(
                 )
     log(
         f"building {p['engine']} {p['modelType']} library for {p['target']} "
+        f"(optimized for {p.get('optimize', 'speed')}) "
         f"({get_target(p['target']).description})"
     )
     try:
@@ -166,6 +176,7 @@ def build(
             engine=p["engine"],
             model_type=p["modelType"],
             title=title,
+            optimize_for=p.get("optimize", "speed"),
         )
     except CompileError as exc:
         raise BadRequest(f"cannot build the library: {exc}") from exc

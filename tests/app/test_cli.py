@@ -278,6 +278,27 @@ def test_build_cli_host_library_runs_the_stdin_contract(tmp_path):
     assert got == b"".join(reference_outputs(model.read_bytes(), inputs))
 
 
+def test_build_cli_optimize_ram_shrinks_the_arena(tmp_path):
+    from tests.paths import MODELS_DIR
+
+    model = require_shared(MODELS_DIR) / "kws_ref_model.tflite"
+    manifests = {}
+    for plan in ("speed", "ram"):
+        proc = run(
+            ["build", str(model), "--out", str(tmp_path / plan), "--optimize", plan, "--json"],
+            tmp_path / "d",
+        )
+        manifests[plan] = json.loads(proc.stdout)
+    assert manifests["ram"]["optimize"] == "ram" and manifests["speed"]["optimize"] == "speed"
+    assert (manifests["speed"]["arena_bytes"], manifests["ram"]["arena_bytes"]) == (16000, 9008)
+    proc = run(
+        ["build", str(model), "--out", str(tmp_path / "x"), "--optimize", "tiny"],
+        tmp_path / "d",
+        check=False,
+    )
+    assert proc.returncode != 0 and "'tiny' is not one of 'speed', 'ram'" in proc.stderr
+
+
 @pytest.mark.toolchain
 def test_build_cli_cortex_m55_under_qemu(tmp_path):
     from tests.paths import MODELS_DIR

@@ -11,7 +11,7 @@ import numpy as np
 from workers.deploy import cgen
 from workers.deploy.cgen import c_float, c_int, c_list, check_identifier, check_prefix, sanitize
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
-from workers.deploy.lifetimes import ArenaPlan, plan_memory
+from workers.deploy.lifetimes import OPTIMIZE_FOR, ArenaPlan, plan_memory
 from workers.deploy.lower import LOWERINGS, EmitContext
 from workers.deploy.reader import read_model
 
@@ -25,6 +25,8 @@ RUNTIME_FILES = (
     "tinyforge_kernels_s8_opt.c",
     "tinyforge_kernels_f32.c",
     "tinyforge_kernels_common.c",
+    "tinyforge_kernels_ram.h",
+    "tinyforge_kernels_ram.c",
 )
 
 
@@ -55,6 +57,9 @@ class CompiledModel:
     macs: int = 0  # multiply-accumulates per inference (conv, depthwise, fully connected)
     sources: list[str] = field(default_factory=list)  # .c files to compile, relative paths
     tensor_offsets: dict[int, int] = field(default_factory=dict)
+    optimize_for: str = "speed"  # the memory plan: "speed" or "ram"
+    ram_steps: dict[int, str] = field(default_factory=dict)  # RAM plan: operator -> rewrite
+    not_produced: tuple[int, ...] = ()  # tensors the RAM plan never holds whole (not compared)
     out_dir: Path | None = None
 
 
@@ -134,27 +139,42 @@ def compile_model(
     model_type: str | None = None,
     model_name: str = "model",
     optimize: bool = True,
+    optimize_for: str = "speed",
+    ram_prune: bool = True,
 ) -> CompiledModel:
     """Compile `tflite_bytes` to C sources; write them under `out_dir` when given.
 
     `model_type` "int8" rejects float-only models; None accepts what the file holds.
     `optimize` selects the optimised int8 kernels (SMLAD/SXTB16 on cores with the DSP
     extension, plain C elsewhere), bit-exact with the reference kernels used otherwise.
+    `optimize_for` "speed" (default) or "ram": the RAM plan runs some operators in place or tile
+    by tile (`lifetimes.plan_memory`) to shrink the arena; it needs the optimised kernels.
+    `ram_prune=False` keeps every RAM rewrite, even those that do not shrink the arena (tests).
     """
     check_prefix(prefix)
     graph = read_model(tflite_bytes)
     _validate(graph, model_type)
     sha = hashlib.sha256(bytes(tflite_bytes)).hexdigest()
 
-    plan = plan_memory(graph)
+    if optimize_for not in OPTIMIZE_FOR:
+        raise CompileError(
+            f"optimize_for must be one of {', '.join(OPTIMIZE_FOR)}, got {optimize_for!r}"
+        )
+    if optimize_for == "ram" and not optimize:
+        raise CompileError("optimize_for='ram' needs the optimised kernels (optimize=True)")
+    plan = plan_memory(graph, optimize_for=optimize_for, prune=ram_prune)
     ctx = EmitContext(
         graph=graph,
         prefix=prefix,
         offsets=plan.offsets,
         const_symbols=_const_symbols(graph, prefix),
         optimize=optimize,
+        ram_steps=plan.ram_steps,
+        temp_offsets=plan.temp_offsets,
     )
-    ops = [_lower(ctx, op) for op in graph.operators]  # before the weights: marks those used
+    ops = [
+        _lower(ctx, op, plan.not_produced) for op in graph.operators
+    ]  # before the weights: marks those used
     weights = _weights(ctx)
     description = (
         f"the Tinyforge compiler {COMPILER_VERSION} from model {sanitize(model_name)} (sha256 "
@@ -178,6 +198,9 @@ def compile_model(
         scratch_bytes=ctx.scratch_bytes,
         macs=count_macs(graph),
         tensor_offsets=dict(plan.offsets),
+        optimize_for=optimize_for,
+        ram_steps={k: s.kind for k, s in plan.ram_steps.items()},
+        not_produced=plan.not_produced,
     )
     if out_dir is not None:
         write_files(compiled, Path(out_dir))
@@ -195,7 +218,7 @@ def _const_symbols(graph: Graph, prefix: str) -> dict[int, str]:
     }
 
 
-def _lower(ctx: EmitContext, op: Operator) -> dict:
+def _lower(ctx: EmitContext, op: Operator, not_produced: tuple[int, ...] = ()) -> dict:
     """One operator's template context: its parameter declarations and its kernel call."""
     graph = ctx.graph
     code = LOWERINGS[op.opcode](ctx, op)
@@ -206,7 +229,11 @@ def _lower(ctx: EmitContext, op: Operator) -> dict:
         call=code.call,
         output=op.outputs[0] if op.outputs else -1,
         comment=sanitize(graph.tensor(op.outputs[0]).name, max_len=64) if op.outputs else "",
-        outputs=[dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes) for i in op.outputs],
+        outputs=[
+            dict(index=i, ptr=ctx.ptr(i), nbytes=graph.tensor(i).nbytes)
+            for i in op.outputs
+            if i not in not_produced
+        ],
     )
 
 

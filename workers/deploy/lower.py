@@ -17,6 +17,7 @@ import numpy as np
 from workers.deploy import quant
 from workers.deploy.cgen import c_float, c_int, c_int_array
 from workers.deploy.ir import C_TYPES, CompileError, Graph, Operator, Tensor
+from workers.deploy.lifetimes import RamStep
 
 
 @dataclass
@@ -35,6 +36,12 @@ class EmitContext:
     optimize: bool = True  # use the *_opt kernels (DSP extension where present) when they apply
     scratch_bytes: int = 0  # im2col columns / zero-point row of the optimised convolutions (static)
     relaid_weight_bytes: int = 0  # re-laid-out filters and folded biases (flash) of _opt kernels
+    ram_steps: dict[int, RamStep] = field(default_factory=dict)  # RAM plan: wrapped operators
+    temp_offsets: dict[int, int] = field(default_factory=dict)  # arena offset of their temporaries
+
+    def temp(self, op: Operator) -> str:
+        """The arena temporary of a RAM plan's operator."""
+        return f"(int8_t *)({self.prefix}arena + {self.temp_offsets[op.index]})"
 
     def ptr(self, index: int, *, const: bool = False) -> str:
         t = self.graph.tensor(index)
@@ -315,10 +322,31 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
         f["col_stride"] = col_stride
     code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), f))
-    code.call = (
-        f"{ctx.rt(conv.kernel + '_s8_opt')}(&{ctx.sym(op)}, {ctx.ptr(op.inputs[0], const=True)}, "
-        f"{filter_ref}, {ctx.sym(op, '_bias_eff')}, {ctx.ptr(op.outputs[0])}, {ctx.prefix}scratch);"
-    )
+    step = ctx.ram_steps.get(op.index)
+    args = f"&{ctx.sym(op)}"
+    weights = f"{filter_ref}, {ctx.sym(op, '_bias_eff')}"
+    tail = f"{step.unit if step else 0}, {ctx.temp(op) if step else ''}, {ctx.prefix}scratch);"
+    if step is None:
+        code.call = (
+            f"{ctx.rt(conv.kernel + '_s8_opt')}({args}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{weights}, {ctx.ptr(op.outputs[0])}, {ctx.prefix}scratch);"
+        )
+    elif step.kind == "depthwise_in_place":
+        code.call = (
+            f"{ctx.rt('depthwise_conv2d_s8_inplace')}({args}, {ctx.ptr(op.inputs[0])}, "
+            f"{weights}, {tail}"
+        )
+    elif step.kind == "pointwise_in_place":
+        code.call = (
+            f"{ctx.rt('conv1x1_s8_inplace')}({args}, {ctx.ptr(op.inputs[0])}, {weights}, {tail}"
+        )
+    else:
+        add = ctx.graph.operators[step.add_op]
+        conv_first = int(add.inputs[0] == op.outputs[0])
+        code.call = (
+            f"{ctx.rt('conv2d_add_s8_tiled')}({args}, {ctx.ptr(op.inputs[0], const=True)}, "
+            f"{weights}, &{ctx.sym(add)}, {conv_first}, {ctx.ptr(step.other)}, {tail}"
+        )
 
 
 def _emit_conv_s8(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
@@ -580,6 +608,9 @@ def _binary(ctx: EmitContext, op: Operator, kind: str) -> OpCode:
         )
         code.decls.append(_struct(ctx.rt("binary_s8_t"), ctx.sym(op), fields))
         suffix = "_s8"
+        if any(step.add_op == op.index for step in ctx.ram_steps.values()):
+            code.call = "/* computed tile by tile with the convolution before it */"
+            return code
         if ctx.optimize and kind == "add" and tuple(a.shape) == tuple(b.shape) == tuple(out.shape):
             code.call = (
                 f"{ctx.rt('add_s8_opt')}(&{ctx.sym(op)}, {out.num_elements}, "

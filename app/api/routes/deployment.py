@@ -51,6 +51,7 @@ def targets() -> dict:
         ],
         "engines": ["compiled", "tflite-micro"],
         "modelTypes": ["int8", "float32"],
+        "optimize": ["speed", "ram"],
     }
 
 

@@ -114,7 +114,12 @@ def library_usage(name: str, data: bytes) -> dict[str, Any] | None:
 
 
 def _field_for(message: str) -> str:
-    for key, field in (("engine", "engine"), ("modelType", "model_type"), ("target", "preset")):
+    for key, field in (
+        ("optimize", "optimize"),
+        ("engine", "engine"),
+        ("modelType", "model_type"),
+        ("target", "preset"),
+    ):
         if key in message:
             return field
     return ""
@@ -186,6 +191,7 @@ def _page(
                 "preset": _last_preset(jobs, choices) or _project_preset(project),
                 "engine": last.params.get("engine", "compiled") if last else "compiled",
                 "model_type": last.params.get("modelType", "int8") if last else "int8",
+                "optimize": (last.params.get("optimize") or "speed") if last else "speed",
             },
             "impulses": impulses,
             "impulse": impulse,
@@ -195,6 +201,7 @@ def _page(
             "presets": choices,
             "engines": ["compiled", "tflite-micro"],
             "model_types": ["int8", "float32"],
+            "optimize_choices": ["speed", "ram"],
             "jobs": jobs,
             "live_job": next((j for j in jobs if j.id == job_id), None),
             "builds": builds,
@@ -233,7 +240,7 @@ async def build(
     _csrf: CsrfDep,
 ) -> Response:
     form = await request.form()
-    values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type")}
+    values = {k: str(form.get(k) or "") for k in ("preset", "engine", "model_type", "optimize")}
     chosen = next((p for p in presets() if p["value"] == values["preset"]), None)
     impulse = impulse_service.get_impulse(session, project.id, impulse_id)
     block = learning.learn_block(impulse, learn_id)
@@ -246,6 +253,7 @@ async def build(
             BuildRequest(
                 engine=values["engine"],
                 modelType=values["model_type"],
+                optimize=values["optimize"] or None,
                 target=chosen["target"],
                 impulseId=impulse.id,
                 learnId=block.id,

@@ -130,6 +130,11 @@ def test_build_request_errors(client, make_project):
         ({"target": "cortex-m99", "impulseId": 1}, "target 'cortex-m99'"),
         ({"engine": "onnx", "impulseId": 1}, "engine 'onnx'"),
         ({"modelType": "int4", "impulseId": 1}, "modelType 'int4'"),
+        ({"optimize": "tiny", "impulseId": 1}, "optimize 'tiny' is not known: use one of speed"),
+        (
+            {"optimize": "ram", "engine": "tflite-micro", "impulseId": 1},
+            "optimize 'ram' applies to the compiled engine only",
+        ),
         ({"target": "cortex-m4f"}, "impulseId"),
         ({"impulseId": 77}, "impulse 77"),
     ]
@@ -141,6 +146,17 @@ def test_build_request_errors(client, make_project):
     targets = client.get("/api/deployment/targets").json()
     assert {t["name"] for t in targets["targets"]} >= {"cortex-m4f", "cortex-m55", "linux-x86_64"}
     assert any(b["target"] == "cortex-m4f" for b in targets["boards"])
+    assert targets["optimize"] == ["speed", "ram"]
+
+
+def test_build_request_optimize_defaults_and_edge_impulse_engine_name():
+    from app.schemas.jobs import BuildRequest
+    from app.services.deployment import validate_request
+
+    assert validate_request(BuildRequest(impulseId=1))["optimize"] == "speed"
+    ram = validate_request(BuildRequest(impulseId=1, engine="tflite-eon-ram-optimized"))
+    assert (ram["engine"], ram["optimize"]) == ("compiled", "ram")
+    assert validate_request(BuildRequest(modelId=3, optimize="ram"))["optimize"] == "ram"
 
 
 def _frames(label: str, n: int, rng: np.random.Generator) -> list[tuple[str, bytes]]:

@@ -45,6 +45,8 @@ def test_form_offers_every_board_and_target_and_says_untrained(browser, user_pro
         assert f'<option value="target:{name}"' in page
     assert '<option value="target:linux-x86_64" selected>' in page
     assert "not trained yet" in page and 'id="start-build" disabled' in page
+    assert '<select id="d-optimize" name="optimize"' in page
+    assert '<option value="speed" selected>speed</option><option value="ram">ram</option>' in page
 
 
 def test_bad_engine_and_untrained_block_are_reported_without_a_job(
@@ -57,6 +59,13 @@ def test_bad_engine_and_untrained_block_are_reported_without_a_job(
     assert re.search(r'id="d-engine-error">engine &#39;turbo&#39; is not known', r.text)
     r = browser.post(url, {"preset": "nowhere", "engine": "compiled", "model_type": "int8"})
     assert r.status_code == 400 and 'id="d-preset-error">choose a board or a target' in r.text
+    r = browser.post(
+        url,
+        {"preset": "board:0", "engine": "tflite-micro", "model_type": "int8", "optimize": "ram"},
+    )
+    assert r.status_code == 400
+    assert 'id="d-optimize-error">optimize &#39;ram&#39; applies to the compiled engine' in r.text
+    assert '<option value="ram" selected>ram</option>' in r.text
     r = browser.post(
         url, {"preset": "target:cortex-m4f", "engine": "compiled", "model_type": "int8"}
     )

@@ -81,13 +81,19 @@ def build_library(
     prefix: str = "tinyforge_",
     model_type: str | None = None,
     title: str = "Tinyforge impulse",
+    optimize_for: str = "speed",
 ) -> Library:
     """Compile and package. Raises CompileError (unsupported op, bad model, ...) before writing
-    anything."""
+    anything. `optimize_for` "ram" (compiled engine only) plans the smaller arena of
+    `compile_model`'s RAM plan."""
     if engine not in ENGINES:
         raise CompileError(f"unknown engine {engine!r}: use one of {', '.join(ENGINES)}")
+    if optimize_for != "speed" and engine != "compiled":
+        raise CompileError(f"optimize {optimize_for!r} applies to the compiled engine only")
     tgt = get_target(target)
-    compiled = compile_model(tflite_bytes, prefix=prefix, model_type=model_type)
+    compiled = compile_model(
+        tflite_bytes, prefix=prefix, model_type=model_type, optimize_for=optimize_for
+    )
     int8 = compiled.input.dtype == "int8"
     description = (
         f"Tinyforge {COMPILER_VERSION} for {target} from model sha256 {compiled.model_sha256[:16]}"
@@ -113,6 +119,7 @@ def build_library(
         "model_type": "int8" if int8 else "float32",
         "ops": sorted(compiled.ops),
         "arena_bytes": compiled.arena_bytes,
+        "optimize": optimize_for,
         "arena_lower_bound_bytes": compiled.lower_bound_bytes,
         "weights_bytes": compiled.weights_bytes,
         "kernel_scratch_bytes": compiled.scratch_bytes,
