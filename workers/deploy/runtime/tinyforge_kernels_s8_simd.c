@@ -1,0 +1,603 @@
+/* SIMD paths of the optimised int8 kernels for Linux targets, bit-exact with tinyforge_kernels_s8.c.
+ * Hand-written runtime of the Tinyforge compiler; copied into every generated library.
+ *
+ * x86-64: SSE4.1 and AVX2 versions of the convolution, depthwise convolution and fully connected
+ * kernels, compiled with __attribute__((target)) so the library builds with plain flags; the level
+ * is chosen once at run time (__builtin_cpu_supports), capped by -DTINYFORGE_SIMD. aarch64: NEON.
+ * Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
+ *
+ * The weights keep the layouts the compiler makes for every target (tinyforge_kernels.h):
+ *  - convolution filter rows in channel pairs interleaved 4 bytes at a time: a column expanded to
+ *    int16 as x[0..3], x[0..3], x[4..7], x[4..7] meets 8 bytes of a pair in one PMADDWD, whose
+ *    lanes hold partial sums of the two rows; PHADDD folds them. Four pixels x four channels per
+ *    pass, each column expanded once per pass of four pixels;
+ *  - fully connected rows interleaved in fours: four taps of four rows per PMADDWD;
+ *  - depthwise filters grouped by four channels: expanded once per call into [taps][C] int16,
+ *    channels along the lanes, PMULLW (an int8 product fits int16) widened into int32 sums.
+ * Products and sums are exact integers, so any order gives the reference's accumulator.
+ *
+ * Requantisation, vectorised: TFLM's MultiplyByQuantizedMultiplier with the double rounding, for
+ * the non-negative multipliers the compiler makes (tinyforge_mbqm_fast): x << left, the 64-bit
+ * product with the multiplier in even and odd lanes (PMULDQ), (S + 2^30) >> 31 (the low 32 bits of a
+ * logical shift equal the arithmetic one's for shifts <= 32), then RoundingDivideByPOT with
+ * gemmlowp's remainder/threshold test: VPSRAVD on AVX2; on SSE4.1, which has no per-lane shifts,
+ * x << left is a PMULLD by 2^left and h >> r the high half of h * 2^(31-r) (PMULDQ, r >= 1). */
+#include <stdint.h>
+#include <string.h>
+
+#include "tinyforge_fixedpoint.h"
+#include "tinyforge_kernels.h"
+
+#ifdef TINYFORGE_SIMD_PATHS
+
+/* Longest convolution column (col_stride) and largest channel count the static buffers take. */
+#define TINYFORGE_SIMD_MAX_K 4096
+#define TINYFORGE_SIMD_MAX_C 2048
+#define TINYFORGE_SIMD_MAX_DW 32768 /* depthwise taps x channels */
+
+/* Requantisation parameters per output channel, prepared once per call. */
+static struct {
+    int32_t mult[TINYFORGE_SIMD_MAX_C], left[TINYFORGE_SIMD_MAX_C], right[TINYFORGE_SIMD_MAX_C];
+    int32_t pow_left[TINYFORGE_SIMD_MAX_C];  /* 2^left */
+    int32_t pow_31r[TINYFORGE_SIMD_MAX_C];   /* 2^(31 - right), right >= 1 (else 0) */
+    int32_t right0[TINYFORGE_SIMD_MAX_C];    /* -1 where right == 0 */
+    int32_t mask[TINYFORGE_SIMD_MAX_C];      /* 2^right - 1 */
+    int32_t half[TINYFORGE_SIMD_MAX_C];      /* mask >> 1 */
+} tinyforge_rq __attribute__((aligned(32)));
+
+static void rq_prepare(const int32_t *multiplier, const int32_t *shift, int per_channel, int n)
+{
+    int c;
+    for (c = 0; c < n; ++c) {
+        const int32_t m = multiplier[per_channel ? c : 0], s = shift[per_channel ? c : 0];
+        const int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
+        tinyforge_rq.mult[c] = m;
+        tinyforge_rq.left[c] = left;
+        tinyforge_rq.right[c] = right;
+        tinyforge_rq.pow_left[c] = (int32_t)((uint32_t)1 << left);
+        tinyforge_rq.pow_31r[c] = right >= 1 ? (int32_t)((uint32_t)1 << (31 - right)) : 0;
+        tinyforge_rq.right0[c] = right == 0 ? -1 : 0;
+        tinyforge_rq.mask[c] = (int32_t)(((int64_t)1 << right) - 1);
+        tinyforge_rq.half[c] = tinyforge_rq.mask[c] >> 1;
+    }
+}
+
+/* One output the scalar way (tails): the same arithmetic as the reference. */
+static inline int8_t rq_scalar(int32_t acc, int c, int32_t off, int32_t lo, int32_t hi)
+{
+    const int32_t v = tinyforge_mbqm_fast(acc, tinyforge_rq.mult[c], tinyforge_rq.left[c] - tinyforge_rq.right[c]) + off;
+    return (int8_t)tinyforge_clamp_i32(v, lo, hi);
+}
+
+static int8_t tinyforge_simd_xbuf_bytes[4 * 4 * TINYFORGE_SIMD_MAX_K] __attribute__((aligned(32)));
+#define tinyforge_xbuf ((int16_t *)(void *)tinyforge_simd_xbuf_bytes)
+static int16_t tinyforge_dwbuf[TINYFORGE_SIMD_MAX_DW] __attribute__((aligned(32)));
+
+/* Depthwise filter, grouped by four channels ([C/4][taps][4]), expanded to [taps][C] int16. */
+static void dw_expand(const int8_t *filter, int taps, int C)
+{
+    int t, c;
+    for (t = 0; t < taps; ++t)
+        for (c = 0; c < C; ++c) tinyforge_dwbuf[t * C + c] = filter[(c & ~3) * taps + 4 * t + (c & 3)];
+}
+
+/* The tap pointers of output pixel (oy, ox): into the input, or the zero-point row `zrow`. */
+static void dw_rows(const tinyforge_conv_s8_t *p, const int8_t *in_b, int oy, int ox, const int8_t *zrow,
+                    const int8_t **rows)
+{
+    const int in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
+    int fy, fx, t = 0;
+    for (fy = 0; fy < p->f_h; ++fy) {
+        const int in_y = in_y0 + p->dil_h * fy;
+        for (fx = 0; fx < p->f_w; ++fx) {
+            const int in_x = in_x0 + p->dil_w * fx;
+            rows[t++] = (in_y < 0 || in_y >= p->in_h || in_x < 0 || in_x >= p->in_w)
+                            ? zrow : in_b + (in_y * p->in_w + in_x) * p->in_c;
+        }
+    }
+}
+
+static inline int32_t dot_plain(const int8_t *a, const int8_t *b, int n, int32_t acc)
+{
+    int i;
+    for (i = 0; i < n; ++i) acc += (int32_t)a[i] * b[i];
+    return acc;
+}
+
+#endif /* TINYFORGE_SIMD_PATHS */
+
+/* ------------------------------------------------------------------------------------------ */
+#ifdef TINYFORGE_SIMD_X86
+#include <immintrin.h>
+
+#define TF_SSE41 __attribute__((target("sse4.1")))
+#define TF_AVX2 __attribute__((target("avx2")))
+
+int tinyforge_simd_level(void)
+{
+    static int level = -1;
+    if (level < 0) {
+        int l = 0;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("sse4.1")) l = 1;
+        if (__builtin_cpu_supports("avx2")) l = 2;
+#if defined(TINYFORGE_SIMD)
+        if (l > TINYFORGE_SIMD) l = TINYFORGE_SIMD;
+#endif
+        level = l;
+    }
+    return level;
+}
+
+/* ---- SSE4.1 ---- */
+
+/* Requantise four accumulators of channels c[0..3] (parameters at `c`), add the offset, clamp. */
+TF_SSE41 static inline __m128i rq_sse(__m128i x, int c, __m128i off, __m128i lo, __m128i hi)
+{
+    const __m128i r30 = _mm_set1_epi64x((int64_t)1 << 30);
+    const __m128i m = _mm_loadu_si128((const __m128i *)(tinyforge_rq.mult + c));
+    const __m128i p31r = _mm_loadu_si128((const __m128i *)(tinyforge_rq.pow_31r + c));
+    const __m128i mask = _mm_loadu_si128((const __m128i *)(tinyforge_rq.mask + c));
+    __m128i e, o, h, q, rem, thr;
+    x = _mm_mullo_epi32(x, _mm_loadu_si128((const __m128i *)(tinyforge_rq.pow_left + c)));
+    e = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epi32(x, m), r30), 31);
+    o = _mm_slli_epi64(_mm_add_epi64(_mm_mul_epi32(_mm_srli_epi64(x, 32), _mm_srli_epi64(m, 32)), r30), 1);
+    h = _mm_blend_epi16(e, o, 0xCC);
+    e = _mm_srli_epi64(_mm_mul_epi32(h, p31r), 31);
+    o = _mm_slli_epi64(_mm_mul_epi32(_mm_srli_epi64(h, 32), _mm_srli_epi64(p31r, 32)), 1);
+    q = _mm_blendv_epi8(_mm_blend_epi16(e, o, 0xCC), h,
+                        _mm_loadu_si128((const __m128i *)(tinyforge_rq.right0 + c)));
+    rem = _mm_and_si128(h, mask);
+    thr = _mm_sub_epi32(_mm_srli_epi32(mask, 1), _mm_srai_epi32(h, 31));
+    q = _mm_add_epi32(_mm_sub_epi32(q, _mm_cmpgt_epi32(rem, thr)), off);
+    return _mm_min_epi32(_mm_max_epi32(q, lo), hi);
+}
+
+TF_SSE41 static inline void store4_sse(int8_t *dst, __m128i v)
+{
+    const int32_t w = _mm_cvtsi128_si32(_mm_packs_epi16(_mm_packs_epi32(v, v), v));
+    memcpy(dst, &w, 4);
+}
+
+/* Column of k bytes (a multiple of 4) expanded for the pair PMADDWD: per 4 taps, x[0..3] twice as
+ * int16; zero-padded to a multiple of 8 taps (the AVX2 loop reads 8 at a time). */
+TF_SSE41 static void expand_column(const int8_t *x, int k, int16_t *dst)
+{
+    const __m128i dup = _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7);
+    int i;
+    for (i = 0; i + 8 <= k; i += 8, dst += 16) {
+        const __m128i w = _mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(x + i)), dup);
+        _mm_store_si128((__m128i *)dst, _mm_cvtepi8_epi16(w));
+        _mm_store_si128((__m128i *)(dst + 8), _mm_cvtepi8_epi16(_mm_srli_si128(w, 8)));
+    }
+    if (i < k) { /* 4 taps left */
+        int32_t w4;
+        memcpy(&w4, x + i, 4);
+        _mm_store_si128((__m128i *)dst, _mm_cvtepi8_epi16(_mm_shuffle_epi8(_mm_cvtsi32_si128(w4), dup)));
+        _mm_store_si128((__m128i *)(dst + 8), _mm_setzero_si128());
+    }
+}
+
+/* Four pixels (expanded columns xb, xs int16 apart) x channels [oc, oc + 4): two filter pairs. */
+TF_SSE41 static void conv_quad_sse(const int16_t *xb, int xs, const int8_t *fa, int k, __m128i *res)
+{
+    const int8_t *fb = fa + 2 * k;
+    __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int t;
+    for (t = 0; t < k; t += 4, xb += 8, fa += 8, fb += 8) {
+        const __m128i wa = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)fa));
+        const __m128i wb = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)fb));
+        __m128i x = _mm_load_si128((const __m128i *)xb);
+        a0 = _mm_add_epi32(a0, _mm_madd_epi16(x, wa));
+        b0 = _mm_add_epi32(b0, _mm_madd_epi16(x, wb));
+        x = _mm_load_si128((const __m128i *)(xb + xs));
+        a1 = _mm_add_epi32(a1, _mm_madd_epi16(x, wa));
+        b1 = _mm_add_epi32(b1, _mm_madd_epi16(x, wb));
+        x = _mm_load_si128((const __m128i *)(xb + 2 * xs));
+        a2 = _mm_add_epi32(a2, _mm_madd_epi16(x, wa));
+        b2 = _mm_add_epi32(b2, _mm_madd_epi16(x, wb));
+        x = _mm_load_si128((const __m128i *)(xb + 3 * xs));
+        a3 = _mm_add_epi32(a3, _mm_madd_epi16(x, wa));
+        b3 = _mm_add_epi32(b3, _mm_madd_epi16(x, wb));
+    }
+    res[0] = _mm_hadd_epi32(a0, b0);
+    res[1] = _mm_hadd_epi32(a1, b1);
+    res[2] = _mm_hadd_epi32(a2, b2);
+    res[3] = _mm_hadd_epi32(a3, b3);
+}
+
+/* Expanded columns are 8-tap blocks stepped 4 taps at a time by SSE: same memory layout. */
+TF_SSE41 static void conv_sse(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, xs = (k + 7) / 8 * 16, pixels = p->batches * p->out_h * p->out_w;
+    const int oc4 = p->out_c & ~3;
+    const __m128i off = _mm_set1_epi32(p->output_offset);
+    const __m128i lo = _mm_set1_epi32(p->act_min), hi = _mm_set1_epi32(p->act_max);
+    const int8_t *cols[4];
+    int pix, j, oc;
+    for (pix = 0; pix < pixels; pix += 4) {
+        const int n = pixels - pix < 4 ? pixels - pix : 4;
+        for (j = 0; j < 4; ++j) {
+            if (j < n) cols[j] = tinyforge_conv_column_s8(p, input, pix + j, scratch + j * k);
+            expand_column(cols[j < n ? j : n - 1], k, tinyforge_xbuf + j * xs);
+        }
+        for (oc = 0; oc < oc4; oc += 4) {
+            __m128i res[4];
+            const __m128i bias = _mm_loadu_si128((const __m128i *)(bias_eff + oc));
+            conv_quad_sse(tinyforge_xbuf, xs, filter + oc * k, k, res);
+            for (j = 0; j < n; ++j)
+                store4_sse(output + (pix + j) * p->out_c + oc, rq_sse(_mm_add_epi32(res[j], bias), oc, off, lo, hi));
+        }
+        for (; oc < p->out_c; ++oc) { /* a last pair, or the odd plain row: scalar */
+            const int pair = oc + 1 < p->out_c || (p->out_c & 1) == 0;
+            const int8_t *row = filter + (oc & ~1) * k;
+            for (j = 0; j < n; ++j) {
+                int32_t acc = bias_eff[oc];
+                int g, i;
+                if (pair) {
+                    for (g = 0; g < k; g += 4)
+                        for (i = 0; i < 4; ++i) acc += (int32_t)cols[j][g + i] * row[2 * g + 4 * (oc & 1) + i];
+                } else {
+                    acc = dot_plain(cols[j], row, k, acc);
+                }
+                output[(pix + j) * p->out_c + oc] = rq_scalar(acc, oc, p->output_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+TF_SSE41 static void dw_sse(const tinyforge_conv_s8_t *p, const int8_t *input, const int32_t *bias_eff,
+                            int8_t *output, const int8_t *zrow)
+{
+    const int C = p->in_c, taps = p->f_h * p->f_w;
+    const __m128i off = _mm_set1_epi32(p->output_offset);
+    const __m128i lo = _mm_set1_epi32(p->act_min), hi = _mm_set1_epi32(p->act_max);
+    const int8_t *rows[64];
+    int b, oy, ox, c, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
+                dw_rows(p, in_b, oy, ox, zrow, rows);
+                for (c = 0; c + 8 <= C; c += 8) {
+                    __m128i a0 = _mm_loadu_si128((const __m128i *)(bias_eff + c));
+                    __m128i a1 = _mm_loadu_si128((const __m128i *)(bias_eff + c + 4));
+                    const int16_t *f = tinyforge_dwbuf + c;
+                    for (t = 0; t < taps; ++t, f += C) {
+                        const __m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(rows[t] + c)));
+                        const __m128i pr = _mm_mullo_epi16(x, _mm_loadu_si128((const __m128i *)f));
+                        a0 = _mm_add_epi32(a0, _mm_cvtepi16_epi32(pr));
+                        a1 = _mm_add_epi32(a1, _mm_cvtepi16_epi32(_mm_srli_si128(pr, 8)));
+                    }
+                    store4_sse(out + c, rq_sse(a0, c, off, lo, hi));
+                    store4_sse(out + c + 4, rq_sse(a1, c + 4, off, lo, hi));
+                }
+                for (; c < C; ++c) {
+                    int32_t acc = bias_eff[c];
+                    for (t = 0; t < taps; ++t) acc += (int32_t)rows[t][c] * tinyforge_dwbuf[t * C + c];
+                    out[c] = rq_scalar(acc, c, p->output_offset, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+/* x (k int8, k a multiple of 4) to int16. */
+TF_SSE41 static void widen(const int8_t *x, int k, int16_t *dst)
+{
+    int i = 0;
+    for (; i + 8 <= k; i += 8)
+        _mm_storeu_si128((__m128i *)(dst + i), _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(x + i))));
+    for (; i < k; ++i) dst[i] = x[i];
+}
+
+TF_SSE41 static void fc_sse(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias_eff, int8_t *output)
+{
+    const int k = p->accum_depth, o4 = p->out_depth & ~3;
+    const __m128i off = _mm_set1_epi32(p->output_offset);
+    const __m128i lo = _mm_set1_epi32(p->act_min), hi = _mm_set1_epi32(p->act_max);
+    int b, oc, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * k;
+        int8_t *out = output + b * p->out_depth;
+        widen(x, k, tinyforge_xbuf);
+        for (oc = 0; oc < o4; oc += 4) {
+            const int8_t *f = filter + oc * k;
+            __m128i al = _mm_setzero_si128(), ah = al;
+            for (t = 0; t < k; t += 4, f += 16) {
+                int64_t x4;
+                __m128i xv;
+                memcpy(&x4, tinyforge_xbuf + t, 8);
+                xv = _mm_set1_epi64x(x4);
+                al = _mm_add_epi32(al, _mm_madd_epi16(xv, _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)f))));
+                ah = _mm_add_epi32(ah, _mm_madd_epi16(xv, _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(f + 8)))));
+            }
+            al = _mm_add_epi32(_mm_hadd_epi32(al, ah), _mm_loadu_si128((const __m128i *)(bias_eff + oc)));
+            store4_sse(out + oc, rq_sse(al, oc, off, lo, hi));
+        }
+        for (; oc < p->out_depth; ++oc)
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), oc, p->output_offset,
+                                p->act_min, p->act_max);
+    }
+}
+
+/* ---- AVX2 ---- */
+
+/* Eight lanes; parameters of lane i at tinyforge_rq.*[c + i] (a: lanes 0-3, b: lanes 4-7). */
+TF_AVX2 static inline __m256i rq_avx2(__m256i x, int ca, int cb, __m256i off, __m256i lo, __m256i hi)
+{
+#define TF_RQ_LOAD(F) _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(tinyforge_rq.F + ca)), \
+                                        _mm_loadu_si128((const __m128i *)(tinyforge_rq.F + cb)))
+    const __m256i r30 = _mm256_set1_epi64x((int64_t)1 << 30);
+    const __m256i m = TF_RQ_LOAD(mult), mask = TF_RQ_LOAD(mask);
+    __m256i e, o, h, rem, thr;
+    x = _mm256_sllv_epi32(x, TF_RQ_LOAD(left));
+    e = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), r30), 31);
+    o = _mm256_slli_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), r30), 1);
+    h = _mm256_blend_epi32(e, o, 0xAA);
+    rem = _mm256_and_si256(h, mask);
+    thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
+    h = _mm256_sub_epi32(_mm256_srav_epi32(h, TF_RQ_LOAD(right)), _mm256_cmpgt_epi32(rem, thr));
+    return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(h, off), lo), hi);
+#undef TF_RQ_LOAD
+}
+
+/* Eight int32 (already in [-128, 127]) to bytes: lanes 0-3 to a, 4-7 to b. */
+TF_AVX2 static inline void store44_avx2(int8_t *a, int8_t *b, __m256i v)
+{
+    const __m128i p = _mm_packs_epi16(_mm_packs_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)),
+                                      _mm_setzero_si128());
+    const int64_t w = _mm_cvtsi128_si64(p);
+    memcpy(a, &w, 4);
+    memcpy(b, (const char *)&w + 4, 4);
+}
+
+/* Four pixels x channels [oc, oc + 4), 8 taps per step. */
+TF_AVX2 static void conv_quad_avx2(const int16_t *xb, int xs, const int8_t *fa, int k, __m128i *res)
+{
+    const int8_t *fb = fa + 2 * k;
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int t;
+    for (t = 0; t + 8 <= k; t += 8, xb += 16, fa += 16, fb += 16) {
+        const __m256i wa = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)fa));
+        const __m256i wb = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)fb));
+        __m256i x = _mm256_load_si256((const __m256i *)xb);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x, wa));
+        b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + xs));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(x, wa));
+        b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + 2 * xs));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(x, wa));
+        b2 = _mm256_add_epi32(b2, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + 3 * xs));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(x, wa));
+        b3 = _mm256_add_epi32(b3, _mm256_madd_epi16(x, wb));
+    }
+    if (t < k) { /* 4 taps: the filter's upper half loads as zeros */
+        const __m256i wa = _mm256_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)fa));
+        const __m256i wb = _mm256_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)fb));
+        __m256i x = _mm256_load_si256((const __m256i *)xb);
+        a0 = _mm256_add_epi32(a0, _mm256_madd_epi16(x, wa));
+        b0 = _mm256_add_epi32(b0, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + xs));
+        a1 = _mm256_add_epi32(a1, _mm256_madd_epi16(x, wa));
+        b1 = _mm256_add_epi32(b1, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + 2 * xs));
+        a2 = _mm256_add_epi32(a2, _mm256_madd_epi16(x, wa));
+        b2 = _mm256_add_epi32(b2, _mm256_madd_epi16(x, wb));
+        x = _mm256_load_si256((const __m256i *)(xb + 3 * xs));
+        a3 = _mm256_add_epi32(a3, _mm256_madd_epi16(x, wa));
+        b3 = _mm256_add_epi32(b3, _mm256_madd_epi16(x, wb));
+    }
+#define TF_FOLD(A, B) \
+    (a = _mm256_hadd_epi32((A), (B)), _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1)))
+    {
+        __m256i a;
+        res[0] = TF_FOLD(a0, b0);
+        res[1] = TF_FOLD(a1, b1);
+        res[2] = TF_FOLD(a2, b2);
+        res[3] = TF_FOLD(a3, b3);
+    }
+#undef TF_FOLD
+}
+
+TF_AVX2 static void conv_avx2(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, xs = (k + 7) / 8 * 16, pixels = p->batches * p->out_h * p->out_w;
+    const int oc4 = p->out_c & ~3, C = p->out_c;
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    const int8_t *cols[4];
+    int pix, j, oc;
+    for (pix = 0; pix < pixels; pix += 4) {
+        const int n = pixels - pix < 4 ? pixels - pix : 4;
+        int8_t *out = output + pix * C;
+        int8_t spill[4][4];
+        for (j = 0; j < 4; ++j) {
+            if (j < n) cols[j] = tinyforge_conv_column_s8(p, input, pix + j, scratch + j * k);
+            expand_column(cols[j < n ? j : n - 1], k, tinyforge_xbuf + j * xs);
+        }
+        for (oc = 0; oc < oc4; oc += 4) {
+            __m128i res[4];
+            const __m128i bias = _mm_loadu_si128((const __m128i *)(bias_eff + oc));
+            const __m256i bias2 = _mm256_setr_m128i(bias, bias);
+            conv_quad_avx2(tinyforge_xbuf, xs, filter + oc * k, k, res);
+            if (n == 4) {
+                store44_avx2(out + oc, out + C + oc,
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), oc, oc, off, lo, hi));
+                store44_avx2(out + 2 * C + oc, out + 3 * C + oc,
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), oc, oc, off, lo, hi));
+            } else {
+                store44_avx2(spill[0], spill[1],
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), oc, oc, off, lo, hi));
+                store44_avx2(spill[2], spill[3],
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), oc, oc, off, lo, hi));
+                for (j = 0; j < n; ++j) memcpy(out + j * C + oc, spill[j], 4);
+            }
+        }
+        for (; oc < C; ++oc) { /* a last pair, or the odd plain row: scalar */
+            const int pair = oc + 1 < C || (C & 1) == 0;
+            const int8_t *row = filter + (oc & ~1) * k;
+            for (j = 0; j < n; ++j) {
+                int32_t acc = bias_eff[oc];
+                int g, i;
+                if (pair) {
+                    for (g = 0; g < k; g += 4)
+                        for (i = 0; i < 4; ++i) acc += (int32_t)cols[j][g + i] * row[2 * g + 4 * (oc & 1) + i];
+                } else {
+                    acc = dot_plain(cols[j], row, k, acc);
+                }
+                out[j * C + oc] = rq_scalar(acc, oc, p->output_offset, p->act_min, p->act_max);
+            }
+        }
+    }
+}
+
+TF_AVX2 static void dw_avx2(const tinyforge_conv_s8_t *p, const int8_t *input, const int32_t *bias_eff,
+                            int8_t *output, const int8_t *zrow)
+{
+    const int C = p->in_c, taps = p->f_h * p->f_w;
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    const int8_t *rows[64];
+    int b, oy, ox, c, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
+                dw_rows(p, in_b, oy, ox, zrow, rows);
+                for (c = 0; c + 16 <= C; c += 16) {
+                    __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias_eff + c));
+                    __m256i a1 = _mm256_loadu_si256((const __m256i *)(bias_eff + c + 8));
+                    const int16_t *f = tinyforge_dwbuf + c;
+                    for (t = 0; t < taps; ++t, f += C) {
+                        const __m256i x = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)(rows[t] + c)));
+                        const __m256i pr = _mm256_mullo_epi16(x, _mm256_loadu_si256((const __m256i *)f));
+                        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
+                        a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
+                    }
+                    a0 = rq_avx2(a0, c, c + 4, off, lo, hi);
+                    a1 = rq_avx2(a1, c + 8, c + 12, off, lo, hi);
+                    {
+                        const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(a0, a1), 0xD8);
+                        _mm_storeu_si128((__m128i *)(out + c),
+                                         _mm_packs_epi16(_mm256_castsi256_si128(p16), _mm256_extracti128_si256(p16, 1)));
+                    }
+                }
+                for (; c + 8 <= C; c += 8) {
+                    __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias_eff + c));
+                    const int16_t *f = tinyforge_dwbuf + c;
+                    for (t = 0; t < taps; ++t, f += C) {
+                        const __m128i x = _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(rows[t] + c)));
+                        const __m128i pr = _mm_mullo_epi16(x, _mm_loadu_si128((const __m128i *)f));
+                        a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(pr));
+                    }
+                    store44_avx2(out + c, out + c + 4, rq_avx2(a0, c, c + 4, off, lo, hi));
+                }
+                for (; c < C; ++c) {
+                    int32_t acc = bias_eff[c];
+                    for (t = 0; t < taps; ++t) acc += (int32_t)rows[t][c] * tinyforge_dwbuf[t * C + c];
+                    out[c] = rq_scalar(acc, c, p->output_offset, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}
+
+TF_AVX2 static void fc_avx2(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias_eff, int8_t *output)
+{
+    const int k = p->accum_depth, o4 = p->out_depth & ~3, o8 = p->out_depth & ~7;
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    int b, oc, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * k;
+        int8_t *out = output + b * p->out_depth;
+        widen(x, k, tinyforge_xbuf);
+        for (oc = 0; oc < o8; oc += 8) { /* two groups of four rows */
+            const int8_t *fa = filter + oc * k, *fb = fa + 4 * k;
+            __m256i a = _mm256_setzero_si256(), bb = a;
+            for (t = 0; t < k; t += 4, fa += 16, fb += 16) {
+                int64_t x4;
+                __m256i xv;
+                memcpy(&x4, tinyforge_xbuf + t, 8);
+                xv = _mm256_set1_epi64x(x4);
+                a = _mm256_add_epi32(a, _mm256_madd_epi16(xv, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)fa))));
+                bb = _mm256_add_epi32(bb, _mm256_madd_epi16(xv, _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)fb))));
+            }
+            /* hadd: [a r0, a r1, b r0, b r1 | a r2, a r3, b r2, b r3] -> rows in order */
+            a = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a, bb), order);
+            a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)(bias_eff + oc)));
+            store44_avx2(out + oc, out + oc + 4, rq_avx2(a, oc, oc + 4, off, lo, hi));
+        }
+        for (; oc < o4; oc += 4) {
+            const int8_t *fa = filter + oc * k;
+            __m256i a = _mm256_setzero_si256();
+            int8_t spill[4];
+            for (t = 0; t < k; t += 4, fa += 16) {
+                int64_t x4;
+                memcpy(&x4, tinyforge_xbuf + t, 8);
+                a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_set1_epi64x(x4),
+                                                          _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)fa))));
+            }
+            a = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a, a), order);
+            a = _mm256_add_epi32(a, _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(bias_eff + oc)), _mm_setzero_si128()));
+            store44_avx2(out + oc, spill, rq_avx2(a, oc, oc, off, lo, hi));
+        }
+        for (; oc < p->out_depth; ++oc)
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), oc, p->output_offset,
+                                p->act_min, p->act_max);
+    }
+}
+
+/* ---- dispatch ---- */
+
+int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                             const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int level = tinyforge_simd_level();
+    if (level == 0 || p->col_stride > TINYFORGE_SIMD_MAX_K || p->out_c > TINYFORGE_SIMD_MAX_C) return 0;
+    rq_prepare(p->multiplier, p->shift, 1, p->out_c);
+    if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
+    else conv_sse(p, input, filter, bias_eff, output, scratch);
+    return 1;
+}
+
+int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output,
+                                       int8_t *scratch)
+{
+    const int level = tinyforge_simd_level();
+    const int taps = p->f_h * p->f_w;
+    if (level == 0 || p->depth_multiplier != 1 || p->in_c > TINYFORGE_SIMD_MAX_C || taps > 64 ||
+        taps * p->in_c > TINYFORGE_SIMD_MAX_DW)
+        return 0;
+    rq_prepare(p->multiplier, p->shift, 1, p->in_c);
+    dw_expand(filter, taps, p->in_c);
+    if (level >= 2) dw_avx2(p, input, bias_eff, output, scratch);
+    else dw_sse(p, input, bias_eff, output, scratch);
+    return 1;
+}
+
+int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias_eff, int8_t *output)
+{
+    const int level = tinyforge_simd_level();
+    if (level == 0 || p->accum_depth > 8 * TINYFORGE_SIMD_MAX_K || p->out_depth > TINYFORGE_SIMD_MAX_C) return 0;
+    rq_prepare(p->multiplier, p->shift, p->per_channel, p->out_depth);
+    if (level >= 2) fc_avx2(p, input, filter, bias_eff, output);
+    else fc_sse(p, input, filter, bias_eff, output);
+    return 1;
+}
+#endif /* TINYFORGE_SIMD_X86 */
+
+/* ISO C wants at least one declaration in a translation unit. */
+typedef int tinyforge_kernels_s8_simd_unused_t;
