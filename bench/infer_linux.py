@@ -7,8 +7,9 @@ Per model (the MLPerf Tiny int8 models), best of `--rounds` rounds of back-to-ba
 on one random input, in process (bench/c/time_invoke.c calls `tinyforge_model_invoke` in a loop):
 - Tinyforge plain C: the reference kernels (`optimize=False`);
 - Tinyforge optimised, generic C (`-DTINYFORGE_SIMD=0`: the optimised file without SIMD);
-- Tinyforge SIMD as shipped (run-time choice: AVX2 if the CPU has it, else SSE4.1), and each
-  forced level (`-DTINYFORGE_SIMD=1` SSE4.1, `=2` AVX2);
+- Tinyforge SIMD as shipped (run-time choice: AVX-512 VNNI, else AVX2, else SSE4.1, whatever the
+  CPU has), and each level forced as the cap (`-DTINYFORGE_SIMD=1` SSE4.1, `=2` AVX2, `=3` AVX-512
+  VNNI; a cap above what the CPU has runs the best it has);
 - `ai-edge-litert` Interpreter with `num_threads=1` (XNNPACK), `invoke()` after `set_tensor`.
 Prints SIMD / LiteRT (issue 15's goal: <= 2.0) and SIMD / plain C. The outputs of every
 Tinyforge build are compared with each other (they are all bit-exact with TFLM in the tests);
@@ -88,7 +89,11 @@ def main() -> None:
     x86 = platform.machine() in ("x86_64", "AMD64")
     variants = [("plain C", False, ("-DTINYFORGE_SIMD=0",)), ("opt C", True, ("-DTINYFORGE_SIMD=0",))]
     if x86:
-        variants += [("SSE4.1", True, ("-DTINYFORGE_SIMD=1",)), ("AVX2", True, ("-DTINYFORGE_SIMD=2",))]
+        variants += [
+            ("SSE4.1", True, ("-DTINYFORGE_SIMD=1",)),
+            ("AVX2", True, ("-DTINYFORGE_SIMD=2",)),
+            ("AVX-512 VNNI", True, ("-DTINYFORGE_SIMD=3",)),
+        ]
     variants.append(("SIMD", True, ()))
     rows = []
     for name in args.models:

@@ -145,7 +145,7 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *p, int size, const int8_t
                           const int8_t *in2, int8_t *output);
 void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *p, const int8_t *input, int8_t *output);
 
-/* SIMD paths of the three optimised kernels above for Linux targets
+/* SIMD paths of the optimised convolution, depthwise, fully connected and ADD kernels for Linux targets
  * (tinyforge_kernels_s8_simd.c): x86-64 SSE4.1 and AVX2, the best the CPU has chosen at run
  * time (the library builds with plain flags and runs on any x86-64), and aarch64 NEON.
  * -DTINYFORGE_SIMD=0 compiles them out, =1 caps x86-64 at SSE4.1, =2 at AVX2. They return 1
@@ -168,6 +168,8 @@ int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_
                                        int8_t *scratch);
 int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output);
+int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                          int8_t *output);
 /* The im2col column of output pixel `pix` (the optimised convolution's): a pointer into the
  * input for 1x1 without padding, else gathered into `dst` (col_stride bytes). */
 const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_t *input, int pix,

@@ -957,6 +957,9 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
 {
     const tinyforge_binary_s8_t p = *params;
     int i = 0;
+#ifdef TINYFORGE_SIMD_PATHS
+    if (tinyforge_add_s8_simd(&p, size, in1, in2, output)) return;
+#endif
 #if TINYFORGE_MVE
     { /* four elements per step; the last step's lanes past `size` are predicated off */
         const int32x4_t m1 = vdupq_n_s32(p.input1_multiplier), s1 = vdupq_n_s32(p.input1_shift);

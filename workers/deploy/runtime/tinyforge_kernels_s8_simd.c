@@ -21,7 +21,8 @@
  * product with the multiplier in even and odd lanes (PMULDQ), (S + 2^30) >> 31 (the low 32 bits of a
  * logical shift equal the arithmetic one's for shifts <= 32), then RoundingDivideByPOT with
  * gemmlowp's remainder/threshold test: VPSRAVD on AVX2; on SSE4.1, which has no per-lane shifts,
- * x << left is a PMULLD by 2^left and h >> r the high half of h * 2^(31-r) (PMULDQ, r >= 1). */
+ * x << left is a PMULLD by 2^left and h >> r the high half of h * 2^(31-r) (PMULDQ, r >= 1); the powers
+ * of two come from the float exponent. Parameters are derived from the shift vectors on the fly. */
 #include <stdint.h>
 #include <string.h>
 
@@ -35,41 +36,14 @@
 #define TINYFORGE_SIMD_MAX_C 2048
 #define TINYFORGE_SIMD_MAX_DW 32768 /* depthwise taps x channels */
 
-/* Requantisation parameters per output channel, prepared once per call. */
-static struct {
-    int32_t mult[TINYFORGE_SIMD_MAX_C], left[TINYFORGE_SIMD_MAX_C], right[TINYFORGE_SIMD_MAX_C];
-    int32_t pow_left[TINYFORGE_SIMD_MAX_C];  /* 2^left */
-    int32_t pow_31r[TINYFORGE_SIMD_MAX_C];   /* 2^(31 - right), right >= 1 (else 0) */
-    int32_t right0[TINYFORGE_SIMD_MAX_C];    /* -1 where right == 0 */
-    int32_t mask[TINYFORGE_SIMD_MAX_C];      /* 2^right - 1 */
-    int32_t half[TINYFORGE_SIMD_MAX_C];      /* mask >> 1 */
-} tinyforge_rq __attribute__((aligned(32)));
-
-static void rq_prepare(const int32_t *multiplier, const int32_t *shift, int per_channel, int n)
-{
-    int c;
-    for (c = 0; c < n; ++c) {
-        const int32_t m = multiplier[per_channel ? c : 0], s = shift[per_channel ? c : 0];
-        const int32_t left = s > 0 ? s : 0, right = s > 0 ? 0 : -s;
-        tinyforge_rq.mult[c] = m;
-        tinyforge_rq.left[c] = left;
-        tinyforge_rq.right[c] = right;
-        tinyforge_rq.pow_left[c] = (int32_t)((uint32_t)1 << left);
-        tinyforge_rq.pow_31r[c] = right >= 1 ? (int32_t)((uint32_t)1 << (31 - right)) : 0;
-        tinyforge_rq.right0[c] = right == 0 ? -1 : 0;
-        tinyforge_rq.mask[c] = (int32_t)(((int64_t)1 << right) - 1);
-        tinyforge_rq.half[c] = tinyforge_rq.mask[c] >> 1;
-    }
-}
-
 /* One output the scalar way (tails): the same arithmetic as the reference. */
-static inline int8_t rq_scalar(int32_t acc, int c, int32_t off, int32_t lo, int32_t hi)
+static inline int8_t rq_scalar(int32_t acc, int32_t multiplier, int32_t shift, int32_t off, int32_t lo,
+                               int32_t hi)
 {
-    const int32_t v = tinyforge_mbqm_fast(acc, tinyforge_rq.mult[c], tinyforge_rq.left[c] - tinyforge_rq.right[c]) + off;
-    return (int8_t)tinyforge_clamp_i32(v, lo, hi);
+    return (int8_t)tinyforge_clamp_i32(tinyforge_mbqm_fast(acc, multiplier, shift) + off, lo, hi);
 }
 
-static int8_t tinyforge_simd_xbuf_bytes[4 * 4 * TINYFORGE_SIMD_MAX_K] __attribute__((aligned(32)));
+static int8_t tinyforge_simd_xbuf_bytes[4 * 4 * TINYFORGE_SIMD_MAX_K] __attribute__((aligned(64)));
 #define tinyforge_xbuf ((int16_t *)(void *)tinyforge_simd_xbuf_bytes)
 static int16_t tinyforge_dwbuf[TINYFORGE_SIMD_MAX_DW] __attribute__((aligned(32)));
 
@@ -121,6 +95,9 @@ int tinyforge_simd_level(void)
         __builtin_cpu_init();
         if (__builtin_cpu_supports("sse4.1")) l = 1;
         if (__builtin_cpu_supports("avx2")) l = 2;
+        if (l == 2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni"))
+            l = 3;
 #if defined(TINYFORGE_SIMD)
         if (l > TINYFORGE_SIMD) l = TINYFORGE_SIMD;
 #endif
@@ -131,26 +108,36 @@ int tinyforge_simd_level(void)
 
 /* ---- SSE4.1 ---- */
 
-/* Requantise four accumulators of channels c[0..3] (parameters at `c`), add the offset, clamp. */
-TF_SSE41 static inline __m128i rq_sse(__m128i x, int c, __m128i off, __m128i lo, __m128i hi)
+/* 2^n for 0 <= n <= 31 on four lanes (through the float exponent; 2^31 converts to 0x80000000). */
+TF_SSE41 static inline __m128i pow2_sse(__m128i n)
 {
-    const __m128i r30 = _mm_set1_epi64x((int64_t)1 << 30);
-    const __m128i m = _mm_loadu_si128((const __m128i *)(tinyforge_rq.mult + c));
-    const __m128i p31r = _mm_loadu_si128((const __m128i *)(tinyforge_rq.pow_31r + c));
-    const __m128i mask = _mm_loadu_si128((const __m128i *)(tinyforge_rq.mask + c));
+    return _mm_cvttps_epi32(_mm_castsi128_ps(_mm_slli_epi32(_mm_add_epi32(n, _mm_set1_epi32(127)), 23)));
+}
+
+/* tinyforge_mbqm_fast on four lanes (multipliers m >= 0, shifts s per lane). */
+TF_SSE41 static inline __m128i mbqm_sse(__m128i x, __m128i m, __m128i s)
+{
+    const __m128i r30 = _mm_set1_epi64x((int64_t)1 << 30), zero = _mm_setzero_si128();
+    const __m128i right = _mm_max_epi32(_mm_sub_epi32(zero, s), zero);
+    const __m128i p31r = pow2_sse(_mm_sub_epi32(_mm_set1_epi32(31), right));
+    const __m128i mask = _mm_sub_epi32(pow2_sse(right), _mm_set1_epi32(1));
     __m128i e, o, h, q, rem, thr;
-    x = _mm_mullo_epi32(x, _mm_loadu_si128((const __m128i *)(tinyforge_rq.pow_left + c)));
+    x = _mm_mullo_epi32(x, pow2_sse(_mm_max_epi32(s, zero)));
     e = _mm_srli_epi64(_mm_add_epi64(_mm_mul_epi32(x, m), r30), 31);
     o = _mm_slli_epi64(_mm_add_epi64(_mm_mul_epi32(_mm_srli_epi64(x, 32), _mm_srli_epi64(m, 32)), r30), 1);
     h = _mm_blend_epi16(e, o, 0xCC);
     e = _mm_srli_epi64(_mm_mul_epi32(h, p31r), 31);
     o = _mm_slli_epi64(_mm_mul_epi32(_mm_srli_epi64(h, 32), _mm_srli_epi64(p31r, 32)), 1);
-    q = _mm_blendv_epi8(_mm_blend_epi16(e, o, 0xCC), h,
-                        _mm_loadu_si128((const __m128i *)(tinyforge_rq.right0 + c)));
+    q = _mm_blendv_epi8(_mm_blend_epi16(e, o, 0xCC), h, _mm_cmpeq_epi32(right, zero));
     rem = _mm_and_si128(h, mask);
     thr = _mm_sub_epi32(_mm_srli_epi32(mask, 1), _mm_srai_epi32(h, 31));
-    q = _mm_add_epi32(_mm_sub_epi32(q, _mm_cmpgt_epi32(rem, thr)), off);
-    return _mm_min_epi32(_mm_max_epi32(q, lo), hi);
+    return _mm_sub_epi32(q, _mm_cmpgt_epi32(rem, thr));
+}
+
+/* Requantise four accumulators, add the offset, clamp. */
+TF_SSE41 static inline __m128i rq_sse(__m128i x, __m128i m, __m128i s, __m128i off, __m128i lo, __m128i hi)
+{
+    return _mm_min_epi32(_mm_max_epi32(_mm_add_epi32(mbqm_sse(x, m, s), off), lo), hi);
 }
 
 TF_SSE41 static inline void store4_sse(int8_t *dst, __m128i v)
@@ -225,9 +212,11 @@ TF_SSE41 static void conv_sse(const tinyforge_conv_s8_t *p, const int8_t *input,
         for (oc = 0; oc < oc4; oc += 4) {
             __m128i res[4];
             const __m128i bias = _mm_loadu_si128((const __m128i *)(bias_eff + oc));
+            const __m128i m = _mm_loadu_si128((const __m128i *)(p->multiplier + oc));
+            const __m128i s = _mm_loadu_si128((const __m128i *)(p->shift + oc));
             conv_quad_sse(tinyforge_xbuf, xs, filter + oc * k, k, res);
             for (j = 0; j < n; ++j)
-                store4_sse(output + (pix + j) * p->out_c + oc, rq_sse(_mm_add_epi32(res[j], bias), oc, off, lo, hi));
+                store4_sse(output + (pix + j) * p->out_c + oc, rq_sse(_mm_add_epi32(res[j], bias), m, s, off, lo, hi));
         }
         for (; oc < p->out_c; ++oc) { /* a last pair, or the odd plain row: scalar */
             const int pair = oc + 1 < p->out_c || (p->out_c & 1) == 0;
@@ -241,7 +230,7 @@ TF_SSE41 static void conv_sse(const tinyforge_conv_s8_t *p, const int8_t *input,
                 } else {
                     acc = dot_plain(cols[j], row, k, acc);
                 }
-                output[(pix + j) * p->out_c + oc] = rq_scalar(acc, oc, p->output_offset, p->act_min, p->act_max);
+                output[(pix + j) * p->out_c + oc] = rq_scalar(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min, p->act_max);
             }
         }
     }
@@ -271,13 +260,13 @@ TF_SSE41 static void dw_sse(const tinyforge_conv_s8_t *p, const int8_t *input, c
                         a0 = _mm_add_epi32(a0, _mm_cvtepi16_epi32(pr));
                         a1 = _mm_add_epi32(a1, _mm_cvtepi16_epi32(_mm_srli_si128(pr, 8)));
                     }
-                    store4_sse(out + c, rq_sse(a0, c, off, lo, hi));
-                    store4_sse(out + c + 4, rq_sse(a1, c + 4, off, lo, hi));
+                    store4_sse(out + c, rq_sse(a0, _mm_loadu_si128((const __m128i *)(p->multiplier + c)), _mm_loadu_si128((const __m128i *)(p->shift + c)), off, lo, hi));
+                    store4_sse(out + c + 4, rq_sse(a1, _mm_loadu_si128((const __m128i *)(p->multiplier + c + 4)), _mm_loadu_si128((const __m128i *)(p->shift + c + 4)), off, lo, hi));
                 }
                 for (; c < C; ++c) {
                     int32_t acc = bias_eff[c];
                     for (t = 0; t < taps; ++t) acc += (int32_t)rows[t][c] * tinyforge_dwbuf[t * C + c];
-                    out[c] = rq_scalar(acc, c, p->output_offset, p->act_min, p->act_max);
+                    out[c] = rq_scalar(acc, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
                 }
             }
         }
@@ -299,6 +288,7 @@ TF_SSE41 static void fc_sse(const tinyforge_fc_s8_t *p, const int8_t *input, con
     const int k = p->accum_depth, o4 = p->out_depth & ~3;
     const __m128i off = _mm_set1_epi32(p->output_offset);
     const __m128i lo = _mm_set1_epi32(p->act_min), hi = _mm_set1_epi32(p->act_max);
+    const __m128i m1 = _mm_set1_epi32(p->multiplier[0]), s1 = _mm_set1_epi32(p->shift[0]);
     int b, oc, t;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * k;
@@ -316,33 +306,44 @@ TF_SSE41 static void fc_sse(const tinyforge_fc_s8_t *p, const int8_t *input, con
                 ah = _mm_add_epi32(ah, _mm_madd_epi16(xv, _mm_cvtepi8_epi16(_mm_loadl_epi64((const __m128i *)(f + 8)))));
             }
             al = _mm_add_epi32(_mm_hadd_epi32(al, ah), _mm_loadu_si128((const __m128i *)(bias_eff + oc)));
-            store4_sse(out + oc, rq_sse(al, oc, off, lo, hi));
+            store4_sse(out + oc, rq_sse(al, p->per_channel ? _mm_loadu_si128((const __m128i *)(p->multiplier + oc)) : m1,
+                                        p->per_channel ? _mm_loadu_si128((const __m128i *)(p->shift + oc)) : s1, off, lo, hi));
         }
         for (; oc < p->out_depth; ++oc)
-            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), oc, p->output_offset,
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), p->multiplier[p->per_channel ? oc : 0],
+                                p->shift[p->per_channel ? oc : 0],
+                                p->output_offset,
                                 p->act_min, p->act_max);
     }
 }
 
 /* ---- AVX2 ---- */
 
-/* Eight lanes; parameters of lane i at tinyforge_rq.*[c + i] (a: lanes 0-3, b: lanes 4-7). */
-TF_AVX2 static inline __m256i rq_avx2(__m256i x, int ca, int cb, __m256i off, __m256i lo, __m256i hi)
+/* tinyforge_mbqm_fast on eight lanes (multipliers m >= 0, shifts s per lane). */
+TF_AVX2 static inline __m256i mbqm_avx2(__m256i x, __m256i m, __m256i s)
 {
-#define TF_RQ_LOAD(F) _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(tinyforge_rq.F + ca)), \
-                                        _mm_loadu_si128((const __m128i *)(tinyforge_rq.F + cb)))
-    const __m256i r30 = _mm256_set1_epi64x((int64_t)1 << 30);
-    const __m256i m = TF_RQ_LOAD(mult), mask = TF_RQ_LOAD(mask);
+    const __m256i r30 = _mm256_set1_epi64x((int64_t)1 << 30), zero = _mm256_setzero_si256();
+    const __m256i right = _mm256_max_epi32(_mm256_sub_epi32(zero, s), zero);
+    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), right), _mm256_set1_epi32(1));
     __m256i e, o, h, rem, thr;
-    x = _mm256_sllv_epi32(x, TF_RQ_LOAD(left));
+    x = _mm256_sllv_epi32(x, _mm256_max_epi32(s, zero));
     e = _mm256_srli_epi64(_mm256_add_epi64(_mm256_mul_epi32(x, m), r30), 31);
     o = _mm256_slli_epi64(_mm256_add_epi64(_mm256_mul_epi32(_mm256_srli_epi64(x, 32), _mm256_srli_epi64(m, 32)), r30), 1);
     h = _mm256_blend_epi32(e, o, 0xAA);
     rem = _mm256_and_si256(h, mask);
     thr = _mm256_sub_epi32(_mm256_srli_epi32(mask, 1), _mm256_srai_epi32(h, 31));
-    h = _mm256_sub_epi32(_mm256_srav_epi32(h, TF_RQ_LOAD(right)), _mm256_cmpgt_epi32(rem, thr));
-    return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(h, off), lo), hi);
-#undef TF_RQ_LOAD
+    return _mm256_sub_epi32(_mm256_srav_epi32(h, right), _mm256_cmpgt_epi32(rem, thr));
+}
+
+/* Requantise eight accumulators, add the offset, clamp. */
+TF_AVX2 static inline __m256i rq_avx2(__m256i x, __m256i m, __m256i s, __m256i off, __m256i lo, __m256i hi)
+{
+    return _mm256_min_epi32(_mm256_max_epi32(_mm256_add_epi32(mbqm_avx2(x, m, s), off), lo), hi);
+}
+
+TF_AVX2 static inline __m256i load44(const int32_t *a, const int32_t *b)
+{
+    return _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)a), _mm_loadu_si128((const __m128i *)b));
 }
 
 /* Eight int32 (already in [-128, 127]) to bytes: lanes 0-3 to a, 4-7 to b. */
@@ -426,17 +427,19 @@ TF_AVX2 static void conv_avx2(const tinyforge_conv_s8_t *p, const int8_t *input,
             __m128i res[4];
             const __m128i bias = _mm_loadu_si128((const __m128i *)(bias_eff + oc));
             const __m256i bias2 = _mm256_setr_m128i(bias, bias);
+            const __m256i m = load44(p->multiplier + oc, p->multiplier + oc);
+            const __m256i s = load44(p->shift + oc, p->shift + oc);
             conv_quad_avx2(tinyforge_xbuf, xs, filter + oc * k, k, res);
             if (n == 4) {
                 store44_avx2(out + oc, out + C + oc,
-                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), oc, oc, off, lo, hi));
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), m, s, off, lo, hi));
                 store44_avx2(out + 2 * C + oc, out + 3 * C + oc,
-                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), oc, oc, off, lo, hi));
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), m, s, off, lo, hi));
             } else {
                 store44_avx2(spill[0], spill[1],
-                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), oc, oc, off, lo, hi));
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), m, s, off, lo, hi));
                 store44_avx2(spill[2], spill[3],
-                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), oc, oc, off, lo, hi));
+                             rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), m, s, off, lo, hi));
                 for (j = 0; j < n; ++j) memcpy(out + j * C + oc, spill[j], 4);
             }
         }
@@ -452,7 +455,7 @@ TF_AVX2 static void conv_avx2(const tinyforge_conv_s8_t *p, const int8_t *input,
                 } else {
                     acc = dot_plain(cols[j], row, k, acc);
                 }
-                out[j * C + oc] = rq_scalar(acc, oc, p->output_offset, p->act_min, p->act_max);
+                out[j * C + oc] = rq_scalar(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min, p->act_max);
             }
         }
     }
@@ -482,8 +485,8 @@ TF_AVX2 static void dw_avx2(const tinyforge_conv_s8_t *p, const int8_t *input, c
                         a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(_mm256_castsi256_si128(pr)));
                         a1 = _mm256_add_epi32(a1, _mm256_cvtepi16_epi32(_mm256_extracti128_si256(pr, 1)));
                     }
-                    a0 = rq_avx2(a0, c, c + 4, off, lo, hi);
-                    a1 = rq_avx2(a1, c + 8, c + 12, off, lo, hi);
+                    a0 = rq_avx2(a0, load44(p->multiplier + c, p->multiplier + c + 4), load44(p->shift + c, p->shift + c + 4), off, lo, hi);
+                    a1 = rq_avx2(a1, load44(p->multiplier + c + 8, p->multiplier + c + 12), load44(p->shift + c + 8, p->shift + c + 12), off, lo, hi);
                     {
                         const __m256i p16 = _mm256_permute4x64_epi64(_mm256_packs_epi32(a0, a1), 0xD8);
                         _mm_storeu_si128((__m128i *)(out + c),
@@ -498,12 +501,12 @@ TF_AVX2 static void dw_avx2(const tinyforge_conv_s8_t *p, const int8_t *input, c
                         const __m128i pr = _mm_mullo_epi16(x, _mm_loadu_si128((const __m128i *)f));
                         a0 = _mm256_add_epi32(a0, _mm256_cvtepi16_epi32(pr));
                     }
-                    store44_avx2(out + c, out + c + 4, rq_avx2(a0, c, c + 4, off, lo, hi));
+                    store44_avx2(out + c, out + c + 4, rq_avx2(a0, load44(p->multiplier + c, p->multiplier + c + 4), load44(p->shift + c, p->shift + c + 4), off, lo, hi));
                 }
                 for (; c < C; ++c) {
                     int32_t acc = bias_eff[c];
                     for (t = 0; t < taps; ++t) acc += (int32_t)rows[t][c] * tinyforge_dwbuf[t * C + c];
-                    out[c] = rq_scalar(acc, c, p->output_offset, p->act_min, p->act_max);
+                    out[c] = rq_scalar(acc, p->multiplier[c], p->shift[c], p->output_offset, p->act_min, p->act_max);
                 }
             }
         }
@@ -517,6 +520,7 @@ TF_AVX2 static void fc_avx2(const tinyforge_fc_s8_t *p, const int8_t *input, con
     const __m256i off = _mm256_set1_epi32(p->output_offset);
     const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
     const __m256i order = _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7);
+    const __m256i m1 = _mm256_set1_epi32(p->multiplier[0]), s1 = _mm256_set1_epi32(p->shift[0]);
     int b, oc, t;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * k;
@@ -536,7 +540,7 @@ TF_AVX2 static void fc_avx2(const tinyforge_fc_s8_t *p, const int8_t *input, con
             /* hadd: [a r0, a r1, b r0, b r1 | a r2, a r3, b r2, b r3] -> rows in order */
             a = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a, bb), order);
             a = _mm256_add_epi32(a, _mm256_loadu_si256((const __m256i *)(bias_eff + oc)));
-            store44_avx2(out + oc, out + oc + 4, rq_avx2(a, oc, oc + 4, off, lo, hi));
+            store44_avx2(out + oc, out + oc + 4, rq_avx2(a, p->per_channel ? load44(p->multiplier + oc, p->multiplier + oc + 4) : m1, p->per_channel ? load44(p->shift + oc, p->shift + oc + 4) : s1, off, lo, hi));
         }
         for (; oc < o4; oc += 4) {
             const int8_t *fa = filter + oc * k;
@@ -550,11 +554,237 @@ TF_AVX2 static void fc_avx2(const tinyforge_fc_s8_t *p, const int8_t *input, con
             }
             a = _mm256_permutevar8x32_epi32(_mm256_hadd_epi32(a, a), order);
             a = _mm256_add_epi32(a, _mm256_setr_m128i(_mm_loadu_si128((const __m128i *)(bias_eff + oc)), _mm_setzero_si128()));
-            store44_avx2(out + oc, spill, rq_avx2(a, oc, oc, off, lo, hi));
+            store44_avx2(out + oc, spill, rq_avx2(a, p->per_channel ? load44(p->multiplier + oc, p->multiplier + oc) : m1, p->per_channel ? load44(p->shift + oc, p->shift + oc) : s1, off, lo, hi));
         }
         for (; oc < p->out_depth; ++oc)
-            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), oc, p->output_offset,
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), p->multiplier[p->per_channel ? oc : 0],
+                                p->shift[p->per_channel ? oc : 0],
+                                p->output_offset,
                                 p->act_min, p->act_max);
+    }
+}
+
+/* ADD without broadcasting, eight elements per step: TFLM's three multiplications. */
+TF_AVX2 static void add_avx2(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                             int8_t *output)
+{
+    const __m256i o1 = _mm256_set1_epi32(p->input1_offset), o2 = _mm256_set1_epi32(p->input2_offset);
+    const __m256i ls = _mm256_set1_epi32(p->left_shift);
+    const __m256i m1 = _mm256_set1_epi32(p->input1_multiplier), s1 = _mm256_set1_epi32(p->input1_shift);
+    const __m256i m2 = _mm256_set1_epi32(p->input2_multiplier), s2 = _mm256_set1_epi32(p->input2_shift);
+    const __m256i mo = _mm256_set1_epi32(p->output_multiplier), so = _mm256_set1_epi32(p->output_shift);
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    int i = 0;
+    for (; i + 8 <= size; i += 8) {
+        const __m256i a = _mm256_sllv_epi32(
+            _mm256_add_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(in1 + i))), o1), ls);
+        const __m256i b = _mm256_sllv_epi32(
+            _mm256_add_epi32(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(in2 + i))), o2), ls);
+        const __m256i sum = _mm256_add_epi32(mbqm_avx2(a, m1, s1), mbqm_avx2(b, m2, s2));
+        store44_avx2(output + i, output + i + 4, rq_avx2(sum, mo, so, off, lo, hi));
+    }
+    for (; i < size; ++i) {
+        const int32_t a = (int32_t)((uint32_t)(p->input1_offset + in1[i]) << p->left_shift);
+        const int32_t b = (int32_t)((uint32_t)(p->input2_offset + in2[i]) << p->left_shift);
+        const int32_t sum = tinyforge_mbqm_fast(a, p->input1_multiplier, p->input1_shift) +
+                            tinyforge_mbqm_fast(b, p->input2_multiplier, p->input2_shift);
+        output[i] = rq_scalar(sum, p->output_multiplier, p->output_shift, p->output_offset, p->act_min, p->act_max);
+    }
+}
+
+/* ---- AVX-512 VNNI ----
+ * VPDPBUSD adds four u8 x s8 products per 32-bit lane without saturation. The int8 activations are
+ * made unsigned by adding 128 (XOR 0x80), and 128 * (sum of the weights) is taken off again: exact. */
+#define TF_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni,avx2")))
+
+static int32_t tinyforge_vnni_bias[TINYFORGE_SIMD_MAX_C] __attribute__((aligned(64)));
+
+/* Column (k bytes) as unsigned bytes in the pair layout: per 8 taps x[0..3], x[0..3], x[4..7],
+ * x[4..7] XOR 0x80, then zeros up to a multiple of 32 taps (64 bytes). */
+TF_VNNI static void expand_column_u8(const int8_t *x, int k, uint8_t *dst)
+{
+    const __m128i dup = _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    const int end = (k + 31) / 32 * 64;
+    int i, d = 0;
+    for (i = 0; i + 8 <= k; i += 8, d += 16)
+        _mm_store_si128((__m128i *)(dst + d),
+                        _mm_xor_si128(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(x + i)), dup), flip));
+    if (i < k) {
+        int32_t w4;
+        memcpy(&w4, x + i, 4);
+        _mm_store_si128((__m128i *)(dst + d), _mm_xor_si128(_mm_shuffle_epi8(_mm_cvtsi32_si128(w4), dup), flip));
+        d += 16;
+    }
+    for (; d < end; d += 16) _mm_store_si128((__m128i *)(dst + d), _mm_setzero_si128());
+}
+
+/* Rows of the pair (2k bytes at f) summed, lane 0 = the first row, 1 = the second. */
+TF_VNNI static inline __m128i pair_fold(__m512i a)
+{
+    __m256i h = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+    __m128i q = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
+    return _mm_add_epi32(q, _mm_shuffle_epi32(q, 0x4E)); /* [r0, r1, r0, r1] */
+}
+
+/* bias_eff - 128 * sum(row) for every output channel, into tinyforge_vnni_bias. */
+TF_VNNI static void vnni_bias(const tinyforge_conv_s8_t *p, const int8_t *filter, const int32_t *bias_eff)
+{
+    const int k = p->col_stride, C = p->out_c;
+    const __m512i ones = _mm512_set1_epi8(1);
+    int oc, t;
+    for (oc = 0; oc + 2 <= C; oc += 2) {
+        const int8_t *f = filter + oc * k;
+        __m512i a = _mm512_setzero_si512();
+        __m128i s;
+        for (t = 0; t < 2 * k; t += 64) {
+            const int n = 2 * k - t;
+            const __m512i w = n >= 64 ? _mm512_loadu_si512((const void *)(f + t))
+                                      : _mm512_maskz_loadu_epi8((__mmask64)((1ULL << n) - 1), f + t);
+            a = _mm512_dpbusd_epi32(a, ones, w);
+        }
+        s = pair_fold(a);
+        tinyforge_vnni_bias[oc] = bias_eff[oc] - 128 * _mm_cvtsi128_si32(s);
+        tinyforge_vnni_bias[oc + 1] = bias_eff[oc + 1] - 128 * _mm_extract_epi32(s, 1);
+    }
+}
+
+/* Four pixels (unsigned pair-layout columns, xs bytes apart) x channels [oc, oc + 4). */
+TF_VNNI static void conv_quad_vnni(const uint8_t *xb, int xs, const int8_t *fa, int k, __m128i *res)
+{
+    const int8_t *fb = fa + 2 * k;
+    __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+    int t;
+    for (t = 0; t < 2 * k; t += 64) {
+        const int n = 2 * k - t;
+        const __mmask64 mask = n >= 64 ? ~(__mmask64)0 : (__mmask64)((1ULL << n) - 1);
+        const __m512i wa = _mm512_maskz_loadu_epi8(mask, fa + t), wb = _mm512_maskz_loadu_epi8(mask, fb + t);
+        __m512i x = _mm512_load_si512((const void *)(xb + t));
+        a0 = _mm512_dpbusd_epi32(a0, x, wa);
+        b0 = _mm512_dpbusd_epi32(b0, x, wb);
+        x = _mm512_load_si512((const void *)(xb + xs + t));
+        a1 = _mm512_dpbusd_epi32(a1, x, wa);
+        b1 = _mm512_dpbusd_epi32(b1, x, wb);
+        x = _mm512_load_si512((const void *)(xb + 2 * xs + t));
+        a2 = _mm512_dpbusd_epi32(a2, x, wa);
+        b2 = _mm512_dpbusd_epi32(b2, x, wb);
+        x = _mm512_load_si512((const void *)(xb + 3 * xs + t));
+        a3 = _mm512_dpbusd_epi32(a3, x, wa);
+        b3 = _mm512_dpbusd_epi32(b3, x, wb);
+    }
+    res[0] = _mm_unpacklo_epi64(pair_fold(a0), pair_fold(b0));
+    res[1] = _mm_unpacklo_epi64(pair_fold(a1), pair_fold(b1));
+    res[2] = _mm_unpacklo_epi64(pair_fold(a2), pair_fold(b2));
+    res[3] = _mm_unpacklo_epi64(pair_fold(a3), pair_fold(b3));
+}
+
+TF_VNNI static void conv_vnni(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, xs = (k + 31) / 32 * 64, pixels = p->batches * p->out_h * p->out_w;
+    const int oc4 = p->out_c & ~3, C = p->out_c;
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
+    const int8_t *cols[4];
+    int pix, j, oc;
+    vnni_bias(p, filter, bias_eff);
+    for (pix = 0; pix < pixels; pix += 4) {
+        const int n = pixels - pix < 4 ? pixels - pix : 4;
+        int8_t *out = output + pix * C;
+        int8_t spill[4][4];
+        for (j = 0; j < 4; ++j) {
+            if (j < n) cols[j] = tinyforge_conv_column_s8(p, input, pix + j, scratch + j * k);
+            expand_column_u8(cols[j < n ? j : n - 1], k, xb + j * xs);
+        }
+        for (oc = 0; oc < oc4; oc += 4) {
+            __m128i res[4];
+            const __m128i bias = _mm_load_si128((const __m128i *)(tinyforge_vnni_bias + oc));
+            const __m256i bias2 = _mm256_setr_m128i(bias, bias);
+            const __m256i m = load44(p->multiplier + oc, p->multiplier + oc);
+            const __m256i s = load44(p->shift + oc, p->shift + oc);
+            __m256i r01, r23;
+            conv_quad_vnni(xb, xs, filter + oc * k, k, res);
+            r01 = rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), m, s, off, lo, hi);
+            r23 = rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), m, s, off, lo, hi);
+            if (n == 4) {
+                store44_avx2(out + oc, out + C + oc, r01);
+                store44_avx2(out + 2 * C + oc, out + 3 * C + oc, r23);
+            } else {
+                store44_avx2(spill[0], spill[1], r01);
+                store44_avx2(spill[2], spill[3], r23);
+                for (j = 0; j < n; ++j) memcpy(out + j * C + oc, spill[j], 4);
+            }
+        }
+        for (; oc < C; ++oc) { /* a last pair, or the odd plain row: scalar */
+            const int pair = oc + 1 < C || (C & 1) == 0;
+            const int8_t *row = filter + (oc & ~1) * k;
+            for (j = 0; j < n; ++j) {
+                int32_t acc = bias_eff[oc];
+                int g, i;
+                if (pair) {
+                    for (g = 0; g < k; g += 4)
+                        for (i = 0; i < 4; ++i) acc += (int32_t)cols[j][g + i] * row[2 * g + 4 * (oc & 1) + i];
+                } else {
+                    acc = dot_plain(cols[j], row, k, acc);
+                }
+                out[j * C + oc] = rq_scalar(acc, p->multiplier[oc], p->shift[oc], p->output_offset, p->act_min,
+                                            p->act_max);
+            }
+        }
+    }
+}
+
+/* Fully connected: x as unsigned bytes, each 4-byte group repeated four times (one per row of a
+ * group); the weights' sums come from a second VPDPBUSD with ones. */
+TF_VNNI static void fc_vnni(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
+                            const int32_t *bias_eff, int8_t *output)
+{
+    const int k = p->accum_depth, o4 = p->out_depth & ~3;
+    const __m256i off = _mm256_set1_epi32(p->output_offset);
+    const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
+    const __m256i m1 = _mm256_set1_epi32(p->multiplier[0]), s1 = _mm256_set1_epi32(p->shift[0]);
+    const __m512i ones = _mm512_set1_epi8(1);
+    const __m128i flip = _mm_set1_epi8((char)0x80);
+    const int kx = (k + 15) / 16 * 64; /* expanded bytes */
+    uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
+    int b, oc, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * k;
+        int8_t *out = output + b * p->out_depth;
+        for (t = 0; t < k; t += 4) {
+            int32_t w4;
+            memcpy(&w4, x + t, 4);
+            _mm_store_si128((__m128i *)(xb + 4 * t), _mm_xor_si128(_mm_set1_epi32(w4), flip));
+        }
+        for (t = 4 * k; t < kx; t += 16) _mm_store_si128((__m128i *)(xb + t), _mm_setzero_si128());
+        for (oc = 0; oc < o4; oc += 4) {
+            const int8_t *f = filter + oc * k;
+            __m512i a = _mm512_setzero_si512(), w = a;
+            __m256i h;
+            __m128i r;
+            for (t = 0; t < 4 * k; t += 64) {
+                const int n = 4 * k - t;
+                const __m512i wv = n >= 64 ? _mm512_loadu_si512((const void *)(f + t))
+                                           : _mm512_maskz_loadu_epi8((__mmask64)((1ULL << n) - 1), f + t);
+                a = _mm512_dpbusd_epi32(a, _mm512_load_si512((const void *)(xb + t)), wv);
+                w = _mm512_dpbusd_epi32(w, ones, wv);
+            }
+            a = _mm512_sub_epi32(a, _mm512_slli_epi32(w, 7));
+            h = _mm256_add_epi32(_mm512_castsi512_si256(a), _mm512_extracti64x4_epi64(a, 1));
+            r = _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1)); /* rows 0..3 */
+            r = _mm_add_epi32(r, _mm_loadu_si128((const __m128i *)(bias_eff + oc)));
+            {
+                int8_t spill[4];
+                const __m256i mm = p->per_channel ? load44(p->multiplier + oc, p->multiplier + oc) : m1;
+                const __m256i ss = p->per_channel ? load44(p->shift + oc, p->shift + oc) : s1;
+                store44_avx2(out + oc, spill, rq_avx2(_mm256_setr_m128i(r, r), mm, ss, off, lo, hi));
+            }
+        }
+        for (; oc < p->out_depth; ++oc)
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), p->multiplier[p->per_channel ? oc : 0],
+                                p->shift[p->per_channel ? oc : 0], p->output_offset, p->act_min, p->act_max);
     }
 }
 
@@ -565,8 +795,8 @@ int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, 
 {
     const int level = tinyforge_simd_level();
     if (level == 0 || p->col_stride > TINYFORGE_SIMD_MAX_K || p->out_c > TINYFORGE_SIMD_MAX_C) return 0;
-    rq_prepare(p->multiplier, p->shift, 1, p->out_c);
-    if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
+    if (level >= 3) conv_vnni(p, input, filter, bias_eff, output, scratch);
+    else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
     else conv_sse(p, input, filter, bias_eff, output, scratch);
     return 1;
 }
@@ -580,7 +810,6 @@ int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_
     if (level == 0 || p->depth_multiplier != 1 || p->in_c > TINYFORGE_SIMD_MAX_C || taps > 64 ||
         taps * p->in_c > TINYFORGE_SIMD_MAX_DW)
         return 0;
-    rq_prepare(p->multiplier, p->shift, 1, p->in_c);
     dw_expand(filter, taps, p->in_c);
     if (level >= 2) dw_avx2(p, input, bias_eff, output, scratch);
     else dw_sse(p, input, bias_eff, output, scratch);
@@ -591,10 +820,17 @@ int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output)
 {
     const int level = tinyforge_simd_level();
-    if (level == 0 || p->accum_depth > 8 * TINYFORGE_SIMD_MAX_K || p->out_depth > TINYFORGE_SIMD_MAX_C) return 0;
-    rq_prepare(p->multiplier, p->shift, p->per_channel, p->out_depth);
-    if (level >= 2) fc_avx2(p, input, filter, bias_eff, output);
+    if (level == 0 || p->accum_depth > 4 * TINYFORGE_SIMD_MAX_K - 16 || p->out_depth > TINYFORGE_SIMD_MAX_C) return 0;
+    if (level >= 3) fc_vnni(p, input, filter, bias_eff, output);
+    else if (level >= 2) fc_avx2(p, input, filter, bias_eff, output);
     else fc_sse(p, input, filter, bias_eff, output);
+    return 1;
+}
+int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                          int8_t *output)
+{
+    if (tinyforge_simd_level() < 2) return 0;
+    add_avx2(p, size, in1, in2, output);
     return 1;
 }
 #endif /* TINYFORGE_SIMD_X86 */
