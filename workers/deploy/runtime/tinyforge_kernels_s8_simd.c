@@ -71,6 +71,29 @@ static void dw_rows(const tinyforge_conv_s8_t *p, const int8_t *in_b, int oy, in
     }
 }
 
+/* dw_rows, with the precomputed tap offsets for pixels whose taps all lie inside the image. */
+static inline void dw_pixel_rows(const tinyforge_conv_s8_t *p, const int8_t *in_b, int oy, int ox,
+                                 const int8_t *zrow, const int *tap_offset, const int8_t **rows)
+{
+    const int in_y0 = oy * p->stride_h - p->pad_h, in_x0 = ox * p->stride_w - p->pad_w;
+    if (in_y0 >= 0 && in_y0 + (p->f_h - 1) * p->dil_h < p->in_h && in_x0 >= 0 &&
+        in_x0 + (p->f_w - 1) * p->dil_w < p->in_w) {
+        const int8_t *base = in_b + (in_y0 * p->in_w + in_x0) * p->in_c;
+        const int taps = p->f_h * p->f_w;
+        int t;
+        for (t = 0; t < taps; ++t) rows[t] = base + tap_offset[t];
+    } else {
+        dw_rows(p, in_b, oy, ox, zrow, rows);
+    }
+}
+
+static void dw_tap_offsets(const tinyforge_conv_s8_t *p, int *tap_offset)
+{
+    int fy, fx, t = 0;
+    for (fy = 0; fy < p->f_h; ++fy)
+        for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * p->in_c;
+}
+
 static inline int32_t dot_plain(const int8_t *a, const int8_t *b, int n, int32_t acc)
 {
     int i;
@@ -243,13 +266,15 @@ TF_SSE41 static void dw_sse(const tinyforge_conv_s8_t *p, const int8_t *input, c
     const __m128i off = _mm_set1_epi32(p->output_offset);
     const __m128i lo = _mm_set1_epi32(p->act_min), hi = _mm_set1_epi32(p->act_max);
     const int8_t *rows[64];
+    int tap_offset[64];
     int b, oy, ox, c, t;
+    dw_tap_offsets(p, tap_offset);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
                 int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
-                dw_rows(p, in_b, oy, ox, zrow, rows);
+                dw_pixel_rows(p, in_b, oy, ox, zrow, tap_offset, rows);
                 for (c = 0; c + 8 <= C; c += 8) {
                     __m128i a0 = _mm_loadu_si128((const __m128i *)(bias_eff + c));
                     __m128i a1 = _mm_loadu_si128((const __m128i *)(bias_eff + c + 4));
@@ -468,13 +493,15 @@ TF_AVX2 static void dw_avx2(const tinyforge_conv_s8_t *p, const int8_t *input, c
     const __m256i off = _mm256_set1_epi32(p->output_offset);
     const __m256i lo = _mm256_set1_epi32(p->act_min), hi = _mm256_set1_epi32(p->act_max);
     const int8_t *rows[64];
+    int tap_offset[64];
     int b, oy, ox, c, t;
+    dw_tap_offsets(p, tap_offset);
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         for (oy = 0; oy < p->out_h; ++oy) {
             for (ox = 0; ox < p->out_w; ++ox) {
                 int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
-                dw_rows(p, in_b, oy, ox, zrow, rows);
+                dw_pixel_rows(p, in_b, oy, ox, zrow, tap_offset, rows);
                 for (c = 0; c + 16 <= C; c += 16) {
                     __m256i a0 = _mm256_loadu_si256((const __m256i *)(bias_eff + c));
                     __m256i a1 = _mm256_loadu_si256((const __m256i *)(bias_eff + c + 8));
@@ -601,23 +628,22 @@ TF_AVX2 static void add_avx2(const tinyforge_binary_s8_t *p, int size, const int
 static int32_t tinyforge_vnni_bias[TINYFORGE_SIMD_MAX_C] __attribute__((aligned(64)));
 
 /* Column (k bytes) as unsigned bytes in the pair layout: per 8 taps x[0..3], x[0..3], x[4..7],
- * x[4..7] XOR 0x80, then zeros up to a multiple of 32 taps (64 bytes). */
+ * x[4..7] XOR 0x80 (one VPERMD doubles the dwords of 32 taps), zeros up to a multiple of 32 taps. */
 TF_VNNI static void expand_column_u8(const int8_t *x, int k, uint8_t *dst)
 {
-    const __m128i dup = _mm_setr_epi8(0, 1, 2, 3, 0, 1, 2, 3, 4, 5, 6, 7, 4, 5, 6, 7);
-    const __m128i flip = _mm_set1_epi8((char)0x80);
-    const int end = (k + 31) / 32 * 64;
-    int i, d = 0;
-    for (i = 0; i + 8 <= k; i += 8, d += 16)
-        _mm_store_si128((__m128i *)(dst + d),
-                        _mm_xor_si128(_mm_shuffle_epi8(_mm_loadl_epi64((const __m128i *)(x + i)), dup), flip));
-    if (i < k) {
-        int32_t w4;
-        memcpy(&w4, x + i, 4);
-        _mm_store_si128((__m128i *)(dst + d), _mm_xor_si128(_mm_shuffle_epi8(_mm_cvtsi32_si128(w4), dup), flip));
-        d += 16;
+    const __m512i dup = _mm512_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    int i;
+    for (i = 0; i + 32 <= k; i += 32, dst += 64) {
+        const __m512i v = _mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)(x + i)));
+        _mm512_store_si512((void *)dst, _mm512_xor_si512(_mm512_permutexvar_epi32(dup, v), flip));
     }
-    for (; d < end; d += 16) _mm_store_si128((__m128i *)(dst + d), _mm_setzero_si128());
+    if (i < k) { /* the last k - i taps (a multiple of 4); lanes past them zero */
+        const int n = k - i;
+        const __m512i v = _mm512_castsi256_si512(_mm256_maskz_loadu_epi8((__mmask32)((1ULL << n) - 1), x + i));
+        const __mmask16 keep = (__mmask16)((1u << (n / 2)) - 1);
+        _mm512_store_si512((void *)dst, _mm512_maskz_xor_epi32(keep, _mm512_permutexvar_epi32(dup, v), flip));
+    }
 }
 
 /* Rows of the pair (2k bytes at f) summed, lane 0 = the first row, 1 = the second. */
@@ -655,24 +681,30 @@ TF_VNNI static void conv_quad_vnni(const uint8_t *xb, int xs, const int8_t *fa, 
 {
     const int8_t *fb = fa + 2 * k;
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
-    int t;
-    for (t = 0; t < 2 * k; t += 64) {
-        const int n = 2 * k - t;
-        const __mmask64 mask = n >= 64 ? ~(__mmask64)0 : (__mmask64)((1ULL << n) - 1);
-        const __m512i wa = _mm512_maskz_loadu_epi8(mask, fa + t), wb = _mm512_maskz_loadu_epi8(mask, fb + t);
-        __m512i x = _mm512_load_si512((const void *)(xb + t));
-        a0 = _mm512_dpbusd_epi32(a0, x, wa);
-        b0 = _mm512_dpbusd_epi32(b0, x, wb);
-        x = _mm512_load_si512((const void *)(xb + xs + t));
-        a1 = _mm512_dpbusd_epi32(a1, x, wa);
-        b1 = _mm512_dpbusd_epi32(b1, x, wb);
-        x = _mm512_load_si512((const void *)(xb + 2 * xs + t));
-        a2 = _mm512_dpbusd_epi32(a2, x, wa);
-        b2 = _mm512_dpbusd_epi32(b2, x, wb);
-        x = _mm512_load_si512((const void *)(xb + 3 * xs + t));
-        a3 = _mm512_dpbusd_epi32(a3, x, wa);
-        b3 = _mm512_dpbusd_epi32(b3, x, wb);
+    int t = 0;
+#define TF_STEP(WA, WB)                                                 \
+    do {                                                                \
+        const __m512i wa = (WA), wb = (WB);                             \
+        __m512i x = _mm512_load_si512((const void *)(xb + t));          \
+        a0 = _mm512_dpbusd_epi32(a0, x, wa);                            \
+        b0 = _mm512_dpbusd_epi32(b0, x, wb);                            \
+        x = _mm512_load_si512((const void *)(xb + xs + t));             \
+        a1 = _mm512_dpbusd_epi32(a1, x, wa);                            \
+        b1 = _mm512_dpbusd_epi32(b1, x, wb);                            \
+        x = _mm512_load_si512((const void *)(xb + 2 * xs + t));         \
+        a2 = _mm512_dpbusd_epi32(a2, x, wa);                            \
+        b2 = _mm512_dpbusd_epi32(b2, x, wb);                            \
+        x = _mm512_load_si512((const void *)(xb + 3 * xs + t));         \
+        a3 = _mm512_dpbusd_epi32(a3, x, wa);                            \
+        b3 = _mm512_dpbusd_epi32(b3, x, wb);                            \
+    } while (0)
+    for (; t + 64 <= 2 * k; t += 64)
+        TF_STEP(_mm512_loadu_si512((const void *)(fa + t)), _mm512_loadu_si512((const void *)(fb + t)));
+    if (t < 2 * k) {
+        const __mmask64 mask = (__mmask64)((1ULL << (2 * k - t)) - 1);
+        TF_STEP(_mm512_maskz_loadu_epi8(mask, fa + t), _mm512_maskz_loadu_epi8(mask, fb + t));
     }
+#undef TF_STEP
     res[0] = _mm_unpacklo_epi64(pair_fold(a0), pair_fold(b0));
     res[1] = _mm_unpacklo_epi64(pair_fold(a1), pair_fold(b1));
     res[2] = _mm_unpacklo_epi64(pair_fold(a2), pair_fold(b2));
