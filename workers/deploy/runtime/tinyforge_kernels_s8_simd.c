@@ -676,8 +676,22 @@ TF_VNNI static void vnni_bias(const tinyforge_conv_s8_t *p, const int8_t *filter
     }
 }
 
-/* Four pixels (unsigned pair-layout columns, xs bytes apart) x channels [oc, oc + 4). */
-TF_VNNI static void conv_quad_vnni(const uint8_t *xb, int xs, const int8_t *fa, int k, __m128i *res)
+/* Two pixels' accumulators for two channel pairs (even lanes: the pair's first row, odd: its
+ * second) folded into [pixel 0 channels 0..3, pixel 1 channels 0..3]. */
+TF_VNNI static inline __m256i fold2_vnni(__m512i a0, __m512i b0, __m512i a1, __m512i b1)
+{
+#define TF_HALF(Z) _mm256_add_epi32(_mm512_castsi512_si256(Z), _mm512_extracti64x4_epi64((Z), 1))
+    const __m256i ha0 = TF_HALF(a0), hb0 = TF_HALF(b0), ha1 = TF_HALF(a1), hb1 = TF_HALF(b1);
+#undef TF_HALF
+    /* [a r0, a r1, b r0, b r1] partial sums in each 128-bit half */
+    const __m256i s0 = _mm256_add_epi32(_mm256_unpacklo_epi64(ha0, hb0), _mm256_unpackhi_epi64(ha0, hb0));
+    const __m256i s1 = _mm256_add_epi32(_mm256_unpacklo_epi64(ha1, hb1), _mm256_unpackhi_epi64(ha1, hb1));
+    return _mm256_add_epi32(_mm256_permute2x128_si256(s0, s1, 0x20), _mm256_permute2x128_si256(s0, s1, 0x31));
+}
+
+/* Four pixels (unsigned pair-layout columns, xs bytes apart) x channels [oc, oc + 4): res[0] holds
+ * pixels 0 and 1, res[1] pixels 2 and 3. */
+TF_VNNI static void conv_quad_vnni(const uint8_t *xb, int xs, const int8_t *fa, int k, __m256i *res)
 {
     const int8_t *fb = fa + 2 * k;
     __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
@@ -705,10 +719,8 @@ TF_VNNI static void conv_quad_vnni(const uint8_t *xb, int xs, const int8_t *fa, 
         TF_STEP(_mm512_maskz_loadu_epi8(mask, fa + t), _mm512_maskz_loadu_epi8(mask, fb + t));
     }
 #undef TF_STEP
-    res[0] = _mm_unpacklo_epi64(pair_fold(a0), pair_fold(b0));
-    res[1] = _mm_unpacklo_epi64(pair_fold(a1), pair_fold(b1));
-    res[2] = _mm_unpacklo_epi64(pair_fold(a2), pair_fold(b2));
-    res[3] = _mm_unpacklo_epi64(pair_fold(a3), pair_fold(b3));
+    res[0] = fold2_vnni(a0, b0, a1, b1);
+    res[1] = fold2_vnni(a2, b2, a3, b3);
 }
 
 TF_VNNI static void conv_vnni(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
@@ -731,15 +743,15 @@ TF_VNNI static void conv_vnni(const tinyforge_conv_s8_t *p, const int8_t *input,
             expand_column_u8(cols[j < n ? j : n - 1], k, xb + j * xs);
         }
         for (oc = 0; oc < oc4; oc += 4) {
-            __m128i res[4];
+            __m256i res[2];
             const __m128i bias = _mm_load_si128((const __m128i *)(tinyforge_vnni_bias + oc));
             const __m256i bias2 = _mm256_setr_m128i(bias, bias);
             const __m256i m = load44(p->multiplier + oc, p->multiplier + oc);
             const __m256i s = load44(p->shift + oc, p->shift + oc);
             __m256i r01, r23;
             conv_quad_vnni(xb, xs, filter + oc * k, k, res);
-            r01 = rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[0], res[1]), bias2), m, s, off, lo, hi);
-            r23 = rq_avx2(_mm256_add_epi32(_mm256_setr_m128i(res[2], res[3]), bias2), m, s, off, lo, hi);
+            r01 = rq_avx2(_mm256_add_epi32(res[0], bias2), m, s, off, lo, hi);
+            r23 = rq_avx2(_mm256_add_epi32(res[1], bias2), m, s, off, lo, hi);
             if (n == 4) {
                 store44_avx2(out + oc, out + C + oc, r01);
                 store44_avx2(out + 2 * C + oc, out + 3 * C + oc, r23);
