@@ -43,6 +43,7 @@ static inline int8_t rq_scalar(int32_t acc, int32_t multiplier, int32_t shift, i
     return (int8_t)tinyforge_clamp_i32(tinyforge_mbqm_fast(acc, multiplier, shift) + off, lo, hi);
 }
 
+#ifdef TINYFORGE_SIMD_X86 /* buffers and helpers of the x86-64 kernels */
 static int8_t tinyforge_simd_xbuf_bytes[4 * 4 * TINYFORGE_SIMD_MAX_K] __attribute__((aligned(64)));
 #define tinyforge_xbuf ((int16_t *)(void *)tinyforge_simd_xbuf_bytes)
 static int16_t tinyforge_dwbuf[TINYFORGE_SIMD_MAX_DW] __attribute__((aligned(32)));
@@ -93,6 +94,8 @@ static void dw_tap_offsets(const tinyforge_conv_s8_t *p, int *tap_offset)
     for (fy = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * p->in_c;
 }
+
+#endif
 
 static inline int32_t dot_plain(const int8_t *a, const int8_t *b, int n, int32_t acc)
 {
@@ -878,6 +881,167 @@ int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t
     return 1;
 }
 #endif /* TINYFORGE_SIMD_X86 */
+
+/* ------------------------------------------------------------------------------------------ */
+#ifdef TINYFORGE_SIMD_NEON
+#include <arm_neon.h>
+
+int tinyforge_simd_level(void) { return 1; }
+
+/* tinyforge_mbqm_fast on four lanes as gemmlowp's NEON code does it: VQRDMULH is
+ * SaturatingRoundingDoublingHighMul, RoundingDivideByPOT is VRSHL after negative values are moved
+ * down by one (the same steps as the Helium path). Then the offset and the clamp. */
+static inline int32x4_t rq_neon(int32x4_t x, int32x4_t m, int32x4_t s, int32x4_t off, int32x4_t lo,
+                                int32x4_t hi)
+{
+    const int32x4_t zero = vdupq_n_s32(0);
+    const int32x4_t right = vminq_s32(s, zero);
+    x = vqrdmulhq_s32(vshlq_s32(x, vmaxq_s32(s, zero)), m);
+    x = vqaddq_s32(x, vshrq_n_s32(vandq_s32(x, right), 31));
+    x = vaddq_s32(vrshlq_s32(x, right), off);
+    return vminq_s32(vmaxq_s32(x, lo), hi);
+}
+
+static inline void store4_neon(int8_t *dst, int32x4_t v)
+{
+    const int8x8_t b = vqmovn_s16(vcombine_s16(vqmovn_s32(v), vqmovn_s32(v)));
+    vst1_lane_s32((int32_t *)(void *)dst, vreinterpret_s32_s8(b), 0);
+}
+
+/* Taps t..t+7 of a column, as x[0..3], x[0..3], x[4..7], x[4..7]. */
+static inline int8x16_t dup_pairs(const int8_t *x)
+{
+    const uint32x4_t d = vreinterpretq_u32_s8(vcombine_s8(vld1_s8(x), vld1_s8(x)));
+    return vreinterpretq_s8_u32(vzip1q_u32(d, d));
+}
+
+/* Two pixels x channels [oc, oc + 4): VMULL of 8 int8 pairs, VPADAL into four int32 lanes
+ * ([r0, r0, r1, r1] of a pair), folded by VPADD. */
+static void conv_quad_neon(const int8_t *x0, const int8_t *x1, const int8_t *fa, int k, int32x4_t *r0,
+                           int32x4_t *r1)
+{
+    const int8_t *fb = fa + 2 * k;
+    int32x4_t a0 = vdupq_n_s32(0), b0 = a0, a1 = a0, b1 = a0;
+    int t;
+    for (t = 0; t + 8 <= k; t += 8, fa += 16, fb += 16) {
+        const int8x16_t wa = vld1q_s8(fa), wb = vld1q_s8(fb);
+        const int8x16_t u = dup_pairs(x0 + t), v = dup_pairs(x1 + t);
+        a0 = vpadalq_s16(a0, vmull_s8(vget_low_s8(u), vget_low_s8(wa)));
+        a0 = vpadalq_s16(a0, vmull_high_s8(u, wa));
+        b0 = vpadalq_s16(b0, vmull_s8(vget_low_s8(u), vget_low_s8(wb)));
+        b0 = vpadalq_s16(b0, vmull_high_s8(u, wb));
+        a1 = vpadalq_s16(a1, vmull_s8(vget_low_s8(v), vget_low_s8(wa)));
+        a1 = vpadalq_s16(a1, vmull_high_s8(v, wa));
+        b1 = vpadalq_s16(b1, vmull_s8(vget_low_s8(v), vget_low_s8(wb)));
+        b1 = vpadalq_s16(b1, vmull_high_s8(v, wb));
+    }
+    if (t < k) { /* 4 taps */
+        int32_t w0, w1;
+        int8x8_t u, v;
+        const int8x8_t wa = vld1_s8(fa), wb = vld1_s8(fb);
+        memcpy(&w0, x0 + t, 4);
+        memcpy(&w1, x1 + t, 4);
+        u = vreinterpret_s8_s32(vdup_n_s32(w0));
+        v = vreinterpret_s8_s32(vdup_n_s32(w1));
+        a0 = vpadalq_s16(a0, vmull_s8(u, wa));
+        b0 = vpadalq_s16(b0, vmull_s8(u, wb));
+        a1 = vpadalq_s16(a1, vmull_s8(v, wa));
+        b1 = vpadalq_s16(b1, vmull_s8(v, wb));
+    }
+    *r0 = vpaddq_s32(a0, b0);
+    *r1 = vpaddq_s32(a1, b1);
+}
+
+int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                             const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, pixels = p->batches * p->out_h * p->out_w, C = p->out_c, oc4 = C & ~3;
+    const int32x4_t off = vdupq_n_s32(p->output_offset);
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    int pix, oc, j;
+    for (pix = 0; pix < pixels; pix += 2) {
+        const int n = pixels - pix < 2 ? pixels - pix : 2;
+        const int8_t *cols[2];
+        cols[0] = tinyforge_conv_column_s8(p, input, pix, scratch);
+        cols[1] = n > 1 ? tinyforge_conv_column_s8(p, input, pix + 1, scratch + k) : cols[0];
+        for (oc = 0; oc < oc4; oc += 4) {
+            const int32x4_t bias = vld1q_s32(bias_eff + oc);
+            const int32x4_t m = vld1q_s32(p->multiplier + oc), s = vld1q_s32(p->shift + oc);
+            int32x4_t r0, r1;
+            conv_quad_neon(cols[0], cols[1], filter + oc * k, k, &r0, &r1);
+            store4_neon(output + pix * C + oc, rq_neon(vaddq_s32(r0, bias), m, s, off, lo, hi));
+            if (n > 1) store4_neon(output + (pix + 1) * C + oc, rq_neon(vaddq_s32(r1, bias), m, s, off, lo, hi));
+        }
+        for (; oc < C; ++oc) { /* a last pair, or the odd plain row: scalar */
+            const int pair = oc + 1 < C || (C & 1) == 0;
+            const int8_t *row = filter + (oc & ~1) * k;
+            for (j = 0; j < n; ++j) {
+                int32_t acc = bias_eff[oc];
+                int g, i;
+                if (pair) {
+                    for (g = 0; g < k; g += 4)
+                        for (i = 0; i < 4; ++i) acc += (int32_t)cols[j][g + i] * row[2 * g + 4 * (oc & 1) + i];
+                } else {
+                    acc = dot_plain(cols[j], row, k, acc);
+                }
+                output[(pix + j) * C + oc] = rq_scalar(acc, p->multiplier[oc], p->shift[oc], p->output_offset,
+                                                       p->act_min, p->act_max);
+            }
+        }
+    }
+    return 1;
+}
+
+/* Depthwise: the generic loops (not vectorised for NEON yet). */
+int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output,
+                                       int8_t *scratch)
+{
+    (void)p, (void)input, (void)filter, (void)bias_eff, (void)output, (void)scratch;
+    return 0;
+}
+
+int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias_eff, int8_t *output)
+{
+    const int k = p->accum_depth, o4 = p->out_depth & ~3;
+    const int32x4_t off = vdupq_n_s32(p->output_offset);
+    const int32x4_t lo = vdupq_n_s32(p->act_min), hi = vdupq_n_s32(p->act_max);
+    const int32x4_t m1 = vdupq_n_s32(p->multiplier[0]), s1 = vdupq_n_s32(p->shift[0]);
+    int b, oc, t;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + b * k;
+        int8_t *out = output + b * p->out_depth;
+        for (oc = 0; oc < o4; oc += 4) {
+            const int8_t *f = filter + oc * k;
+            int32x4_t al = vdupq_n_s32(0), ah = al;
+            for (t = 0; t < k; t += 4, f += 16) { /* 4 taps x 4 rows */
+                int32_t x4;
+                int8x16_t xv, w;
+                memcpy(&x4, x + t, 4);
+                xv = vreinterpretq_s8_s32(vdupq_n_s32(x4));
+                w = vld1q_s8(f);
+                al = vpadalq_s16(al, vmull_s8(vget_low_s8(xv), vget_low_s8(w)));
+                ah = vpadalq_s16(ah, vmull_high_s8(xv, w));
+            }
+            al = vaddq_s32(vpaddq_s32(al, ah), vld1q_s32(bias_eff + oc));
+            store4_neon(out + oc, rq_neon(al, p->per_channel ? vld1q_s32(p->multiplier + oc) : m1,
+                                          p->per_channel ? vld1q_s32(p->shift + oc) : s1, off, lo, hi));
+        }
+        for (; oc < p->out_depth; ++oc)
+            out[oc] = rq_scalar(dot_plain(x, filter + oc * k, k, bias_eff[oc]), p->multiplier[p->per_channel ? oc : 0],
+                                p->shift[p->per_channel ? oc : 0], p->output_offset, p->act_min, p->act_max);
+    }
+    return 1;
+}
+
+int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                          int8_t *output)
+{
+    (void)p, (void)size, (void)in1, (void)in2, (void)output;
+    return 0;
+}
+#endif /* TINYFORGE_SIMD_NEON */
 
 /* ISO C wants at least one declaration in a translation unit. */
 typedef int tinyforge_kernels_s8_simd_unused_t;
