@@ -212,8 +212,9 @@ def main() -> None:
         for g in goals:
             print(g)
         print(
-            "Not measured here: the arena goal of --optimize ram and Linux SIMD vs LiteRT "
-            "(not implemented), the M4F cycle-model goal (the profile's cycle model)."
+            "Not measured here: the arena goal of --optimize ram (not implemented), Linux SIMD "
+            "vs LiteRT (bench/infer_linux.py), the M4F cycle-model goal (the profile's cycle "
+            "model)."
         )
 
 

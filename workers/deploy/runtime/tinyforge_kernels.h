@@ -146,9 +146,9 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *p, int size, const int8_t
 void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *p, const int8_t *input, int8_t *output);
 
 /* SIMD paths of the optimised convolution, depthwise, fully connected and ADD kernels for Linux targets
- * (tinyforge_kernels_s8_simd.c): x86-64 SSE4.1 and AVX2, the best the CPU has chosen at run
- * time (the library builds with plain flags and runs on any x86-64), and aarch64 NEON.
- * -DTINYFORGE_SIMD=0 compiles them out, =1 caps x86-64 at SSE4.1, =2 at AVX2. They return 1
+ * (tinyforge_kernels_s8_simd.c): x86-64 SSE4.1, AVX2 and AVX-512 VNNI, the best the CPU has chosen
+ * at run time (the library builds with plain flags and runs on any x86-64), and aarch64 NEON.
+ * -DTINYFORGE_SIMD=0 compiles them out, =1 caps x86-64 at SSE4.1, =2 at AVX2, =3 at VNNI. They return 1
  * when they computed the layer, 0 when the generic loops must (no SIMD on this CPU, a shape
  * past their static buffers). Same layouts, same scratch, bit-exact. */
 #if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYFORGE_EMULATE_DSP) && \
@@ -174,7 +174,7 @@ int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t
  * input for 1x1 without padding, else gathered into `dst` (col_stride bytes). */
 const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_t *input, int pix,
                                        int8_t *dst);
-/* The SIMD level in use: 0 none, x86-64 1 SSE4.1 / 2 AVX2, aarch64 1 NEON. */
+/* The SIMD level in use: 0 none, x86-64 1 SSE4.1 / 2 AVX2 / 3 AVX-512 VNNI, aarch64 1 NEON. */
 int tinyforge_simd_level(void);
 #endif
 

@@ -2,9 +2,13 @@
  * Hand-written runtime of the Tinyforge compiler; copied into every generated library.
  *
  * x86-64: SSE4.1 and AVX2 versions of the convolution, depthwise convolution and fully connected
- * kernels, compiled with __attribute__((target)) so the library builds with plain flags; the level
- * is chosen once at run time (__builtin_cpu_supports), capped by -DTINYFORGE_SIMD. aarch64: NEON.
- * Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
+ * kernels (AVX2 also ADD), and AVX-512 VNNI (VPDPBUSD) versions of the convolution and fully
+ * connected ones, compiled with __attribute__((target)) so the library builds with plain flags; the
+ * level is chosen once at run time (__builtin_cpu_supports): 3 AVX-512 VNNI, 2 AVX2, 1 SSE4.1, capped
+ * by -DTINYFORGE_SIMD. aarch64: NEON convolution and fully connected (depthwise and ADD take the
+ * generic loops there). Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
+ * The x86-64 kernels use static buffers (expanded columns, the expanded depthwise filter, VNNI biases:
+ * 136 KiB of .bss together); shapes past them take the generic loops.
  *
  * The weights keep the layouts the compiler makes for every target (tinyforge_kernels.h):
  *  - convolution filter rows in channel pairs interleaved 4 bytes at a time: a column expanded to
