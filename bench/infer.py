@@ -281,7 +281,7 @@ def main() -> None:
         for g in goals:
             print(g)
         print(
-            "Not measured here: Linux SIMD vs LiteRT (not implemented), the M4F cycle-model "
+            "Measured elsewhere: Linux SIMD vs LiteRT (bench/infer_linux.py), the M4F cycle-model "
             "goal (the profile's cycle model)."
         )
 

@@ -23,6 +23,7 @@ RUNTIME_FILES = (
     "tinyforge_kernels.h",
     "tinyforge_kernels_s8.c",
     "tinyforge_kernels_s8_opt.c",
+    "tinyforge_kernels_s8_simd.c",
     "tinyforge_kernels_f32.c",
     "tinyforge_kernels_common.c",
     "tinyforge_kernels_ram.h",

@@ -145,6 +145,39 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *p, int size, const int8_t
                           const int8_t *in2, int8_t *output);
 void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *p, const int8_t *input, int8_t *output);
 
+/* SIMD paths of the optimised convolution, depthwise, fully connected and ADD kernels for Linux targets
+ * (tinyforge_kernels_s8_simd.c): x86-64 SSE4.1, AVX2 and AVX-512 VNNI, the best the CPU has chosen
+ * at run time (the library builds with plain flags and runs on any x86-64), and aarch64 NEON.
+ * -DTINYFORGE_SIMD=0 compiles them out, =1 caps x86-64 at SSE4.1, =2 at AVX2, =3 at VNNI. They return 1
+ * when they computed the layer, 0 when the generic loops must (no SIMD on this CPU, a shape
+ * past their static buffers). Same layouts, same scratch, bit-exact. */
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(TINYFORGE_EMULATE_DSP) && \
+    (!defined(TINYFORGE_SIMD) || TINYFORGE_SIMD > 0)
+#if defined(__x86_64__)
+#define TINYFORGE_SIMD_X86 1
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define TINYFORGE_SIMD_NEON 1
+#endif
+#endif
+#if defined(TINYFORGE_SIMD_X86) || defined(TINYFORGE_SIMD_NEON)
+#define TINYFORGE_SIMD_PATHS 1
+int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                             const int32_t *bias_eff, int8_t *output, int8_t *scratch);
+int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input,
+                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output,
+                                       int8_t *scratch);
+int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *input,
+                                      const int8_t *filter, const int32_t *bias_eff, int8_t *output);
+int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                          int8_t *output);
+/* The im2col column of output pixel `pix` (the optimised convolution's): a pointer into the
+ * input for 1x1 without padding, else gathered into `dst` (col_stride bytes). */
+const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_t *input, int pix,
+                                       int8_t *dst);
+/* The SIMD level in use: 0 none, x86-64 1 SSE4.1 / 2 AVX2 / 3 AVX-512 VNNI, aarch64 1 NEON. */
+int tinyforge_simd_level(void);
+#endif
+
 void tinyforge_pad(const tinyforge_pad_t *p, const void *input, const void *pad_value, void *output);
 /* Copy `n_inputs` blocks of inner sizes `inner_bytes[i]` for each of `outer` rows. */
 void tinyforge_concat(int outer, int n_inputs, const void *const *inputs, const int *inner_bytes, void *output);

@@ -525,6 +525,14 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
     return dst;
 }
 
+#ifdef TINYFORGE_SIMD_PATHS
+const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_t *input, int pix,
+                                       int8_t *dst)
+{
+    return conv_column(p, input, pix, dst);
+}
+#endif
+
 #if TINYFORGE_MVE
 /* Byte offsets of one row's bytes in a block of two rows interleaved 4 bytes at a time. */
 static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
@@ -683,6 +691,9 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     const int pixels = p->batches * p->out_h * p->out_w;
     int8_t *const interleaved = scratch + 2 * k;
     int pix = 0;
+#ifdef TINYFORGE_SIMD_PATHS
+    if (tinyforge_conv2d_s8_simd(p, input, filter, bias_eff, output, scratch)) return;
+#endif
 #if TINYFORGE_MVE
     if (tinyforge_aligned4(filter)) {
         conv2d_mve(p, input, filter, bias_eff, output, scratch);
@@ -706,6 +717,9 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
     const tinyforge_fc_s8_t local = *params, *p = &local;
     const int k = p->accum_depth; /* a multiple of 4 */
     int b, oc, j;
+#ifdef TINYFORGE_SIMD_PATHS
+    if (tinyforge_fully_connected_s8_simd(p, input, filter, bias_eff, output)) return;
+#endif
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * k;
         int8_t *out = output + b * p->out_depth;
@@ -837,6 +851,9 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     const int row_step = p->in_w * C;
 #endif
     memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
+#ifdef TINYFORGE_SIMD_PATHS
+    if (tinyforge_depthwise_conv2d_s8_simd(p, input, filter, bias_eff, output, scratch)) return;
+#endif
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
     for (b = 0; b < p->batches; ++b) {
@@ -940,6 +957,9 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
 {
     const tinyforge_binary_s8_t p = *params;
     int i = 0;
+#ifdef TINYFORGE_SIMD_PATHS
+    if (tinyforge_add_s8_simd(&p, size, in1, in2, output)) return;
+#endif
 #if TINYFORGE_MVE
     { /* four elements per step; the last step's lanes past `size` are predicated off */
         const int32x4_t m1 = vdupq_n_s32(p.input1_multiplier), s1 = vdupq_n_s32(p.input1_shift);
