@@ -1,6 +1,6 @@
 """tuner: a trial's latency in two parts, the processing block's and the network's
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0008
 Create Date: 2026-12-03 20:50:00
 """
