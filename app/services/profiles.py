@@ -9,7 +9,7 @@ loads a block's models, shapes the answer of
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -56,7 +56,7 @@ def shape_board(
     """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
 
     `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
-    or None (then the DSP part is null and a note says so). `anomaly`: the trained anomaly
+    None, or why it could not be measured (then the DSP part is null and the notes say so). `anomaly`: the trained anomaly
     block's model (K-means or GMM), costed from its dimensions (`profile.anomaly`), or None.
     RAM total = window buffer + DSP working memory + arena + kernel scratch + the deepest of the
     stacks (DSP, model, anomaly scorer) + static data; flash total = code + weights + DSP tables
@@ -70,13 +70,16 @@ def shape_board(
     notes = list(entry["notes"])
     cycles = entry["cycles"]
     dsp_part = empty
-    if dsp is not None:
+    if isinstance(dsp, str):  # why this core's DSP could not be measured
+        notes.append(dsp)
+        dsp = None
+    elif dsp is not None:
         dsp_cycles = cycles_from_classes(
             dsp.classes, entry["target"], flash_wait_states=entry["flash_wait_states"]
         ).cycles
         dsp_part = _part(dsp_cycles, clock, dsp.ram_bytes, dsp.flash_bytes)
         cycles += dsp_cycles
-    else:
+    if dsp is None:
         notes.append("the DSP is not profiled in this answer: total is without it")
     ram, flash = impulse_memory(entry["ram"], entry["flash"], dsp=dsp)
     total = _part(cycles, clock, *memory_totals(ram, flash))
@@ -328,10 +331,26 @@ def _measure_dsp(uow, project_id: int, impulse_id: int, learn_id: int, log) -> d
     except DspBuildError as exc:
         log(f"the DSP is not profiled: {exc}")
         return None
-    return {
-        target: _measure_dsp_on(emission, target, log)
-        for target in dict.fromkeys(b.target for b in PROFILE_BOARDS)
-    }
+    return measure_dsp_per_target(emission, dict.fromkeys(b.target for b in PROFILE_BOARDS), log)
+
+
+def measure_dsp_per_target(
+    emission, targets: Iterable[str], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The processing blocks measured on each core. A core whose emulated machine cannot hold
+    them (an 8 kHz MFCC window on the M0+'s 16 kB micro:bit) gets the reason instead of a
+    measurement: its boards say the DSP is not profiled, and the other cores are still measured."""
+    from workers.deploy.mcu.errors import McuDoesNotFitError
+
+    out: dict[str, Any] = {}
+    for target in targets:
+        try:
+            out[target] = _measure_dsp_on(emission, target, log)
+        except McuDoesNotFitError as exc:
+            reason = str(exc).splitlines()[0]
+            log(f"the DSP is not profiled on {target}: {reason}")
+            out[target] = f"the DSP is not profiled on this core: {reason}"
+    return out
 
 
 def _measure_dsp_on(emission, target: str, log: Callable[[str], None]) -> Any:
