@@ -56,8 +56,9 @@ def shape_board(
     """One board of a model profile (`profile_model`) as the API's dsp/model/anomaly/total entry.
 
     `dsp`: the processing blocks measured on the board's core (`profile.dsp.DspMeasurement`),
-    None, or why it could not be measured (then the DSP part is null and the notes say so). `anomaly`: the trained anomaly
-    block's model (K-means or GMM), costed from its dimensions (`profile.anomaly`), or None.
+    None, or why it could not be measured (then the DSP part is null and the notes say so).
+    `anomaly`: the trained anomaly block's model (K-means or GMM), costed from its dimensions
+    (`profile.anomaly`), or None.
     RAM total = window buffer + DSP working memory + arena + kernel scratch + the deepest of the
     stacks (DSP, model, anomaly scorer) + static data; flash total = code + weights + DSP tables
     + anomaly tables. Cycles total = DSP + model + anomaly."""
