@@ -42,12 +42,22 @@ def _produce(root: Path, producer: int, count: int, pad: int) -> None:
             queue.put({"producer": producer, "k": k, "pad": "x" * pad})
 
 
-def _consume(root: Path, out, idle_s: float) -> None:
+def _consume(root: Path, out, producers_done, idle_s: float) -> None:
+    """Drain until the producers have finished and the queue has stayed empty for `idle_s`.
+
+    The idle clock starts only once the producers are done: under load, spawning a producer can
+    take longer than any fixed idle time, and a consumer that gave up early left messages behind.
+    """
     errors = 0
+    deadline = time.monotonic() + 300
     with _connection(root) as conn:
         queue = conn.SimpleQueue("default")
         last = time.monotonic()
-        while time.monotonic() - last < idle_s:
+        while time.monotonic() < deadline:
+            if not producers_done.is_set():
+                last = time.monotonic()
+            elif time.monotonic() - last >= idle_s:
+                break
             try:
                 message = queue.get(timeout=0.2)
             except queue.Empty:
@@ -72,15 +82,22 @@ def test_many_producers_and_consumers_lose_nothing(tmp_path):
     """4 producer processes × 300 messages of 20 kB while 2 consumer processes drain the queue."""
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    consumers = [ctx.Process(target=_consume, args=(tmp_path, out, 3.0)) for _ in range(2)]
+    producers_done = ctx.Event()
+    consumers = [
+        ctx.Process(target=_consume, args=(tmp_path, out, producers_done, 1.0)) for _ in range(2)
+    ]
     producers = [ctx.Process(target=_produce, args=(tmp_path, i, 300, 20_000)) for i in range(4)]
     for p in consumers + producers:
         p.start()
-    for p in producers + consumers:
-        p.join(timeout=120)
-    results = []
+    for p in producers:
+        p.join(timeout=240)
+    assert [p.exitcode for p in producers] == [0] * 4, "every producer put all its messages"
+    producers_done.set()
+    results = []  # read while the consumers run: a child blocks on exit until its queue is drained
     while len([r for r in results if r[0] == "done"]) < 2:
-        results.append(out.get(timeout=10))
+        results.append(out.get(timeout=60))
+    for p in consumers:
+        p.join(timeout=30)
     received = [r for r in results if r[0] not in ("done", "error")]
     errors = [r for r in results if r[0] == "error"]
     assert errors == []
