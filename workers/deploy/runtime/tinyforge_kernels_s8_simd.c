@@ -92,6 +92,14 @@ static inline void dw_pixel_rows(const tinyforge_conv_s8_t *p, const int8_t *in_
     }
 }
 
+/* Filter byte (output channel oc, tap t) of the optimised convolution's layout: rows in channel pairs
+ * interleaved 4 bytes at a time, an odd last row plain. */
+static inline int8_t conv_filter_at(const int8_t *filter, int k, int C, int oc, int t)
+{
+    if ((oc | 1) < C) return filter[(oc & ~1) * k + 2 * (t & ~3) + 4 * (oc & 1) + (t & 3)];
+    return filter[oc * k + t];
+}
+
 static void dw_tap_offsets(const tinyforge_conv_s8_t *p, int *tap_offset)
 {
     int fy, fx, t = 0;
@@ -787,6 +795,175 @@ TF_VNNI static void conv_vnni(const tinyforge_conv_s8_t *p, const int8_t *input,
     }
 }
 
+/* ---- AVX-512 VNNI, output channels along the lanes ----
+ * The convolution's filter repacked, on a layer's first call, into blocks of 16 output channels: per
+ * 4 taps, 64 bytes (channel 0's four taps, channel 1's, ...; channels past out_c zero). A column's 4
+ * taps broadcast to every lane (as unsigned bytes) meet a block in one VPDPBUSD whose 16 lanes are the
+ * 16 channels' sums: nothing to fold. Eight pixels x one or two blocks per pass. The packs, with the
+ * biases less 128 * the weights' sums, live in a static pool (tinyforge_simd_pack_t); a layer past it
+ * takes conv_vnni. The filter and bias must not change between calls (the compiler's are const). */
+#ifndef TINYFORGE_SIMD_PACK_BYTES
+#define TINYFORGE_SIMD_PACK_BYTES (2 * 1024 * 1024)
+#endif
+#define TINYFORGE_SIMD_PACKS 256
+#define TINYFORGE_LANE_PIXELS 8
+
+typedef struct {
+    const int8_t *filter; /* the layer's filter and bias_eff: the key */
+    const int32_t *bias_eff;
+    int k, C;
+    const int8_t *w;     /* [C/16][k/4][16][4], C rounded up to 16 */
+    const int32_t *bias; /* bias_eff - 128 * sum(row), zero past C */
+} tinyforge_simd_pack_t;
+
+static int8_t tinyforge_pack_pool[TINYFORGE_SIMD_PACK_BYTES] __attribute__((aligned(64)));
+static tinyforge_simd_pack_t tinyforge_packs[TINYFORGE_SIMD_PACKS];
+static int tinyforge_packs_n, tinyforge_pack_used;
+
+/* The packed filter of a convolution (made on first use), or NULL when the pool is full. */
+static const tinyforge_simd_pack_t *conv_pack(const int8_t *filter, const int32_t *bias_eff, int k, int C)
+{
+    const int c16 = (C + 15) / 16 * 16;
+    const int wbytes = c16 * k, bytes = (wbytes + 4 * c16 + 63) / 64 * 64;
+    tinyforge_simd_pack_t *pk;
+    int8_t *w;
+    int32_t *bias;
+    int i, oc, t;
+    for (i = 0; i < tinyforge_packs_n; ++i) {
+        pk = &tinyforge_packs[i];
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == k && pk->C == C) return pk;
+    }
+    if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
+        return NULL;
+    w = tinyforge_pack_pool + tinyforge_pack_used;
+    bias = (int32_t *)(void *)(w + wbytes); /* k is a multiple of 4: wbytes of 64 */
+    for (oc = 0; oc < c16; ++oc) {
+        int32_t sum = 0;
+        for (t = 0; t < k; ++t) {
+            const int8_t v = oc < C ? conv_filter_at(filter, k, C, oc, t) : 0;
+            w[((oc / 16) * (k / 4) + t / 4) * 64 + 4 * (oc % 16) + t % 4] = v;
+            sum += v;
+        }
+        bias[oc] = oc < C ? bias_eff[oc] - 128 * sum : 0;
+    }
+    tinyforge_pack_used += bytes;
+    pk = &tinyforge_packs[tinyforge_packs_n++];
+    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = k, pk->C = C, pk->w = w, pk->bias = bias;
+    return pk;
+}
+
+/* tinyforge_mbqm_fast on sixteen lanes (multipliers m >= 0, shifts s per lane). */
+TF_VNNI static inline __m512i mbqm_512(__m512i x, __m512i m, __m512i s)
+{
+    const __m512i r30 = _mm512_set1_epi64((int64_t)1 << 30), zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
+    const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    __m512i e, o, h, rem, thr, q;
+    x = _mm512_sllv_epi32(x, _mm512_max_epi32(s, zero));
+    e = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), r30), 31);
+    o = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), r30), 1);
+    h = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e, o);
+    rem = _mm512_and_si512(h, mask);
+    thr = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(h, 31));
+    q = _mm512_srav_epi32(h, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+/* A column (k bytes, a multiple of 4) as unsigned bytes (XOR 0x80). */
+TF_VNNI static inline void flip_column(const int8_t *x, int k, uint8_t *dst)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    int i;
+    for (i = 0; i + 64 <= k; i += 64)
+        _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(x + i)), flip));
+    if (i < k) {
+        const __mmask64 m = (__mmask64)((1ULL << (k - i)) - 1);
+        _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+    }
+}
+
+static inline int32_t load_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Requantise a block's sixteen accumulators of pixel row `out` (channels [oc, oc + 16), fewer at the
+ * end: `keep` masks them) and store them. */
+TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m, __m512i s, __m512i off,
+                                            __m512i lo, __m512i hi, __mmask16 keep)
+{
+    const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(mbqm_512(acc, m, s), off), lo), hi);
+    _mm_mask_storeu_epi8(out, keep, _mm512_cvtepi32_epi8(r));
+}
+
+#define TF_LANES_TILE(NAME, TWO)                                                                              \
+    TF_VNNI static void NAME(const uint8_t *xb, int xs, const int8_t *w0, int k, __m512i *acc)             \
+    {                                                                                                       \
+        const int8_t *w1 = w0 + 16 * k;                                                                    \
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0; \
+        __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;                     \
+        int t;                                                                                              \
+        for (t = 0; t < k; t += 4, w0 += 64, w1 += 64) {                                                    \
+            const __m512i f0 = _mm512_load_si512((const void *)w0);                                         \
+            const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                              \
+            __m512i x;                                                                                      \
+            TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)                                     \
+            TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)                                     \
+        }                                                                                                   \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6;          \
+        acc[7] = a7;                                                                                        \
+        if (TWO) {                                                                                          \
+            acc[8] = b0, acc[9] = b1, acc[10] = b2, acc[11] = b3, acc[12] = b4, acc[13] = b5;               \
+            acc[14] = b6, acc[15] = b7;                                                                     \
+        }                                                                                                   \
+    }
+#define TF_LANE_PIX(J, TWO)                                                 \
+    x = _mm512_set1_epi32(load_i32(xb + (J) * xs + t));                  \
+    a##J = _mm512_dpbusd_epi32(a##J, x, f0);                             \
+    if (TWO) b##J = _mm512_dpbusd_epi32(b##J, x, f1);
+/* Eight pixels (unsigned columns xs bytes apart) x blocks of 16 channels: two blocks (acc[0..7] the
+ * first's pixels, acc[8..15] the second's) or one. */
+TF_LANES_TILE(lanes_tile2_vnni, 1)
+TF_LANES_TILE(lanes_tile1_vnni, 0)
+#undef TF_LANE_PIX
+#undef TF_LANES_TILE
+
+TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_pack_t *pk,
+                                    const int8_t *input, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, xs = (k + 63) / 64 * 64, pixels = p->batches * p->out_h * p->out_w;
+    const int C = p->out_c, blocks = (C + 15) / 16;
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
+    __m512i acc[16];
+    int pix, j, cb;
+    for (pix = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
+        const int n = pixels - pix < TINYFORGE_LANE_PIXELS ? pixels - pix : TINYFORGE_LANE_PIXELS;
+        int8_t *out = output + pix * C;
+        for (j = 0; j < n; ++j) flip_column(tinyforge_conv_column_s8(p, input, pix + j, scratch), k, xb + j * xs);
+        for (; j < TINYFORGE_LANE_PIXELS; ++j) memcpy(xb + j * xs, xb + (n - 1) * xs, (size_t)k);
+        for (cb = 0; cb < blocks; cb += 2) {
+            const int two = cb + 1 < blocks, nb = two ? 2 : 1;
+            int b;
+            if (two) lanes_tile2_vnni(xb, xs, pk->w + cb * 16 * k, k, acc);
+            else lanes_tile1_vnni(xb, xs, pk->w + cb * 16 * k, k, acc);
+            for (b = 0; b < nb; ++b) {
+                const int oc = (cb + b) * 16, left = C - oc;
+                const __mmask16 keep = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
+                const __m512i bias = _mm512_load_si512((const void *)(pk->bias + oc));
+                const __m512i m = _mm512_maskz_loadu_epi32(keep, p->multiplier + oc);
+                const __m512i s = _mm512_maskz_loadu_epi32(keep, p->shift + oc);
+                for (j = 0; j < n; ++j)
+                    store_block_vnni(out + j * C + oc, _mm512_add_epi32(acc[8 * b + j], bias), m, s, off, lo, hi, keep);
+            }
+        }
+    }
+}
+
 /* Fully connected: x as unsigned bytes, each 4-byte group repeated four times (one per row of a
  * group); the weights' sums come from a second VPDPBUSD with ones. */
 TF_VNNI static void fc_vnni(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
@@ -846,8 +1023,11 @@ int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, 
 {
     const int level = tinyforge_simd_level();
     if (level == 0 || p->col_stride > TINYFORGE_SIMD_MAX_K || p->out_c > TINYFORGE_SIMD_MAX_C) return 0;
-    if (level >= 3) conv_vnni(p, input, filter, bias_eff, output, scratch);
-    else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
+    if (level >= 3) {
+        const tinyforge_simd_pack_t *pk = conv_pack(filter, bias_eff, p->col_stride, p->out_c);
+        if (pk != NULL) conv_lanes_vnni(p, pk, input, output, scratch);
+        else conv_vnni(p, input, filter, bias_eff, output, scratch);
+    } else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
     else conv_sse(p, input, filter, bias_eff, output, scratch);
     return 1;
 }
