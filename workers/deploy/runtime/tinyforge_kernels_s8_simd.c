@@ -899,58 +899,90 @@ TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m,
     _mm_mask_storeu_epi8(out, keep, _mm512_cvtepi32_epi8(r));
 }
 
-#define TF_LANES_TILE(NAME, TWO)                                                                              \
-    TF_VNNI static void NAME(const uint8_t *xb, int xs, const int8_t *w0, int k, __m512i *acc)             \
-    {                                                                                                       \
-        const int8_t *w1 = w0 + 16 * k;                                                                    \
-        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0; \
-        __m512i b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;                     \
-        int t;                                                                                              \
-        for (t = 0; t < k; t += 4, w0 += 64, w1 += 64) {                                                    \
-            const __m512i f0 = _mm512_load_si512((const void *)w0);                                         \
-            const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                              \
-            __m512i x;                                                                                      \
-            TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)                                     \
-            TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)                                     \
-        }                                                                                                   \
-        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6;          \
-        acc[7] = a7;                                                                                        \
-        if (TWO) {                                                                                          \
-            acc[8] = b0, acc[9] = b1, acc[10] = b2, acc[11] = b3, acc[12] = b4, acc[13] = b5;               \
-            acc[14] = b6, acc[15] = b7;                                                                     \
-        }                                                                                                   \
+#define TF_LANES_TILE(NAME, TWO)                                                                          \
+    TF_VNNI static void NAME(const uint8_t *const *rows, int taps, int run, const int8_t *w0, int k,    \
+                             __m512i *acc)                                                              \
+    {                                                                                                   \
+        const int8_t *w1 = w0 + 16 * k;                                                                \
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;      \
+        __m512i a7 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;        \
+        int t, c;                                                                                       \
+        for (t = 0; t < taps; ++t) {                                                                    \
+            const uint8_t *r0 = rows[t], *r1 = rows[64 + t], *r2 = rows[128 + t], *r3 = rows[192 + t];  \
+            const uint8_t *r4 = rows[256 + t], *r5 = rows[320 + t], *r6 = rows[384 + t];                \
+            const uint8_t *r7 = rows[448 + t];                                                          \
+            for (c = 0; c < run; c += 4, w0 += 64, w1 += 64) {                                          \
+                const __m512i f0 = _mm512_load_si512((const void *)w0);                                 \
+                const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                      \
+                __m512i x;                                                                              \
+                TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)         \
+                TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)         \
+            }                                                                                           \
+        }                                                                                               \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6;      \
+        acc[7] = a7;                                                                                    \
+        if (TWO) {                                                                                      \
+            acc[8] = b0, acc[9] = b1, acc[10] = b2, acc[11] = b3, acc[12] = b4, acc[13] = b5;           \
+            acc[14] = b6, acc[15] = b7;                                                                 \
+        }                                                                                               \
     }
-#define TF_LANE_PIX(J, TWO)                                                 \
-    x = _mm512_set1_epi32(load_i32(xb + (J) * xs + t));                  \
-    a##J = _mm512_dpbusd_epi32(a##J, x, f0);                             \
+#define TF_LANE_PIX(J, TWO)                                 \
+    x = _mm512_set1_epi32(load_i32(r##J + c));              \
+    a##J = _mm512_dpbusd_epi32(a##J, x, f0);                \
     if (TWO) b##J = _mm512_dpbusd_epi32(b##J, x, f1);
-/* Eight pixels (unsigned columns xs bytes apart) x blocks of 16 channels: two blocks (acc[0..7] the
- * first's pixels, acc[8..15] the second's) or one. */
+/* Eight pixels x blocks of 16 channels: two blocks (acc[0..7] the first's pixels, acc[8..15] the
+ * second's) or one. Pixel j's column is `taps` runs of `run` unsigned bytes (a multiple of 4) at
+ * rows[64 * j + t], in the filter's tap order. */
 TF_LANES_TILE(lanes_tile2_vnni, 1)
 TF_LANES_TILE(lanes_tile1_vnni, 0)
 #undef TF_LANE_PIX
 #undef TF_LANES_TILE
 
+/* Input bytes the direct path flips into a static buffer (larger inputs take the im2col columns). */
+#define TINYFORGE_SIMD_MAX_IN (256 * 1024)
+static int8_t tinyforge_flip_in[TINYFORGE_SIMD_MAX_IN + TINYFORGE_SIMD_MAX_C] __attribute__((aligned(64)));
+
 TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_pack_t *pk,
                                     const int8_t *input, int8_t *output, int8_t *scratch)
 {
     const int k = p->col_stride, xs = (k + 63) / 64 * 64, pixels = p->batches * p->out_h * p->out_w;
-    const int C = p->out_c, blocks = (C + 15) / 16;
+    const int C = p->out_c, blocks = (C + 15) / 16, taps = p->f_h * p->f_w;
+    const int in_bytes = p->batches * p->in_h * p->in_w * p->in_c, plane = p->out_h * p->out_w;
+    /* direct: the taps read from the flipped input (whole 4-byte groups per tap); else im2col columns */
+    const int direct = p->in_c % 4 == 0 && taps <= 64 && in_bytes <= TINYFORGE_SIMD_MAX_IN;
     const __m512i off = _mm512_set1_epi32(p->output_offset);
     const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
     uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
+    const int8_t *rows[8 * 64];
+    int tap_offset[64];
     __m512i acc[16];
     int pix, j, cb;
+    if (direct) {
+        int8_t *zrow = tinyforge_flip_in + TINYFORGE_SIMD_MAX_IN;
+        flip_column(input, in_bytes, (uint8_t *)tinyforge_flip_in);
+        memset(zrow, (int8_t)(-p->input_offset) ^ 0x80, (size_t)p->in_c);
+        dw_tap_offsets(p, tap_offset);
+    }
     for (pix = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
         const int n = pixels - pix < TINYFORGE_LANE_PIXELS ? pixels - pix : TINYFORGE_LANE_PIXELS;
         int8_t *out = output + pix * C;
-        for (j = 0; j < n; ++j) flip_column(tinyforge_conv_column_s8(p, input, pix + j, scratch), k, xb + j * xs);
-        for (; j < TINYFORGE_LANE_PIXELS; ++j) memcpy(xb + j * xs, xb + (n - 1) * xs, (size_t)k);
+        for (j = 0; j < TINYFORGE_LANE_PIXELS; ++j) {
+            const int q = pix + (j < n ? j : n - 1);
+            if (!direct) {
+                if (j < n) flip_column(tinyforge_conv_column_s8(p, input, q, scratch), k, xb + j * xs);
+                rows[64 * j] = (const int8_t *)xb + (j < n ? j : n - 1) * xs;
+            } else {
+                const int b = q / plane, oy = (q % plane) / p->out_w, ox = q % p->out_w;
+                dw_pixel_rows(p, tinyforge_flip_in + (size_t)b * p->in_h * p->in_w * p->in_c, oy, ox,
+                              tinyforge_flip_in + TINYFORGE_SIMD_MAX_IN, tap_offset, rows + 64 * j);
+            }
+        }
         for (cb = 0; cb < blocks; cb += 2) {
             const int two = cb + 1 < blocks, nb = two ? 2 : 1;
+            const uint8_t *const *r = (const uint8_t *const *)rows;
             int b;
-            if (two) lanes_tile2_vnni(xb, xs, pk->w + cb * 16 * k, k, acc);
-            else lanes_tile1_vnni(xb, xs, pk->w + cb * 16 * k, k, acc);
+            if (two) lanes_tile2_vnni(r, direct ? taps : 1, direct ? p->in_c : k, pk->w + cb * 16 * k, k, acc);
+            else lanes_tile1_vnni(r, direct ? taps : 1, direct ? p->in_c : k, pk->w + cb * 16 * k, k, acc);
             for (b = 0; b < nb; ++b) {
                 const int oc = (cb + b) * 16, left = C - oc;
                 const __mmask16 keep = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
