@@ -996,6 +996,65 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforg
     }
 }
 
+/* One input of ADD on sixteen lanes: tinyforge_mbqm_fast((x + offset) << l, m, s) for s <= 0 and
+ * 8 < l <= 22 (TFLM's l is 20). With v = x + offset (|v| <= 255) and m = mh * 2^(31-l) + ml:
+ * (v * m * 2^l + 2^30) >> 31 = v * mh + ((v * ml + 2^(30-l)) >> (31-l)), both products in 32 bits;
+ * then RoundingDivideByPOT by -s (one shift for every lane). */
+typedef struct {
+    __m512i offset, mh, ml, round, mask, half;
+    __m128i down, right;
+} tinyforge_add_input_512_t;
+
+TF_VNNI static inline tinyforge_add_input_512_t add_input_params(int32_t offset, int32_t m, int32_t s, int l)
+{
+    tinyforge_add_input_512_t q;
+    const int32_t mask = (int32_t)((1u << -s) - 1u);
+    q.offset = _mm512_set1_epi32(offset);
+    q.mh = _mm512_set1_epi32(m >> (31 - l));
+    q.ml = _mm512_set1_epi32(m & ((1 << (31 - l)) - 1));
+    q.round = _mm512_set1_epi32(1 << (30 - l));
+    q.mask = _mm512_set1_epi32(mask);
+    q.half = _mm512_set1_epi32(mask >> 1);
+    q.down = _mm_cvtsi32_si128(31 - l);
+    q.right = _mm_cvtsi32_si128(-s);
+    return q;
+}
+
+TF_VNNI static inline __m512i add_input_512(const int8_t *x, const tinyforge_add_input_512_t *q)
+{
+    const __m512i v = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x)), q->offset);
+    const __m512i lowp = _mm512_add_epi32(_mm512_mullo_epi32(v, q->ml), q->round);
+    const __m512i h = _mm512_add_epi32(_mm512_mullo_epi32(v, q->mh), _mm512_sra_epi32(lowp, q->down));
+    const __m512i rem = _mm512_and_si512(h, q->mask);
+    const __m512i thr = _mm512_sub_epi32(q->half, _mm512_srai_epi32(h, 31));
+    const __m512i r = _mm512_sra_epi32(h, q->right);
+    return _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(rem, thr), r, _mm512_set1_epi32(1));
+}
+
+/* ADD without broadcasting, sixteen elements per step (the tail and other shifts: add_avx2). */
+TF_VNNI static int add_vnni(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                            int8_t *output)
+{
+    const int l = p->left_shift;
+    tinyforge_add_input_512_t q1, q2;
+    const __m512i mo = _mm512_set1_epi32(p->output_multiplier), so = _mm512_set1_epi32(p->output_shift);
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    int i;
+    if (l <= 8 || l > 22 || p->input1_shift > 0 || p->input2_shift > 0 || p->input1_shift < -31 ||
+        p->input2_shift < -31)
+        return 0;
+    q1 = add_input_params(p->input1_offset, p->input1_multiplier, p->input1_shift, l);
+    q2 = add_input_params(p->input2_offset, p->input2_multiplier, p->input2_shift, l);
+    for (i = 0; i + 16 <= size; i += 16) {
+        const __m512i sum = _mm512_add_epi32(add_input_512(in1 + i, &q1), add_input_512(in2 + i, &q2));
+        const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(mbqm_512(sum, mo, so), off), lo), hi);
+        _mm_storeu_si128((__m128i *)(output + i), _mm512_cvtepi32_epi8(r));
+    }
+    if (i < size) add_avx2(p, size - i, in1 + i, in2 + i, output + i);
+    return 1;
+}
+
 /* Fully connected: x as unsigned bytes, each 4-byte group repeated four times (one per row of a
  * group); the weights' sums come from a second VPDPBUSD with ones. */
 TF_VNNI static void fc_vnni(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
@@ -1092,8 +1151,9 @@ int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *
 int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
                           int8_t *output)
 {
-    if (tinyforge_simd_level() < 2) return 0;
-    add_avx2(p, size, in1, in2, output);
+    const int level = tinyforge_simd_level();
+    if (level < 2) return 0;
+    if (level < 3 || !add_vnni(p, size, in1, in2, output)) add_avx2(p, size, in1, in2, output);
     return 1;
 }
 #endif /* TINYFORGE_SIMD_X86 */
