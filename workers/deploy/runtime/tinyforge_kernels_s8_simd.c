@@ -996,6 +996,89 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforg
     }
 }
 
+/* The depthwise filter (grouped by four channels) as int32 [taps][C rounded up to 16], made on first
+ * use into the pack pool (key: filter, bias_eff, taps, C), or NULL when the pool is full. */
+static const int32_t *dw_pack(const int8_t *filter, const int32_t *bias_eff, int taps, int C)
+{
+    const int c16 = (C + 15) / 16 * 16, bytes = (4 * taps * c16 + 63) / 64 * 64;
+    tinyforge_simd_pack_t *pk;
+    int32_t *w;
+    int i, t, c;
+    for (i = 0; i < tinyforge_packs_n; ++i) {
+        pk = &tinyforge_packs[i];
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == -taps && pk->C == C)
+            return (const int32_t *)(const void *)pk->w;
+    }
+    if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
+        return NULL;
+    w = (int32_t *)(void *)(tinyforge_pack_pool + tinyforge_pack_used);
+    for (t = 0; t < taps; ++t)
+        for (c = 0; c < c16; ++c) w[t * c16 + c] = c < C ? filter[(c & ~3) * taps + 4 * t + (c & 3)] : 0;
+    tinyforge_pack_used += bytes;
+    pk = &tinyforge_packs[tinyforge_packs_n++];
+    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = -taps, pk->C = C;
+    pk->w = (const int8_t *)(const void *)w, pk->bias = NULL;
+    return w;
+}
+
+/* Depthwise on sixteen channels per vector: VPMOVSXBD, VPMULLD with the int32 filter, VPADDD; four
+ * vectors (64 channels) per pass, then single vectors, the last under a mask. */
+TF_VNNI static void dw_vnni(const tinyforge_conv_s8_t *p, const int32_t *w, const int8_t *input,
+                            const int32_t *bias_eff, int8_t *output, const int8_t *zrow)
+{
+    const int C = p->in_c, c16 = (C + 15) / 16 * 16, taps = p->f_h * p->f_w;
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    const int8_t *rows[64];
+    int tap_offset[64];
+    int b, oy, ox, c, t;
+    dw_tap_offsets(p, tap_offset);
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            for (ox = 0; ox < p->out_w; ++ox) {
+                int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
+                dw_pixel_rows(p, in_b, oy, ox, zrow, tap_offset, rows);
+                for (c = 0; c + 64 <= C; c += 64) {
+                    __m512i a0 = _mm512_loadu_si512((const void *)(bias_eff + c));
+                    __m512i a1 = _mm512_loadu_si512((const void *)(bias_eff + c + 16));
+                    __m512i a2 = _mm512_loadu_si512((const void *)(bias_eff + c + 32));
+                    __m512i a3 = _mm512_loadu_si512((const void *)(bias_eff + c + 48));
+                    const int32_t *f = w + c;
+                    int i;
+                    for (t = 0; t < taps; ++t, f += c16) {
+                        const int8_t *r = rows[t] + c;
+#define TF_DW_MAC(A, I)                                                                               \
+    A = _mm512_add_epi32(A, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(r + 16 * (I)))), \
+                                               _mm512_load_si512((const void *)(f + 16 * (I)))))
+                        TF_DW_MAC(a0, 0);
+                        TF_DW_MAC(a1, 1);
+                        TF_DW_MAC(a2, 2);
+                        TF_DW_MAC(a3, 3);
+#undef TF_DW_MAC
+                    }
+                    for (i = 0; i < 4; ++i) {
+                        const __m512i a = i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3;
+                        const int cc = c + 16 * i;
+                        store_block_vnni(out + cc, a, _mm512_loadu_si512((const void *)(p->multiplier + cc)),
+                                         _mm512_loadu_si512((const void *)(p->shift + cc)), off, lo, hi, 0xFFFF);
+                    }
+                }
+                for (; c < C; c += 16) {
+                    const __mmask16 keep = (__mmask16)(C - c >= 16 ? 0xFFFF : (1u << (C - c)) - 1);
+                    __m512i a = _mm512_maskz_loadu_epi32(keep, bias_eff + c);
+                    const int32_t *f = w + c;
+                    for (t = 0; t < taps; ++t, f += c16)
+                        a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(keep, rows[t] + c)),
+                                                                   _mm512_load_si512((const void *)f)));
+                    store_block_vnni(out + c, a, _mm512_maskz_loadu_epi32(keep, p->multiplier + c),
+                                     _mm512_maskz_loadu_epi32(keep, p->shift + c), off, lo, hi, keep);
+                }
+            }
+        }
+    }
+}
+
 /* One input of ADD on sixteen lanes: tinyforge_mbqm_fast((x + offset) << l, m, s) for s <= 0 and
  * 8 < l <= 22 (TFLM's l is 20). With v = x + offset (|v| <= 255) and m = mh * 2^(31-l) + ml:
  * (v * m * 2^l + 2^30) >> 31 = v * mh + ((v * ml + 2^(30-l)) >> (31-l)), both products in 32 bits;
@@ -1132,6 +1215,13 @@ int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_
     if (level == 0 || p->depth_multiplier != 1 || p->in_c > TINYFORGE_SIMD_MAX_C || taps > 64 ||
         taps * p->in_c > TINYFORGE_SIMD_MAX_DW)
         return 0;
+    if (level >= 3) {
+        const int32_t *w = dw_pack(filter, bias_eff, taps, p->in_c);
+        if (w != NULL) {
+            dw_vnni(p, w, input, bias_eff, output, scratch);
+            return 1;
+        }
+    }
     dw_expand(filter, taps, p->in_c);
     if (level >= 2) dw_avx2(p, input, bias_eff, output, scratch);
     else dw_sse(p, input, bias_eff, output, scratch);
