@@ -814,6 +814,7 @@ typedef struct {
     int k, C;
     const int8_t *w;     /* [C/16][k/4][16][4], C rounded up to 16 */
     const int32_t *bias; /* bias_eff - 128 * sum(row), zero past C */
+    const int32_t *m16, *s16; /* depthwise with C < 16: multipliers and shifts over 16 lanes */
 } tinyforge_simd_pack_t;
 
 static int8_t tinyforge_pack_pool[TINYFORGE_SIMD_PACK_BYTES] __attribute__((aligned(64)));
@@ -849,6 +850,7 @@ static const tinyforge_simd_pack_t *conv_pack(const int8_t *filter, const int32_
     tinyforge_pack_used += bytes;
     pk = &tinyforge_packs[tinyforge_packs_n++];
     pk->filter = filter, pk->bias_eff = bias_eff, pk->k = k, pk->C = C, pk->w = w, pk->bias = bias;
+    pk->m16 = NULL, pk->s16 = NULL;
     return pk;
 }
 
@@ -870,7 +872,8 @@ TF_VNNI static inline __m512i mbqm_512(__m512i x, __m512i m, __m512i s)
     return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
 }
 
-/* A column (k bytes, a multiple of 4) as unsigned bytes (XOR 0x80). */
+/* k bytes as unsigned bytes (XOR 0x80); dst has room up to a multiple of 64 bytes (whole stores:
+ * masked ones are slow on AMD). */
 TF_VNNI static inline void flip_column(const int8_t *x, int k, uint8_t *dst)
 {
     const __m512i flip = _mm512_set1_epi8((char)0x80);
@@ -879,7 +882,7 @@ TF_VNNI static inline void flip_column(const int8_t *x, int k, uint8_t *dst)
         _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(x + i)), flip));
     if (i < k) {
         const __mmask64 m = (__mmask64)((1ULL << (k - i)) - 1);
-        _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+        _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
     }
 }
 
@@ -896,7 +899,24 @@ TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m,
                                             __m512i lo, __m512i hi, __mmask16 keep)
 {
     const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(mbqm_512(acc, m, s), off), lo), hi);
-    _mm_mask_storeu_epi8(out, keep, _mm512_cvtepi32_epi8(r));
+    __m128i v = _mm512_cvtepi32_epi8(r);
+    int n = __builtin_popcount(keep);
+    if (n == 16) { /* whole stores, in pieces for a partial block: masked stores are slow on AMD */
+        _mm_storeu_si128((__m128i *)out, v);
+        return;
+    }
+    if (n & 8) _mm_storel_epi64((__m128i *)out, v), v = _mm_srli_si128(v, 8), out += 8;
+    if (n & 4) {
+        const int32_t w = _mm_cvtsi128_si32(v);
+        memcpy(out, &w, 4);
+        v = _mm_srli_si128(v, 4), out += 4;
+    }
+    if (n & 2) {
+        const int16_t h = (int16_t)_mm_cvtsi128_si32(v);
+        memcpy(out, &h, 2);
+        v = _mm_srli_si128(v, 2), out += 2;
+    }
+    if (n & 1) *out = (int8_t)_mm_cvtsi128_si32(v);
 }
 
 #define TF_LANES_TILE(NAME, TWO)                                                                          \
@@ -997,83 +1017,153 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforg
 }
 
 /* The depthwise filter (grouped by four channels) as int32 [taps][C rounded up to 16], made on first
- * use into the pack pool (key: filter, bias_eff, taps, C), or NULL when the pool is full. */
-static const int32_t *dw_pack(const int8_t *filter, const int32_t *bias_eff, int taps, int C)
+ * use into the pack pool (key: filter, bias_eff, -taps, C), or NULL when the pool is full. With C < 16
+ * dividing 16 the lanes repeat the C channels (w[t][i] = filter of channel i % C), and so do the
+ * multipliers and shifts (m16, s16): a run of pixels with C channels each is then periodic in 16 lanes;
+ * past C otherwise, zeros. */
+static const tinyforge_simd_pack_t *dw_pack(const tinyforge_conv_s8_t *p, const int8_t *filter,
+                                            const int32_t *bias_eff, int taps, int C)
 {
-    const int c16 = (C + 15) / 16 * 16, bytes = (4 * taps * c16 + 63) / 64 * 64;
+    const int c16 = (C + 15) / 16 * 16, repeat = C < 16 && 16 % C == 0;
+    const int bytes = (4 * taps * c16 + 2 * 64 + 63) / 64 * 64;
     tinyforge_simd_pack_t *pk;
-    int32_t *w;
+    int32_t *w, *m16, *s16;
     int i, t, c;
     for (i = 0; i < tinyforge_packs_n; ++i) {
         pk = &tinyforge_packs[i];
-        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == -taps && pk->C == C)
-            return (const int32_t *)(const void *)pk->w;
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == -taps && pk->C == C) return pk;
     }
     if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
         return NULL;
     w = (int32_t *)(void *)(tinyforge_pack_pool + tinyforge_pack_used);
+    m16 = w + taps * c16, s16 = m16 + 16;
     for (t = 0; t < taps; ++t)
-        for (c = 0; c < c16; ++c) w[t * c16 + c] = c < C ? filter[(c & ~3) * taps + 4 * t + (c & 3)] : 0;
+        for (i = 0; i < c16; ++i) {
+            c = repeat ? i % C : i;
+            w[t * c16 + i] = c < C ? filter[(c & ~3) * taps + 4 * t + (c & 3)] : 0;
+        }
+    for (i = 0; i < 16; ++i) {
+        m16[i] = repeat ? p->multiplier[i % C] : 0;
+        s16[i] = repeat ? p->shift[i % C] : 0;
+    }
     tinyforge_pack_used += bytes;
     pk = &tinyforge_packs[tinyforge_packs_n++];
     pk->filter = filter, pk->bias_eff = bias_eff, pk->k = -taps, pk->C = C;
-    pk->w = (const int8_t *)(const void *)w, pk->bias = NULL;
-    return w;
+    pk->w = (const int8_t *)(const void *)w, pk->bias = NULL, pk->m16 = m16, pk->s16 = s16;
+    return pk;
 }
 
-/* Depthwise on sixteen channels per vector: VPMOVSXBD, VPMULLD with the int32 filter, VPADDD; four
- * vectors (64 channels) per pass, then single vectors, the last under a mask. */
-TF_VNNI static void dw_vnni(const tinyforge_conv_s8_t *p, const int32_t *w, const int8_t *input,
+/* One output pixel of the depthwise (tap rows `rows`): four vectors (64 channels) per pass, then
+ * single vectors, the last under a mask. VPMOVSXBD, VPMULLD with the int32 filter, VPADDD. */
+TF_VNNI static inline void dw_pixel_vnni(const tinyforge_conv_s8_t *p, const int32_t *w, int c16,
+                                         const int8_t *const *rows, const int32_t *bias_eff, int8_t *out)
+{
+    const int C = p->in_c, taps = p->f_h * p->f_w;
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    int c, t;
+    for (c = 0; c + 64 <= C; c += 64) {
+        __m512i a0 = _mm512_loadu_si512((const void *)(bias_eff + c));
+        __m512i a1 = _mm512_loadu_si512((const void *)(bias_eff + c + 16));
+        __m512i a2 = _mm512_loadu_si512((const void *)(bias_eff + c + 32));
+        __m512i a3 = _mm512_loadu_si512((const void *)(bias_eff + c + 48));
+        const int32_t *f = w + c;
+        int i;
+        for (t = 0; t < taps; ++t, f += c16) {
+            const int8_t *r = rows[t] + c;
+#define TF_DW_MAC(A, I)                                                                                  \
+    A = _mm512_add_epi32(A, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(r + 16 * (I)))), \
+                                               _mm512_load_si512((const void *)(f + 16 * (I)))))
+            TF_DW_MAC(a0, 0);
+            TF_DW_MAC(a1, 1);
+            TF_DW_MAC(a2, 2);
+            TF_DW_MAC(a3, 3);
+#undef TF_DW_MAC
+        }
+        for (i = 0; i < 4; ++i) {
+            const __m512i a = i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3;
+            const int cc = c + 16 * i;
+            store_block_vnni(out + cc, a, _mm512_loadu_si512((const void *)(p->multiplier + cc)),
+                             _mm512_loadu_si512((const void *)(p->shift + cc)), off, lo, hi, 0xFFFF);
+        }
+    }
+    for (; c < C; c += 16) {
+        const __mmask16 keep = (__mmask16)(C - c >= 16 ? 0xFFFF : (1u << (C - c)) - 1);
+        __m512i a = _mm512_maskz_loadu_epi32(keep, bias_eff + c);
+        const int32_t *f = w + c;
+        for (t = 0; t < taps; ++t, f += c16)
+            a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(keep, rows[t] + c)),
+                                                       _mm512_load_si512((const void *)f)));
+        store_block_vnni(out + c, a, _mm512_maskz_loadu_epi32(keep, p->multiplier + c),
+                         _mm512_maskz_loadu_epi32(keep, p->shift + c), off, lo, hi, keep);
+    }
+}
+
+static int32_t tinyforge_dw_rowbias[TINYFORGE_SIMD_MAX_C + 16] __attribute__((aligned(64)));
+
+/* Depthwise on sixteen channels per vector. With stride 1 along x and C a multiple of 16 or a divisor
+ * of 16 (up to 32), the inner pixels of an output row (every tap inside the image along x) are one run of bytes:
+ * byte i of the run is channel i % C, and each tap's inputs for them are a run as long, so the row
+ * goes sixteen bytes at a time with no per-pixel work (the packed arrays are periodic in max(C, 16)
+ * lanes). Taps above or below the image are left out of the run and their zero-point products added
+ * to the row's bias. The pixels at the left and right edges (and every pixel otherwise) take
+ * dw_pixel_vnni. */
+TF_VNNI static void dw_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_pack_t *pk, const int8_t *input,
                             const int32_t *bias_eff, int8_t *output, const int8_t *zrow)
 {
-    const int C = p->in_c, c16 = (C + 15) / 16 * 16, taps = p->f_h * p->f_w;
+    const int C = p->in_c, c16 = (C + 15) / 16 * 16, zp = -p->input_offset;
+    const int32_t *w = (const int32_t *)(const void *)pk->w;
+    /* past 32 channels a pixel's four-vector passes do as well (and the row bias costs more) */
+    const int runs = p->stride_w == 1 && (C == 16 || C == 32 || 16 % C == 0);
+    const int period = C < 16 ? 16 : C;
+    const int32_t *m = C < 16 ? pk->m16 : p->multiplier, *s = C < 16 ? pk->s16 : p->shift;
     const __m512i off = _mm512_set1_epi32(p->output_offset);
     const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
     const int8_t *rows[64];
+    const int32_t *wrow[64];
     int tap_offset[64];
-    int b, oy, ox, c, t;
+    int x_lo = 0, x_hi = 0, b, oy, ox, t, i;
     dw_tap_offsets(p, tap_offset);
+    if (runs) {
+        x_lo = p->pad_w < p->out_w ? p->pad_w : p->out_w;
+        x_hi = p->in_w + p->pad_w - (p->f_w - 1) * p->dil_w;
+        x_hi = x_hi > p->out_w ? p->out_w : x_hi < x_lo ? x_lo : x_hi;
+        if (C < 16) x_hi -= (x_hi - x_lo) % (16 / C); /* whole vectors */
+    }
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         for (oy = 0; oy < p->out_h; ++oy) {
+            int8_t *out_row = output + (size_t)(b * p->out_h + oy) * p->out_w * C;
             for (ox = 0; ox < p->out_w; ++ox) {
-                int8_t *out = output + ((b * p->out_h + oy) * p->out_w + ox) * C;
+                if (ox == x_lo && x_hi > x_lo) { /* the row's run */
+                    const int in_y0 = oy * p->stride_h - p->pad_h, n = (x_hi - x_lo) * C;
+                    int valid = 0, fy, fx, ph;
+                    for (i = 0; i < period; ++i) tinyforge_dw_rowbias[i] = bias_eff[i % C];
+                    for (fy = 0, t = 0; fy < p->f_h; ++fy) {
+                        const int in_y = in_y0 + fy * p->dil_h;
+                        for (fx = 0; fx < p->f_w; ++fx, ++t) {
+                            if (in_y < 0 || in_y >= p->in_h) {
+                                for (i = 0; i < period; ++i) tinyforge_dw_rowbias[i] += zp * w[t * c16 + i];
+                            } else {
+                                rows[valid] = in_b + ((size_t)in_y * p->in_w + x_lo - p->pad_w + fx * p->dil_w) * C;
+                                wrow[valid++] = w + t * c16;
+                            }
+                        }
+                    }
+                    for (i = 0, ph = 0; i < n; i += 16, ph = ph + 16 == period ? 0 : ph + 16) {
+                        __m512i a = _mm512_load_si512((const void *)(tinyforge_dw_rowbias + ph));
+                        for (t = 0; t < valid; ++t)
+                            a = _mm512_add_epi32(a, _mm512_mullo_epi32(
+                                                        _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(rows[t] + i))),
+                                                        _mm512_load_si512((const void *)(wrow[t] + ph))));
+                        store_block_vnni(out_row + x_lo * C + i, a, _mm512_loadu_si512((const void *)(m + ph)),
+                                         _mm512_loadu_si512((const void *)(s + ph)), off, lo, hi, 0xFFFF);
+                    }
+                    ox = x_hi - 1;
+                    continue;
+                }
                 dw_pixel_rows(p, in_b, oy, ox, zrow, tap_offset, rows);
-                for (c = 0; c + 64 <= C; c += 64) {
-                    __m512i a0 = _mm512_loadu_si512((const void *)(bias_eff + c));
-                    __m512i a1 = _mm512_loadu_si512((const void *)(bias_eff + c + 16));
-                    __m512i a2 = _mm512_loadu_si512((const void *)(bias_eff + c + 32));
-                    __m512i a3 = _mm512_loadu_si512((const void *)(bias_eff + c + 48));
-                    const int32_t *f = w + c;
-                    int i;
-                    for (t = 0; t < taps; ++t, f += c16) {
-                        const int8_t *r = rows[t] + c;
-#define TF_DW_MAC(A, I)                                                                               \
-    A = _mm512_add_epi32(A, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(r + 16 * (I)))), \
-                                               _mm512_load_si512((const void *)(f + 16 * (I)))))
-                        TF_DW_MAC(a0, 0);
-                        TF_DW_MAC(a1, 1);
-                        TF_DW_MAC(a2, 2);
-                        TF_DW_MAC(a3, 3);
-#undef TF_DW_MAC
-                    }
-                    for (i = 0; i < 4; ++i) {
-                        const __m512i a = i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3;
-                        const int cc = c + 16 * i;
-                        store_block_vnni(out + cc, a, _mm512_loadu_si512((const void *)(p->multiplier + cc)),
-                                         _mm512_loadu_si512((const void *)(p->shift + cc)), off, lo, hi, 0xFFFF);
-                    }
-                }
-                for (; c < C; c += 16) {
-                    const __mmask16 keep = (__mmask16)(C - c >= 16 ? 0xFFFF : (1u << (C - c)) - 1);
-                    __m512i a = _mm512_maskz_loadu_epi32(keep, bias_eff + c);
-                    const int32_t *f = w + c;
-                    for (t = 0; t < taps; ++t, f += c16)
-                        a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(keep, rows[t] + c)),
-                                                                   _mm512_load_si512((const void *)f)));
-                    store_block_vnni(out + c, a, _mm512_maskz_loadu_epi32(keep, p->multiplier + c),
-                                     _mm512_maskz_loadu_epi32(keep, p->shift + c), off, lo, hi, keep);
-                }
+                dw_pixel_vnni(p, w, c16, rows, bias_eff, out_row + ox * C);
             }
         }
     }
@@ -1216,9 +1306,9 @@ int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_
         taps * p->in_c > TINYFORGE_SIMD_MAX_DW)
         return 0;
     if (level >= 3) {
-        const int32_t *w = dw_pack(filter, bias_eff, taps, p->in_c);
-        if (w != NULL) {
-            dw_vnni(p, w, input, bias_eff, output, scratch);
+        const tinyforge_simd_pack_t *pk = dw_pack(p, filter, bias_eff, taps, p->in_c);
+        if (pk != NULL) {
+            dw_vnni(p, pk, input, bias_eff, output, scratch);
             return 1;
         }
     }
