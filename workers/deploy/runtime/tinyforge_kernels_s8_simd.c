@@ -821,35 +821,40 @@ static int8_t tinyforge_pack_pool[TINYFORGE_SIMD_PACK_BYTES] __attribute__((alig
 static tinyforge_simd_pack_t tinyforge_packs[TINYFORGE_SIMD_PACKS];
 static int tinyforge_packs_n, tinyforge_pack_used;
 
-/* The packed filter of a convolution (made on first use), or NULL when the pool is full. */
-static const tinyforge_simd_pack_t *conv_pack(const int8_t *filter, const int32_t *bias_eff, int k, int C)
+/* The packed filter of a convolution whose columns are `ntaps` runs of `run` bytes, the first `width`
+ * of each a run of the filter row (k bytes) and the rest zeros (made on first use), or NULL when the
+ * pool is full. */
+static const tinyforge_simd_pack_t *conv_pack(const int8_t *filter, const int32_t *bias_eff, int k, int C,
+                                              int ntaps, int run, int width)
 {
-    const int c16 = (C + 15) / 16 * 16;
-    const int wbytes = c16 * k, bytes = (wbytes + 4 * c16 + 63) / 64 * 64;
+    const int c16 = (C + 15) / 16 * 16, kp = ntaps * run;
+    const int wbytes = c16 * kp, bytes = (wbytes + 4 * c16 + 63) / 64 * 64;
     tinyforge_simd_pack_t *pk;
     int8_t *w;
     int32_t *bias;
     int i, oc, t;
     for (i = 0; i < tinyforge_packs_n; ++i) {
         pk = &tinyforge_packs[i];
-        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == k && pk->C == C) return pk;
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == kp && pk->C == C) return pk;
     }
     if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
         return NULL;
     w = tinyforge_pack_pool + tinyforge_pack_used;
-    bias = (int32_t *)(void *)(w + wbytes); /* k is a multiple of 4: wbytes of 64 */
+    bias = (int32_t *)(void *)(w + wbytes); /* run is a multiple of 4: wbytes of 64 */
     for (oc = 0; oc < c16; ++oc) {
         int32_t sum = 0;
-        for (t = 0; t < k; ++t) {
-            const int8_t v = oc < C ? conv_filter_at(filter, k, C, oc, t) : 0;
-            w[((oc / 16) * (k / 4) + t / 4) * 64 + 4 * (oc % 16) + t % 4] = v;
+        for (t = 0; t < kp; ++t) {
+            const int tap = t / run, ch = t % run;
+            const int8_t v = oc < C && ch < width && tap * width + ch < k
+                                 ? conv_filter_at(filter, k, C, oc, tap * width + ch) : 0;
+            w[((oc / 16) * (kp / 4) + t / 4) * 64 + 4 * (oc % 16) + t % 4] = v;
             sum += v;
         }
         bias[oc] = oc < C ? bias_eff[oc] - 128 * sum : 0;
     }
     tinyforge_pack_used += bytes;
     pk = &tinyforge_packs[tinyforge_packs_n++];
-    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = k, pk->C = C, pk->w = w, pk->bias = bias;
+    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = kp, pk->C = C, pk->w = w, pk->bias = bias;
     pk->m16 = NULL, pk->s16 = NULL;
     return pk;
 }
@@ -920,24 +925,22 @@ TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m,
 }
 
 #define TF_LANES_TILE(NAME, TWO)                                                                          \
-    TF_VNNI static void NAME(const uint8_t *const *rows, int taps, int run, const int8_t *w0, int k,    \
-                             __m512i *acc)                                                              \
+    TF_VNNI static void NAME(const uint8_t *const *base, const int *offs, int steps, const int8_t *w0, \
+                             int kp, __m512i *acc)                                                      \
     {                                                                                                   \
-        const int8_t *w1 = w0 + 16 * k;                                                                \
+        const int8_t *w1 = w0 + 16 * kp;                                                               \
+        const uint8_t *r0 = base[0], *r1 = base[1], *r2 = base[2], *r3 = base[3], *r4 = base[4];        \
+        const uint8_t *r5 = base[5], *r6 = base[6], *r7 = base[7];                                      \
         __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;      \
         __m512i a7 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;        \
-        int t, c;                                                                                       \
-        for (t = 0; t < taps; ++t) {                                                                    \
-            const uint8_t *r0 = rows[t], *r1 = rows[64 + t], *r2 = rows[128 + t], *r3 = rows[192 + t];  \
-            const uint8_t *r4 = rows[256 + t], *r5 = rows[320 + t], *r6 = rows[384 + t];                \
-            const uint8_t *r7 = rows[448 + t];                                                          \
-            for (c = 0; c < run; c += 4, w0 += 64, w1 += 64) {                                          \
-                const __m512i f0 = _mm512_load_si512((const void *)w0);                                 \
-                const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                      \
-                __m512i x;                                                                              \
-                TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)         \
-                TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)         \
-            }                                                                                           \
+        int i;                                                                                          \
+        for (i = 0; i < steps; ++i, w0 += 64, w1 += 64) {                                               \
+            const int c = offs[i]; /* loaded: the eight loads stay base + index */                      \
+            const __m512i f0 = _mm512_load_si512((const void *)w0);                                     \
+            const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                          \
+            __m512i x;                                                                                  \
+            TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)             \
+            TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)             \
         }                                                                                               \
         acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6;      \
         acc[7] = a7;                                                                                    \
@@ -951,58 +954,96 @@ TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m,
     a##J = _mm512_dpbusd_epi32(a##J, x, f0);                \
     if (TWO) b##J = _mm512_dpbusd_epi32(b##J, x, f1);
 /* Eight pixels x blocks of 16 channels: two blocks (acc[0..7] the first's pixels, acc[8..15] the
- * second's) or one. Pixel j's column is `taps` runs of `run` unsigned bytes (a multiple of 4) at
- * rows[64 * j + t], in the filter's tap order. */
+ * second's) or one. Step i of pixel j's column is the 4 unsigned bytes at base[j] + offs[i], in the
+ * packed filter's order. */
 TF_LANES_TILE(lanes_tile2_vnni, 1)
 TF_LANES_TILE(lanes_tile1_vnni, 0)
 #undef TF_LANE_PIX
 #undef TF_LANES_TILE
 
-/* Input bytes the direct path flips into a static buffer (larger inputs take the im2col columns). */
+/* Bytes of the flipped, padded input of the direct path (larger inputs take the im2col columns). */
 #define TINYFORGE_SIMD_MAX_IN (256 * 1024)
-static int8_t tinyforge_flip_in[TINYFORGE_SIMD_MAX_IN + TINYFORGE_SIMD_MAX_C] __attribute__((aligned(64)));
+static int8_t tinyforge_flip_in[TINYFORGE_SIMD_MAX_IN + 64] __attribute__((aligned(64)));
 
-TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_pack_t *pk,
-                                    const int8_t *input, int8_t *output, int8_t *scratch)
+/* The input flipped to unsigned bytes into tinyforge_flip_in, each pixel's channels padded to c4 and
+ * the image framed by the zero point (top, left, and up to hp x wp pixels): every tap of every pixel
+ * then reads inside the buffer. */
+TF_VNNI static void flip_padded_input(const tinyforge_conv_s8_t *p, const int8_t *input, int c4, int hp, int wp)
+{
+    const int C = p->in_c, row = p->in_w * C;
+    const uint8_t zp = (uint8_t)((int8_t)(-p->input_offset) ^ 0x80);
+    uint8_t *const buf = (uint8_t *)tinyforge_flip_in;
+    int b, y, x, c;
+    memset(buf, zp, (size_t)p->batches * hp * wp * c4);
+    for (b = 0; b < p->batches; ++b)
+        for (y = 0; y < p->in_h; ++y) {
+            const int8_t *src = input + (size_t)(b * p->in_h + y) * row;
+            uint8_t *dst = buf + ((size_t)(b * hp + y + p->pad_h) * wp + p->pad_w) * c4;
+            if (c4 == C) {
+                const __m512i flip = _mm512_set1_epi8((char)0x80);
+                int i;
+                for (i = 0; i + 64 <= row; i += 64)
+                    _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), flip));
+                if (i < row) {
+                    const __mmask64 m = (__mmask64)((1ULL << (row - i)) - 1);
+                    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+                }
+            } else {
+                for (x = 0; x < p->in_w; ++x)
+                    for (c = 0; c < C; ++c) dst[x * c4 + c] = (uint8_t)(src[x * C + c] ^ 0x80);
+            }
+        }
+}
+
+TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                                    const int32_t *bias_eff, int8_t *output, int8_t *scratch)
 {
     const int k = p->col_stride, xs = (k + 63) / 64 * 64, pixels = p->batches * p->out_h * p->out_w;
-    const int C = p->out_c, blocks = (C + 15) / 16, taps = p->f_h * p->f_w;
-    const int in_bytes = p->batches * p->in_h * p->in_w * p->in_c, plane = p->out_h * p->out_w;
-    /* direct: the taps read from the flipped input (whole 4-byte groups per tap); else im2col columns */
-    const int direct = p->in_c % 4 == 0 && taps <= 64 && in_bytes <= TINYFORGE_SIMD_MAX_IN;
+    const int C = p->out_c, blocks = (C + 15) / 16, taps = p->f_h * p->f_w, c4 = (p->in_c + 3) / 4 * 4;
+    const int hp0 = (p->out_h - 1) * p->stride_h + (p->f_h - 1) * p->dil_h + 1;
+    const int wp0 = (p->out_w - 1) * p->stride_w + (p->f_w - 1) * p->dil_w + 1;
+    const int hp = hp0 > p->in_h + p->pad_h ? hp0 : p->in_h + p->pad_h;
+    const int wp = wp0 > p->in_w + p->pad_w ? wp0 : p->in_w + p->pad_w;
+    /* direct: the taps read from the flipped, padded input, channels padded to c4 (when that adds
+     * at most a third); else im2col columns */
+    const int direct = 4 * p->in_c >= 3 * c4 && taps <= 64 && (long)p->batches * hp * wp * c4 <= TINYFORGE_SIMD_MAX_IN;
+    const int ntaps = direct ? taps : 1, run = direct ? c4 : k, kp = ntaps * run;
+    const tinyforge_simd_pack_t *pk = conv_pack(filter, bias_eff, k, C, ntaps, run, direct ? p->in_c : k);
     const __m512i off = _mm512_set1_epi32(p->output_offset);
     const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
     uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
-    const int8_t *rows[8 * 64];
-    int tap_offset[64];
+    const uint8_t *base[TINYFORGE_LANE_PIXELS];
+    int offs[TINYFORGE_SIMD_MAX_K / 4 + 16];
     __m512i acc[16];
-    int pix, j, cb;
-    if (direct) {
-        int8_t *zrow = tinyforge_flip_in + TINYFORGE_SIMD_MAX_IN;
-        flip_column(input, in_bytes, (uint8_t *)tinyforge_flip_in);
-        memset(zrow, (int8_t)(-p->input_offset) ^ 0x80, (size_t)p->in_c);
-        dw_tap_offsets(p, tap_offset);
+    int pix, j, cb, t, c;
+    if (pk == NULL || kp > TINYFORGE_SIMD_MAX_K + 64) {
+        conv_vnni(p, input, filter, bias_eff, output, scratch);
+        return;
     }
+    for (t = 0, j = 0; t < ntaps; ++t) {
+        const int tap = direct ? (t / p->f_w * p->dil_h * wp + t % p->f_w * p->dil_w) * c4 : 0;
+        for (c = 0; c < run; c += 4) offs[j++] = tap + c;
+    }
+    if (direct) flip_padded_input(p, input, c4, hp, wp);
     for (pix = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
         const int n = pixels - pix < TINYFORGE_LANE_PIXELS ? pixels - pix : TINYFORGE_LANE_PIXELS;
         int8_t *out = output + pix * C;
         for (j = 0; j < TINYFORGE_LANE_PIXELS; ++j) {
             const int q = pix + (j < n ? j : n - 1);
-            if (!direct) {
-                if (j < n) flip_column(tinyforge_conv_column_s8(p, input, q, scratch), k, xb + j * xs);
-                rows[64 * j] = (const int8_t *)xb + (j < n ? j : n - 1) * xs;
+            if (direct) {
+                const int plane = p->out_h * p->out_w, b = q / plane, oy = (q % plane) / p->out_w, ox = q % p->out_w;
+                base[j] = (const uint8_t *)tinyforge_flip_in +
+                          ((size_t)(b * hp + oy * p->stride_h) * wp + ox * p->stride_w) * c4;
             } else {
-                const int b = q / plane, oy = (q % plane) / p->out_w, ox = q % p->out_w;
-                dw_pixel_rows(p, tinyforge_flip_in + (size_t)b * p->in_h * p->in_w * p->in_c, oy, ox,
-                              tinyforge_flip_in + TINYFORGE_SIMD_MAX_IN, tap_offset, rows + 64 * j);
+                if (j < n) flip_column(tinyforge_conv_column_s8(p, input, q, scratch), k, xb + j * xs);
+                base[j] = xb + (j < n ? j : n - 1) * xs;
             }
         }
         for (cb = 0; cb < blocks; cb += 2) {
             const int two = cb + 1 < blocks, nb = two ? 2 : 1;
-            const uint8_t *const *r = (const uint8_t *const *)rows;
             int b;
-            if (two) lanes_tile2_vnni(r, direct ? taps : 1, direct ? p->in_c : k, pk->w + cb * 16 * k, k, acc);
-            else lanes_tile1_vnni(r, direct ? taps : 1, direct ? p->in_c : k, pk->w + cb * 16 * k, k, acc);
+            if (two) lanes_tile2_vnni(base, offs, kp / 4, pk->w + cb * 16 * kp, kp, acc);
+            else lanes_tile1_vnni(base, offs, kp / 4, pk->w + cb * 16 * kp, kp, acc);
             for (b = 0; b < nb; ++b) {
                 const int oc = (cb + b) * 16, left = C - oc;
                 const __mmask16 keep = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
@@ -1287,11 +1328,8 @@ int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, 
 {
     const int level = tinyforge_simd_level();
     if (level == 0 || p->col_stride > TINYFORGE_SIMD_MAX_K || p->out_c > TINYFORGE_SIMD_MAX_C) return 0;
-    if (level >= 3) {
-        const tinyforge_simd_pack_t *pk = conv_pack(filter, bias_eff, p->col_stride, p->out_c);
-        if (pk != NULL) conv_lanes_vnni(p, pk, input, output, scratch);
-        else conv_vnni(p, input, filter, bias_eff, output, scratch);
-    } else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
+    if (level >= 3) conv_lanes_vnni(p, input, filter, bias_eff, output, scratch);
+    else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
     else conv_sse(p, input, filter, bias_eff, output, scratch);
     return 1;
 }
