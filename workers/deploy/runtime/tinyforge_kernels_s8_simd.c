@@ -962,7 +962,9 @@ TF_LANES_TILE(lanes_tile1_vnni, 0)
 #undef TF_LANES_TILE
 
 /* Bytes of the flipped, padded input of the direct path (larger inputs take the im2col columns). */
+#ifndef TINYFORGE_SIMD_MAX_IN
 #define TINYFORGE_SIMD_MAX_IN (256 * 1024)
+#endif
 static int8_t tinyforge_flip_in[TINYFORGE_SIMD_MAX_IN + 64] __attribute__((aligned(64)));
 
 /* The input flipped to unsigned bytes into tinyforge_flip_in, each pixel's channels padded to c4 and
