@@ -203,7 +203,8 @@ def _conv_case(
         + _c_array("const int32_t", f"m{i}", mults)
         + _c_array("const int32_t", f"s{i}", shifts)
         + f"static int8_t sc{i}[{scratch}] TINYFORGE_ALIGNED16;\n"
-        + f"static int8_t ref{i}[{out_n}], opt{i}[{out_n}], again{i}[{out_n}];\n"
+        + f"static int8_t ref{i}[{out_n}], opt{i}[{out_n}];\n"
+        + (f"static int8_t again{i}[{out_n}];\n" if twice else "")
         + f"static const tinyforge_conv_s8_t p{i} = {{.batches = {batches}, .in_h = {in_h}, "
         f".in_w = {in_w}, .in_c = {in_c}, .out_h = {out_h}, .out_w = {out_w}, .out_c = {out_c}, "
         f".f_h = {f_h}, .f_w = {f_w}, .stride_h = {stride}, .stride_w = {stride}, "
