@@ -158,7 +158,7 @@ def _conv_case(
     twice: bool = False,
 ) -> tuple[str, str]:
     """C declarations and the check of one random (depthwise) convolution; `twice` runs the
-    optimised kernel a second time (a layer's second call, e.g. on packed weights) and checks both."""
+    optimised kernel a second time (a layer's second call, on packed weights) and checks both."""
     in_h, in_w = int(rng.integers(1, max_hw)), int(rng.integers(1, max_hw))
     in_c = int(rng.choice(in_cs))
     out_c = in_c if depthwise else int(rng.choice(out_cs))
@@ -221,7 +221,8 @@ def _conv_case(
     if twice:
         run += (
             f"    tinyforge_{kind}_s8_opt(&p{i}, x{i}, wr{i}, be{i}, again{i}, sc{i});\n"
-            f"    if (memcmp(opt{i}, again{i}, sizeof opt{i}) != 0) opt{i}[0] = (int8_t)~ref{i}[0];\n"
+            f"    if (memcmp(opt{i}, again{i}, sizeof opt{i}) != 0)\n"
+            f"        opt{i}[0] = (int8_t)~ref{i}[0];\n"
         )
     run += f'    printf("{kind} {i} %d\\n", memcmp(ref{i}, opt{i}, sizeof ref{i}) != 0);\n'
     return d, run

@@ -2,15 +2,23 @@
  * Hand-written runtime of the Tinyforge compiler; copied into every generated library.
  *
  * x86-64: SSE4.1 and AVX2 versions of the convolution, depthwise convolution and fully connected
- * kernels (AVX2 also ADD), and AVX-512 VNNI (VPDPBUSD) versions of the convolution and fully
- * connected ones, compiled with __attribute__((target)) so the library builds with plain flags; the
- * level is chosen once at run time (__builtin_cpu_supports): 3 AVX-512 VNNI, 2 AVX2, 1 SSE4.1, capped
- * by -DTINYFORGE_SIMD. aarch64: NEON convolution and fully connected (depthwise and ADD take the
- * generic loops there). Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
- * The x86-64 kernels use static buffers (expanded columns, the expanded depthwise filter, VNNI biases:
- * 136 KiB of .bss together); shapes past them take the generic loops.
+ * kernels (AVX2 also ADD), and AVX-512 VNNI versions of all four, compiled with
+ * __attribute__((target)) so the library builds with plain flags; the level is chosen once at run
+ * time (__builtin_cpu_supports): 3 AVX-512 VNNI, 2 AVX2, 1 SSE4.1, capped by -DTINYFORGE_SIMD.
+ * aarch64: NEON convolution and fully connected (depthwise and ADD take the generic loops there).
+ * Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
+ * The x86-64 kernels use static buffers (.bss): expanded columns 64 KiB, the expanded depthwise filter
+ * 64 KiB, VNNI biases 8 KiB, the VNNI level's flipped input 256 KiB and its pack pool 2 MiB (pages
+ * never touched cost no memory); shapes past them take the generic loops or the unpacked kernels.
  *
- * The weights keep the layouts the compiler makes for every target (tinyforge_kernels.h):
+ * The VNNI level repacks: a convolution's or depthwise's filter is packed on the layer's first call
+ * with output channels along the lanes (conv_pack, dw_pack: 16-channel blocks, 4 taps per 32-bit lane
+ * for VPDPBUSD; int32 [taps][C] for the depthwise) and kept in the pool, keyed by the filter and bias
+ * pointers, so filters must not change between calls (the compiler's are const arrays) and the
+ * first inference pays the packing. No horizontal folds, no per-pixel column copies (the taps read a
+ * flipped, zero-point-framed copy of the input). Not thread-safe, like the other static buffers.
+ *
+ * The other levels use the layouts the compiler makes for every target (tinyforge_kernels.h):
  *  - convolution filter rows in channel pairs interleaved 4 bytes at a time: a column expanded to
  *    int16 as x[0..3], x[0..3], x[4..7], x[4..7] meets 8 bytes of a pair in one PMADDWD, whose
  *    lanes hold partial sums of the two rows; PHADDD folds them. Four pixels x four channels per
