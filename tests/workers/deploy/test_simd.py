@@ -156,9 +156,11 @@ def _conv_case(
     max_hw: int = 10,
     strides=(1, 2),
     twice: bool = False,
+    tile: bool = False,
 ) -> tuple[str, str]:
     """C declarations and the check of one random (depthwise) convolution; `twice` runs the
-    optimised kernel a second time (a layer's second call, on packed weights) and checks both."""
+    optimised kernel a second time (a layer's second call, on packed weights) and checks both;
+    `tile` computes one tile of an output row (negative padding past the first)."""
     in_h, in_w = int(rng.integers(1, max_hw)), int(rng.integers(1, max_hw))
     in_c = int(rng.choice(in_cs))
     out_c = in_c if depthwise else int(rng.choice(out_cs))
@@ -176,6 +178,10 @@ def _conv_case(
     pad_h = max(0, ((out_h - 1) * stride + eff_h - in_h) // 2)
     pad_w = max(0, ((out_w - 1) * stride + eff_w - in_w) // 2)
     batches = int(rng.integers(1, 3))
+    if tile:  # one output row's tile, as the RAM plan calls it: the padding moved (negative)
+        oy0, ox0 = int(rng.integers(0, out_h)), int(rng.integers(0, out_w))
+        pad_h, pad_w = pad_h - oy0 * stride, pad_w - ox0 * stride
+        out_h, out_w, batches = 1, int(rng.integers(1, out_w - ox0 + 1)), 1
     taps = f_h * f_w
     x = rng.integers(-128, 128, size=batches * in_h * in_w * in_c)
     w = rng.integers(-127, 128, size=(taps * out_c) if depthwise else (out_c * taps * in_c))
@@ -324,14 +330,22 @@ def _packed_layers_probe(path, seed: int, n: int = 96) -> None:
     """Layers around the VNNI level's packed weights: convolutions with output channels about the
     16-lane blocks (one, two, three, a partial last one), inputs of 1-7 channels (padded to 4 or 8,
     or im2col columns), pixel counts off the tile's eight; depthwise layers of 1-80 channels at
-    stride 1 (the row runs) and 2. Each optimised kernel runs twice: the second call reads the packs
+    stride 1 (the row runs) and 2; a quarter of them one tile of an output row as the RAM plan
+    calls them (negative padding). Each optimised kernel runs twice: the second call reads the packs
     the first made."""
     rng = np.random.default_rng(seed)
     decls, runs = [], []
     for i in range(n):
+        tile = i % 8 >= 6
         if i % 2:
             d, r = _conv_case(
-                rng, i, True, in_cs=(1, 2, 3, 4, 8, 16, 24, 32, 48, 64, 80), max_hw=14, twice=True
+                rng,
+                i,
+                True,
+                in_cs=(1, 2, 3, 4, 8, 16, 24, 32, 48, 64, 80),
+                max_hw=14,
+                twice=True,
+                tile=tile,
             )
         else:
             d, r = _conv_case(
@@ -342,6 +356,7 @@ def _packed_layers_probe(path, seed: int, n: int = 96) -> None:
                 out_cs=(1, 7, 15, 16, 17, 31, 32, 33, 47, 48, 64, 70),
                 max_hw=14,
                 twice=True,
+                tile=tile,
             )
         decls.append(d)
         runs.append(r)

@@ -1015,8 +1015,11 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const int8_t *
     const int hp = hp0 > p->in_h + p->pad_h ? hp0 : p->in_h + p->pad_h;
     const int wp = wp0 > p->in_w + p->pad_w ? wp0 : p->in_w + p->pad_w;
     /* direct: the taps read from the flipped, padded input, channels padded to c4 (when that adds
-     * at most a third); else im2col columns */
-    const int direct = 4 * p->in_c >= 3 * c4 && taps <= 64 && (long)p->batches * hp * wp * c4 <= TINYFORGE_SIMD_MAX_IN;
+     * at most a third), for a call that covers the image (not a tile of the RAM plan's, whose
+     * padding is negative past its first row and column); else im2col columns */
+    const int direct = 4 * p->in_c >= 3 * c4 && taps <= 64 && p->pad_h >= 0 && p->pad_w >= 0 &&
+                       (long)hp * wp <= 2L * hp0 * wp0 &&
+                       (long)p->batches * hp * wp * c4 <= TINYFORGE_SIMD_MAX_IN;
     const int ntaps = direct ? taps : 1, run = direct ? c4 : k, kp = ntaps * run;
     const tinyforge_simd_pack_t *pk = conv_pack(filter, bias_eff, k, C, ntaps, run, direct ? p->in_c : k);
     const __m512i off = _mm512_set1_epi32(p->output_offset);
@@ -1165,7 +1168,7 @@ TF_VNNI static void dw_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_p
     const int C = p->in_c, c16 = (C + 15) / 16 * 16, zp = -p->input_offset;
     const int32_t *w = (const int32_t *)(const void *)pk->w;
     /* past 32 channels a pixel's four-vector passes do as well (and the row bias costs more) */
-    const int runs = p->stride_w == 1 && (C == 16 || C == 32 || 16 % C == 0);
+    const int runs = p->stride_w == 1 && p->pad_w >= 0 && (C == 16 || C == 32 || 16 % C == 0);
     const int period = C < 16 ? 16 : C;
     const int32_t *m = C < 16 ? pk->m16 : p->multiplier, *s = C < 16 ? pk->s16 : p->shift;
     const __m512i off = _mm512_set1_epi32(p->output_offset);
