@@ -1028,7 +1028,7 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const int8_t *
     const uint8_t *base[TINYFORGE_LANE_PIXELS];
     int offs[TINYFORGE_SIMD_MAX_K / 4 + 16];
     __m512i acc[16];
-    int pix, j, cb, t, c;
+    int pix, j, cb, t, c, oy, ox, yb; /* yb: the padded input row of output row oy of batch b */
     if (pk == NULL || kp > TINYFORGE_SIMD_MAX_K + 64) {
         conv_vnni(p, input, filter, bias_eff, output, scratch);
         return;
@@ -1038,15 +1038,20 @@ TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const int8_t *
         for (c = 0; c < run; c += 4) offs[j++] = tap + c;
     }
     if (direct) flip_padded_input(p, input, c4, hp, wp);
-    for (pix = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
+    for (pix = 0, oy = 0, ox = 0, yb = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
         const int n = pixels - pix < TINYFORGE_LANE_PIXELS ? pixels - pix : TINYFORGE_LANE_PIXELS;
         int8_t *out = output + pix * C;
         for (j = 0; j < TINYFORGE_LANE_PIXELS; ++j) {
             const int q = pix + (j < n ? j : n - 1);
-            if (direct) {
-                const int plane = p->out_h * p->out_w, b = q / plane, oy = (q % plane) / p->out_w, ox = q % p->out_w;
-                base[j] = (const uint8_t *)tinyforge_flip_in +
-                          ((size_t)(b * hp + oy * p->stride_h) * wp + ox * p->stride_w) * c4;
+            if (direct && j >= n) {
+                base[j] = base[n - 1];
+            } else if (direct) { /* pixel q = (b, oy, ox), walked in order */
+                base[j] = (const uint8_t *)tinyforge_flip_in + ((size_t)(yb * wp) + ox * p->stride_w) * c4;
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    yb += p->stride_h;
+                    if (++oy == p->out_h) oy = 0, yb += hp - p->out_h * p->stride_h; /* next batch */
+                }
             } else {
                 if (j < n) flip_column(tinyforge_conv_column_s8(p, input, q, scratch), k, xb + j * xs);
                 base[j] = xb + (j < n ? j : n - 1) * xs;
