@@ -142,13 +142,30 @@ def _act_range(rng) -> tuple[int, int]:
     return lo, int(rng.integers(lo + 1, 128))
 
 
-def _conv_case(rng, i: int, depthwise: bool) -> tuple[str, str]:
-    """C declarations and the check of one random (depthwise) convolution."""
-    in_h, in_w = int(rng.integers(1, 10)), int(rng.integers(1, 10))
-    in_c = int(rng.choice([1, 3, 4, 5, 8, 13, 16, 17, 24, 33]))
-    out_c = in_c if depthwise else int(rng.choice([1, 2, 3, 5, 6, 8, 13, 16, 17, 20]))
+IN_CS = (1, 3, 4, 5, 8, 13, 16, 17, 24, 33)
+OUT_CS = (1, 2, 3, 5, 6, 8, 13, 16, 17, 20)
+
+
+def _conv_case(
+    rng,
+    i: int,
+    depthwise: bool,
+    *,
+    in_cs=IN_CS,
+    out_cs=OUT_CS,
+    max_hw: int = 10,
+    strides=(1, 2),
+    twice: bool = False,
+    tile: bool = False,
+) -> tuple[str, str]:
+    """C declarations and the check of one random (depthwise) convolution; `twice` runs the
+    optimised kernel a second time (a layer's second call, on packed weights) and checks both;
+    `tile` computes one tile of an output row (negative padding past the first)."""
+    in_h, in_w = int(rng.integers(1, max_hw)), int(rng.integers(1, max_hw))
+    in_c = int(rng.choice(in_cs))
+    out_c = in_c if depthwise else int(rng.choice(out_cs))
     f_h, f_w = [(1, 1), (3, 3), (1, 3), (3, 1), (5, 5), (2, 2)][int(rng.integers(0, 6))]
-    stride = int(rng.integers(1, 3))
+    stride = int(rng.choice(strides))
     dil = 2 if rng.random() < 0.15 else 1
     same = rng.random() < 0.6
     eff_h, eff_w = (f_h - 1) * dil + 1, (f_w - 1) * dil + 1
@@ -161,6 +178,10 @@ def _conv_case(rng, i: int, depthwise: bool) -> tuple[str, str]:
     pad_h = max(0, ((out_h - 1) * stride + eff_h - in_h) // 2)
     pad_w = max(0, ((out_w - 1) * stride + eff_w - in_w) // 2)
     batches = int(rng.integers(1, 3))
+    if tile:  # one output row's tile, as the RAM plan calls it: the padding moved (negative)
+        oy0, ox0 = int(rng.integers(0, out_h)), int(rng.integers(0, out_w))
+        pad_h, pad_w = pad_h - oy0 * stride, pad_w - ox0 * stride
+        out_h, out_w, batches = 1, int(rng.integers(1, out_w - ox0 + 1)), 1
     taps = f_h * f_w
     x = rng.integers(-128, 128, size=batches * in_h * in_w * in_c)
     w = rng.integers(-127, 128, size=(taps * out_c) if depthwise else (out_c * taps * in_c))
@@ -189,6 +210,7 @@ def _conv_case(rng, i: int, depthwise: bool) -> tuple[str, str]:
         + _c_array("const int32_t", f"s{i}", shifts)
         + f"static int8_t sc{i}[{scratch}] TINYFORGE_ALIGNED16;\n"
         + f"static int8_t ref{i}[{out_n}], opt{i}[{out_n}];\n"
+        + (f"static int8_t again{i}[{out_n}];\n" if twice else "")
         + f"static const tinyforge_conv_s8_t p{i} = {{.batches = {batches}, .in_h = {in_h}, "
         f".in_w = {in_w}, .in_c = {in_c}, .out_h = {out_h}, .out_w = {out_w}, .out_c = {out_c}, "
         f".f_h = {f_h}, .f_w = {f_w}, .stride_h = {stride}, .stride_w = {stride}, "
@@ -201,8 +223,14 @@ def _conv_case(rng, i: int, depthwise: bool) -> tuple[str, str]:
     run = (
         f"    tinyforge_{kind}_s8(&p{i}, x{i}, w{i}, b{i}, ref{i});\n"
         f"    tinyforge_{kind}_s8_opt(&p{i}, x{i}, wr{i}, be{i}, opt{i}, sc{i});\n"
-        f'    printf("{kind} {i} %d\\n", memcmp(ref{i}, opt{i}, sizeof ref{i}) != 0);\n'
     )
+    if twice:
+        run += (
+            f"    tinyforge_{kind}_s8_opt(&p{i}, x{i}, wr{i}, be{i}, again{i}, sc{i});\n"
+            f"    if (memcmp(opt{i}, again{i}, sizeof opt{i}) != 0)\n"
+            f"        opt{i}[0] = (int8_t)~ref{i}[0];\n"
+        )
+    run += f'    printf("{kind} {i} %d\\n", memcmp(ref{i}, opt{i}, sizeof ref{i}) != 0);\n'
     return d, run
 
 
@@ -285,6 +313,10 @@ def _random_layers_probe(path, seed: int, n: int = 120) -> None:
             d, r = _conv_case(rng, i, depthwise=kind == 1)
         decls.append(d)
         runs.append(r)
+    _write_probe(path, decls, runs)
+
+
+def _write_probe(path, decls: list[str], runs: list[str]) -> None:
     path.write_text(
         '#include <stdio.h>\n#include <string.h>\n#include "tinyforge_kernels.h"\n'
         + "".join(decls)
@@ -292,6 +324,43 @@ def _random_layers_probe(path, seed: int, n: int = 120) -> None:
         + "".join(runs)
         + "    return 0;\n}\n"
     )
+
+
+def _packed_layers_probe(path, seed: int, n: int = 96) -> None:
+    """Layers around the VNNI level's packed weights: convolutions with output channels about the
+    16-lane blocks (one, two, three, a partial last one), inputs of 1-7 channels (padded to 4 or 8,
+    or im2col columns), pixel counts off the tile's eight; depthwise layers of 1-80 channels at
+    stride 1 (the row runs) and 2; a quarter of them one tile of an output row as the RAM plan
+    calls them (negative padding). Each optimised kernel runs twice: the second call reads the packs
+    the first made."""
+    rng = np.random.default_rng(seed)
+    decls, runs = [], []
+    for i in range(n):
+        tile = i % 8 >= 6
+        if i % 2:
+            d, r = _conv_case(
+                rng,
+                i,
+                True,
+                in_cs=(1, 2, 3, 4, 8, 16, 24, 32, 48, 64, 80),
+                max_hw=14,
+                twice=True,
+                tile=tile,
+            )
+        else:
+            d, r = _conv_case(
+                rng,
+                i,
+                False,
+                in_cs=(1, 2, 3, 4, 6, 7, 8, 16, 20, 32),
+                out_cs=(1, 7, 15, 16, 17, 31, 32, 33, 47, 48, 64, 70),
+                max_hw=14,
+                twice=True,
+                tile=tile,
+            )
+        decls.append(d)
+        runs.append(r)
+    _write_probe(path, decls, runs)
 
 
 def _probe_results(out: str) -> dict[str, int]:
@@ -316,6 +385,33 @@ def test_x86_simd_kernels_equal_reference_on_random_layers(level, tmp_path):
     )
     results = _probe_results(subprocess.run([str(exe)], capture_output=True, text=True).stdout)
     assert len(results) == 120
+    assert [k for k, bad in results.items() if bad] == []
+
+
+@needs_x86
+@pytest.mark.parametrize(
+    "limits",
+    [(), ("-DTINYFORGE_SIMD_PACK_BYTES=16384", "-DTINYFORGE_SIMD_MAX_IN=1024")],
+    ids=["default", "small-buffers"],
+)
+def test_x86_vnni_packed_layers_equal_reference(limits, tmp_path):
+    """The VNNI kernels on weights packed with output channels along the lanes, and with a pack pool
+    and an input buffer small enough that some layers take the im2col columns or the unpacked
+    kernels (pool full)."""
+    if not NEEDS["avx512vnni"] <= _cpu_flags():
+        pytest.skip(f"this CPU lacks {sorted(NEEDS['avx512vnni'] - _cpu_flags())}")
+    src = tmp_path / "probe.c"
+    _packed_layers_probe(src, seed=15)
+    exe = tmp_path / "probe"
+    subprocess.run(
+        ["cc", *HOST_CFLAGS, *LEVELS["avx512vnni"], *limits, "-I", str(RUNTIME_DIR)]
+        + ["-o", str(exe), str(src)]
+        + [str(p) for p in RUNTIME_C]
+        + ["-lm"],
+        check=True,
+    )
+    results = _probe_results(subprocess.run([str(exe)], capture_output=True, text=True).stdout)
+    assert len(results) == 96
     assert [k for k, bad in results.items() if bad] == []
 
 

@@ -2,15 +2,23 @@
  * Hand-written runtime of the Tinyforge compiler; copied into every generated library.
  *
  * x86-64: SSE4.1 and AVX2 versions of the convolution, depthwise convolution and fully connected
- * kernels (AVX2 also ADD), and AVX-512 VNNI (VPDPBUSD) versions of the convolution and fully
- * connected ones, compiled with __attribute__((target)) so the library builds with plain flags; the
- * level is chosen once at run time (__builtin_cpu_supports): 3 AVX-512 VNNI, 2 AVX2, 1 SSE4.1, capped
- * by -DTINYFORGE_SIMD. aarch64: NEON convolution and fully connected (depthwise and ADD take the
- * generic loops there). Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
- * The x86-64 kernels use static buffers (expanded columns, the expanded depthwise filter, VNNI biases:
- * 136 KiB of .bss together); shapes past them take the generic loops.
+ * kernels (AVX2 also ADD), and AVX-512 VNNI versions of all four, compiled with
+ * __attribute__((target)) so the library builds with plain flags; the level is chosen once at run
+ * time (__builtin_cpu_supports): 3 AVX-512 VNNI, 2 AVX2, 1 SSE4.1, capped by -DTINYFORGE_SIMD.
+ * aarch64: NEON convolution and fully connected (depthwise and ADD take the generic loops there).
+ * Elsewhere (Cortex-M, or -DTINYFORGE_SIMD=0) this file compiles to nothing.
+ * The x86-64 kernels use static buffers (.bss): expanded columns 64 KiB, the expanded depthwise filter
+ * 64 KiB, VNNI biases 8 KiB, the VNNI level's flipped input 256 KiB and its pack pool 2 MiB (pages
+ * never touched cost no memory); shapes past them take the generic loops or the unpacked kernels.
  *
- * The weights keep the layouts the compiler makes for every target (tinyforge_kernels.h):
+ * The VNNI level repacks: a convolution's or depthwise's filter is packed on the layer's first call
+ * with output channels along the lanes (conv_pack, dw_pack: 16-channel blocks, 4 taps per 32-bit lane
+ * for VPDPBUSD; int32 [taps][C] for the depthwise) and kept in the pool, keyed by the filter and bias
+ * pointers, so filters must not change between calls (the compiler's are const arrays) and the
+ * first inference pays the packing. No horizontal folds, no per-pixel column copies (the taps read a
+ * flipped, zero-point-framed copy of the input). Not thread-safe, like the other static buffers.
+ *
+ * The other levels use the layouts the compiler makes for every target (tinyforge_kernels.h):
  *  - convolution filter rows in channel pairs interleaved 4 bytes at a time: a column expanded to
  *    int16 as x[0..3], x[0..3], x[4..7], x[4..7] meets 8 bytes of a pair in one PMADDWD, whose
  *    lanes hold partial sums of the two rows; PHADDD folds them. Four pixels x four channels per
@@ -90,6 +98,14 @@ static inline void dw_pixel_rows(const tinyforge_conv_s8_t *p, const int8_t *in_
     } else {
         dw_rows(p, in_b, oy, ox, zrow, rows);
     }
+}
+
+/* Filter byte (output channel oc, tap t) of the optimised convolution's layout: rows in channel pairs
+ * interleaved 4 bytes at a time, an odd last row plain. */
+static inline int8_t conv_filter_at(const int8_t *filter, int k, int C, int oc, int t)
+{
+    if ((oc | 1) < C) return filter[(oc & ~1) * k + 2 * (t & ~3) + 4 * (oc & 1) + (t & 3)];
+    return filter[oc * k + t];
 }
 
 static void dw_tap_offsets(const tinyforge_conv_s8_t *p, int *tap_offset)
@@ -787,6 +803,490 @@ TF_VNNI static void conv_vnni(const tinyforge_conv_s8_t *p, const int8_t *input,
     }
 }
 
+/* ---- AVX-512 VNNI, output channels along the lanes ----
+ * The convolution's filter repacked, on a layer's first call, into blocks of 16 output channels: per
+ * 4 taps, 64 bytes (channel 0's four taps, channel 1's, ...; channels past out_c zero). A column's 4
+ * taps broadcast to every lane (as unsigned bytes) meet a block in one VPDPBUSD whose 16 lanes are the
+ * 16 channels' sums: nothing to fold. Eight pixels x one or two blocks per pass. The packs, with the
+ * biases less 128 * the weights' sums, live in a static pool (tinyforge_simd_pack_t); a layer past it
+ * takes conv_vnni. The filter and bias must not change between calls (the compiler's are const). */
+#ifndef TINYFORGE_SIMD_PACK_BYTES
+#define TINYFORGE_SIMD_PACK_BYTES (2 * 1024 * 1024)
+#endif
+#define TINYFORGE_SIMD_PACKS 256
+#define TINYFORGE_LANE_PIXELS 8
+
+typedef struct {
+    const int8_t *filter; /* the layer's filter and bias_eff: the key */
+    const int32_t *bias_eff;
+    int k, C;
+    const int8_t *w;     /* [C/16][k/4][16][4], C rounded up to 16 */
+    const int32_t *bias; /* bias_eff - 128 * sum(row), zero past C */
+    const int32_t *m16, *s16; /* depthwise with C < 16: multipliers and shifts over 16 lanes */
+} tinyforge_simd_pack_t;
+
+static int8_t tinyforge_pack_pool[TINYFORGE_SIMD_PACK_BYTES] __attribute__((aligned(64)));
+static tinyforge_simd_pack_t tinyforge_packs[TINYFORGE_SIMD_PACKS];
+static int tinyforge_packs_n, tinyforge_pack_used;
+
+/* The packed filter of a convolution whose columns are `ntaps` runs of `run` bytes, the first `width`
+ * of each a run of the filter row (k bytes) and the rest zeros (made on first use), or NULL when the
+ * pool is full. */
+static const tinyforge_simd_pack_t *conv_pack(const int8_t *filter, const int32_t *bias_eff, int k, int C,
+                                              int ntaps, int run, int width)
+{
+    const int c16 = (C + 15) / 16 * 16, kp = ntaps * run;
+    const int wbytes = c16 * kp, bytes = (wbytes + 4 * c16 + 63) / 64 * 64;
+    tinyforge_simd_pack_t *pk;
+    int8_t *w;
+    int32_t *bias;
+    int i, oc, t;
+    for (i = 0; i < tinyforge_packs_n; ++i) {
+        pk = &tinyforge_packs[i];
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == kp && pk->C == C) return pk;
+    }
+    if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
+        return NULL;
+    w = tinyforge_pack_pool + tinyforge_pack_used;
+    bias = (int32_t *)(void *)(w + wbytes); /* run is a multiple of 4: wbytes of 64 */
+    for (oc = 0; oc < c16; ++oc) {
+        int32_t sum = 0;
+        for (t = 0; t < kp; ++t) {
+            const int tap = t / run, ch = t % run;
+            const int8_t v = oc < C && ch < width && tap * width + ch < k
+                                 ? conv_filter_at(filter, k, C, oc, tap * width + ch) : 0;
+            w[((oc / 16) * (kp / 4) + t / 4) * 64 + 4 * (oc % 16) + t % 4] = v;
+            sum += v;
+        }
+        bias[oc] = oc < C ? bias_eff[oc] - 128 * sum : 0;
+    }
+    tinyforge_pack_used += bytes;
+    pk = &tinyforge_packs[tinyforge_packs_n++];
+    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = kp, pk->C = C, pk->w = w, pk->bias = bias;
+    pk->m16 = NULL, pk->s16 = NULL;
+    return pk;
+}
+
+/* tinyforge_mbqm_fast on sixteen lanes (multipliers m >= 0, shifts s per lane). */
+TF_VNNI static inline __m512i mbqm_512(__m512i x, __m512i m, __m512i s)
+{
+    const __m512i r30 = _mm512_set1_epi64((int64_t)1 << 30), zero = _mm512_setzero_si512();
+    const __m512i one = _mm512_set1_epi32(1);
+    const __m512i right = _mm512_max_epi32(_mm512_sub_epi32(zero, s), zero);
+    const __m512i mask = _mm512_sub_epi32(_mm512_sllv_epi32(one, right), one);
+    __m512i e, o, h, rem, thr, q;
+    x = _mm512_sllv_epi32(x, _mm512_max_epi32(s, zero));
+    e = _mm512_srli_epi64(_mm512_add_epi64(_mm512_mul_epi32(x, m), r30), 31);
+    o = _mm512_slli_epi64(_mm512_add_epi64(_mm512_mul_epi32(_mm512_srli_epi64(x, 32), _mm512_srli_epi64(m, 32)), r30), 1);
+    h = _mm512_mask_blend_epi32((__mmask16)0xAAAA, e, o);
+    rem = _mm512_and_si512(h, mask);
+    thr = _mm512_sub_epi32(_mm512_srli_epi32(mask, 1), _mm512_srai_epi32(h, 31));
+    q = _mm512_srav_epi32(h, right);
+    return _mm512_mask_add_epi32(q, _mm512_cmpgt_epi32_mask(rem, thr), q, one);
+}
+
+/* k bytes as unsigned bytes (XOR 0x80); dst has room up to a multiple of 64 bytes (whole stores:
+ * masked ones are slow on AMD). */
+TF_VNNI static inline void flip_column(const int8_t *x, int k, uint8_t *dst)
+{
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    int i;
+    for (i = 0; i + 64 <= k; i += 64)
+        _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(x + i)), flip));
+    if (i < k) {
+        const __mmask64 m = (__mmask64)((1ULL << (k - i)) - 1);
+        _mm512_store_si512((void *)(dst + i), _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, x + i), flip));
+    }
+}
+
+static inline int32_t load_i32(const uint8_t *p)
+{
+    int32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Requantise a block's sixteen accumulators of pixel row `out` (channels [oc, oc + 16), fewer at the
+ * end: `keep` masks them) and store them. */
+TF_VNNI static inline void store_block_vnni(int8_t *out, __m512i acc, __m512i m, __m512i s, __m512i off,
+                                            __m512i lo, __m512i hi, __mmask16 keep)
+{
+    const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(mbqm_512(acc, m, s), off), lo), hi);
+    __m128i v = _mm512_cvtepi32_epi8(r);
+    int n = __builtin_popcount(keep);
+    if (n == 16) { /* whole stores, in pieces for a partial block: masked stores are slow on AMD */
+        _mm_storeu_si128((__m128i *)out, v);
+        return;
+    }
+    if (n & 8) _mm_storel_epi64((__m128i *)out, v), v = _mm_srli_si128(v, 8), out += 8;
+    if (n & 4) {
+        const int32_t w = _mm_cvtsi128_si32(v);
+        memcpy(out, &w, 4);
+        v = _mm_srli_si128(v, 4), out += 4;
+    }
+    if (n & 2) {
+        const int16_t h = (int16_t)_mm_cvtsi128_si32(v);
+        memcpy(out, &h, 2);
+        v = _mm_srli_si128(v, 2), out += 2;
+    }
+    if (n & 1) *out = (int8_t)_mm_cvtsi128_si32(v);
+}
+
+#define TF_LANES_TILE(NAME, TWO)                                                                          \
+    TF_VNNI static void NAME(const uint8_t *const *base, const int *offs, int steps, const int8_t *w0, \
+                             int kp, __m512i *acc)                                                      \
+    {                                                                                                   \
+        const int8_t *w1 = w0 + 16 * kp;                                                               \
+        const uint8_t *r0 = base[0], *r1 = base[1], *r2 = base[2], *r3 = base[3], *r4 = base[4];        \
+        const uint8_t *r5 = base[5], *r6 = base[6], *r7 = base[7];                                      \
+        __m512i a0 = _mm512_setzero_si512(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0;      \
+        __m512i a7 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0, b4 = a0, b5 = a0, b6 = a0, b7 = a0;        \
+        int i;                                                                                          \
+        for (i = 0; i < steps; ++i, w0 += 64, w1 += 64) {                                               \
+            const int c = offs[i]; /* loaded: the eight loads stay base + index */                      \
+            const __m512i f0 = _mm512_load_si512((const void *)w0);                                     \
+            const __m512i f1 = TWO ? _mm512_load_si512((const void *)w1) : f0;                          \
+            __m512i x;                                                                                  \
+            TF_LANE_PIX(0, TWO) TF_LANE_PIX(1, TWO) TF_LANE_PIX(2, TWO) TF_LANE_PIX(3, TWO)             \
+            TF_LANE_PIX(4, TWO) TF_LANE_PIX(5, TWO) TF_LANE_PIX(6, TWO) TF_LANE_PIX(7, TWO)             \
+        }                                                                                               \
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3, acc[4] = a4, acc[5] = a5, acc[6] = a6;      \
+        acc[7] = a7;                                                                                    \
+        if (TWO) {                                                                                      \
+            acc[8] = b0, acc[9] = b1, acc[10] = b2, acc[11] = b3, acc[12] = b4, acc[13] = b5;           \
+            acc[14] = b6, acc[15] = b7;                                                                 \
+        }                                                                                               \
+    }
+#define TF_LANE_PIX(J, TWO)                                 \
+    x = _mm512_set1_epi32(load_i32(r##J + c));              \
+    a##J = _mm512_dpbusd_epi32(a##J, x, f0);                \
+    if (TWO) b##J = _mm512_dpbusd_epi32(b##J, x, f1);
+/* Eight pixels x blocks of 16 channels: two blocks (acc[0..7] the first's pixels, acc[8..15] the
+ * second's) or one. Step i of pixel j's column is the 4 unsigned bytes at base[j] + offs[i], in the
+ * packed filter's order. */
+TF_LANES_TILE(lanes_tile2_vnni, 1)
+TF_LANES_TILE(lanes_tile1_vnni, 0)
+#undef TF_LANE_PIX
+#undef TF_LANES_TILE
+
+/* Bytes of the flipped, padded input of the direct path (larger inputs take the im2col columns). */
+#ifndef TINYFORGE_SIMD_MAX_IN
+#define TINYFORGE_SIMD_MAX_IN (256 * 1024)
+#endif
+static int8_t tinyforge_flip_in[TINYFORGE_SIMD_MAX_IN + 64] __attribute__((aligned(64)));
+
+/* The input flipped to unsigned bytes into tinyforge_flip_in, each pixel's channels padded to c4 and
+ * the image framed by the zero point (top, left, and up to hp x wp pixels): every tap of every pixel
+ * then reads inside the buffer. */
+TF_VNNI static void flip_padded_input(const tinyforge_conv_s8_t *p, const int8_t *input, int c4, int hp, int wp)
+{
+    const int C = p->in_c, row = p->in_w * C;
+    const uint8_t zp = (uint8_t)((int8_t)(-p->input_offset) ^ 0x80);
+    uint8_t *const buf = (uint8_t *)tinyforge_flip_in;
+    int b, y, x, c;
+    memset(buf, zp, (size_t)p->batches * hp * wp * c4);
+    for (b = 0; b < p->batches; ++b)
+        for (y = 0; y < p->in_h; ++y) {
+            const int8_t *src = input + (size_t)(b * p->in_h + y) * row;
+            uint8_t *dst = buf + ((size_t)(b * hp + y + p->pad_h) * wp + p->pad_w) * c4;
+            if (c4 == C) {
+                const __m512i flip = _mm512_set1_epi8((char)0x80);
+                int i;
+                for (i = 0; i + 64 <= row; i += 64)
+                    _mm512_storeu_si512((void *)(dst + i), _mm512_xor_si512(_mm512_loadu_si512((const void *)(src + i)), flip));
+                if (i < row) {
+                    const __mmask64 m = (__mmask64)((1ULL << (row - i)) - 1);
+                    _mm512_mask_storeu_epi8(dst + i, m, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m, src + i), flip));
+                }
+            } else {
+                for (x = 0; x < p->in_w; ++x)
+                    for (c = 0; c < C; ++c) dst[x * c4 + c] = (uint8_t)(src[x * C + c] ^ 0x80);
+            }
+        }
+}
+
+TF_VNNI static void conv_lanes_vnni(const tinyforge_conv_s8_t *p, const int8_t *input, const int8_t *filter,
+                                    const int32_t *bias_eff, int8_t *output, int8_t *scratch)
+{
+    const int k = p->col_stride, xs = (k + 63) / 64 * 64, pixels = p->batches * p->out_h * p->out_w;
+    const int C = p->out_c, blocks = (C + 15) / 16, taps = p->f_h * p->f_w, c4 = (p->in_c + 3) / 4 * 4;
+    const int hp0 = (p->out_h - 1) * p->stride_h + (p->f_h - 1) * p->dil_h + 1;
+    const int wp0 = (p->out_w - 1) * p->stride_w + (p->f_w - 1) * p->dil_w + 1;
+    const int hp = hp0 > p->in_h + p->pad_h ? hp0 : p->in_h + p->pad_h;
+    const int wp = wp0 > p->in_w + p->pad_w ? wp0 : p->in_w + p->pad_w;
+    /* direct: the taps read from the flipped, padded input, channels padded to c4 (when that adds
+     * at most a third), for a call that covers the image (not a tile of the RAM plan's, whose
+     * padding is negative past its first row and column); else im2col columns */
+    const int direct = 4 * p->in_c >= 3 * c4 && taps <= 64 && p->pad_h >= 0 && p->pad_w >= 0 &&
+                       (long)hp * wp <= 2L * hp0 * wp0 &&
+                       (long)p->batches * hp * wp * c4 <= TINYFORGE_SIMD_MAX_IN;
+    const int ntaps = direct ? taps : 1, run = direct ? c4 : k, kp = ntaps * run;
+    const tinyforge_simd_pack_t *pk = conv_pack(filter, bias_eff, k, C, ntaps, run, direct ? p->in_c : k);
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    uint8_t *const xb = (uint8_t *)tinyforge_simd_xbuf_bytes;
+    const uint8_t *base[TINYFORGE_LANE_PIXELS];
+    int offs[TINYFORGE_SIMD_MAX_K / 4 + 16];
+    __m512i acc[16];
+    int pix, j, cb, t, c, oy, ox, yb; /* yb: the padded input row of output row oy of batch b */
+    if (pk == NULL || kp > TINYFORGE_SIMD_MAX_K + 64) {
+        conv_vnni(p, input, filter, bias_eff, output, scratch);
+        return;
+    }
+    for (t = 0, j = 0; t < ntaps; ++t) {
+        const int tap = direct ? (t / p->f_w * p->dil_h * wp + t % p->f_w * p->dil_w) * c4 : 0;
+        for (c = 0; c < run; c += 4) offs[j++] = tap + c;
+    }
+    if (direct) flip_padded_input(p, input, c4, hp, wp);
+    for (pix = 0, oy = 0, ox = 0, yb = 0; pix < pixels; pix += TINYFORGE_LANE_PIXELS) {
+        const int n = pixels - pix < TINYFORGE_LANE_PIXELS ? pixels - pix : TINYFORGE_LANE_PIXELS;
+        int8_t *out = output + pix * C;
+        for (j = 0; j < TINYFORGE_LANE_PIXELS; ++j) {
+            const int q = pix + (j < n ? j : n - 1);
+            if (direct && j >= n) {
+                base[j] = base[n - 1];
+            } else if (direct) { /* pixel q = (b, oy, ox), walked in order */
+                base[j] = (const uint8_t *)tinyforge_flip_in + ((size_t)(yb * wp) + ox * p->stride_w) * c4;
+                if (++ox == p->out_w) {
+                    ox = 0;
+                    yb += p->stride_h;
+                    if (++oy == p->out_h) oy = 0, yb += hp - p->out_h * p->stride_h; /* next batch */
+                }
+            } else {
+                if (j < n) flip_column(tinyforge_conv_column_s8(p, input, q, scratch), k, xb + j * xs);
+                base[j] = xb + (j < n ? j : n - 1) * xs;
+            }
+        }
+        for (cb = 0; cb < blocks; cb += 2) {
+            const int two = cb + 1 < blocks, nb = two ? 2 : 1;
+            int b;
+            if (two) lanes_tile2_vnni(base, offs, kp / 4, pk->w + cb * 16 * kp, kp, acc);
+            else lanes_tile1_vnni(base, offs, kp / 4, pk->w + cb * 16 * kp, kp, acc);
+            for (b = 0; b < nb; ++b) {
+                const int oc = (cb + b) * 16, left = C - oc;
+                const __mmask16 keep = (__mmask16)(left >= 16 ? 0xFFFF : (1u << left) - 1);
+                const __m512i bias = _mm512_load_si512((const void *)(pk->bias + oc));
+                const __m512i m = _mm512_maskz_loadu_epi32(keep, p->multiplier + oc);
+                const __m512i s = _mm512_maskz_loadu_epi32(keep, p->shift + oc);
+                for (j = 0; j < n; ++j)
+                    store_block_vnni(out + j * C + oc, _mm512_add_epi32(acc[8 * b + j], bias), m, s, off, lo, hi, keep);
+            }
+        }
+    }
+}
+
+/* The depthwise filter (grouped by four channels) as int32 [taps][C rounded up to 16], made on first
+ * use into the pack pool (key: filter, bias_eff, -taps, C), or NULL when the pool is full. With C < 16
+ * dividing 16 the lanes repeat the C channels (w[t][i] = filter of channel i % C), and so do the
+ * multipliers and shifts (m16, s16): a run of pixels with C channels each is then periodic in 16 lanes;
+ * past C otherwise, zeros. */
+static const tinyforge_simd_pack_t *dw_pack(const tinyforge_conv_s8_t *p, const int8_t *filter,
+                                            const int32_t *bias_eff, int taps, int C)
+{
+    const int c16 = (C + 15) / 16 * 16, repeat = C < 16 && 16 % C == 0;
+    const int bytes = (4 * taps * c16 + 2 * 64 + 63) / 64 * 64;
+    tinyforge_simd_pack_t *pk;
+    int32_t *w, *m16, *s16;
+    int i, t, c;
+    for (i = 0; i < tinyforge_packs_n; ++i) {
+        pk = &tinyforge_packs[i];
+        if (pk->filter == filter && pk->bias_eff == bias_eff && pk->k == -taps && pk->C == C) return pk;
+    }
+    if (tinyforge_packs_n == TINYFORGE_SIMD_PACKS || bytes > TINYFORGE_SIMD_PACK_BYTES - tinyforge_pack_used)
+        return NULL;
+    w = (int32_t *)(void *)(tinyforge_pack_pool + tinyforge_pack_used);
+    m16 = w + taps * c16, s16 = m16 + 16;
+    for (t = 0; t < taps; ++t)
+        for (i = 0; i < c16; ++i) {
+            c = repeat ? i % C : i;
+            w[t * c16 + i] = c < C ? filter[(c & ~3) * taps + 4 * t + (c & 3)] : 0;
+        }
+    for (i = 0; i < 16; ++i) {
+        m16[i] = repeat ? p->multiplier[i % C] : 0;
+        s16[i] = repeat ? p->shift[i % C] : 0;
+    }
+    tinyforge_pack_used += bytes;
+    pk = &tinyforge_packs[tinyforge_packs_n++];
+    pk->filter = filter, pk->bias_eff = bias_eff, pk->k = -taps, pk->C = C;
+    pk->w = (const int8_t *)(const void *)w, pk->bias = NULL, pk->m16 = m16, pk->s16 = s16;
+    return pk;
+}
+
+/* One output pixel of the depthwise (tap rows `rows`): four vectors (64 channels) per pass, then
+ * single vectors, the last under a mask. VPMOVSXBD, VPMULLD with the int32 filter, VPADDD. */
+TF_VNNI static inline void dw_pixel_vnni(const tinyforge_conv_s8_t *p, const int32_t *w, int c16,
+                                         const int8_t *const *rows, const int32_t *bias_eff, int8_t *out)
+{
+    const int C = p->in_c, taps = p->f_h * p->f_w;
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    int c, t;
+    for (c = 0; c + 64 <= C; c += 64) {
+        __m512i a0 = _mm512_loadu_si512((const void *)(bias_eff + c));
+        __m512i a1 = _mm512_loadu_si512((const void *)(bias_eff + c + 16));
+        __m512i a2 = _mm512_loadu_si512((const void *)(bias_eff + c + 32));
+        __m512i a3 = _mm512_loadu_si512((const void *)(bias_eff + c + 48));
+        const int32_t *f = w + c;
+        int i;
+        for (t = 0; t < taps; ++t, f += c16) {
+            const int8_t *r = rows[t] + c;
+#define TF_DW_MAC(A, I)                                                                                  \
+    A = _mm512_add_epi32(A, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(r + 16 * (I)))), \
+                                               _mm512_load_si512((const void *)(f + 16 * (I)))))
+            TF_DW_MAC(a0, 0);
+            TF_DW_MAC(a1, 1);
+            TF_DW_MAC(a2, 2);
+            TF_DW_MAC(a3, 3);
+#undef TF_DW_MAC
+        }
+        for (i = 0; i < 4; ++i) {
+            const __m512i a = i == 0 ? a0 : i == 1 ? a1 : i == 2 ? a2 : a3;
+            const int cc = c + 16 * i;
+            store_block_vnni(out + cc, a, _mm512_loadu_si512((const void *)(p->multiplier + cc)),
+                             _mm512_loadu_si512((const void *)(p->shift + cc)), off, lo, hi, 0xFFFF);
+        }
+    }
+    for (; c < C; c += 16) {
+        const __mmask16 keep = (__mmask16)(C - c >= 16 ? 0xFFFF : (1u << (C - c)) - 1);
+        __m512i a = _mm512_maskz_loadu_epi32(keep, bias_eff + c);
+        const int32_t *f = w + c;
+        for (t = 0; t < taps; ++t, f += c16)
+            a = _mm512_add_epi32(a, _mm512_mullo_epi32(_mm512_cvtepi8_epi32(_mm_maskz_loadu_epi8(keep, rows[t] + c)),
+                                                       _mm512_load_si512((const void *)f)));
+        store_block_vnni(out + c, a, _mm512_maskz_loadu_epi32(keep, p->multiplier + c),
+                         _mm512_maskz_loadu_epi32(keep, p->shift + c), off, lo, hi, keep);
+    }
+}
+
+static int32_t tinyforge_dw_rowbias[TINYFORGE_SIMD_MAX_C + 16] __attribute__((aligned(64)));
+
+/* Depthwise on sixteen channels per vector. With stride 1 along x and C a multiple of 16 or a divisor
+ * of 16 (up to 32), the inner pixels of an output row (every tap inside the image along x) are one run of bytes:
+ * byte i of the run is channel i % C, and each tap's inputs for them are a run as long, so the row
+ * goes sixteen bytes at a time with no per-pixel work (the packed arrays are periodic in max(C, 16)
+ * lanes). Taps above or below the image are left out of the run and their zero-point products added
+ * to the row's bias. The pixels at the left and right edges (and every pixel otherwise) take
+ * dw_pixel_vnni. */
+TF_VNNI static void dw_vnni(const tinyforge_conv_s8_t *p, const tinyforge_simd_pack_t *pk, const int8_t *input,
+                            const int32_t *bias_eff, int8_t *output, const int8_t *zrow)
+{
+    const int C = p->in_c, c16 = (C + 15) / 16 * 16, zp = -p->input_offset;
+    const int32_t *w = (const int32_t *)(const void *)pk->w;
+    /* past 32 channels a pixel's four-vector passes do as well (and the row bias costs more) */
+    const int runs = p->stride_w == 1 && p->pad_w >= 0 && (C == 16 || C == 32 || 16 % C == 0);
+    const int period = C < 16 ? 16 : C;
+    const int32_t *m = C < 16 ? pk->m16 : p->multiplier, *s = C < 16 ? pk->s16 : p->shift;
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    const int8_t *rows[64];
+    const int32_t *wrow[64];
+    int tap_offset[64];
+    int x_lo = 0, x_hi = 0, b, oy, ox, t, i;
+    dw_tap_offsets(p, tap_offset);
+    if (runs) {
+        x_lo = p->pad_w < p->out_w ? p->pad_w : p->out_w;
+        x_hi = p->in_w + p->pad_w - (p->f_w - 1) * p->dil_w;
+        x_hi = x_hi > p->out_w ? p->out_w : x_hi < x_lo ? x_lo : x_hi;
+        if (C < 16) x_hi -= (x_hi - x_lo) % (16 / C); /* whole vectors */
+    }
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        for (oy = 0; oy < p->out_h; ++oy) {
+            int8_t *out_row = output + (size_t)(b * p->out_h + oy) * p->out_w * C;
+            for (ox = 0; ox < p->out_w; ++ox) {
+                if (ox == x_lo && x_hi > x_lo) { /* the row's run */
+                    const int in_y0 = oy * p->stride_h - p->pad_h, n = (x_hi - x_lo) * C;
+                    int valid = 0, fy, fx, ph;
+                    for (i = 0; i < period; ++i) tinyforge_dw_rowbias[i] = bias_eff[i % C];
+                    for (fy = 0, t = 0; fy < p->f_h; ++fy) {
+                        const int in_y = in_y0 + fy * p->dil_h;
+                        for (fx = 0; fx < p->f_w; ++fx, ++t) {
+                            if (in_y < 0 || in_y >= p->in_h) {
+                                for (i = 0; i < period; ++i) tinyforge_dw_rowbias[i] += zp * w[t * c16 + i];
+                            } else {
+                                rows[valid] = in_b + ((size_t)in_y * p->in_w + x_lo - p->pad_w + fx * p->dil_w) * C;
+                                wrow[valid++] = w + t * c16;
+                            }
+                        }
+                    }
+                    for (i = 0, ph = 0; i < n; i += 16, ph = ph + 16 == period ? 0 : ph + 16) {
+                        __m512i a = _mm512_load_si512((const void *)(tinyforge_dw_rowbias + ph));
+                        for (t = 0; t < valid; ++t)
+                            a = _mm512_add_epi32(a, _mm512_mullo_epi32(
+                                                        _mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(rows[t] + i))),
+                                                        _mm512_load_si512((const void *)(wrow[t] + ph))));
+                        store_block_vnni(out_row + x_lo * C + i, a, _mm512_loadu_si512((const void *)(m + ph)),
+                                         _mm512_loadu_si512((const void *)(s + ph)), off, lo, hi, 0xFFFF);
+                    }
+                    ox = x_hi - 1;
+                    continue;
+                }
+                dw_pixel_rows(p, in_b, oy, ox, zrow, tap_offset, rows);
+                dw_pixel_vnni(p, w, c16, rows, bias_eff, out_row + ox * C);
+            }
+        }
+    }
+}
+
+/* One input of ADD on sixteen lanes: tinyforge_mbqm_fast((x + offset) << l, m, s) for s <= 0 and
+ * 8 < l <= 22 (TFLM's l is 20). With v = x + offset (|v| <= 255) and m = mh * 2^(31-l) + ml:
+ * (v * m * 2^l + 2^30) >> 31 = v * mh + ((v * ml + 2^(30-l)) >> (31-l)), both products in 32 bits;
+ * then RoundingDivideByPOT by -s (one shift for every lane). */
+typedef struct {
+    __m512i offset, mh, ml, round, mask, half;
+    __m128i down, right;
+} tinyforge_add_input_512_t;
+
+TF_VNNI static inline tinyforge_add_input_512_t add_input_params(int32_t offset, int32_t m, int32_t s, int l)
+{
+    tinyforge_add_input_512_t q;
+    const int32_t mask = (int32_t)((1u << -s) - 1u);
+    q.offset = _mm512_set1_epi32(offset);
+    q.mh = _mm512_set1_epi32(m >> (31 - l));
+    q.ml = _mm512_set1_epi32(m & ((1 << (31 - l)) - 1));
+    q.round = _mm512_set1_epi32(1 << (30 - l));
+    q.mask = _mm512_set1_epi32(mask);
+    q.half = _mm512_set1_epi32(mask >> 1);
+    q.down = _mm_cvtsi32_si128(31 - l);
+    q.right = _mm_cvtsi32_si128(-s);
+    return q;
+}
+
+TF_VNNI static inline __m512i add_input_512(const int8_t *x, const tinyforge_add_input_512_t *q)
+{
+    const __m512i v = _mm512_add_epi32(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)x)), q->offset);
+    const __m512i lowp = _mm512_add_epi32(_mm512_mullo_epi32(v, q->ml), q->round);
+    const __m512i h = _mm512_add_epi32(_mm512_mullo_epi32(v, q->mh), _mm512_sra_epi32(lowp, q->down));
+    const __m512i rem = _mm512_and_si512(h, q->mask);
+    const __m512i thr = _mm512_sub_epi32(q->half, _mm512_srai_epi32(h, 31));
+    const __m512i r = _mm512_sra_epi32(h, q->right);
+    return _mm512_mask_add_epi32(r, _mm512_cmpgt_epi32_mask(rem, thr), r, _mm512_set1_epi32(1));
+}
+
+/* ADD without broadcasting, sixteen elements per step (the tail and other shifts: add_avx2). */
+TF_VNNI static int add_vnni(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
+                            int8_t *output)
+{
+    const int l = p->left_shift;
+    tinyforge_add_input_512_t q1, q2;
+    const __m512i mo = _mm512_set1_epi32(p->output_multiplier), so = _mm512_set1_epi32(p->output_shift);
+    const __m512i off = _mm512_set1_epi32(p->output_offset);
+    const __m512i lo = _mm512_set1_epi32(p->act_min), hi = _mm512_set1_epi32(p->act_max);
+    int i;
+    if (l <= 8 || l > 22 || p->input1_shift > 0 || p->input2_shift > 0 || p->input1_shift < -31 ||
+        p->input2_shift < -31)
+        return 0;
+    q1 = add_input_params(p->input1_offset, p->input1_multiplier, p->input1_shift, l);
+    q2 = add_input_params(p->input2_offset, p->input2_multiplier, p->input2_shift, l);
+    for (i = 0; i + 16 <= size; i += 16) {
+        const __m512i sum = _mm512_add_epi32(add_input_512(in1 + i, &q1), add_input_512(in2 + i, &q2));
+        const __m512i r = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(mbqm_512(sum, mo, so), off), lo), hi);
+        _mm_storeu_si128((__m128i *)(output + i), _mm512_cvtepi32_epi8(r));
+    }
+    if (i < size) add_avx2(p, size - i, in1 + i, in2 + i, output + i);
+    return 1;
+}
+
 /* Fully connected: x as unsigned bytes, each 4-byte group repeated four times (one per row of a
  * group); the weights' sums come from a second VPDPBUSD with ones. */
 TF_VNNI static void fc_vnni(const tinyforge_fc_s8_t *p, const int8_t *input, const int8_t *filter,
@@ -846,7 +1346,7 @@ int tinyforge_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_t *input, 
 {
     const int level = tinyforge_simd_level();
     if (level == 0 || p->col_stride > TINYFORGE_SIMD_MAX_K || p->out_c > TINYFORGE_SIMD_MAX_C) return 0;
-    if (level >= 3) conv_vnni(p, input, filter, bias_eff, output, scratch);
+    if (level >= 3) conv_lanes_vnni(p, input, filter, bias_eff, output, scratch);
     else if (level >= 2) conv_avx2(p, input, filter, bias_eff, output, scratch);
     else conv_sse(p, input, filter, bias_eff, output, scratch);
     return 1;
@@ -861,6 +1361,13 @@ int tinyforge_depthwise_conv2d_s8_simd(const tinyforge_conv_s8_t *p, const int8_
     if (level == 0 || p->depth_multiplier != 1 || p->in_c > TINYFORGE_SIMD_MAX_C || taps > 64 ||
         taps * p->in_c > TINYFORGE_SIMD_MAX_DW)
         return 0;
+    if (level >= 3) {
+        const tinyforge_simd_pack_t *pk = dw_pack(p, filter, bias_eff, taps, p->in_c);
+        if (pk != NULL) {
+            dw_vnni(p, pk, input, bias_eff, output, scratch);
+            return 1;
+        }
+    }
     dw_expand(filter, taps, p->in_c);
     if (level >= 2) dw_avx2(p, input, bias_eff, output, scratch);
     else dw_sse(p, input, bias_eff, output, scratch);
@@ -880,8 +1387,9 @@ int tinyforge_fully_connected_s8_simd(const tinyforge_fc_s8_t *p, const int8_t *
 int tinyforge_add_s8_simd(const tinyforge_binary_s8_t *p, int size, const int8_t *in1, const int8_t *in2,
                           int8_t *output)
 {
-    if (tinyforge_simd_level() < 2) return 0;
-    add_avx2(p, size, in1, in2, output);
+    const int level = tinyforge_simd_level();
+    if (level < 2) return 0;
+    if (level < 3 || !add_vnni(p, size, in1, in2, output)) add_avx2(p, size, in1, in2, output);
     return 1;
 }
 #endif /* TINYFORGE_SIMD_X86 */
