@@ -950,6 +950,40 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     }
 }
 
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* ADD through two lookup tables: each input's rescaled value, mbqm((x + offset) << left_shift),
+ * depends on its int8 value only, so both are tabulated once (2 x 256 int32 on the stack) and
+ * each element costs two byte loads, two table loads and the output rescaling: exact. */
+static void add_s8_tables(const tinyforge_binary_s8_t *p, int size, const int8_t *in1,
+                          const int8_t *in2, int8_t *output)
+{
+    int32_t t1[256], t2[256];
+    const int32_t *const c1 = t1 + 128, *const c2 = t2 + 128; /* indexed by the input byte */
+    const int32_t mo = p->output_multiplier, so = p->output_shift, off = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int v, i;
+    for (v = -128; v < 128; ++v) {
+        t1[v + 128] = mbqm_opt((int32_t)((uint32_t)(p->input1_offset + v) << p->left_shift),
+                               p->input1_multiplier, p->input1_shift);
+        t2[v + 128] = mbqm_opt((int32_t)((uint32_t)(p->input2_offset + v) << p->left_shift),
+                               p->input2_multiplier, p->input2_shift);
+    }
+    if (so <= -2) { /* the usual case: the one-multiply rescaling */
+        const int s = ~so - 1;
+        if (lo == -128 && hi == 127) {
+            for (i = 0; i < size; ++i) output[i] = requant_r2(c1[in1[i]] + c2[in2[i]], mo, s, off, lo, hi, 1);
+        } else {
+            for (i = 0; i < size; ++i) output[i] = requant_r2(c1[in1[i]] + c2[in2[i]], mo, s, off, lo, hi, 0);
+        }
+        return;
+    }
+    for (i = 0; i < size; ++i) {
+        const int32_t raw = tinyforge_mbqm_fast(c1[in1[i]] + c2[in2[i]], mo, so) + off;
+        output[i] = (int8_t)tinyforge_clamp_i32(raw, lo, hi);
+    }
+}
+#endif
+
 /* ADD of two int8 tensors of the same shape (no broadcasting): TFLM's arithmetic per element,
  * with the fast multiply (all ADD multipliers are non-negative). */
 void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const int8_t *in1,
@@ -974,6 +1008,12 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
             const int32x4_t out = vaddq_n_s32(mbqm_mve(sum, mo, so), p.output_offset);
             vstrbq_p_s32(output + i, vminq_s32(vmaxq_s32(out, vdupq_n_s32(p.act_min)), vdupq_n_s32(p.act_max)), pr);
         }
+    }
+#endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    if (size >= 512) { /* the tables cost 512 rescalings; 64 KiB stacks on these machines */
+        add_s8_tables(&p, size, in1, in2, output);
+        return;
     }
 #endif
     for (; i < size; ++i) {
