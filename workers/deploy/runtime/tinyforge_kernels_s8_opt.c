@@ -777,58 +777,274 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 }
 #endif
 
-#if TINYFORGE_DSP
-/* Depthwise 3x3 of one output pixel inside the image with the DSP extension, all channels (C a
- * multiple of 4): the three filter rows start at r0, r1, r2, their taps C bytes apart, so no
- * tap-pointer table is read; four channels per step (SMLABB/SMLATT on the SXTB16 halves). */
-static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
-                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff,
-                                   int8_t *out)
-{
-    const int C = p->in_c;
-    int c;
-    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
-        int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
-#define TINYFORGE_DW_TAP3(X, F)                                                               \
-    do {                                                                                  \
-        const uint32_t wx = tinyforge_load4(X);                                           \
-        const uint32_t wf = tinyforge_load4(F);                                           \
-        const int32_t x02 = tinyforge_sxtb16(wx), x13 = tinyforge_sxtb16_ror8(wx);        \
-        const int32_t f02 = tinyforge_sxtb16(wf), f13 = tinyforge_sxtb16_ror8(wf);        \
-        a0 = tinyforge_smlabb(x02, f02, a0);                                              \
-        a2 = tinyforge_smlatt(x02, f02, a2);                                              \
-        a1 = tinyforge_smlabb(x13, f13, a1);                                              \
-        a3 = tinyforge_smlatt(x13, f13, a3);                                              \
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* Depthwise 3x3 with the DSP extension (dilation 1, channels a multiple of 4), one group of four
+ * channels at a time over the whole image, so that the group's constants are prepared once:
+ *  - the filter, unpacked to int16 pairs: per tap, SXTB16 of the grouped word (channels 0 and 2)
+ *    and of it rotated by 8 (channels 1 and 3), loaded as one LDRD per tap;
+ *  - the requantisation: per channel the multiplier, the rounding term 2^(r-2) and r - 1 for a
+ *    right shift r >= 2, see dw_requant (any other shift takes tinyforge_mbqm_fast).
+ * Per tap and pixel the input word is unpacked alike and SMLABB/SMLATT add the four products;
+ * the taps of a pixel at the border are summed without the fold, see dw3x3_border. */
+typedef struct {
+    int32_t w[9][2];            /* tap (ky * 3 + kx): {channels 0 and 2, channels 1 and 3} */
+    int32_t bias[4];            /* bias_eff of the four channels */
+    int32_t bias_raw[4];        /* bias_eff - input_offset * sum(w): the model's bias */
+    int32_t rq[4][4];           /* per channel {multiplier, 2^(r-2), r - 1, unused} */
+    int fast;                   /* all four right shifts >= 2 */
+} dw_group_t;
+
+
+/* The four products of tap T: X the input word (four channels), a0..a3 the accumulators. */
+#define TINYFORGE_DW_MAC(X, T)                                                                  \
+    do {                                                                                        \
+        const uint32_t wx_ = (X);                                                               \
+        const int32_t x02_ = tinyforge_sxtb16(wx_), x13_ = tinyforge_sxtb16_ror8(wx_);          \
+        a0 = tinyforge_smlabb(x02_, g->w[T][0], a0);                                            \
+        a2 = tinyforge_smlatt(x02_, g->w[T][0], a2);                                            \
+        a1 = tinyforge_smlabb(x13_, g->w[T][1], a1);                                            \
+        a3 = tinyforge_smlatt(x13_, g->w[T][1], a3);                                            \
     } while (0)
-        TINYFORGE_DW_TAP3(r0, f);
-        TINYFORGE_DW_TAP3(r0 + C, f + 4);
-        TINYFORGE_DW_TAP3(r0 + 2 * C, f + 8);
-        TINYFORGE_DW_TAP3(r1, f + 12);
-        TINYFORGE_DW_TAP3(r1 + C, f + 16);
-        TINYFORGE_DW_TAP3(r1 + 2 * C, f + 20);
-        TINYFORGE_DW_TAP3(r2, f + 24);
-        TINYFORGE_DW_TAP3(r2 + C, f + 28);
-        TINYFORGE_DW_TAP3(r2 + 2 * C, f + 32);
-#undef TINYFORGE_DW_TAP3
-        {
-            const int32_t sh0 = p->shift[c], sh1 = p->shift[c + 1];
-            const int32_t sh2 = p->shift[c + 2], sh3 = p->shift[c + 3];
-            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2 && sh2 <= -2 && sh3 <= -2)) {
-                const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-                const int full = lo == -128 && hi == 127;
-                out[c] = requant_r2(a0, p->multiplier[c], ~sh0 - 1, off, lo, hi, full);
-                out[c + 1] = requant_r2(a1, p->multiplier[c + 1], ~sh1 - 1, off, lo, hi, full);
-                out[c + 2] = requant_r2(a2, p->multiplier[c + 2], ~sh2 - 1, off, lo, hi, full);
-                out[c + 3] = requant_r2(a3, p->multiplier[c + 3], ~sh3 - 1, off, lo, hi, full);
-                continue;
-            }
-        }
-        out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
-        out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
-        out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);
-        out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
+
+/* The same in assembly (GCC keeps tap pointers on the stack otherwise): ADDR the input word's
+ * address, T the tap's byte offset in the unpacked filter at %[fw]; 8 instructions a tap. */
+#define TINYFORGE_DW_TAP_ASM(ADDR, T)                                                           \
+    "ldr %[x], " ADDR "\n\t"                                                                    \
+    "sxtb16 %[x02], %[x]\n\t"                                                                   \
+    "sxtb16 %[x], %[x], ror #8\n\t"                                                             \
+    "ldrd %[f02], %[f13], [%[fw], #" T "]\n\t"                                                  \
+    "smlabb %[a0], %[x02], %[f02], %[a0]\n\t"                                                   \
+    "smlatt %[a2], %[x02], %[f02], %[a2]\n\t"                                                   \
+    "smlabb %[a1], %[x], %[f13], %[a1]\n\t"                                                     \
+    "smlatt %[a3], %[x], %[f13], %[a3]\n\t"
+
+/* mbqm_right2 with the rounding folded into the 64-bit accumulate: for r >= 2,
+ * (hi(S + k) + 2^(r-2)) >> (r-1) = hi(S + k + 2^(r-2) * 2^32) >> (r-1), so the rounding term joins
+ * the high word of the nudge k (see mbqm_right2_hi) and one shift is left. rnd = 2^(r-2), sh = r-1. */
+static inline int32_t dw_requant(int32_t x, int32_t multiplier, int32_t rnd, int32_t sh)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t lo, hi;
+    __asm__("asr %1, %2, #31\n\t"
+            "orr %0, %5, %1, lsl #31\n\t" /* lo = x < 0 ? -2^30 : 2^30 (low word) */
+            "add %1, %1, %4\n\t"          /* hi = (x < 0 ? -1 : 0) + 2^(r-2) */
+            "smlal %0, %1, %2, %3"
+            : "=&r"(lo), "=&r"(hi)
+            : "r"(x), "r"(multiplier), "r"(rnd), "r"(1 << 30));
+    (void)lo;
+    return hi >> sh;
+#else
+    const int64_t k = (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30)) + ((int64_t)rnd << 32);
+    return (int32_t)(((int64_t)x * multiplier + k) >> 32) >> sh;
+#endif
+}
+
+static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter, const int32_t *bias_eff,
+                             int c, dw_group_t *g)
+{
+    const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
+    int t, j;
+    for (t = 0; t < 9; ++t) {
+        const uint32_t w = tinyforge_load4(f + 4 * t);
+        g->w[t][0] = tinyforge_sxtb16(w);
+        g->w[t][1] = tinyforge_sxtb16_ror8(w);
+    }
+    g->fast = 1;
+    for (j = 0; j < 4; ++j) {
+        const int32_t shift = p->shift[c + j];
+        int32_t sum = 0;
+        g->bias[j] = bias_eff[c + j];
+        for (t = 0; t < 9; ++t) sum += f[4 * t + j];
+        g->bias_raw[j] = (int32_t)((uint32_t)bias_eff[c + j] - (uint32_t)p->input_offset * (uint32_t)sum);
+        g->fast &= shift <= -2;
+        g->rq[j][0] = p->multiplier[c + j];
+        g->rq[j][1] = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
+        g->rq[j][2] = -shift - 1;
+        g->rq[j][3] = 0;
     }
 }
+
+/* All nine taps inside the image: the rows start at r, r + row_step, r + 2 * row_step. */
+static inline __attribute__((always_inline)) void dw3x3_inside(const dw_group_t *g, const int8_t *r, int C, int row_step, int32_t *acc)
+{
+    int32_t a0 = g->bias[0], a1 = g->bias[1], a2 = g->bias[2], a3 = g->bias[3];
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    /* in assembly: written in C, GCC keeps the tap pointers on the stack (two more loads a tap);
+     * here 8 instructions a tap, the second and third column addressed as r + C, r + 2C */
+    int32_t x, x02, f02, f13;
+    __asm__(TINYFORGE_DW_TAP_ASM("[%[r]]", "0")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "8")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "16")
+            "add %[r], %[r], %[rs]\n\t"
+            TINYFORGE_DW_TAP_ASM("[%[r]]", "24")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "32")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "40")
+            "add %[r], %[r], %[rs]\n\t"
+            TINYFORGE_DW_TAP_ASM("[%[r]]", "48")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "56")
+            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "64")
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [r] "+r"(r),
+              [x] "=&r"(x), [x02] "=&r"(x02), [f02] "=&r"(f02), [f13] "=&r"(f13)
+            : [C] "r"(C), [rs] "r"(row_step), [fw] "r"(&g->w[0][0])
+            : "memory");
+#else
+    TINYFORGE_DW_MAC(tinyforge_load4(r), 0);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 1);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 2);
+    r += row_step;
+    TINYFORGE_DW_MAC(tinyforge_load4(r), 3);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 4);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 5);
+    r += row_step;
+    TINYFORGE_DW_MAC(tinyforge_load4(r), 6);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 7);
+    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 8);
+#endif
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#define dw_sadd16(a, b) __sadd16((a), (b))
+#else
+static int32_t dw_sadd16(int32_t a, int32_t b) /* two int16 additions (no overflow here) */
+{
+    const uint32_t lo = ((uint32_t)a + (uint32_t)b) & 0xffffu;
+    const uint32_t hi = (((uint32_t)a >> 16) + ((uint32_t)b >> 16)) & 0xffffu;
+    return (int32_t)(lo | (hi << 16));
+}
+#endif
+
+/* A pixel at the border: the taps inside the image, rows [ky0, ky1) x columns [kx0, kx1), each
+ * input moved by the input offset (SADD16 on the int16 pairs: |x + offset| <= 255), onto the
+ * model's bias: the taps outside would add (zero point + input_offset) * w = 0. `in` points at
+ * tap (ky0, kx0), channel c. */
+static void dw3x3_border(const dw_group_t *g, const int8_t *in, int ky0, int ky1, int kx0, int kx1, int C,
+                         int row_step, int32_t off2, int32_t *acc)
+{
+    int32_t a0 = g->bias_raw[0], a1 = g->bias_raw[1], a2 = g->bias_raw[2], a3 = g->bias_raw[3];
+    int ky, kx;
+    for (ky = ky0; ky < ky1; ++ky, in += row_step) {
+        const int8_t *x = in;
+        for (kx = kx0; kx < kx1; ++kx, x += C) {
+            const uint32_t wx = tinyforge_load4(x);
+            const int32_t x02 = dw_sadd16(tinyforge_sxtb16(wx), off2);
+            const int32_t x13 = dw_sadd16(tinyforge_sxtb16_ror8(wx), off2);
+            const int32_t *const f = g->w[3 * ky + kx];
+            a0 = tinyforge_smlabb(x02, f[0], a0);
+            a2 = tinyforge_smlatt(x02, f[0], a2);
+            a1 = tinyforge_smlabb(x13, f[1], a1);
+            a3 = tinyforge_smlatt(x13, f[1], a3);
+        }
+    }
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* Requantise one pixel's four accumulators into out[0..3]. */
+static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                           int c, const int32_t *acc, int full, int8_t *out)
+{
+    const int32_t off = p->output_offset;
+    int32_t a0, a1, a2, a3;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    if (TINYFORGE_LIKELY(g->fast && full)) {
+        /* dw_requant, the output offset, SSAT and the store: 10 instructions an output */
+        int32_t m, rnd, t, lo;
+#define TINYFORGE_DW_RQ_ASM(A, J)                                                               \
+    "ldrd %[m], %[rnd], [%[q], #" #J "*16]\n\t"                                                 \
+    "asr %[t], %[" A "], #31\n\t"                                                               \
+    "orr %[lo], %[k], %[t], lsl #31\n\t"                                                        \
+    "add %[t], %[t], %[rnd]\n\t"                                                                \
+    "smlal %[lo], %[t], %[" A "], %[m]\n\t"                                                     \
+    "ldr %[m], [%[q], #" #J "*16+8]\n\t"                                                        \
+    "asr %[t], %[t], %[m]\n\t"                                                                  \
+    "add %[t], %[t], %[off]\n\t"                                                                \
+    "ssat %[t], #8, %[t]\n\t"                                                                   \
+    "strb %[t], [%[out], #" #J "]\n\t"
+        __asm__(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
+                    TINYFORGE_DW_RQ_ASM("a3", 3)
+                : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
+                : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
+                  [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [off] "r"(off), [out] "r"(out)
+                : "memory");
+#undef TINYFORGE_DW_RQ_ASM
+        return;
+    }
+#endif
+    if (TINYFORGE_LIKELY(g->fast)) {
+        a0 = dw_requant(acc[0], g->rq[0][0], g->rq[0][1], g->rq[0][2]) + off;
+        a1 = dw_requant(acc[1], g->rq[1][0], g->rq[1][1], g->rq[1][2]) + off;
+        a2 = dw_requant(acc[2], g->rq[2][0], g->rq[2][1], g->rq[2][2]) + off;
+        a3 = dw_requant(acc[3], g->rq[3][0], g->rq[3][1], g->rq[3][2]) + off;
+    } else {
+        a0 = tinyforge_mbqm_fast(acc[0], p->multiplier[c], p->shift[c]) + off;
+        a1 = tinyforge_mbqm_fast(acc[1], p->multiplier[c + 1], p->shift[c + 1]) + off;
+        a2 = tinyforge_mbqm_fast(acc[2], p->multiplier[c + 2], p->shift[c + 2]) + off;
+        a3 = tinyforge_mbqm_fast(acc[3], p->multiplier[c + 3], p->shift[c + 3]) + off;
+    }
+    if (TINYFORGE_LIKELY(full)) {
+        out[0] = (int8_t)tinyforge_sat8(a0);
+        out[1] = (int8_t)tinyforge_sat8(a1);
+        out[2] = (int8_t)tinyforge_sat8(a2);
+        out[3] = (int8_t)tinyforge_sat8(a3);
+    } else {
+        out[0] = (int8_t)tinyforge_clamp_i32(a0, p->act_min, p->act_max);
+        out[1] = (int8_t)tinyforge_clamp_i32(a1, p->act_min, p->act_max);
+        out[2] = (int8_t)tinyforge_clamp_i32(a2, p->act_min, p->act_max);
+        out[3] = (int8_t)tinyforge_clamp_i32(a3, p->act_min, p->act_max);
+    }
+}
+
+TINYFORGE_NO_PRESCHED_CONV
+static void dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
+                         const int32_t *bias_eff, int8_t *output)
+{
+    const tinyforge_conv_s8_t local = *params, *p = &local;
+    const int C = p->in_c, row_step = p->in_w * C, in_h = p->in_h, in_w = p->in_w;
+    const int out_w = p->out_w, sw = p->stride_w;
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int32_t off2 = (int32_t)(0x00010001u * (uint16_t)p->input_offset); /* in both halves */
+    /* the output columns whose three input columns are all inside: [ox_lo, ox_hi) */
+    const int ox_lo = (p->pad_w + sw - 1) / sw;
+    int ox_hi = in_w - 3 + p->pad_w >= 0 ? (in_w - 3 + p->pad_w) / sw + 1 : 0;
+    int b, c, oy, ox;
+    dw_group_t g;
+    int32_t acc[4];
+    if (ox_hi > out_w) ox_hi = out_w;
+    if (ox_hi < ox_lo) ox_hi = ox_lo;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * in_h * row_step;
+        int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
+        for (c = 0; c < C; c += 4) {
+            dw_group_prepare(p, filter, bias_eff, c, &g);
+            for (oy = 0; oy < p->out_h; ++oy) {
+                const int y0 = oy * p->stride_h - p->pad_h;
+                const int ky0 = y0 < 0 ? -y0 : 0, ky1 = in_h - y0 < 3 ? in_h - y0 : 3;
+                const int8_t *row = in_b + y0 * row_step + c; /* tap (0, 0) of column ox = 0 ... */
+                int8_t *out = out_b + (size_t)oy * out_w * C + c;
+                row -= p->pad_w * C;                          /* ... moved left by the padding */
+                for (ox = 0; ox < out_w;) {
+                    if (ky0 == 0 && ky1 == 3 && ox == ox_lo && ox < ox_hi) {
+                        /* the run of pixels inside, without bounds */
+                        const int8_t *r = row + ox * sw * C;
+                        for (; ox < ox_hi; ++ox, out += C, r += sw * C) {
+                            dw3x3_inside(&g, r, C, row_step, acc);
+                            dw_store(p, &g, c, acc, full, out);
+                        }
+                    } else {
+                        const int x0 = ox * sw - p->pad_w;
+                        const int kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < 3 ? in_w - x0 : 3;
+                        dw3x3_border(&g, row + (ox * sw + ky0 * in_w + kx0) * C, ky0, ky1, kx0, kx1, C,
+                                     row_step, off2, acc);
+                        dw_store(p, &g, c, acc, full, out);
+                        ++ox, out += C;
+                    }
+                }
+            }
+        }
+    }
+}
+#undef TINYFORGE_DW_MAC
+#undef TINYFORGE_DW_TAP_ASM
 #endif
 
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
@@ -848,11 +1064,19 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     int b, oy, ox, c, fy, fx, t;
 #if TINYFORGE_MVE || TINYFORGE_DSP
     const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
+#endif
+#if TINYFORGE_MVE
     const int row_step = p->in_w * C;
 #endif
     memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
 #ifdef TINYFORGE_SIMD_PATHS
     if (tinyforge_depthwise_conv2d_s8_simd(p, input, filter, bias_eff, output, scratch)) return;
+#endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    if (fast3x3) {
+        dw3x3_s8_dsp(p, input, filter, bias_eff, output);
+        return;
+    }
 #endif
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
@@ -869,12 +1093,6 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
 #if TINYFORGE_MVE
                     if (fast3x3) { /* no tap pointers to build */
                         dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
-                        continue;
-                    }
-#elif TINYFORGE_DSP
-                    if (fast3x3) {
-                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter,
-                                        bias_eff, out);
                         continue;
                     }
 #endif
