@@ -74,13 +74,15 @@ DSP_CASES = [
     "depthwise_stride2_valid",
     "add_large",
     "add_large_relu",
+    "avg_pool_same_c10",
+    "avg_pool_global",
 ]
 
 
 @pytest.mark.parametrize("name", DSP_CASES)
 def test_int8_dsp_path_emulated_bit_exact(name, tmp_path):
     """The SXTB16/SMLAD code paths (depthwise 3x3 by groups of four channels, ADD through lookup
-    tables) with C stand-ins for the instructions, on the host."""
+    tables, average pooling in int16 pairs) with C stand-ins for the instructions, on the host."""
     build, shapes = SINGLE_OP_MODELS[name]
     model = convert(build, shapes)
     compiled = compile_model(model, out_dir=tmp_path / "lib")

@@ -118,6 +118,12 @@ SINGLE_OP_MODELS: dict[str, tuple[Callable, list[tuple[int, ...]]]] = {
         layer(lambda L: L.AveragePooling2D(3, strides=2, padding="same")),
         [(1, 7, 9, 3)],
     ),
+    # channels in groups of four (the DSP path's int16 pairs), borders of "same", a global pool
+    "avg_pool_same_c10": (
+        layer(lambda L: L.AveragePooling2D(3, strides=2, padding="same")),
+        [(2, 7, 9, 10)],
+    ),
+    "avg_pool_global": (layer(lambda L: L.AveragePooling2D((25, 5))), [(1, 25, 5, 8)]),
     "max_pool_valid": (layer(lambda L: L.MaxPooling2D(2)), [(1, 8, 6, 5)]),
     "add": (op(lambda tf, a, b: a + b), [(1, 4, 4, 3), (1, 4, 4, 3)]),
     # large enough for the DSP path's lookup tables (>= 512 elements)

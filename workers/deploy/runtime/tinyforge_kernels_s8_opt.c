@@ -947,7 +947,8 @@ static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_
     int32_t a0, a1, a2, a3;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
     if (TINYFORGE_LIKELY(g->fast && full)) {
-        /* dw_requant, the output offset, SSAT and the store: 10 instructions an output */
+        /* dw_requant, the output offset, SSAT and the store: 10 instructions an output (volatile:
+         * the stores are its only effect) */
         int32_t m, rnd, t, lo;
 #define TINYFORGE_DW_RQ_ASM(A, J)                                                               \
     "ldrd %[m], %[rnd], [%[q], #" #J "*16]\n\t"                                                 \
@@ -960,7 +961,7 @@ static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_
     "add %[t], %[t], %[off]\n\t"                                                                \
     "ssat %[t], #8, %[t]\n\t"                                                                   \
     "strb %[t], [%[out], #" #J "]\n\t"
-        __asm__(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
+        __asm__ volatile(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
                     TINYFORGE_DW_RQ_ASM("a3", 3)
                 : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
                 : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
@@ -1244,6 +1245,36 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
     }
 }
 
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* acc + the sign-extended bytes 0 and 2 of x, as two int16 lanes (SXTAB16); _ror8: bytes 1 and 3. */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+static inline int32_t pool_sxtab16(int32_t acc, uint32_t x)
+{
+    __asm__("sxtab16 %0, %0, %1" : "+r"(acc) : "r"(x));
+    return acc;
+}
+static inline int32_t pool_sxtab16_ror8(int32_t acc, uint32_t x)
+{
+    __asm__("sxtab16 %0, %0, %1, ror #8" : "+r"(acc) : "r"(x));
+    return acc;
+}
+#else
+static int32_t pool_sxtab16(int32_t acc, uint32_t x)
+{
+    const uint32_t e = (uint32_t)tinyforge_sxtb16(x);
+    const uint32_t lo = ((uint32_t)acc + e) & 0xffffu, hi = (((uint32_t)acc >> 16) + (e >> 16)) & 0xffffu;
+    return (int32_t)(lo | (hi << 16));
+}
+static int32_t pool_sxtab16_ror8(int32_t acc, uint32_t x) { return pool_sxtab16(acc, (x >> 8) | (x << 24)); }
+#endif
+
+/* The int16 lane `hi` (0 or 1) of a pair, sign-extended. */
+static inline int32_t pool_lane(int32_t pair, int hi)
+{
+    return hi ? (int32_t)((uint32_t)pair >> 16 ^ 0x8000u) - 0x8000 : (int32_t)((uint32_t)pair << 16) >> 16;
+}
+#endif
+
 /* AVERAGE_POOL_2D with the reference rounding, channels innermost-contiguous walks. */
 void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *input, int8_t *output)
 {
@@ -1262,6 +1293,29 @@ void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *
                 const int count = (y1 - y0) * (x1 - x0);
                 int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
                 c = 0;
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+                if (count <= 256) { /* |sum| <= 256 * 128: four channels in two int16 pairs (SXTAB16) */
+                    for (; c + 4 <= C; c += 4) {
+                        int32_t s02 = 0, s13 = 0, acc[4];
+                        int j;
+                        for (y = y0; y < y1; ++y) {
+                            const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                            for (x = x0; x < x1; ++x, row += C) {
+                                const uint32_t w = tinyforge_load4(row);
+                                s02 = pool_sxtab16(s02, w);
+                                s13 = pool_sxtab16_ror8(s13, w);
+                            }
+                        }
+                        acc[0] = pool_lane(s02, 0), acc[1] = pool_lane(s13, 0);
+                        acc[2] = pool_lane(s02, 1), acc[3] = pool_lane(s13, 1);
+                        for (j = 0; j < 4; ++j) {
+                            int32_t a = acc[j];
+                            if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                            out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                        }
+                    }
+                }
+#endif
 #if TINYFORGE_MVE
                 if (count <= 256) { /* |sum| <= 256 * 128: eight channels per int16 vector */
                     for (; c + 8 <= C; c += 8) {
