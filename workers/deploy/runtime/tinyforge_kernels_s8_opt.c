@@ -778,22 +778,26 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 #endif
 
 #if TINYFORGE_DSP && !TINYFORGE_MVE
-/* Depthwise 3x3 with the DSP extension (dilation 1, channels a multiple of 4), one group of four
- * channels at a time over the whole image, so that the group's constants are prepared once:
+/* Depthwise 3x3 with the DSP extension (dilation 1, stride 1 or 2, channels a multiple of 4), one
+ * group of four channels at a time over the whole image, so that the group's constants are
+ * prepared once:
  *  - the filter, unpacked to int16 pairs: per tap, SXTB16 of the grouped word (channels 0 and 2)
  *    and of it rotated by 8 (channels 1 and 3), loaded as one LDRD per tap;
  *  - the requantisation: per channel the multiplier, the rounding term 2^(r-2) and r - 1 for a
  *    right shift r >= 2, see dw_requant (any other shift takes tinyforge_mbqm_fast).
- * Per tap and pixel the input word is unpacked alike and SMLABB/SMLATT add the four products;
- * the taps of a pixel at the border are summed without the fold, see dw3x3_border. */
+ * The group's input rows are copied, one word (four channels) per column, into three padded
+ * rows: the columns and rows outside the image hold the input zero point (exact with the
+ * folded bias), so every pixel runs the same nine taps, their words 4 bytes apart, and no pixel
+ * is at a border. An input row is copied once per group (kept while the output rows need it).
+ * Per tap and pixel the input word is unpacked alike and SMLABB/SMLATT add the four products. */
 typedef struct {
     int32_t w[9][2];            /* tap (ky * 3 + kx): {channels 0 and 2, channels 1 and 3} */
     int32_t bias[4];            /* bias_eff of the four channels */
-    int32_t bias_raw[4];        /* bias_eff - input_offset * sum(w): the model's bias */
     int32_t rq[4][4];           /* per channel {multiplier, 2^(r-2), r - 1, unused} */
     int fast;                   /* all four right shifts >= 2 */
 } dw_group_t;
 
+enum { DW_ROW_WORDS = 128 }; /* padded row length of the copy (1.5 KiB of stack for three rows) */
 
 /* The four products of tap T: X the input word (four channels), a0..a3 the accumulators. */
 #define TINYFORGE_DW_MAC(X, T)                                                                  \
@@ -852,10 +856,7 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
     g->fast = 1;
     for (j = 0; j < 4; ++j) {
         const int32_t shift = p->shift[c + j];
-        int32_t sum = 0;
         g->bias[j] = bias_eff[c + j];
-        for (t = 0; t < 9; ++t) sum += f[4 * t + j];
-        g->bias_raw[j] = (int32_t)((uint32_t)bias_eff[c + j] - (uint32_t)p->input_offset * (uint32_t)sum);
         g->fast &= shift <= -2;
         g->rq[j][0] = p->multiplier[c + j];
         g->rq[j][1] = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
@@ -864,79 +865,72 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
     }
 }
 
-/* All nine taps inside the image: the rows start at r, r + row_step, r + 2 * row_step. */
-static inline __attribute__((always_inline)) void dw3x3_inside(const dw_group_t *g, const int8_t *r, int C, int row_step, int32_t *acc)
+/* One pixel: the three padded rows at r0, r1, r2, its taps at words 0, 1, 2 of each; the row
+ * pointers move on by the stride S (1 or 2) words, by post-indexed loads in the assembly. */
+static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *g, const uint32_t **r0,
+                                                              const uint32_t **r1, const uint32_t **r2,
+                                                              int S, int32_t *acc)
 {
     int32_t a0 = g->bias[0], a1 = g->bias[1], a2 = g->bias[2], a3 = g->bias[3];
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    /* in assembly: written in C, GCC keeps the tap pointers on the stack (two more loads a tap);
-     * here 8 instructions a tap, the second and third column addressed as r + C, r + 2C */
+    const uint32_t *q0 = *r0, *q1 = *r1, *q2 = *r2;
     int32_t x, x02, f02, f13;
-    __asm__(TINYFORGE_DW_TAP_ASM("[%[r]]", "0")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "8")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "16")
-            "add %[r], %[r], %[rs]\n\t"
-            TINYFORGE_DW_TAP_ASM("[%[r]]", "24")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "32")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "40")
-            "add %[r], %[r], %[rs]\n\t"
-            TINYFORGE_DW_TAP_ASM("[%[r]]", "48")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C]]", "56")
-            TINYFORGE_DW_TAP_ASM("[%[r], %[C], lsl #1]", "64")
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [r] "+r"(r),
-              [x] "=&r"(x), [x02] "=&r"(x02), [f02] "=&r"(f02), [f13] "=&r"(f13)
-            : [C] "r"(C), [rs] "r"(row_step), [fw] "r"(&g->w[0][0])
-            : "memory");
-#else
-    TINYFORGE_DW_MAC(tinyforge_load4(r), 0);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 1);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 2);
-    r += row_step;
-    TINYFORGE_DW_MAC(tinyforge_load4(r), 3);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 4);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 5);
-    r += row_step;
-    TINYFORGE_DW_MAC(tinyforge_load4(r), 6);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + C), 7);
-    TINYFORGE_DW_MAC(tinyforge_load4(r + 2 * C), 8);
-#endif
-    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
-}
-
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-#define dw_sadd16(a, b) __sadd16((a), (b))
-#else
-static int32_t dw_sadd16(int32_t a, int32_t b) /* two int16 additions (no overflow here) */
-{
-    const uint32_t lo = ((uint32_t)a + (uint32_t)b) & 0xffffu;
-    const uint32_t hi = (((uint32_t)a >> 16) + ((uint32_t)b >> 16)) & 0xffffu;
-    return (int32_t)(lo | (hi << 16));
-}
-#endif
-
-/* A pixel at the border: the taps inside the image, rows [ky0, ky1) x columns [kx0, kx1), each
- * input moved by the input offset (SADD16 on the int16 pairs: |x + offset| <= 255), onto the
- * model's bias: the taps outside would add (zero point + input_offset) * w = 0. `in` points at
- * tap (ky0, kx0), channel c. */
-static void dw3x3_border(const dw_group_t *g, const int8_t *in, int ky0, int ky1, int kx0, int kx1, int C,
-                         int row_step, int32_t off2, int32_t *acc)
-{
-    int32_t a0 = g->bias_raw[0], a1 = g->bias_raw[1], a2 = g->bias_raw[2], a3 = g->bias_raw[3];
-    int ky, kx;
-    for (ky = ky0; ky < ky1; ++ky, in += row_step) {
-        const int8_t *x = in;
-        for (kx = kx0; kx < kx1; ++kx, x += C) {
-            const uint32_t wx = tinyforge_load4(x);
-            const int32_t x02 = dw_sadd16(tinyforge_sxtb16(wx), off2);
-            const int32_t x13 = dw_sadd16(tinyforge_sxtb16_ror8(wx), off2);
-            const int32_t *const f = g->w[3 * ky + kx];
-            a0 = tinyforge_smlabb(x02, f[0], a0);
-            a2 = tinyforge_smlatt(x02, f[0], a2);
-            a1 = tinyforge_smlabb(x13, f[1], a1);
-            a3 = tinyforge_smlatt(x13, f[1], a3);
-        }
+#define TINYFORGE_DW_PIXEL_ASM(STEP, SECOND, THIRD)                                              \
+    __asm__(TINYFORGE_DW_TAP_ASM("[%[q0]], #" STEP, "0")                                          \
+                TINYFORGE_DW_TAP_ASM("[%[q0], #" SECOND "]", "8")                                 \
+                    TINYFORGE_DW_TAP_ASM("[%[q0], #" THIRD "]", "16")                             \
+                        TINYFORGE_DW_TAP_ASM("[%[q1]], #" STEP, "24")                             \
+                            TINYFORGE_DW_TAP_ASM("[%[q1], #" SECOND "]", "32")                    \
+                                TINYFORGE_DW_TAP_ASM("[%[q1], #" THIRD "]", "40")                 \
+                                    TINYFORGE_DW_TAP_ASM("[%[q2]], #" STEP, "48")                 \
+                                        TINYFORGE_DW_TAP_ASM("[%[q2], #" SECOND "]", "56")        \
+                                            TINYFORGE_DW_TAP_ASM("[%[q2], #" THIRD "]", "64")     \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q0] "+r"(q0),          \
+              [q1] "+r"(q1), [q2] "+r"(q2), [x] "=&r"(x), [x02] "=&r"(x02), [f02] "=&r"(f02),     \
+              [f13] "=&r"(f13)                                                                    \
+            : [fw] "r"(&g->w[0][0])                                                              \
+            : "memory")
+    /* the first tap of a row loads and moves the pointer on by S words; the other two are then
+     * 4 - 4S and 8 - 4S bytes from it */
+    if (S == 1) {
+        TINYFORGE_DW_PIXEL_ASM("4", "0", "4");
+    } else {
+        TINYFORGE_DW_PIXEL_ASM("8", "-4", "0");
     }
+#undef TINYFORGE_DW_PIXEL_ASM
+    *r0 = q0, *r1 = q1, *r2 = q2;
+#else
+    const uint32_t *q0 = *r0, *q1 = *r1, *q2 = *r2;
+    TINYFORGE_DW_MAC(q0[0], 0);
+    TINYFORGE_DW_MAC(q0[1], 1);
+    TINYFORGE_DW_MAC(q0[2], 2);
+    TINYFORGE_DW_MAC(q1[0], 3);
+    TINYFORGE_DW_MAC(q1[1], 4);
+    TINYFORGE_DW_MAC(q1[2], 5);
+    TINYFORGE_DW_MAC(q2[0], 6);
+    TINYFORGE_DW_MAC(q2[1], 7);
+    TINYFORGE_DW_MAC(q2[2], 8);
+    *r0 = q0 + S, *r1 = q1 + S, *r2 = q2 + S;
+#endif
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* The padded copy of input row y (channels c..c+3 at `in`, the batch's row 0, column 0): words
+ * [0, width), word i from column i - pad_w, the zero point outside the image. */
+static void dw_copy_row(const tinyforge_conv_s8_t *p, const int8_t *in, int y, int width, uint32_t zpw,
+                        uint32_t *dst)
+{
+    const int C = p->in_c;
+    uint32_t *const end = dst + width;
+    if (y >= 0 && y < p->in_h) {
+        const int8_t *src = in + (size_t)y * p->in_w * C;
+        const int lead = p->pad_w < width ? p->pad_w : width;
+        int n = p->in_w < width - lead ? p->in_w : width - lead;
+        uint32_t *const pad_end = dst + lead;
+        while (dst != pad_end) *dst++ = zpw;
+        for (; n > 0; --n, src += C) *dst++ = tinyforge_load4(src);
+    }
+    while (dst != end) *dst++ = zpw;
 }
 
 /* Requantise one pixel's four accumulators into out[0..3]. */
@@ -995,54 +989,54 @@ static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_
     }
 }
 
-TINYFORGE_NO_PRESCHED_CONV
-static void dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
-                         const int32_t *bias_eff, int8_t *output)
+/* The driver; returns 0 (nothing done) when the padded row would not fit or the stride is not
+ * 1 or 2: the generic loops then run. */
+static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
+                        const int32_t *bias_eff, int8_t *output)
 {
     const tinyforge_conv_s8_t local = *params, *p = &local;
-    const int C = p->in_c, row_step = p->in_w * C, in_h = p->in_h, in_w = p->in_w;
-    const int out_w = p->out_w, sw = p->stride_w;
+    const int C = p->in_c, out_w = p->out_w, S = p->stride_w;
+    const int width = (out_w - 1) * S + 3; /* padded words an output row reads */
     const int full = p->act_min == -128 && p->act_max == 127;
-    const int32_t off2 = (int32_t)(0x00010001u * (uint16_t)p->input_offset); /* in both halves */
-    /* the output columns whose three input columns are all inside: [ox_lo, ox_hi) */
-    const int ox_lo = (p->pad_w + sw - 1) / sw;
-    int ox_hi = in_w - 3 + p->pad_w >= 0 ? (in_w - 3 + p->pad_w) / sw + 1 : 0;
-    int b, c, oy, ox;
+    const uint32_t zpw = 0x01010101u * (uint8_t)(int8_t)(-p->input_offset);
+    uint32_t copies[3][DW_ROW_WORDS];
+    int b, c, oy, ox, k;
     dw_group_t g;
     int32_t acc[4];
-    if (ox_hi > out_w) ox_hi = out_w;
-    if (ox_hi < ox_lo) ox_hi = ox_lo;
+    if (width > DW_ROW_WORDS || (S != 1 && S != 2)) return 0;
     for (b = 0; b < p->batches; ++b) {
-        const int8_t *in_b = input + (size_t)b * in_h * row_step;
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
         for (c = 0; c < C; c += 4) {
+            uint32_t *r[3] = {copies[0], copies[1], copies[2]}; /* input rows y0, y0 + 1, y0 + 2 */
             dw_group_prepare(p, filter, bias_eff, c, &g);
             for (oy = 0; oy < p->out_h; ++oy) {
                 const int y0 = oy * p->stride_h - p->pad_h;
-                const int ky0 = y0 < 0 ? -y0 : 0, ky1 = in_h - y0 < 3 ? in_h - y0 : 3;
-                const int8_t *row = in_b + y0 * row_step + c; /* tap (0, 0) of column ox = 0 ... */
+                /* the previous output row's last 3 - stride_h input rows are this one's first */
+                const int kept = oy > 0 && p->stride_h < 3 ? 3 - p->stride_h : 0;
+                const uint32_t *q0, *q1, *q2;
                 int8_t *out = out_b + (size_t)oy * out_w * C + c;
-                row -= p->pad_w * C;                          /* ... moved left by the padding */
-                for (ox = 0; ox < out_w;) {
-                    if (ky0 == 0 && ky1 == 3 && ox == ox_lo && ox < ox_hi) {
-                        /* the run of pixels inside, without bounds */
-                        const int8_t *r = row + ox * sw * C;
-                        for (; ox < ox_hi; ++ox, out += C, r += sw * C) {
-                            dw3x3_inside(&g, r, C, row_step, acc);
-                            dw_store(p, &g, c, acc, full, out);
-                        }
-                    } else {
-                        const int x0 = ox * sw - p->pad_w;
-                        const int kx0 = x0 < 0 ? -x0 : 0, kx1 = in_w - x0 < 3 ? in_w - x0 : 3;
-                        dw3x3_border(&g, row + (ox * sw + ky0 * in_w + kx0) * C, ky0, ky1, kx0, kx1, C,
-                                     row_step, off2, acc);
+                if (kept > 0) {
+                    uint32_t *const was[3] = {r[0], r[1], r[2]};
+                    for (k = 0; k < 3; ++k) r[k] = was[(k + p->stride_h) % 3];
+                }
+                for (k = kept; k < 3; ++k) dw_copy_row(p, in_b + c, y0 + k, width, zpw, r[k]);
+                q0 = r[0], q1 = r[1], q2 = r[2];
+                if (TINYFORGE_LIKELY(g.fast && full)) {
+                    for (ox = 0; ox < out_w; ++ox, out += C) {
+                        dw3x3_pixel(&g, &q0, &q1, &q2, S, acc);
+                        dw_store(p, &g, c, acc, 1, out);
+                    }
+                } else {
+                    for (ox = 0; ox < out_w; ++ox, out += C) {
+                        dw3x3_pixel(&g, &q0, &q1, &q2, S, acc);
                         dw_store(p, &g, c, acc, full, out);
-                        ++ox, out += C;
                     }
                 }
             }
         }
     }
+    return 1;
 }
 #undef TINYFORGE_DW_MAC
 #undef TINYFORGE_DW_TAP_ASM
@@ -1074,10 +1068,7 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     if (tinyforge_depthwise_conv2d_s8_simd(p, input, filter, bias_eff, output, scratch)) return;
 #endif
 #if TINYFORGE_DSP && !TINYFORGE_MVE
-    if (fast3x3) {
-        dw3x3_s8_dsp(p, input, filter, bias_eff, output);
-        return;
-    }
+    if (fast3x3 && dw3x3_s8_dsp(p, input, filter, bias_eff, output)) return;
 #endif
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
