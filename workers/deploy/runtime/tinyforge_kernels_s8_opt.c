@@ -787,27 +787,32 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  *    right shift r >= 2, see dw_requant (any other shift takes tinyforge_mbqm_fast).
  * The group's input rows are copied, one word (four channels) per column, into three padded
  * rows: the columns and rows outside the image hold the input zero point (exact with the
- * folded bias), so every pixel runs the same nine taps, their words 4 bytes apart, and no pixel
- * is at a border. An input row is copied once per group (kept while the output rows need it).
+ * folded bias), so every pixel runs the same nine taps and no pixel is at a border. An input
+ * row is copied once per group and stays while the output rows read it.
  * Per tap and pixel the input word is unpacked alike and SMLABB/SMLATT add the four products. */
 typedef struct {
-    int32_t w[9][2];            /* tap (ky * 3 + kx): {channels 0 and 2, channels 1 and 3} */
+    /* the filter, unpacked: w[v][3 * s + kx] = {channels 0 and 2, channels 1 and 3} of the tap
+     * in filter row (s - v) mod 3, column kx, the one that reads row copy s when the output
+     * row's first input row y0 is in copy v = y0 mod 3 */
+    int32_t w[3][9][2];
     int32_t bias[4];            /* bias_eff of the four channels */
     int32_t rq[4][4];           /* per channel {multiplier, 2^(r-2), r - 1, unused} */
     int fast;                   /* all four right shifts >= 2 */
 } dw_group_t;
 
-enum { DW_ROW_WORDS = 128 }; /* padded row length of the copy (1.5 KiB of stack for three rows) */
+/* Input row y is copied into copy y mod 3 of three contiguous padded rows, DW_ROW_WORDS words
+ * each (1.5 KiB of stack): a pixel's nine words are then at fixed offsets from one pointer. */
+enum { DW_ROW_WORDS = 128 };
 
 /* The four products of tap T: X the input word (four channels), a0..a3 the accumulators. */
 #define TINYFORGE_DW_MAC(X, T)                                                                  \
     do {                                                                                        \
         const uint32_t wx_ = (X);                                                               \
         const int32_t x02_ = tinyforge_sxtb16(wx_), x13_ = tinyforge_sxtb16_ror8(wx_);          \
-        a0 = tinyforge_smlabb(x02_, g->w[T][0], a0);                                            \
-        a2 = tinyforge_smlatt(x02_, g->w[T][0], a2);                                            \
-        a1 = tinyforge_smlabb(x13_, g->w[T][1], a1);                                            \
-        a3 = tinyforge_smlatt(x13_, g->w[T][1], a3);                                            \
+        a0 = tinyforge_smlabb(x02_, w[2 * (T)], a0);                                            \
+        a2 = tinyforge_smlatt(x02_, w[2 * (T)], a2);                                            \
+        a1 = tinyforge_smlabb(x13_, w[2 * (T) + 1], a1);                                        \
+        a3 = tinyforge_smlatt(x13_, w[2 * (T) + 1], a3);                                        \
     } while (0)
 
 /* The same in assembly (GCC keeps tap pointers on the stack otherwise): ADDR the input word's
@@ -848,10 +853,15 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
 {
     const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
     int t, j;
+    int v;
     for (t = 0; t < 9; ++t) {
         const uint32_t w = tinyforge_load4(f + 4 * t);
-        g->w[t][0] = tinyforge_sxtb16(w);
-        g->w[t][1] = tinyforge_sxtb16_ror8(w);
+        const int ky = t / 3, kx = t % 3;
+        for (v = 0; v < 3; ++v) {
+            const int copy = (ky + v) % 3; /* filter row ky reads copy (ky + v) mod 3 */
+            g->w[v][3 * copy + kx][0] = tinyforge_sxtb16(w);
+            g->w[v][3 * copy + kx][1] = tinyforge_sxtb16_ror8(w);
+        }
     }
     g->fast = 1;
     for (j = 0; j < 4; ++j) {
@@ -865,53 +875,50 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
     }
 }
 
-/* One pixel: the three padded rows at r0, r1, r2, its taps at words 0, 1, 2 of each; the row
- * pointers move on by the stride S (1 or 2) words, by post-indexed loads in the assembly. */
-static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *g, const uint32_t **r0,
-                                                              const uint32_t **r1, const uint32_t **r2,
-                                                              int S, int32_t *acc)
+/* One pixel: its nine words at q[DW_ROW_WORDS * copy + kx], w the filter version (g->w[v]
+ * flattened: pairs 2t, 2t + 1 for tap t = 3 * copy + kx); q moves on by
+ * the stride S (1 or 2) words, by a post-indexed load in the assembly. */
+static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *g, const int32_t *w,
+                                                              const uint32_t **qp, int S, int32_t *acc)
 {
     int32_t a0 = g->bias[0], a1 = g->bias[1], a2 = g->bias[2], a3 = g->bias[3];
+    const uint32_t *q = *qp;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    const uint32_t *q0 = *r0, *q1 = *r1, *q2 = *r2;
     int32_t x, x02, f02, f13;
-#define TINYFORGE_DW_PIXEL_ASM(STEP, SECOND, THIRD)                                              \
-    __asm__(TINYFORGE_DW_TAP_ASM("[%[q0]], #" STEP, "0")                                          \
-                TINYFORGE_DW_TAP_ASM("[%[q0], #" SECOND "]", "8")                                 \
-                    TINYFORGE_DW_TAP_ASM("[%[q0], #" THIRD "]", "16")                             \
-                        TINYFORGE_DW_TAP_ASM("[%[q1]], #" STEP, "24")                             \
-                            TINYFORGE_DW_TAP_ASM("[%[q1], #" SECOND "]", "32")                    \
-                                TINYFORGE_DW_TAP_ASM("[%[q1], #" THIRD "]", "40")                 \
-                                    TINYFORGE_DW_TAP_ASM("[%[q2]], #" STEP, "48")                 \
-                                        TINYFORGE_DW_TAP_ASM("[%[q2], #" SECOND "]", "56")        \
-                                            TINYFORGE_DW_TAP_ASM("[%[q2], #" THIRD "]", "64")     \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q0] "+r"(q0),          \
-              [q1] "+r"(q1), [q2] "+r"(q2), [x] "=&r"(x), [x02] "=&r"(x02), [f02] "=&r"(f02),     \
-              [f13] "=&r"(f13)                                                                    \
-            : [fw] "r"(&g->w[0][0])                                                              \
+    /* the first tap loads and moves q on by S words; tap (copy, kx) is then at byte offset
+     * 512 * copy + 4 * kx - 4 * S (DW_ROW_WORDS = 128) */
+#define TINYFORGE_DW_PIXEL_ASM(STEP, O01, O02, O10, O11, O12, O20, O21, O22)                     \
+    __asm__(TINYFORGE_DW_TAP_ASM("[%[q]], #" STEP, "0") TINYFORGE_DW_TAP_ASM("[%[q], #" O01 "]", "8") \
+                TINYFORGE_DW_TAP_ASM("[%[q], #" O02 "]", "16")                                    \
+                    TINYFORGE_DW_TAP_ASM("[%[q], #" O10 "]", "24")                                \
+                        TINYFORGE_DW_TAP_ASM("[%[q], #" O11 "]", "32")                            \
+                            TINYFORGE_DW_TAP_ASM("[%[q], #" O12 "]", "40")                        \
+                                TINYFORGE_DW_TAP_ASM("[%[q], #" O20 "]", "48")                    \
+                                    TINYFORGE_DW_TAP_ASM("[%[q], #" O21 "]", "56")                \
+                                        TINYFORGE_DW_TAP_ASM("[%[q], #" O22 "]", "64")            \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+r"(q), [x] "=&r"(x), \
+              [x02] "=&r"(x02), [f02] "=&r"(f02), [f13] "=&r"(f13)                                \
+            : [fw] "r"(w)                                                                         \
             : "memory")
-    /* the first tap of a row loads and moves the pointer on by S words; the other two are then
-     * 4 - 4S and 8 - 4S bytes from it */
     if (S == 1) {
-        TINYFORGE_DW_PIXEL_ASM("4", "0", "4");
+        TINYFORGE_DW_PIXEL_ASM("4", "0", "4", "508", "512", "516", "1020", "1024", "1028");
     } else {
-        TINYFORGE_DW_PIXEL_ASM("8", "-4", "0");
+        TINYFORGE_DW_PIXEL_ASM("8", "-4", "0", "504", "508", "512", "1016", "1020", "1024");
     }
 #undef TINYFORGE_DW_PIXEL_ASM
-    *r0 = q0, *r1 = q1, *r2 = q2;
 #else
-    const uint32_t *q0 = *r0, *q1 = *r1, *q2 = *r2;
-    TINYFORGE_DW_MAC(q0[0], 0);
-    TINYFORGE_DW_MAC(q0[1], 1);
-    TINYFORGE_DW_MAC(q0[2], 2);
-    TINYFORGE_DW_MAC(q1[0], 3);
-    TINYFORGE_DW_MAC(q1[1], 4);
-    TINYFORGE_DW_MAC(q1[2], 5);
-    TINYFORGE_DW_MAC(q2[0], 6);
-    TINYFORGE_DW_MAC(q2[1], 7);
-    TINYFORGE_DW_MAC(q2[2], 8);
-    *r0 = q0 + S, *r1 = q1 + S, *r2 = q2 + S;
+    TINYFORGE_DW_MAC(q[0], 0);
+    TINYFORGE_DW_MAC(q[1], 1);
+    TINYFORGE_DW_MAC(q[2], 2);
+    TINYFORGE_DW_MAC(q[DW_ROW_WORDS], 3);
+    TINYFORGE_DW_MAC(q[DW_ROW_WORDS + 1], 4);
+    TINYFORGE_DW_MAC(q[DW_ROW_WORDS + 2], 5);
+    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS], 6);
+    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS + 1], 7);
+    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS + 2], 8);
+    q += S;
 #endif
+    *qp = q;
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
@@ -933,17 +940,13 @@ static void dw_copy_row(const tinyforge_conv_s8_t *p, const int8_t *in, int y, i
     while (dst != end) *dst++ = zpw;
 }
 
-/* Requantise one pixel's four accumulators into out[0..3]. */
-static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g,
-                                                           int c, const int32_t *acc, int full, int8_t *out)
+/* Requantise one pixel's four accumulators into out[0..3] when g->fast and the clamp is int8's:
+ * dw_requant, the output offset, SSAT and the store, 10 instructions an output. */
+static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t *g, const int32_t *acc,
+                                                                int32_t off, int8_t *out)
 {
-    const int32_t off = p->output_offset;
-    int32_t a0, a1, a2, a3;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    if (TINYFORGE_LIKELY(g->fast && full)) {
-        /* dw_requant, the output offset, SSAT and the store: 10 instructions an output (volatile:
-         * the stores are its only effect) */
-        int32_t m, rnd, t, lo;
+    int32_t m, rnd, t, lo;
 #define TINYFORGE_DW_RQ_ASM(A, J)                                                               \
     "ldrd %[m], %[rnd], [%[q], #" #J "*16]\n\t"                                                 \
     "asr %[t], %[" A "], #31\n\t"                                                               \
@@ -955,16 +958,26 @@ static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_
     "add %[t], %[t], %[off]\n\t"                                                                \
     "ssat %[t], #8, %[t]\n\t"                                                                   \
     "strb %[t], [%[out], #" #J "]\n\t"
-        __asm__ volatile(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
-                    TINYFORGE_DW_RQ_ASM("a3", 3)
-                : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
-                : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
-                  [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [off] "r"(off), [out] "r"(out)
-                : "memory");
+    /* volatile: the stores are its only effect */
+    __asm__ volatile(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
+                         TINYFORGE_DW_RQ_ASM("a3", 3)
+                     : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
+                     : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
+                       [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [off] "r"(off), [out] "r"(out)
+                     : "memory");
 #undef TINYFORGE_DW_RQ_ASM
-        return;
-    }
+#else
+    int j;
+    for (j = 0; j < 4; ++j) out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]) + off);
 #endif
+}
+
+/* The same for any group and clamp. */
+static inline void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g, int c, const int32_t *acc,
+                            int full, int8_t *out)
+{
+    const int32_t off = p->output_offset;
+    int32_t a0, a1, a2, a3;
     if (TINYFORGE_LIKELY(g->fast)) {
         a0 = dw_requant(acc[0], g->rq[0][0], g->rq[0][1], g->rq[0][2]) + off;
         a1 = dw_requant(acc[1], g->rq[1][0], g->rq[1][1], g->rq[1][2]) + off;
@@ -989,6 +1002,34 @@ static inline __attribute__((always_inline)) void dw_store(const tinyforge_conv_
     }
 }
 
+/* One output row of n pixels, C bytes apart, for groups whose requantisation is dw_requant with
+ * the int8 clamp: S a constant in each of the two callers, so that the loop has no branches. */
+static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                              const int32_t *w, const uint32_t *q,
+                                                              int8_t *out, int n, int S)
+{
+    const int C = p->in_c;
+    int8_t *const end = out + n * C;
+    const int32_t off = p->output_offset;
+    int32_t acc[4];
+    for (; out != end; out += C) {
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, off, out);
+    }
+}
+
+static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                     const int32_t *w, const uint32_t *q, int8_t *out, int n)
+{
+    dw_row_fast(p, g, w, q, out, n, 1);
+}
+
+static __attribute__((noinline)) void dw_row_fast_s2(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                     const int32_t *w, const uint32_t *q, int8_t *out, int n)
+{
+    dw_row_fast(p, g, w, q, out, n, 2);
+}
+
 /* The driver; returns 0 (nothing done) when the padded row would not fit or the stride is not
  * 1 or 2: the generic loops then run. */
 static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
@@ -999,7 +1040,8 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
     const int width = (out_w - 1) * S + 3; /* padded words an output row reads */
     const int full = p->act_min == -128 && p->act_max == 127;
     const uint32_t zpw = 0x01010101u * (uint8_t)(int8_t)(-p->input_offset);
-    uint32_t copies[3][DW_ROW_WORDS];
+    const int v_first = (3 - p->pad_h % 3) % 3; /* (-pad_h) mod 3, the copy of input row y0 = -pad_h */
+    uint32_t copies[3 * DW_ROW_WORDS];
     int b, c, oy, ox, k;
     dw_group_t g;
     int32_t acc[4];
@@ -1008,28 +1050,26 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
         for (c = 0; c < C; c += 4) {
-            uint32_t *r[3] = {copies[0], copies[1], copies[2]}; /* input rows y0, y0 + 1, y0 + 2 */
+            int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
             dw_group_prepare(p, filter, bias_eff, c, &g);
-            for (oy = 0; oy < p->out_h; ++oy) {
+            int v = v_first; /* y0 mod 3 */
+            for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
                 const int y0 = oy * p->stride_h - p->pad_h;
-                /* the previous output row's last 3 - stride_h input rows are this one's first */
-                const int kept = oy > 0 && p->stride_h < 3 ? 3 - p->stride_h : 0;
-                const uint32_t *q0, *q1, *q2;
+                const int32_t *const w = &g.w[v][0][0];
+                const uint32_t *q = copies;
                 int8_t *out = out_b + (size_t)oy * out_w * C + c;
-                if (kept > 0) {
-                    uint32_t *const was[3] = {r[0], r[1], r[2]};
-                    for (k = 0; k < 3; ++k) r[k] = was[(k + p->stride_h) % 3];
-                }
-                for (k = kept; k < 3; ++k) dw_copy_row(p, in_b + c, y0 + k, width, zpw, r[k]);
-                q0 = r[0], q1 = r[1], q2 = r[2];
-                if (TINYFORGE_LIKELY(g.fast && full)) {
-                    for (ox = 0; ox < out_w; ++ox, out += C) {
-                        dw3x3_pixel(&g, &q0, &q1, &q2, S, acc);
-                        dw_store(p, &g, c, acc, 1, out);
+                int copy = v;
+                for (k = 0; k < 3; ++k, copy = copy == 2 ? 0 : copy + 1) {
+                    if (held[copy] != y0 + k) {
+                        dw_copy_row(p, in_b + c, y0 + k, width, zpw, copies + copy * DW_ROW_WORDS);
+                        held[copy] = y0 + k;
                     }
+                }
+                if (TINYFORGE_LIKELY(g.fast && full)) {
+                    (S == 1 ? dw_row_fast_s1 : dw_row_fast_s2)(p, &g, w, q, out, out_w);
                 } else {
                     for (ox = 0; ox < out_w; ++ox, out += C) {
-                        dw3x3_pixel(&g, &q0, &q1, &q2, S, acc);
+                        dw3x3_pixel(&g, w, &q, S, acc);
                         dw_store(p, &g, c, acc, full, out);
                     }
                 }
