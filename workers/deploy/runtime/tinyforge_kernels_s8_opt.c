@@ -796,8 +796,10 @@ typedef struct {
      * row's first input row y0 is in copy v = y0 mod 3 */
     int32_t w[3][9][2];
     int32_t bias[4];            /* bias_eff of the four channels */
-    int32_t rq[4][4];           /* per channel {multiplier, 2^(r-2), r - 1, unused} */
-    int fast;                   /* all four right shifts >= 2 */
+    /* per channel {multiplier, 2^(r-2) + (output_offset << (r-1)), r - 1, 2^(r-2)} */
+    int32_t rq[4][4];
+    int fast;                   /* all four right shifts r >= 2: dw_requant applies */
+    int fold;                   /* and r <= 23: rq[j][1] holds the output offset too */
 } dw_group_t;
 
 /* Input row y is copied into copy y mod 3 of three contiguous padded rows, DW_ROW_WORDS words
@@ -829,7 +831,8 @@ enum { DW_ROW_WORDS = 128 };
 
 /* mbqm_right2 with the rounding folded into the 64-bit accumulate: for r >= 2,
  * (hi(S + k) + 2^(r-2)) >> (r-1) = hi(S + k + 2^(r-2) * 2^32) >> (r-1), so the rounding term joins
- * the high word of the nudge k (see mbqm_right2_hi) and one shift is left. rnd = 2^(r-2), sh = r-1. */
+ * the high word of the nudge k (see mbqm_right2_hi) and one shift is left. rnd = 2^(r-2), sh = r-1
+ * (rnd may also hold the output offset times 2^(r-1), see dw_group_t). */
 static inline int32_t dw_requant(int32_t x, int32_t multiplier, int32_t rnd, int32_t sh)
 {
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
@@ -843,7 +846,7 @@ static inline int32_t dw_requant(int32_t x, int32_t multiplier, int32_t rnd, int
     (void)lo;
     return hi >> sh;
 #else
-    const int64_t k = (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30)) + ((int64_t)rnd << 32);
+    const int64_t k = (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30)) + (int64_t)rnd * ((int64_t)1 << 32);
     return (int32_t)(((int64_t)x * multiplier + k) >> 32) >> sh;
 #endif
 }
@@ -863,15 +866,18 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
             g->w[v][3 * copy + kx][1] = tinyforge_sxtb16_ror8(w);
         }
     }
-    g->fast = 1;
+    g->fast = g->fold = 1;
     for (j = 0; j < 4; ++j) {
         const int32_t shift = p->shift[c + j];
         g->bias[j] = bias_eff[c + j];
         g->fast &= shift <= -2;
+        g->fold &= shift <= -2 && shift >= -23;
         g->rq[j][0] = p->multiplier[c + j];
-        g->rq[j][1] = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
+        g->rq[j][3] = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
         g->rq[j][2] = -shift - 1;
-        g->rq[j][3] = 0;
+        /* (hi + (off << (r-1))) >> (r-1) = (hi >> (r-1)) + off: the output offset joins the
+         * rounding term; |hi| < 2^30 and |off << (r-1)| <= 2^29 for r <= 23, no overflow */
+        g->rq[j][1] = g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
 }
 
@@ -922,28 +928,26 @@ static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* The padded copy of input row y (channels c..c+3 at `in`, the batch's row 0, column 0): words
- * [0, width), word i from column i - pad_w, the zero point outside the image. */
-static void dw_copy_row(const tinyforge_conv_s8_t *p, const int8_t *in, int y, int width, uint32_t zpw,
-                        uint32_t *dst)
+/* The padded copy of one input row into dst: `lead` zero-point words, `n` words from src
+ * (four channels, C bytes apart), `tail` zero-point words; src NULL: a row outside the image,
+ * all zero points. */
+static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, uint32_t zpw, uint32_t *dst)
 {
-    const int C = p->in_c;
-    uint32_t *const end = dst + width;
-    if (y >= 0 && y < p->in_h) {
-        const int8_t *src = in + (size_t)y * p->in_w * C;
-        const int lead = p->pad_w < width ? p->pad_w : width;
-        int n = p->in_w < width - lead ? p->in_w : width - lead;
-        uint32_t *const pad_end = dst + lead;
-        while (dst != pad_end) *dst++ = zpw;
-        for (; n > 0; --n, src += C) *dst++ = tinyforge_load4(src);
+    uint32_t *end;
+    if (src == NULL) {
+        lead += n + tail;
+        n = tail = 0;
     }
-    while (dst != end) *dst++ = zpw;
+    for (end = dst + lead; dst != end; ++dst) *dst = zpw;
+    for (end = dst + n; dst != end; ++dst, src += C) *dst = tinyforge_load4(src);
+    for (end = dst + tail; dst != end; ++dst) *dst = zpw;
 }
 
-/* Requantise one pixel's four accumulators into out[0..3] when g->fast and the clamp is int8's:
- * dw_requant, the output offset, SSAT and the store, 10 instructions an output. */
+/* Requantise one pixel's four accumulators into out[0..3] when g->fold and the clamp is int8's:
+ * dw_requant with the output offset in its rounding term, SSAT and the store, 9 instructions an
+ * output. */
 static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t *g, const int32_t *acc,
-                                                                int32_t off, int8_t *out)
+                                                                int8_t *out)
 {
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
     int32_t m, rnd, t, lo;
@@ -955,7 +959,6 @@ static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t
     "smlal %[lo], %[t], %[" A "], %[m]\n\t"                                                     \
     "ldr %[m], [%[q], #" #J "*16+8]\n\t"                                                        \
     "asr %[t], %[t], %[m]\n\t"                                                                  \
-    "add %[t], %[t], %[off]\n\t"                                                                \
     "ssat %[t], #8, %[t]\n\t"                                                                   \
     "strb %[t], [%[out], #" #J "]\n\t"
     /* volatile: the stores are its only effect */
@@ -963,12 +966,12 @@ static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t
                          TINYFORGE_DW_RQ_ASM("a3", 3)
                      : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
                      : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
-                       [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [off] "r"(off), [out] "r"(out)
+                       [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [out] "r"(out)
                      : "memory");
 #undef TINYFORGE_DW_RQ_ASM
 #else
     int j;
-    for (j = 0; j < 4; ++j) out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]) + off);
+    for (j = 0; j < 4; ++j) out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]));
 #endif
 }
 
@@ -979,10 +982,10 @@ static inline void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g, i
     const int32_t off = p->output_offset;
     int32_t a0, a1, a2, a3;
     if (TINYFORGE_LIKELY(g->fast)) {
-        a0 = dw_requant(acc[0], g->rq[0][0], g->rq[0][1], g->rq[0][2]) + off;
-        a1 = dw_requant(acc[1], g->rq[1][0], g->rq[1][1], g->rq[1][2]) + off;
-        a2 = dw_requant(acc[2], g->rq[2][0], g->rq[2][1], g->rq[2][2]) + off;
-        a3 = dw_requant(acc[3], g->rq[3][0], g->rq[3][1], g->rq[3][2]) + off;
+        a0 = dw_requant(acc[0], g->rq[0][0], g->rq[0][3], g->rq[0][2]) + off;
+        a1 = dw_requant(acc[1], g->rq[1][0], g->rq[1][3], g->rq[1][2]) + off;
+        a2 = dw_requant(acc[2], g->rq[2][0], g->rq[2][3], g->rq[2][2]) + off;
+        a3 = dw_requant(acc[3], g->rq[3][0], g->rq[3][3], g->rq[3][2]) + off;
     } else {
         a0 = tinyforge_mbqm_fast(acc[0], p->multiplier[c], p->shift[c]) + off;
         a1 = tinyforge_mbqm_fast(acc[1], p->multiplier[c + 1], p->shift[c + 1]) + off;
@@ -1009,12 +1012,16 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
                                                               int8_t *out, int n, int S)
 {
     const int C = p->in_c;
-    int8_t *const end = out + n * C;
-    const int32_t off = p->output_offset;
     int32_t acc[4];
-    for (; out != end; out += C) {
+    for (; n >= 2; n -= 2, out += 2 * C) { /* two pixels a loop: half the loop's overhead */
         dw3x3_pixel(g, w, &q, S, acc);
-        dw_store_fast(g, acc, off, out);
+        dw_store_fast(g, acc, out);
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, out + C);
+    }
+    if (n > 0) {
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, out);
     }
 }
 
@@ -1041,6 +1048,10 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
     const int full = p->act_min == -128 && p->act_max == 127;
     const uint32_t zpw = 0x01010101u * (uint8_t)(int8_t)(-p->input_offset);
     const int v_first = (3 - p->pad_h % 3) % 3; /* (-pad_h) mod 3, the copy of input row y0 = -pad_h */
+    /* a copied row: word i holds input column i - pad_w (the zero point outside) */
+    const int lead = p->pad_w < width ? p->pad_w : width;
+    const int n_in = p->in_w < width - lead ? p->in_w : width - lead;
+    const int tail = width - lead - n_in;
     uint32_t copies[3 * DW_ROW_WORDS];
     int b, c, oy, ox, k;
     dw_group_t g;
@@ -1061,11 +1072,13 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
                 int copy = v;
                 for (k = 0; k < 3; ++k, copy = copy == 2 ? 0 : copy + 1) {
                     if (held[copy] != y0 + k) {
-                        dw_copy_row(p, in_b + c, y0 + k, width, zpw, copies + copy * DW_ROW_WORDS);
+                        const int y = y0 + k;
+                        dw_copy_row(y >= 0 && y < p->in_h ? in_b + (size_t)y * p->in_w * C + c : NULL, C,
+                                    lead, n_in, tail, zpw, copies + copy * DW_ROW_WORDS);
                         held[copy] = y0 + k;
                     }
                 }
-                if (TINYFORGE_LIKELY(g.fast && full)) {
+                if (TINYFORGE_LIKELY(g.fold && full)) {
                     (S == 1 ? dw_row_fast_s1 : dw_row_fast_s2)(p, &g, w, q, out, out_w);
                 } else {
                     for (ox = 0; ox < out_w; ++ox, out += C) {
