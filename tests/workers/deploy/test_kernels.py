@@ -71,6 +71,7 @@ DSP_CASES = [
     "depthwise_same_narrow",
     "depthwise_same_column",
     "depthwise_same_stride2",
+    "depthwise_same_wide",
     "depthwise_stride2_valid",
     "add_large",
     "add_large_relu",

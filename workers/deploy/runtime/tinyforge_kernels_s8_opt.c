@@ -802,32 +802,32 @@ typedef struct {
     int fold;                   /* and r <= 23: rq[j][1] holds the output offset too */
 } dw_group_t;
 
-/* Input row y is copied into copy y mod 3 of three contiguous padded rows, DW_ROW_WORDS words
- * each (1.5 KiB of stack): a pixel's nine words are then at fixed offsets from one pointer. */
-enum { DW_ROW_WORDS = 128 };
+/* Input row y is copied into copy y mod 3 of three contiguous padded rows, unpacked: per column
+ * two words, SXTB16 of the input word (channels 0 and 2) and of it rotated by 8 (channels 1 and
+ * 3), so a tap is two LDRD (input pair, filter pair) and four multiply-accumulates, and the
+ * unpacking is done once per input word, not once per tap reading it. A copy is DW_ROW_WORDS
+ * words (1440 bytes of stack for three): a pixel's taps are then at fixed offsets from one
+ * pointer, all within LDRD's reach (1020 bytes). */
+enum { DW_ROW_WORDS = 120, DW_ROW_COLUMNS = DW_ROW_WORDS / 2 };
 
-/* The four products of tap T: X the input word (four channels), a0..a3 the accumulators. */
-#define TINYFORGE_DW_MAC(X, T)                                                                  \
+/* The four products of tap T: X02, X13 the input pairs, a0..a3 the accumulators. */
+#define TINYFORGE_DW_MAC(X02, X13, T)                                                           \
     do {                                                                                        \
-        const uint32_t wx_ = (X);                                                               \
-        const int32_t x02_ = tinyforge_sxtb16(wx_), x13_ = tinyforge_sxtb16_ror8(wx_);          \
-        a0 = tinyforge_smlabb(x02_, w[2 * (T)], a0);                                            \
-        a2 = tinyforge_smlatt(x02_, w[2 * (T)], a2);                                            \
-        a1 = tinyforge_smlabb(x13_, w[2 * (T) + 1], a1);                                        \
-        a3 = tinyforge_smlatt(x13_, w[2 * (T) + 1], a3);                                        \
+        a0 = tinyforge_smlabb((X02), w[2 * (T)], a0);                                           \
+        a2 = tinyforge_smlatt((X02), w[2 * (T)], a2);                                           \
+        a1 = tinyforge_smlabb((X13), w[2 * (T) + 1], a1);                                       \
+        a3 = tinyforge_smlatt((X13), w[2 * (T) + 1], a3);                                       \
     } while (0)
 
-/* The same in assembly (GCC keeps tap pointers on the stack otherwise): ADDR the input word's
- * address, T the tap's byte offset in the unpacked filter at %[fw]; 8 instructions a tap. */
+/* The same in assembly (GCC keeps pointers on the stack otherwise): ADDR the input pairs'
+ * address, T the tap's byte offset in the unpacked filter at %[fw]; 6 instructions a tap. */
 #define TINYFORGE_DW_TAP_ASM(ADDR, T)                                                           \
-    "ldr %[x], " ADDR "\n\t"                                                                    \
-    "sxtb16 %[x02], %[x]\n\t"                                                                   \
-    "sxtb16 %[x], %[x], ror #8\n\t"                                                             \
+    "ldrd %[x02], %[x13], " ADDR "\n\t"                                                         \
     "ldrd %[f02], %[f13], [%[fw], #" T "]\n\t"                                                  \
     "smlabb %[a0], %[x02], %[f02], %[a0]\n\t"                                                   \
     "smlatt %[a2], %[x02], %[f02], %[a2]\n\t"                                                   \
-    "smlabb %[a1], %[x], %[f13], %[a1]\n\t"                                                     \
-    "smlatt %[a3], %[x], %[f13], %[a3]\n\t"
+    "smlabb %[a1], %[x13], %[f13], %[a1]\n\t"                                                   \
+    "smlatt %[a3], %[x13], %[f13], %[a3]\n\t"
 
 /* mbqm_right2 with the rounding folded into the 64-bit accumulate: for r >= 2,
  * (hi(S + k) + 2^(r-2)) >> (r-1) = hi(S + k + 2^(r-2) * 2^32) >> (r-1), so the rounding term joins
@@ -881,18 +881,18 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
     }
 }
 
-/* One pixel: its nine words at q[DW_ROW_WORDS * copy + kx], w the filter version (g->w[v]
- * flattened: pairs 2t, 2t + 1 for tap t = 3 * copy + kx); q moves on by
- * the stride S (1 or 2) words, by a post-indexed load in the assembly. */
+/* One pixel: tap (copy, kx) reads the pairs at q[DW_ROW_WORDS * copy + 2 * kx], w the filter
+ * version (g->w[v] flattened: pairs 2t, 2t + 1 for tap t = 3 * copy + kx); q moves on by the
+ * stride S (1 or 2) columns, by a post-indexed load in the assembly. */
 static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *g, const int32_t *w,
-                                                              const uint32_t **qp, int S, int32_t *acc)
+                                                              const int32_t **qp, int S, int32_t *acc)
 {
     int32_t a0 = g->bias[0], a1 = g->bias[1], a2 = g->bias[2], a3 = g->bias[3];
-    const uint32_t *q = *qp;
+    const int32_t *q = *qp;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    int32_t x, x02, f02, f13;
-    /* the first tap loads and moves q on by S words; tap (copy, kx) is then at byte offset
-     * 512 * copy + 4 * kx - 4 * S (DW_ROW_WORDS = 128) */
+    int32_t x02, x13, f02, f13;
+    /* the first tap loads and moves q on by S columns (8 S bytes); tap (copy, kx) is then at
+     * byte offset 480 * copy + 8 * kx - 8 * S (DW_ROW_WORDS = 120) */
 #define TINYFORGE_DW_PIXEL_ASM(STEP, O01, O02, O10, O11, O12, O20, O21, O22)                     \
     __asm__(TINYFORGE_DW_TAP_ASM("[%[q]], #" STEP, "0") TINYFORGE_DW_TAP_ASM("[%[q], #" O01 "]", "8") \
                 TINYFORGE_DW_TAP_ASM("[%[q], #" O02 "]", "16")                                    \
@@ -902,45 +902,46 @@ static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *
                                 TINYFORGE_DW_TAP_ASM("[%[q], #" O20 "]", "48")                    \
                                     TINYFORGE_DW_TAP_ASM("[%[q], #" O21 "]", "56")                \
                                         TINYFORGE_DW_TAP_ASM("[%[q], #" O22 "]", "64")            \
-            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+r"(q), [x] "=&r"(x), \
-              [x02] "=&r"(x02), [f02] "=&r"(f02), [f13] "=&r"(f13)                                \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+r"(q),            \
+              [x02] "=&r"(x02), [x13] "=&r"(x13), [f02] "=&r"(f02), [f13] "=&r"(f13)              \
             : [fw] "r"(w)                                                                         \
             : "memory")
     if (S == 1) {
-        TINYFORGE_DW_PIXEL_ASM("4", "0", "4", "508", "512", "516", "1020", "1024", "1028");
+        TINYFORGE_DW_PIXEL_ASM("8", "0", "8", "472", "480", "488", "952", "960", "968");
     } else {
-        TINYFORGE_DW_PIXEL_ASM("8", "-4", "0", "504", "508", "512", "1016", "1020", "1024");
+        TINYFORGE_DW_PIXEL_ASM("16", "-8", "0", "464", "472", "480", "944", "952", "960");
     }
 #undef TINYFORGE_DW_PIXEL_ASM
 #else
-    TINYFORGE_DW_MAC(q[0], 0);
-    TINYFORGE_DW_MAC(q[1], 1);
-    TINYFORGE_DW_MAC(q[2], 2);
-    TINYFORGE_DW_MAC(q[DW_ROW_WORDS], 3);
-    TINYFORGE_DW_MAC(q[DW_ROW_WORDS + 1], 4);
-    TINYFORGE_DW_MAC(q[DW_ROW_WORDS + 2], 5);
-    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS], 6);
-    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS + 1], 7);
-    TINYFORGE_DW_MAC(q[2 * DW_ROW_WORDS + 2], 8);
-    q += S;
+    int copy, kx;
+    for (copy = 0; copy < 3; ++copy)
+        for (kx = 0; kx < 3; ++kx) {
+            const int32_t *x = q + DW_ROW_WORDS * copy + 2 * kx;
+            TINYFORGE_DW_MAC(x[0], x[1], 3 * copy + kx);
+        }
+    q += 2 * S;
 #endif
     *qp = q;
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* The padded copy of one input row into dst: `lead` zero-point words, `n` words from src
- * (four channels, C bytes apart), `tail` zero-point words; src NULL: a row outside the image,
- * all zero points. */
-static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, uint32_t zpw, uint32_t *dst)
+/* The padded, unpacked copy of one input row into dst: `lead` zero-point columns, `n` columns
+ * from src (four channels, C bytes apart), `tail` zero-point columns; src NULL: a row outside
+ * the image, all zero points. zp: the zero point's pairs (SXTB16 of four zero-point bytes). */
+static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, int32_t zp, int32_t *dst)
 {
-    uint32_t *end;
+    int32_t *end;
     if (src == NULL) {
         lead += n + tail;
         n = tail = 0;
     }
-    for (end = dst + lead; dst != end; ++dst) *dst = zpw;
-    for (end = dst + n; dst != end; ++dst, src += C) *dst = tinyforge_load4(src);
-    for (end = dst + tail; dst != end; ++dst) *dst = zpw;
+    for (end = dst + 2 * lead; dst != end; dst += 2) dst[0] = dst[1] = zp;
+    for (end = dst + 2 * n; dst != end; dst += 2, src += C) {
+        const uint32_t x = tinyforge_load4(src);
+        dst[0] = tinyforge_sxtb16(x);
+        dst[1] = tinyforge_sxtb16_ror8(x);
+    }
+    for (end = dst + 2 * tail; dst != end; dst += 2) dst[0] = dst[1] = zp;
 }
 
 /* Requantise one pixel's four accumulators into out[0..3] when g->fold and the clamp is int8's:
@@ -1008,7 +1009,7 @@ static inline void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g, i
 /* One output row of n pixels, C bytes apart, for groups whose requantisation is dw_requant with
  * the int8 clamp: S a constant in each of the two callers, so that the loop has no branches. */
 static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_conv_s8_t *p, const dw_group_t *g,
-                                                              const int32_t *w, const uint32_t *q,
+                                                              const int32_t *w, const int32_t *q,
                                                               int8_t *out, int n, int S)
 {
     const int C = p->in_c;
@@ -1026,13 +1027,13 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
 }
 
 static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
-                                                     const int32_t *w, const uint32_t *q, int8_t *out, int n)
+                                                     const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
     dw_row_fast(p, g, w, q, out, n, 1);
 }
 
 static __attribute__((noinline)) void dw_row_fast_s2(const tinyforge_conv_s8_t *p, const dw_group_t *g,
-                                                     const int32_t *w, const uint32_t *q, int8_t *out, int n)
+                                                     const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
     dw_row_fast(p, g, w, q, out, n, 2);
 }
@@ -1044,37 +1045,37 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
 {
     const tinyforge_conv_s8_t local = *params, *p = &local;
     const int C = p->in_c, out_w = p->out_w, S = p->stride_w;
-    const int width = (out_w - 1) * S + 3; /* padded words an output row reads */
+    const int width = (out_w - 1) * S + 3; /* padded columns an output row reads */
     const int full = p->act_min == -128 && p->act_max == 127;
-    const uint32_t zpw = 0x01010101u * (uint8_t)(int8_t)(-p->input_offset);
+    const int32_t zp = tinyforge_sxtb16(0x01010101u * (uint8_t)(int8_t)(-p->input_offset)); /* pairs */
     const int v_first = (3 - p->pad_h % 3) % 3; /* (-pad_h) mod 3, the copy of input row y0 = -pad_h */
-    /* a copied row: word i holds input column i - pad_w (the zero point outside) */
+    /* a copied row: column i holds input column i - pad_w (the zero point outside) */
     const int lead = p->pad_w < width ? p->pad_w : width;
     const int n_in = p->in_w < width - lead ? p->in_w : width - lead;
     const int tail = width - lead - n_in;
-    uint32_t copies[3 * DW_ROW_WORDS];
+    int32_t copies[3 * DW_ROW_WORDS];
     int b, c, oy, ox, k;
     dw_group_t g;
     int32_t acc[4];
-    if (width > DW_ROW_WORDS || (S != 1 && S != 2)) return 0;
+    if (width > DW_ROW_COLUMNS || (S != 1 && S != 2)) return 0;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
         for (c = 0; c < C; c += 4) {
             int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
+            int v = v_first;                                  /* y0 mod 3 */
             dw_group_prepare(p, filter, bias_eff, c, &g);
-            int v = v_first; /* y0 mod 3 */
             for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
                 const int y0 = oy * p->stride_h - p->pad_h;
                 const int32_t *const w = &g.w[v][0][0];
-                const uint32_t *q = copies;
+                const int32_t *q = copies;
                 int8_t *out = out_b + (size_t)oy * out_w * C + c;
                 int copy = v;
                 for (k = 0; k < 3; ++k, copy = copy == 2 ? 0 : copy + 1) {
                     if (held[copy] != y0 + k) {
                         const int y = y0 + k;
                         dw_copy_row(y >= 0 && y < p->in_h ? in_b + (size_t)y * p->in_w * C + c : NULL, C,
-                                    lead, n_in, tail, zpw, copies + copy * DW_ROW_WORDS);
+                                    lead, n_in, tail, zp, copies + copy * DW_ROW_WORDS);
                         held[copy] = y0 + k;
                     }
                 }
