@@ -785,11 +785,11 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  *    and of it rotated by 8 (channels 1 and 3), loaded as one LDRD per tap;
  *  - the requantisation: per channel the multiplier, the rounding term 2^(r-2) and r - 1 for a
  *    right shift r >= 2, see dw_requant (any other shift takes tinyforge_mbqm_fast).
- * The group's input rows are copied, one word (four channels) per column, into three padded
- * rows: the columns and rows outside the image hold the input zero point (exact with the
- * folded bias), so every pixel runs the same nine taps and no pixel is at a border. An input
- * row is copied once per group and stays while the output rows read it.
- * Per tap and pixel the input word is unpacked alike and SMLABB/SMLATT add the four products. */
+ * The group's input rows are copied, unpacked alike, into three padded rows: the columns and
+ * rows outside the image hold the input zero point (exact with the folded bias), so every pixel
+ * runs the same nine taps and no pixel is at a border. An input row is copied once per group and
+ * stays while the output rows read it. Per tap SMLABB/SMLATT add the four products. Strides
+ * other than 1 and 2, and rows wider than a copy, take the generic loops. */
 typedef struct {
     /* the filter, unpacked: w[v][3 * s + kx] = {channels 0 and 2, channels 1 and 3} of the tap
      * in filter row (s - v) mod 3, column kx, the one that reads row copy s when the output
@@ -855,8 +855,7 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
                              int c, dw_group_t *g)
 {
     const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
-    int t, j;
-    int v;
+    int t, j, v;
     for (t = 0; t < 9; ++t) {
         const uint32_t w = tinyforge_load4(f + 4 * t);
         const int ky = t / 3, kx = t % 3;
@@ -877,7 +876,8 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         g->rq[j][2] = -shift - 1;
         /* (hi + (off << (r-1))) >> (r-1) = (hi >> (r-1)) + off: the output offset joins the
          * rounding term; |hi| < 2^30 and |off << (r-1)| <= 2^29 for r <= 23, no overflow */
-        g->rq[j][1] = g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
+        g->rq[j][1] =
+            g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
 }
 
@@ -972,7 +972,8 @@ static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t
 #undef TINYFORGE_DW_RQ_ASM
 #else
     int j;
-    for (j = 0; j < 4; ++j) out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]));
+    for (j = 0; j < 4; ++j)
+        out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]));
 #endif
 }
 
@@ -1008,9 +1009,9 @@ static inline void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g, i
 
 /* One output row of n pixels, C bytes apart, for groups whose requantisation is dw_requant with
  * the int8 clamp: S a constant in each of the two callers, so that the loop has no branches. */
-static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_conv_s8_t *p, const dw_group_t *g,
-                                                              const int32_t *w, const int32_t *q,
-                                                              int8_t *out, int n, int S)
+static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_conv_s8_t *p,
+                                                              const dw_group_t *g, const int32_t *w,
+                                                              const int32_t *q, int8_t *out, int n, int S)
 {
     const int C = p->in_c;
     int32_t acc[4];
