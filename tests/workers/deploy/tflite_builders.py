@@ -107,7 +107,10 @@ SINGLE_OP_MODELS: dict[str, tuple[Callable, list[tuple[int, ...]]]] = {
         layer(lambda L: L.DepthwiseConv2D(3, padding="same", activation="relu")),
         [(1, 5, 2, 8)],
     ),
-    "depthwise_same_column": (layer(lambda L: L.DepthwiseConv2D(3, padding="same")), [(1, 4, 1, 4)]),
+    "depthwise_same_column": (
+        layer(lambda L: L.DepthwiseConv2D(3, padding="same")),
+        [(1, 4, 1, 4)],
+    ),
     "depthwise_same_wide": (  # rows wider than the DSP path's row copies: the generic loops
         layer(lambda L: L.DepthwiseConv2D(3, padding="same")),
         [(1, 3, 70, 4)],
