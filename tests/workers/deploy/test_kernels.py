@@ -73,6 +73,7 @@ DSP_CASES = [
     "depthwise_same_stride2",
     "depthwise_same_wide",
     "depthwise_stride2_valid",
+    "add",
     "add_large",
     "add_large_relu",
     "avg_pool_same_c10",
@@ -83,7 +84,8 @@ DSP_CASES = [
 @pytest.mark.parametrize("name", DSP_CASES)
 def test_int8_dsp_path_emulated_bit_exact(name, tmp_path):
     """The SXTB16/SMLAD code paths (depthwise 3x3 by groups of four channels, ADD through lookup
-    tables, average pooling in int16 pairs) with C stand-ins for the instructions, on the host."""
+    tables or one-multiply rescalings, average pooling in int16 pairs) with C stand-ins for the
+    instructions, on the host."""
     build, shapes = SINGLE_OP_MODELS[name]
     model = convert(build, shapes)
     compiled = compile_model(model, out_dir=tmp_path / "lib")

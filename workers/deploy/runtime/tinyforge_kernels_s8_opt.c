@@ -1215,6 +1215,15 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     }
 }
 
+/* An ADD input's rescaling: mbqm_opt, and for shift 0 (the input with the larger scale, its
+ * multiplier often 2^30) tinyforge_mbqm_fast without its rounding division by 2^0. */
+static inline int32_t add_rescale(int32_t x, int32_t multiplier, int32_t shift)
+{
+    if (TINYFORGE_LIKELY(shift <= -2)) return mbqm_right2(x, multiplier, shift);
+    if (shift == 0) return (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    return tinyforge_mbqm_fast(x, multiplier, shift);
+}
+
 #if TINYFORGE_DSP && !TINYFORGE_MVE
 /* ADD through two lookup tables: each input's rescaled value, mbqm((x + offset) << left_shift),
  * depends on its int8 value only, so both are tabulated once (2 x 256 int32 on the stack) and
@@ -1228,10 +1237,10 @@ static void add_s8_tables(const tinyforge_binary_s8_t *p, int size, const int8_t
     const int32_t lo = p->act_min, hi = p->act_max;
     int v, i;
     for (v = -128; v < 128; ++v) {
-        t1[v + 128] = mbqm_opt((int32_t)((uint32_t)(p->input1_offset + v) << p->left_shift),
-                               p->input1_multiplier, p->input1_shift);
-        t2[v + 128] = mbqm_opt((int32_t)((uint32_t)(p->input2_offset + v) << p->left_shift),
-                               p->input2_multiplier, p->input2_shift);
+        t1[v + 128] = add_rescale((int32_t)((uint32_t)(p->input1_offset + v) << p->left_shift),
+                                  p->input1_multiplier, p->input1_shift);
+        t2[v + 128] = add_rescale((int32_t)((uint32_t)(p->input2_offset + v) << p->left_shift),
+                                  p->input2_multiplier, p->input2_shift);
     }
     if (so <= -2) { /* the usual case: the one-multiply rescaling */
         const int s = ~so - 1;
@@ -1284,8 +1293,8 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
     for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
-        const int32_t sum = mbqm_opt(a, p.input1_multiplier, p.input1_shift) +
-                            mbqm_opt(b, p.input2_multiplier, p.input2_shift);
+        const int32_t sum = add_rescale(a, p.input1_multiplier, p.input1_shift) +
+                            add_rescale(b, p.input2_multiplier, p.input2_shift);
         const int32_t raw = mbqm_opt(sum, p.output_multiplier, p.output_shift) + p.output_offset;
         output[i] = (int8_t)tinyforge_clamp_i32(raw, p.act_min, p.act_max);
     }
