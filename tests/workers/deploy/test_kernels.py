@@ -66,6 +66,39 @@ def test_int8_kernel_bit_exact(name, tmp_path):
     _check(model, tmp_path)
 
 
+DSP_CASES = [
+    "depthwise_same_relu6",
+    "depthwise_same_narrow",
+    "depthwise_same_column",
+    "depthwise_same_stride2",
+    "depthwise_same_wide",
+    "depthwise_stride2_valid",
+    "add",
+    "add_large",
+    "add_large_relu",
+    "avg_pool_same_c10",
+    "avg_pool_global",
+]
+
+
+@pytest.mark.parametrize("name", DSP_CASES)
+def test_int8_dsp_path_emulated_bit_exact(name, tmp_path):
+    """The SXTB16/SMLAD code paths (depthwise 3x3 by groups of four channels, ADD through lookup
+    tables or one-multiply rescalings, average pooling in int16 pairs) with C stand-ins for the
+    instructions, on the host."""
+    build, shapes = SINGLE_OP_MODELS[name]
+    model = convert(build, shapes)
+    compiled = compile_model(model, out_dir=tmp_path / "lib")
+    report = verify_on_host(
+        compiled,
+        model,
+        _inputs(model, 50, seed=5),
+        work_dir=tmp_path / "work",
+        extra_cflags=("-DTINYFORGE_EMULATE_DSP",),
+    )
+    assert report.bit_exact, report.mismatches[:3]
+
+
 @pytest.mark.parametrize("name", FLOAT_CASES)
 def test_float_kernel_bit_exact(name, tmp_path):
     build, shapes = SINGLE_OP_MODELS[name]

@@ -96,14 +96,46 @@ SINGLE_OP_MODELS: dict[str, tuple[Callable, list[tuple[int, ...]]]] = {
         layer(lambda L: L.DepthwiseConv2D(3, strides=2, padding="valid")),
         [(1, 9, 9, 4)],
     ),
+    # depthwise 3x3 on the DSP path (channels a multiple of 4): the borders of "same" padding,
+    # images narrower than the filter, stride 2 (padding on the bottom and right only), a
+    # clamp narrower than int8 (relu6), several groups of four channels, two batches
+    "depthwise_same_relu6": (
+        layer(lambda L: L.DepthwiseConv2D(3, padding="same", activation="relu6")),
+        [(2, 7, 6, 12)],
+    ),
+    "depthwise_same_narrow": (
+        layer(lambda L: L.DepthwiseConv2D(3, padding="same", activation="relu")),
+        [(1, 5, 2, 8)],
+    ),
+    "depthwise_same_column": (
+        layer(lambda L: L.DepthwiseConv2D(3, padding="same")),
+        [(1, 4, 1, 4)],
+    ),
+    "depthwise_same_wide": (  # rows wider than the DSP path's row copies: the generic loops
+        layer(lambda L: L.DepthwiseConv2D(3, padding="same")),
+        [(1, 3, 70, 4)],
+    ),
+    "depthwise_same_stride2": (
+        layer(lambda L: L.DepthwiseConv2D(3, strides=2, padding="same")),
+        [(1, 8, 9, 8)],
+    ),
     "dense_relu": (layer(lambda L: L.Dense(9, activation="relu")), [(1, 20)]),
     "dense_batch3": (layer(lambda L: L.Dense(4)), [(3, 6)]),
     "avg_pool_same": (
         layer(lambda L: L.AveragePooling2D(3, strides=2, padding="same")),
         [(1, 7, 9, 3)],
     ),
+    # channels in groups of four (the DSP path's int16 pairs), borders of "same", a global pool
+    "avg_pool_same_c10": (
+        layer(lambda L: L.AveragePooling2D(3, strides=2, padding="same")),
+        [(2, 7, 9, 10)],
+    ),
+    "avg_pool_global": (layer(lambda L: L.AveragePooling2D((25, 5))), [(1, 25, 5, 8)]),
     "max_pool_valid": (layer(lambda L: L.MaxPooling2D(2)), [(1, 8, 6, 5)]),
     "add": (op(lambda tf, a, b: a + b), [(1, 4, 4, 3), (1, 4, 4, 3)]),
+    # large enough for the DSP path's lookup tables (>= 512 elements)
+    "add_large": (op(lambda tf, a, b: a + b), [(1, 8, 8, 12), (1, 8, 8, 12)]),
+    "add_large_relu": (op(lambda tf, a, b: tf.nn.relu(a + b)), [(1, 8, 8, 12), (1, 8, 8, 12)]),
     "add_broadcast_relu": (op(lambda tf, a, b: tf.nn.relu(a + b)), [(1, 4, 5, 3), (1, 1, 1, 3)]),
     "mul": (op(lambda tf, a, b: a * b), [(1, 4, 3, 2), (1, 4, 3, 2)]),
     "softmax": (op(lambda tf, x: tf.nn.softmax(x * 3.0)), [(2, 10)]),

@@ -777,58 +777,324 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 }
 #endif
 
-#if TINYFORGE_DSP
-/* Depthwise 3x3 of one output pixel inside the image with the DSP extension, all channels (C a
- * multiple of 4): the three filter rows start at r0, r1, r2, their taps C bytes apart, so no
- * tap-pointer table is read; four channels per step (SMLABB/SMLATT on the SXTB16 halves). */
-static inline void dw3x3_pixel_dsp(const tinyforge_conv_s8_t *p, const int8_t *r0, const int8_t *r1,
-                                   const int8_t *r2, const int8_t *f, const int32_t *bias_eff,
-                                   int8_t *out)
-{
-    const int C = p->in_c;
-    int c;
-    for (c = 0; c < C; c += 4, r0 += 4, r1 += 4, r2 += 4, f += 36) {
-        int32_t a0 = bias_eff[c], a1 = bias_eff[c + 1], a2 = bias_eff[c + 2], a3 = bias_eff[c + 3];
-#define TINYFORGE_DW_TAP3(X, F)                                                               \
-    do {                                                                                  \
-        const uint32_t wx = tinyforge_load4(X);                                           \
-        const uint32_t wf = tinyforge_load4(F);                                           \
-        const int32_t x02 = tinyforge_sxtb16(wx), x13 = tinyforge_sxtb16_ror8(wx);        \
-        const int32_t f02 = tinyforge_sxtb16(wf), f13 = tinyforge_sxtb16_ror8(wf);        \
-        a0 = tinyforge_smlabb(x02, f02, a0);                                              \
-        a2 = tinyforge_smlatt(x02, f02, a2);                                              \
-        a1 = tinyforge_smlabb(x13, f13, a1);                                              \
-        a3 = tinyforge_smlatt(x13, f13, a3);                                              \
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* Depthwise 3x3 with the DSP extension (dilation 1, stride 1 or 2, channels a multiple of 4), one
+ * group of four channels at a time over the whole image, so that the group's constants are
+ * prepared once:
+ *  - the filter, unpacked to int16 pairs: per tap, SXTB16 of the grouped word (channels 0 and 2)
+ *    and of it rotated by 8 (channels 1 and 3), loaded as one LDRD per tap;
+ *  - the requantisation: per channel the multiplier, the rounding term 2^(r-2) and r - 1 for a
+ *    right shift r >= 2, see dw_requant (any other shift takes tinyforge_mbqm_fast).
+ * The group's input rows are copied, unpacked alike, into three padded rows: the columns and
+ * rows outside the image hold the input zero point (exact with the folded bias), so every pixel
+ * runs the same nine taps and no pixel is at a border. An input row is copied once per group and
+ * stays while the output rows read it. Per tap SMLABB/SMLATT add the four products. Strides
+ * other than 1 and 2, and rows wider than a copy, take the generic loops. */
+typedef struct {
+    /* the filter, unpacked: w[v][3 * s + kx] = {channels 0 and 2, channels 1 and 3} of the tap
+     * in filter row (s - v) mod 3, column kx, the one that reads row copy s when the output
+     * row's first input row y0 is in copy v = y0 mod 3 */
+    int32_t w[3][9][2];
+    int32_t bias[4];            /* bias_eff of the four channels */
+    /* per channel {multiplier, 2^(r-2) + (output_offset << (r-1)), r - 1, 2^(r-2)} */
+    int32_t rq[4][4];
+    int fast;                   /* all four right shifts r >= 2: dw_requant applies */
+    int fold;                   /* and r <= 23: rq[j][1] holds the output offset too */
+} dw_group_t;
+
+/* Input row y is copied into copy y mod 3 of three contiguous padded rows, unpacked: per column
+ * two words, SXTB16 of the input word (channels 0 and 2) and of it rotated by 8 (channels 1 and
+ * 3), so a tap is two LDRD (input pair, filter pair) and four multiply-accumulates, and the
+ * unpacking is done once per input word, not once per tap reading it. A copy is DW_ROW_WORDS
+ * words (1440 bytes of stack for three): a pixel's taps are then at fixed offsets from one
+ * pointer, all within LDRD's reach (1020 bytes). */
+enum { DW_ROW_WORDS = 120, DW_ROW_COLUMNS = DW_ROW_WORDS / 2 };
+
+/* The four products of tap T: X02, X13 the input pairs, a0..a3 the accumulators. */
+#define TINYFORGE_DW_MAC(X02, X13, T)                                                           \
+    do {                                                                                        \
+        a0 = tinyforge_smlabb((X02), w[2 * (T)], a0);                                           \
+        a2 = tinyforge_smlatt((X02), w[2 * (T)], a2);                                           \
+        a1 = tinyforge_smlabb((X13), w[2 * (T) + 1], a1);                                       \
+        a3 = tinyforge_smlatt((X13), w[2 * (T) + 1], a3);                                       \
     } while (0)
-        TINYFORGE_DW_TAP3(r0, f);
-        TINYFORGE_DW_TAP3(r0 + C, f + 4);
-        TINYFORGE_DW_TAP3(r0 + 2 * C, f + 8);
-        TINYFORGE_DW_TAP3(r1, f + 12);
-        TINYFORGE_DW_TAP3(r1 + C, f + 16);
-        TINYFORGE_DW_TAP3(r1 + 2 * C, f + 20);
-        TINYFORGE_DW_TAP3(r2, f + 24);
-        TINYFORGE_DW_TAP3(r2 + C, f + 28);
-        TINYFORGE_DW_TAP3(r2 + 2 * C, f + 32);
-#undef TINYFORGE_DW_TAP3
-        {
-            const int32_t sh0 = p->shift[c], sh1 = p->shift[c + 1];
-            const int32_t sh2 = p->shift[c + 2], sh3 = p->shift[c + 3];
-            if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2 && sh2 <= -2 && sh3 <= -2)) {
-                const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-                const int full = lo == -128 && hi == 127;
-                out[c] = requant_r2(a0, p->multiplier[c], ~sh0 - 1, off, lo, hi, full);
-                out[c + 1] = requant_r2(a1, p->multiplier[c + 1], ~sh1 - 1, off, lo, hi, full);
-                out[c + 2] = requant_r2(a2, p->multiplier[c + 2], ~sh2 - 1, off, lo, hi, full);
-                out[c + 3] = requant_r2(a3, p->multiplier[c + 3], ~sh3 - 1, off, lo, hi, full);
-                continue;
-            }
+
+/* The same in assembly (GCC keeps pointers on the stack otherwise): ADDR the input pairs'
+ * address, T the tap's byte offset in the unpacked filter at %[fw]; 6 instructions a tap. */
+#define TINYFORGE_DW_TAP_ASM(ADDR, T)                                                           \
+    "ldrd %[x02], %[x13], " ADDR "\n\t"                                                         \
+    "ldrd %[f02], %[f13], [%[fw], #" T "]\n\t"                                                  \
+    "smlabb %[a0], %[x02], %[f02], %[a0]\n\t"                                                   \
+    "smlatt %[a2], %[x02], %[f02], %[a2]\n\t"                                                   \
+    "smlabb %[a1], %[x13], %[f13], %[a1]\n\t"                                                   \
+    "smlatt %[a3], %[x13], %[f13], %[a3]\n\t"
+
+/* mbqm_right2 with the rounding folded into the 64-bit accumulate: for r >= 2,
+ * (hi(S + k) + 2^(r-2)) >> (r-1) = hi(S + k + 2^(r-2) * 2^32) >> (r-1), so the rounding term joins
+ * the high word of the nudge k (see mbqm_right2_hi) and one shift is left. rnd = 2^(r-2), sh = r-1
+ * (rnd may also hold the output offset times 2^(r-1), see dw_group_t). */
+static inline int32_t dw_requant(int32_t x, int32_t multiplier, int32_t rnd, int32_t sh)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t lo, hi;
+    __asm__("asr %1, %2, #31\n\t"
+            "orr %0, %5, %1, lsl #31\n\t" /* lo = x < 0 ? -2^30 : 2^30 (low word) */
+            "add %1, %1, %4\n\t"          /* hi = (x < 0 ? -1 : 0) + 2^(r-2) */
+            "smlal %0, %1, %2, %3"
+            : "=&r"(lo), "=&r"(hi)
+            : "r"(x), "r"(multiplier), "r"(rnd), "r"(1 << 30));
+    (void)lo;
+    return hi >> sh;
+#else
+    const int64_t k = (x < 0 ? -((int64_t)1 << 30) : ((int64_t)1 << 30)) + (int64_t)rnd * ((int64_t)1 << 32);
+    return (int32_t)(((int64_t)x * multiplier + k) >> 32) >> sh;
+#endif
+}
+
+static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter, const int32_t *bias_eff,
+                             int c, dw_group_t *g)
+{
+    const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
+    int t, j, v;
+    for (t = 0; t < 9; ++t) {
+        const uint32_t w = tinyforge_load4(f + 4 * t);
+        const int ky = t / 3, kx = t % 3;
+        for (v = 0; v < 3; ++v) {
+            const int copy = (ky + v) % 3; /* filter row ky reads copy (ky + v) mod 3 */
+            g->w[v][3 * copy + kx][0] = tinyforge_sxtb16(w);
+            g->w[v][3 * copy + kx][1] = tinyforge_sxtb16_ror8(w);
         }
-        out[c] = requant(a0, p->multiplier[c], p->shift[c], p);
-        out[c + 1] = requant(a1, p->multiplier[c + 1], p->shift[c + 1], p);
-        out[c + 2] = requant(a2, p->multiplier[c + 2], p->shift[c + 2], p);
-        out[c + 3] = requant(a3, p->multiplier[c + 3], p->shift[c + 3], p);
+    }
+    g->fast = g->fold = 1;
+    for (j = 0; j < 4; ++j) {
+        const int32_t shift = p->shift[c + j];
+        g->bias[j] = bias_eff[c + j];
+        g->fast &= shift <= -2;
+        g->fold &= shift <= -2 && shift >= -23;
+        g->rq[j][0] = p->multiplier[c + j];
+        g->rq[j][3] = shift <= -2 ? (int32_t)1 << (-shift - 2) : 0;
+        g->rq[j][2] = -shift - 1;
+        /* (hi + (off << (r-1))) >> (r-1) = (hi >> (r-1)) + off: the output offset joins the
+         * rounding term; |hi| < 2^30 and |off << (r-1)| <= 2^29 for r <= 23, no overflow */
+        g->rq[j][1] =
+            g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
 }
+
+/* One pixel: tap (copy, kx) reads the pairs at q[DW_ROW_WORDS * copy + 2 * kx], w the filter
+ * version (g->w[v] flattened: pairs 2t, 2t + 1 for tap t = 3 * copy + kx); q moves on by the
+ * stride S (1 or 2) columns, by a post-indexed load in the assembly. */
+static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *g, const int32_t *w,
+                                                              const int32_t **qp, int S, int32_t *acc)
+{
+    int32_t a0 = g->bias[0], a1 = g->bias[1], a2 = g->bias[2], a3 = g->bias[3];
+    const int32_t *q = *qp;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t x02, x13, f02, f13;
+    /* the first tap loads and moves q on by S columns (8 S bytes); tap (copy, kx) is then at
+     * byte offset 480 * copy + 8 * kx - 8 * S (DW_ROW_WORDS = 120) */
+#define TINYFORGE_DW_PIXEL_ASM(STEP, O01, O02, O10, O11, O12, O20, O21, O22)                     \
+    __asm__(TINYFORGE_DW_TAP_ASM("[%[q]], #" STEP, "0") TINYFORGE_DW_TAP_ASM("[%[q], #" O01 "]", "8") \
+                TINYFORGE_DW_TAP_ASM("[%[q], #" O02 "]", "16")                                    \
+                    TINYFORGE_DW_TAP_ASM("[%[q], #" O10 "]", "24")                                \
+                        TINYFORGE_DW_TAP_ASM("[%[q], #" O11 "]", "32")                            \
+                            TINYFORGE_DW_TAP_ASM("[%[q], #" O12 "]", "40")                        \
+                                TINYFORGE_DW_TAP_ASM("[%[q], #" O20 "]", "48")                    \
+                                    TINYFORGE_DW_TAP_ASM("[%[q], #" O21 "]", "56")                \
+                                        TINYFORGE_DW_TAP_ASM("[%[q], #" O22 "]", "64")            \
+            : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [q] "+r"(q),            \
+              [x02] "=&r"(x02), [x13] "=&r"(x13), [f02] "=&r"(f02), [f13] "=&r"(f13)              \
+            : [fw] "r"(w)                                                                         \
+            : "memory")
+    if (S == 1) {
+        TINYFORGE_DW_PIXEL_ASM("8", "0", "8", "472", "480", "488", "952", "960", "968");
+    } else {
+        TINYFORGE_DW_PIXEL_ASM("16", "-8", "0", "464", "472", "480", "944", "952", "960");
+    }
+#undef TINYFORGE_DW_PIXEL_ASM
+#else
+    int copy, kx;
+    for (copy = 0; copy < 3; ++copy)
+        for (kx = 0; kx < 3; ++kx) {
+            const int32_t *x = q + DW_ROW_WORDS * copy + 2 * kx;
+            TINYFORGE_DW_MAC(x[0], x[1], 3 * copy + kx);
+        }
+    q += 2 * S;
+#endif
+    *qp = q;
+    acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+}
+
+/* The padded, unpacked copy of one input row into dst: `lead` zero-point columns, `n` columns
+ * from src (four channels, C bytes apart), `tail` zero-point columns; src NULL: a row outside
+ * the image, all zero points. zp: the zero point's pairs (SXTB16 of four zero-point bytes). */
+static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, int32_t zp, int32_t *dst)
+{
+    int32_t *end;
+    if (src == NULL) {
+        lead += n + tail;
+        n = tail = 0;
+    }
+    for (end = dst + 2 * lead; dst != end; dst += 2) dst[0] = dst[1] = zp;
+    for (end = dst + 2 * n; dst != end; dst += 2, src += C) {
+        const uint32_t x = tinyforge_load4(src);
+        dst[0] = tinyforge_sxtb16(x);
+        dst[1] = tinyforge_sxtb16_ror8(x);
+    }
+    for (end = dst + 2 * tail; dst != end; dst += 2) dst[0] = dst[1] = zp;
+}
+
+/* Requantise one pixel's four accumulators into out[0..3] when g->fold and the clamp is int8's:
+ * dw_requant with the output offset in its rounding term, SSAT and the store, 9 instructions an
+ * output. */
+static inline __attribute__((always_inline)) void dw_store_fast(const dw_group_t *g, const int32_t *acc,
+                                                                int8_t *out)
+{
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    int32_t m, rnd, t, lo;
+#define TINYFORGE_DW_RQ_ASM(A, J)                                                               \
+    "ldrd %[m], %[rnd], [%[q], #" #J "*16]\n\t"                                                 \
+    "asr %[t], %[" A "], #31\n\t"                                                               \
+    "orr %[lo], %[k], %[t], lsl #31\n\t"                                                        \
+    "add %[t], %[t], %[rnd]\n\t"                                                                \
+    "smlal %[lo], %[t], %[" A "], %[m]\n\t"                                                     \
+    "ldr %[m], [%[q], #" #J "*16+8]\n\t"                                                        \
+    "asr %[t], %[t], %[m]\n\t"                                                                  \
+    "ssat %[t], #8, %[t]\n\t"                                                                   \
+    "strb %[t], [%[out], #" #J "]\n\t"
+    /* volatile: the stores are its only effect */
+    __asm__ volatile(TINYFORGE_DW_RQ_ASM("a0", 0) TINYFORGE_DW_RQ_ASM("a1", 1) TINYFORGE_DW_RQ_ASM("a2", 2)
+                         TINYFORGE_DW_RQ_ASM("a3", 3)
+                     : [m] "=&r"(m), [rnd] "=&r"(rnd), [t] "=&r"(t), [lo] "=&r"(lo)
+                     : [a0] "r"(acc[0]), [a1] "r"(acc[1]), [a2] "r"(acc[2]), [a3] "r"(acc[3]),
+                       [q] "r"(&g->rq[0][0]), [k] "r"(1 << 30), [out] "r"(out)
+                     : "memory");
+#undef TINYFORGE_DW_RQ_ASM
+#else
+    int j;
+    for (j = 0; j < 4; ++j)
+        out[j] = (int8_t)tinyforge_sat8(dw_requant(acc[j], g->rq[j][0], g->rq[j][1], g->rq[j][2]));
+#endif
+}
+
+/* The same for any group and clamp. */
+static inline void dw_store(const tinyforge_conv_s8_t *p, const dw_group_t *g, int c, const int32_t *acc,
+                            int full, int8_t *out)
+{
+    const int32_t off = p->output_offset;
+    int32_t a0, a1, a2, a3;
+    if (TINYFORGE_LIKELY(g->fast)) {
+        a0 = dw_requant(acc[0], g->rq[0][0], g->rq[0][3], g->rq[0][2]) + off;
+        a1 = dw_requant(acc[1], g->rq[1][0], g->rq[1][3], g->rq[1][2]) + off;
+        a2 = dw_requant(acc[2], g->rq[2][0], g->rq[2][3], g->rq[2][2]) + off;
+        a3 = dw_requant(acc[3], g->rq[3][0], g->rq[3][3], g->rq[3][2]) + off;
+    } else {
+        a0 = tinyforge_mbqm_fast(acc[0], p->multiplier[c], p->shift[c]) + off;
+        a1 = tinyforge_mbqm_fast(acc[1], p->multiplier[c + 1], p->shift[c + 1]) + off;
+        a2 = tinyforge_mbqm_fast(acc[2], p->multiplier[c + 2], p->shift[c + 2]) + off;
+        a3 = tinyforge_mbqm_fast(acc[3], p->multiplier[c + 3], p->shift[c + 3]) + off;
+    }
+    if (TINYFORGE_LIKELY(full)) {
+        out[0] = (int8_t)tinyforge_sat8(a0);
+        out[1] = (int8_t)tinyforge_sat8(a1);
+        out[2] = (int8_t)tinyforge_sat8(a2);
+        out[3] = (int8_t)tinyforge_sat8(a3);
+    } else {
+        out[0] = (int8_t)tinyforge_clamp_i32(a0, p->act_min, p->act_max);
+        out[1] = (int8_t)tinyforge_clamp_i32(a1, p->act_min, p->act_max);
+        out[2] = (int8_t)tinyforge_clamp_i32(a2, p->act_min, p->act_max);
+        out[3] = (int8_t)tinyforge_clamp_i32(a3, p->act_min, p->act_max);
+    }
+}
+
+/* One output row of n pixels, C bytes apart, for groups whose requantisation is dw_requant with
+ * the int8 clamp: S a constant in each of the two callers, so that the loop has no branches. */
+static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_conv_s8_t *p,
+                                                              const dw_group_t *g, const int32_t *w,
+                                                              const int32_t *q, int8_t *out, int n, int S)
+{
+    const int C = p->in_c;
+    int32_t acc[4];
+    for (; n >= 2; n -= 2, out += 2 * C) { /* two pixels a loop: half the loop's overhead */
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, out);
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, out + C);
+    }
+    if (n > 0) {
+        dw3x3_pixel(g, w, &q, S, acc);
+        dw_store_fast(g, acc, out);
+    }
+}
+
+static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                     const int32_t *w, const int32_t *q, int8_t *out, int n)
+{
+    dw_row_fast(p, g, w, q, out, n, 1);
+}
+
+static __attribute__((noinline)) void dw_row_fast_s2(const tinyforge_conv_s8_t *p, const dw_group_t *g,
+                                                     const int32_t *w, const int32_t *q, int8_t *out, int n)
+{
+    dw_row_fast(p, g, w, q, out, n, 2);
+}
+
+/* The driver; returns 0 (nothing done) when the padded row would not fit or the stride is not
+ * 1 or 2: the generic loops then run. */
+static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, const int8_t *filter,
+                        const int32_t *bias_eff, int8_t *output)
+{
+    const tinyforge_conv_s8_t local = *params, *p = &local;
+    const int C = p->in_c, out_w = p->out_w, S = p->stride_w;
+    const int width = (out_w - 1) * S + 3; /* padded columns an output row reads */
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int32_t zp = tinyforge_sxtb16(0x01010101u * (uint8_t)(int8_t)(-p->input_offset)); /* pairs */
+    const int v_first = (3 - p->pad_h % 3) % 3; /* (-pad_h) mod 3, the copy of input row y0 = -pad_h */
+    /* a copied row: column i holds input column i - pad_w (the zero point outside) */
+    const int lead = p->pad_w < width ? p->pad_w : width;
+    const int n_in = p->in_w < width - lead ? p->in_w : width - lead;
+    const int tail = width - lead - n_in;
+    int32_t copies[3 * DW_ROW_WORDS];
+    int b, c, oy, ox, k;
+    dw_group_t g;
+    int32_t acc[4];
+    if (width > DW_ROW_COLUMNS || (S != 1 && S != 2)) return 0;
+    for (b = 0; b < p->batches; ++b) {
+        const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
+        int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
+        for (c = 0; c < C; c += 4) {
+            int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
+            int v = v_first;                                  /* y0 mod 3 */
+            dw_group_prepare(p, filter, bias_eff, c, &g);
+            for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
+                const int y0 = oy * p->stride_h - p->pad_h;
+                const int32_t *const w = &g.w[v][0][0];
+                const int32_t *q = copies;
+                int8_t *out = out_b + (size_t)oy * out_w * C + c;
+                int copy = v;
+                for (k = 0; k < 3; ++k, copy = copy == 2 ? 0 : copy + 1) {
+                    if (held[copy] != y0 + k) {
+                        const int y = y0 + k;
+                        dw_copy_row(y >= 0 && y < p->in_h ? in_b + (size_t)y * p->in_w * C + c : NULL, C,
+                                    lead, n_in, tail, zp, copies + copy * DW_ROW_WORDS);
+                        held[copy] = y0 + k;
+                    }
+                }
+                if (TINYFORGE_LIKELY(g.fold && full)) {
+                    (S == 1 ? dw_row_fast_s1 : dw_row_fast_s2)(p, &g, w, q, out, out_w);
+                } else {
+                    for (ox = 0; ox < out_w; ++ox, out += C) {
+                        dw3x3_pixel(&g, w, &q, S, acc);
+                        dw_store(p, &g, c, acc, full, out);
+                    }
+                }
+            }
+        }
+    }
+    return 1;
+}
+#undef TINYFORGE_DW_MAC
+#undef TINYFORGE_DW_TAP_ASM
 #endif
 
 /* Depthwise conv, depth multiplier 1, four channels per step. Taps outside the image read a
@@ -848,11 +1114,16 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     int b, oy, ox, c, fy, fx, t;
 #if TINYFORGE_MVE || TINYFORGE_DSP
     const int fast3x3 = p->f_h == 3 && p->f_w == 3 && p->dil_h == 1 && p->dil_w == 1 && (C & 3) == 0;
+#endif
+#if TINYFORGE_MVE
     const int row_step = p->in_w * C;
 #endif
     memset(scratch, (int8_t)(-p->input_offset), (size_t)C);
 #ifdef TINYFORGE_SIMD_PATHS
     if (tinyforge_depthwise_conv2d_s8_simd(p, input, filter, bias_eff, output, scratch)) return;
+#endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    if (fast3x3 && dw3x3_s8_dsp(p, input, filter, bias_eff, output)) return;
 #endif
     for (fy = 0, t = 0; fy < p->f_h; ++fy)
         for (fx = 0; fx < p->f_w; ++fx) tap_offset[t++] = (fy * p->dil_h * p->in_w + fx * p->dil_w) * C;
@@ -869,12 +1140,6 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
 #if TINYFORGE_MVE
                     if (fast3x3) { /* no tap pointers to build */
                         dw3x3_pixel_mve(p, base, base + row_step, base + 2 * row_step, filter, bias_eff, out);
-                        continue;
-                    }
-#elif TINYFORGE_DSP
-                    if (fast3x3) {
-                        dw3x3_pixel_dsp(p, base, base + row_step, base + 2 * row_step, filter,
-                                        bias_eff, out);
                         continue;
                     }
 #endif
@@ -950,6 +1215,49 @@ void tinyforge_depthwise_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const 
     }
 }
 
+/* An ADD input's rescaling: mbqm_opt, and for shift 0 (the input with the larger scale, its
+ * multiplier often 2^30) tinyforge_mbqm_fast without its rounding division by 2^0. */
+static inline int32_t add_rescale(int32_t x, int32_t multiplier, int32_t shift)
+{
+    if (TINYFORGE_LIKELY(shift <= -2)) return mbqm_right2(x, multiplier, shift);
+    if (shift == 0) return (int32_t)(((int64_t)x * multiplier + ((int64_t)1 << 30)) >> 31);
+    return tinyforge_mbqm_fast(x, multiplier, shift);
+}
+
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* ADD through two lookup tables: each input's rescaled value, mbqm((x + offset) << left_shift),
+ * depends on its int8 value only, so both are tabulated once (2 x 256 int32 on the stack) and
+ * each element costs two byte loads, two table loads and the output rescaling: exact. */
+static void add_s8_tables(const tinyforge_binary_s8_t *p, int size, const int8_t *in1,
+                          const int8_t *in2, int8_t *output)
+{
+    int32_t t1[256], t2[256];
+    const int32_t *const c1 = t1 + 128, *const c2 = t2 + 128; /* indexed by the input byte */
+    const int32_t mo = p->output_multiplier, so = p->output_shift, off = p->output_offset;
+    const int32_t lo = p->act_min, hi = p->act_max;
+    int v, i;
+    for (v = -128; v < 128; ++v) {
+        t1[v + 128] = add_rescale((int32_t)((uint32_t)(p->input1_offset + v) << p->left_shift),
+                                  p->input1_multiplier, p->input1_shift);
+        t2[v + 128] = add_rescale((int32_t)((uint32_t)(p->input2_offset + v) << p->left_shift),
+                                  p->input2_multiplier, p->input2_shift);
+    }
+    if (so <= -2) { /* the usual case: the one-multiply rescaling */
+        const int s = ~so - 1;
+        if (lo == -128 && hi == 127) {
+            for (i = 0; i < size; ++i) output[i] = requant_r2(c1[in1[i]] + c2[in2[i]], mo, s, off, lo, hi, 1);
+        } else {
+            for (i = 0; i < size; ++i) output[i] = requant_r2(c1[in1[i]] + c2[in2[i]], mo, s, off, lo, hi, 0);
+        }
+        return;
+    }
+    for (i = 0; i < size; ++i) {
+        const int32_t raw = tinyforge_mbqm_fast(c1[in1[i]] + c2[in2[i]], mo, so) + off;
+        output[i] = (int8_t)tinyforge_clamp_i32(raw, lo, hi);
+    }
+}
+#endif
+
 /* ADD of two int8 tensors of the same shape (no broadcasting): TFLM's arithmetic per element,
  * with the fast multiply (all ADD multipliers are non-negative). */
 void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const int8_t *in1,
@@ -976,15 +1284,51 @@ void tinyforge_add_s8_opt(const tinyforge_binary_s8_t *params, int size, const i
         }
     }
 #endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    if (size >= 512) { /* the tables cost 512 rescalings; 64 KiB stacks on these machines */
+        add_s8_tables(&p, size, in1, in2, output);
+        return;
+    }
+#endif
     for (; i < size; ++i) {
         const int32_t a = (int32_t)((uint32_t)(p.input1_offset + in1[i]) << p.left_shift);
         const int32_t b = (int32_t)((uint32_t)(p.input2_offset + in2[i]) << p.left_shift);
-        const int32_t sum = mbqm_opt(a, p.input1_multiplier, p.input1_shift) +
-                            mbqm_opt(b, p.input2_multiplier, p.input2_shift);
+        const int32_t sum = add_rescale(a, p.input1_multiplier, p.input1_shift) +
+                            add_rescale(b, p.input2_multiplier, p.input2_shift);
         const int32_t raw = mbqm_opt(sum, p.output_multiplier, p.output_shift) + p.output_offset;
         output[i] = (int8_t)tinyforge_clamp_i32(raw, p.act_min, p.act_max);
     }
 }
+
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+/* acc + the sign-extended bytes 0 and 2 of x, as two int16 lanes (SXTAB16); _ror8: bytes 1 and 3. */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+static inline int32_t pool_sxtab16(int32_t acc, uint32_t x)
+{
+    __asm__("sxtab16 %0, %0, %1" : "+r"(acc) : "r"(x));
+    return acc;
+}
+static inline int32_t pool_sxtab16_ror8(int32_t acc, uint32_t x)
+{
+    __asm__("sxtab16 %0, %0, %1, ror #8" : "+r"(acc) : "r"(x));
+    return acc;
+}
+#else
+static int32_t pool_sxtab16(int32_t acc, uint32_t x)
+{
+    const uint32_t e = (uint32_t)tinyforge_sxtb16(x);
+    const uint32_t lo = ((uint32_t)acc + e) & 0xffffu, hi = (((uint32_t)acc >> 16) + (e >> 16)) & 0xffffu;
+    return (int32_t)(lo | (hi << 16));
+}
+static int32_t pool_sxtab16_ror8(int32_t acc, uint32_t x) { return pool_sxtab16(acc, (x >> 8) | (x << 24)); }
+#endif
+
+/* The int16 lane `hi` (0 or 1) of a pair, sign-extended. */
+static inline int32_t pool_lane(int32_t pair, int hi)
+{
+    return hi ? (int32_t)((uint32_t)pair >> 16 ^ 0x8000u) - 0x8000 : (int32_t)((uint32_t)pair << 16) >> 16;
+}
+#endif
 
 /* AVERAGE_POOL_2D with the reference rounding, channels innermost-contiguous walks. */
 void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *input, int8_t *output)
@@ -1004,6 +1348,29 @@ void tinyforge_avg_pool_s8_opt(const tinyforge_pool_s8_t *params, const int8_t *
                 const int count = (y1 - y0) * (x1 - x0);
                 int8_t *out = output + ((b * p.out_h + oy) * p.out_w + ox) * C;
                 c = 0;
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+                if (count <= 256) { /* |sum| <= 256 * 128: four channels in two int16 pairs (SXTAB16) */
+                    for (; c + 4 <= C; c += 4) {
+                        int32_t s02 = 0, s13 = 0, acc[4];
+                        int j;
+                        for (y = y0; y < y1; ++y) {
+                            const int8_t *row = input + (((b * p.in_h) + y) * p.in_w + x0) * C + c;
+                            for (x = x0; x < x1; ++x, row += C) {
+                                const uint32_t w = tinyforge_load4(row);
+                                s02 = pool_sxtab16(s02, w);
+                                s13 = pool_sxtab16_ror8(s13, w);
+                            }
+                        }
+                        acc[0] = pool_lane(s02, 0), acc[1] = pool_lane(s13, 0);
+                        acc[2] = pool_lane(s02, 1), acc[3] = pool_lane(s13, 1);
+                        for (j = 0; j < 4; ++j) {
+                            int32_t a = acc[j];
+                            if (count > 0) a = a > 0 ? (a + count / 2) / count : (a - count / 2) / count;
+                            out[c + j] = (int8_t)tinyforge_clamp_i32(a, p.act_min, p.act_max);
+                        }
+                    }
+                }
+#endif
 #if TINYFORGE_MVE
                 if (count <= 256) { /* |sum| <= 256 * 128: eight channels per int16 vector */
                     for (; c + 8 <= C; c += 8) {
