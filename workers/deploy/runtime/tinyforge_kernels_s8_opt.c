@@ -434,6 +434,129 @@ static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, in
     }
 }
 
+#if TINYFORGE_DSP
+/* The DSP convolution's columns, unpacked once per pixel pair rather than once per channel pair:
+ * for every 4 taps of column `which` (0 or 1) the two SXTB16 halves (taps 0 and 2, taps 1 and 3)
+ * go to q[4g + 2 which] and q[4g + 2 which + 1], so `q` holds per 4 taps col0 even, col0 odd,
+ * col1 even, col1 odd (16 bytes): twice the bytes of the two columns. */
+static void unpack_column(const int8_t *col, int k, int which, int32_t *q)
+{
+    int g;
+    q += 2 * which;
+    for (g = 0; g < k; g += 4, q += 4) {
+        const uint32_t w = tinyforge_load4(col + g);
+        q[0] = tinyforge_sxtb16(w);
+        q[1] = tinyforge_sxtb16_ror8(w);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* One 4-tap step of dot22q_s8: the two filter words unpacked (4 SXTB16), each column's pair of
+ * unpacked words fetched by one LDRD: 15 instructions for 16 multiply-accumulates. */
+#define TINYFORGE_DOT22Q_STEP                                                                   \
+    "ldrd %[w0], %[w1], [%[f]], #8\n\t"                                                         \
+    "sxtb16 %[e0], %[w0]\n\t"                                                                   \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                           \
+    "sxtb16 %[e1], %[w1]\n\t"                                                                   \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                           \
+    "ldrd %[ce], %[co], [%[q]], #8\n\t"                                                         \
+    "smlad %[s00], %[e0], %[ce], %[s00]\n\t"                                                    \
+    "smlad %[s00], %[w0], %[co], %[s00]\n\t"                                                    \
+    "smlad %[s01], %[e1], %[ce], %[s01]\n\t"                                                    \
+    "smlad %[s01], %[w1], %[co], %[s01]\n\t"                                                    \
+    "ldrd %[ce], %[co], [%[q]], #8\n\t"                                                         \
+    "smlad %[s10], %[e0], %[ce], %[s10]\n\t"                                                    \
+    "smlad %[s10], %[w0], %[co], %[s10]\n\t"                                                    \
+    "smlad %[s11], %[e1], %[ce], %[s11]\n\t"                                                    \
+    "smlad %[s11], %[w1], %[co], %[s11]\n\t"
+#define TINYFORGE_DOT22Q_OPERANDS                                                               \
+    [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [f] "+r"(f), [q] "+r"(q), \
+        [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1),           \
+        [ce] "=&r"(ce), [co] "=&r"(co)
+#endif
+
+/* Two pixels x two channels: `q` the pair's unpacked columns (unpack_column), `fi` the two filter
+ * rows interleaved 4 bytes at a time (4-byte aligned, like q: LDRD needs it). In assembly on the
+ * core: GCC spills the loop's 13 live registers and does not pair the loads. */
+static inline void dot22q_s8(const int32_t *q, const int8_t *fi, int k, int32_t *acc)
+{
+    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
+    int n = k >> 2; /* 4-tap steps */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+    const int8_t *f = fi;
+    uint32_t w0, w1, e0, e1, ce, co;
+    if (n & 1) {
+        __asm__(TINYFORGE_DOT22Q_STEP : TINYFORGE_DOT22Q_OPERANDS : : "memory");
+    }
+    n >>= 1;
+    if (n > 0) { /* two steps per loop */
+        __asm__("1:\n\t" TINYFORGE_DOT22Q_STEP TINYFORGE_DOT22Q_STEP
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : TINYFORGE_DOT22Q_OPERANDS
+                :
+                : "cc", "memory");
+    }
+#else
+    for (; n > 0; --n, q += 4, fi += 8) {
+        const uint32_t w0 = tinyforge_load4(fi), w1 = tinyforge_load4(fi + 4);
+        const int32_t e0 = tinyforge_sxtb16(w0), o0 = tinyforge_sxtb16_ror8(w0);
+        const int32_t e1 = tinyforge_sxtb16(w1), o1 = tinyforge_sxtb16_ror8(w1);
+        s00 = tinyforge_smlad(o0, q[1], tinyforge_smlad(e0, q[0], s00));
+        s01 = tinyforge_smlad(o1, q[1], tinyforge_smlad(e1, q[0], s01));
+        s10 = tinyforge_smlad(o0, q[3], tinyforge_smlad(e0, q[2], s10));
+        s11 = tinyforge_smlad(o1, q[3], tinyforge_smlad(e1, q[2], s11));
+    }
+#endif
+    acc[0] = s00;
+    acc[1] = s01;
+    acc[2] = s10;
+    acc[3] = s11;
+}
+
+/* conv_pixel_pair over unpacked columns `q` (the DSP path): the filter's channel pairs by
+ * dot22q_s8, an odd last (plain) row against both columns. */
+static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k,
+                              const int8_t *filter, const int32_t *bias_eff, int8_t *out0, int8_t *out1)
+{
+    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
+    const int full = lo == -128 && hi == 127;
+    int oc = 0, g;
+    for (; oc + 2 <= p->out_c; oc += 2) {
+        const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
+        int32_t acc[4];
+        acc[0] = acc[2] = bias_eff[oc];
+        acc[1] = acc[3] = bias_eff[oc + 1];
+        dot22q_s8(q, filter + oc * k, k, acc);
+        if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2)) { /* one shift per channel, both pixels */
+            const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
+            const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
+            out0[oc] = requant_r2(acc[0], m0, s0, off, lo, hi, full);
+            out1[oc] = requant_r2(acc[2], m0, s0, off, lo, hi, full);
+            out0[oc + 1] = requant_r2(acc[1], m1, s1, off, lo, hi, full);
+            out1[oc + 1] = requant_r2(acc[3], m1, s1, off, lo, hi, full);
+            continue;
+        }
+        out0[oc] = requant(acc[0], p->multiplier[oc], sh0, p);
+        out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], sh1, p);
+        out1[oc] = requant(acc[2], p->multiplier[oc], sh0, p);
+        out1[oc + 1] = requant(acc[3], p->multiplier[oc + 1], sh1, p);
+    }
+    if (oc < p->out_c) {
+        const int8_t *row = filter + oc * k;
+        int32_t s0 = bias_eff[oc], s1 = bias_eff[oc];
+        for (g = 0; g < k; g += 4, q += 4) {
+            const uint32_t w = tinyforge_load4(row + g);
+            const int32_t e = tinyforge_sxtb16(w), o = tinyforge_sxtb16_ror8(w);
+            s0 = tinyforge_smlad(o, q[1], tinyforge_smlad(e, q[0], s0));
+            s1 = tinyforge_smlad(o, q[3], tinyforge_smlad(e, q[2], s1));
+        }
+        out0[oc] = requant(s0, p->multiplier[oc], p->shift[oc], p);
+        out1[oc] = requant(s1, p->multiplier[oc], p->shift[oc], p);
+    }
+}
+#endif
+
 /* n bytes copied / set: 16 per predicated vector step on Helium, memcpy / memset elsewhere. */
 static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
 {
@@ -533,6 +656,10 @@ const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_
 }
 #endif
 
+/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
+ * holds three rows after three columns: lower.py sizes it with the same number). */
+#define TINYFORGE_MVE_ACC_CHANNELS 32
+
 #if TINYFORGE_MVE
 /* Byte offsets of one row's bytes in a block of two rows interleaved 4 bytes at a time. */
 static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
@@ -570,10 +697,6 @@ static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f
     acc1[0] = s10;
     acc1[1] = s11;
 }
-
-/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
- * holds three rows after three columns: lower.py sizes it with the same number). */
-#define TINYFORGE_MVE_ACC_CHANNELS 32
 
 /* Three pixels x two channels: dot22_mve with a third column, six accumulators (VMLADAVA needs
  * even registers: seven exist). */
@@ -697,6 +820,27 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
 #if TINYFORGE_MVE
     if (tinyforge_aligned4(filter)) {
         conv2d_mve(p, input, filter, bias_eff, output, scratch);
+        return;
+    }
+#endif
+#if TINYFORGE_DSP
+    /* Unpacked columns (4 k bytes at the scratch's start) when the scratch holds them: always for
+     * unpadded 1x1 convolutions (their columns are read in place), else with the gathered column
+     * after them (5 k bytes; lower.py sizes the scratch max(4 k, 3 k + 12 * MVE_ACC_CHANNELS)). */
+    if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch) &&
+        ((p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0) ||
+         2 * k <= 12 * TINYFORGE_MVE_ACC_CHANNELS)) {
+        int32_t *const q = (int32_t *)(void *)scratch;
+        int8_t *const gathered = scratch + 4 * k;
+        for (; pix < pixels; pix += 2) {
+            const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
+            const int8_t *col = conv_column(p, input, pix, gathered);
+            unpack_column(col, k, 0, q);
+            if (!last) col = conv_column(p, input, pix + 1, gathered);
+            unpack_column(col, k, 1, q);
+            conv_pixel_pair_q(p, q, k, filter, bias_eff, output + pix * p->out_c,
+                              last ? output + pix * p->out_c : output + (pix + 1) * p->out_c);
+        }
         return;
     }
 #endif
