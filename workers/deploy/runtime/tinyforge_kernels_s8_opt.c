@@ -489,6 +489,23 @@ static void unpack_column(const int8_t *col, int k, int which, int32_t *q)
     }
 }
 
+/* The same from the two columns interleaved 4 bytes at a time (interleave_columns) in the upper
+ * half of q's 4 k bytes, in place: step g reads bytes 2 k + 8 g .. + 7 before it writes 16 g ..
+ * 16 g + 15, and 16 g + 16 <= 2 k + 8 (g + 1) for every step g < k / 4, so no step overwrites
+ * bytes a later step reads. Gathered columns thus need no more scratch than before (4 k). */
+static void unpack_interleaved(int32_t *q, int k)
+{
+    const int32_t *src = q + k / 2;
+    const int32_t *const end = q + k;
+    for (; src != end; src += 2, q += 4) {
+        const uint32_t w0 = (uint32_t)src[0], w1 = (uint32_t)src[1];
+        q[0] = tinyforge_sxtb16(w0);
+        q[1] = tinyforge_sxtb16_ror8(w0);
+        q[2] = tinyforge_sxtb16(w1);
+        q[3] = tinyforge_sxtb16_ror8(w1);
+    }
+}
+
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
 /* One 4-tap step of dot22q_s8: the two filter words unpacked (4 SXTB16), each column's pair of
  * unpacked words fetched by one LDRD: 15 instructions for 16 multiply-accumulates. */
@@ -863,20 +880,23 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     }
 #endif
 #if TINYFORGE_DSP
-    /* Unpacked columns (4 k bytes at the scratch's start) when the scratch holds them: always for
-     * unpadded 1x1 convolutions (their columns are read in place), else with the gathered column
-     * after them (5 k bytes; lower.py sizes the scratch max(4 k, 3 k + 12 * MVE_ACC_CHANNELS)). */
-    if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch) &&
-        ((p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0) ||
-         2 * k <= 12 * TINYFORGE_MVE_ACC_CHANNELS)) {
+    /* Columns unpacked into the scratch's 4 k bytes: straight from the input for unpadded 1x1
+     * convolutions, else gathered (scratch, scratch + k), interleaved into the upper half and
+     * unpacked in place. */
+    if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch)) {
         int32_t *const q = (int32_t *)(void *)scratch;
-        int8_t *const gathered = scratch + 4 * k;
+        const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
         for (; pix < pixels; pix += 2) {
             const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
-            const int8_t *col = conv_column(p, input, pix, gathered);
-            unpack_column(col, k, 0, q);
-            if (!last) col = conv_column(p, input, pix + 1, gathered);
-            unpack_column(col, k, 1, q);
+            const int8_t *col0 = conv_column(p, input, pix, scratch);
+            const int8_t *col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
+            if (in_place) { /* the columns are in the input, not in the scratch */
+                unpack_column(col0, k, 0, q);
+                unpack_column(col1, k, 1, q);
+            } else {
+                interleave_columns(col0, col1, k, interleaved);
+                unpack_interleaved(q, k);
+            }
             conv_pixel_pair_q(p, q, k, filter, bias_eff, output + pix * p->out_c,
                               last ? output + pix * p->out_c : output + (pix + 1) * p->out_c);
         }
