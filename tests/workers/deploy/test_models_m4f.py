@@ -42,6 +42,10 @@ DSP_EDGE_MODELS = {
     "conv1x1_k12_out7_15px": (layer(lambda L: L.Conv2D(7, 1)), [(1, 3, 5, 12)]),
     "conv1x1_k8_out16_relu": (layer(lambda L: L.Conv2D(16, 1, activation="relu")), [(1, 4, 3, 8)]),
     "conv1x1_in6_out6": (layer(lambda L: L.Conv2D(6, 1)), [(1, 4, 4, 6)]),
+    "conv1x1_k16_out6_relu6": (  # clamp narrower than int8: the C requantisation, not the assembly
+        layer(lambda L: L.Conv2D(6, 1, activation="relu6")),
+        [(1, 3, 3, 16)],
+    ),
     "conv1x1_stride2_k16_out3": (layer(lambda L: L.Conv2D(3, 1, strides=2)), [(1, 5, 7, 16)]),
     "conv3x3_same_stride2_k45_out5": (
         layer(lambda L: L.Conv2D(5, 3, strides=2, padding="same")),

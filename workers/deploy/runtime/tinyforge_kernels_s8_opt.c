@@ -525,37 +525,33 @@ static void unpack_interleaved(int32_t *q, int k)
     "smlad %[s10], %[w0], %[co], %[s10]\n\t"                                                    \
     "smlad %[s11], %[e1], %[ce], %[s11]\n\t"                                                    \
     "smlad %[s11], %[w1], %[co], %[s11]\n\t"
-#define TINYFORGE_DOT22Q_OPERANDS                                                               \
-    [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [f] "+r"(f), [q] "+r"(q), \
-        [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1),           \
-        [ce] "=&r"(ce), [co] "=&r"(co)
 #endif
 
-/* Two pixels x two channels: `q` the pair's unpacked columns (unpack_column), `fi` the two filter
- * rows interleaved 4 bytes at a time (4-byte aligned, like q: LDRD needs it). In assembly on the
- * core: GCC spills the loop's 13 live registers and does not pair the loads. */
-static inline void dot22q_s8(const int32_t *q, const int8_t *fi, int k, int32_t *acc)
+/* Two pixels x two channels: `q` the pair's unpacked columns (unpack_column), `f` the two filter
+ * rows interleaved 4 bytes at a time (4-byte aligned, like q: LDRD needs it); adds to s[0..3]
+ * (pixel 0: channels 0, 1; pixel 1: channels 0, 1) and returns f past the two rows. In assembly
+ * on the core: GCC spills the loop's 13 live registers and does not pair the loads. */
+static inline const int8_t *dot22q_s8(const int32_t *q, const int8_t *f, int k, int32_t *s)
 {
-    int32_t s00 = acc[0], s01 = acc[1], s10 = acc[2], s11 = acc[3];
-    int n = k >> 2; /* 4-tap steps */
+    int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+    int n = k >> 2; /* 4-tap steps, at least one */
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
-    const int8_t *f = fi;
     uint32_t w0, w1, e0, e1, ce, co;
-    if (n & 1) {
-        __asm__(TINYFORGE_DOT22Q_STEP : TINYFORGE_DOT22Q_OPERANDS : : "memory");
-    }
-    n >>= 1;
-    if (n > 0) { /* two steps per loop */
-        __asm__("1:\n\t" TINYFORGE_DOT22Q_STEP TINYFORGE_DOT22Q_STEP
-                "subs %[n], %[n], #1\n\t"
-                "bne 1b"
-                : TINYFORGE_DOT22Q_OPERANDS
-                :
-                : "cc", "memory");
-    }
+    /* two steps per loop; an odd count enters the loop at its second step (n / 2 + 1 loops) */
+    __asm__("lsrs %[n], %[n], #1\n\t"
+            "adc %[n], %[n], #0\n\t"
+            "bcs 2f\n"
+            "1:\n\t" TINYFORGE_DOT22Q_STEP "2:\n\t" TINYFORGE_DOT22Q_STEP
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [f] "+r"(f),
+              [q] "+r"(q), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1),
+              [ce] "=&r"(ce), [co] "=&r"(co)
+            :
+            : "cc", "memory");
 #else
-    for (; n > 0; --n, q += 4, fi += 8) {
-        const uint32_t w0 = tinyforge_load4(fi), w1 = tinyforge_load4(fi + 4);
+    for (; n > 0; --n, q += 4, f += 8) {
+        const uint32_t w0 = tinyforge_load4(f), w1 = tinyforge_load4(f + 4);
         const int32_t e0 = tinyforge_sxtb16(w0), o0 = tinyforge_sxtb16_ror8(w0);
         const int32_t e1 = tinyforge_sxtb16(w1), o1 = tinyforge_sxtb16_ror8(w1);
         s00 = tinyforge_smlad(o0, q[1], tinyforge_smlad(e0, q[0], s00));
@@ -564,33 +560,135 @@ static inline void dot22q_s8(const int32_t *q, const int8_t *fi, int k, int32_t 
         s11 = tinyforge_smlad(o1, q[3], tinyforge_smlad(e1, q[2], s11));
     }
 #endif
-    acc[0] = s00;
-    acc[1] = s01;
-    acc[2] = s10;
-    acc[3] = s11;
+    s[0] = s00;
+    s[1] = s01;
+    s[2] = s10;
+    s[3] = s11;
+    return f;
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* requant_r2_full of accumulator X with multiplier M and s = S in the pair loop below: LO and HI
+ * the 64-bit product, K the constant 2^30, C = 2 * off + 1; the int8 result replaces X. */
+#define TINYFORGE_REQUANT_ASM(X, M, S)                                                          \
+    "asr %[w1], %[" X "], #31\n\t"                                                              \
+    "orr %[n], %[w0], %[w1], lsl #31\n\t"                                                       \
+    "smlal %[n], %[w1], %[" X "], %[" M "]\n\t"                                                 \
+    "asr %[w1], %[w1], %[" S "]\n\t"                                                            \
+    "add %[w1], %[w1], %[q]\n\t"                                                                \
+    "ssat %[" X "], #8, %[w1], asr #1\n\t"
+
+/* conv_pixel_pair_q's channel pairs in one assembly loop, for layers whose every channel has a
+ * right shift of at least 2 and whose clamp is [-128, 127] (the usual case): per pair the
+ * biases, dot22q_s8's loop, requant_r2_full of the four sums and the four stores. Written out
+ * because GCC, with 13 registers taken by the dot loop, spent about 100 instructions per pair
+ * on spills and copies around it (about 60 here); the loop state lives in the stack slots of
+ * the locals below. Needs at least one pair; returns the filter past the pairs. */
+static const int8_t *conv_pairs_full_asm(const int32_t *q, const int8_t *f, int k, const int32_t *bias,
+                                         const int32_t *mult, const int32_t *shift, int8_t *out0,
+                                         int32_t out1_offset, int pairs, int32_t output_offset)
+{
+    const int32_t *qm = q, *bias_m = bias, *mult_m = mult, *shift_m = shift;
+    const int32_t steps_m = k >> 2, c_m = 2 * output_offset + 1, d_m = out1_offset;
+    int8_t *out_m = out0, *const end_m = out0 + 2 * pairs;
+    int32_t s00, s01, s10, s11;
+    uint32_t w0, w1, e0, e1, ce, co, n;
+    const int32_t *qr;
+    __asm__ volatile(
+        "0:\n\t"
+        "ldr %[q], %[qm]\n\t"
+        "ldr %[n], %[steps_m]\n\t"
+        "ldr %[w0], %[bias_m]\n\t"
+        "ldrd %[s00], %[s01], [%[w0]], #8\n\t"
+        "str %[w0], %[bias_m]\n\t"
+        "mov %[s10], %[s00]\n\t"
+        "mov %[s11], %[s01]\n\t"
+        "lsrs %[n], %[n], #1\n\t"
+        "adc %[n], %[n], #0\n\t"
+        "bcs 2f\n"
+        "1:\n\t" TINYFORGE_DOT22Q_STEP "2:\n\t" TINYFORGE_DOT22Q_STEP
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        /* multipliers in e0, e1; s = ~shift - 1 in ce, co; C in q; 2^30 in w0 */
+        "ldr %[w0], %[mult_m]\n\t"
+        "ldrd %[e0], %[e1], [%[w0]], #8\n\t"
+        "str %[w0], %[mult_m]\n\t"
+        "ldr %[w0], %[shift_m]\n\t"
+        "ldrd %[ce], %[co], [%[w0]], #8\n\t"
+        "str %[w0], %[shift_m]\n\t"
+        "mvn %[ce], %[ce]\n\t"
+        "sub %[ce], %[ce], #1\n\t"
+        "mvn %[co], %[co]\n\t"
+        "sub %[co], %[co], #1\n\t"
+        "ldr %[q], %[c_m]\n\t"
+        "mov %[w0], #0x40000000\n\t" TINYFORGE_REQUANT_ASM("s00", "e0", "ce")
+            TINYFORGE_REQUANT_ASM("s10", "e0", "ce") TINYFORGE_REQUANT_ASM("s01", "e1", "co")
+                TINYFORGE_REQUANT_ASM("s11", "e1", "co")
+        /* out0[0..1], out1[0..1]; next pair */
+        "ldr %[n], %[out_m]\n\t"
+        "ldr %[w1], %[d_m]\n\t"
+        "strb %[s00], [%[n]]\n\t"
+        "strb %[s01], [%[n], #1]\n\t"
+        "strb %[s10], [%[n], %[w1]]\n\t"
+        "add %[w1], %[w1], #1\n\t"
+        "strb %[s11], [%[n], %[w1]]\n\t"
+        "add %[n], %[n], #2\n\t"
+        "str %[n], %[out_m]\n\t"
+        "ldr %[w1], %[end_m]\n\t"
+        "cmp %[n], %[w1]\n\t"
+        "bne 0b"
+        : [f] "+r"(f), [s00] "=&r"(s00), [s01] "=&r"(s01), [s10] "=&r"(s10), [s11] "=&r"(s11),
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1), [ce] "=&r"(ce),
+          [co] "=&r"(co), [q] "=&r"(qr), [n] "=&r"(n), [bias_m] "+m"(bias_m), [mult_m] "+m"(mult_m),
+          [shift_m] "+m"(shift_m), [out_m] "+m"(out_m)
+        : [qm] "m"(qm), [steps_m] "m"(steps_m), [c_m] "m"(c_m), [d_m] "m"(d_m), [end_m] "m"(end_m)
+        : "cc", "memory");
+    return f;
+}
+#undef TINYFORGE_REQUANT_ASM
+#endif
+
+/* mbqm_right2 (s = r - 2), plus the output offset, saturated to int8: with c = 2 * off + 1,
+ * ((hi >> s) + 1) >> 1) + off == ((hi >> s) + c) >> 1 (an even addend commutes with the floor),
+ * and the last shift joins the saturation (SSAT with ASR #1 on the core). */
+static inline int8_t requant_r2_full(int32_t acc, int32_t multiplier, int s, int32_t c)
+{
+    return (int8_t)tinyforge_sat8(((mbqm_right2_hi(acc, multiplier) >> s) + c) >> 1);
 }
 
 /* conv_pixel_pair over unpacked columns `q` (the DSP path): the filter's channel pairs by
- * dot22q_s8, an odd last (plain) row against both columns. */
-static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k,
-                              const int8_t *filter, const int32_t *bias_eff, int8_t *out0, int8_t *out1)
+ * dot22q_s8, an odd last (plain) row against both columns. `right2_full`: every channel's
+ * shift is <= -2 and the clamp is [-128, 127] (conv_pairs_full_asm applies). */
+static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
+                              const int32_t *bias_eff, int8_t *out0, int8_t *out1, int right2_full)
 {
-    const int32_t off = p->output_offset, lo = p->act_min, hi = p->act_max;
-    const int full = lo == -128 && hi == 127;
+    const int32_t c = 2 * p->output_offset + 1;
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int pairs_end = p->out_c & ~1;
+    const int8_t *f = filter;
     int oc = 0, g;
-    for (; oc + 2 <= p->out_c; oc += 2) {
-        const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+    if (right2_full && pairs_end > 0) {
+        conv_pairs_full_asm(q, f, k, bias_eff, p->multiplier, p->shift, out0, (int32_t)(out1 - out0),
+                            pairs_end / 2, p->output_offset);
+        oc = pairs_end;
+    }
+#else
+    (void)right2_full;
+#endif
+    for (; oc < pairs_end; oc += 2) {
         int32_t acc[4];
+        const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
         acc[0] = acc[2] = bias_eff[oc];
         acc[1] = acc[3] = bias_eff[oc + 1];
-        dot22q_s8(q, filter + oc * k, k, acc);
-        if (TINYFORGE_LIKELY(sh0 <= -2 && sh1 <= -2)) { /* one shift per channel, both pixels */
+        f = dot22q_s8(q, f, k, acc);
+        if (TINYFORGE_LIKELY(full && sh0 <= -2 && sh1 <= -2)) { /* the usual case */
             const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
             const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
-            out0[oc] = requant_r2(acc[0], m0, s0, off, lo, hi, full);
-            out1[oc] = requant_r2(acc[2], m0, s0, off, lo, hi, full);
-            out0[oc + 1] = requant_r2(acc[1], m1, s1, off, lo, hi, full);
-            out1[oc + 1] = requant_r2(acc[3], m1, s1, off, lo, hi, full);
+            out0[oc] = requant_r2_full(acc[0], m0, s0, c);
+            out1[oc] = requant_r2_full(acc[2], m0, s0, c);
+            out0[oc + 1] = requant_r2_full(acc[1], m1, s1, c);
+            out1[oc + 1] = requant_r2_full(acc[3], m1, s1, c);
             continue;
         }
         out0[oc] = requant(acc[0], p->multiplier[oc], sh0, p);
@@ -886,6 +984,8 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch)) {
         int32_t *const q = (int32_t *)(void *)scratch;
         const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+        int right2_full = p->act_min == -128 && p->act_max == 127, c;
+        for (c = 0; c < p->out_c; ++c) right2_full &= p->shift[c] <= -2;
         for (; pix < pixels; pix += 2) {
             const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
             const int8_t *col0 = conv_column(p, input, pix, scratch);
@@ -898,7 +998,7 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
                 unpack_interleaved(q, k);
             }
             conv_pixel_pair_q(p, q, k, filter, bias_eff, output + pix * p->out_c,
-                              last ? output + pix * p->out_c : output + (pix + 1) * p->out_c);
+                              last ? output + pix * p->out_c : output + (pix + 1) * p->out_c, right2_full);
         }
         return;
     }
