@@ -1023,6 +1023,28 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
 #ifdef TINYFORGE_SIMD_PATHS
     if (tinyforge_fully_connected_s8_simd(p, input, filter, bias_eff, output)) return;
 #endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    /* One shift of at least 2 and the int8 clamp (the usual per-tensor case): each block of
+     * four rows requantised by requant_r2_full, no per-output branches. */
+    if (!p->per_channel && p->shift[0] <= -2 && p->act_min == -128 && p->act_max == 127) {
+        const int32_t m = p->multiplier[0], c = 2 * p->output_offset + 1;
+        const int s = ~p->shift[0] - 1, rows4 = p->out_depth & ~3;
+        for (b = 0; b < p->batches; ++b) {
+            const int8_t *x = input + b * k;
+            int8_t *out = output + b * p->out_depth;
+            for (oc = 0; oc < rows4; oc += 4) {
+                int32_t acc[4];
+                for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
+                dot4i_s8(x, filter + oc * k, k, acc);
+                for (j = 0; j < 4; ++j) out[oc + j] = requant_r2_full(acc[j], m, s, c);
+            }
+            for (; oc < p->out_depth; ++oc) { /* the last out_depth % 4 rows are stored plain */
+                out[oc] = requant_r2_full(dot_s8(x, filter + oc * k, k, bias_eff[oc]), m, s, c);
+            }
+        }
+        return;
+    }
+#endif
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * k;
         int8_t *out = output + b * p->out_depth;
