@@ -130,9 +130,17 @@ static inline uint32_t tinyforge_load4(const int8_t *p)
 }
 #endif
 
+/* Inlined even where it has two callers (the fully connected kernel's two requantisations
+ * without Helium): the accumulators then stay in registers instead of passing through memory. */
+#if (defined(__GNUC__) || defined(__clang__)) && !TINYFORGE_MVE
+#define TINYFORGE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TINYFORGE_ALWAYS_INLINE inline
+#endif
+
 /* Dot products of `a` (k bytes, k a multiple of 4) with four filter rows stored interleaved
  * 4 bytes at a time (row0[0..3], row1[0..3], row2[0..3], row3[0..3], row0[4..7], ...). */
-static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *acc)
+static TINYFORGE_ALWAYS_INLINE void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *acc)
 {
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     const int8_t *const end = a + k;
