@@ -210,7 +210,6 @@ static TINYFORGE_ALWAYS_INLINE void dot4i_s8(const int8_t *a, const int8_t *f, i
                   [w1] "=&r"(w1), [t] "=&r"(t)
                 :
                 : "cc", "memory");
-#undef TINYFORGE_DOT4_WORD
     }
 #elif !TINYFORGE_MVE /* on the M55 it made the FC kernel slower (register allocation) */
     if (tinyforge_aligned4(a) && tinyforge_aligned4(f)) { /* two input words per loop */
@@ -1021,6 +1020,74 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     }
 }
 
+#if !TINYFORGE_MVE && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* The per-tensor fast path of tinyforge_fully_connected_s8_opt for one input row `x` (4-byte
+ * aligned, k a multiple of 4) and `blocks` blocks of four rows of `f` (aligned): per block the
+ * four biases, dot4i_s8's loop (an odd input word first), requant_r2_full of the four sums and
+ * the four stores, in one assembly loop (about 45 instructions per block around the dot loop,
+ * where GCC's code spent about 90 keeping the sums in memory); its state lives in the stack
+ * slots of the locals below. Returns f past the blocks. */
+static const int8_t *fc_blocks_full_asm(const int8_t *x, const int8_t *f, int k, const int32_t *bias,
+                                        int8_t *out, int blocks, int32_t multiplier, int s, int32_t c)
+{
+    const int8_t *x_m = x;
+    const int32_t *bias_m = bias;
+    int8_t *out_m = out, *const end_m = out + 4 * blocks;
+    const int32_t steps_m = k >> 2, m_m = multiplier, sh_m = s, c_m = c;
+    int32_t s0, s1, s2, s3;
+    uint32_t x0, x1, xe, w0, w1, t, n;
+    const int8_t *a;
+    __asm__ volatile(
+        "0:\n\t"
+        "ldr %[a], %[x_m]\n\t"
+        "ldr %[n], %[steps_m]\n\t"
+        "ldr %[t], %[bias_m]\n\t"
+        "ldrd %[s0], %[s1], [%[t]], #8\n\t"
+        "ldrd %[s2], %[s3], [%[t]], #8\n\t"
+        "str %[t], %[bias_m]\n\t"
+        "lsrs %[n], %[n], #1\n\t" /* pairs of input words; carry: an odd one */
+        "bcc 1f\n\t"
+        "ldr %[x0], [%[a]], #4\n\t" TINYFORGE_DOT4_WORD("x0") "beq 3f\n" /* Z still from LSRS */
+        "1:\n\t"
+        "ldrd %[x0], %[x1], [%[a]], #8\n\t" TINYFORGE_DOT4_WORD("x0") TINYFORGE_DOT4_WORD("x1")
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n"
+        "3:\n\t"
+        /* multiplier in x0, s in x1, C in xe, 2^30 in w0; the 64-bit product in n (low), w1 */
+        "ldr %[x0], %[m_m]\n\t"
+        "ldr %[x1], %[sh_m]\n\t"
+        "ldr %[xe], %[c_m]\n\t"
+        "mov %[w0], #0x40000000\n\t"
+#define TINYFORGE_REQUANT_ASM(X)                                                                \
+    "asr %[w1], %[" X "], #31\n\t"                                                              \
+    "orr %[n], %[w0], %[w1], lsl #31\n\t"                                                       \
+    "smlal %[n], %[w1], %[" X "], %[x0]\n\t"                                                    \
+    "asr %[w1], %[w1], %[x1]\n\t"                                                               \
+    "add %[w1], %[w1], %[xe]\n\t"                                                               \
+    "ssat %[" X "], #8, %[w1], asr #1\n\t"
+        TINYFORGE_REQUANT_ASM("s0") TINYFORGE_REQUANT_ASM("s1") TINYFORGE_REQUANT_ASM("s2")
+            TINYFORGE_REQUANT_ASM("s3")
+#undef TINYFORGE_REQUANT_ASM
+        "ldr %[t], %[out_m]\n\t"
+        "strb %[s0], [%[t]]\n\t"
+        "strb %[s1], [%[t], #1]\n\t"
+        "strb %[s2], [%[t], #2]\n\t"
+        "strb %[s3], [%[t], #3]\n\t"
+        "add %[t], %[t], #4\n\t"
+        "str %[t], %[out_m]\n\t"
+        "ldr %[w1], %[end_m]\n\t"
+        "cmp %[t], %[w1]\n\t"
+        "bne 0b"
+        : [f] "+r"(f), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [a] "=&r"(a),
+          [n] "=&r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1),
+          [t] "=&r"(t), [bias_m] "+m"(bias_m), [out_m] "+m"(out_m)
+        : [x_m] "m"(x_m), [steps_m] "m"(steps_m), [m_m] "m"(m_m), [sh_m] "m"(sh_m), [c_m] "m"(c_m),
+          [end_m] "m"(end_m)
+        : "cc", "memory");
+    return f;
+}
+#endif
+
 TINYFORGE_NO_PRESCHED_CONV
 void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output)
@@ -1040,7 +1107,14 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
         for (b = 0; b < p->batches; ++b) {
             const int8_t *x = input + b * k;
             int8_t *out = output + b * p->out_depth;
-            for (oc = 0; oc < rows4; oc += 4) {
+            oc = 0;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+            if (rows4 > 0 && tinyforge_aligned4(x) && tinyforge_aligned4(filter)) {
+                fc_blocks_full_asm(x, filter, k, bias_eff, out, rows4 / 4, m, s, c);
+                oc = rows4;
+            }
+#endif
+            for (; oc < rows4; oc += 4) {
                 int32_t acc[4];
                 for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
                 dot4i_s8(x, filter + oc * k, k, acc);
