@@ -1021,71 +1021,94 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
 }
 
 #if !TINYFORGE_MVE && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
-/* The per-tensor fast path of tinyforge_fully_connected_s8_opt for one input row `x` (4-byte
- * aligned, k a multiple of 4) and `blocks` blocks of four rows of `f` (aligned): per block the
- * four biases, dot4i_s8's loop (an odd input word first), requant_r2_full of the four sums and
- * the four stores, in one assembly loop (about 45 instructions per block around the dot loop,
- * where GCC's code spent about 90 keeping the sums in memory); its state lives in the stack
- * slots of the locals below. Returns f past the blocks. */
-static const int8_t *fc_blocks_full_asm(const int8_t *x, const int8_t *f, int k, const int32_t *bias,
-                                        int8_t *out, int blocks, int32_t multiplier, int s, int32_t c)
-{
-    const int8_t *x_m = x;
-    const int32_t *bias_m = bias;
-    int8_t *out_m = out, *const end_m = out + 4 * blocks;
-    const int32_t steps_m = k >> 2, m_m = multiplier, sh_m = s, c_m = c;
-    int32_t s0, s1, s2, s3;
-    uint32_t x0, x1, xe, w0, w1, t, n;
-    const int8_t *a;
-    __asm__ volatile(
-        "0:\n\t"
-        "ldr %[a], %[x_m]\n\t"
-        "ldr %[n], %[steps_m]\n\t"
-        "ldr %[t], %[bias_m]\n\t"
-        "ldrd %[s0], %[s1], [%[t]], #8\n\t"
-        "ldrd %[s2], %[s3], [%[t]], #8\n\t"
-        "str %[t], %[bias_m]\n\t"
-        "lsrs %[n], %[n], #1\n\t" /* pairs of input words; carry: an odd one */
-        "bcc 1f\n\t"
-        "ldr %[x0], [%[a]], #4\n\t" TINYFORGE_DOT4_WORD("x0") "beq 3f\n" /* Z still from LSRS */
-        "1:\n\t"
-        "ldrd %[x0], %[x1], [%[a]], #8\n\t" TINYFORGE_DOT4_WORD("x0") TINYFORGE_DOT4_WORD("x1")
-        "subs %[n], %[n], #1\n\t"
-        "bne 1b\n"
-        "3:\n\t"
-        /* multiplier in x0, s in x1, C in xe, 2^30 in w0; the 64-bit product in n (low), w1 */
-        "ldr %[x0], %[m_m]\n\t"
-        "ldr %[x1], %[sh_m]\n\t"
-        "ldr %[xe], %[c_m]\n\t"
-        "mov %[w0], #0x40000000\n\t"
-#define TINYFORGE_REQUANT_ASM(X)                                                                \
+/* requant_r2_full of X in fc_blocks_full_asm: multiplier in x0, s = ~shift - 1 in x1, C in xe,
+ * 2^30 in w0; the 64-bit product in n (low word) and w1. */
+#define TINYFORGE_FC_REQUANT(X)                                                                 \
     "asr %[w1], %[" X "], #31\n\t"                                                              \
     "orr %[n], %[w0], %[w1], lsl #31\n\t"                                                       \
     "smlal %[n], %[w1], %[" X "], %[x0]\n\t"                                                    \
     "asr %[w1], %[w1], %[x1]\n\t"                                                               \
     "add %[w1], %[w1], %[xe]\n\t"                                                               \
     "ssat %[" X "], #8, %[w1], asr #1\n\t"
-        TINYFORGE_REQUANT_ASM("s0") TINYFORGE_REQUANT_ASM("s1") TINYFORGE_REQUANT_ASM("s2")
-            TINYFORGE_REQUANT_ASM("s3")
-#undef TINYFORGE_REQUANT_ASM
-        "ldr %[t], %[out_m]\n\t"
-        "strb %[s0], [%[t]]\n\t"
-        "strb %[s1], [%[t], #1]\n\t"
-        "strb %[s2], [%[t], #2]\n\t"
-        "strb %[s3], [%[t], #3]\n\t"
-        "add %[t], %[t], #4\n\t"
-        "str %[t], %[out_m]\n\t"
-        "ldr %[w1], %[end_m]\n\t"
-        "cmp %[t], %[w1]\n\t"
-        "bne 0b"
-        : [f] "+r"(f), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [a] "=&r"(a),
-          [n] "=&r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [xe] "=&r"(xe), [w0] "=&r"(w0), [w1] "=&r"(w1),
-          [t] "=&r"(t), [bias_m] "+m"(bias_m), [out_m] "+m"(out_m)
-        : [x_m] "m"(x_m), [steps_m] "m"(steps_m), [m_m] "m"(m_m), [sh_m] "m"(sh_m), [c_m] "m"(c_m),
-          [end_m] "m"(end_m)
-        : "cc", "memory");
-    return f;
+/* Row J's multiplier and s from the per-channel arrays at t (multipliers) and a (shifts). */
+#define TINYFORGE_FC_ROW_PARAMS(J)                                                              \
+    "ldr %[x0], [%[t], #" J "]\n\t"                                                             \
+    "ldr %[x1], [%[a], #" J "]\n\t"                                                             \
+    "mvn %[x1], %[x1]\n\t"                                                                      \
+    "sub %[x1], %[x1], #1\n\t"
+
+/* The fast path of tinyforge_fully_connected_s8_opt (every shift <= -2, the int8 clamp) for one
+ * input row `x` (4-byte aligned, k a multiple of 4) and `blocks` blocks of four rows of `f`
+ * (aligned): per block the four biases, dot4i_s8's loop (an odd input word first),
+ * requant_r2_full of the four sums (one multiplier and shift, or, `per_channel`, one per row)
+ * and the four stores, in one assembly loop: about 45 instructions per block around the dot
+ * loop (53 per channel), where GCC's code spent about 90 keeping the sums in memory. Its state
+ * lives in the stack slots of the locals below. */
+static void fc_blocks_full_asm(const int8_t *x, const int8_t *f, int k, const int32_t *bias, int8_t *out,
+                               int blocks, const int32_t *multiplier, const int32_t *shift, int per_channel,
+                               int32_t output_offset)
+{
+    const int8_t *x_m = x;
+    const int32_t *bias_m = bias, *mult_m = multiplier, *shift_m = shift;
+    int8_t *out_m = out, *const end_m = out + 4 * blocks;
+    const int32_t steps_m = k >> 2, c_m = 2 * output_offset + 1;
+    int32_t s0, s1, s2, s3;
+    uint32_t x0, x1, xe, w0, w1, t, n;
+    const int8_t *a;
+#define TINYFORGE_FC_BLOCKS(REQUANT)                                                            \
+    __asm__ volatile(                                                                           \
+        "0:\n\t"                                                                                \
+        "ldr %[a], %[x_m]\n\t"                                                                  \
+        "ldr %[n], %[steps_m]\n\t"                                                              \
+        "ldr %[t], %[bias_m]\n\t"                                                               \
+        "ldrd %[s0], %[s1], [%[t]], #8\n\t"                                                     \
+        "ldrd %[s2], %[s3], [%[t]], #8\n\t"                                                     \
+        "str %[t], %[bias_m]\n\t"                                                               \
+        "lsrs %[n], %[n], #1\n\t" /* pairs of input words; carry: an odd one */                 \
+        "bcc 1f\n\t"                                                                            \
+        "ldr %[x0], [%[a]], #4\n\t" TINYFORGE_DOT4_WORD("x0") "beq 3f\n" /* Z still from LSRS */ \
+        "1:\n\t"                                                                                \
+        "ldrd %[x0], %[x1], [%[a]], #8\n\t" TINYFORGE_DOT4_WORD("x0") TINYFORGE_DOT4_WORD("x1") \
+        "subs %[n], %[n], #1\n\t"                                                               \
+        "bne 1b\n"                                                                              \
+        "3:\n\t"                                                                                \
+        "ldr %[t], %[mult_m]\n\t"                                                               \
+        "ldr %[a], %[shift_m]\n\t"                                                              \
+        "ldr %[xe], %[c_m]\n\t"                                                                 \
+        "mov %[w0], #0x40000000\n\t" REQUANT                                                    \
+        "ldr %[t], %[out_m]\n\t"                                                                \
+        "strb %[s0], [%[t]]\n\t"                                                                \
+        "strb %[s1], [%[t], #1]\n\t"                                                            \
+        "strb %[s2], [%[t], #2]\n\t"                                                            \
+        "strb %[s3], [%[t], #3]\n\t"                                                            \
+        "add %[t], %[t], #4\n\t"                                                                \
+        "str %[t], %[out_m]\n\t"                                                                \
+        "ldr %[w1], %[end_m]\n\t"                                                               \
+        "cmp %[t], %[w1]\n\t"                                                                   \
+        "bne 0b"                                                                                \
+        : [f] "+r"(f), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [a] "=&r"(a), \
+          [n] "=&r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [xe] "=&r"(xe), [w0] "=&r"(w0),         \
+          [w1] "=&r"(w1), [t] "=&r"(t), [bias_m] "+m"(bias_m), [mult_m] "+m"(mult_m),           \
+          [shift_m] "+m"(shift_m), [out_m] "+m"(out_m)                                          \
+        : [x_m] "m"(x_m), [steps_m] "m"(steps_m), [c_m] "m"(c_m), [end_m] "m"(end_m)            \
+        : "cc", "memory")
+    if (per_channel) { /* each row's own multiplier and shift; the arrays' pointers advance */
+        TINYFORGE_FC_BLOCKS(TINYFORGE_FC_ROW_PARAMS("0") TINYFORGE_FC_REQUANT("s0")
+                                TINYFORGE_FC_ROW_PARAMS("4") TINYFORGE_FC_REQUANT("s1")
+                                    TINYFORGE_FC_ROW_PARAMS("8") TINYFORGE_FC_REQUANT("s2")
+                                        TINYFORGE_FC_ROW_PARAMS("12") TINYFORGE_FC_REQUANT("s3")
+                                            "add %[t], %[t], #16\n\t"
+                                            "str %[t], %[mult_m]\n\t"
+                                            "add %[a], %[a], #16\n\t"
+                                            "str %[a], %[shift_m]\n\t");
+    } else {
+        TINYFORGE_FC_BLOCKS(TINYFORGE_FC_ROW_PARAMS("0") TINYFORGE_FC_REQUANT("s0") TINYFORGE_FC_REQUANT("s1")
+                                TINYFORGE_FC_REQUANT("s2") TINYFORGE_FC_REQUANT("s3"));
+    }
+#undef TINYFORGE_FC_BLOCKS
 }
+#undef TINYFORGE_FC_REQUANT
+#undef TINYFORGE_FC_ROW_PARAMS
 #endif
 
 TINYFORGE_NO_PRESCHED_CONV
@@ -1099,32 +1122,42 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
     if (tinyforge_fully_connected_s8_simd(p, input, filter, bias_eff, output)) return;
 #endif
 #if TINYFORGE_DSP && !TINYFORGE_MVE
-    /* One shift of at least 2 and the int8 clamp (the usual per-tensor case): each block of
-     * four rows requantised by requant_r2_full, no per-output branches. */
-    if (!p->per_channel && p->shift[0] <= -2 && p->act_min == -128 && p->act_max == 127) {
-        const int32_t m = p->multiplier[0], c = 2 * p->output_offset + 1;
-        const int s = ~p->shift[0] - 1, rows4 = p->out_depth & ~3;
-        for (b = 0; b < p->batches; ++b) {
-            const int8_t *x = input + b * k;
-            int8_t *out = output + b * p->out_depth;
-            oc = 0;
+    /* Every shift at least 2 and the int8 clamp (the usual case): blocks of four rows
+     * requantised by requant_r2_full, no per-output branches. */
+    {
+        const int nq = p->per_channel ? p->out_depth : 1;
+        int right2 = p->act_min == -128 && p->act_max == 127;
+        for (j = 0; j < nq; ++j) right2 &= p->shift[j] <= -2;
+        if (right2) {
+            const int32_t c = 2 * p->output_offset + 1;
+            for (b = 0; b < p->batches; ++b) {
+                const int8_t *x = input + b * k;
+                int8_t *out = output + b * p->out_depth;
+                oc = 0;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
-            if (rows4 > 0 && tinyforge_aligned4(x) && tinyforge_aligned4(filter)) {
-                fc_blocks_full_asm(x, filter, k, bias_eff, out, rows4 / 4, m, s, c);
-                oc = rows4;
-            }
+                if (p->out_depth >= 4 && tinyforge_aligned4(x) && tinyforge_aligned4(filter)) {
+                    oc = p->out_depth & ~3;
+                    fc_blocks_full_asm(x, filter, k, bias_eff, out, oc / 4, p->multiplier, p->shift,
+                                       p->per_channel, p->output_offset);
+                }
 #endif
-            for (; oc < rows4; oc += 4) {
-                int32_t acc[4];
-                for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
-                dot4i_s8(x, filter + oc * k, k, acc);
-                for (j = 0; j < 4; ++j) out[oc + j] = requant_r2_full(acc[j], m, s, c);
+                for (; oc < p->out_depth; oc += 4) {
+                    int32_t acc[4];
+                    const int n = p->out_depth - oc < 4 ? p->out_depth - oc : 4;
+                    if (n == 4) {
+                        for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
+                        dot4i_s8(x, filter + oc * k, k, acc);
+                    } else { /* the last out_depth % 4 rows are stored plain */
+                        for (j = 0; j < n; ++j) acc[j] = dot_s8(x, filter + (oc + j) * k, k, bias_eff[oc + j]);
+                    }
+                    for (j = 0; j < n; ++j) {
+                        const int q = p->per_channel ? oc + j : 0;
+                        out[oc + j] = requant_r2_full(acc[j], p->multiplier[q], ~p->shift[q] - 1, c);
+                    }
+                }
             }
-            for (; oc < p->out_depth; ++oc) { /* the last out_depth % 4 rows are stored plain */
-                out[oc] = requant_r2_full(dot_s8(x, filter + oc * k, k, bias_eff[oc]), m, s, c);
-            }
+            return;
         }
-        return;
     }
 #endif
     for (b = 0; b < p->batches; ++b) {
