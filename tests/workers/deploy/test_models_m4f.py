@@ -12,7 +12,7 @@ from workers.deploy.reader import read_model
 pytestmark = [pytest.mark.slow, pytest.mark.toolchain]
 
 
-@pytest.mark.parametrize("name", ["kws_ref_model", "ad01_int8"])
+@pytest.mark.parametrize("name", ["kws_ref_model", "ad01_int8", "vww_96_int8"])
 def test_m4f_dsp_kernels_bit_exact(name, tmp_path):
     mcu = pytest.importorskip("workers.deploy.mcu")
     if not mcu.toolchain_available():

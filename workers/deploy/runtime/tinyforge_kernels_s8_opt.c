@@ -663,46 +663,64 @@ static inline int8_t requant_r2_full(int32_t acc, int32_t multiplier, int s, int
     return (int8_t)tinyforge_sat8(((mbqm_right2_hi(acc, multiplier) >> s) + c) >> 1);
 }
 
+/* Channels oc and oc + 1 of the two pixels: dot22q_s8 on their rows at `f`, requantised
+ * (requant_r2_full when both shifts are <= -2 and the clamp is [-128, 127], else requant). */
+static inline void conv_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *f,
+                               const int32_t *bias_eff, int oc, int32_t c, int full, int8_t *out0, int8_t *out1)
+{
+    int32_t acc[4];
+    const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
+    acc[0] = acc[2] = bias_eff[oc];
+    acc[1] = acc[3] = bias_eff[oc + 1];
+    dot22q_s8(q, f, k, acc);
+    if (TINYFORGE_LIKELY(full && sh0 <= -2 && sh1 <= -2)) {
+        const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
+        const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
+        out0[oc] = requant_r2_full(acc[0], m0, s0, c);
+        out1[oc] = requant_r2_full(acc[2], m0, s0, c);
+        out0[oc + 1] = requant_r2_full(acc[1], m1, s1, c);
+        out1[oc + 1] = requant_r2_full(acc[3], m1, s1, c);
+        return;
+    }
+    out0[oc] = requant(acc[0], p->multiplier[oc], sh0, p);
+    out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], sh1, p);
+    out1[oc] = requant(acc[2], p->multiplier[oc], sh0, p);
+    out1[oc + 1] = requant(acc[3], p->multiplier[oc + 1], sh1, p);
+}
+
 /* conv_pixel_pair over unpacked columns `q` (the DSP path): the filter's channel pairs by
- * dot22q_s8, an odd last (plain) row against both columns. `right2_full`: every channel's
- * shift is <= -2 and the clamp is [-128, 127] (conv_pairs_full_asm applies). */
+ * dot22q_s8, an odd last (plain) row against both columns. On the core, with the clamp
+ * [-128, 127], runs of pairs whose shifts are <= -2 go to conv_pairs_full_asm;
+ * `right2_full`: every channel's shift is (one run, no search). */
 static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
                               const int32_t *bias_eff, int8_t *out0, int8_t *out1, int right2_full)
 {
     const int32_t c = 2 * p->output_offset + 1;
     const int full = p->act_min == -128 && p->act_max == 127;
     const int pairs_end = p->out_c & ~1;
-    const int8_t *f = filter;
     int oc = 0, g;
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
-    if (right2_full && pairs_end > 0) {
-        conv_pairs_full_asm(q, f, k, bias_eff, p->multiplier, p->shift, out0, (int32_t)(out1 - out0),
-                            pairs_end / 2, p->output_offset);
-        oc = pairs_end;
+    /* runs of channel pairs whose shifts are both <= -2 in assembly, the other pairs below */
+    while (full && oc < pairs_end) {
+        int run = pairs_end;
+        if (!right2_full) {
+            for (run = oc; run < pairs_end && p->shift[run] <= -2 && p->shift[run + 1] <= -2; run += 2) {
+            }
+        }
+        if (run > oc) {
+            conv_pairs_full_asm(q, filter + oc * k, k, bias_eff + oc, p->multiplier + oc, p->shift + oc, out0 + oc,
+                                (int32_t)(out1 - out0), (run - oc) / 2, p->output_offset);
+            oc = run;
+        }
+        if (oc < pairs_end) {
+            conv_pair_q(p, q, k, filter + oc * k, bias_eff, oc, c, full, out0, out1);
+            oc += 2;
+        }
     }
 #else
     (void)right2_full;
 #endif
-    for (; oc < pairs_end; oc += 2) {
-        int32_t acc[4];
-        const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
-        acc[0] = acc[2] = bias_eff[oc];
-        acc[1] = acc[3] = bias_eff[oc + 1];
-        f = dot22q_s8(q, f, k, acc);
-        if (TINYFORGE_LIKELY(full && sh0 <= -2 && sh1 <= -2)) { /* the usual case */
-            const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
-            const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
-            out0[oc] = requant_r2_full(acc[0], m0, s0, c);
-            out1[oc] = requant_r2_full(acc[2], m0, s0, c);
-            out0[oc + 1] = requant_r2_full(acc[1], m1, s1, c);
-            out1[oc + 1] = requant_r2_full(acc[3], m1, s1, c);
-            continue;
-        }
-        out0[oc] = requant(acc[0], p->multiplier[oc], sh0, p);
-        out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], sh1, p);
-        out1[oc] = requant(acc[2], p->multiplier[oc], sh0, p);
-        out1[oc + 1] = requant(acc[3], p->multiplier[oc + 1], sh1, p);
-    }
+    for (; oc < pairs_end; oc += 2) conv_pair_q(p, q, k, filter + oc * k, bias_eff, oc, c, full, out0, out1);
     if (oc < p->out_c) {
         const int8_t *row = filter + oc * k;
         int32_t s0 = bias_eff[oc], s1 = bias_eff[oc];
@@ -991,12 +1009,19 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch)) {
         int32_t *const q = (int32_t *)(void *)scratch;
         const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+        const int pointwise = in_place && p->stride_h == 1 && p->stride_w == 1;
         int right2_full = p->act_min == -128 && p->act_max == 127, c;
         for (c = 0; c < p->out_c; ++c) right2_full &= p->shift[c] <= -2;
         for (; pix < pixels; pix += 2) {
             const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
-            const int8_t *col0 = conv_column(p, input, pix, scratch);
-            const int8_t *col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
+            const int8_t *col0, *col1;
+            if (pointwise) { /* consecutive pixels, in_c bytes apart */
+                col0 = input + pix * p->in_c;
+                col1 = last ? col0 : col0 + p->in_c;
+            } else {
+                col0 = conv_column(p, input, pix, scratch);
+                col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
+            }
             if (in_place) { /* the columns are in the input, not in the scratch */
                 unpack_column(col0, k, 0, q);
                 unpack_column(col1, k, 1, q);
