@@ -746,7 +746,11 @@ static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
     }
 #elif TINYFORGE_DSP
     /* im2col rows of small filters are short: word copies (unaligned words are fine on these
-     * cores) cost less than the library call */
+     * cores) cost less than the library call, which wins from about 32 bytes on */
+    if (n >= 32) {
+        memcpy(d, src, (size_t)n);
+        return;
+    }
     for (; n >= 4; n -= 4, d += 4, src += 4) {
         const uint32_t w = tinyforge_load4(src);
         memcpy(d, &w, 4);
