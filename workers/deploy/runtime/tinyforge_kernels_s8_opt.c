@@ -132,7 +132,7 @@ static inline uint32_t tinyforge_load4(const int8_t *p)
 
 /* Inlined even where it has two callers (the fully connected kernel's two requantisations
  * without Helium): the accumulators then stay in registers instead of passing through memory. */
-#if (defined(__GNUC__) || defined(__clang__)) && !TINYFORGE_MVE
+#if (defined(__GNUC__) || defined(__clang__)) && TINYFORGE_DSP && !TINYFORGE_MVE
 #define TINYFORGE_ALWAYS_INLINE inline __attribute__((always_inline))
 #else
 #define TINYFORGE_ALWAYS_INLINE inline
