@@ -851,10 +851,6 @@ const int8_t *tinyforge_conv_column_s8(const tinyforge_conv_s8_t *p, const int8_
 }
 #endif
 
-/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
- * holds three rows after three columns: lower.py sizes it with the same number). */
-#define TINYFORGE_MVE_ACC_CHANNELS 32
-
 #if TINYFORGE_MVE
 /* Byte offsets of one row's bytes in a block of two rows interleaved 4 bytes at a time. */
 static const uint8_t tinyforge_pair_offsets[16] = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
@@ -892,6 +888,10 @@ static inline void dot22_mve(const int8_t *x0, const int8_t *x1, const int8_t *f
     acc1[0] = s10;
     acc1[1] = s11;
 }
+
+/* Output channels per block of the Helium convolution's int32 accumulator rows (the scratch
+ * holds three rows after three columns: lower.py sizes it with the same number). */
+#define TINYFORGE_MVE_ACC_CHANNELS 32
 
 /* Three pixels x two channels: dot22_mve with a third column, six accumulators (VMLADAVA needs
  * even registers: seven exist). */
