@@ -130,9 +130,17 @@ static inline uint32_t tinyforge_load4(const int8_t *p)
 }
 #endif
 
+/* Inlined even where it has two callers (the fully connected kernel's two requantisations
+ * without Helium): the accumulators then stay in registers instead of passing through memory. */
+#if (defined(__GNUC__) || defined(__clang__)) && TINYFORGE_DSP && !TINYFORGE_MVE
+#define TINYFORGE_ALWAYS_INLINE inline __attribute__((always_inline))
+#else
+#define TINYFORGE_ALWAYS_INLINE inline
+#endif
+
 /* Dot products of `a` (k bytes, k a multiple of 4) with four filter rows stored interleaved
  * 4 bytes at a time (row0[0..3], row1[0..3], row2[0..3], row3[0..3], row0[4..7], ...). */
-static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *acc)
+static TINYFORGE_ALWAYS_INLINE void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *acc)
 {
     int32_t s0 = acc[0], s1 = acc[1], s2 = acc[2], s3 = acc[3];
     const int8_t *const end = a + k;
@@ -165,7 +173,45 @@ static inline void dot4i_s8(const int8_t *a, const int8_t *f, int k, int32_t *ac
         s3 = tinyforge_smlad(ae, tinyforge_sxtb16(w), s3);                                \
         s3 = tinyforge_smlad(ao, tinyforge_sxtb16_ror8(w), s3);                           \
     } while (0)
-#if !TINYFORGE_MVE /* on the M55 it made the FC kernel slower (register allocation) */
+#if !TINYFORGE_MVE && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+    /* In assembly (GCC neither pairs the loads nor keeps the 13 values in registers): per input
+     * word its two SXTB16 halves against the four rows' words, fetched by two LDRD; two input
+     * words (one LDRD) per loop, 41 + 2 instructions for 32 multiply-accumulates. */
+    if (tinyforge_aligned4(a) && tinyforge_aligned4(f) && end - a >= 8) {
+        int n = (int)(end - a) >> 3; /* pairs of input words */
+        uint32_t x0, x1, xe, w0, w1, t;
+#define TINYFORGE_DOT4_WORD(X)                                                                  \
+    "sxtb16 %[xe], %[" X "]\n\t"                                                                \
+    "sxtb16 %[" X "], %[" X "], ror #8\n\t"                                                     \
+    "ldrd %[w0], %[w1], [%[f]], #8\n\t"                                                         \
+    "sxtb16 %[t], %[w0]\n\t"                                                                    \
+    "smlad %[s0], %[xe], %[t], %[s0]\n\t"                                                       \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                           \
+    "smlad %[s0], %[" X "], %[w0], %[s0]\n\t"                                                   \
+    "sxtb16 %[t], %[w1]\n\t"                                                                    \
+    "smlad %[s1], %[xe], %[t], %[s1]\n\t"                                                       \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                           \
+    "smlad %[s1], %[" X "], %[w1], %[s1]\n\t"                                                   \
+    "ldrd %[w0], %[w1], [%[f]], #8\n\t"                                                         \
+    "sxtb16 %[t], %[w0]\n\t"                                                                    \
+    "smlad %[s2], %[xe], %[t], %[s2]\n\t"                                                       \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                           \
+    "smlad %[s2], %[" X "], %[w0], %[s2]\n\t"                                                   \
+    "sxtb16 %[t], %[w1]\n\t"                                                                    \
+    "smlad %[s3], %[xe], %[t], %[s3]\n\t"                                                       \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                           \
+    "smlad %[s3], %[" X "], %[w1], %[s3]\n\t"
+        __asm__("1:\n\t"
+                "ldrd %[x0], %[x1], [%[a]], #8\n\t" TINYFORGE_DOT4_WORD("x0") TINYFORGE_DOT4_WORD("x1")
+                "subs %[n], %[n], #1\n\t"
+                "bne 1b"
+                : [s0] "+r"(s0), [s1] "+r"(s1), [s2] "+r"(s2), [s3] "+r"(s3), [a] "+r"(a), [f] "+r"(f),
+                  [n] "+r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [xe] "=&r"(xe), [w0] "=&r"(w0),
+                  [w1] "=&r"(w1), [t] "=&r"(t)
+                :
+                : "cc", "memory");
+    }
+#elif !TINYFORGE_MVE /* on the M55 it made the FC kernel slower (register allocation) */
     if (tinyforge_aligned4(a) && tinyforge_aligned4(f)) { /* two input words per loop */
         const tinyforge_word_t *x = (const tinyforge_word_t *)a, *w4 = (const tinyforge_word_t *)f;
         int n = (int)(end - a) >> 2; /* input words */
@@ -434,6 +480,262 @@ static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, in
     }
 }
 
+#if TINYFORGE_DSP
+/* The DSP convolution's columns, unpacked once per pixel pair rather than once per channel pair:
+ * for every 4 taps of column `which` (0 or 1) the two SXTB16 halves (taps 0 and 2, taps 1 and 3)
+ * go to q[4g + 2 which] and q[4g + 2 which + 1], so `q` holds per 4 taps col0 even, col0 odd,
+ * col1 even, col1 odd (16 bytes): twice the bytes of the two columns. */
+static void unpack_column(const int8_t *col, int k, int which, int32_t *q)
+{
+    int g;
+    q += 2 * which;
+    for (g = 0; g < k; g += 4, q += 4) {
+        const uint32_t w = tinyforge_load4(col + g);
+        q[0] = tinyforge_sxtb16(w);
+        q[1] = tinyforge_sxtb16_ror8(w);
+    }
+}
+
+/* The same from the two columns interleaved 4 bytes at a time (interleave_columns) in the upper
+ * half of q's 4 k bytes, in place: step g reads bytes 2 k + 8 g .. + 7 before it writes 16 g ..
+ * 16 g + 15, and 16 g + 16 <= 2 k + 8 (g + 1) for every step g < k / 4, so no step overwrites
+ * bytes a later step reads. Gathered columns thus need no more scratch than before (4 k). */
+static void unpack_interleaved(int32_t *q, int k)
+{
+    const int32_t *src = q + k / 2;
+    const int32_t *const end = q + k;
+    for (; src != end; src += 2, q += 4) {
+        const uint32_t w0 = (uint32_t)src[0], w1 = (uint32_t)src[1];
+        q[0] = tinyforge_sxtb16(w0);
+        q[1] = tinyforge_sxtb16_ror8(w0);
+        q[2] = tinyforge_sxtb16(w1);
+        q[3] = tinyforge_sxtb16_ror8(w1);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* One 4-tap step of dot22q_s8: the two filter words unpacked (4 SXTB16), each column's pair of
+ * unpacked words fetched by one LDRD: 15 instructions for 16 multiply-accumulates. */
+#define TINYFORGE_DOT22Q_STEP                                                                   \
+    "ldrd %[w0], %[w1], [%[f]], #8\n\t"                                                         \
+    "sxtb16 %[e0], %[w0]\n\t"                                                                   \
+    "sxtb16 %[w0], %[w0], ror #8\n\t"                                                           \
+    "sxtb16 %[e1], %[w1]\n\t"                                                                   \
+    "sxtb16 %[w1], %[w1], ror #8\n\t"                                                           \
+    "ldrd %[ce], %[co], [%[q]], #8\n\t"                                                         \
+    "smlad %[s00], %[e0], %[ce], %[s00]\n\t"                                                    \
+    "smlad %[s00], %[w0], %[co], %[s00]\n\t"                                                    \
+    "smlad %[s01], %[e1], %[ce], %[s01]\n\t"                                                    \
+    "smlad %[s01], %[w1], %[co], %[s01]\n\t"                                                    \
+    "ldrd %[ce], %[co], [%[q]], #8\n\t"                                                         \
+    "smlad %[s10], %[e0], %[ce], %[s10]\n\t"                                                    \
+    "smlad %[s10], %[w0], %[co], %[s10]\n\t"                                                    \
+    "smlad %[s11], %[e1], %[ce], %[s11]\n\t"                                                    \
+    "smlad %[s11], %[w1], %[co], %[s11]\n\t"
+#endif
+
+/* Two pixels x two channels: `q` the pair's unpacked columns (unpack_column), `f` the two filter
+ * rows interleaved 4 bytes at a time (4-byte aligned, like q: LDRD needs it); adds to s[0..3]
+ * (pixel 0: channels 0, 1; pixel 1: channels 0, 1) and returns f past the two rows. In assembly
+ * on the core: GCC spills the loop's 13 live registers and does not pair the loads. */
+static inline const int8_t *dot22q_s8(const int32_t *q, const int8_t *f, int k, int32_t *s)
+{
+    int32_t s00 = s[0], s01 = s[1], s10 = s[2], s11 = s[3];
+    int n = k >> 2; /* 4-tap steps, at least one */
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+    uint32_t w0, w1, e0, e1, ce, co;
+    /* two steps per loop; an odd count enters the loop at its second step (n / 2 + 1 loops) */
+    __asm__("lsrs %[n], %[n], #1\n\t"
+            "adc %[n], %[n], #0\n\t"
+            "bcs 2f\n"
+            "1:\n\t" TINYFORGE_DOT22Q_STEP "2:\n\t" TINYFORGE_DOT22Q_STEP
+            "subs %[n], %[n], #1\n\t"
+            "bne 1b"
+            : [s00] "+r"(s00), [s01] "+r"(s01), [s10] "+r"(s10), [s11] "+r"(s11), [f] "+r"(f),
+              [q] "+r"(q), [n] "+r"(n), [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1),
+              [ce] "=&r"(ce), [co] "=&r"(co)
+            :
+            : "cc", "memory");
+#else
+    for (; n > 0; --n, q += 4, f += 8) {
+        const uint32_t w0 = tinyforge_load4(f), w1 = tinyforge_load4(f + 4);
+        const int32_t e0 = tinyforge_sxtb16(w0), o0 = tinyforge_sxtb16_ror8(w0);
+        const int32_t e1 = tinyforge_sxtb16(w1), o1 = tinyforge_sxtb16_ror8(w1);
+        s00 = tinyforge_smlad(o0, q[1], tinyforge_smlad(e0, q[0], s00));
+        s01 = tinyforge_smlad(o1, q[1], tinyforge_smlad(e1, q[0], s01));
+        s10 = tinyforge_smlad(o0, q[3], tinyforge_smlad(e0, q[2], s10));
+        s11 = tinyforge_smlad(o1, q[3], tinyforge_smlad(e1, q[2], s11));
+    }
+#endif
+    s[0] = s00;
+    s[1] = s01;
+    s[2] = s10;
+    s[3] = s11;
+    return f;
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* requant_r2_full of accumulator X with multiplier M and s = S in the pair loop below: LO and HI
+ * the 64-bit product, K the constant 2^30, C = 2 * off + 1; the int8 result replaces X. */
+#define TINYFORGE_REQUANT_ASM(X, M, S)                                                          \
+    "asr %[w1], %[" X "], #31\n\t"                                                              \
+    "orr %[n], %[w0], %[w1], lsl #31\n\t"                                                       \
+    "smlal %[n], %[w1], %[" X "], %[" M "]\n\t"                                                 \
+    "asr %[w1], %[w1], %[" S "]\n\t"                                                            \
+    "add %[w1], %[w1], %[q]\n\t"                                                                \
+    "ssat %[" X "], #8, %[w1], asr #1\n\t"
+
+/* conv_pixel_pair_q's channel pairs in one assembly loop, for layers whose every channel has a
+ * right shift of at least 2 and whose clamp is [-128, 127] (the usual case): per pair the
+ * biases, dot22q_s8's loop, requant_r2_full of the four sums and the four stores. Written out
+ * because GCC, with 13 registers taken by the dot loop, spent about 100 instructions per pair
+ * on spills and copies around it (about 60 here); the loop state lives in the stack slots of
+ * the locals below. Needs at least one pair; returns the filter past the pairs. */
+static const int8_t *conv_pairs_full_asm(const int32_t *q, const int8_t *f, int k, const int32_t *bias,
+                                         const int32_t *mult, const int32_t *shift, int8_t *out0,
+                                         int32_t out1_offset, int pairs, int32_t output_offset)
+{
+    const int32_t *qm = q, *bias_m = bias, *mult_m = mult, *shift_m = shift;
+    const int32_t steps_m = k >> 2, c_m = 2 * output_offset + 1, d_m = out1_offset;
+    int8_t *out_m = out0, *const end_m = out0 + 2 * pairs;
+    int32_t s00, s01, s10, s11;
+    uint32_t w0, w1, e0, e1, ce, co, n;
+    const int32_t *qr;
+    __asm__ volatile(
+        "0:\n\t"
+        "ldr %[q], %[qm]\n\t"
+        "ldr %[n], %[steps_m]\n\t"
+        "ldr %[w0], %[bias_m]\n\t"
+        "ldrd %[s00], %[s01], [%[w0]], #8\n\t"
+        "str %[w0], %[bias_m]\n\t"
+        "mov %[s10], %[s00]\n\t"
+        "mov %[s11], %[s01]\n\t"
+        "lsrs %[n], %[n], #1\n\t"
+        "adc %[n], %[n], #0\n\t"
+        "bcs 2f\n"
+        "1:\n\t" TINYFORGE_DOT22Q_STEP "2:\n\t" TINYFORGE_DOT22Q_STEP
+        "subs %[n], %[n], #1\n\t"
+        "bne 1b\n\t"
+        /* multipliers in e0, e1; s = ~shift - 1 in ce, co; C in q; 2^30 in w0 */
+        "ldr %[w0], %[mult_m]\n\t"
+        "ldrd %[e0], %[e1], [%[w0]], #8\n\t"
+        "str %[w0], %[mult_m]\n\t"
+        "ldr %[w0], %[shift_m]\n\t"
+        "ldrd %[ce], %[co], [%[w0]], #8\n\t"
+        "str %[w0], %[shift_m]\n\t"
+        "mvn %[ce], %[ce]\n\t"
+        "sub %[ce], %[ce], #1\n\t"
+        "mvn %[co], %[co]\n\t"
+        "sub %[co], %[co], #1\n\t"
+        "ldr %[q], %[c_m]\n\t"
+        "mov %[w0], #0x40000000\n\t" TINYFORGE_REQUANT_ASM("s00", "e0", "ce")
+            TINYFORGE_REQUANT_ASM("s10", "e0", "ce") TINYFORGE_REQUANT_ASM("s01", "e1", "co")
+                TINYFORGE_REQUANT_ASM("s11", "e1", "co")
+        /* out0[0..1], out1[0..1]; next pair */
+        "ldr %[n], %[out_m]\n\t"
+        "ldr %[w1], %[d_m]\n\t"
+        "strb %[s00], [%[n]]\n\t"
+        "strb %[s01], [%[n], #1]\n\t"
+        "strb %[s10], [%[n], %[w1]]\n\t"
+        "add %[w1], %[w1], #1\n\t"
+        "strb %[s11], [%[n], %[w1]]\n\t"
+        "add %[n], %[n], #2\n\t"
+        "str %[n], %[out_m]\n\t"
+        "ldr %[w1], %[end_m]\n\t"
+        "cmp %[n], %[w1]\n\t"
+        "bne 0b"
+        : [f] "+r"(f), [s00] "=&r"(s00), [s01] "=&r"(s01), [s10] "=&r"(s10), [s11] "=&r"(s11),
+          [w0] "=&r"(w0), [w1] "=&r"(w1), [e0] "=&r"(e0), [e1] "=&r"(e1), [ce] "=&r"(ce),
+          [co] "=&r"(co), [q] "=&r"(qr), [n] "=&r"(n), [bias_m] "+m"(bias_m), [mult_m] "+m"(mult_m),
+          [shift_m] "+m"(shift_m), [out_m] "+m"(out_m)
+        : [qm] "m"(qm), [steps_m] "m"(steps_m), [c_m] "m"(c_m), [d_m] "m"(d_m), [end_m] "m"(end_m)
+        : "cc", "memory");
+    return f;
+}
+#undef TINYFORGE_REQUANT_ASM
+#endif
+
+/* mbqm_right2 (s = r - 2), plus the output offset, saturated to int8: with c = 2 * off + 1,
+ * ((hi >> s) + 1) >> 1) + off == ((hi >> s) + c) >> 1 (an even addend commutes with the floor),
+ * and the last shift joins the saturation (SSAT with ASR #1 on the core). */
+static inline int8_t requant_r2_full(int32_t acc, int32_t multiplier, int s, int32_t c)
+{
+    return (int8_t)tinyforge_sat8(((mbqm_right2_hi(acc, multiplier) >> s) + c) >> 1);
+}
+
+/* Channels oc and oc + 1 of the two pixels: dot22q_s8 on their rows at `f`, requantised
+ * (requant_r2_full when both shifts are <= -2 and the clamp is [-128, 127], else requant). */
+static inline void conv_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *f,
+                               const int32_t *bias_eff, int oc, int32_t c, int full, int8_t *out0, int8_t *out1)
+{
+    int32_t acc[4];
+    const int32_t sh0 = p->shift[oc], sh1 = p->shift[oc + 1];
+    acc[0] = acc[2] = bias_eff[oc];
+    acc[1] = acc[3] = bias_eff[oc + 1];
+    dot22q_s8(q, f, k, acc);
+    if (TINYFORGE_LIKELY(full && sh0 <= -2 && sh1 <= -2)) {
+        const int32_t m0 = p->multiplier[oc], m1 = p->multiplier[oc + 1];
+        const int s0 = ~sh0 - 1, s1 = ~sh1 - 1;
+        out0[oc] = requant_r2_full(acc[0], m0, s0, c);
+        out1[oc] = requant_r2_full(acc[2], m0, s0, c);
+        out0[oc + 1] = requant_r2_full(acc[1], m1, s1, c);
+        out1[oc + 1] = requant_r2_full(acc[3], m1, s1, c);
+        return;
+    }
+    out0[oc] = requant(acc[0], p->multiplier[oc], sh0, p);
+    out0[oc + 1] = requant(acc[1], p->multiplier[oc + 1], sh1, p);
+    out1[oc] = requant(acc[2], p->multiplier[oc], sh0, p);
+    out1[oc + 1] = requant(acc[3], p->multiplier[oc + 1], sh1, p);
+}
+
+/* conv_pixel_pair over unpacked columns `q` (the DSP path): the filter's channel pairs by
+ * dot22q_s8, an odd last (plain) row against both columns. On the core, with the clamp
+ * [-128, 127], runs of pairs whose shifts are <= -2 go to conv_pairs_full_asm;
+ * `right2_full`: every channel's shift is (one run, no search). */
+static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
+                              const int32_t *bias_eff, int8_t *out0, int8_t *out1, int right2_full)
+{
+    const int32_t c = 2 * p->output_offset + 1;
+    const int full = p->act_min == -128 && p->act_max == 127;
+    const int pairs_end = p->out_c & ~1;
+    int oc = 0, g;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+    /* runs of channel pairs whose shifts are both <= -2 in assembly, the other pairs below */
+    while (full && oc < pairs_end) {
+        int run = pairs_end;
+        if (!right2_full) {
+            for (run = oc; run < pairs_end && p->shift[run] <= -2 && p->shift[run + 1] <= -2; run += 2) {
+            }
+        }
+        if (run > oc) {
+            conv_pairs_full_asm(q, filter + oc * k, k, bias_eff + oc, p->multiplier + oc, p->shift + oc, out0 + oc,
+                                (int32_t)(out1 - out0), (run - oc) / 2, p->output_offset);
+            oc = run;
+        }
+        if (oc < pairs_end) {
+            conv_pair_q(p, q, k, filter + oc * k, bias_eff, oc, c, full, out0, out1);
+            oc += 2;
+        }
+    }
+#else
+    (void)right2_full;
+#endif
+    for (; oc < pairs_end; oc += 2) conv_pair_q(p, q, k, filter + oc * k, bias_eff, oc, c, full, out0, out1);
+    if (oc < p->out_c) {
+        const int8_t *row = filter + oc * k;
+        int32_t s0 = bias_eff[oc], s1 = bias_eff[oc];
+        for (g = 0; g < k; g += 4, q += 4) {
+            const uint32_t w = tinyforge_load4(row + g);
+            const int32_t e = tinyforge_sxtb16(w), o = tinyforge_sxtb16_ror8(w);
+            s0 = tinyforge_smlad(o, q[1], tinyforge_smlad(e, q[0], s0));
+            s1 = tinyforge_smlad(o, q[3], tinyforge_smlad(e, q[2], s1));
+        }
+        out0[oc] = requant(s0, p->multiplier[oc], p->shift[oc], p);
+        out1[oc] = requant(s1, p->multiplier[oc], p->shift[oc], p);
+    }
+}
+#endif
+
 /* n bytes copied / set: 16 per predicated vector step on Helium, memcpy / memset elsewhere. */
 static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
 {
@@ -442,6 +744,18 @@ static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
         const mve_pred16_t pr = vctp8q((uint32_t)n);
         vstrbq_p_s8(d, vldrbq_z_s8(src, pr), pr);
     }
+#elif TINYFORGE_DSP
+    /* im2col rows of small filters are short: word copies (unaligned words are fine on these
+     * cores) cost less than the library call, which wins from about 32 bytes on */
+    if (n >= 32) {
+        memcpy(d, src, (size_t)n);
+        return;
+    }
+    for (; n >= 4; n -= 4, d += 4, src += 4) {
+        const uint32_t w = tinyforge_load4(src);
+        memcpy(d, &w, 4);
+    }
+    for (; n > 0; --n) *d++ = *src++;
 #else
     memcpy(d, src, (size_t)n);
 #endif
@@ -485,7 +799,11 @@ static const int8_t *conv_column(const tinyforge_conv_s8_t *p, const int8_t *inp
             return dst;
         }
 #endif
+#if TINYFORGE_MVE
         for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) memcpy(d, src, (size_t)row_bytes);
+#else
+        for (fy = 0; fy < p->f_h; ++fy, d += row_bytes, src += src_step) copy_bytes(d, src, row_bytes);
+#endif
         return dst;
     }
     if (p->dil_w == 1) { /* row by row: padding left, the taps inside the image, padding right */
@@ -700,6 +1018,39 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
         return;
     }
 #endif
+#if TINYFORGE_DSP
+    /* Columns unpacked into the scratch's 4 k bytes: straight from the input for unpadded 1x1
+     * convolutions, else gathered (scratch, scratch + k), interleaved into the upper half and
+     * unpacked in place. */
+    if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch)) {
+        int32_t *const q = (int32_t *)(void *)scratch;
+        const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
+        const int pointwise = in_place && p->stride_h == 1 && p->stride_w == 1;
+        int right2_full = p->act_min == -128 && p->act_max == 127, c;
+        for (c = 0; c < p->out_c; ++c) right2_full &= p->shift[c] <= -2;
+        for (; pix < pixels; pix += 2) {
+            const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
+            const int8_t *col0, *col1;
+            if (pointwise) { /* consecutive pixels, in_c bytes apart */
+                col0 = input + pix * p->in_c;
+                col1 = last ? col0 : col0 + p->in_c;
+            } else {
+                col0 = conv_column(p, input, pix, scratch);
+                col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
+            }
+            if (in_place) { /* the columns are in the input, not in the scratch */
+                unpack_column(col0, k, 0, q);
+                unpack_column(col1, k, 1, q);
+            } else {
+                interleave_columns(col0, col1, k, interleaved);
+                unpack_interleaved(q, k);
+            }
+            conv_pixel_pair_q(p, q, k, filter, bias_eff, output + pix * p->out_c,
+                              last ? output + pix * p->out_c : output + (pix + 1) * p->out_c, right2_full);
+        }
+        return;
+    }
+#endif
     for (; pix < pixels; pix += 2) {
         const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
         const int8_t *col0 = conv_column(p, input, pix, scratch);
@@ -710,6 +1061,97 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     }
 }
 
+#if !TINYFORGE_MVE && defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+/* requant_r2_full of X in fc_blocks_full_asm: multiplier in x0, s = ~shift - 1 in x1, C in xe,
+ * 2^30 in w0; the 64-bit product in n (low word) and w1. */
+#define TINYFORGE_FC_REQUANT(X)                                                                 \
+    "asr %[w1], %[" X "], #31\n\t"                                                              \
+    "orr %[n], %[w0], %[w1], lsl #31\n\t"                                                       \
+    "smlal %[n], %[w1], %[" X "], %[x0]\n\t"                                                    \
+    "asr %[w1], %[w1], %[x1]\n\t"                                                               \
+    "add %[w1], %[w1], %[xe]\n\t"                                                               \
+    "ssat %[" X "], #8, %[w1], asr #1\n\t"
+/* Row J's multiplier and s from the per-channel arrays at t (multipliers) and a (shifts). */
+#define TINYFORGE_FC_ROW_PARAMS(J)                                                              \
+    "ldr %[x0], [%[t], #" J "]\n\t"                                                             \
+    "ldr %[x1], [%[a], #" J "]\n\t"                                                             \
+    "mvn %[x1], %[x1]\n\t"                                                                      \
+    "sub %[x1], %[x1], #1\n\t"
+
+/* The fast path of tinyforge_fully_connected_s8_opt (every shift <= -2, the int8 clamp) for one
+ * input row `x` (4-byte aligned, k a multiple of 4) and `blocks` blocks of four rows of `f`
+ * (aligned): per block the four biases, dot4i_s8's loop (an odd input word first),
+ * requant_r2_full of the four sums (one multiplier and shift, or, `per_channel`, one per row)
+ * and the four stores, in one assembly loop: about 45 instructions per block around the dot
+ * loop (53 per channel), where GCC's code spent about 90 keeping the sums in memory. Its state
+ * lives in the stack slots of the locals below. */
+static void fc_blocks_full_asm(const int8_t *x, const int8_t *f, int k, const int32_t *bias, int8_t *out,
+                               int blocks, const int32_t *multiplier, const int32_t *shift, int per_channel,
+                               int32_t output_offset)
+{
+    const int8_t *x_m = x;
+    const int32_t *bias_m = bias, *mult_m = multiplier, *shift_m = shift;
+    int8_t *out_m = out, *const end_m = out + 4 * blocks;
+    const int32_t steps_m = k >> 2, c_m = 2 * output_offset + 1;
+    int32_t s0, s1, s2, s3;
+    uint32_t x0, x1, xe, w0, w1, t, n;
+    const int8_t *a;
+#define TINYFORGE_FC_BLOCKS(REQUANT)                                                            \
+    __asm__ volatile(                                                                           \
+        "0:\n\t"                                                                                \
+        "ldr %[a], %[x_m]\n\t"                                                                  \
+        "ldr %[n], %[steps_m]\n\t"                                                              \
+        "ldr %[t], %[bias_m]\n\t"                                                               \
+        "ldrd %[s0], %[s1], [%[t]], #8\n\t"                                                     \
+        "ldrd %[s2], %[s3], [%[t]], #8\n\t"                                                     \
+        "str %[t], %[bias_m]\n\t"                                                               \
+        "lsrs %[n], %[n], #1\n\t" /* pairs of input words; carry: an odd one */                 \
+        "bcc 1f\n\t"                                                                            \
+        "ldr %[x0], [%[a]], #4\n\t" TINYFORGE_DOT4_WORD("x0") "beq 3f\n" /* Z still from LSRS */ \
+        "1:\n\t"                                                                                \
+        "ldrd %[x0], %[x1], [%[a]], #8\n\t" TINYFORGE_DOT4_WORD("x0") TINYFORGE_DOT4_WORD("x1") \
+        "subs %[n], %[n], #1\n\t"                                                               \
+        "bne 1b\n"                                                                              \
+        "3:\n\t"                                                                                \
+        "ldr %[t], %[mult_m]\n\t"                                                               \
+        "ldr %[a], %[shift_m]\n\t"                                                              \
+        "ldr %[xe], %[c_m]\n\t"                                                                 \
+        "mov %[w0], #0x40000000\n\t" REQUANT                                                    \
+        "ldr %[t], %[out_m]\n\t"                                                                \
+        "strb %[s0], [%[t]]\n\t"                                                                \
+        "strb %[s1], [%[t], #1]\n\t"                                                            \
+        "strb %[s2], [%[t], #2]\n\t"                                                            \
+        "strb %[s3], [%[t], #3]\n\t"                                                            \
+        "add %[t], %[t], #4\n\t"                                                                \
+        "str %[t], %[out_m]\n\t"                                                                \
+        "ldr %[w1], %[end_m]\n\t"                                                               \
+        "cmp %[t], %[w1]\n\t"                                                                   \
+        "bne 0b"                                                                                \
+        : [f] "+r"(f), [s0] "=&r"(s0), [s1] "=&r"(s1), [s2] "=&r"(s2), [s3] "=&r"(s3), [a] "=&r"(a), \
+          [n] "=&r"(n), [x0] "=&r"(x0), [x1] "=&r"(x1), [xe] "=&r"(xe), [w0] "=&r"(w0),         \
+          [w1] "=&r"(w1), [t] "=&r"(t), [bias_m] "+m"(bias_m), [mult_m] "+m"(mult_m),           \
+          [shift_m] "+m"(shift_m), [out_m] "+m"(out_m)                                          \
+        : [x_m] "m"(x_m), [steps_m] "m"(steps_m), [c_m] "m"(c_m), [end_m] "m"(end_m)            \
+        : "cc", "memory")
+    if (per_channel) { /* each row's own multiplier and shift; the arrays' pointers advance */
+        TINYFORGE_FC_BLOCKS(TINYFORGE_FC_ROW_PARAMS("0") TINYFORGE_FC_REQUANT("s0")
+                                TINYFORGE_FC_ROW_PARAMS("4") TINYFORGE_FC_REQUANT("s1")
+                                    TINYFORGE_FC_ROW_PARAMS("8") TINYFORGE_FC_REQUANT("s2")
+                                        TINYFORGE_FC_ROW_PARAMS("12") TINYFORGE_FC_REQUANT("s3")
+                                            "add %[t], %[t], #16\n\t"
+                                            "str %[t], %[mult_m]\n\t"
+                                            "add %[a], %[a], #16\n\t"
+                                            "str %[a], %[shift_m]\n\t");
+    } else {
+        TINYFORGE_FC_BLOCKS(TINYFORGE_FC_ROW_PARAMS("0") TINYFORGE_FC_REQUANT("s0") TINYFORGE_FC_REQUANT("s1")
+                                TINYFORGE_FC_REQUANT("s2") TINYFORGE_FC_REQUANT("s3"));
+    }
+#undef TINYFORGE_FC_BLOCKS
+}
+#undef TINYFORGE_FC_REQUANT
+#undef TINYFORGE_FC_ROW_PARAMS
+#endif
+
 TINYFORGE_NO_PRESCHED_CONV
 void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int8_t *input,
                                       const int8_t *filter, const int32_t *bias_eff, int8_t *output)
@@ -719,6 +1161,45 @@ void tinyforge_fully_connected_s8_opt(const tinyforge_fc_s8_t *params, const int
     int b, oc, j;
 #ifdef TINYFORGE_SIMD_PATHS
     if (tinyforge_fully_connected_s8_simd(p, input, filter, bias_eff, output)) return;
+#endif
+#if TINYFORGE_DSP && !TINYFORGE_MVE
+    /* Every shift at least 2 and the int8 clamp (the usual case): blocks of four rows
+     * requantised by requant_r2_full, no per-output branches. */
+    {
+        const int nq = p->per_channel ? p->out_depth : 1;
+        int right2 = p->act_min == -128 && p->act_max == 127;
+        for (j = 0; j < nq; ++j) right2 &= p->shift[j] <= -2;
+        if (right2) {
+            const int32_t c = 2 * p->output_offset + 1;
+            for (b = 0; b < p->batches; ++b) {
+                const int8_t *x = input + b * k;
+                int8_t *out = output + b * p->out_depth;
+                oc = 0;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__)
+                if (p->out_depth >= 4 && tinyforge_aligned4(x) && tinyforge_aligned4(filter)) {
+                    oc = p->out_depth & ~3;
+                    fc_blocks_full_asm(x, filter, k, bias_eff, out, oc / 4, p->multiplier, p->shift,
+                                       p->per_channel, p->output_offset);
+                }
+#endif
+                for (; oc < p->out_depth; oc += 4) {
+                    int32_t acc[4];
+                    const int n = p->out_depth - oc < 4 ? p->out_depth - oc : 4;
+                    if (n == 4) {
+                        for (j = 0; j < 4; ++j) acc[j] = bias_eff[oc + j];
+                        dot4i_s8(x, filter + oc * k, k, acc);
+                    } else { /* the last out_depth % 4 rows are stored plain */
+                        for (j = 0; j < n; ++j) acc[j] = dot_s8(x, filter + (oc + j) * k, k, bias_eff[oc + j]);
+                    }
+                    for (j = 0; j < n; ++j) {
+                        const int q = p->per_channel ? oc + j : 0;
+                        out[oc + j] = requant_r2_full(acc[j], p->multiplier[q], ~p->shift[q] - 1, c);
+                    }
+                }
+            }
+            return;
+        }
+    }
 #endif
     for (b = 0; b < p->batches; ++b) {
         const int8_t *x = input + b * k;
