@@ -23,7 +23,7 @@ def test_build_manifest_has_cycles_and_latency(tmp_path):
     )
     t = report["target"]
     assert t["bit_exact"] and t["clock_hz"] == 64_000_000
-    assert t["cycles"] > t["instructions"] > 400_000
+    assert t["cycles"] > t["instructions"] > 300_000  # 0.38 M instructions (bench/infer.py)
     assert t["latency_ms"] == pytest.approx(t["cycles"] / 64_000, rel=1e-3)
     assert any(" ms at 64 MHz" in line for line in lines)
     manifest: dict = {}

@@ -61,7 +61,7 @@ def test_measured_on_one_board(tmp_path):
     out = json.loads(_profile(tmp_path, str(model), "--board", NANO, "--json").stdout)
     (b,) = out["boards"]
     assert b["board"] == NANO and b["method"] == "measured" and b["clock_hz"] == 64_000_000
-    assert 400_000 < b["instructions"] < 700_000  # 0.51 M in docs/compiler.md
+    assert 300_000 < b["instructions"] < 700_000  # 0.38 M in docs/compiler.md
     assert b["cycles"] > b["instructions"]
     assert b["fits"] and b["ram"]["stack"] > 0
     est = json.loads(_profile(tmp_path, str(model), "--board", NANO, "--estimate", "--json").stdout)
