@@ -12,6 +12,17 @@ from workers.deploy.reader import read_model
 pytestmark = [pytest.mark.slow, pytest.mark.toolchain]
 
 
+def _run(mcu, core, compiled, x, tmp_path, build_dir):
+    """The library compiled into `tmp_path / "lib"`, run on `core`'s QEMU machine for inputs x."""
+    return mcu.run_model_harness(
+        core,
+        mcu.HarnessLibrary([tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]),
+        inputs=[v.tobytes() for v in x],
+        output_bytes=compiled.output.nbytes,
+        out_dir=build_dir,
+    )
+
+
 @pytest.mark.parametrize("name", ["kws_ref_model", "ad01_int8", "vww_96_int8"])
 def test_m4f_dsp_kernels_bit_exact(name, tmp_path):
     mcu = pytest.importorskip("workers.deploy.mcu")
@@ -22,13 +33,7 @@ def test_m4f_dsp_kernels_bit_exact(name, tmp_path):
     x = np.random.default_rng(11).integers(
         -128, 128, size=(4, *compiled.input.shape), dtype=np.int8
     )
-    result = mcu.run_model_harness(
-        "cortex-m4f",
-        mcu.HarnessLibrary([tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]),
-        inputs=[v.tobytes() for v in x],
-        output_bytes=compiled.output.nbytes,
-        out_dir=tmp_path / "build",
-    )
+    result = _run(mcu, "cortex-m4f", compiled, x, tmp_path, tmp_path / "build")
     expected, _ = tflm_reference(model, _as_input_list(read_model(model), x))
     assert [bytes(o) for o in result.outputs] == expected
     assert all(n > compiled.macs for n in result.instructions)  # at least one instruction per MAC
@@ -60,13 +65,7 @@ def test_m4f_dsp_kernel_edge_cases_bit_exact(name, tmp_path):
     x = np.random.default_rng(17).integers(
         -128, 128, size=(3, *compiled.input.shape), dtype=np.int8
     )
-    result = mcu.run_model_harness(
-        "cortex-m4f",
-        mcu.HarnessLibrary([tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]),
-        inputs=[v.tobytes() for v in x],
-        output_bytes=compiled.output.nbytes,
-        out_dir=tmp_path / "build",
-    )
+    result = _run(mcu, "cortex-m4f", compiled, x, tmp_path, tmp_path / "build")
     expected, _ = tflm_reference(model, _as_input_list(read_model(model), x))
     assert [bytes(o) for o in result.outputs] == expected
 
@@ -114,13 +113,5 @@ def test_dsp_kernel_edge_shapes_bit_exact(name, tmp_path):
         pytest.skip("needs arm-none-eabi-gcc and qemu-system-arm (scripts/install-toolchain.sh)")
     expected, _ = tflm_reference(model, _as_input_list(read_model(model), x))
     for core in ("cortex-m4f", "cortex-m55"):
-        result = mcu.run_model_harness(
-            core,
-            mcu.HarnessLibrary(
-                [tmp_path / "lib" / s for s in compiled.sources], [tmp_path / "lib"]
-            ),
-            inputs=[v.tobytes() for v in x],
-            output_bytes=compiled.output.nbytes,
-            out_dir=tmp_path / f"build-{core}",
-        )
+        result = _run(mcu, core, compiled, x, tmp_path, tmp_path / f"build-{core}")
         assert [bytes(o) for o in result.outputs] == expected, core
