@@ -138,6 +138,21 @@ def interleave_filter(data: np.ndarray, out_c: int, col_stride: int) -> np.ndarr
     return np.concatenate([paired.reshape(-1), rows[2 * pairs :].reshape(-1)])
 
 
+def quad_filter(data: np.ndarray, out_c: int, col_stride: int) -> np.ndarray:
+    """Filter layout of the DSP-extension convolution (`<PREFIX>CONV_QUADS` builds): rows
+    zero-padded to `col_stride`, channels in blocks of four; per block and per 4 taps t0..t3 four
+    words {c0 t0, c1 t0, c0 t2, c1 t2}, {c2 t0, c3 t0, c2 t2, c3 t2}, then the same for t1, t3, so
+    that SXTB16 of a word (and of it rotated by 8) gives one channel's tap pair and one load feeds
+    two channels. The last `out_c % 4` rows stay plain."""
+    rows = np.zeros((out_c, col_stride), dtype=np.int8)
+    rows[:, : data.size // out_c] = np.asarray(data, dtype=np.int8).reshape(out_c, -1)
+    blocks = out_c // 4
+    # rows[4b + 2p + cc, 4g + 2m + h] -> [b][g][h][p][m][cc]
+    r6 = rows[: 4 * blocks].reshape(blocks, 2, 2, col_stride // 4, 2, 2)
+    quads = r6.transpose(0, 3, 5, 1, 4, 2)
+    return np.concatenate([quads.reshape(-1), rows[4 * blocks :].reshape(-1)])
+
+
 def group_channels(data: np.ndarray, channels: int) -> np.ndarray:
     """Depthwise filter layout of the optimised kernel: channels zero-padded to a multiple of 4
     and grouped by four, each group's taps together: [groups][taps][4]."""
@@ -318,8 +333,13 @@ def _emit_conv_s8_opt(ctx: EmitContext, conv: _Conv, code: OpCode) -> None:
         ctx.used_constants.discard(op.inputs[1])  # replaced by the re-laid-out copy
         filter_ref = ctx.sym(op, "_filter")
         relaid = interleave_filter(conv.flt.constant_data, f["out_c"], col_stride)
-        ctx.relaid_weight_bytes += relaid.size
-        code.decls.append(_aligned(ctx, c_int_array(filter_ref, relaid, "int8_t")))
+        quads = quad_filter(conv.flt.constant_data, f["out_c"], col_stride)
+        ctx.relaid_weight_bytes += relaid.size  # a build keeps one of the two layouts
+        code.decls.append(
+            f"#if {ctx.prefix.upper()}CONV_QUADS\n"
+            f"{_aligned(ctx, c_int_array(filter_ref, quads, 'int8_t'))}\n#else\n"
+            f"{_aligned(ctx, c_int_array(filter_ref, relaid, 'int8_t'))}\n#endif"
+        )
         f["col_stride"] = col_stride
     code.decls.append(_struct(ctx.rt("conv_s8_t"), ctx.sym(op), f))
     step = ctx.ram_steps.get(op.index)

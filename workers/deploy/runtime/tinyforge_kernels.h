@@ -13,6 +13,17 @@
 #define TINYFORGE_ALIGNED16
 #endif
 
+/* The optimised convolution's filter layout (lower.interleave_filter): channel quads for the
+ * kernel of the cores with the DSP extension and no Helium (Cortex-M4, M7, M33; host builds
+ * with -DTINYFORGE_EMULATE_DSP), channel pairs everywhere else. The generated model holds both
+ * layouts of each filter under this test, so a build keeps only the one its kernel reads. */
+#if ((defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)) || defined(TINYFORGE_EMULATE_DSP)) && \
+    !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1) && !defined(TINYFORGE_NO_MVE))
+#define TINYFORGE_CONV_QUADS 1
+#else
+#define TINYFORGE_CONV_QUADS 0
+#endif
+
 /* CONV_2D and DEPTHWISE_CONV_2D. */
 typedef struct {
     int batches, in_h, in_w, in_c, out_h, out_w, out_c, f_h, f_w;

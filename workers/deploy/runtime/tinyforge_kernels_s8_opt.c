@@ -480,7 +480,15 @@ static void interleave_columns(const int8_t *col0, const int8_t *col1, int k, in
     }
 }
 
-#if TINYFORGE_DSP
+/* mbqm_right2 (s = r - 2), plus the output offset, saturated to int8: with c = 2 * off + 1,
+ * ((hi >> s) + 1) >> 1) + off == ((hi >> s) + c) >> 1 (an even addend commutes with the floor),
+ * and the last shift joins the saturation (SSAT with ASR #1 on the core). */
+static inline int8_t requant_r2_full(int32_t acc, int32_t multiplier, int s, int32_t c)
+{
+    return (int8_t)tinyforge_sat8(((mbqm_right2_hi(acc, multiplier) >> s) + c) >> 1);
+}
+
+#if TINYFORGE_DSP && !TINYFORGE_CONV_QUADS /* the pair layout's DSP loops (Cortex-M55's unaligned case) */
 /* The DSP convolution's columns, unpacked once per pixel pair rather than once per channel pair:
  * for every 4 taps of column `which` (0 or 1) the two SXTB16 halves (taps 0 and 2, taps 1 and 3)
  * go to q[4g + 2 which] and q[4g + 2 which + 1], so `q` holds per 4 taps col0 even, col0 odd,
@@ -655,14 +663,6 @@ static const int8_t *conv_pairs_full_asm(const int32_t *q, const int8_t *f, int 
 #undef TINYFORGE_REQUANT_ASM
 #endif
 
-/* mbqm_right2 (s = r - 2), plus the output offset, saturated to int8: with c = 2 * off + 1,
- * ((hi >> s) + 1) >> 1) + off == ((hi >> s) + c) >> 1 (an even addend commutes with the floor),
- * and the last shift joins the saturation (SSAT with ASR #1 on the core). */
-static inline int8_t requant_r2_full(int32_t acc, int32_t multiplier, int s, int32_t c)
-{
-    return (int8_t)tinyforge_sat8(((mbqm_right2_hi(acc, multiplier) >> s) + c) >> 1);
-}
-
 /* Channels oc and oc + 1 of the two pixels: dot22q_s8 on their rows at `f`, requantised
  * (requant_r2_full when both shifts are <= -2 and the clamp is [-128, 127], else requant). */
 static inline void conv_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *f,
@@ -729,6 +729,246 @@ static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, in
             const int32_t e = tinyforge_sxtb16(w), o = tinyforge_sxtb16_ror8(w);
             s0 = tinyforge_smlad(o, q[1], tinyforge_smlad(e, q[0], s0));
             s1 = tinyforge_smlad(o, q[3], tinyforge_smlad(e, q[2], s1));
+        }
+        out0[oc] = requant(s0, p->multiplier[oc], p->shift[oc], p);
+        out1[oc] = requant(s1, p->multiplier[oc], p->shift[oc], p);
+    }
+}
+#endif
+
+#if TINYFORGE_DSP && TINYFORGE_CONV_QUADS
+/* The convolution on the cores with the DSP extension and no Helium: four output channels x two
+ * pixels per pass, so that each loaded filter word feeds two channels and each loaded column word
+ * four. The compiler lays the filter out in channel quads (lower.quad_filter): per block of four
+ * channels and per 4 taps t0..t3, words {c0 t0, c1 t0, c0 t2, c1 t2}, {c2 t0, c3 t0, c2 t2,
+ * c3 t2}, then the same for t1, t3; SXTB16 of a word gives channel c0's (t0, t2) pair, of it
+ * rotated by 8 channel c1's. The two columns are unpacked to match (unpack_column_q): per 4 taps
+ * {col0 (t0, t2), col1 (t0, t2), col0 (t1, t3), col1 (t1, t3)}. One step (8 column bytes,
+ * 8 filter bytes) is then an LDRD, two LDR, four SXTB16 and eight SMLAD: 16 multiply-
+ * accumulates. The last out_c % 4 filter rows are plain (conv_tail_q). */
+
+/* Column `which` (0 or 1) of the pair into q, k bytes (a multiple of 4): per 4 taps
+ * q[4g + which] = SXTB16 of the word, q[4g + 2 + which] = SXTB16 of it rotated by 8. */
+static void unpack_column_q(const int8_t *col, int k, int which, int32_t *q)
+{
+    int g;
+    q += which;
+    for (g = 0; g < k; g += 4, q += 4) {
+        const uint32_t w = tinyforge_load4(col + g);
+        q[0] = tinyforge_sxtb16(w);
+        q[2] = tinyforge_sxtb16_ror8(w);
+    }
+}
+
+/* The same from the two columns interleaved 4 bytes at a time (interleave_columns) in the upper
+ * half of q's 4 k bytes, in place (the argument of unpack_interleaved holds). */
+static void unpack_interleaved_q(int32_t *q, int k)
+{
+    const int32_t *src = q + k / 2;
+    const int32_t *const end = q + k;
+    for (; src != end; src += 2, q += 4) {
+        const uint32_t w0 = (uint32_t)src[0], w1 = (uint32_t)src[1];
+        q[0] = tinyforge_sxtb16(w0);
+        q[1] = tinyforge_sxtb16(w1);
+        q[2] = tinyforge_sxtb16_ror8(w0);
+        q[3] = tinyforge_sxtb16_ror8(w1);
+    }
+}
+
+/* Sums of one block of four channels (filter `f`, quad layout) with the pair's columns `q`:
+ * s[0..3] pixel 0's channels 0..3, s[4..7] pixel 1's; adds to s. */
+static void dot42q_s8(const int32_t *q, const int8_t *f, int k, int32_t *s)
+{
+    const int32_t *const end = q + k;
+    for (; q != end; q += 2, f += 8) {
+        const uint32_t w0 = tinyforge_load4(f), w1 = tinyforge_load4(f + 4);
+        const int32_t x0 = q[0], x1 = q[1];
+        int32_t fa = tinyforge_sxtb16(w0);
+        s[0] = tinyforge_smlad(fa, x0, s[0]);
+        s[4] = tinyforge_smlad(fa, x1, s[4]);
+        fa = tinyforge_sxtb16_ror8(w0);
+        s[1] = tinyforge_smlad(fa, x0, s[1]);
+        s[5] = tinyforge_smlad(fa, x1, s[5]);
+        fa = tinyforge_sxtb16(w1);
+        s[2] = tinyforge_smlad(fa, x0, s[2]);
+        s[6] = tinyforge_smlad(fa, x1, s[6]);
+        fa = tinyforge_sxtb16_ror8(w1);
+        s[3] = tinyforge_smlad(fa, x0, s[3]);
+        s[7] = tinyforge_smlad(fa, x1, s[7]);
+    }
+}
+
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__) && \
+    defined(__GNUC__)
+/* The blocks of conv_quads_asm: its stack frame, a copy of this struct. */
+typedef struct {
+    const int32_t *q, *q_end;     /* 0, 4: the pair's unpacked columns (k words) */
+    const int8_t *f;              /* 8: the first block's filter (quad layout) */
+    const int32_t *bias;          /* 12: bias_eff of the first block's channel 0 */
+    const int32_t *mult, *shift;  /* 16, 20 */
+    int8_t *out, *out_end;        /* 24, 28: pixel 0's output at the first block, and past the last */
+    int32_t d;                    /* 32: pixel 1's output - pixel 0's */
+    int32_t c;                    /* 36: 2 * output_offset + 1 */
+    int32_t half;                 /* 40: k / 2 steps, odd number of step pairs: enter at the middle */
+} conv_quads_args_t;
+
+/* One step: LDRD of the columns' pairs (r8: pixel 0, r9: pixel 1), two filter words (r10), each
+ * unpacked into two channels' pairs (r11); accumulators r0-r3 pixel 0, r4-r7 pixel 1; q in r12,
+ * the filter in lr. 15 instructions, 16 multiply-accumulates. */
+#define TINYFORGE_QUAD_STEP                                                                     \
+    "ldrd r8, r9, [r12], #8\n\t"                                                                \
+    "ldr r10, [lr], #4\n\t"                                                                     \
+    "sxtb16 r11, r10\n\t"                                                                       \
+    "smlad r0, r11, r8, r0\n\t"                                                                 \
+    "smlad r4, r11, r9, r4\n\t"                                                                 \
+    "sxtb16 r11, r10, ror #8\n\t"                                                               \
+    "smlad r1, r11, r8, r1\n\t"                                                                 \
+    "smlad r5, r11, r9, r5\n\t"                                                                 \
+    "ldr r10, [lr], #4\n\t"                                                                     \
+    "sxtb16 r11, r10\n\t"                                                                       \
+    "smlad r2, r11, r8, r2\n\t"                                                                 \
+    "smlad r6, r11, r9, r6\n\t"                                                                 \
+    "sxtb16 r11, r10, ror #8\n\t"                                                               \
+    "smlad r3, r11, r8, r3\n\t"                                                                 \
+    "smlad r7, r11, r9, r7\n\t"
+
+/* requant_r2_full of accumulator X: multiplier r8, s = r - 2 in r9, C in r10, 2^30 in lr, r11
+ * and r12 scratch; the int8 result replaces X. */
+#define TINYFORGE_QUAD_RQ(X)                                                                    \
+    "asr r11, " X ", #31\n\t"                                                                   \
+    "orr r12, lr, r11, lsl #31\n\t"                                                             \
+    "smlal r12, r11, " X ", r8\n\t"                                                             \
+    "asr r11, r11, r9\n\t"                                                                      \
+    "add r11, r11, r10\n\t"                                                                     \
+    "ssat " X ", #8, r11, asr #1\n\t"
+
+/* Channel J of the block: its multiplier and s, then pixel 0's and pixel 1's accumulators. */
+#define TINYFORGE_QUAD_CHANNEL(J, X0, X1)                                                       \
+    "ldr r12, [sp, #16]\n\t"                                                                    \
+    "ldr r8, [r12, #" J "]\n\t"                                                                 \
+    "ldr r12, [sp, #20]\n\t"                                                                    \
+    "ldr r9, [r12, #" J "]\n\t"                                                                 \
+    "mvn r9, r9\n\t"                                                                            \
+    "sub r9, r9, #1\n\t" TINYFORGE_QUAD_RQ(X0) TINYFORGE_QUAD_RQ(X1)
+
+/* Every block of the pair, for layers whose clamp is [-128, 127] and whose every channel's right
+ * shift is at least 2: per block the biases, the step loop (four steps a loop), the eight
+ * requantisations and stores. Naked: all 14 registers are the loop's, the state lives in a copy
+ * of `a` on the stack. Needs at least one block. */
+static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_args_t *a __attribute__((unused)))
+{
+    __asm__ volatile(
+        "push {r4-r11, lr}\n\t"
+        "sub sp, sp, #44\n\t"
+        "ldm r0, {r1-r11}\n\t"
+        "stm sp, {r1-r11}\n"
+        "0:\n\t"
+        "ldr r12, [sp, #12]\n\t"
+        "ldm r12!, {r0-r3}\n\t"
+        "str r12, [sp, #12]\n\t"
+        "mov r4, r0\n\t"
+        "mov r5, r1\n\t"
+        "mov r6, r2\n\t"
+        "mov r7, r3\n\t"
+        "ldr lr, [sp, #8]\n\t"
+        "ldr r12, [sp, #0]\n\t"
+        "ldr r8, [sp, #40]\n\t"
+        "cmp r8, #0\n\t"
+        "bne 2f\n"
+        "1:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP "2:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
+        "ldr r8, [sp, #4]\n\t"
+        "cmp r12, r8\n\t"
+        "bne 1b\n\t"
+        "str lr, [sp, #8]\n\t"
+        "ldr r10, [sp, #36]\n\t"
+        "mov lr, #0x40000000\n\t"
+        TINYFORGE_QUAD_CHANNEL("0", "r0", "r4") TINYFORGE_QUAD_CHANNEL("4", "r1", "r5")
+        TINYFORGE_QUAD_CHANNEL("8", "r2", "r6") TINYFORGE_QUAD_CHANNEL("12", "r3", "r7")
+        /* the stores; next block */
+        "ldr r12, [sp, #24]\n\t"
+        "ldr r11, [sp, #32]\n\t"
+        "strb r0, [r12, #0]\n\t"
+        "strb r1, [r12, #1]\n\t"
+        "strb r2, [r12, #2]\n\t"
+        "strb r3, [r12, #3]\n\t"
+        "add r11, r11, r12\n\t"
+        "strb r4, [r11, #0]\n\t"
+        "strb r5, [r11, #1]\n\t"
+        "strb r6, [r11, #2]\n\t"
+        "strb r7, [r11, #3]\n\t"
+        "add r12, r12, #4\n\t"
+        "str r12, [sp, #24]\n\t"
+        "ldr r8, [sp, #16]\n\t"
+        "ldr r9, [sp, #20]\n\t"
+        "add r8, r8, #16\n\t"
+        "add r9, r9, #16\n\t"
+        "str r8, [sp, #16]\n\t"
+        "str r9, [sp, #20]\n\t"
+        "ldr r11, [sp, #28]\n\t"
+        "cmp r12, r11\n\t"
+        "bne 0b\n\t"
+        "add sp, sp, #44\n\t"
+        "pop {r4-r11, pc}");
+}
+#undef TINYFORGE_QUAD_STEP
+#undef TINYFORGE_QUAD_RQ
+#undef TINYFORGE_QUAD_CHANNEL
+#define TINYFORGE_HAVE_QUADS_ASM 1
+#endif
+
+/* The pair's outputs of one block of channels oc..oc + 3 from its sums s (dot42q_s8). */
+static inline void quad_store(const tinyforge_conv_s8_t *p, const int32_t *s, int oc, int8_t *out0, int8_t *out1)
+{
+    int j;
+    for (j = 0; j < 4; ++j) {
+        out0[oc + j] = requant(s[j], p->multiplier[oc + j], p->shift[oc + j], p);
+        out1[oc + j] = requant(s[4 + j], p->multiplier[oc + j], p->shift[oc + j], p);
+    }
+}
+
+/* conv_pixel_pair over columns unpacked by unpack_column_q and a filter in quad layout: the
+ * blocks (in assembly on the core when `right2_full`: every shift <= -2 and the clamp int8's),
+ * then the plain last rows. */
+static void conv_pixel_pair_quads(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
+                                  const int32_t *bias_eff, int8_t *out0, int8_t *out1, int right2_full)
+{
+    const int blocks_end = p->out_c & ~3;
+    int oc = 0, g;
+#ifdef TINYFORGE_HAVE_QUADS_ASM
+    if (right2_full && blocks_end > 0) {
+        conv_quads_args_t a;
+        a.q = q;
+        a.q_end = q + k;
+        a.f = filter;
+        a.bias = bias_eff;
+        a.mult = p->multiplier;
+        a.shift = p->shift;
+        a.out = out0;
+        a.out_end = out0 + blocks_end;
+        a.d = (int32_t)(out1 - out0);
+        a.c = 2 * p->output_offset + 1;
+        a.half = (k >> 2) & 1; /* k / 2 steps, 4 a loop: an odd number of pairs enters at the middle */
+        conv_quads_asm(&a);
+        oc = blocks_end;
+    }
+#else
+    (void)right2_full;
+#endif
+    for (; oc < blocks_end; oc += 4) {
+        int32_t s[8];
+        int j;
+        for (j = 0; j < 4; ++j) s[j] = s[4 + j] = bias_eff[oc + j];
+        dot42q_s8(q, filter + oc * k, k, s);
+        quad_store(p, s, oc, out0, out1);
+    }
+    for (; oc < p->out_c; ++oc) {
+        const int8_t *row = filter + oc * k;
+        int32_t s0 = bias_eff[oc], s1 = bias_eff[oc];
+        for (g = 0; g < k; g += 4) {
+            const uint32_t w = tinyforge_load4(row + g);
+            const int32_t e = tinyforge_sxtb16(w), o = tinyforge_sxtb16_ror8(w);
+            s0 = tinyforge_smlad(o, q[g + 2], tinyforge_smlad(e, q[g], s0));
+            s1 = tinyforge_smlad(o, q[g + 3], tinyforge_smlad(e, q[g + 1], s1));
         }
         out0[oc] = requant(s0, p->multiplier[oc], p->shift[oc], p);
         out1[oc] = requant(s1, p->multiplier[oc], p->shift[oc], p);
@@ -1022,8 +1262,8 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
     /* Columns unpacked into the scratch's 4 k bytes: straight from the input for unpadded 1x1
      * convolutions, else gathered (scratch, scratch + k), interleaved into the upper half and
      * unpacked in place. */
-    if (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch)) {
-        int32_t *const q = (int32_t *)(void *)scratch;
+    if (TINYFORGE_CONV_QUADS || (tinyforge_aligned4(filter) && tinyforge_aligned4(scratch))) {
+        int32_t *const q = (int32_t *)(void *)scratch; /* ALIGNED16 in the generated model */
         const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
         const int pointwise = in_place && p->stride_h == 1 && p->stride_w == 1;
         int right2_full = p->act_min == -128 && p->act_max == 127, c;
@@ -1038,6 +1278,17 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
                 col0 = conv_column(p, input, pix, scratch);
                 col1 = last ? col0 : conv_column(p, input, pix + 1, scratch + k);
             }
+#if TINYFORGE_CONV_QUADS
+            if (in_place) { /* the columns are in the input, not in the scratch */
+                unpack_column_q(col0, k, 0, q);
+                unpack_column_q(col1, k, 1, q);
+            } else {
+                interleave_columns(col0, col1, k, interleaved);
+                unpack_interleaved_q(q, k);
+            }
+            conv_pixel_pair_quads(p, q, k, filter, bias_eff, output + pix * p->out_c,
+                                  last ? output + pix * p->out_c : output + (pix + 1) * p->out_c, right2_full);
+#else
             if (in_place) { /* the columns are in the input, not in the scratch */
                 unpack_column(col0, k, 0, q);
                 unpack_column(col1, k, 1, q);
@@ -1047,6 +1298,7 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
             }
             conv_pixel_pair_q(p, q, k, filter, bias_eff, output + pix * p->out_c,
                               last ? output + pix * p->out_c : output + (pix + 1) * p->out_c, right2_full);
+#endif
         }
         return;
     }
