@@ -742,21 +742,22 @@ static void conv_pixel_pair_q(const tinyforge_conv_s8_t *p, const int32_t *q, in
  * four. The compiler lays the filter out in channel quads (lower.quad_filter): per block of four
  * channels and per 4 taps t0..t3, words {c0 t0, c1 t0, c0 t2, c1 t2}, {c2 t0, c3 t0, c2 t2,
  * c3 t2}, then the same for t1, t3; SXTB16 of a word gives channel c0's (t0, t2) pair, of it
- * rotated by 8 channel c1's. The two columns are unpacked to match (unpack_column_q): per 4 taps
+ * rotated by 8 channel c1's. The two columns are unpacked to match (unpack_columns_q): per 4 taps
  * {col0 (t0, t2), col1 (t0, t2), col0 (t1, t3), col1 (t1, t3)}. One step (8 column bytes,
  * 8 filter bytes) is then an LDRD, two LDR, four SXTB16 and eight SMLAD: 16 multiply-
  * accumulates. The last out_c % 4 filter rows are plain (conv_tail_q). */
 
-/* Column `which` (0 or 1) of the pair into q, k bytes (a multiple of 4): per 4 taps
- * q[4g + which] = SXTB16 of the word, q[4g + 2 + which] = SXTB16 of it rotated by 8. */
-static void unpack_column_q(const int8_t *col, int k, int which, int32_t *q)
+/* The pair's columns (k bytes each, k a multiple of 4) into q: per 4 taps q[4g] and q[4g + 1]
+ * SXTB16 of the columns' words, q[4g + 2] and q[4g + 3] SXTB16 of them rotated by 8. */
+static void unpack_columns_q(const int8_t *col0, const int8_t *col1, int k, int32_t *q)
 {
-    int g;
-    q += which;
-    for (g = 0; g < k; g += 4, q += 4) {
-        const uint32_t w = tinyforge_load4(col + g);
-        q[0] = tinyforge_sxtb16(w);
-        q[2] = tinyforge_sxtb16_ror8(w);
+    const int8_t *const end = col0 + k;
+    for (; col0 != end; col0 += 4, col1 += 4, q += 4) {
+        const uint32_t w0 = tinyforge_load4(col0), w1 = tinyforge_load4(col1);
+        q[0] = tinyforge_sxtb16(w0);
+        q[1] = tinyforge_sxtb16(w1);
+        q[2] = tinyforge_sxtb16_ror8(w0);
+        q[3] = tinyforge_sxtb16_ror8(w1);
     }
 }
 
@@ -805,12 +806,15 @@ typedef struct {
     const int32_t *q, *q_end;     /* 0, 4: the pair's unpacked columns (k words) */
     const int8_t *f;              /* 8: the first block's filter (quad layout) */
     const int32_t *bias;          /* 12: bias_eff of the first block's channel 0 */
-    const int32_t *mult, *shift;  /* 16, 20 */
+    const int32_t *rq;            /* 16: per channel {multiplier, s = right shift - 2} (quad_rq_table) */
+    int32_t unused;               /* 20 */
     int8_t *out, *out_end;        /* 24, 28: pixel 0's output at the first block, and past the last */
     int32_t d;                    /* 32: pixel 1's output - pixel 0's */
     int32_t c;                    /* 36: 2 * output_offset + 1 */
-    int32_t half;                 /* 40: k / 2 steps, odd number of step pairs: enter at the middle */
+    int32_t skip;                 /* 40: bytes of the step loop skipped on entry (then the address) */
 } conv_quads_args_t;
+
+enum { QUAD_LOOP_STEPS = 8, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 15 32-bit instructions a step */
 
 /* One step: LDRD of the columns' pairs (r8: pixel 0, r9: pixel 1), two filter words (r10), each
  * unpacked into two channels' pairs (r11); accumulators r0-r3 pixel 0, r4-r7 pixel 1; q in r12,
@@ -833,7 +837,7 @@ typedef struct {
     "smlad r7, r11, r9, r7\n\t"
 
 /* requant_r2_full of accumulator X: multiplier r8, s = r - 2 in r9, C in r10, 2^30 in lr, r11
- * and r12 scratch; the int8 result replaces X. */
+ * and r12 scratch; the int8 result replaces X. 6 instructions. */
 #define TINYFORGE_QUAD_RQ(X)                                                                    \
     "asr r11, " X ", #31\n\t"                                                                   \
     "orr r12, lr, r11, lsl #31\n\t"                                                             \
@@ -842,26 +846,28 @@ typedef struct {
     "add r11, r11, r10\n\t"                                                                     \
     "ssat " X ", #8, r11, asr #1\n\t"
 
-/* Channel J of the block: its multiplier and s, then pixel 0's and pixel 1's accumulators. */
-#define TINYFORGE_QUAD_CHANNEL(J, X0, X1)                                                       \
+/* Channel J of the block: its multiplier and s (one LDRD at byte offset O of the table), then
+ * pixel 0's and pixel 1's accumulators. */
+#define TINYFORGE_QUAD_CHANNEL(O, X0, X1)                                                       \
     "ldr r12, [sp, #16]\n\t"                                                                    \
-    "ldr r8, [r12, #" J "]\n\t"                                                                 \
-    "ldr r12, [sp, #20]\n\t"                                                                    \
-    "ldr r9, [r12, #" J "]\n\t"                                                                 \
-    "mvn r9, r9\n\t"                                                                            \
-    "sub r9, r9, #1\n\t" TINYFORGE_QUAD_RQ(X0) TINYFORGE_QUAD_RQ(X1)
+    "ldrd r8, r9, [r12, #" O "]\n\t" TINYFORGE_QUAD_RQ(X0) TINYFORGE_QUAD_RQ(X1)
 
 /* Every block of the pair, for layers whose clamp is [-128, 127] and whose every channel's right
- * shift is at least 2: per block the biases, the step loop (four steps a loop), the eight
- * requantisations and stores. Naked: all 14 registers are the loop's, the state lives in a copy
- * of `a` on the stack. Needs at least one block. */
+ * shift is at least 2: per block the biases, the step loop (eight steps a loop, entered past
+ * `skip` bytes when k / 2 is not a multiple of 8), the eight requantisations and stores. Naked:
+ * all 14 registers are the loop's, the state lives in a copy of `a` on the stack. Needs at least
+ * one block. */
 static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_args_t *a __attribute__((unused)))
 {
     __asm__ volatile(
         "push {r4-r11, lr}\n\t"
         "sub sp, sp, #44\n\t"
         "ldm r0, {r1-r11}\n\t"
-        "stm sp, {r1-r11}\n"
+        "stm sp, {r1-r11}\n\t"
+        "adr r8, 1f\n\t" /* the loop's entry, once: 1f + skip, Thumb */
+        "add r8, r8, r11\n\t"
+        "orr r8, r8, #1\n\t"
+        "str r8, [sp, #40]\n"
         "0:\n\t"
         "ldr r12, [sp, #12]\n\t"
         "ldm r12!, {r0-r3}\n\t"
@@ -873,17 +879,18 @@ static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_arg
         "ldr lr, [sp, #8]\n\t"
         "ldr r12, [sp, #0]\n\t"
         "ldr r8, [sp, #40]\n\t"
-        "cmp r8, #0\n\t"
-        "bne 2f\n"
-        "1:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP "2:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
+        "bx r8\n\t"
+        ".p2align 2\n"
+        "1:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
+            TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
         "ldr r8, [sp, #4]\n\t"
         "cmp r12, r8\n\t"
         "bne 1b\n\t"
         "str lr, [sp, #8]\n\t"
         "ldr r10, [sp, #36]\n\t"
         "mov lr, #0x40000000\n\t"
-        TINYFORGE_QUAD_CHANNEL("0", "r0", "r4") TINYFORGE_QUAD_CHANNEL("4", "r1", "r5")
-        TINYFORGE_QUAD_CHANNEL("8", "r2", "r6") TINYFORGE_QUAD_CHANNEL("12", "r3", "r7")
+        TINYFORGE_QUAD_CHANNEL("0", "r0", "r4") TINYFORGE_QUAD_CHANNEL("8", "r1", "r5")
+        TINYFORGE_QUAD_CHANNEL("16", "r2", "r6") TINYFORGE_QUAD_CHANNEL("24", "r3", "r7")
         /* the stores; next block */
         "ldr r12, [sp, #24]\n\t"
         "ldr r11, [sp, #32]\n\t"
@@ -899,11 +906,8 @@ static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_arg
         "add r12, r12, #4\n\t"
         "str r12, [sp, #24]\n\t"
         "ldr r8, [sp, #16]\n\t"
-        "ldr r9, [sp, #20]\n\t"
-        "add r8, r8, #16\n\t"
-        "add r9, r9, #16\n\t"
+        "add r8, r8, #32\n\t"
         "str r8, [sp, #16]\n\t"
-        "str r9, [sp, #20]\n\t"
         "ldr r11, [sp, #28]\n\t"
         "cmp r12, r11\n\t"
         "bne 0b\n\t"
@@ -926,33 +930,33 @@ static inline void quad_store(const tinyforge_conv_s8_t *p, const int32_t *s, in
     }
 }
 
-/* conv_pixel_pair over columns unpacked by unpack_column_q and a filter in quad layout: the
+/* conv_pixel_pair over columns unpacked by unpack_columns_q and a filter in quad layout: the
  * blocks (in assembly on the core when `right2_full`: every shift <= -2 and the clamp int8's),
  * then the plain last rows. */
 static void conv_pixel_pair_quads(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
-                                  const int32_t *bias_eff, int8_t *out0, int8_t *out1, int right2_full)
+                                  const int32_t *bias_eff, int8_t *out0, int8_t *out1, const int32_t *rq)
 {
     const int blocks_end = p->out_c & ~3;
     int oc = 0, g;
 #ifdef TINYFORGE_HAVE_QUADS_ASM
-    if (right2_full && blocks_end > 0) {
+    if (rq != NULL && blocks_end > 0) {
         conv_quads_args_t a;
         a.q = q;
         a.q_end = q + k;
         a.f = filter;
         a.bias = bias_eff;
-        a.mult = p->multiplier;
-        a.shift = p->shift;
+        a.rq = rq;
+        a.unused = 0;
         a.out = out0;
         a.out_end = out0 + blocks_end;
         a.d = (int32_t)(out1 - out0);
         a.c = 2 * p->output_offset + 1;
-        a.half = (k >> 2) & 1; /* k / 2 steps, 4 a loop: an odd number of pairs enters at the middle */
+        a.skip = (QUAD_LOOP_STEPS - (k >> 1) % QUAD_LOOP_STEPS) % QUAD_LOOP_STEPS * QUAD_STEP_BYTES;
         conv_quads_asm(&a);
         oc = blocks_end;
     }
 #else
-    (void)right2_full;
+    (void)rq;
 #endif
     for (; oc < blocks_end; oc += 4) {
         int32_t s[8];
@@ -1267,7 +1271,22 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
         const int in_place = p->f_h == 1 && p->f_w == 1 && p->pad_h == 0 && p->pad_w == 0;
         const int pointwise = in_place && p->stride_h == 1 && p->stride_w == 1;
         int right2_full = p->act_min == -128 && p->act_max == 127, c;
+#ifdef TINYFORGE_HAVE_QUADS_ASM
+        /* the assembly's requantisation parameters, per channel {multiplier, right shift - 2}:
+         * one LDRD a channel (at most QUAD_RQ_CHANNELS, 8 bytes of stack each) */
+        int32_t rq[2 * (p->out_c <= QUAD_RQ_CHANNELS ? p->out_c : 1)];
+#else
+        int32_t *const rq = NULL;
+#endif
         for (c = 0; c < p->out_c; ++c) right2_full &= p->shift[c] <= -2;
+#ifdef TINYFORGE_HAVE_QUADS_ASM
+        right2_full &= p->out_c <= QUAD_RQ_CHANNELS;
+        for (c = 0; right2_full && c < p->out_c; ++c) {
+            rq[2 * c] = p->multiplier[c];
+            rq[2 * c + 1] = ~p->shift[c] - 1;
+        }
+#endif
+        (void)rq; /* the pair layout's loops take the arrays */
         for (; pix < pixels; pix += 2) {
             const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
             const int8_t *col0, *col1;
@@ -1280,14 +1299,14 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
             }
 #if TINYFORGE_CONV_QUADS
             if (in_place) { /* the columns are in the input, not in the scratch */
-                unpack_column_q(col0, k, 0, q);
-                unpack_column_q(col1, k, 1, q);
+                unpack_columns_q(col0, col1, k, q);
             } else {
                 interleave_columns(col0, col1, k, interleaved);
                 unpack_interleaved_q(q, k);
             }
             conv_pixel_pair_quads(p, q, k, filter, bias_eff, output + pix * p->out_c,
-                                  last ? output + pix * p->out_c : output + (pix + 1) * p->out_c, right2_full);
+                                  last ? output + pix * p->out_c : output + (pix + 1) * p->out_c,
+                                  right2_full ? rq : NULL);
 #else
             if (in_place) { /* the columns are in the input, not in the scratch */
                 unpack_column(col0, k, 0, q);
