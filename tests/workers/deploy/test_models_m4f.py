@@ -71,8 +71,9 @@ def test_m4f_dsp_kernel_edge_cases_bit_exact(name, tmp_path):
 
 
 # Shapes at the edges of the SMLAD loops (tinyforge_kernels_s8_opt.c): the convolution's 4-tap
-# step count odd and even, its 2-tap steps of every remainder mod 8 (the quad loop's entries:
-# k = 16, 20, 8, 12), channel quads with 0-3 plain rows after them, an odd last channel, an odd pixel count (the last pixel paired with
+# step count odd and even, its 2-tap steps of every remainder mod 16 (the quad loop's entries:
+# k = 288, 4, 8, 12, 16, 20, 24, 28 in the models below and vww), channel quads with 0-3 plain
+# rows after them, an odd last channel, an odd pixel count (the last pixel paired with
 # itself), rows padded past in_c (col_stride > in_c), gathered columns (padding, stride 2,
 # k > 192), and the fully connected kernel's tails (an odd input word, out_depth % 4, batches).
 DSP_EDGE_MODELS = {
@@ -81,6 +82,7 @@ DSP_EDGE_MODELS = {
     "conv1x1_in6_out6": (layer(lambda L: L.Conv2D(6, 1)), [(1, 4, 4, 6)]),
     "conv1x1_k20_out8": (layer(lambda L: L.Conv2D(8, 1)), [(1, 3, 3, 20)]),
     "conv1x1_k4_out12": (layer(lambda L: L.Conv2D(12, 1)), [(1, 2, 5, 4)]),
+    "conv1x1_k24_out4": (layer(lambda L: L.Conv2D(4, 1)), [(1, 3, 4, 24)]),
     "conv1x1_k16_out6_relu6": (  # clamp narrower than int8: the C requantisation, not the assembly
         layer(lambda L: L.Conv2D(6, 1, activation="relu6")),
         [(1, 3, 3, 16)],

@@ -814,7 +814,7 @@ typedef struct {
     int32_t skip;                 /* 40: bytes of the step loop skipped on entry (then the address) */
 } conv_quads_args_t;
 
-enum { QUAD_LOOP_STEPS = 8, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 15 32-bit instructions a step */
+enum { QUAD_LOOP_STEPS = 16, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 15 32-bit instructions a step */
 
 /* One step: LDRD of the columns' pairs (r8: pixel 0, r9: pixel 1), two filter words (r10), each
  * unpacked into two channels' pairs (r11); accumulators r0-r3 pixel 0, r4-r7 pixel 1; q in r12,
@@ -836,6 +836,8 @@ enum { QUAD_LOOP_STEPS = 8, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 1
     "smlad r3, r11, r8, r3\n\t"                                                                 \
     "smlad r7, r11, r9, r7\n\t"
 
+#define TINYFORGE_QUAD_STEP4 TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
+
 /* requant_r2_full of accumulator X: multiplier r8, s = r - 2 in r9, C in r10, 2^30 in lr, r11
  * and r12 scratch; the int8 result replaces X. 6 instructions. */
 #define TINYFORGE_QUAD_RQ(X)                                                                    \
@@ -853,8 +855,8 @@ enum { QUAD_LOOP_STEPS = 8, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 1
     "ldrd r8, r9, [r12, #" O "]\n\t" TINYFORGE_QUAD_RQ(X0) TINYFORGE_QUAD_RQ(X1)
 
 /* Every block of the pair, for layers whose clamp is [-128, 127] and whose every channel's right
- * shift is at least 2: per block the biases, the step loop (eight steps a loop, entered past
- * `skip` bytes when k / 2 is not a multiple of 8), the eight requantisations and stores. Naked:
+ * shift is at least 2: per block the biases, the step loop (sixteen steps a loop, entered past
+ * `skip` bytes when k / 2 is not a multiple of 16), the eight requantisations and stores. Naked:
  * all 14 registers are the loop's, the state lives in a copy of `a` on the stack. Needs at least
  * one block. */
 static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_args_t *a __attribute__((unused)))
@@ -881,8 +883,7 @@ static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_arg
         "ldr r8, [sp, #40]\n\t"
         "bx r8\n\t"
         ".p2align 2\n"
-        "1:\n\t" TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
-            TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP TINYFORGE_QUAD_STEP
+        "1:\n\t" TINYFORGE_QUAD_STEP4 TINYFORGE_QUAD_STEP4 TINYFORGE_QUAD_STEP4 TINYFORGE_QUAD_STEP4
         "ldr r8, [sp, #4]\n\t"
         "cmp r12, r8\n\t"
         "bne 1b\n\t"
@@ -915,6 +916,7 @@ static __attribute__((naked, noinline)) void conv_quads_asm(const conv_quads_arg
         "pop {r4-r11, pc}");
 }
 #undef TINYFORGE_QUAD_STEP
+#undef TINYFORGE_QUAD_STEP4
 #undef TINYFORGE_QUAD_RQ
 #undef TINYFORGE_QUAD_CHANNEL
 #define TINYFORGE_HAVE_QUADS_ASM 1
@@ -1005,11 +1007,22 @@ static inline void copy_bytes(int8_t *d, const int8_t *src, int n)
 #endif
 }
 
+#if TINYFORGE_DSP && !TINYFORGE_MVE && defined(__GNUC__) && !defined(__clang__)
+/* GCC would turn fill_bytes' store loop back into the memset call */
+__attribute__((optimize("no-tree-loop-distribute-patterns")))
+#endif
 static inline void fill_bytes(int8_t *d, int8_t value, int n)
 {
 #if TINYFORGE_MVE
     const int8x16_t v = vdupq_n_s8(value);
     for (; n > 0; n -= 16, d += 16) vstrbq_p_s8(d, v, vctp8q((uint32_t)n));
+#elif TINYFORGE_DSP
+    /* im2col rows pad a few bytes: stores cost less than the call */
+    if (n >= 32) {
+        memset(d, value, (size_t)n);
+        return;
+    }
+    for (; n > 0; --n) *d++ = value;
 #else
     memset(d, value, (size_t)n);
 #endif
