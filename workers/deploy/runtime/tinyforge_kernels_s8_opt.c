@@ -781,22 +781,24 @@ static void unpack_interleaved_q(int32_t *q, int k)
 static void dot42q_s8(const int32_t *q, const int8_t *f, int k, int32_t *s)
 {
     const int32_t *const end = q + k;
+    int32_t s0 = s[0], s1 = s[1], s2 = s[2], s3 = s[3], s4 = s[4], s5 = s[5], s6 = s[6], s7 = s[7];
     for (; q != end; q += 2, f += 8) {
         const uint32_t w0 = tinyforge_load4(f), w1 = tinyforge_load4(f + 4);
         const int32_t x0 = q[0], x1 = q[1];
         int32_t fa = tinyforge_sxtb16(w0);
-        s[0] = tinyforge_smlad(fa, x0, s[0]);
-        s[4] = tinyforge_smlad(fa, x1, s[4]);
+        s0 = tinyforge_smlad(fa, x0, s0);
+        s4 = tinyforge_smlad(fa, x1, s4);
         fa = tinyforge_sxtb16_ror8(w0);
-        s[1] = tinyforge_smlad(fa, x0, s[1]);
-        s[5] = tinyforge_smlad(fa, x1, s[5]);
+        s1 = tinyforge_smlad(fa, x0, s1);
+        s5 = tinyforge_smlad(fa, x1, s5);
         fa = tinyforge_sxtb16(w1);
-        s[2] = tinyforge_smlad(fa, x0, s[2]);
-        s[6] = tinyforge_smlad(fa, x1, s[6]);
+        s2 = tinyforge_smlad(fa, x0, s2);
+        s6 = tinyforge_smlad(fa, x1, s6);
         fa = tinyforge_sxtb16_ror8(w1);
-        s[3] = tinyforge_smlad(fa, x0, s[3]);
-        s[7] = tinyforge_smlad(fa, x1, s[7]);
+        s3 = tinyforge_smlad(fa, x0, s3);
+        s7 = tinyforge_smlad(fa, x1, s7);
     }
+    s[0] = s0, s[1] = s1, s[2] = s2, s[3] = s3, s[4] = s4, s[5] = s5, s[6] = s6, s[7] = s7;
 }
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32) && defined(__thumb2__) && \
@@ -812,6 +814,7 @@ typedef struct {
     int32_t d;                    /* 32: pixel 1's output - pixel 0's */
     int32_t c;                    /* 36: 2 * output_offset + 1 */
     int32_t skip;                 /* 40: bytes of the step loop skipped on entry (then the address) */
+    const int32_t *rq_table;      /* the layer's table (conv_pixel_pair_quads), not read by the assembly */
 } conv_quads_args_t;
 
 enum { QUAD_LOOP_STEPS = 16, QUAD_STEP_BYTES = 60, QUAD_RQ_CHANNELS = 256 }; /* 15 32-bit instructions a step */
@@ -933,32 +936,53 @@ static inline void quad_store(const tinyforge_conv_s8_t *p, const int32_t *s, in
 }
 
 /* conv_pixel_pair over columns unpacked by unpack_columns_q and a filter in quad layout: the
- * blocks (in assembly on the core when `right2_full`: every shift <= -2 and the clamp int8's),
- * then the plain last rows. */
+ * blocks, then the plain last rows. With `rq` (the clamp is int8's, quad_rq_table) runs of blocks
+ * whose four shifts are all <= -2 go to the assembly: every block when `fast` is NULL, else the
+ * blocks b with fast[b]; the other blocks take C. */
 static void conv_pixel_pair_quads(const tinyforge_conv_s8_t *p, const int32_t *q, int k, const int8_t *filter,
-                                  const int32_t *bias_eff, int8_t *out0, int8_t *out1, const int32_t *rq)
+                                  const int32_t *bias_eff, int8_t *out0, int8_t *out1, void *asm_args,
+                                  const uint8_t *fast)
 {
     const int blocks_end = p->out_c & ~3;
     int oc = 0, g;
 #ifdef TINYFORGE_HAVE_QUADS_ASM
-    if (rq != NULL && blocks_end > 0) {
-        conv_quads_args_t a;
-        a.q = q;
-        a.q_end = q + k;
-        a.f = filter;
-        a.bias = bias_eff;
-        a.rq = rq;
-        a.unused = 0;
-        a.out = out0;
-        a.out_end = out0 + blocks_end;
-        a.d = (int32_t)(out1 - out0);
-        a.c = 2 * p->output_offset + 1;
-        a.skip = (QUAD_LOOP_STEPS - (k >> 1) % QUAD_LOOP_STEPS) % QUAD_LOOP_STEPS * QUAD_STEP_BYTES;
-        conv_quads_asm(&a);
+    if (asm_args != NULL) {
+        conv_quads_args_t *const a = (conv_quads_args_t *)asm_args;
+        const int32_t *const rq = a->rq_table;
+        const int blocks = blocks_end / 4;
+        int b = 0, run;
+        a->d = (int32_t)(out1 - out0);
+        while (b < blocks) {
+            if (fast == NULL) {
+                run = blocks;
+            } else {
+                for (run = b; run < blocks && fast[run]; ++run) {
+                }
+            }
+            if (run > b) {
+                a->f = filter + 4 * b * k;
+                a->bias = bias_eff + 4 * b;
+                a->rq = rq + 8 * b;
+                a->out = out0 + 4 * b;
+                a->out_end = out0 + 4 * run;
+                conv_quads_asm(a);
+                b = run;
+            }
+            if (b < blocks) { /* a block with a shift > -2 */
+                int32_t s[8];
+                int j;
+                oc = 4 * b;
+                for (j = 0; j < 4; ++j) s[j] = s[4 + j] = bias_eff[oc + j];
+                dot42q_s8(q, filter + oc * k, k, s);
+                quad_store(p, s, oc, out0, out1);
+                ++b;
+            }
+        }
         oc = blocks_end;
     }
 #else
-    (void)rq;
+    (void)asm_args;
+    (void)fast;
 #endif
     for (; oc < blocks_end; oc += 4) {
         int32_t s[8];
@@ -1288,18 +1312,38 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
         /* the assembly's requantisation parameters, per channel {multiplier, right shift - 2}:
          * one LDRD a channel (at most QUAD_RQ_CHANNELS, 8 bytes of stack each) */
         int32_t rq[2 * (p->out_c <= QUAD_RQ_CHANNELS ? p->out_c : 1)];
+        uint8_t fast_blocks[QUAD_RQ_CHANNELS / 4]; /* the blocks whose four shifts are <= -2 */
+        const int use_rq = right2_full && p->out_c <= QUAD_RQ_CHANNELS;
 #else
         int32_t *const rq = NULL;
+        const int use_rq = 0;
+        uint8_t *const fast_blocks = NULL;
 #endif
         for (c = 0; c < p->out_c; ++c) right2_full &= p->shift[c] <= -2;
 #ifdef TINYFORGE_HAVE_QUADS_ASM
-        right2_full &= p->out_c <= QUAD_RQ_CHANNELS;
-        for (c = 0; right2_full && c < p->out_c; ++c) {
+        for (c = 0; use_rq && c < p->out_c; ++c) {
             rq[2 * c] = p->multiplier[c];
             rq[2 * c + 1] = ~p->shift[c] - 1;
+            if ((c & 3) == 0) fast_blocks[c >> 2] = 1;
+            if (p->shift[c] > -2) fast_blocks[c >> 2] = 0;
         }
 #endif
+#ifdef TINYFORGE_HAVE_QUADS_ASM
+        conv_quads_args_t quads_args; /* the fields every pixel pair shares */
+        void *const asm_args = use_rq ? &quads_args : NULL;
+        quads_args.q = q;
+        quads_args.q_end = q + k;
+        quads_args.unused = 0;
+        quads_args.c = 2 * p->output_offset + 1;
+        quads_args.skip = (QUAD_LOOP_STEPS - (k >> 1) % QUAD_LOOP_STEPS) % QUAD_LOOP_STEPS * QUAD_STEP_BYTES;
+        quads_args.rq_table = rq;
+#else
+        void *const asm_args = NULL;
+#endif
         (void)rq; /* the pair layout's loops take the arrays */
+        (void)use_rq;
+        (void)fast_blocks;
+        (void)asm_args;
         for (; pix < pixels; pix += 2) {
             const int last = pix + 1 >= pixels; /* odd pixel count: pair the last pixel with itself */
             const int8_t *col0, *col1;
@@ -1319,7 +1363,7 @@ void tinyforge_conv2d_s8_opt(const tinyforge_conv_s8_t *params, const int8_t *in
             }
             conv_pixel_pair_quads(p, q, k, filter, bias_eff, output + pix * p->out_c,
                                   last ? output + pix * p->out_c : output + (pix + 1) * p->out_c,
-                                  right2_full ? rq : NULL);
+                                  asm_args, right2_full ? NULL : fast_blocks);
 #else
             if (in_place) { /* the columns are in the input, not in the scratch */
                 unpack_column(col0, k, 0, q);
