@@ -1271,11 +1271,17 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  * runs the same nine taps and no pixel is at a border. An input row is copied once per group and
  * stays while the output rows read it. Per tap SMLABB/SMLATT add the four products. Strides
  * other than 1 and 2, and rows wider than a copy, take the generic loops. */
+/* A filter version's block (w[v] below): words 0..17 the unpacked taps, 18..21 the biases,
+ * 22 + 3 j .. 24 + 3 j channel j's {multiplier, rounding term with the output offset, r - 1}
+ * (rq[j][0], rq[j][1], rq[j][2]), so that the two-pixel loop reaches everything from one
+ * pointer (byte offsets 72, 88 + 12 j). */
+enum { DW_BLOCK_WORDS = 34 };
 typedef struct {
-    /* the filter, unpacked: w[v][3 * s + kx] = {channels 0 and 2, channels 1 and 3} of the tap
-     * in filter row (s - v) mod 3, column kx, the one that reads row copy s when the output
-     * row's first input row y0 is in copy v = y0 mod 3 */
-    int32_t w[3][9][2];
+    /* the filter, unpacked: w[v][2 * (3 * s + kx) + {0, 1}] = {channels 0 and 2, channels 1
+     * and 3} of the tap in filter row (s - v) mod 3, column kx, the one that reads row copy s
+     * when the output row's first input row y0 is in copy v = y0 mod 3; then the block's
+     * biases and requantisation (DW_BLOCK_WORDS) */
+    int32_t w[3][DW_BLOCK_WORDS];
     int32_t bias[4];            /* bias_eff of the four channels */
     /* per channel {multiplier, 2^(r-2) + (output_offset << (r-1)), r - 1, 2^(r-2)} */
     int32_t rq[4][4];
@@ -1342,8 +1348,8 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         const int ky = t / 3, kx = t % 3;
         for (v = 0; v < 3; ++v) {
             const int copy = (ky + v) % 3; /* filter row ky reads copy (ky + v) mod 3 */
-            g->w[v][3 * copy + kx][0] = tinyforge_sxtb16(w);
-            g->w[v][3 * copy + kx][1] = tinyforge_sxtb16_ror8(w);
+            g->w[v][2 * (3 * copy + kx)] = tinyforge_sxtb16(w);
+            g->w[v][2 * (3 * copy + kx) + 1] = tinyforge_sxtb16_ror8(w);
         }
     }
     g->fast = g->fold = 1;
@@ -1360,6 +1366,13 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         g->rq[j][1] =
             g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
+    for (v = 0; v < 3; ++v)
+        for (j = 0; j < 4; ++j) {
+            g->w[v][18 + j] = g->bias[j];
+            g->w[v][22 + 3 * j] = g->rq[j][0];
+            g->w[v][23 + 3 * j] = g->rq[j][1];
+            g->w[v][24 + 3 * j] = g->rq[j][2];
+        }
 }
 
 /* One pixel: tap (copy, kx) reads the pairs at q[DW_ROW_WORDS * copy + 2 * kx], w the filter
@@ -1508,9 +1521,119 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     }
 }
 
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+/* Stride 1: ctx[1] >= 1 pairs of horizontally neighbouring output pixels (ctx: {out, pairs,
+ * C}) for groups dw_store_fast applies to, in one loop in assembly (all 14 registers). The two
+ * pixels share each tap's filter LDRD, and the input pairs of column kx + 1, loaded for the
+ * right pixel's tap kx, serve the left pixel's tap kx + 1: a filter row is 3 filter and 4 input
+ * LDRD for 24 multiply-accumulates. The right pixel's accumulators start from the biases in its
+ * first tap (filter row 0 runs right to left for it); each channel's requantisation constants
+ * are loaded once for both pixels, and dw_requant's low word is built without a constant
+ * register: lo = (x & 2^31) | 2^30, hi = rnd + (x >> 31). 16 bytes of stack while the loop
+ * runs (out, pairs left, q, C). fw: the filter version's block (DW_BLOCK_WORDS). Returns q
+ * moved on by the pixels done. */
+#define TINYFORGE_DW_MAC2(P0, P1, P2, P3, A0, A1, A2, A3)                                         \
+    "smlabb %[" P0 "], %[x02], %[f02], %[" A0 "]\n\t"                                              \
+    "smlatt %[" P2 "], %[x02], %[f02], %[" A2 "]\n\t"                                              \
+    "smlabb %[" P1 "], %[x13], %[f13], %[" A1 "]\n\t"                                              \
+    "smlatt %[" P3 "], %[x13], %[f13], %[" A3 "]\n\t"
+#define TINYFORGE_DW_MACA TINYFORGE_DW_MAC2("a0", "a1", "a2", "a3", "a0", "a1", "a2", "a3")
+#define TINYFORGE_DW_MACB TINYFORGE_DW_MAC2("b0", "b1", "b2", "b3", "b0", "b1", "b2", "b3")
+#define TINYFORGE_DW_LDX(OFF) "ldrd %[x02], %[x13], [%[q], #" OFF "]\n\t"
+#define TINYFORGE_DW_LDF(OFF) "ldrd %[f02], %[f13], [%[fw], #" OFF "]\n\t"
+/* one filter row, left to right: input columns at R0..R3 (bytes from q), taps at F0..F2 */
+#define TINYFORGE_DW_ROW2(R0, R1, R2, R3, F0, F1, F2)                                             \
+    TINYFORGE_DW_LDF(F0) TINYFORGE_DW_LDX(R0) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R1)               \
+    TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F1) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R2)                  \
+    TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F2) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R3) TINYFORGE_DW_MACB
+/* channel J's requantisation and stores: m = x02, rnd = x13, lo = f02, hi = f13, out = q, the
+ * right pixel's out = b0 (set up by EXTRA in channel 0, once b0 is consumed) */
+#define TINYFORGE_DW_RQ2(A, B, J, EXTRA)                                                          \
+    "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
+    "and %[f02], %[" A "], #0x80000000\n\t"                                                        \
+    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
+    "add %[f13], %[x13], %[" A "], asr #31\n\t"                                                    \
+    "smlal %[f02], %[f13], %[" A "], %[x02]\n\t"                                                   \
+    "and %[f02], %[" B "], #0x80000000\n\t"                                                        \
+    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
+    "add %[" A "], %[x13], %[" B "], asr #31\n\t"                                                  \
+    "smlal %[f02], %[" A "], %[" B "], %[x02]\n\t"                                                 \
+    "ldr %[x02], [%[fw], #96+12*" #J "]\n\t" EXTRA                                                 \
+    "asr %[f13], %[f13], %[x02]\n\t"                                                               \
+    "asr %[" A "], %[" A "], %[x02]\n\t"                                                           \
+    "ssat %[f13], #8, %[f13]\n\t"                                                                  \
+    "ssat %[" A "], #8, %[" A "]\n\t"                                                              \
+    "strb %[f13], [%[q], #" #J "]\n\t"                                                             \
+    "strb %[" A "], [%[b0], #" #J "]\n\t"
+
+static __attribute__((noinline)) const int32_t *dw_pairs_s1(const int32_t *fw, const int32_t *q,
+                                                            const int32_t *ctx)
+{
+    int32_t a0, a1, a2, a3, b0, b1, b2, b3, f02, f13, x13;
+    int32_t x02 = (int32_t)(intptr_t)ctx;
+    __asm__ volatile(
+        "sub sp, sp, #16\n\t"
+        "ldrd %[f02], %[f13], [%[x02]]\n\t" /* out, pairs */
+        "ldr %[x13], [%[x02], #8]\n\t"      /* C */
+        "strd %[f02], %[f13], [sp]\n\t"
+        "str %[x13], [sp, #12]\n\t"
+        "1:\n\t"
+        "ldrd %[a0], %[a1], [%[fw], #72]\n\t" /* the biases */
+        "ldrd %[a2], %[a3], [%[fw], #80]\n\t"
+        /* filter row 0, right to left: b starts from the biases; q moves on by 2 columns */
+        TINYFORGE_DW_LDF("16") TINYFORGE_DW_LDX("24")
+        TINYFORGE_DW_MAC2("b0", "b1", "b2", "b3", "a0", "a1", "a2", "a3")
+        "ldrd %[x02], %[x13], [%[q], #16]!\n\t"
+        TINYFORGE_DW_MACA TINYFORGE_DW_LDF("8") TINYFORGE_DW_MACB TINYFORGE_DW_LDX("-8")
+        TINYFORGE_DW_MACA TINYFORGE_DW_LDF("0") TINYFORGE_DW_MACB TINYFORGE_DW_LDX("-16")
+        TINYFORGE_DW_MACA
+        /* filter rows 1 and 2 (copies at 480 and 960 bytes, less the 16 q moved on) */
+        TINYFORGE_DW_ROW2("464", "472", "480", "488", "24", "32", "40")
+        TINYFORGE_DW_ROW2("944", "952", "960", "968", "48", "56", "64")
+        "str %[q], [sp, #8]\n\t"
+        "ldr %[q], [sp]\n\t"
+        TINYFORGE_DW_RQ2("a0", "b0", 0, "ldr %[b0], [sp, #12]\n\tadd %[b0], %[q], %[b0]\n\t")
+        TINYFORGE_DW_RQ2("a1", "b1", 1, "")
+        TINYFORGE_DW_RQ2("a2", "b2", 2, "")
+        TINYFORGE_DW_RQ2("a3", "b3", 3, "")
+        "ldr %[x02], [sp, #12]\n\t"
+        "add %[q], %[b0], %[x02]\n\t" /* out + 2 C */
+        "ldr %[x02], [sp, #4]\n\t"
+        "str %[q], [sp]\n\t"
+        "subs %[x02], %[x02], #1\n\t"
+        "str %[x02], [sp, #4]\n\t"
+        "ldr %[q], [sp, #8]\n\t"
+        "bne 1b\n\t"
+        "add sp, sp, #16"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
+          [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [f02] "=&r"(f02), [f13] "=&r"(f13),
+          [x13] "=&r"(x13), [x02] "+r"(x02), [q] "+r"(q)
+        : [fw] "r"(fw)
+        : "cc", "memory");
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)b0, (void)b1, (void)b2, (void)b3;
+    (void)f02, (void)f13, (void)x13, (void)x02;
+    return q;
+}
+#undef TINYFORGE_DW_MAC2
+#undef TINYFORGE_DW_MACA
+#undef TINYFORGE_DW_MACB
+#undef TINYFORGE_DW_LDX
+#undef TINYFORGE_DW_LDF
+#undef TINYFORGE_DW_ROW2
+#undef TINYFORGE_DW_RQ2
+#endif
+
 static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
                                                      const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+    if (n >= 2) {
+        const int32_t ctx[3] = {(int32_t)(intptr_t)out, n >> 1, p->in_c};
+        q = dw_pairs_s1(w, q, ctx);
+        out += (size_t)(n & ~1) * p->in_c;
+        n &= 1;
+    }
+#endif
     dw_row_fast(p, g, w, q, out, n, 1);
 }
 
@@ -1549,7 +1672,7 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
             dw_group_prepare(p, filter, bias_eff, c, &g);
             for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
                 const int y0 = oy * p->stride_h - p->pad_h;
-                const int32_t *const w = &g.w[v][0][0];
+                const int32_t *const w = &g.w[v][0];
                 const int32_t *q = copies;
                 int8_t *out = out_b + (size_t)oy * out_w * C + c;
                 int copy = v;
