@@ -1419,23 +1419,29 @@ static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* The padded, unpacked copy of one input row into dst: `lead` zero-point columns, `n` columns
- * from src (four channels, C bytes apart), `tail` zero-point columns; src NULL: a row outside
- * the image, all zero points. zp: the zero point's pairs (SXTB16 of four zero-point bytes). */
-static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, int32_t zp, int32_t *dst)
+/* The unpacked copy of one input row's n columns (four channels, C bytes apart) into dst; src
+ * NULL: a row outside the image, all zero points. zp: the zero point's pairs (SXTB16 of four
+ * zero-point bytes). The padding columns around them hold zp from the start (dw3x3_s8_dsp) and
+ * are never written again. */
+static void dw_copy_row(const int8_t *src, int C, int n, int32_t zp, int32_t *dst)
 {
-    int32_t *end;
+    int32_t *const end = dst + 2 * n;
     if (src == NULL) {
-        lead += n + tail;
-        n = tail = 0;
+        for (; dst != end; dst += 2) dst[0] = dst[1] = zp;
+        return;
     }
-    for (end = dst + 2 * lead; dst != end; dst += 2) dst[0] = dst[1] = zp;
-    for (end = dst + 2 * n; dst != end; dst += 2, src += C) {
+    for (; n >= 2; n -= 2, dst += 4, src += 2 * C) { /* two columns a loop */
+        const uint32_t x = tinyforge_load4(src), y = tinyforge_load4(src + C);
+        dst[0] = tinyforge_sxtb16(x);
+        dst[1] = tinyforge_sxtb16_ror8(x);
+        dst[2] = tinyforge_sxtb16(y);
+        dst[3] = tinyforge_sxtb16_ror8(y);
+    }
+    if (n > 0) {
         const uint32_t x = tinyforge_load4(src);
         dst[0] = tinyforge_sxtb16(x);
         dst[1] = tinyforge_sxtb16_ror8(x);
     }
-    for (end = dst + 2 * tail; dst != end; dst += 2) dst[0] = dst[1] = zp;
 }
 
 /* Requantise one pixel's four accumulators into out[0..3] when g->fold and the clamp is int8's:
@@ -1566,7 +1572,7 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     "strb %[f13], [%[q], #" #J "]\n\t"                                                             \
     "strb %[" A "], [%[b0], #" #J "]\n\t"
 
-static __attribute__((noinline)) const int32_t *dw_pairs_s1(const int32_t *fw, const int32_t *q,
+static inline __attribute__((always_inline)) const int32_t *dw_pairs_s1(const int32_t *fw, const int32_t *q,
                                                             const int32_t *ctx)
 {
     int32_t a0, a1, a2, a3, b0, b1, b2, b3, f02, f13, x13;
@@ -1657,12 +1663,12 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
     /* a copied row: column i holds input column i - pad_w (the zero point outside) */
     const int lead = p->pad_w < width ? p->pad_w : width;
     const int n_in = p->in_w < width - lead ? p->in_w : width - lead;
-    const int tail = width - lead - n_in;
     int32_t copies[3 * DW_ROW_WORDS];
     int b, c, oy, ox, k;
     dw_group_t g;
     int32_t acc[4];
     if (width > DW_ROW_COLUMNS || (S != 1 && S != 2)) return 0;
+    for (k = 0; k < 3 * DW_ROW_WORDS; ++k) copies[k] = zp; /* the padding columns, for good */
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
@@ -1670,6 +1676,25 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
             int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
             int v = v_first;                                  /* y0 mod 3 */
             dw_group_prepare(p, filter, bias_eff, c, &g);
+            if (S == 1 && p->stride_h == 1 && TINYFORGE_LIKELY(g.fold && full)) {
+                /* one new input row an output row: input row y goes to copy (y + pad_h + v_first)
+                 * mod 3 */
+                const int row_step = p->in_w * C;
+                int8_t *out = out_b + c;
+                int y = -p->pad_h;
+                int32_t *dst = copies + v * DW_ROW_WORDS + 2 * lead;
+                for (k = 0; k < 2; ++k, ++y) {
+                    dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
+                    dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
+                }
+                for (oy = 0; oy < p->out_h; ++oy, ++y, out += (size_t)out_w * C) {
+                    dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
+                    dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
+                    dw_row_fast_s1(p, &g, &g.w[v][0], copies, out, out_w);
+                    v = v == 2 ? 0 : v + 1;
+                }
+                continue;
+            }
             for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
                 const int y0 = oy * p->stride_h - p->pad_h;
                 const int32_t *const w = &g.w[v][0];
@@ -1680,7 +1705,7 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
                     if (held[copy] != y0 + k) {
                         const int y = y0 + k;
                         dw_copy_row(y >= 0 && y < p->in_h ? in_b + (size_t)y * p->in_w * C + c : NULL, C,
-                                    lead, n_in, tail, zp, copies + copy * DW_ROW_WORDS);
+                                    n_in, zp, copies + copy * DW_ROW_WORDS + 2 * lead);
                         held[copy] = y0 + k;
                     }
                 }
