@@ -1342,16 +1342,17 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
                              int c, dw_group_t *g)
 {
     const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
-    int t, j, v;
-    for (t = 0; t < 9; ++t) {
-        const uint32_t w = tinyforge_load4(f + 4 * t);
-        const int ky = t / 3, kx = t % 3;
-        for (v = 0; v < 3; ++v) {
-            const int copy = (ky + v) % 3; /* filter row ky reads copy (ky + v) mod 3 */
-            g->w[v][2 * (3 * copy + kx)] = tinyforge_sxtb16(w);
-            g->w[v][2 * (3 * copy + kx) + 1] = tinyforge_sxtb16_ror8(w);
+    int ky, kx, j, v;
+    for (ky = 0; ky < 3; ++ky)
+        for (kx = 0; kx < 3; ++kx, f += 4) {
+            const uint32_t w = tinyforge_load4(f);
+            const int32_t w02 = tinyforge_sxtb16(w), w13 = tinyforge_sxtb16_ror8(w);
+            int copy = ky; /* filter row ky reads copy (ky + v) mod 3 */
+            for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
+                g->w[v][2 * (3 * copy + kx)] = w02;
+                g->w[v][2 * (3 * copy + kx) + 1] = w13;
+            }
         }
-    }
     g->fast = g->fold = 1;
     for (j = 0; j < 4; ++j) {
         const int32_t shift = p->shift[c + j];
@@ -1366,13 +1367,14 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         g->rq[j][1] =
             g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
-    for (v = 0; v < 3; ++v)
-        for (j = 0; j < 4; ++j) {
-            g->w[v][18 + j] = g->bias[j];
-            g->w[v][22 + 3 * j] = g->rq[j][0];
-            g->w[v][23 + 3 * j] = g->rq[j][1];
-            g->w[v][24 + 3 * j] = g->rq[j][2];
-        }
+    if (p->stride_w != 1 || !g->fold) return; /* the blocks' rest serves dw_pairs_s1 only */
+    for (j = 0; j < 4; ++j) {
+        g->w[0][18 + j] = g->bias[j];
+        g->w[0][22 + 3 * j] = g->rq[j][0];
+        g->w[0][23 + 3 * j] = g->rq[j][1];
+        g->w[0][24 + 3 * j] = g->rq[j][2];
+    }
+    for (j = 18; j < DW_BLOCK_WORDS; ++j) g->w[1][j] = g->w[2][j] = g->w[0][j];
 }
 
 /* One pixel: tap (copy, kx) reads the pairs at q[DW_ROW_WORDS * copy + 2 * kx], w the filter
@@ -1668,7 +1670,8 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
     dw_group_t g;
     int32_t acc[4];
     if (width > DW_ROW_COLUMNS || (S != 1 && S != 2)) return 0;
-    for (k = 0; k < 3 * DW_ROW_WORDS; ++k) copies[k] = zp; /* the padding columns, for good */
+    for (k = 0; k < 2 * width; ++k) /* the padding columns, for good */
+        copies[k] = copies[DW_ROW_WORDS + k] = copies[2 * DW_ROW_WORDS + k] = zp;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
