@@ -1574,17 +1574,33 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     "strb %[f13], [%[q], #" #J "]\n\t"                                                             \
     "strb %[" A "], [%[b0], #" #J "]\n\t"
 
-static inline __attribute__((always_inline)) const int32_t *dw_pairs_s1(const int32_t *fw, const int32_t *q,
+/* channel J of the single pixel: m = x02, rnd = x13, lo = f02, hi = f13, out = q */
+#define TINYFORGE_DW_RQ1(A, J)                                                                    \
+    "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
+    "and %[f02], %[" A "], #0x80000000\n\t"                                                        \
+    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
+    "add %[f13], %[x13], %[" A "], asr #31\n\t"                                                    \
+    "smlal %[f02], %[f13], %[" A "], %[x02]\n\t"                                                   \
+    "ldr %[x02], [%[fw], #96+12*" #J "]\n\t"                                                       \
+    "asr %[f13], %[f13], %[x02]\n\t"                                                               \
+    "ssat %[f13], #8, %[f13]\n\t"                                                                  \
+    "strb %[f13], [%[q], #" #J "]\n\t"
+#define TINYFORGE_DW_TAP1(R, F) TINYFORGE_DW_LDF(F) TINYFORGE_DW_LDX(R) TINYFORGE_DW_MACA
+
+static inline __attribute__((always_inline)) void dw_row_s1(const int32_t *fw, const int32_t *q,
                                                             const int32_t *ctx)
 {
     int32_t a0, a1, a2, a3, b0, b1, b2, b3, f02, f13, x13;
     int32_t x02 = (int32_t)(intptr_t)ctx;
     __asm__ volatile(
-        "sub sp, sp, #16\n\t"
+        "sub sp, sp, #24\n\t"
         "ldrd %[f02], %[f13], [%[x02]]\n\t" /* out, pairs */
-        "ldr %[x13], [%[x02], #8]\n\t"      /* C */
+        "ldrd %[x13], %[x02], [%[x02], #8]\n\t" /* C, odd */
         "strd %[f02], %[f13], [sp]\n\t"
         "str %[x13], [sp, #12]\n\t"
+        "str %[x02], [sp, #16]\n\t"
+        "cmp %[f13], #0\n\t"
+        "beq 2f\n\t"
         "1:\n\t"
         "ldrd %[a0], %[a1], [%[fw], #72]\n\t" /* the biases */
         "ldrd %[a2], %[a3], [%[fw], #80]\n\t"
@@ -1612,15 +1628,28 @@ static inline __attribute__((always_inline)) const int32_t *dw_pairs_s1(const in
         "str %[x02], [sp, #4]\n\t"
         "ldr %[q], [sp, #8]\n\t"
         "bne 1b\n\t"
-        "add sp, sp, #16"
+        "2:\n\t"
+        "ldr %[x02], [sp, #16]\n\t"
+        "cmp %[x02], #0\n\t"
+        "beq 3f\n\t"
+        /* the last pixel of an odd row, alone */
+        "ldrd %[a0], %[a1], [%[fw], #72]\n\t"
+        "ldrd %[a2], %[a3], [%[fw], #80]\n\t"
+        TINYFORGE_DW_TAP1("0", "0") TINYFORGE_DW_TAP1("8", "8") TINYFORGE_DW_TAP1("16", "16")
+        TINYFORGE_DW_TAP1("480", "24") TINYFORGE_DW_TAP1("488", "32") TINYFORGE_DW_TAP1("496", "40")
+        TINYFORGE_DW_TAP1("960", "48") TINYFORGE_DW_TAP1("968", "56") TINYFORGE_DW_TAP1("976", "64")
+        "ldr %[q], [sp]\n\t"
+        TINYFORGE_DW_RQ1("a0", 0) TINYFORGE_DW_RQ1("a1", 1) TINYFORGE_DW_RQ1("a2", 2)
+        TINYFORGE_DW_RQ1("a3", 3)
+        "3:\n\t"
+        "add sp, sp, #24"
         : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
           [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [f02] "=&r"(f02), [f13] "=&r"(f13),
           [x13] "=&r"(x13), [x02] "+r"(x02), [q] "+r"(q)
         : [fw] "r"(fw)
         : "cc", "memory");
     (void)a0, (void)a1, (void)a2, (void)a3, (void)b0, (void)b1, (void)b2, (void)b3;
-    (void)f02, (void)f13, (void)x13, (void)x02;
-    return q;
+    (void)f02, (void)f13, (void)x13, (void)x02, (void)q;
 }
 #undef TINYFORGE_DW_MAC2
 #undef TINYFORGE_DW_MACA
@@ -1629,20 +1658,20 @@ static inline __attribute__((always_inline)) const int32_t *dw_pairs_s1(const in
 #undef TINYFORGE_DW_LDF
 #undef TINYFORGE_DW_ROW2
 #undef TINYFORGE_DW_RQ2
+#undef TINYFORGE_DW_RQ1
+#undef TINYFORGE_DW_TAP1
 #endif
 
 static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
                                                      const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    if (n >= 2) {
-        const int32_t ctx[3] = {(int32_t)(intptr_t)out, n >> 1, p->in_c};
-        q = dw_pairs_s1(w, q, ctx);
-        out += (size_t)(n & ~1) * p->in_c;
-        n &= 1;
-    }
-#endif
+    const int32_t ctx[4] = {(int32_t)(intptr_t)out, n >> 1, p->in_c, n & 1};
+    (void)g;
+    dw_row_s1(w, q, ctx);
+#else
     dw_row_fast(p, g, w, q, out, n, 1);
+#endif
 }
 
 static __attribute__((noinline)) void dw_row_fast_s2(const tinyforge_conv_s8_t *p, const dw_group_t *g,
