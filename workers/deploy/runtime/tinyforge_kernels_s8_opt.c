@@ -1269,8 +1269,10 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  * The group's input rows are copied, unpacked alike, into three padded rows: the columns and
  * rows outside the image hold the input zero point (exact with the folded bias), so every pixel
  * runs the same nine taps and no pixel is at a border. An input row is copied once per group and
- * stays while the output rows read it. Per tap SMLABB/SMLATT add the four products. Strides
- * other than 1 and 2, and rows wider than a copy, take the generic loops. */
+ * stays while the output rows read it (the padding columns are filled once per call, a copy
+ * writes the inside only). Per tap SMLABB/SMLATT add the four products. Stride 1 with the fast
+ * requantisation runs whole rows in assembly, two pixels at a time (dw_row_s1). Strides other
+ * than 1 and 2, and rows wider than a copy, take the generic loops. */
 /* A filter version's block (w[v] below): words 0..17 the unpacked taps, 18..21 the biases,
  * 22 + 3 j .. 24 + 3 j channel j's {multiplier, rounding term with the output offset, r - 1}
  * (rq[j][0], rq[j][1], rq[j][2]), so that the two-pixel loop reaches everything from one
@@ -1530,16 +1532,17 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
 }
 
 #if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-/* Stride 1: ctx[1] >= 1 pairs of horizontally neighbouring output pixels (ctx: {out, pairs,
- * C}) for groups dw_store_fast applies to, in one loop in assembly (all 14 registers). The two
+/* Stride 1: one output row (ctx: {out, pairs, C, odd}: 2 pairs + odd pixels, C bytes apart)
+ * for groups dw_store_fast applies to, q the row copies (three, DW_ROW_WORDS apart), fw the
+ * filter version's block (DW_BLOCK_WORDS); in one loop in assembly (all 14 registers) over pairs
+ * of horizontally neighbouring pixels, then the odd last pixel alone. The two
  * pixels share each tap's filter LDRD, and the input pairs of column kx + 1, loaded for the
  * right pixel's tap kx, serve the left pixel's tap kx + 1: a filter row is 3 filter and 4 input
  * LDRD for 24 multiply-accumulates. The right pixel's accumulators start from the biases in its
  * first tap (filter row 0 runs right to left for it); each channel's requantisation constants
  * are loaded once for both pixels, and dw_requant's low word is built without a constant
- * register: lo = (x & 2^31) | 2^30, hi = rnd + (x >> 31). 16 bytes of stack while the loop
- * runs (out, pairs left, q, C). fw: the filter version's block (DW_BLOCK_WORDS). Returns q
- * moved on by the pixels done. */
+ * register: lo = (x & 2^31) | 2^30, hi = rnd + (x >> 31). 24 bytes of stack while the loop
+ * runs (out, pairs left, q, C, odd). */
 #define TINYFORGE_DW_MAC2(P0, P1, P2, P3, A0, A1, A2, A3)                                         \
     "smlabb %[" P0 "], %[x02], %[f02], %[" A0 "]\n\t"                                              \
     "smlatt %[" P2 "], %[x02], %[f02], %[" A2 "]\n\t"                                              \
@@ -1722,7 +1725,14 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
                 for (oy = 0; oy < p->out_h; ++oy, ++y, out += (size_t)out_w * C) {
                     dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
                     dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+                    {
+                        const int32_t ctx[4] = {(int32_t)(intptr_t)out, out_w >> 1, C, out_w & 1};
+                        dw_row_s1(&g.w[v][0], copies, ctx);
+                    }
+#else
                     dw_row_fast_s1(p, &g, &g.w[v][0], copies, out, out_w);
+#endif
                     v = v == 2 ? 0 : v + 1;
                 }
                 continue;
