@@ -1259,6 +1259,11 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 #endif
 
 #if TINYFORGE_DSP && !TINYFORGE_MVE
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#define TINYFORGE_DW_ASM 1 /* dw_row_s1 */
+#else
+#define TINYFORGE_DW_ASM 0
+#endif
 /* Depthwise 3x3 with the DSP extension (dilation 1, stride 1 or 2, channels a multiple of 4), one
  * group of four channels at a time over the whole image, so that the group's constants are
  * prepared once:
@@ -1289,6 +1294,7 @@ typedef struct {
     int32_t rq[4][4];
     int fast;                   /* all four right shifts r >= 2: dw_requant applies */
     int fold;                   /* and r <= 23: rq[j][1] holds the output offset too */
+    int s1;                     /* dw_row_s1 applies (stride 1, fold, int8 clamp; see there) */
 } dw_group_t;
 
 /* Input row y is copied into copy y mod 3 of three contiguous padded rows, unpacked: per column
@@ -1344,17 +1350,7 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
                              int c, dw_group_t *g)
 {
     const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
-    int ky, kx, j, v;
-    for (ky = 0; ky < 3; ++ky)
-        for (kx = 0; kx < 3; ++kx, f += 4) {
-            const uint32_t w = tinyforge_load4(f);
-            const int32_t w02 = tinyforge_sxtb16(w), w13 = tinyforge_sxtb16_ror8(w);
-            int copy = ky; /* filter row ky reads copy (ky + v) mod 3 */
-            for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
-                g->w[v][2 * (3 * copy + kx)] = w02;
-                g->w[v][2 * (3 * copy + kx) + 1] = w13;
-            }
-        }
+    int ky, kx, j, v, dbl;
     g->fast = g->fold = 1;
     for (j = 0; j < 4; ++j) {
         const int32_t shift = p->shift[c + j];
@@ -1369,12 +1365,45 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         g->rq[j][1] =
             g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
-    if (p->stride_w != 1 || !g->fold) return; /* the blocks' rest serves dw_pairs_s1 only */
-    for (j = 0; j < 4; ++j) {
-        g->w[0][18 + j] = g->bias[j];
+    g->s1 = p->stride_w == 1 && g->fold && p->act_min == -128 && p->act_max == 127;
+    dbl = 0;
+#if TINYFORGE_DW_ASM
+    /* the assembly works on doubled accumulators (see dw_row_s1): |2 x| < 2^31 needs
+     * |bias| < 2^29 (nine taps add at most 9 * 128 * 128 < 2^18); else the C loop */
+    if (g->s1) {
+        for (j = 0; j < 4; ++j)
+            g->s1 &= g->bias[j] > -((int32_t)1 << 29) && g->bias[j] < ((int32_t)1 << 29);
+        dbl = g->s1;
+    }
+#endif
+    if (dbl) /* the taps' int16 halves doubled (|2 w| <= 256) */
+        for (ky = 0; ky < 3; ++ky)
+            for (kx = 0; kx < 3; ++kx, f += 4) {
+                const int32_t w02 = (int32_t)((uint32_t)(uint16_t)(2 * f[0]) | (uint32_t)(uint16_t)(2 * f[2]) << 16);
+                const int32_t w13 = (int32_t)((uint32_t)(uint16_t)(2 * f[1]) | (uint32_t)(uint16_t)(2 * f[3]) << 16);
+                int copy = ky; /* filter row ky reads copy (ky + v) mod 3 */
+                for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
+                    g->w[v][2 * (3 * copy + kx)] = w02;
+                    g->w[v][2 * (3 * copy + kx) + 1] = w13;
+                }
+            }
+    else
+        for (ky = 0; ky < 3; ++ky)
+            for (kx = 0; kx < 3; ++kx, f += 4) {
+                const uint32_t w = tinyforge_load4(f);
+                const int32_t w02 = tinyforge_sxtb16(w), w13 = tinyforge_sxtb16_ror8(w);
+                int copy = ky;
+                for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
+                    g->w[v][2 * (3 * copy + kx)] = w02;
+                    g->w[v][2 * (3 * copy + kx) + 1] = w13;
+                }
+            }
+    if (!g->s1) return; /* the blocks' rest serves dw_row_s1 only */
+    for (j = 0; j < 4; ++j) { /* doubled in the assembly's build: bias, rounding term, shift + 1 */
+        g->w[0][18 + j] = (int32_t)((uint32_t)g->bias[j] << dbl);
         g->w[0][22 + 3 * j] = g->rq[j][0];
-        g->w[0][23 + 3 * j] = g->rq[j][1];
-        g->w[0][24 + 3 * j] = g->rq[j][2];
+        g->w[0][23 + 3 * j] = (int32_t)((uint32_t)g->rq[j][1] << dbl);
+        g->w[0][24 + 3 * j] = g->rq[j][2] + dbl;
     }
     for (j = 18; j < DW_BLOCK_WORDS; ++j) g->w[1][j] = g->w[2][j] = g->w[0][j];
 }
@@ -1531,7 +1560,7 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     }
 }
 
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#if TINYFORGE_DW_ASM
 /* Stride 1: one output row (ctx: {out, pairs, C, odd}: 2 pairs + odd pixels, C bytes apart)
  * for groups dw_store_fast applies to, q the row copies (three, DW_ROW_WORDS apart), fw the
  * filter version's block (DW_BLOCK_WORDS); in one loop in assembly (all 14 registers) over pairs
@@ -1540,9 +1569,13 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
  * right pixel's tap kx, serve the left pixel's tap kx + 1: a filter row is 3 filter and 4 input
  * LDRD for 24 multiply-accumulates. The right pixel's accumulators start from the biases in its
  * first tap (filter row 0 runs right to left for it); each channel's requantisation constants
- * are loaded once for both pixels, and dw_requant's low word is built without a constant
- * register: lo = (x & 2^31) | 2^30, hi = rnd + (x >> 31). 24 bytes of stack while the loop
- * runs (out, pairs left, q, C, odd). */
+ * are loaded once for both pixels. The requantisation is dw_requant's in two instructions, on
+ * doubled accumulators (the block's taps and biases are doubled, |bias| < 2^29 so that 2 x
+ * fits): with nudge = +-2^30 by the sign of x, hi(x m + nudge + rnd 2^32) >> (r - 1) =
+ * (2 x m + 2 nudge + 2 rnd 2^32) >> (32 + r), and 2 nudge = +-2^31 is SMMLAR's rounding for
+ * x >= 0, one less in the high word for x < 0: SMMLAR (ra = 2 rnd) plus x >> 31, then >> r (the
+ * block holds 2 rnd and r). 24 bytes of stack while the loop runs (out, pairs left, q, C,
+ * odd). */
 #define TINYFORGE_DW_MAC2(P0, P1, P2, P3, A0, A1, A2, A3)                                         \
     "smlabb %[" P0 "], %[x02], %[f02], %[" A0 "]\n\t"                                              \
     "smlatt %[" P2 "], %[x02], %[f02], %[" A2 "]\n\t"                                              \
@@ -1557,18 +1590,15 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     TINYFORGE_DW_LDF(F0) TINYFORGE_DW_LDX(R0) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R1)               \
     TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F1) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R2)                  \
     TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F2) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R3) TINYFORGE_DW_MACB
-/* channel J's requantisation and stores: m = x02, rnd = x13, lo = f02, hi = f13, out = q, the
- * right pixel's out = b0 (set up by EXTRA in channel 0, once b0 is consumed) */
+/* channel J's requantisation and stores, on doubled accumulators (2 x, see dw_row_s1):
+ * m = x02, 2 rnd = x13, hi = f13, out = q, the right pixel's out = b0 (set up by EXTRA in
+ * channel 0, once b0 is consumed) */
 #define TINYFORGE_DW_RQ2(A, B, J, EXTRA)                                                          \
     "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
-    "and %[f02], %[" A "], #0x80000000\n\t"                                                        \
-    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
-    "add %[f13], %[x13], %[" A "], asr #31\n\t"                                                    \
-    "smlal %[f02], %[f13], %[" A "], %[x02]\n\t"                                                   \
-    "and %[f02], %[" B "], #0x80000000\n\t"                                                        \
-    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
-    "add %[" A "], %[x13], %[" B "], asr #31\n\t"                                                  \
-    "smlal %[f02], %[" A "], %[" B "], %[x02]\n\t"                                                 \
+    "smmlar %[f13], %[" A "], %[x02], %[x13]\n\t"                                                  \
+    "add %[f13], %[f13], %[" A "], asr #31\n\t"                                                    \
+    "smmlar %[" A "], %[" B "], %[x02], %[x13]\n\t"                                                \
+    "add %[" A "], %[" A "], %[" B "], asr #31\n\t"                                                \
     "ldr %[x02], [%[fw], #96+12*" #J "]\n\t" EXTRA                                                 \
     "asr %[f13], %[f13], %[x02]\n\t"                                                               \
     "asr %[" A "], %[" A "], %[x02]\n\t"                                                           \
@@ -1576,14 +1606,11 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     "ssat %[" A "], #8, %[" A "]\n\t"                                                              \
     "strb %[f13], [%[q], #" #J "]\n\t"                                                             \
     "strb %[" A "], [%[b0], #" #J "]\n\t"
-
-/* channel J of the single pixel: m = x02, rnd = x13, lo = f02, hi = f13, out = q */
+/* channel J of the single pixel: the same, out = q */
 #define TINYFORGE_DW_RQ1(A, J)                                                                    \
     "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
-    "and %[f02], %[" A "], #0x80000000\n\t"                                                        \
-    "orr %[f02], %[f02], #0x40000000\n\t"                                                          \
-    "add %[f13], %[x13], %[" A "], asr #31\n\t"                                                    \
-    "smlal %[f02], %[f13], %[" A "], %[x02]\n\t"                                                   \
+    "smmlar %[f13], %[" A "], %[x02], %[x13]\n\t"                                                  \
+    "add %[f13], %[f13], %[" A "], asr #31\n\t"                                                    \
     "ldr %[x02], [%[fw], #96+12*" #J "]\n\t"                                                       \
     "asr %[f13], %[f13], %[x02]\n\t"                                                               \
     "ssat %[f13], #8, %[f13]\n\t"                                                                  \
@@ -1668,13 +1695,14 @@ static inline __attribute__((always_inline)) void dw_row_s1(const int32_t *fw, c
 static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
                                                      const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-    const int32_t ctx[4] = {(int32_t)(intptr_t)out, n >> 1, p->in_c, n & 1};
-    (void)g;
-    dw_row_s1(w, q, ctx);
-#else
-    dw_row_fast(p, g, w, q, out, n, 1);
+#if TINYFORGE_DW_ASM
+    if (TINYFORGE_LIKELY(g->s1)) {
+        const int32_t ctx[4] = {(int32_t)(intptr_t)out, n >> 1, p->in_c, n & 1};
+        dw_row_s1(w, q, ctx);
+        return;
+    }
 #endif
+    dw_row_fast(p, g, w, q, out, n, 1);
 }
 
 static __attribute__((noinline)) void dw_row_fast_s2(const tinyforge_conv_s8_t *p, const dw_group_t *g,
@@ -1711,13 +1739,16 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
             int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
             int v = v_first;                                  /* y0 mod 3 */
             dw_group_prepare(p, filter, bias_eff, c, &g);
-            if (S == 1 && p->stride_h == 1 && TINYFORGE_LIKELY(g.fold && full)) {
+            if (p->stride_h == 1 && TINYFORGE_LIKELY(g.s1)) {
                 /* one new input row an output row: input row y goes to copy (y + pad_h + v_first)
                  * mod 3 */
                 const int row_step = p->in_w * C;
                 int8_t *out = out_b + c;
                 int y = -p->pad_h;
                 int32_t *dst = copies + v * DW_ROW_WORDS + 2 * lead;
+#if TINYFORGE_DW_ASM
+                int32_t ctx[4] = {0, out_w >> 1, C, out_w & 1};
+#endif
                 for (k = 0; k < 2; ++k, ++y) {
                     dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
                     dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
@@ -1725,11 +1756,9 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
                 for (oy = 0; oy < p->out_h; ++oy, ++y, out += (size_t)out_w * C) {
                     dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
                     dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
-#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
-                    {
-                        const int32_t ctx[4] = {(int32_t)(intptr_t)out, out_w >> 1, C, out_w & 1};
-                        dw_row_s1(&g.w[v][0], copies, ctx);
-                    }
+#if TINYFORGE_DW_ASM
+                    ctx[0] = (int32_t)(intptr_t)out;
+                    dw_row_s1(&g.w[v][0], copies, ctx);
 #else
                     dw_row_fast_s1(p, &g, &g.w[v][0], copies, out, out_w);
 #endif
