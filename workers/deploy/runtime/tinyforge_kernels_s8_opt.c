@@ -1456,13 +1456,36 @@ static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *
  * NULL: a row outside the image, all zero points. zp: the zero point's pairs (SXTB16 of four
  * zero-point bytes). The padding columns around them hold zp from the start (dw3x3_s8_dsp) and
  * are never written again. */
-static void dw_copy_row(const int8_t *src, int C, int n, int32_t zp, int32_t *dst)
+static inline __attribute__((always_inline)) void dw_copy_row(const int8_t *src, int C, int n, int32_t zp,
+                                                              int32_t *dst)
 {
     int32_t *const end = dst + 2 * n;
     if (src == NULL) {
         for (; dst != end; dst += 2) dst[0] = dst[1] = zp;
         return;
     }
+#if TINYFORGE_DW_ASM
+    if (n >= 2) { /* two columns a loop: two loads, four SXTB16, two STRD */
+        int32_t k = n >> 1, x, y, a, b;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[x], [%[s]]\n\t"
+                         "ldr %[y], [%[s], %[c]]\n\t"
+                         "add %[s], %[s], %[c], lsl #1\n\t"
+                         "sxtb16 %[a], %[x]\n\t"
+                         "sxtb16 %[x], %[x], ror #8\n\t"
+                         "sxtb16 %[b], %[y]\n\t"
+                         "sxtb16 %[y], %[y], ror #8\n\t"
+                         "strd %[a], %[x], [%[d]], #16\n\t"
+                         "strd %[b], %[y], [%[d], #-8]\n\t"
+                         "subs %[k], %[k], #1\n\t"
+                         "bne 1b"
+                         : [s] "+r"(src), [d] "+r"(dst), [k] "+r"(k), [x] "=&r"(x), [y] "=&r"(y),
+                           [a] "=&r"(a), [b] "=&r"(b)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+        n &= 1;
+    }
+#endif
     for (; n >= 2; n -= 2, dst += 4, src += 2 * C) { /* two columns a loop */
         const uint32_t x = tinyforge_load4(src), y = tinyforge_load4(src + C);
         dst[0] = tinyforge_sxtb16(x);
