@@ -1587,6 +1587,11 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
 #endif
 
 #if TINYFORGE_DSP && !TINYFORGE_MVE
+#if defined(__ARM_FEATURE_DSP) && defined(__ARM_FEATURE_SIMD32)
+#define TINYFORGE_DW_ASM 1 /* dw_row_s1 */
+#else
+#define TINYFORGE_DW_ASM 0
+#endif
 /* Depthwise 3x3 with the DSP extension (dilation 1, stride 1 or 2, channels a multiple of 4), one
  * group of four channels at a time over the whole image, so that the group's constants are
  * prepared once:
@@ -1597,18 +1602,27 @@ static inline void dw3x3_pixel_mve(const tinyforge_conv_s8_t *p, const int8_t *r
  * The group's input rows are copied, unpacked alike, into three padded rows: the columns and
  * rows outside the image hold the input zero point (exact with the folded bias), so every pixel
  * runs the same nine taps and no pixel is at a border. An input row is copied once per group and
- * stays while the output rows read it. Per tap SMLABB/SMLATT add the four products. Strides
- * other than 1 and 2, and rows wider than a copy, take the generic loops. */
+ * stays while the output rows read it (the padding columns are filled once per call, a copy
+ * writes the inside only). Per tap SMLABB/SMLATT add the four products. Stride 1 with the fast
+ * requantisation runs whole rows in assembly, two pixels at a time (dw_row_s1). Strides other
+ * than 1 and 2, and rows wider than a copy, take the generic loops. */
+/* A filter version's block (w[v] below): words 0..17 the unpacked taps, 18..21 the biases,
+ * 22 + 3 j .. 24 + 3 j channel j's {multiplier, rounding term with the output offset, r - 1}
+ * (rq[j][0], rq[j][1], rq[j][2]), so that the two-pixel loop reaches everything from one
+ * pointer (byte offsets 72, 88 + 12 j). */
+enum { DW_BLOCK_WORDS = 34 };
 typedef struct {
-    /* the filter, unpacked: w[v][3 * s + kx] = {channels 0 and 2, channels 1 and 3} of the tap
-     * in filter row (s - v) mod 3, column kx, the one that reads row copy s when the output
-     * row's first input row y0 is in copy v = y0 mod 3 */
-    int32_t w[3][9][2];
+    /* the filter, unpacked: w[v][2 * (3 * s + kx) + {0, 1}] = {channels 0 and 2, channels 1
+     * and 3} of the tap in filter row (s - v) mod 3, column kx, the one that reads row copy s
+     * when the output row's first input row y0 is in copy v = y0 mod 3; then the block's
+     * biases and requantisation (DW_BLOCK_WORDS) */
+    int32_t w[3][DW_BLOCK_WORDS];
     int32_t bias[4];            /* bias_eff of the four channels */
     /* per channel {multiplier, 2^(r-2) + (output_offset << (r-1)), r - 1, 2^(r-2)} */
     int32_t rq[4][4];
     int fast;                   /* all four right shifts r >= 2: dw_requant applies */
     int fold;                   /* and r <= 23: rq[j][1] holds the output offset too */
+    int s1;                     /* dw_row_s1 applies (stride 1, fold, int8 clamp; see there) */
 } dw_group_t;
 
 /* Input row y is copied into copy y mod 3 of three contiguous padded rows, unpacked: per column
@@ -1664,16 +1678,7 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
                              int c, dw_group_t *g)
 {
     const int8_t *f = filter + c * 9; /* group c / 4 of the grouped layout: [9 taps][4] */
-    int t, j, v;
-    for (t = 0; t < 9; ++t) {
-        const uint32_t w = tinyforge_load4(f + 4 * t);
-        const int ky = t / 3, kx = t % 3;
-        for (v = 0; v < 3; ++v) {
-            const int copy = (ky + v) % 3; /* filter row ky reads copy (ky + v) mod 3 */
-            g->w[v][3 * copy + kx][0] = tinyforge_sxtb16(w);
-            g->w[v][3 * copy + kx][1] = tinyforge_sxtb16_ror8(w);
-        }
-    }
+    int ky, kx, j, v, dbl;
     g->fast = g->fold = 1;
     for (j = 0; j < 4; ++j) {
         const int32_t shift = p->shift[c + j];
@@ -1688,6 +1693,47 @@ static void dw_group_prepare(const tinyforge_conv_s8_t *p, const int8_t *filter,
         g->rq[j][1] =
             g->fold ? (int32_t)((uint32_t)g->rq[j][3] + ((uint32_t)p->output_offset << (-shift - 1))) : 0;
     }
+    g->s1 = p->stride_w == 1 && g->fold && p->act_min == -128 && p->act_max == 127;
+    dbl = 0;
+#if TINYFORGE_DW_ASM
+    /* the assembly works on doubled accumulators (see dw_row_s1): |2 x| < 2^31 needs
+     * |bias| < 2^29 (nine taps add at most 9 * 128 * 128 < 2^18); else the C loop */
+    if (g->s1) {
+        for (j = 0; j < 4; ++j)
+            g->s1 &= g->bias[j] > -((int32_t)1 << 29) && g->bias[j] < ((int32_t)1 << 29);
+        dbl = g->s1;
+    }
+#endif
+    if (dbl) /* the taps' int16 halves doubled (|2 w| <= 256) */
+        for (ky = 0; ky < 3; ++ky)
+            for (kx = 0; kx < 3; ++kx, f += 4) {
+                const int32_t w02 = (int32_t)((uint32_t)(uint16_t)(2 * f[0]) | (uint32_t)(uint16_t)(2 * f[2]) << 16);
+                const int32_t w13 = (int32_t)((uint32_t)(uint16_t)(2 * f[1]) | (uint32_t)(uint16_t)(2 * f[3]) << 16);
+                int copy = ky; /* filter row ky reads copy (ky + v) mod 3 */
+                for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
+                    g->w[v][2 * (3 * copy + kx)] = w02;
+                    g->w[v][2 * (3 * copy + kx) + 1] = w13;
+                }
+            }
+    else
+        for (ky = 0; ky < 3; ++ky)
+            for (kx = 0; kx < 3; ++kx, f += 4) {
+                const uint32_t w = tinyforge_load4(f);
+                const int32_t w02 = tinyforge_sxtb16(w), w13 = tinyforge_sxtb16_ror8(w);
+                int copy = ky;
+                for (v = 0; v < 3; ++v, copy = copy == 2 ? 0 : copy + 1) {
+                    g->w[v][2 * (3 * copy + kx)] = w02;
+                    g->w[v][2 * (3 * copy + kx) + 1] = w13;
+                }
+            }
+    if (!g->s1) return; /* the blocks' rest serves dw_row_s1 only */
+    for (j = 0; j < 4; ++j) { /* doubled in the assembly's build: bias, rounding term, shift + 1 */
+        g->w[0][18 + j] = (int32_t)((uint32_t)g->bias[j] << dbl);
+        g->w[0][22 + 3 * j] = g->rq[j][0];
+        g->w[0][23 + 3 * j] = (int32_t)((uint32_t)g->rq[j][1] << dbl);
+        g->w[0][24 + 3 * j] = g->rq[j][2] + dbl;
+    }
+    for (j = 18; j < DW_BLOCK_WORDS; ++j) g->w[1][j] = g->w[2][j] = g->w[0][j];
 }
 
 /* One pixel: tap (copy, kx) reads the pairs at q[DW_ROW_WORDS * copy + 2 * kx], w the filter
@@ -1734,23 +1780,52 @@ static inline __attribute__((always_inline)) void dw3x3_pixel(const dw_group_t *
     acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
 }
 
-/* The padded, unpacked copy of one input row into dst: `lead` zero-point columns, `n` columns
- * from src (four channels, C bytes apart), `tail` zero-point columns; src NULL: a row outside
- * the image, all zero points. zp: the zero point's pairs (SXTB16 of four zero-point bytes). */
-static void dw_copy_row(const int8_t *src, int C, int lead, int n, int tail, int32_t zp, int32_t *dst)
+/* The unpacked copy of one input row's n columns (four channels, C bytes apart) into dst; src
+ * NULL: a row outside the image, all zero points. zp: the zero point's pairs (SXTB16 of four
+ * zero-point bytes). The padding columns around them hold zp from the start (dw3x3_s8_dsp) and
+ * are never written again. */
+static inline __attribute__((always_inline)) void dw_copy_row(const int8_t *src, int C, int n, int32_t zp,
+                                                              int32_t *dst)
 {
-    int32_t *end;
+    int32_t *const end = dst + 2 * n;
     if (src == NULL) {
-        lead += n + tail;
-        n = tail = 0;
+        for (; dst != end; dst += 2) dst[0] = dst[1] = zp;
+        return;
     }
-    for (end = dst + 2 * lead; dst != end; dst += 2) dst[0] = dst[1] = zp;
-    for (end = dst + 2 * n; dst != end; dst += 2, src += C) {
+#if TINYFORGE_DW_ASM
+    if (n >= 2) { /* two columns a loop: two loads, four SXTB16, two STRD */
+        int32_t k = n >> 1, x, y, a, b;
+        __asm__ volatile("1:\n\t"
+                         "ldr %[x], [%[s]]\n\t"
+                         "ldr %[y], [%[s], %[c]]\n\t"
+                         "add %[s], %[s], %[c], lsl #1\n\t"
+                         "sxtb16 %[a], %[x]\n\t"
+                         "sxtb16 %[x], %[x], ror #8\n\t"
+                         "sxtb16 %[b], %[y]\n\t"
+                         "sxtb16 %[y], %[y], ror #8\n\t"
+                         "strd %[a], %[x], [%[d]], #16\n\t"
+                         "strd %[b], %[y], [%[d], #-8]\n\t"
+                         "subs %[k], %[k], #1\n\t"
+                         "bne 1b"
+                         : [s] "+r"(src), [d] "+r"(dst), [k] "+r"(k), [x] "=&r"(x), [y] "=&r"(y),
+                           [a] "=&r"(a), [b] "=&r"(b)
+                         : [c] "r"(C)
+                         : "cc", "memory");
+        n &= 1;
+    }
+#endif
+    for (; n >= 2; n -= 2, dst += 4, src += 2 * C) { /* two columns a loop */
+        const uint32_t x = tinyforge_load4(src), y = tinyforge_load4(src + C);
+        dst[0] = tinyforge_sxtb16(x);
+        dst[1] = tinyforge_sxtb16_ror8(x);
+        dst[2] = tinyforge_sxtb16(y);
+        dst[3] = tinyforge_sxtb16_ror8(y);
+    }
+    if (n > 0) {
         const uint32_t x = tinyforge_load4(src);
         dst[0] = tinyforge_sxtb16(x);
         dst[1] = tinyforge_sxtb16_ror8(x);
     }
-    for (end = dst + 2 * tail; dst != end; dst += 2) dst[0] = dst[1] = zp;
 }
 
 /* Requantise one pixel's four accumulators into out[0..3] when g->fold and the clamp is int8's:
@@ -1836,9 +1911,148 @@ static inline __attribute__((always_inline)) void dw_row_fast(const tinyforge_co
     }
 }
 
+#if TINYFORGE_DW_ASM
+/* Stride 1: one output row (ctx: {out, pairs, C, odd}: 2 pairs + odd pixels, C bytes apart)
+ * for groups dw_store_fast applies to, q the row copies (three, DW_ROW_WORDS apart), fw the
+ * filter version's block (DW_BLOCK_WORDS); in one loop in assembly (all 14 registers) over pairs
+ * of horizontally neighbouring pixels, then the odd last pixel alone. The two
+ * pixels share each tap's filter LDRD, and the input pairs of column kx + 1, loaded for the
+ * right pixel's tap kx, serve the left pixel's tap kx + 1: a filter row is 3 filter and 4 input
+ * LDRD for 24 multiply-accumulates. The right pixel's accumulators start from the biases in its
+ * first tap (filter row 0 runs right to left for it); each channel's requantisation constants
+ * are loaded once for both pixels. The requantisation is dw_requant's in two instructions, on
+ * doubled accumulators (the block's taps and biases are doubled, |bias| < 2^29 so that 2 x
+ * fits): with nudge = +-2^30 by the sign of x, hi(x m + nudge + rnd 2^32) >> (r - 1) =
+ * (2 x m + 2 nudge + 2 rnd 2^32) >> (32 + r), and 2 nudge = +-2^31 is SMMLAR's rounding for
+ * x >= 0, one less in the high word for x < 0: SMMLAR (ra = 2 rnd) plus x >> 31, then >> r (the
+ * block holds 2 rnd and r). 24 bytes of stack while the loop runs (out, pairs left, q, C,
+ * odd). */
+#define TINYFORGE_DW_MAC2(P0, P1, P2, P3, A0, A1, A2, A3)                                         \
+    "smlabb %[" P0 "], %[x02], %[f02], %[" A0 "]\n\t"                                              \
+    "smlatt %[" P2 "], %[x02], %[f02], %[" A2 "]\n\t"                                              \
+    "smlabb %[" P1 "], %[x13], %[f13], %[" A1 "]\n\t"                                              \
+    "smlatt %[" P3 "], %[x13], %[f13], %[" A3 "]\n\t"
+#define TINYFORGE_DW_MACA TINYFORGE_DW_MAC2("a0", "a1", "a2", "a3", "a0", "a1", "a2", "a3")
+#define TINYFORGE_DW_MACB TINYFORGE_DW_MAC2("b0", "b1", "b2", "b3", "b0", "b1", "b2", "b3")
+#define TINYFORGE_DW_LDX(OFF) "ldrd %[x02], %[x13], [%[q], #" OFF "]\n\t"
+#define TINYFORGE_DW_LDF(OFF) "ldrd %[f02], %[f13], [%[fw], #" OFF "]\n\t"
+/* one filter row, left to right: input columns at R0..R3 (bytes from q), taps at F0..F2 */
+#define TINYFORGE_DW_ROW2(R0, R1, R2, R3, F0, F1, F2)                                             \
+    TINYFORGE_DW_LDF(F0) TINYFORGE_DW_LDX(R0) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R1)               \
+    TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F1) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R2)                  \
+    TINYFORGE_DW_MACB TINYFORGE_DW_LDF(F2) TINYFORGE_DW_MACA TINYFORGE_DW_LDX(R3) TINYFORGE_DW_MACB
+/* channel J's requantisation and stores, on doubled accumulators (2 x, see dw_row_s1):
+ * m = x02, 2 rnd = x13, hi = f13, out = q, the right pixel's out = b0 (set up by EXTRA in
+ * channel 0, once b0 is consumed) */
+#define TINYFORGE_DW_RQ2(A, B, J, EXTRA)                                                          \
+    "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
+    "smmlar %[f13], %[" A "], %[x02], %[x13]\n\t"                                                  \
+    "add %[f13], %[f13], %[" A "], asr #31\n\t"                                                    \
+    "smmlar %[" A "], %[" B "], %[x02], %[x13]\n\t"                                                \
+    "add %[" A "], %[" A "], %[" B "], asr #31\n\t"                                                \
+    "ldr %[x02], [%[fw], #96+12*" #J "]\n\t" EXTRA                                                 \
+    "asr %[f13], %[f13], %[x02]\n\t"                                                               \
+    "asr %[" A "], %[" A "], %[x02]\n\t"                                                           \
+    "ssat %[f13], #8, %[f13]\n\t"                                                                  \
+    "ssat %[" A "], #8, %[" A "]\n\t"                                                              \
+    "strb %[f13], [%[q], #" #J "]\n\t"                                                             \
+    "strb %[" A "], [%[b0], #" #J "]\n\t"
+/* channel J of the single pixel: the same, out = q */
+#define TINYFORGE_DW_RQ1(A, J)                                                                    \
+    "ldrd %[x02], %[x13], [%[fw], #88+12*" #J "]\n\t"                                              \
+    "smmlar %[f13], %[" A "], %[x02], %[x13]\n\t"                                                  \
+    "add %[f13], %[f13], %[" A "], asr #31\n\t"                                                    \
+    "ldr %[x02], [%[fw], #96+12*" #J "]\n\t"                                                       \
+    "asr %[f13], %[f13], %[x02]\n\t"                                                               \
+    "ssat %[f13], #8, %[f13]\n\t"                                                                  \
+    "strb %[f13], [%[q], #" #J "]\n\t"
+#define TINYFORGE_DW_TAP1(R, F) TINYFORGE_DW_LDF(F) TINYFORGE_DW_LDX(R) TINYFORGE_DW_MACA
+
+static inline __attribute__((always_inline)) void dw_row_s1(const int32_t *fw, const int32_t *q,
+                                                            const int32_t *ctx)
+{
+    int32_t a0, a1, a2, a3, b0, b1, b2, b3, f02, f13, x13;
+    int32_t x02 = (int32_t)(intptr_t)ctx;
+    __asm__ volatile(
+        "sub sp, sp, #24\n\t"
+        "ldrd %[f02], %[f13], [%[x02]]\n\t" /* out, pairs */
+        "ldrd %[x13], %[x02], [%[x02], #8]\n\t" /* C, odd */
+        "strd %[f02], %[f13], [sp]\n\t"
+        "str %[x13], [sp, #12]\n\t"
+        "str %[x02], [sp, #16]\n\t"
+        "cmp %[f13], #0\n\t"
+        "beq 2f\n\t"
+        "1:\n\t"
+        "ldrd %[a0], %[a1], [%[fw], #72]\n\t" /* the biases */
+        "ldrd %[a2], %[a3], [%[fw], #80]\n\t"
+        /* filter row 0, right to left: b starts from the biases; q moves on by 2 columns */
+        TINYFORGE_DW_LDF("16") TINYFORGE_DW_LDX("24")
+        TINYFORGE_DW_MAC2("b0", "b1", "b2", "b3", "a0", "a1", "a2", "a3")
+        "ldrd %[x02], %[x13], [%[q], #16]!\n\t"
+        TINYFORGE_DW_MACA TINYFORGE_DW_LDF("8") TINYFORGE_DW_MACB TINYFORGE_DW_LDX("-8")
+        TINYFORGE_DW_MACA TINYFORGE_DW_LDF("0") TINYFORGE_DW_MACB TINYFORGE_DW_LDX("-16")
+        TINYFORGE_DW_MACA
+        /* filter rows 1 and 2 (copies at 480 and 960 bytes, less the 16 q moved on) */
+        TINYFORGE_DW_ROW2("464", "472", "480", "488", "24", "32", "40")
+        TINYFORGE_DW_ROW2("944", "952", "960", "968", "48", "56", "64")
+        "str %[q], [sp, #8]\n\t"
+        "ldr %[q], [sp]\n\t"
+        TINYFORGE_DW_RQ2("a0", "b0", 0, "ldr %[b0], [sp, #12]\n\tadd %[b0], %[q], %[b0]\n\t")
+        TINYFORGE_DW_RQ2("a1", "b1", 1, "")
+        TINYFORGE_DW_RQ2("a2", "b2", 2, "")
+        TINYFORGE_DW_RQ2("a3", "b3", 3, "")
+        "ldr %[x02], [sp, #12]\n\t"
+        "add %[q], %[b0], %[x02]\n\t" /* out + 2 C */
+        "ldr %[x02], [sp, #4]\n\t"
+        "str %[q], [sp]\n\t"
+        "subs %[x02], %[x02], #1\n\t"
+        "str %[x02], [sp, #4]\n\t"
+        "ldr %[q], [sp, #8]\n\t"
+        "bne 1b\n\t"
+        "2:\n\t"
+        "ldr %[x02], [sp, #16]\n\t"
+        "cmp %[x02], #0\n\t"
+        "beq 3f\n\t"
+        /* the last pixel of an odd row, alone */
+        "ldrd %[a0], %[a1], [%[fw], #72]\n\t"
+        "ldrd %[a2], %[a3], [%[fw], #80]\n\t"
+        TINYFORGE_DW_TAP1("0", "0") TINYFORGE_DW_TAP1("8", "8") TINYFORGE_DW_TAP1("16", "16")
+        TINYFORGE_DW_TAP1("480", "24") TINYFORGE_DW_TAP1("488", "32") TINYFORGE_DW_TAP1("496", "40")
+        TINYFORGE_DW_TAP1("960", "48") TINYFORGE_DW_TAP1("968", "56") TINYFORGE_DW_TAP1("976", "64")
+        "ldr %[q], [sp]\n\t"
+        TINYFORGE_DW_RQ1("a0", 0) TINYFORGE_DW_RQ1("a1", 1) TINYFORGE_DW_RQ1("a2", 2)
+        TINYFORGE_DW_RQ1("a3", 3)
+        "3:\n\t"
+        "add sp, sp, #24"
+        : [a0] "=&r"(a0), [a1] "=&r"(a1), [a2] "=&r"(a2), [a3] "=&r"(a3), [b0] "=&r"(b0),
+          [b1] "=&r"(b1), [b2] "=&r"(b2), [b3] "=&r"(b3), [f02] "=&r"(f02), [f13] "=&r"(f13),
+          [x13] "=&r"(x13), [x02] "+r"(x02), [q] "+r"(q)
+        : [fw] "r"(fw)
+        : "cc", "memory");
+    (void)a0, (void)a1, (void)a2, (void)a3, (void)b0, (void)b1, (void)b2, (void)b3;
+    (void)f02, (void)f13, (void)x13, (void)x02, (void)q;
+}
+#undef TINYFORGE_DW_MAC2
+#undef TINYFORGE_DW_MACA
+#undef TINYFORGE_DW_MACB
+#undef TINYFORGE_DW_LDX
+#undef TINYFORGE_DW_LDF
+#undef TINYFORGE_DW_ROW2
+#undef TINYFORGE_DW_RQ2
+#undef TINYFORGE_DW_RQ1
+#undef TINYFORGE_DW_TAP1
+#endif
+
 static __attribute__((noinline)) void dw_row_fast_s1(const tinyforge_conv_s8_t *p, const dw_group_t *g,
                                                      const int32_t *w, const int32_t *q, int8_t *out, int n)
 {
+#if TINYFORGE_DW_ASM
+    if (TINYFORGE_LIKELY(g->s1)) {
+        const int32_t ctx[4] = {(int32_t)(intptr_t)out, n >> 1, p->in_c, n & 1};
+        dw_row_s1(w, q, ctx);
+        return;
+    }
+#endif
     dw_row_fast(p, g, w, q, out, n, 1);
 }
 
@@ -1862,12 +2076,13 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
     /* a copied row: column i holds input column i - pad_w (the zero point outside) */
     const int lead = p->pad_w < width ? p->pad_w : width;
     const int n_in = p->in_w < width - lead ? p->in_w : width - lead;
-    const int tail = width - lead - n_in;
     int32_t copies[3 * DW_ROW_WORDS];
     int b, c, oy, ox, k;
     dw_group_t g;
     int32_t acc[4];
     if (width > DW_ROW_COLUMNS || (S != 1 && S != 2)) return 0;
+    for (k = 0; k < 2 * width; ++k) /* the padding columns, for good */
+        copies[k] = copies[DW_ROW_WORDS + k] = copies[2 * DW_ROW_WORDS + k] = zp;
     for (b = 0; b < p->batches; ++b) {
         const int8_t *in_b = input + (size_t)b * p->in_h * p->in_w * C;
         int8_t *out_b = output + (size_t)b * p->out_h * out_w * C;
@@ -1875,9 +2090,36 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
             int held[3] = {INT32_MIN, INT32_MIN, INT32_MIN}; /* the input row in each copy */
             int v = v_first;                                  /* y0 mod 3 */
             dw_group_prepare(p, filter, bias_eff, c, &g);
+            if (p->stride_h == 1 && TINYFORGE_LIKELY(g.s1)) {
+                /* one new input row an output row: input row y goes to copy (y + pad_h + v_first)
+                 * mod 3 */
+                const int row_step = p->in_w * C;
+                int8_t *out = out_b + c;
+                int y = -p->pad_h;
+                int32_t *dst = copies + v * DW_ROW_WORDS + 2 * lead;
+#if TINYFORGE_DW_ASM
+                int32_t ctx[4] = {0, out_w >> 1, C, out_w & 1};
+#endif
+                for (k = 0; k < 2; ++k, ++y) {
+                    dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
+                    dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
+                }
+                for (oy = 0; oy < p->out_h; ++oy, ++y, out += (size_t)out_w * C) {
+                    dw_copy_row(y >= 0 && y < p->in_h ? in_b + y * row_step + c : NULL, C, n_in, zp, dst);
+                    dst = dst == copies + 2 * DW_ROW_WORDS + 2 * lead ? copies + 2 * lead : dst + DW_ROW_WORDS;
+#if TINYFORGE_DW_ASM
+                    ctx[0] = (int32_t)(intptr_t)out;
+                    dw_row_s1(&g.w[v][0], copies, ctx);
+#else
+                    dw_row_fast_s1(p, &g, &g.w[v][0], copies, out, out_w);
+#endif
+                    v = v == 2 ? 0 : v + 1;
+                }
+                continue;
+            }
             for (oy = 0; oy < p->out_h; ++oy, v = (v + p->stride_h) % 3) {
                 const int y0 = oy * p->stride_h - p->pad_h;
-                const int32_t *const w = &g.w[v][0][0];
+                const int32_t *const w = &g.w[v][0];
                 const int32_t *q = copies;
                 int8_t *out = out_b + (size_t)oy * out_w * C + c;
                 int copy = v;
@@ -1885,7 +2127,7 @@ static int dw3x3_s8_dsp(const tinyforge_conv_s8_t *params, const int8_t *input, 
                     if (held[copy] != y0 + k) {
                         const int y = y0 + k;
                         dw_copy_row(y >= 0 && y < p->in_h ? in_b + (size_t)y * p->in_w * C + c : NULL, C,
-                                    lead, n_in, tail, zp, copies + copy * DW_ROW_WORDS);
+                                    n_in, zp, copies + copy * DW_ROW_WORDS + 2 * lead);
                         held[copy] = y0 + k;
                     }
                 }
