@@ -398,6 +398,27 @@ def test_a_socket_path_that_is_taken_is_refused(verified, tmp_path):
     assert not stale.exists()  # the runner removes its socket when it stops
 
 
+def test_the_socket_path_appears_only_once_it_accepts_connections(verified, tmp_path):
+    # Edge Impulse's runners connect the moment the path exists; a runner that bound the path before
+    # listening on it refused them now and then (seen in CI under load).
+    exe = verified["dir"] / "model.eim"
+    for attempt in range(300):
+        path = tmp_path / f"r{attempt}.sock"
+        proc = subprocess.Popen(
+            [str(exe), str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        try:
+            deadline = time.monotonic() + 20
+            while not path.exists():
+                assert proc.poll() is None and time.monotonic() < deadline, "the runner did not start"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.connect(str(path))  # ConnectionRefusedError if the path came before listen()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+        assert not path.exists() and not list(tmp_path.glob(f"r{attempt}.sock.*"))
+
+
 def test_runners_exist_only_for_linux_builds(motion, tmp_path):
     lib = build_library(motion.tflite, target="cortex-m4f", impulse=motion.spec)
     assert (

@@ -440,9 +440,10 @@ done:
  * killed) is replaced, as Edge Impulse's runner does. */
 static int listen_on(const char *path)
 {
-    struct sockaddr_un addr;
+    struct sockaddr_un addr, staging;
     struct stat st;
-    int fd;
+    const char *bound;
+    int fd, staged;
     if (strlen(path) == 0 || strlen(path) >= sizeof addr.sun_path) {
         fprintf(stderr, "ERR: the socket path must be 1 to %lu bytes long, '%s' is %lu\n",
                 (unsigned long)(sizeof addr.sun_path - 1), path, (unsigned long)strlen(path));
@@ -476,16 +477,34 @@ static int listen_on(const char *path)
         fprintf(stderr, "ERR: cannot create a Unix socket: %s\n", strerror(errno));
         return -1;
     }
+    /* Clients (Edge Impulse's runners among them) connect as soon as the path exists, and bind()
+     * makes it exist before listen() accepts connections. So bind a sibling name, listen, and only
+     * then rename it to PATH: the path appears when it can be connected to. */
+    staged = snprintf(staging.sun_path, sizeof staging.sun_path, "%s.%ld", path, (long)getpid());
+    staged = staged > 0 && (size_t)staged < sizeof staging.sun_path;
+    bound = staged ? staging.sun_path : path;
+    memset(&addr, 0, sizeof addr);
+    addr.sun_family = AF_UNIX;
+    memcpy(addr.sun_path, bound, strlen(bound) + 1);
+    if (staged) unlink(bound);
     if (bind(fd, (struct sockaddr *)&addr, sizeof addr) != 0) {
         fprintf(stderr, "ERR: cannot bind %s: %s\n", path, strerror(errno));
         close(fd);
         return -1;
     }
-    memcpy(socket_path, path, strlen(path) + 1);
+    memcpy(socket_path, bound, strlen(bound) + 1);
     if (listen(fd, 1) != 0) {
         fprintf(stderr, "ERR: cannot listen on %s: %s\n", path, strerror(errno));
         close(fd);
         return -1;
+    }
+    if (staged) {
+        if (rename(bound, path) != 0) {
+            fprintf(stderr, "ERR: cannot move the socket %s to %s: %s\n", bound, path, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        memcpy(socket_path, path, strlen(path) + 1);
     }
     return fd;
 }
