@@ -410,13 +410,40 @@ def test_the_socket_path_appears_only_once_it_accepts_connections(verified, tmp_
         try:
             deadline = time.monotonic() + 20
             while not path.exists():
-                assert proc.poll() is None and time.monotonic() < deadline, "the runner did not start"
+                assert proc.poll() is None and time.monotonic() < deadline, (
+                    "the runner did not start"
+                )
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
                 sock.connect(str(path))  # ConnectionRefusedError if the path came before listen()
         finally:
             proc.send_signal(signal.SIGINT)
             proc.wait(timeout=10)
         assert not path.exists() and not list(tmp_path.glob(f"r{attempt}.sock.*"))
+
+
+def test_a_stop_signal_at_any_moment_of_the_start_ends_the_runner(verified, tmp_path):
+    # A signal that came between installing the handler and the blocking accept() used to be missed:
+    # the runner then waited for a client forever. Signals here land all over the start-up.
+    exe = verified["dir"] / "model.eim"
+    for attempt in range(200):
+        path = tmp_path / f"s{attempt}.sock"
+        proc = subprocess.Popen(
+            [str(exe), str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        if attempt % 2:
+            while not path.exists() and proc.poll() is None:
+                pass
+        else:
+            time.sleep(attempt * 1e-5)
+        proc.send_signal(signal.SIGTERM)
+        try:
+            status = proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            pytest.fail(f"attempt {attempt}: the runner ignored SIGTERM")
+        # before the handler is installed the default action ends it; after, it exits cleanly
+        assert status in (0, -signal.SIGTERM), attempt
+        assert not path.exists() and not list(tmp_path.glob(f"s{attempt}.sock.*")), attempt
 
 
 def test_runners_exist_only_for_linux_builds(motion, tmp_path):

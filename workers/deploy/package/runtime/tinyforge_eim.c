@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/select.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -62,6 +63,7 @@ static float history[TINYFORGE_SIGNAL_FLOATS]; /* the latest window of classify_
 
 static int initialized = 0;
 static volatile sig_atomic_t stop_requested = 0;
+static sigset_t waiting_mask; /* the signal mask while waiting for input: the stop signals let in */
 
 static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)]; /* the socket this process made */
 
@@ -80,6 +82,20 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+}
+
+/* Wait until fd can be read (or has hung up). The stop signals are blocked everywhere else and let in
+ * only while waiting here, so one that comes before a blocking accept/read ends the wait instead of
+ * being missed. Returns 0 when fd is ready, -1 when a stop was requested. */
+static int wait_readable(int fd)
+{
+    fd_set ready;
+    while (!stop_requested) {
+        FD_ZERO(&ready);
+        FD_SET(fd, &ready);
+        if (pselect(fd + 1, &ready, NULL, NULL, NULL, &waiting_mask) >= 0 || errno != EINTR) return 0;
+    }
+    return -1;
 }
 
 static void unlink_shm(void)
@@ -396,6 +412,7 @@ static int serve(int in_fd, int out_fd, int nul_terminated, int offer_shm)
             buf = grown;
             cap += READ_CHUNK;
         }
+        if (wait_readable(in_fd) != 0) break;
         n = read(in_fd, buf + len, cap - len);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {
@@ -516,7 +533,7 @@ static int socket_main(const char *path)
     if (fd < 0) return 1;
     printf("Tinyforge impulse runner: waiting for a connection on %s\n", path);
     do {
-        conn = accept(fd, NULL, NULL);
+        conn = wait_readable(fd) == 0 ? accept(fd, NULL, NULL) : -1;
     } while (conn < 0 && errno == EINTR && !stop_requested);
     if (conn < 0) {
         if (!stop_requested) fprintf(stderr, "ERR: accept failed: %s\n", strerror(errno));
@@ -534,6 +551,7 @@ static int socket_main(const char *path)
 int main(int argc, char **argv)
 {
     struct sigaction sa;
+    sigset_t stop_signals;
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fprintf(stderr, "usage: %s SOCKET_PATH | stdin | --print-info\n"
@@ -543,8 +561,16 @@ int main(int argc, char **argv)
         return 1;
     }
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal; /* no SA_RESTART: a blocking accept/read returns and we clean up */
+    sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait for input returns and we clean up */
     sigemptyset(&sa.sa_mask);
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigaddset(&stop_signals, SIGHUP);
+    sigprocmask(SIG_BLOCK, &stop_signals, &waiting_mask);
+    sigdelset(&waiting_mask, SIGINT);
+    sigdelset(&waiting_mask, SIGTERM);
+    sigdelset(&waiting_mask, SIGHUP);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGHUP, &sa, NULL);
