@@ -550,8 +550,10 @@ static int socket_main(const char *path)
 
 int main(int argc, char **argv)
 {
+    static const int stop_signals[] = {SIGINT, SIGTERM, SIGHUP};
     struct sigaction sa;
-    sigset_t stop_signals;
+    sigset_t blocked;
+    size_t i;
     setvbuf(stdout, NULL, _IONBF, 0);
     if (argc != 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         fprintf(stderr, "usage: %s SOCKET_PATH | stdin | --print-info\n"
@@ -563,17 +565,13 @@ int main(int argc, char **argv)
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal; /* no SA_RESTART: the wait for input returns and we clean up */
     sigemptyset(&sa.sa_mask);
-    sigemptyset(&stop_signals);
-    sigaddset(&stop_signals, SIGINT);
-    sigaddset(&stop_signals, SIGTERM);
-    sigaddset(&stop_signals, SIGHUP);
-    sigprocmask(SIG_BLOCK, &stop_signals, &waiting_mask);
-    sigdelset(&waiting_mask, SIGINT);
-    sigdelset(&waiting_mask, SIGTERM);
-    sigdelset(&waiting_mask, SIGHUP);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL);
+    sigemptyset(&blocked);
+    for (i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) sigaddset(&blocked, stop_signals[i]);
+    sigprocmask(SIG_BLOCK, &blocked, &waiting_mask);
+    for (i = 0; i < sizeof stop_signals / sizeof stop_signals[0]; i++) {
+        sigdelset(&waiting_mask, stop_signals[i]);
+        sigaction(stop_signals[i], &sa, NULL);
+    }
     signal(SIGPIPE, SIG_IGN); /* a client that disconnects makes write fail, not kill us */
     atexit(cleanup);
     if (strcmp(argv[1], "--print-info") == 0) {
